@@ -1,0 +1,1 @@
+"""defipm: run crypto portfolios on decentralized exchanges."""

@@ -1,0 +1,1 @@
+"""Pure core: types, weights, validation, planner, metrics. No I/O; imports nothing else from defipm."""

@@ -1,0 +1,81 @@
+"""The defipm exception tree. Every adapter translates its library's errors into one of these at the boundary.
+
+    DefipmError
+     ├── ConfigError                 a config file, key or value is wrong or missing
+     ├── InvalidWeightsError         target weights break one or more constraints (lists every problem)
+     ├── DataError                   market or signal data is missing, malformed or out of range
+     │    └── LookAheadError         code asked for data after the simulation clock
+     ├── VenueError                  anything a venue refuses or cannot do
+     │    ├── UnknownSymbolError     a symbol the venue does not list
+     │    ├── MissingPriceError      no price, or a stale one, for a symbol that needs it
+     │    ├── OrderRejectedError     the venue refused one order (reason attached)
+     │    │    └── InsufficientMarginError
+     │    └── VenueUnavailableError  network, rate limit or server error; the call may be retried
+     ├── JournalError                the order journal and the venue disagree in a way that needs a human
+     └── TradingHaltedError          the kill switch or a circuit breaker stops trading
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class DefipmError(Exception):
+    """Base class of every error defipm raises on purpose."""
+
+
+class ConfigError(DefipmError):
+    """A configuration file, key or value is wrong or missing."""
+
+
+class InvalidWeightsError(DefipmError):
+    """Target weights break constraints. ``problems`` holds one readable line per problem."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid weights: " + "; ".join(self.problems))
+
+
+class DataError(DefipmError):
+    """Market or signal data is missing, malformed or out of range."""
+
+
+class LookAheadError(DataError):
+    """Code asked a point-in-time data view for data after its clock."""
+
+
+class VenueError(DefipmError):
+    """A venue refused or could not perform an operation."""
+
+
+class UnknownSymbolError(VenueError):
+    """A symbol the venue does not list."""
+
+
+class MissingPriceError(VenueError):
+    """No usable (present, finite, positive, fresh) price for a symbol that needs one."""
+
+
+class OrderRejectedError(VenueError):
+    """The venue refused an order."""
+
+    def __init__(self, message: str, *, symbol: str | None = None, client_order_id: str | None = None):
+        self.symbol = symbol
+        self.client_order_id = client_order_id
+        super().__init__(message)
+
+
+class InsufficientMarginError(OrderRejectedError):
+    """The account lacks the margin or cash the order needs."""
+
+
+class VenueUnavailableError(VenueError):
+    """Network failure, timeout, rate limit or server error: the outcome of the call may be unknown."""
+
+
+class JournalError(DefipmError):
+    """The journal and the venue disagree in a way that needs a human."""
+
+
+class TradingHaltedError(DefipmError):
+    """The kill switch is engaged or a circuit breaker has tripped."""

@@ -1,0 +1,58 @@
+"""The order-journal interface the execution step writes through, and an in-memory journal.
+
+Every order intent is recorded (with a client order id) before it is sent, marked sent just before the venue
+call, and updated with the venue's answer. The persistent journal (``defipm.journal.SqlJournal``) implements the
+same protocol on the store, so a restart can reconcile instead of sending twice.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Protocol, runtime_checkable
+
+from defipm.core.orders import Order, OrderResult, OrderStatus
+
+
+def new_client_order_id() -> str:
+    """A fresh client order id: ``0x`` + 32 hex digits (the 16-byte format Hyperliquid's cloid requires)."""
+    return "0x" + uuid.uuid4().hex
+
+
+@runtime_checkable
+class OrderJournal(Protocol):
+    def record_intents(self, orders: Sequence[Order], cycle_id: str | None = None) -> list[Order]:
+        """Persist intents (status PLANNED), giving each order without one a client order id; return them."""
+        ...
+
+    def mark_sent(self, client_order_id: str) -> None: ...
+
+    def record_result(self, result: OrderResult) -> None: ...
+
+
+class MemoryJournal:
+    """Journal kept in memory: enough for backtests and benchmarks, useless after a crash."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self.status: dict[str, OrderStatus] = {}
+        self.results: dict[str, OrderResult] = {}
+
+    def record_intents(self, orders: Sequence[Order], cycle_id: str | None = None) -> list[Order]:
+        out = []
+        for order in orders:
+            cloid = order.client_order_id or f"0x{next(self._ids):032x}"
+            self.status[cloid] = OrderStatus.PLANNED
+            out.append(replace(order, client_order_id=cloid) if order.client_order_id != cloid else order)
+        return out
+
+    def mark_sent(self, client_order_id: str) -> None:
+        self.status[client_order_id] = OrderStatus.SENT
+
+    def record_result(self, result: OrderResult) -> None:
+        cloid = result.order.client_order_id
+        if cloid is not None:
+            self.status[cloid] = result.status
+            self.results[cloid] = result

@@ -1,0 +1,149 @@
+"""Orders, fills and the outcome of one order: the values that cross the venue interface.
+
+Quantities are unsigned ``Decimal`` sizes in base units; the side carries the sign. ``signed_quantity`` is the
+change the order makes to the position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+    @classmethod
+    def of(cls, signed_quantity: Decimal) -> Side:
+        return cls.BUY if signed_quantity > 0 else cls.SELL
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    """Fill now at the best available price (IOC with a slippage cap on venues without true market orders)."""
+    LIMIT_IOC = "limit_ioc"
+    """Immediate-or-cancel at ``limit_price`` or better."""
+    LIMIT = "limit"
+    """Good-till-cancel resting order."""
+
+
+class OrderStatus(StrEnum):
+    PLANNED = "planned"
+    """Intent written to the journal, not yet sent."""
+    SENT = "sent"
+    """Handed to the venue; outcome not yet known."""
+    FILLED = "filled"
+    PARTIALLY_FILLED = "partially_filled"
+    RESTING = "resting"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    """Never executed and never will be (e.g. an unsent intent abandoned after a restart)."""
+    UNKNOWN = "unknown"
+    """Sent, but the venue could not confirm the outcome (timeout): must be reconciled before retrying."""
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = {OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.PARTIALLY_FILLED}
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """One order the planner wants. ``quantity`` > 0; ``side`` gives the direction."""
+
+    symbol: str
+    side: Side
+    quantity: Decimal
+    order_type: OrderType = OrderType.MARKET
+    limit_price: Decimal | None = None
+    reduce_only: bool = False
+    client_order_id: str | None = None
+    reference_price: Decimal | None = None
+    """The price the planner sized the order with (the mid); used for slippage figures."""
+
+    def __post_init__(self) -> None:
+        if self.quantity <= 0:
+            raise ValueError(f"{self.symbol}: order quantity must be positive, got {self.quantity}")
+
+    @property
+    def signed_quantity(self) -> Decimal:
+        return self.quantity if self.side is Side.BUY else -self.quantity
+
+    @property
+    def notional(self) -> Decimal:
+        price = self.reference_price if self.reference_price is not None else self.limit_price
+        return self.quantity * price if price is not None else Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution. ``fee`` is in quote currency and already charged to the account."""
+
+    symbol: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    fee: Decimal
+    client_order_id: str | None = None
+    timestamp: datetime | None = None
+    venue_order_id: str | None = None
+
+    @property
+    def signed_quantity(self) -> Decimal:
+        return self.quantity if self.side is Side.BUY else -self.quantity
+
+    @property
+    def notional(self) -> Decimal:
+        return self.quantity * self.price
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    """What a venue says about one order: status, fills so far, and the reason when it failed."""
+
+    order: Order
+    status: OrderStatus
+    fills: tuple[Fill, ...] = ()
+    error: str | None = None
+    venue_order_id: str | None = None
+
+    @property
+    def filled_quantity(self) -> Decimal:
+        return sum((f.quantity for f in self.fills), Decimal(0))
+
+    @property
+    def fees(self) -> Decimal:
+        return sum((f.fee for f in self.fills), Decimal(0))
+
+    @property
+    def average_price(self) -> Decimal | None:
+        qty = self.filled_quantity
+        if not qty:
+            return None
+        return sum((f.quantity * f.price for f in self.fills), Decimal(0)) / qty
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedOrder:
+    """A trade the planner decided not to send, and why."""
+
+    symbol: str
+    signed_quantity: Decimal
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Planner output: orders in execution order (reductions first) and the trades it skipped."""
+
+    orders: tuple[Order, ...]
+    skipped: tuple[SkippedOrder, ...] = field(default=())

@@ -1,0 +1,141 @@
+"""The weights-to-orders planner: a pure function from account state, prices, target weights and venue rules to
+an ordered list of orders plus the trades it chose to skip (with reasons).
+
+Guarantees (tested as properties):
+- reductions (and the closing half of a flip) come before increases, so margin is freed before it is used;
+- target sizes are rounded toward zero, reductions are rounded up (never past zero), so rounding never leaves
+  gross exposure above the target;
+- changes smaller than ``no_trade_band`` x equity are skipped, except closing a position the target drops;
+- orders under the venue's minimum notional are skipped and reported;
+- positions absent from the target are closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from defipm.core.errors import MissingPriceError
+from defipm.core.instruments import DEFAULT_RULES, InstrumentRules
+from defipm.core.orders import Order, OrderType, Plan, Side, SkippedOrder
+from defipm.core.weights import Weights
+
+ZERO = Decimal(0)
+RulesLookup = Mapping[str, InstrumentRules] | Callable[[str], InstrumentRules]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannerConfig:
+    """How targets become orders.
+
+    no_trade_band: skip a change smaller than this share of equity (0.002 = 0.2%).
+    reserve_fees: shrink targets by the estimated taker fees so a fully invested spot book stays solvent.
+    order_type: order type of every planned order.
+    limit_slippage: for LIMIT_IOC orders, the worst price as a fraction away from the mid (0.01 = 1%).
+    """
+
+    no_trade_band: float = 0.0
+    reserve_fees: bool = True
+    order_type: OrderType = OrderType.MARKET
+    limit_slippage: float | None = None
+
+
+def _rules_getter(rules: RulesLookup | None) -> Callable[[str], InstrumentRules]:
+    if rules is None:
+        return lambda _s: DEFAULT_RULES
+    if callable(rules) and not isinstance(rules, Mapping):
+        return rules
+    mapping: Mapping[str, InstrumentRules] = rules
+    return lambda s: mapping.get(s, DEFAULT_RULES)
+
+
+def _ceil_to_step(quantity: Decimal, step: Decimal) -> Decimal:
+    steps = -((-quantity) // step)
+    return steps * step
+
+
+def plan_rebalance(
+    positions: Mapping[str, Decimal],
+    prices: Mapping[str, Decimal],
+    equity: Decimal,
+    target: Weights,
+    rules: RulesLookup | None = None,
+    config: PlannerConfig | None = None,
+) -> Plan:
+    """Orders that move ``positions`` toward ``target`` weights of ``equity``. Pure; raises only on missing prices."""
+    cfg = config or PlannerConfig()
+    get_rules = _rules_getter(rules)
+    held = {s: q for s, q in positions.items() if q}
+    symbols = sorted(set(held) | {s for s, w in target.items() if w})
+    missing = [s for s in symbols if not (s in prices and prices[s] > 0)]
+    if missing:
+        raise MissingPriceError(f"no usable price for: {', '.join(missing)}")
+
+    investable = equity
+    if cfg.reserve_fees and equity > 0:
+        est_fees = ZERO
+        for s in symbols:
+            current_value = held.get(s, ZERO) * prices[s]
+            target_value = Decimal(repr(target.get(s, 0.0))) * equity
+            est_fees += get_rules(s).fee(target_value - current_value)
+        investable = equity - est_fees
+    band_value = Decimal(repr(cfg.no_trade_band)) * equity if cfg.no_trade_band > 0 else ZERO
+
+    reductions: list[Order] = []
+    increases: list[Order] = []
+    skipped: list[SkippedOrder] = []
+
+    for s in symbols:
+        r = get_rules(s)
+        price = prices[s]
+        current = held.get(s, ZERO)
+        w = target.get(s, 0.0)
+        target_abs = r.round_size(abs(Decimal(repr(w))) * investable / price) if w and investable > 0 else ZERO
+        target_qty = target_abs if w > 0 else -target_abs
+        delta = target_qty - current
+        if not delta:
+            continue
+        if target_qty and abs(delta) * price < band_value:
+            skipped.append(SkippedOrder(s, delta, f"inside no-trade band ({cfg.no_trade_band:.4%} of equity)"))
+            continue
+
+        legs: list[tuple[Decimal, bool]] = []  # (signed quantity, reduce_only)
+        if current and (target_qty == 0 or (current > 0) != (target_qty > 0)):
+            legs.append((-current, True))  # full close (also the first half of a flip)
+            if target_qty:
+                legs.append((target_qty, False))
+        elif abs(target_qty) < abs(current):
+            qty = min(abs(current), _ceil_to_step(abs(delta), r.size_step))
+            legs.append((qty if delta > 0 else -qty, True))
+        else:
+            qty = r.round_size(abs(delta))
+            if qty:
+                legs.append((qty if delta > 0 else -qty, False))
+
+        for signed_qty, reduce_only in legs:
+            notional = abs(signed_qty) * price
+            closes = reduce_only and abs(signed_qty) == abs(current)
+            if notional < r.min_notional and (not closes or r.min_notional_on_close):
+                skipped.append(
+                    SkippedOrder(s, signed_qty, f"notional {notional:.2f} below minimum notional {r.min_notional}")
+                )
+                continue
+            side = Side.of(signed_qty)
+            limit_price = None
+            if cfg.order_type is not OrderType.MARKET and cfg.limit_slippage is not None:
+                slip = Decimal(repr(cfg.limit_slippage))
+                raw = price * (1 + slip) if side is Side.BUY else price * (1 - slip)
+                limit_price = r.round_price(raw, up=side is Side.SELL)
+            order = Order(
+                symbol=s,
+                side=side,
+                quantity=abs(signed_qty),
+                order_type=cfg.order_type,
+                limit_price=limit_price,
+                reduce_only=reduce_only,
+                reference_price=price,
+            )
+            (reductions if reduce_only else increases).append(order)
+
+    return Plan(orders=tuple(reductions + increases), skipped=tuple(skipped))

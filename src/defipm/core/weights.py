@@ -1,0 +1,89 @@
+"""Target portfolio weights: an immutable symbol -> fraction-of-equity map with gross, net and cash helpers.
+
+A weight is the signed share of account equity held in a symbol: 0.25 is a long worth a quarter of equity,
+-0.1 a short worth a tenth. Weights may hold NaN or infinities so that validation can name them; building a
+``Weights`` never silently fixes anything.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+
+
+class Weights(Mapping[str, float]):
+    """Immutable mapping of symbol to target weight (signed fraction of equity)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, float] | None = None, /, **kwargs: float) -> None:
+        merged: dict[str, float] = {}
+        for source in (data or {}, kwargs):
+            for symbol, weight in source.items():
+                if not isinstance(symbol, str) or not symbol:
+                    raise TypeError(f"weight keys must be non-empty symbol strings, got {symbol!r}")
+                merged[symbol] = float(weight)
+        self._data = merged
+
+    def __getitem__(self, symbol: str) -> float:
+        return self._data[symbol]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{s!r}: {w:.6g}" for s, w in self._data.items())
+        return f"Weights({{{inner}}})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self._data) == dict(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._data.items())))
+
+    @property
+    def gross(self) -> float:
+        """Sum of absolute weights: total exposure as a multiple of equity."""
+        return math.fsum(abs(w) for w in self._data.values())
+
+    @property
+    def net(self) -> float:
+        """Sum of signed weights: long exposure minus short exposure."""
+        return math.fsum(self._data.values())
+
+    @property
+    def cash(self) -> float:
+        """Share of equity not deployed in positions (``1 - gross``); negative when levered."""
+        return 1.0 - self.gross
+
+    @property
+    def is_long_only(self) -> bool:
+        return all(w >= 0 for w in self._data.values())
+
+    def longs(self) -> Weights:
+        return Weights({s: w for s, w in self._data.items() if w > 0})
+
+    def shorts(self) -> Weights:
+        return Weights({s: w for s, w in self._data.items() if w < 0})
+
+    def nonzero(self) -> Weights:
+        return Weights({s: w for s, w in self._data.items() if w != 0})
+
+    def scaled(self, factor: float) -> Weights:
+        return Weights({s: w * factor for s, w in self._data.items()})
+
+    def to_dict(self) -> dict[str, float]:
+        return dict(self._data)
+
+    @classmethod
+    def equal(cls, symbols: list[str] | tuple[str, ...], gross: float = 1.0) -> Weights:
+        """Equal long weights over ``symbols`` summing to ``gross``."""
+        if not symbols:
+            return cls({})
+        w = gross / len(symbols)
+        return cls({s: w for s in symbols})

@@ -1,0 +1,49 @@
+"""The Oracle interface: something that knows the optimal portfolio at a point in time.
+
+An oracle answers ``fetch_portfolio_weights(timestamp, universe)`` using only information available at
+``timestamp`` (that is what lets the backtester replay it), and checks weights with ``validate_weights``.
+Notes an oracle wants in the cycle report (e.g. "N shrunk from 10 to 4") go through ``note``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+
+from defipm.core.validation import WeightConstraints, check_weights
+from defipm.core.weights import Weights
+
+
+class Oracle(ABC):
+    """Base class of every oracle. Subclasses implement ``fetch_portfolio_weights``."""
+
+    name: str = "oracle"
+    constraints: WeightConstraints = WeightConstraints()
+    """What this oracle's weights must satisfy; the manager checks them with the venue's universe."""
+
+    def __init__(self) -> None:
+        self._notes: list[str] = []
+
+    @abstractmethod
+    def fetch_portfolio_weights(self, timestamp: datetime, universe: Sequence[str]) -> Weights:
+        """Target weights at ``timestamp`` over symbols of ``universe`` (signed fractions of equity)."""
+
+    def problems(self, weights: Weights, universe: Sequence[str] | None = None) -> list[str]:
+        """Every way ``weights`` break this oracle's constraints (empty when valid)."""
+        return check_weights(weights, universe, self.constraints)
+
+    def validate_weights(self, weights: Weights) -> bool:
+        """True when ``weights`` satisfy this oracle's constraints."""
+        return not self.problems(weights)
+
+    def note(self, message: str) -> None:
+        """Record a remark for the current cycle's report."""
+        if not hasattr(self, "_notes"):
+            self._notes = []
+        self._notes.append(message)
+
+    def pop_notes(self) -> list[str]:
+        notes = getattr(self, "_notes", [])
+        self._notes = []
+        return notes

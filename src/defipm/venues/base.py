@@ -1,0 +1,193 @@
+"""The venue interface (the design's "DEX interface") and the rebalance it runs through the core planner.
+
+A venue implements a handful of narrow primitives: market state (``get_universe``, ``get_prices``,
+``get_positions``, ``get_cash``, ``get_rules``), one order (``submit_order``) and one lookup by client order id
+(``lookup_order``). Everything else (``set_portfolio_weights``, ``execute_trade``) is built here on top of them,
+once, so every venue plans and journals orders the same way.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from defipm.core.account import AccountSnapshot
+from defipm.core.errors import OrderRejectedError, UnknownSymbolError, VenueError, VenueUnavailableError
+from defipm.core.instruments import InstrumentRules
+from defipm.core.journal import MemoryJournal, OrderJournal
+from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Plan, Side
+from defipm.core.planner import PlannerConfig, plan_rebalance
+from defipm.core.reports import RebalanceReport
+from defipm.core.weights import Weights
+
+
+def to_decimal(value: Decimal | float | int | str) -> Decimal:
+    """Exact conversion for user input: floats go through their shortest repr, never their binary expansion."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+class Venue(ABC):
+    """Where orders are executed. Subclasses implement the abstract primitives below."""
+
+    name: str = "venue"
+    allows_shorts: bool = True
+    """False for spot venues: the planner's targets must be long-only there."""
+    stop_on_failure: bool = False
+    """Stop a rebalance at the first failed order instead of continuing with the rest."""
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    def connect(
+        self, api_key: str | None = None, secret_key: str | None = None, additional_params: Mapping[str, Any] | None = None
+    ) -> None:
+        """Open connections / load credentials. Venues that need nothing accept and ignore the arguments."""
+
+    def refresh(self) -> None:
+        """Bring cached market and account state up to date; the manager calls it once at the start of a cycle."""
+
+    # -- market and account state -------------------------------------------------------------------------
+    @abstractmethod
+    def get_universe(self) -> list[str]:
+        """Symbols that can be traded now."""
+
+    @abstractmethod
+    def get_prices(self) -> dict[str, Decimal]:
+        """Mid prices in quote currency for every symbol of the universe (and every held symbol)."""
+
+    @abstractmethod
+    def get_positions(self) -> dict[str, Decimal]:
+        """Signed position sizes in base units (negative = short); flat symbols may be omitted."""
+
+    @abstractmethod
+    def get_cash(self) -> Decimal:
+        """Quote-currency balance in the "cash + marked positions" convention (see ``AccountSnapshot``)."""
+
+    @abstractmethod
+    def get_rules(self, symbol: str) -> InstrumentRules:
+        """Trading rules of one symbol. Raises ``UnknownSymbolError`` for a symbol the venue does not list."""
+
+    def get_equity(self) -> Decimal:
+        return self.snapshot().equity
+
+    def snapshot(self) -> AccountSnapshot:
+        return AccountSnapshot(cash=self.get_cash(), positions=self.get_positions(), prices=self.get_prices())
+
+    # -- orders ---------------------------------------------------------------------------------------------
+    @abstractmethod
+    def submit_order(self, order: Order) -> OrderResult:
+        """Send one order and return its outcome. Refusals return a REJECTED result or raise
+        ``OrderRejectedError``; a transport failure raises ``VenueUnavailableError`` (outcome unknown)."""
+
+    @abstractmethod
+    def lookup_order(self, client_order_id: str) -> OrderResult | None:
+        """What the venue knows about an order by client order id, or None if it never saw it."""
+
+    def execute_trade(
+        self,
+        symbol: str,
+        quantity: Decimal | float | int | str,
+        order_type: OrderType | str = OrderType.MARKET,
+        *,
+        limit_price: Decimal | float | str | None = None,
+        reduce_only: bool = False,
+        journal: OrderJournal | None = None,
+    ) -> OrderResult:
+        """Trade ``quantity`` (signed: positive buys, negative sells) of ``symbol``, journalled like a rebalance."""
+        qty = to_decimal(quantity)
+        if not qty:
+            raise ValueError(f"{symbol}: quantity must be non-zero")
+        if symbol not in self.get_universe() and symbol not in self.get_positions():
+            raise UnknownSymbolError(f"{symbol}: not listed on {self.name}")
+        rules = self.get_rules(symbol)
+        size = rules.round_size(abs(qty))
+        if not size:
+            raise OrderRejectedError(f"{symbol}: quantity {qty} rounds to zero at size step {rules.size_step}", symbol=symbol)
+        order = Order(
+            symbol=symbol,
+            side=Side.of(qty),
+            quantity=size,
+            order_type=OrderType(order_type),
+            limit_price=to_decimal(limit_price) if limit_price is not None else None,
+            reduce_only=reduce_only,
+            reference_price=self.get_prices().get(symbol),
+        )
+        results, _ = self.execute_orders([order], journal or MemoryJournal())
+        return results[0]
+
+    # -- rebalancing ----------------------------------------------------------------------------------------
+    def plan(self, weights: Weights, config: PlannerConfig | None = None) -> tuple[AccountSnapshot, Plan]:
+        """The orders ``set_portfolio_weights`` would send now, without sending them."""
+        snap = self.snapshot()
+        plan = plan_rebalance(snap.positions, snap.prices, snap.equity, weights, self.get_rules, config)
+        return snap, plan
+
+    def set_portfolio_weights(
+        self,
+        weights: Weights | Mapping[str, float],
+        *,
+        planner: PlannerConfig | None = None,
+        journal: OrderJournal | None = None,
+        cycle_id: str | None = None,
+    ) -> RebalanceReport:
+        """Rebalance to ``weights`` (signed fractions of equity): plan with the venue's rules, journal, execute."""
+        target = weights if isinstance(weights, Weights) else Weights(weights)
+        before, plan = self.plan(target, planner)
+        results, stopped = self.execute_orders(plan.orders, journal or MemoryJournal(), cycle_id=cycle_id)
+        after = self.snapshot()
+        return RebalanceReport(
+            target=target,
+            weights_before=before.weights(),
+            weights_after=after.weights(),
+            equity_before=before.equity,
+            equity_after=after.equity,
+            results=tuple(results),
+            skipped=plan.skipped,
+            stopped_early=stopped,
+        )
+
+    rebalance_portfolio = set_portfolio_weights
+    """The design's original name for ``set_portfolio_weights``."""
+
+    def execute_orders(
+        self, orders: Sequence[Order], journal: OrderJournal, *, cycle_id: str | None = None
+    ) -> tuple[list[OrderResult], bool]:
+        """Journal every intent, then send them in order. Returns the results and whether it stopped early."""
+        intents = journal.record_intents(orders, cycle_id)
+        return self.send_intents(intents, journal)
+
+    def send_intents(self, intents: Sequence[Order], journal: OrderJournal) -> tuple[list[OrderResult], bool]:
+        """Send already-journalled intents (each has a client order id). Used after a restart, too."""
+        results: list[OrderResult] = []
+        for order in intents:
+            assert order.client_order_id is not None
+            journal.mark_sent(order.client_order_id)
+            result = self._send_one(order)
+            journal.record_result(result)
+            results.append(result)
+            if result.status is not OrderStatus.FILLED and self.stop_on_failure:
+                return results, len(results) < len(intents)
+        return results, False
+
+    def _send_one(self, order: Order) -> OrderResult:
+        try:
+            return self.submit_order(order)
+        except VenueUnavailableError as exc:
+            # The order may or may not have reached the venue: ask by client order id before anything else.
+            try:
+                known = self.lookup_order(order.client_order_id) if order.client_order_id else None
+            except VenueError:
+                known = None
+            if known is not None:
+                return known
+            return OrderResult(order, OrderStatus.UNKNOWN, error=f"{order.symbol}: {exc}")
+        except OrderRejectedError as exc:
+            return OrderResult(order, OrderStatus.REJECTED, error=str(exc))
+
+
+DEXInterface = Venue
+"""The design's name for a venue."""
