@@ -1,18 +1,18 @@
 """The defipm exception tree. Every adapter translates its library's errors into one of these at the boundary.
 
-    DefipmError
-     ├── ConfigError                 a config file, key or value is wrong or missing
-     ├── InvalidWeightsError         target weights break one or more constraints (lists every problem)
-     ├── DataError                   market or signal data is missing, malformed or out of range
-     │    └── LookAheadError         code asked for data after the simulation clock
-     ├── VenueError                  anything a venue refuses or cannot do
-     │    ├── UnknownSymbolError     a symbol the venue does not list
-     │    ├── MissingPriceError      no price, or a stale one, for a symbol that needs it
-     │    ├── OrderRejectedError     the venue refused one order (reason attached)
-     │    │    └── InsufficientMarginError
-     │    └── VenueUnavailableError  network, rate limit or server error; the call may be retried
-     ├── JournalError                the order journal and the venue disagree in a way that needs a human
-     └── TradingHaltedError          the kill switch or a circuit breaker stops trading
+DefipmError
+ ├── ConfigError                 a config file, key or value is wrong or missing
+ ├── InvalidWeightsError         target weights break one or more constraints (lists every problem)
+ ├── DataError                   market or signal data is missing, malformed or out of range
+ │    └── LookAheadError         code asked for data after the simulation clock
+ ├── VenueError                  anything a venue refuses or cannot do
+ │    ├── UnknownSymbolError     a symbol the venue does not list
+ │    ├── MissingPriceError      no price, or a stale one, for a symbol that needs it
+ │    ├── OrderRejectedError     the venue refused one order (reason attached)
+ │    │    └── InsufficientMarginError
+ │    └── VenueUnavailableError  network, rate limit or server error; the call may be retried
+ ├── JournalError                the order journal and the venue disagree in a way that needs a human
+ └── TradingHaltedError          the kill switch or a circuit breaker stops trading
 """
 
 from __future__ import annotations

@@ -43,7 +43,10 @@ class Venue(ABC):
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def connect(
-        self, api_key: str | None = None, secret_key: str | None = None, additional_params: Mapping[str, Any] | None = None
+        self,
+        api_key: str | None = None,
+        secret_key: str | None = None,
+        additional_params: Mapping[str, Any] | None = None,
     ) -> None:
         """Open connections / load credentials. Venues that need nothing accept and ignore the arguments."""
 
@@ -106,7 +109,9 @@ class Venue(ABC):
         rules = self.get_rules(symbol)
         size = rules.round_size(abs(qty))
         if not size:
-            raise OrderRejectedError(f"{symbol}: quantity {qty} rounds to zero at size step {rules.size_step}", symbol=symbol)
+            raise OrderRejectedError(
+                f"{symbol}: quantity {qty} rounds to zero at size step {rules.size_step}", symbol=symbol
+            )
         order = Order(
             symbol=symbol,
             side=Side.of(qty),

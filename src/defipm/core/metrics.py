@@ -1,0 +1,334 @@
+"""Performance metrics of an equity curve: pure functions over numpy arrays, no I/O and no pandas.
+
+Holds: ``returns_from_equity``, ``total_return``, ``cagr``, ``annual_volatility``, ``sharpe``, ``sortino``,
+``drawdown``, ``max_drawdown``, ``max_drawdown_duration``, ``calmar``, ``hit_rate``, ``alpha_beta``,
+``capm_expected_return``, ``turnover``, ``exposures``, ``periods_per_year`` and ``summarize`` (all of them at
+once, as a ``PerformanceSummary``).
+
+Conventions (those of empyrical, which the tests compare against):
+- ``returns`` are simple per-bar returns (``equity[t] / equity[t-1] - 1``); NaNs are ignored where noted.
+- ``periods_per_year`` annualises: 365 daily bars a year for crypto, 8,760 hourly bars (``periods_per_year``
+  derives it from the bar interval).
+- ``risk_free`` is a per-bar rate; ``max_drawdown`` is negative (-0.25 = a 25% fall from the peak).
+- Sharpe and volatility use the sample standard deviation (ddof=1); Sortino's downside risk is the root mean
+  square of the negative excess returns over all bars.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+DAYS_PER_YEAR = 365.0
+"""Crypto trades every day: a year is 365 days of bars."""
+
+FloatArray = NDArray[np.float64]
+
+
+def periods_per_year(interval: timedelta, days_per_year: float = DAYS_PER_YEAR) -> float:
+    """Bars per year for a bar ``interval`` (1 day -> 365, 1 hour -> 8,760)."""
+    seconds = interval.total_seconds()
+    if seconds <= 0:
+        raise ValueError(f"bar interval must be positive, got {interval}")
+    return days_per_year * 86_400.0 / seconds
+
+
+def _arr(values: ArrayLike) -> FloatArray:
+    return np.asarray(values, dtype=np.float64).reshape(-1)
+
+
+def returns_from_equity(equity: ArrayLike) -> FloatArray:
+    """Simple per-bar returns of an equity curve (one fewer element than ``equity``)."""
+    eq = _arr(equity)
+    if eq.size < 2:
+        return np.empty(0)
+    return eq[1:] / eq[:-1] - 1.0
+
+
+def equity_from_returns(returns: ArrayLike, start: float = 1.0) -> FloatArray:
+    """Compounded equity curve of ``returns`` including the starting value (one more element)."""
+    r = np.nan_to_num(_arr(returns), nan=0.0)
+    return start * np.concatenate(([1.0], np.cumprod(1.0 + r)))
+
+
+def total_return(returns: ArrayLike) -> float:
+    """Compounded return over the whole series (0.5 = +50%)."""
+    r = _arr(returns)
+    r = r[~np.isnan(r)]
+    return float(np.prod(1.0 + r) - 1.0) if r.size else 0.0
+
+
+def cagr(returns: ArrayLike, periods_per_year: float) -> float:
+    """Compound annual growth rate; the number of years is ``len(returns) / periods_per_year``."""
+    r = _arr(returns)
+    r = r[~np.isnan(r)]
+    if r.size == 0:
+        return math.nan
+    growth = 1.0 + total_return(r)
+    if growth <= 0:
+        return -1.0
+    return float(growth ** (periods_per_year / r.size) - 1.0)
+
+
+def annual_volatility(returns: ArrayLike, periods_per_year: float) -> float:
+    """Sample standard deviation of the returns, scaled by ``sqrt(periods_per_year)``."""
+    r = _arr(returns)
+    r = r[~np.isnan(r)]
+    if r.size < 2:
+        return math.nan
+    return float(np.std(r, ddof=1) * math.sqrt(periods_per_year))
+
+
+def sharpe(returns: ArrayLike, periods_per_year: float, risk_free: float = 0.0) -> float:
+    """Annualised Sharpe ratio of the excess returns (mean / sample std x sqrt(periods_per_year))."""
+    r = _arr(returns) - risk_free
+    r = r[~np.isnan(r)]
+    if r.size < 2:
+        return math.nan
+    std = np.std(r, ddof=1)
+    if std == 0:
+        return math.nan
+    return float(np.mean(r) / std * math.sqrt(periods_per_year))
+
+
+def downside_risk(returns: ArrayLike, periods_per_year: float, required_return: float = 0.0) -> float:
+    """Annualised root mean square of the returns below ``required_return`` (zero above it)."""
+    r = _arr(returns) - required_return
+    r = r[~np.isnan(r)]
+    if r.size == 0:
+        return math.nan
+    below = np.minimum(r, 0.0)
+    return float(math.sqrt(float(np.mean(below * below))) * math.sqrt(periods_per_year))
+
+
+def sortino(returns: ArrayLike, periods_per_year: float, required_return: float = 0.0) -> float:
+    """Annualised mean excess return over annualised downside risk."""
+    r = _arr(returns)
+    r = r[~np.isnan(r)]
+    if r.size < 2:
+        return math.nan
+    risk = downside_risk(r, periods_per_year, required_return)
+    if risk == 0 or math.isnan(risk):
+        return math.nan
+    return float(np.mean(r - required_return) * periods_per_year / risk)
+
+
+def drawdown(equity: ArrayLike) -> FloatArray:
+    """Drawdown at each point: ``equity / running peak - 1`` (0 at a new high, negative below it)."""
+    eq = _arr(equity)
+    if eq.size == 0:
+        return np.empty(0)
+    return eq / np.maximum.accumulate(eq) - 1.0
+
+
+def max_drawdown(returns: ArrayLike) -> float:
+    """Deepest fall from a running peak of the compounded returns (negative; 0 when never under water).
+
+    The peak includes the starting value, so a first-bar loss counts as a drawdown (empyrical's convention).
+    """
+    r = _arr(returns)
+    if r.size == 0:
+        return 0.0
+    return float(np.min(drawdown(equity_from_returns(r))))
+
+
+def max_drawdown_duration(returns: ArrayLike) -> int:
+    """Bars spent under water in the episode holding the deepest drawdown, trough to recovery included.
+
+    Counts the bars from the first bar below the peak to the last one before the recovery (or the end of the
+    series when it never recovers), as quantstats' ``drawdown_details`` counts days for daily bars.
+    """
+    r = _arr(returns)
+    if r.size == 0:
+        return 0
+    dd = drawdown(equity_from_returns(r))[1:]
+    if dd.size == 0 or np.min(dd) >= 0:
+        return 0
+    trough = int(np.argmin(dd))
+    start = trough
+    while start > 0 and dd[start - 1] < 0:
+        start -= 1
+    end = trough
+    while end + 1 < dd.size and dd[end + 1] < 0:
+        end += 1
+    return end - start + 1
+
+
+def calmar(returns: ArrayLike, periods_per_year: float) -> float:
+    """CAGR over the absolute maximum drawdown (NaN when there is no drawdown)."""
+    mdd = max_drawdown(returns)
+    if mdd >= 0:
+        return math.nan
+    return cagr(returns, periods_per_year) / abs(mdd)
+
+
+def hit_rate(returns: ArrayLike) -> float:
+    """Share of winning bars among the bars that moved (returns of exactly zero are left out)."""
+    r = _arr(returns)
+    r = r[~np.isnan(r)]
+    moved = r[r != 0]
+    if moved.size == 0:
+        return math.nan
+    return float(np.count_nonzero(moved > 0) / moved.size)
+
+
+def alpha_beta(
+    returns: ArrayLike, benchmark: ArrayLike, periods_per_year: float, risk_free: float = 0.0
+) -> tuple[float, float]:
+    """CAPM (alpha, beta) of ``returns`` against ``benchmark`` returns of the same bars.
+
+    beta = cov(r, b) / var(b); alpha = (1 + mean(r - rf - beta (b - rf)))^periods_per_year - 1 (annualised,
+    compounded). Bars where either series is NaN are dropped.
+    """
+    r, b = _arr(returns), _arr(benchmark)
+    if r.shape != b.shape:
+        raise ValueError(f"returns ({r.size} bars) and benchmark ({b.size} bars) must cover the same bars")
+    keep = ~(np.isnan(r) | np.isnan(b))
+    r, b = r[keep], b[keep]
+    if r.size < 2:
+        return math.nan, math.nan
+    b_res = b - b.mean()
+    var = float(np.mean(b_res * b_res))
+    if var == 0:
+        return math.nan, math.nan
+    beta = float(np.mean(b_res * r)) / var
+    excess = (r - risk_free) - beta * (b - risk_free)
+    alpha = float((1.0 + np.mean(excess)) ** periods_per_year - 1.0)
+    return alpha, beta
+
+
+def capm_expected_return(beta: float, benchmark: ArrayLike, periods_per_year: float, risk_free: float = 0.0) -> float:
+    """CAPM expected annual return: ``rf + beta (E[R_m] - rf)``, with ``E[R_m]`` the benchmark's annualised
+    arithmetic mean return and ``rf`` the per-bar ``risk_free`` annualised the same way."""
+    b = _arr(benchmark)
+    b = b[~np.isnan(b)]
+    if b.size == 0 or math.isnan(beta):
+        return math.nan
+    market = float(np.mean(b)) * periods_per_year
+    rf = risk_free * periods_per_year
+    return rf + beta * (market - rf)
+
+
+def turnover(traded_notional: ArrayLike, equity: ArrayLike, periods_per_year: float) -> tuple[float, float]:
+    """(total, annualised) turnover: traded notional summed over the run, over the mean equity.
+
+    ``traded_notional`` and ``equity`` are per bar (zero notional on bars without trades). Total turnover 2.0
+    means the book was traded twice over; the annual figure divides by the run's length in years.
+    """
+    traded, eq = _arr(traded_notional), _arr(equity)
+    mean_equity = float(np.mean(eq)) if eq.size else 0.0
+    if mean_equity <= 0 or eq.size == 0:
+        return math.nan, math.nan
+    total = float(np.sum(traded)) / mean_equity
+    years = eq.size / periods_per_year
+    return total, total / years if years > 0 else math.nan
+
+
+def exposures(weights: ArrayLike) -> tuple[float, float]:
+    """(mean gross, mean net) exposure of a bars x assets matrix of signed weights (NaN counts as 0)."""
+    w = np.nan_to_num(np.asarray(weights, dtype=np.float64), nan=0.0)
+    if w.ndim != 2 or w.shape[0] == 0:
+        return 0.0, 0.0
+    return float(np.mean(np.abs(w).sum(axis=1))), float(np.mean(w.sum(axis=1)))
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceSummary:
+    """Every figure of one equity curve. Ratios are fractions (0.12 = 12%); durations are in bars."""
+
+    periods_per_year: float
+    bars: int
+    start_equity: float
+    end_equity: float
+    total_return: float
+    cagr: float
+    annual_volatility: float
+    sharpe: float
+    sortino: float
+    max_drawdown: float
+    max_drawdown_duration: int
+    calmar: float
+    hit_rate: float
+    turnover: float
+    annual_turnover: float
+    fees_paid: float
+    funding_paid: float
+    gross_exposure: float
+    net_exposure: float
+    alpha: float
+    beta: float
+    capm_expected_return: float
+    benchmark_total_return: float
+    benchmark_cagr: float
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        """JSON-ready dict: NaN and infinities become None."""
+        out: dict[str, float | int | None] = {}
+        for key, value in asdict(self).items():
+            out[key] = None if isinstance(value, float) and not math.isfinite(value) else value
+        return out
+
+
+def summarize(
+    equity: ArrayLike,
+    periods_per_year: float,
+    *,
+    benchmark_equity: ArrayLike | None = None,
+    traded_notional: ArrayLike | None = None,
+    fees: ArrayLike | None = None,
+    funding: ArrayLike | None = None,
+    weights: ArrayLike | None = None,
+    risk_free: float = 0.0,
+) -> PerformanceSummary:
+    """All figures of an equity curve (one value per bar, the first being the starting equity).
+
+    ``benchmark_equity`` (same bars) gives alpha, beta and the CAPM expected return; ``traded_notional``,
+    ``fees`` and ``funding`` are per-bar amounts in quote currency; ``weights`` a bars x assets matrix.
+    """
+    eq = _arr(equity)
+    if eq.size < 2:
+        raise ValueError(f"an equity curve needs at least 2 points, got {eq.size}")
+    r = returns_from_equity(eq)
+    alpha = beta = capm = bench_total = bench_cagr = math.nan
+    if benchmark_equity is not None:
+        bench = _arr(benchmark_equity)
+        if bench.size != eq.size:
+            raise ValueError(f"benchmark has {bench.size} points, equity has {eq.size}")
+        b = returns_from_equity(bench)
+        alpha, beta = alpha_beta(r, b, periods_per_year, risk_free)
+        capm = capm_expected_return(beta, b, periods_per_year, risk_free)
+        bench_total, bench_cagr = total_return(b), cagr(b, periods_per_year)
+    turn_total, turn_annual = (
+        turnover(traded_notional, eq, periods_per_year) if traded_notional is not None else (0.0, 0.0)
+    )
+    gross, net = exposures(weights) if weights is not None else (math.nan, math.nan)
+    return PerformanceSummary(
+        periods_per_year=periods_per_year,
+        bars=int(eq.size),
+        start_equity=float(eq[0]),
+        end_equity=float(eq[-1]),
+        total_return=total_return(r),
+        cagr=cagr(r, periods_per_year),
+        annual_volatility=annual_volatility(r, periods_per_year),
+        sharpe=sharpe(r, periods_per_year, risk_free),
+        sortino=sortino(r, periods_per_year, risk_free),
+        max_drawdown=max_drawdown(r),
+        max_drawdown_duration=max_drawdown_duration(r),
+        calmar=calmar(r, periods_per_year),
+        hit_rate=hit_rate(r),
+        turnover=turn_total,
+        annual_turnover=turn_annual,
+        fees_paid=float(np.sum(_arr(fees))) if fees is not None else 0.0,
+        funding_paid=float(np.sum(_arr(funding))) if funding is not None else 0.0,
+        gross_exposure=gross,
+        net_exposure=net,
+        alpha=alpha,
+        beta=beta,
+        capm_expected_return=capm,
+        benchmark_total_return=bench_total,
+        benchmark_cagr=bench_cagr,
+    )

@@ -1,0 +1,196 @@
+"""The persistent order journal: every intent is written (with its client order id) before it is sent, and every
+venue answer after. At start-up ``reconcile`` asks the venue about each unfinished intent by client order id, so
+a crash between sending and recording never leads to a second order for the same intent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import insert, select, update
+
+from defipm.core.journal import new_client_order_id
+from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Side
+from defipm.store.database import Store
+from defipm.store.models import FillRecord, OrderRecord
+
+if TYPE_CHECKING:
+    from defipm.venues.base import Venue
+
+OPEN_STATUSES = (OrderStatus.PLANNED.value, OrderStatus.SENT.value, OrderStatus.UNKNOWN.value)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class Intent:
+    """An unfinished journal entry: the order and the cycle that planned it."""
+
+    order: Order
+    cycle_id: str | None
+    status: OrderStatus
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class Reconciliation:
+    """Outcome of matching the journal against the venue after a restart."""
+
+    confirmed: list[OrderResult] = field(default_factory=list)
+    """Intents the venue knows: their real outcome is now recorded."""
+    unsent: list[Intent] = field(default_factory=list)
+    """Intents the venue never saw: safe to send (once) or to cancel."""
+
+    @property
+    def clean(self) -> bool:
+        return not self.confirmed and not self.unsent
+
+
+class SqlJournal:
+    """Order journal on the store. ``run`` separates portfolios sharing one database."""
+
+    def __init__(self, store: Store, run: str = "default") -> None:
+        self.store = store
+        self.run = run
+
+    def record_intents(self, orders: Sequence[Order], cycle_id: str | None = None) -> list[Order]:
+        if not orders:
+            return []
+        now = _now()
+        out = [o if o.client_order_id else replace(o, client_order_id=new_client_order_id()) for o in orders]
+        rows = [
+            {
+                "client_order_id": o.client_order_id,
+                "run": self.run,
+                "cycle_id": cycle_id,
+                "seq": i,
+                "symbol": o.symbol,
+                "side": o.side.value,
+                "quantity": o.quantity,
+                "order_type": o.order_type.value,
+                "limit_price": o.limit_price,
+                "reference_price": o.reference_price,
+                "reduce_only": o.reduce_only,
+                "status": OrderStatus.PLANNED.value,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i, o in enumerate(out)
+        ]
+        with self.store.begin() as conn:
+            conn.execute(insert(OrderRecord), rows)
+        return out
+
+    def mark_sent(self, client_order_id: str) -> None:
+        with self.store.begin() as conn:
+            conn.execute(
+                update(OrderRecord)
+                .where(OrderRecord.client_order_id == client_order_id)
+                .values(status=OrderStatus.SENT.value, updated_at=_now())
+            )
+
+    def record_result(self, result: OrderResult) -> None:
+        cloid = result.order.client_order_id
+        with self.store.begin() as conn:
+            conn.execute(
+                update(OrderRecord)
+                .where(OrderRecord.client_order_id == cloid)
+                .values(
+                    status=result.status.value,
+                    filled_quantity=result.filled_quantity,
+                    average_price=result.average_price,
+                    fee=result.fees,
+                    error=result.error,
+                    updated_at=_now(),
+                )
+            )
+            if result.fills:
+                conn.execute(
+                    insert(FillRecord),
+                    [
+                        {
+                            "run": self.run,
+                            "client_order_id": cloid,
+                            "symbol": f.symbol,
+                            "side": f.side.value,
+                            "quantity": f.quantity,
+                            "price": f.price,
+                            "fee": f.fee,
+                            "timestamp": f.timestamp,
+                            "venue_order_id": f.venue_order_id,
+                        }
+                        for f in result.fills
+                    ],
+                )
+
+    def cancel(self, client_order_id: str, reason: str) -> None:
+        """Mark an unsent intent as never to be executed."""
+        with self.store.begin() as conn:
+            conn.execute(
+                update(OrderRecord)
+                .where(OrderRecord.client_order_id == client_order_id)
+                .values(status=OrderStatus.CANCELLED.value, error=reason, updated_at=_now())
+            )
+
+    def open_intents(self) -> list[Intent]:
+        """Intents not known to be finished, oldest first, in plan order."""
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(OrderRecord)
+                .where(OrderRecord.run == self.run, OrderRecord.status.in_(OPEN_STATUSES))
+                .order_by(OrderRecord.created_at, OrderRecord.seq)
+            ).all()
+        return [
+            Intent(
+                order=Order(
+                    symbol=r.symbol,
+                    side=Side(r.side),
+                    quantity=r.quantity,
+                    order_type=OrderType(r.order_type),
+                    limit_price=r.limit_price,
+                    reduce_only=r.reduce_only,
+                    client_order_id=r.client_order_id,
+                    reference_price=r.reference_price,
+                ),
+                cycle_id=r.cycle_id,
+                status=OrderStatus(r.status),
+                created_at=r.created_at,
+            )
+            for r in rows
+        ]
+
+    def orders(self, cycle_id: str | None = None) -> list[OrderRecord]:
+        """Journal rows of this run (or of one cycle), in plan order."""
+        query = select(OrderRecord).where(OrderRecord.run == self.run)
+        if cycle_id is not None:
+            query = query.where(OrderRecord.cycle_id == cycle_id)
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(query.order_by(OrderRecord.created_at, OrderRecord.seq))
+            return [OrderRecord(**row._mapping) for row in rows]
+
+    def filled_quantity(self, client_order_id: str) -> Decimal:
+        with self.store.engine.connect() as conn:
+            value = conn.execute(
+                select(OrderRecord.filled_quantity).where(OrderRecord.client_order_id == client_order_id)
+            ).scalar()
+        return value or Decimal(0)
+
+    def reconcile(self, venue: Venue) -> Reconciliation:
+        """Ask ``venue`` about every unfinished intent; record what it knows; return what it never saw."""
+        out = Reconciliation()
+        for intent in self.open_intents():
+            assert intent.order.client_order_id is not None
+            known = venue.lookup_order(intent.order.client_order_id)
+            if known is not None and known.status is not OrderStatus.UNKNOWN:
+                result = replace(known, order=intent.order)
+                self.record_result(result)
+                out.confirmed.append(result)
+            else:
+                out.unsent.append(intent)
+        return out

@@ -1,0 +1,196 @@
+"""The ``Store``: one database (SQLite file by default, PostgreSQL by URL), migrated on open, with the small set
+of reads and writes the manager, the journal and the paper venue need.
+
+SQLite runs in WAL mode with ``synchronous=NORMAL``: a commit survives a killed process (what the journal needs)
+at a fraction of the cost of a full fsync.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from defipm.core.errors import ConfigError
+from defipm.store.models import Base, Cycle, EquitySnapshot, Flow, RiskEvent, Setting, TargetWeight
+
+
+def default_url(path: str | Path = "defipm.db") -> str:
+    return f"sqlite:///{Path(path).expanduser()}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable database URL>"
+
+
+class Store:
+    """Database handle. ``Store("sqlite:///path.db")`` or ``Store("postgresql+psycopg://...")``."""
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = url or default_url()
+        try:
+            self.engine: Engine = create_engine(self.url, future=True)
+        except (SQLAlchemyError, ModuleNotFoundError, ValueError) as exc:
+            raise ConfigError(f"database URL {_redact(self.url)}: {exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if migrate:
+            self.migrate()
+
+    def __repr__(self) -> str:
+        return f"Store({_redact(self.url)!r})"
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from defipm.store.migrate import upgrade
+
+        try:
+            upgrade(self.engine)
+        except SQLAlchemyError as exc:
+            raise ConfigError(f"cannot open database {_redact(self.url)}: {exc.__class__.__name__}: {exc}") from exc
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- settings -------------------------------------------------------------------------------------------
+    def get_setting(self, run: str, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(Setting.value).where(Setting.run == run, Setting.key == key)).scalar()
+
+    def set_setting(self, run: str, key: str, value: str | None) -> None:
+        with self.begin() as conn:
+            conn.execute(delete(Setting).where(Setting.run == run, Setting.key == key))
+            if value is not None:
+                conn.execute(insert(Setting).values(run=run, key=key, value=value))
+
+    # -- records --------------------------------------------------------------------------------------------
+    def record_cycle(
+        self,
+        *,
+        run: str,
+        cycle_id: str,
+        timestamp: datetime,
+        status: str,
+        equity: Decimal | None,
+        fees: Decimal | None,
+        turnover: float | None,
+        error: str | None,
+        notes: list[str],
+        targets: dict[str, tuple[float, float]],
+        risk_events: list[tuple[str, str, str]],
+        snapshot: tuple[Decimal, Decimal, float, float] | None,
+    ) -> None:
+        """Write one cycle with its targets, risk events and closing equity snapshot in one transaction."""
+        with self.begin() as conn:
+            conn.execute(
+                insert(Cycle).values(
+                    id=cycle_id,
+                    run=run,
+                    timestamp=timestamp,
+                    status=status,
+                    equity=equity,
+                    fees=fees,
+                    turnover=turnover,
+                    error=error,
+                    notes=json.dumps(notes),
+                    completed=True,
+                )
+            )
+            if targets:
+                conn.execute(
+                    insert(TargetWeight),
+                    [{"cycle_id": cycle_id, "symbol": s, "target": t, "executed": e} for s, (t, e) in targets.items()],
+                )
+            if risk_events:
+                conn.execute(
+                    insert(RiskEvent),
+                    [
+                        {
+                            "run": run,
+                            "cycle_id": cycle_id,
+                            "timestamp": timestamp,
+                            "limit": lim,
+                            "detail": d,
+                            "action": a,
+                        }
+                        for lim, d, a in risk_events
+                    ],
+                )
+            if snapshot is not None:
+                eq, cash, gross, net = snapshot
+                conn.execute(
+                    insert(EquitySnapshot).values(
+                        run=run, timestamp=timestamp, equity=eq, cash=cash, gross=gross, net=net
+                    )
+                )
+
+    def record_flow(self, run: str, timestamp: datetime, amount: Decimal, kind: str, note: str | None = None) -> None:
+        with self.begin() as conn:
+            conn.execute(insert(Flow).values(run=run, timestamp=timestamp, amount=amount, kind=kind, note=note))
+
+    def recent_cycles(self, run: str, limit: int = 10) -> list[Cycle]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Cycle).where(Cycle.run == run).order_by(Cycle.timestamp.desc(), Cycle.id.desc()).limit(limit)
+            )
+            return [Cycle(**row._mapping) for row in rows]
+
+    def targets_of(self, cycle_id: str) -> dict[str, tuple[float, float]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(TargetWeight.symbol, TargetWeight.target, TargetWeight.executed).where(
+                    TargetWeight.cycle_id == cycle_id
+                )
+            )
+            return {s: (t, e) for s, t, e in rows}
+
+    def equity_history(self, run: str) -> list[tuple[datetime, Decimal]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(EquitySnapshot.timestamp, EquitySnapshot.equity)
+                .where(EquitySnapshot.run == run)
+                .order_by(EquitySnapshot.timestamp, EquitySnapshot.id)
+            )
+            return [(t, e) for t, e in rows]
+
+    def flows(self, run: str) -> list[tuple[datetime, Decimal]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Flow.timestamp, Flow.amount).where(Flow.run == run).order_by(Flow.timestamp, Flow.id)
+            )
+            return [(t, a) for t, a in rows]
+
+    def risk_events(self, run: str) -> list[RiskEvent]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(RiskEvent).where(RiskEvent.run == run).order_by(RiskEvent.id))
+            return [RiskEvent(**row._mapping) for row in rows]
+
+
+__all__ = ["Base", "Store", "default_url"]

@@ -1,0 +1,175 @@
+"""SQLAlchemy models of everything defipm records: manager cycles, target weights, the order journal, fills,
+equity snapshots, quote-currency flows, risk events, run settings (kill switch, peak equity) and the paper
+venue's books. Every row belongs to a ``run`` (one portfolio), so several portfolios can share one database.
+
+Schema changes go through a new Alembic revision in ``store/migrations/versions``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from defipm.store.types import DecimalText, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Cycle(Base):
+    """One ``manage_portfolio`` call."""
+
+    __tablename__ = "cycles"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run: Mapped[str] = mapped_column(String(64), index=True)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    equity: Mapped[Decimal | None] = mapped_column(DecimalText())
+    fees: Mapped[Decimal | None] = mapped_column(DecimalText())
+    turnover: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    """JSON list of remarks (oracle notes, skipped trades)."""
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TargetWeight(Base):
+    __tablename__ = "target_weights"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    target: Mapped[float] = mapped_column(Float)
+    """Weight the oracle asked for."""
+    executed: Mapped[float] = mapped_column(Float)
+    """Weight after risk limits."""
+
+
+class OrderRecord(Base):
+    """The order journal: one row per intent, written before the order is sent."""
+
+    __tablename__ = "orders"
+    client_order_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    run: Mapped[str] = mapped_column(String(64), index=True)
+    cycle_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    """Position of the order in its plan."""
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[Decimal] = mapped_column(DecimalText())
+    order_type: Mapped[str] = mapped_column(String(16))
+    limit_price: Mapped[Decimal | None] = mapped_column(DecimalText())
+    reference_price: Mapped[Decimal | None] = mapped_column(DecimalText())
+    reduce_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    filled_quantity: Mapped[Decimal | None] = mapped_column(DecimalText())
+    average_price: Mapped[Decimal | None] = mapped_column(DecimalText())
+    fee: Mapped[Decimal | None] = mapped_column(DecimalText())
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FillRecord(Base):
+    __tablename__ = "fills"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run: Mapped[str] = mapped_column(String(64), index=True)
+    client_order_id: Mapped[str | None] = mapped_column(String(66), index=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[Decimal] = mapped_column(DecimalText())
+    price: Mapped[Decimal] = mapped_column(DecimalText())
+    fee: Mapped[Decimal] = mapped_column(DecimalText())
+    timestamp: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    venue_order_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class EquitySnapshot(Base):
+    __tablename__ = "equity_snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    equity: Mapped[Decimal] = mapped_column(DecimalText())
+    cash: Mapped[Decimal] = mapped_column(DecimalText())
+    gross: Mapped[float] = mapped_column(Float)
+    net: Mapped[float] = mapped_column(Float)
+    __table_args__ = (Index("ix_equity_snapshots_run_timestamp", "run", "timestamp"),)
+
+
+class Flow(Base):
+    """A deposit (+) or withdrawal (-) of quote currency: not profit, not loss."""
+
+    __tablename__ = "flows"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run: Mapped[str] = mapped_column(String(64), index=True)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    amount: Mapped[Decimal] = mapped_column(DecimalText())
+    kind: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class RiskEvent(Base):
+    __tablename__ = "risk_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run: Mapped[str] = mapped_column(String(64), index=True)
+    cycle_id: Mapped[str | None] = mapped_column(String(64))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    limit: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(32))
+
+
+class Setting(Base):
+    """Persistent per-run state: the kill switch, the equity peak of the drawdown breaker."""
+
+    __tablename__ = "settings"
+    run: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class PaperAccount(Base):
+    """The paper venue's account: its books survive a restart."""
+
+    __tablename__ = "paper_accounts"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    cash: Mapped[Decimal] = mapped_column(DecimalText())
+    fill_count: Mapped[int] = mapped_column(Integer, default=0)
+    """Fills so far: seeds the slippage noise so a restart continues the same random sequence."""
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PaperPosition(Base):
+    __tablename__ = "paper_positions"
+    account: Mapped[str] = mapped_column(ForeignKey("paper_accounts.name"), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
+    quantity: Mapped[Decimal] = mapped_column(DecimalText())
+    price: Mapped[Decimal | None] = mapped_column(DecimalText())
+    """Last mark price."""
+
+
+class PaperFill(Base):
+    """The paper exchange's own record of executions, looked up by client order id after a restart."""
+
+    __tablename__ = "paper_fills"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(ForeignKey("paper_accounts.name"), index=True)
+    client_order_id: Mapped[str] = mapped_column(String(66))
+    symbol: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(4))
+    quantity: Mapped[Decimal] = mapped_column(DecimalText())
+    price: Mapped[Decimal] = mapped_column(DecimalText())
+    fee: Mapped[Decimal] = mapped_column(DecimalText())
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (UniqueConstraint("account", "client_order_id"),)

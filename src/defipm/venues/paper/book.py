@@ -1,0 +1,107 @@
+"""The paper venue's persistent books: account cash, positions with their last marks, and the venue's own fill
+log keyed by client order id. One transaction per fill, so the books and the fill log never disagree."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import delete, insert, select, update
+
+from defipm.core.orders import Fill, Side
+from defipm.store.database import Store
+from defipm.store.models import PaperAccount, PaperFill, PaperPosition
+
+
+@dataclass(slots=True)
+class LoadedBook:
+    cash: Decimal
+    mode: str
+    fill_count: int
+    positions: dict[str, Decimal]
+    marks: dict[str, Decimal]
+
+
+class PaperBook:
+    def __init__(self, store: Store, account: str) -> None:
+        self.store = store
+        self.account = account
+
+    def load(self) -> LoadedBook | None:
+        with self.store.engine.connect() as conn:
+            acct = conn.execute(select(PaperAccount).where(PaperAccount.name == self.account)).first()
+            if acct is None:
+                return None
+            rows = conn.execute(select(PaperPosition).where(PaperPosition.account == self.account)).all()
+        return LoadedBook(
+            cash=acct.cash,
+            mode=acct.mode,
+            fill_count=acct.fill_count,
+            positions={r.symbol: r.quantity for r in rows if r.quantity},
+            marks={r.symbol: r.price for r in rows if r.price is not None},
+        )
+
+    def create(self, cash: Decimal, mode: str) -> None:
+        with self.store.begin() as conn:
+            conn.execute(
+                insert(PaperAccount).values(name=self.account, mode=mode, cash=cash, fill_count=0, updated_at=_now())
+            )
+
+    def save_fill(self, fill: Fill, cash: Decimal, position: Decimal, mark: Decimal, fill_count: int) -> None:
+        with self.store.begin() as conn:
+            conn.execute(
+                insert(PaperFill).values(
+                    account=self.account,
+                    client_order_id=fill.client_order_id,
+                    symbol=fill.symbol,
+                    side=fill.side.value,
+                    quantity=fill.quantity,
+                    price=fill.price,
+                    fee=fill.fee,
+                    timestamp=fill.timestamp or _now(),
+                )
+            )
+            self._write_account(conn, cash, fill_count)
+            conn.execute(
+                delete(PaperPosition).where(PaperPosition.account == self.account, PaperPosition.symbol == fill.symbol)
+            )
+            conn.execute(
+                insert(PaperPosition).values(account=self.account, symbol=fill.symbol, quantity=position, price=mark)
+            )
+
+    def save_state(
+        self, cash: Decimal, positions: Mapping[str, Decimal], marks: Mapping[str, Decimal], fill_count: int
+    ) -> None:
+        """Rewrite cash and every position with its mark (after funding, deposits or a market update)."""
+        with self.store.begin() as conn:
+            self._write_account(conn, cash, fill_count)
+            conn.execute(delete(PaperPosition).where(PaperPosition.account == self.account))
+            rows = [
+                {"account": self.account, "symbol": s, "quantity": q, "price": marks.get(s)}
+                for s, q in positions.items()
+                if q
+            ]
+            if rows:
+                conn.execute(insert(PaperPosition), rows)
+
+    def find_fill(self, client_order_id: str) -> Fill | None:
+        with self.store.engine.connect() as conn:
+            r = conn.execute(
+                select(PaperFill).where(PaperFill.account == self.account, PaperFill.client_order_id == client_order_id)
+            ).first()
+        if r is None:
+            return None
+        return Fill(r.symbol, Side(r.side), r.quantity, r.price, r.fee, r.client_order_id, r.timestamp)
+
+    def _write_account(self, conn, cash: Decimal, fill_count: int) -> None:  # type: ignore[no-untyped-def]
+        conn.execute(
+            update(PaperAccount)
+            .where(PaperAccount.name == self.account)
+            .values(cash=cash, fill_count=fill_count, updated_at=_now())
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,330 @@
+"""``PaperVenue``: a simulated exchange that fills at the mid plus a slippage model, charges taker fees, keeps
+perpetual-style long/short books with margin checks (or spot books with no shorts), applies funding, and persists
+its books in the store so a restart continues where it stopped.
+
+Market data is pushed in with ``update_market`` (a backtest feeds one historical bar at a time; paper trading
+feeds live or synthetic quotes). The same object is the backtester's simulator and the paper-trading venue.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal
+
+from defipm.core.errors import (
+    InsufficientMarginError,
+    MissingPriceError,
+    OrderRejectedError,
+    UnknownSymbolError,
+)
+from defipm.core.instruments import InstrumentRules
+from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Side
+from defipm.store.database import Store
+from defipm.venues.base import Venue, to_decimal
+from defipm.venues.paper.book import PaperBook
+from defipm.venues.paper.fill_model import SlippageModel
+
+ZERO = Decimal(0)
+MarketFeed = Callable[[], tuple[datetime, Mapping[str, float], Mapping[str, float] | None]]
+
+
+class PaperVenue(Venue):
+    """Simulated venue.
+
+    mode: "perp" (long/short, margin = gross notional / max_leverage) or "spot" (long only, cash never negative).
+    initial_cash: quote currency the account starts with (ignored when the store already holds the account).
+    taker_fee: fee as a fraction of notional; overrides the fee of ``rules``.
+    rules: per-symbol ``InstrumentRules`` (a mapping or a function); defaults allow any size to 1e-8.
+    max_leverage: perp margin limit: gross notional <= equity x max_leverage after every fill.
+    max_price_age: refuse to trade on prices older than this many seconds (None = no check; backtests).
+    feed: optional callable returning (timestamp, prices, volumes); ``refresh`` pulls from it.
+    """
+
+    name = "paper"
+
+    def __init__(
+        self,
+        *,
+        initial_cash: Decimal | float | str = Decimal(10_000),
+        mode: Literal["perp", "spot"] = "perp",
+        taker_fee: Decimal | float | str = Decimal("0.00045"),
+        slippage: SlippageModel | None = None,
+        rules: Mapping[str, InstrumentRules] | Callable[[str], InstrumentRules] | None = None,
+        max_leverage: Decimal | float | str = Decimal(3),
+        seed: int = 0,
+        store: Store | None = None,
+        account: str = "paper",
+        max_price_age: float | None = None,
+        feed: MarketFeed | None = None,
+    ) -> None:
+        if mode not in ("perp", "spot"):
+            raise ValueError(f"paper venue mode must be 'perp' or 'spot', got {mode!r}")
+        self.mode = mode
+        self.allows_shorts = mode == "perp"
+        self.taker_fee = to_decimal(taker_fee)
+        self.slippage = slippage or SlippageModel()
+        self._rules = rules
+        self.max_leverage = to_decimal(max_leverage)
+        self.seed = seed
+        self.max_price_age = max_price_age
+        self.feed = feed
+        self.account = account
+        self._prices: dict[str, Decimal] = {}
+        self._volumes: dict[str, float] = {}
+        self._universe: list[str] | None = None
+        self.timestamp: datetime | None = None
+        self._results: dict[str, OrderResult] = {}
+        self._rules_cache: dict[str, InstrumentRules] = {}
+        self._exposure_cache: tuple[Decimal, Decimal] | None = None
+        self._book = PaperBook(store, account) if store is not None else None
+        loaded = self._book.load() if self._book is not None else None
+        if loaded is not None:
+            if loaded.mode != mode:
+                raise ValueError(f"paper account {account!r} is stored in {loaded.mode} mode, not {mode}")
+            self.cash = loaded.cash
+            self.positions = loaded.positions
+            self._prices.update(loaded.marks)
+            self.fill_count = loaded.fill_count
+        else:
+            cash = to_decimal(initial_cash)
+            if not cash.is_finite() or cash < 0:
+                raise ValueError(f"initial_cash must be a finite amount >= 0, got {initial_cash}")
+            self.cash = cash
+            self.positions = {}
+            self.fill_count = 0
+            if self._book is not None:
+                self._book.create(cash, mode)
+
+    # -- market data ----------------------------------------------------------------------------------------
+    def update_market(
+        self,
+        timestamp: datetime,
+        prices: Mapping[str, float | Decimal],
+        volumes: Mapping[str, float] | None = None,
+    ) -> None:
+        """Set mid prices (and optional bar volumes in quote currency) as of ``timestamp``.
+
+        Symbols absent from ``prices`` leave the universe; held ones keep their last mark.
+        """
+        new: dict[str, Decimal] = {}
+        bad = []
+        for s, p in prices.items():
+            d = p if isinstance(p, Decimal) else Decimal(repr(float(p)))
+            if not d.is_finite() or d <= 0:
+                bad.append(f"{s}={p}")
+            else:
+                new[s] = d
+        if bad:
+            raise MissingPriceError(f"non-positive or non-finite price(s) at {timestamp}: {', '.join(bad)}")
+        self.timestamp = timestamp
+        self._universe = sorted(new)
+        self._prices.update(new)
+        self._exposure_cache = None
+        self._volumes = dict(volumes) if volumes else {}
+
+    def refresh(self) -> None:
+        if self.feed is not None:
+            ts, prices, volumes = self.feed()
+            self.update_market(ts, prices, volumes)
+
+    def set_universe(self, symbols: list[str] | None) -> None:
+        """Restrict the tradable universe (None = every priced symbol)."""
+        self._universe = sorted(symbols) if symbols is not None else sorted(self._prices)
+
+    # -- Venue primitives -----------------------------------------------------------------------------------
+    def get_universe(self) -> list[str]:
+        return list(self._universe) if self._universe is not None else sorted(self._prices)
+
+    def get_prices(self) -> dict[str, Decimal]:
+        self._check_fresh()
+        return dict(self._prices)
+
+    def get_positions(self) -> dict[str, Decimal]:
+        return {s: q for s, q in self.positions.items() if q}
+
+    def get_cash(self) -> Decimal:
+        return self.cash
+
+    def get_rules(self, symbol: str) -> InstrumentRules:
+        cached = self._rules_cache.get(symbol)
+        if cached is not None:
+            return cached
+        if self._rules is None:
+            base = InstrumentRules()
+        elif callable(self._rules) and not isinstance(self._rules, Mapping):
+            base = self._rules(symbol)
+        else:
+            base = self._rules.get(symbol, InstrumentRules())
+        rules = replace(base, taker_fee=self.taker_fee, max_leverage=self.max_leverage)
+        self._rules_cache[symbol] = rules
+        return rules
+
+    def submit_order(self, order: Order) -> OrderResult:
+        try:
+            fill = self._fill(order)
+        except OrderRejectedError as exc:
+            result = OrderResult(order, OrderStatus.REJECTED, error=str(exc))
+        else:
+            result = OrderResult(order, OrderStatus.FILLED, fills=(fill,))
+        if order.client_order_id:
+            self._results[order.client_order_id] = result
+        return result
+
+    def lookup_order(self, client_order_id: str) -> OrderResult | None:
+        known = self._results.get(client_order_id)
+        if known is not None:
+            return known
+        if self._book is not None:
+            fill = self._book.find_fill(client_order_id)
+            if fill is not None:
+                order = Order(fill.symbol, fill.side, fill.quantity, client_order_id=client_order_id)
+                return OrderResult(order, OrderStatus.FILLED, fills=(fill,))
+        return None
+
+    # -- cash flows and funding -----------------------------------------------------------------------------
+    def deposit(self, amount: Decimal | float | str) -> Decimal:
+        """Add quote currency (a flow: the manager records it so it never counts as profit). Returns new cash."""
+        amt = to_decimal(amount)
+        if not amt.is_finite() or amt <= 0:
+            raise ValueError(f"deposit amount must be positive, got {amount}")
+        self.cash += amt
+        self._save_state()
+        return self.cash
+
+    def withdraw(self, amount: Decimal | float | str) -> Decimal:
+        """Remove quote currency; refuses to take out more than the free margin (or cash in spot mode)."""
+        amt = to_decimal(amount)
+        if not amt.is_finite() or amt <= 0:
+            raise ValueError(f"withdrawal amount must be positive, got {amount}")
+        free = self.withdrawable()
+        if amt > free:
+            raise InsufficientMarginError(f"withdrawal of {amt} exceeds withdrawable {free:.2f}")
+        self.cash -= amt
+        self._save_state()
+        return self.cash
+
+    def withdrawable(self) -> Decimal:
+        equity = self.get_equity()
+        if self.mode == "spot":
+            return max(self.cash, ZERO)
+        return max(equity - self.margin_used(), ZERO)
+
+    def margin_used(self) -> Decimal:
+        return self._exposure()[1] / self.max_leverage
+
+    def apply_funding(self, rates: Mapping[str, float | Decimal]) -> Decimal:
+        """Charge one funding period: a long pays ``rate x notional`` (receives when negative). Returns the total."""
+        if self.mode == "spot":
+            return ZERO
+        total = ZERO
+        for s, q in self.positions.items():
+            rate = rates.get(s)
+            if not q or rate is None:
+                continue
+            r = rate if isinstance(rate, Decimal) else Decimal(repr(float(rate)))
+            payment = q * self._prices[s] * r
+            self.cash -= payment
+            total += payment
+        if total:
+            self._save_state()
+        return total
+
+    # -- internals ------------------------------------------------------------------------------------------
+    def _check_fresh(self) -> None:
+        if self.max_price_age is None or self.timestamp is None:
+            return
+        age = (datetime.now(UTC) - self.timestamp).total_seconds()
+        if age > self.max_price_age:
+            raise MissingPriceError(f"prices are {age:.0f}s old, above max_price_age {self.max_price_age:.0f}s")
+
+    def _exposure(self) -> tuple[Decimal, Decimal]:
+        """(marked position value, gross notional), cached until prices or positions change other than by a fill."""
+        if self._exposure_cache is None:
+            value = gross = ZERO
+            for sym, q in self.positions.items():
+                if q:
+                    v = q * self._prices[sym]
+                    value += v
+                    gross += abs(v)
+            self._exposure_cache = (value, gross)
+        return self._exposure_cache
+
+    def _fill(self, order: Order) -> Fill:
+        s = order.symbol
+        if s not in self._prices:
+            raise UnknownSymbolError(f"{s}: not listed on the paper venue (no price)")
+        if order.order_type is OrderType.LIMIT:
+            raise OrderRejectedError(f"{s}: the paper venue only takes market and IOC orders", symbol=s)
+        mid = self._prices[s]
+        current = self.positions.get(s, ZERO)
+        signed = order.signed_quantity
+        new_position = current + signed
+        if order.reduce_only and (current == 0 or (current > 0) == (signed > 0) or abs(signed) > abs(current)):
+            raise OrderRejectedError(
+                f"{s}: reduce-only {order.side.value} {order.quantity} would not reduce position {current}", symbol=s
+            )
+        if self.mode == "spot" and new_position < 0:
+            raise OrderRejectedError(
+                f"{s}: spot mode forbids shorts (position {current}, sell {order.quantity})", symbol=s
+            )
+        frac = self.slippage.fraction(float(order.quantity * mid), self._volumes.get(s), self._rng())
+        move = Decimal(repr(frac))
+        price = mid * (1 + move) if order.side is Side.BUY else mid * (1 - move)
+        if (
+            order.order_type is OrderType.LIMIT_IOC
+            and order.limit_price is not None
+            and (
+                (order.side is Side.BUY and price > order.limit_price)
+                or (order.side is Side.SELL and price < order.limit_price)
+            )
+        ):
+            raise OrderRejectedError(
+                f"{s}: IOC limit {order.limit_price} not reachable (fill would be {price:.8g})", symbol=s
+            )
+        fee = order.quantity * price * self.taker_fee
+        cash_after = self.cash - signed * price - fee
+        value, gross = self._exposure()
+        value_after = value + signed * mid
+        gross_after = gross + (abs(new_position) - abs(current)) * mid
+        if self.mode == "spot":
+            if cash_after < 0:
+                raise InsufficientMarginError(
+                    f"{s}: buying {order.quantity} needs {(signed * price + fee):.2f}, cash is {self.cash:.2f}",
+                    symbol=s,
+                )
+        elif abs(new_position) > abs(current) or (current > 0) != (new_position > 0):
+            equity_after = cash_after + value_after
+            if gross_after > equity_after * self.max_leverage:
+                raise InsufficientMarginError(
+                    f"{s}: gross notional {gross_after:.2f} would exceed equity {equity_after:.2f} x max_leverage "
+                    f"{self.max_leverage}",
+                    symbol=s,
+                )
+        self.cash = cash_after
+        if new_position:
+            self.positions[s] = new_position
+        else:
+            self.positions.pop(s, None)
+        self._exposure_cache = (value_after, gross_after)
+        self.fill_count += 1
+        fill = Fill(s, order.side, order.quantity, price, fee, order.client_order_id, self.timestamp)
+        if self._book is not None:
+            self._book.save_fill(fill, self.cash, new_position, mid, self.fill_count)
+        return fill
+
+    def _rng(self) -> random.Random | None:
+        if not self.slippage.noise_bps:
+            return None
+        return random.Random(f"{self.seed}:{self.fill_count}")
+
+    def _save_state(self) -> None:
+        if self._book is not None:
+            self._book.save_state(self.cash, self.positions, self._prices, self.fill_count)
+
+    def mark_to_market(self) -> None:
+        """Persist the current marks (after ``update_market``), so ``status`` shows fresh values after a restart."""
+        self._save_state()
