@@ -31,12 +31,15 @@ class PlannerConfig:
 
     no_trade_band: skip a change smaller than this share of equity (0.002 = 0.2%).
     reserve_fees: shrink targets by the estimated taker fees so a fully invested spot book stays solvent.
+    cost_reserve_bps: shrink targets further by this many basis points of traded notional (expected slippage),
+        so that after costs the book does not end above the target gross.
     order_type: order type of every planned order.
     limit_slippage: for LIMIT_IOC orders, the worst price as a fraction away from the mid (0.01 = 1%).
     """
 
     no_trade_band: float = 0.0
     reserve_fees: bool = True
+    cost_reserve_bps: float = 0.0
     order_type: OrderType = OrderType.MARKET
     limit_slippage: float | None = None
 
@@ -75,10 +78,11 @@ def plan_rebalance(
     investable = equity
     if cfg.reserve_fees and equity > 0:
         est_fees = ZERO
+        reserve = Decimal(repr(cfg.cost_reserve_bps)) / 10_000
         for s in symbols:
             current_value = held.get(s, ZERO) * prices[s]
             target_value = Decimal(repr(target.get(s, 0.0))) * equity
-            est_fees += get_rules(s).fee(target_value - current_value)
+            est_fees += get_rules(s).fee(target_value - current_value) + abs(target_value - current_value) * reserve
         investable = equity - est_fees
     band_value = Decimal(repr(cfg.no_trade_band)) * equity if cfg.no_trade_band > 0 else ZERO
 

@@ -103,7 +103,7 @@ class Store:
         turnover: float | None,
         error: str | None,
         notes: list[str],
-        targets: dict[str, tuple[float, float]],
+        targets: dict[str, tuple[float | None, float]],
         risk_events: list[tuple[str, str, str]],
         snapshot: tuple[Decimal, Decimal, float, float] | None,
     ) -> None:
@@ -162,7 +162,7 @@ class Store:
             )
             return [Cycle(**row._mapping) for row in rows]
 
-    def targets_of(self, cycle_id: str) -> dict[str, tuple[float, float]]:
+    def targets_of(self, cycle_id: str) -> dict[str, tuple[float | None, float]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(TargetWeight.symbol, TargetWeight.target, TargetWeight.executed).where(

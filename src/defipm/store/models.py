@@ -49,8 +49,8 @@ class TargetWeight(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
     symbol: Mapped[str] = mapped_column(String(64))
-    target: Mapped[float] = mapped_column(Float)
-    """Weight the oracle asked for."""
+    target: Mapped[float | None] = mapped_column(Float)
+    """Weight the oracle asked for (NULL when it was not a finite number)."""
     executed: Mapped[float] = mapped_column(Float)
     """Weight after risk limits."""
 

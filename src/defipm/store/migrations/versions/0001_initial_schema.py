@@ -171,7 +171,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("cycle_id", sa.String(length=64), nullable=False),
         sa.Column("symbol", sa.String(length=64), nullable=False),
-        sa.Column("target", sa.Float(), nullable=False),
+        sa.Column("target", sa.Float(), nullable=True),
         sa.Column("executed", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(["cycle_id"], ["cycles.id"], name=op.f("fk_target_weights_cycle_id_cycles")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_target_weights")),

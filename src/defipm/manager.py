@@ -1,0 +1,261 @@
+"""``PortfolioManager``: the one loop that runs a portfolio, whether live, on paper or in a backtest.
+
+``manage_portfolio(timestamp)``: universe from the venue -> weights from the oracle -> validate -> risk checks ->
+plan -> execute through the journal -> record. It never knows whether it is replaying history: the backtester
+hands it a paper venue fed with historical bars and a historical timestamp.
+
+On its first cycle it reconciles the order journal with the venue: intents the venue executed are recorded;
+intents the venue never saw are sent once if they are recent (the rebalance a crash interrupted), or abandoned.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from defipm.core.errors import DefipmError, InvalidWeightsError
+from defipm.core.journal import MemoryJournal, OrderJournal
+from defipm.core.planner import PlannerConfig
+from defipm.core.reports import CycleReport, CycleStatus
+from defipm.core.risk import RiskLimits, apply_risk_limits
+from defipm.core.validation import WeightConstraints, check_weights
+from defipm.core.weights import Weights
+from defipm.journal import Reconciliation, SqlJournal
+from defipm.oracles.base import Oracle
+from defipm.store.database import Store
+from defipm.venues.base import Venue
+
+KILL_SWITCH = "kill_switch"
+PEAK_EQUITY = "peak_equity"
+
+
+class PortfolioManager:
+    """Runs ``oracle`` on ``venue``.
+
+    store: where cycles, the journal and equity are recorded (None = in memory only, e.g. fast backtests).
+    run: name of this portfolio in the store (several portfolios may share one database).
+    constraints: weight constraints to enforce (default: the oracle's own).
+    risk: operator risk limits. planner: how weights become orders.
+    resume_window: how old an unsent intent may be and still be sent after a restart.
+    """
+
+    def __init__(
+        self,
+        oracle: Oracle,
+        venue: Venue,
+        *,
+        store: Store | None = None,
+        run: str = "default",
+        constraints: WeightConstraints | None = None,
+        risk: RiskLimits | None = None,
+        planner: PlannerConfig | None = None,
+        resume_window: timedelta = timedelta(minutes=15),
+    ) -> None:
+        self.oracle = oracle
+        self.venue = venue
+        self.store = store
+        self.run = run
+        self.constraints = constraints
+        self.risk = risk or RiskLimits()
+        self.planner = planner or PlannerConfig()
+        self.resume_window = resume_window
+        self.journal: OrderJournal = SqlJournal(store, run) if store is not None else MemoryJournal()
+        self._reconciled = store is None
+        self._peak: Decimal | None = None
+        self.last_reconciliation: Reconciliation | None = None
+
+    # -- kill switch and breaker ----------------------------------------------------------------------------
+    def halt_reason(self) -> str | None:
+        if self.store is None:
+            return getattr(self, "_halt", None)
+        return self.store.get_setting(self.run, KILL_SWITCH)
+
+    def engage_kill_switch(self, reason: str) -> None:
+        """Stop all trading for this run until ``release_kill_switch`` (persisted)."""
+        if self.store is None:
+            self._halt = reason
+        else:
+            self.store.set_setting(self.run, KILL_SWITCH, reason)
+
+    def release_kill_switch(self) -> None:
+        if self.store is None:
+            self._halt = None
+        else:
+            self.store.set_setting(self.run, KILL_SWITCH, None)
+            # restart drawdown measurement from the current equity
+            self.store.set_setting(self.run, PEAK_EQUITY, None)
+        self._peak = None
+
+    def _update_peak(self, equity: Decimal) -> Decimal:
+        peak = self._peak
+        if peak is None and self.store is not None:
+            stored = self.store.get_setting(self.run, PEAK_EQUITY)
+            peak = Decimal(stored) if stored else None
+        if peak is None or equity > peak:
+            peak = equity
+            if self.store is not None:
+                self.store.set_setting(self.run, PEAK_EQUITY, str(peak))
+        self._peak = peak
+        return peak
+
+    # -- flows ----------------------------------------------------------------------------------------------
+    def record_flow(
+        self, amount: Decimal, kind: str, timestamp: datetime | None = None, note: str | None = None
+    ) -> None:
+        """Record a deposit (+) or withdrawal (-) so performance stays time-weighted and drawdown ignores it."""
+        ts = timestamp or datetime.now(UTC)
+        if self.store is not None:
+            self.store.record_flow(self.run, ts, amount, kind, note)
+        peak = self._peak
+        if peak is None and self.store is not None:
+            stored = self.store.get_setting(self.run, PEAK_EQUITY)
+            peak = Decimal(stored) if stored else None
+        if peak is not None:
+            self._peak = max(peak + amount, Decimal(0))
+            if self.store is not None:
+                self.store.set_setting(self.run, PEAK_EQUITY, str(self._peak))
+
+    def deposit(self, amount: Decimal, timestamp: datetime | None = None) -> None:
+        """Deposit quote currency on a venue that supports it (the paper venue) and record the flow."""
+        deposit = getattr(self.venue, "deposit", None)
+        if deposit is None:
+            raise DefipmError(f"{self.venue.name} does not take deposits through defipm")
+        deposit(amount)
+        self.record_flow(Decimal(amount), "deposit", timestamp)
+
+    def withdraw(self, amount: Decimal, timestamp: datetime | None = None) -> None:
+        withdraw = getattr(self.venue, "withdraw", None)
+        if withdraw is None:
+            raise DefipmError(f"{self.venue.name} does not take withdrawals through defipm")
+        withdraw(amount)
+        self.record_flow(-Decimal(amount), "withdrawal", timestamp)
+
+    # -- restart --------------------------------------------------------------------------------------------
+    def reconcile(self) -> Reconciliation:
+        """Match the journal with the venue; send recent unsent intents once; abandon stale ones."""
+        if not isinstance(self.journal, SqlJournal):
+            self._reconciled = True
+            return Reconciliation()
+        rec = self.journal.reconcile(self.venue)
+        now = datetime.now(UTC)
+        resend = [i.order for i in rec.unsent if now - i.created_at <= self.resume_window]
+        for intent in rec.unsent:
+            if now - intent.created_at > self.resume_window:
+                assert intent.order.client_order_id is not None
+                self.journal.cancel(intent.order.client_order_id, "abandoned after restart: older than resume_window")
+        if resend:
+            self.venue.refresh()
+            self.venue.send_intents(resend, self.journal)
+        self._reconciled = True
+        self.last_reconciliation = rec
+        return rec
+
+    # -- the cycle ------------------------------------------------------------------------------------------
+    def manage_portfolio(self, timestamp: datetime | None = None) -> CycleReport:
+        """Run one cycle at ``timestamp`` (now by default). Raises ``InvalidWeightsError`` (after recording the
+        rejected cycle) when the oracle's weights are invalid; otherwise returns the cycle report."""
+        ts = timestamp or datetime.now(UTC)
+        if ts.tzinfo is None:
+            raise ValueError(f"timestamp {ts!r} is naive: pass a timezone-aware UTC datetime")
+        report = CycleReport(cycle_id=uuid.uuid4().hex, timestamp=ts, status=CycleStatus.TRADED)
+        if not self._reconciled:
+            rec = self.reconcile()
+            if not rec.clean:
+                report.notes.append(
+                    f"restart reconciliation: {len(rec.confirmed)} order(s) confirmed by the venue, "
+                    f"{len(rec.unsent)} never sent (resent if recent, else abandoned)"
+                )
+
+        halted = self.halt_reason()
+        if halted:
+            report.status = CycleStatus.HALTED
+            report.error = f"trading halted: {halted}"
+            self._record(report)
+            return report
+
+        self.venue.refresh()
+        universe = self.venue.get_universe()
+        weights = self.oracle.fetch_portfolio_weights(ts, universe)
+        if not isinstance(weights, Weights):
+            weights = Weights(weights)
+        report.target = weights
+        report.notes.extend(self.oracle.pop_notes())
+
+        constraints = self.constraints or self.oracle.constraints
+        if not self.venue.allows_shorts and not constraints.long_only:
+            constraints = replace(constraints, long_only=True)
+        problems = check_weights(weights, universe, constraints)
+        if problems:
+            report.status = CycleStatus.REJECTED
+            report.error = "; ".join(problems)
+            self._record(report)
+            raise InvalidWeightsError(problems)
+
+        snapshot = self.venue.snapshot()
+        equity = snapshot.equity
+        report.equity = equity
+        peak = self._update_peak(equity)
+        decision = apply_risk_limits(
+            weights, snapshot.weights(), self.risk, equity=float(equity), peak_equity=float(peak)
+        )
+        report.breaches.extend(decision.breaches)
+        if decision.halt:
+            reason = decision.breaches[-1].detail
+            self.engage_kill_switch(f"drawdown circuit breaker: {reason}")
+            report.status = CycleStatus.HALTED
+            report.error = f"trading halted: {reason}"
+            self._record(report)
+            return report
+
+        report.executed_target = decision.weights
+        rebalance = self.venue.set_portfolio_weights(
+            decision.weights, planner=self.planner, journal=self.journal, cycle_id=report.cycle_id
+        )
+        report.rebalance = rebalance
+        report.equity = rebalance.equity_after
+        for skipped in rebalance.skipped:
+            if "no-trade band" not in skipped.reason:
+                report.notes.append(f"skipped {skipped.symbol} {skipped.signed_quantity}: {skipped.reason}")
+        if not rebalance.ok:
+            report.status = CycleStatus.FAILED
+            report.error = "; ".join(
+                f"{r.order.symbol} {r.order.side.value} {r.order.quantity}: {r.status.value} ({r.error})"
+                for r in rebalance.failures
+            )
+        self._record(report)
+        return report
+
+    def _record(self, report: CycleReport) -> None:
+        if self.store is None:
+            return
+        targets: dict[str, tuple[float | None, float]] = {}
+        if report.target is not None:
+            executed = report.executed_target or Weights({})
+            for s in sorted(set(report.target) | set(executed)):
+                asked = report.target.get(s, 0.0)
+                targets[s] = (asked if math.isfinite(asked) else None, executed.get(s, 0.0))
+        snapshot = None
+        rb = report.rebalance
+        if rb is not None:
+            after = rb.weights_after
+            snapshot = (rb.equity_after, self.venue.get_cash(), after.gross, after.net)
+        self.store.record_cycle(
+            run=self.run,
+            cycle_id=report.cycle_id,
+            timestamp=report.timestamp,
+            status=report.status.value,
+            equity=report.equity,
+            fees=rb.fees if rb is not None else None,
+            turnover=rb.turnover if rb is not None else None,
+            error=report.error,
+            notes=report.notes + [f"risk {b.limit}: {b.detail} ({b.action})" for b in report.breaches],
+            targets=targets,
+            risk_events=[(b.limit, b.detail, b.action) for b in report.breaches],
+            snapshot=snapshot,
+        )
+
+
+__all__ = ["PortfolioManager"]
