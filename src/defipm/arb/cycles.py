@@ -1,0 +1,134 @@
+"""Cycle search on a ``PoolGraph``: exhaustive enumeration up to length K and a compound (long-cycle) search.
+
+``enumerate_cycles(graph, max_len)`` lists every simple directed cycle of 2..K edges exactly once, each as a row
+of edge ids starting at its lowest-numbered token (both orientations are separate cycles; a 2-cycle needs two
+different pools of one pair). It walks only to higher-numbered tokens from each start and closes cycles through
+a lookup of the edges back into the start, so a hub with thousands of pairs is never re-scanned.
+
+``compound_search(graph, starts, max_len)`` finds profitable long cycles (K up to 12 and more) through chosen
+start tokens without enumerating them: a numpy beam over path length keeps, for every token, the ``beam`` best
+simple paths from the start by summed log rate, and closes each into a cycle through an edge back to the start.
+It returns the best cycles it meets, not provably every one (the exhaustive enumeration is for that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from defipm.arb.graph import PoolGraph
+from defipm.core.errors import ConfigError
+
+__all__ = ["canonical_cycle", "compound_search", "enumerate_cycles"]
+
+
+def canonical_cycle(edges: Sequence[int]) -> tuple[int, ...]:
+    """The rotation of a cycle's edge list that starts at its smallest edge id (a key for de-duplication)."""
+    k = min(range(len(edges)), key=lambda i: edges[i])
+    return tuple(int(e) for e in (*edges[k:], *edges[:k]))
+
+
+def enumerate_cycles(graph: PoolGraph, max_len: int = 4, min_len: int = 2) -> dict[int, np.ndarray]:
+    """Every simple directed cycle with ``min_len``..``max_len`` edges: ``{length: int64 array (n, length)}``."""
+    if max_len < 2 or min_len < 2 or min_len > max_len:
+        raise ConfigError(f"cycle lengths must satisfy 2 <= min_len <= max_len, got {min_len}..{max_len}")
+    n = graph.n_tokens
+    src = graph.src.tolist()
+    dst = graph.dst.tolist()
+    into: list[dict[int, list[int]]] = [{} for _ in range(n)]  # into[s][u]: edges u -> s with u > s
+    out_all: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    for e in range(len(src)):
+        a, b = src[e], dst[e]
+        out_all[a].append((b, e))
+        if a > b:
+            into[b].setdefault(a, []).append(e)
+    for lst in out_all:
+        lst.sort()
+    found: dict[int, list[tuple[int, ...]]] = {k: [] for k in range(min_len, max_len + 1)}
+
+    def walk(u: int, depth: int, s: int, closers: dict[int, list[int]], path: list[int], on_path: set[int]) -> None:
+        # depth = edges on the path so far, u = its last token; close back into s, then extend
+        if depth + 1 >= min_len:
+            back = closers.get(u)
+            if back:
+                last_pool = path[-1] >> 1
+                for e in back:
+                    if depth > 1 or e >> 1 != last_pool:
+                        found[depth + 1].append((*path, e))
+        if depth + 2 > max_len:
+            return
+        for v, e in out_all[u]:
+            if v > s and v not in on_path:
+                path.append(e)
+                on_path.add(v)
+                walk(v, depth + 1, s, closers, path, on_path)
+                on_path.discard(v)
+                path.pop()
+
+    for s in range(n):
+        if into[s]:
+            walk(s, 0, s, into[s], [], {s})
+    return {k: np.array(rows, dtype=np.int64).reshape(len(rows), k) for k, rows in found.items()}
+
+
+def compound_search(
+    graph: PoolGraph,
+    starts: Iterable[int],
+    max_len: int = 12,
+    beam: int = 4,
+    min_log_profit: float = 0.0,
+) -> list[tuple[int, ...]]:
+    """Cycles through each start token whose summed log rate exceeds ``min_log_profit``, best first.
+
+    ``starts`` are token indices (``graph.token_index[address]``); ``beam`` paths are kept per token and length.
+    Returned cycles are edge tuples beginning at their start token, de-duplicated across starts.
+    """
+    if max_len < 2 or beam < 1:
+        raise ConfigError(f"compound search needs max_len >= 2 and beam >= 1, got {max_len}, {beam}")
+    w = graph.log_w
+    deg = np.diff(graph.out_ptr)
+    best: dict[tuple[int, ...], tuple[float, tuple[int, ...]]] = {}
+    for s in starts:
+        nodes = np.array([s], dtype=np.int64)
+        score = np.zeros(1)
+        paths = np.zeros((1, 0), dtype=np.int64)  # edge ids
+        visited = np.full((1, 1), s, dtype=np.int64)  # tokens on the path
+        for depth in range(max_len):
+            counts = deg[nodes]
+            total = int(counts.sum())
+            if total == 0:
+                break
+            parent = np.repeat(np.arange(len(nodes)), counts)
+            offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+            edges = graph.out_edges[graph.out_ptr[nodes][parent] + offsets]
+            cand = score[parent] + w[edges]
+            ok = np.isfinite(cand)
+            if depth > 0:
+                ok &= (edges >> 1) != (paths[parent, -1] >> 1)
+            v = graph.dst[edges]
+            closing = ok & (v == s)
+            if depth >= 1 and closing.any():
+                for i in np.flatnonzero(closing & (cand > min_log_profit)):
+                    cyc = (*paths[parent[i]].tolist(), int(edges[i]))
+                    key = canonical_cycle(cyc)
+                    if key not in best or best[key][0] < cand[i]:
+                        best[key] = (float(cand[i]), cyc)
+            if depth + 1 >= max_len:
+                break
+            ok &= ~(visited[parent] == v[:, None]).any(axis=1)
+            idx = np.flatnonzero(ok)
+            if len(idx) == 0:
+                break
+            # keep the `beam` best candidates per reached token
+            order = idx[np.lexsort((-cand[idx], v[idx]))]
+            vs = v[order]
+            group_start = np.r_[0, np.flatnonzero(vs[1:] != vs[:-1]) + 1]
+            rank = np.arange(len(order)) - np.repeat(group_start, np.diff(np.r_[group_start, len(order)]))
+            keep = order[rank < beam]
+            nodes = v[keep]
+            score = cand[keep]
+            paths = np.concatenate([paths[parent[keep]], edges[keep, None]], axis=1)
+            visited = np.concatenate([visited[parent[keep]], nodes[:, None]], axis=1)
+    ranked = sorted(best.values(), key=lambda t: -t[0])
+    return [cyc for _, cyc in ranked]

@@ -1,0 +1,144 @@
+"""Cycle search against brute force on random graphs, incremental updates against full rescans."""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+import networkx as nx
+import pytest
+
+from defipm.arb.costs import GasModel
+from defipm.arb.cycles import canonical_cycle, compound_search, enumerate_cycles
+from defipm.arb.graph import PoolGraph
+from defipm.arb.opportunity import CostModel
+from defipm.arb.pools import V2Pool
+from defipm.arb.scanner import Scanner
+from defipm.arb.synthetic import random_v2_pools
+
+NO_GAS = CostModel(gas=GasModel(base=0, per_hop={"v2": 0, "v3": 0}, flash_loan=0), gas_price_wei=0)
+PREMIUM = Fraction(5, 10_000)
+
+
+def brute_force_cycles(pools: list[V2Pool], max_len: int) -> set[tuple[str, ...]]:
+    """Every simple cycle as a canonical tuple of (pool, direction) names, by plain permutations."""
+    tokens = sorted({t for p in pools for t in (p.token0, p.token1)})
+    found = set()
+    for k in range(2, max_len + 1):
+        for combo in itertools.permutations(tokens, k):
+            if combo[0] != min(combo):
+                continue
+            hops_per_step = []
+            for a, b in itertools.pairwise((*combo, combo[0])):
+                hops_per_step.append([(p, p.token0 == a) for p in pools if {p.token0, p.token1} == {a, b}])
+            for choice in itertools.product(*hops_per_step):
+                if k == 2 and choice[0][0] is choice[1][0]:
+                    continue
+                found.add(_key([(p.address, d) for p, d in choice]))
+    return found
+
+
+def _key(hops: list[tuple[str, bool]]) -> tuple[str, ...]:
+    names = [f"{a}:{int(d)}" for a, d in hops]
+    k = min(range(len(names)), key=lambda i: names[i])
+    return tuple(names[k:] + names[:k])
+
+
+def _marginal(pools_dirs: list[tuple[V2Pool, bool]]) -> Fraction:
+    r = Fraction(1)
+    for p, d in pools_dirs:
+        a, b = p.reserves(d)
+        r *= Fraction(10_000 - p.fee_bps, 10_000) * Fraction(b, a)
+    return r
+
+
+def _edge_key(graph: PoolGraph, edges: tuple[int, ...]) -> tuple[str, ...]:
+    return _key([(graph.pools[e >> 1].address, e & 1 == 0) for e in edges])
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_enumeration_matches_brute_force(seed: int) -> None:
+    pools, _ = random_v2_pools(seed, n_tokens=6, n_pools=11)
+    graph = PoolGraph(pools)
+    found = enumerate_cycles(graph, 4)
+    keys = [_edge_key(graph, tuple(int(e) for e in row)) for m in found.values() for row in m]
+    assert len(keys) == len(set(keys)), "a cycle was listed twice"
+    assert set(keys) == brute_force_cycles(pools, 4)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_scanner_finds_exactly_the_profitable_cycles(seed: int) -> None:
+    pools, _ = random_v2_pools(seed, n_tokens=6, n_pools=11, mispricing=0.05)
+    graph = PoolGraph(pools)
+    scanner = Scanner(graph, 4, costs=NO_GAS)
+    result = scanner.scan()
+    by_addr = {p.address: p for p in pools}
+    expected = set()
+    for key in brute_force_cycles(pools, 4):
+        hops = [(by_addr[h.split(":")[0]], h.endswith(":1")) for h in key]
+        if _marginal(hops) > 1 + PREMIUM:
+            expected.add(key)
+    got = {_edge_key(graph, o.edges) for o in result.opportunities}
+    assert got == expected
+    for o in result.opportunities:
+        assert o.gross_profit > 0 and o.amounts[-1] - o.amount_in - o.premium == o.gross_profit
+
+
+def test_cycles_agree_with_networkx_simple_cycles() -> None:
+    pools, _ = random_v2_pools(3, n_tokens=7, n_pools=10)
+    pools = list({frozenset((p.token0, p.token1)): p for p in pools}.values())  # one pool per pair
+    graph = PoolGraph(pools)
+    g = nx.DiGraph()
+    for p in pools:
+        g.add_edge(p.token0, p.token1)
+        g.add_edge(p.token1, p.token0)
+    nx_count = sum(1 for c in nx.simple_cycles(g, length_bound=5) if len(c) >= 3)
+    ours = enumerate_cycles(graph, 5, min_len=3)
+    assert sum(len(m) for m in ours.values()) == nx_count
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_incremental_update_equals_full_rescan(seed: int) -> None:
+    pools, _ = random_v2_pools(seed, n_tokens=7, n_pools=14, mispricing=0.05)
+    inc = Scanner(PoolGraph(pools), 4, costs=NO_GAS)
+    inc.scan()
+    changed = pools[seed % len(pools)]
+    new = changed.with_reserves(changed.reserve0 * 103 // 100, changed.reserve1)
+    inc.update_pool(new)
+    fresh = Scanner(PoolGraph([new if p.address == new.address else p for p in pools]), 4, costs=NO_GAS)
+    fresh.scan()
+
+    def keyset(s: Scanner) -> set[tuple[tuple[str, ...], int, int]]:
+        return {(_edge_key(s.graph, o.edges), o.amount_in, o.gross_profit) for o in s.opportunities.values()}
+
+    assert keyset(inc) == keyset(fresh)
+
+
+def test_paused_pool_cycles_vanish_with_reason() -> None:
+    pools, _ = random_v2_pools(7, n_tokens=5, n_pools=10, mispricing=0.08)
+    scanner = Scanner(PoolGraph(pools), 3, costs=NO_GAS)
+    first = scanner.scan()
+    assert first.opportunities
+    victim_addr = first.opportunities[0].pools[0]
+    victim = next(p for p in pools if p.address == victim_addr)
+    from dataclasses import replace
+
+    res = scanner.update_pool(replace(victim, paused=True))
+    assert all(victim_addr not in o.pools for o in scanner.opportunities.values())
+    assert res.reasons["marginal rate below premium"] >= 1
+    drained = scanner.update_pool(replace(victim, reserve0=0))
+    assert not any(victim_addr in o.pools for o in drained.opportunities)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_compound_search_finds_the_best_cycle_through_the_start(seed: int) -> None:
+    pools, _ = random_v2_pools(seed, n_tokens=7, n_pools=16, mispricing=0.05)
+    graph = PoolGraph(pools)
+    s = 0
+    every = [tuple(int(e) for e in row) for m in enumerate_cycles(graph, 5).values() for row in m]
+    through = [c for c in every if s in {int(graph.src[e]) for e in c}]
+    best = max(through, key=lambda c: sum(graph.log_w[e] for e in c))
+    found = compound_search(graph, [s], max_len=5, beam=8, min_log_profit=-10.0)
+    assert canonical_cycle(best) in {canonical_cycle(c) for c in found}
+    top = found[0]
+    assert sum(graph.log_w[e] for e in top) == pytest.approx(sum(graph.log_w[e] for e in best))
