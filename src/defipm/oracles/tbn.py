@@ -1,0 +1,232 @@
+"""TB-N: long the N top and short the N bottom coins of Numerai's crypto meta-model, equal weights, net zero.
+
+For a timestamp ``t`` the oracle sees only rows already published: a row dated D is usable from
+``D + publication_delay`` (default one day, i.e. D+1 00:00 UTC). It averages each symbol's score over the last
+``lags`` usable dates, maps Numerai symbols to the venue's (``SymbolMap``), keeps the venue's universe, sorts by
+score (ties by symbol, so the picks are deterministic) and gives ``+gross / 2N`` to the top N and ``-gross / 2N``
+to the bottom N. With fewer than 2N symbols N shrinks symmetrically and the cycle report says so.
+
+It raises ``DataError`` (and so trades nothing) for a timestamp before the first usable date, data older than
+``max_staleness``, or a universe sharing fewer than two symbols with the signal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from defipm.core.errors import ConfigError, DataError
+from defipm.core.validation import WeightConstraints
+from defipm.core.weights import Weights
+from defipm.data.numerai import MetaModelHistory, NumeraiCryptoSource, utc_naive
+from defipm.oracles.base import Oracle
+from defipm.oracles.symbols import SymbolMap
+
+HistoryProvider = Callable[[], MetaModelHistory]
+"""Something that returns the current history (e.g. ``NumeraiCryptoSource(...).load``), asked every cycle."""
+
+
+class TBNOracle(Oracle):
+    """Top/bottom-N long/short weights from the Numerai Crypto meta-model.
+
+    n: longs and shorts each (before shrinking to what the universe allows).
+    lags: number of latest usable dates whose scores are averaged per symbol.
+    gross: target gross exposure, sum |w| (1.0 = half long, half short).
+    history: a ``MetaModelHistory``, or a zero-argument callable returning one (asked every cycle).
+    symbol_map: Numerai -> venue symbols; default ``SymbolMap.for_venue("generic")``.
+    publication_delay: time from a row's date (00:00 UTC) until it may be used; default 1 day.
+    max_staleness: the newest usable date may be at most this old at ``t``; None turns the check off.
+    tolerance: allowed distance of gross from ``gross`` and of net from 0 in ``validate_weights``.
+    """
+
+    name = "tbn"
+
+    def __init__(
+        self,
+        n: int,
+        lags: int = 1,
+        gross: float = 1.0,
+        *,
+        history: MetaModelHistory | HistoryProvider,
+        symbol_map: SymbolMap | None = None,
+        publication_delay: timedelta = timedelta(days=1),
+        max_staleness: timedelta | None = timedelta(days=3),
+        tolerance: float = 1e-9,
+    ) -> None:
+        super().__init__()
+        if not isinstance(n, int) or n < 1:
+            raise ConfigError(f"TB-N: n must be a positive integer, got {n!r}")
+        if not isinstance(lags, int) or lags < 1:
+            raise ConfigError(f"TB-N: lags must be a positive integer, got {lags!r}")
+        if not math.isfinite(gross) or gross <= 0:
+            raise ConfigError(f"TB-N: gross must be a positive number, got {gross!r}")
+        if publication_delay < timedelta(0):
+            raise ConfigError(f"TB-N: publication_delay must not be negative, got {publication_delay}")
+        self.n = n
+        self.lags = lags
+        self.gross = float(gross)
+        self._history = history
+        self.symbol_map = symbol_map or SymbolMap.for_venue("generic")
+        self.publication_delay = publication_delay
+        self.max_staleness = max_staleness
+        self.constraints = WeightConstraints(
+            long_only=False,
+            max_gross=self.gross + tolerance,
+            target_gross=self.gross,
+            gross_tolerance=tolerance,
+            target_net=0.0,
+            net_tolerance=tolerance,
+        )
+
+    @classmethod
+    def from_config(cls, config: TBNConfig, history: MetaModelHistory | HistoryProvider | None = None) -> TBNOracle:
+        """Build from a ``TBNConfig``; ``history`` overrides the file / download settings."""
+        if history is None:
+            if config.file is not None:
+                history = MetaModelHistory.from_file(config.file)
+            else:
+                history = NumeraiCryptoSource(
+                    config.cache_dir, config.dataset, max_age=timedelta(hours=config.cache_max_age_hours)
+                ).load
+        return cls(
+            config.n,
+            config.lags,
+            config.gross,
+            history=history,
+            symbol_map=SymbolMap.for_venue(config.symbol_map, config.symbol_overrides),
+            publication_delay=timedelta(hours=config.publication_delay_hours),
+            max_staleness=None if config.max_staleness_days is None else timedelta(days=config.max_staleness_days),
+        )
+
+    # -- data -------------------------------------------------------------------------------------------------
+
+    def history(self) -> MetaModelHistory:
+        h = self._history if isinstance(self._history, MetaModelHistory) else self._history()
+        for remark in h.notes:
+            self.note(remark)
+        return h
+
+    def usable_dates(self, history: MetaModelHistory, timestamp: datetime) -> list[datetime]:
+        """Dates whose rows are published by ``timestamp`` (date + publication_delay <= timestamp), ascending."""
+        t = utc_naive(timestamp)
+        return [d for d in history.dates if d + self.publication_delay <= t]
+
+    def scores(self, timestamp: datetime, history: MetaModelHistory | None = None) -> dict[str, float]:
+        """Numerai symbol -> score averaged over the last ``lags`` usable dates at ``timestamp``."""
+        h = history if history is not None else self.history()
+        t = utc_naive(timestamp)
+        usable = self.usable_dates(h, t)
+        if not usable:
+            raise DataError(
+                f"TB-N: no meta-model data published by {t:%Y-%m-%d %H:%M} UTC: the first date in "
+                f"{h.source} is {h.first_date:%Y-%m-%d}, usable from {h.first_date + self.publication_delay} UTC"
+            )
+        latest = usable[-1]
+        if self.max_staleness is not None:
+            available_since = latest + self.publication_delay
+            if t - available_since > self.max_staleness:
+                raise DataError(
+                    f"TB-N: stale meta-model data at {t:%Y-%m-%d %H:%M} UTC: the newest usable date is "
+                    f"{latest:%Y-%m-%d} (allowed staleness {self.max_staleness})"
+                )
+        window = usable[-self.lags :]
+        if len(window) < self.lags:
+            self.note(f"TB-N: only {len(window)} of lags={self.lags} dates published yet; averaging those")
+        rows = h.scores_on(window)
+        means = rows.groupby("symbol", sort=True)["meta_model"].mean()
+        return {str(s): float(v) for s, v in means.items()}
+
+    # -- weights ----------------------------------------------------------------------------------------------
+
+    def venue_scores(self, scores: Mapping[str, float], universe: Sequence[str]) -> dict[str, float]:
+        """Map Numerai scores onto venue symbols in ``universe`` (one asset under two names: mean score)."""
+        allowed = set(universe)
+        grouped: dict[str, list[float]] = {}
+        for numerai_symbol, venue_symbol in self.symbol_map.translate(sorted(scores)).items():
+            if venue_symbol in allowed:
+                grouped.setdefault(venue_symbol, []).append(scores[numerai_symbol])
+        return {s: math.fsum(v) / len(v) for s, v in grouped.items()}
+
+    def fetch_portfolio_weights(self, timestamp: datetime, universe: Sequence[str]) -> Weights:
+        h = self.history()
+        scores = self.scores(timestamp, h)
+        candidates = self.venue_scores(scores, universe)
+        if len(candidates) < 2:
+            sample = ", ".join(sorted(universe)[:8]) or "empty"
+            raise DataError(
+                f"TB-N: the venue's universe shares {len(candidates)} symbol(s) with the meta-model "
+                f"(need at least 2 for one long and one short); universe: {sample}"
+                f"{' ...' if len(universe) > 8 else ''}"
+            )
+        return self.select(candidates)
+
+    def select(self, candidates: Mapping[str, float]) -> Weights:
+        """Top/bottom-N equal weights over venue-symbol scores; shrinks N when there are fewer than 2N."""
+        k = min(self.n, len(candidates) // 2)
+        if k < self.n:
+            self.note(
+                f"TB-N: only {len(candidates)} symbol(s) in both the meta-model and the universe; "
+                f"N shrunk from {self.n} to {k}"
+            )
+        ranked = sorted(candidates.items(), key=lambda kv: (-kv[1], kv[0]))
+        longs = [s for s, _ in ranked[:k]]
+        rest = sorted(ranked[k:], key=lambda kv: (kv[1], kv[0]))
+        shorts = [s for s, _ in rest[:k]]
+        w = self.gross / (2 * k)
+        return Weights({**{s: w for s in longs}, **{s: -w for s in shorts}})
+
+    # -- validation -------------------------------------------------------------------------------------------
+
+    def problems(self, weights: Weights, universe: Sequence[str] | None = None) -> list[str]:
+        """Base constraints (gross = target with abs(), net ~ 0) plus: no asset both long and short."""
+        problems = super().problems(weights, universe)
+        sides: dict[str, dict[str, list[str]]] = {}
+        for symbol, w in weights.items():
+            if w == 0 or not math.isfinite(w):
+                continue
+            asset = self.symbol_map.underlying(symbol)
+            sides.setdefault(asset, {"long": [], "short": []})["long" if w > 0 else "short"].append(symbol)
+        for asset, side in sorted(sides.items()):
+            if side["long"] and side["short"]:
+                problems.append(
+                    f"{asset}: both long ({', '.join(side['long'])}) and short ({', '.join(side['short'])})"
+                )
+        return problems
+
+
+class TBNConfig(BaseModel):
+    """Settings of the TB-N oracle (the ``[oracle.tbn]`` table).
+
+    n: longs and shorts each. lags: dates averaged. gross: target sum |w| (fraction of equity).
+    file: a local CSV/Parquet meta-model file; when set nothing is downloaded.
+    dataset: Numerai dataset name, None for the default checked against ``list_datasets()``.
+    cache_dir: where downloads are cached. cache_max_age_hours: reuse a cached download this long.
+    publication_delay_hours: hours after a row's date (00:00 UTC) before it may be used (24 = D+1 00:00).
+    max_staleness_days: newest usable date may be at most this many days old; None disables.
+    symbol_map: venue id of the maintained map (``hyperliquid``, ``generic``, ``none``).
+    symbol_overrides: merged over that map; a null value drops the symbol.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n: int = Field(5, ge=1)
+    lags: int = Field(1, ge=1)
+    gross: float = Field(1.0, gt=0)
+    file: Path | None = None
+    dataset: str | None = None
+    cache_dir: Path = Path(".defipm/cache/numerai")
+    cache_max_age_hours: float = Field(6.0, ge=0)
+    publication_delay_hours: float = Field(24.0, ge=0)
+    max_staleness_days: float | None = Field(3.0, gt=0)
+    symbol_map: str = "generic"
+    symbol_overrides: dict[str, str | None] = Field(default_factory=dict)
+
+
+def build(**settings: Any) -> TBNOracle:
+    """Entry-point factory: ``TBNOracle`` from keyword settings validated by ``TBNConfig``."""
+    return TBNOracle.from_config(TBNConfig(**settings))
