@@ -80,6 +80,24 @@ class StaticOracle(Oracle):
             )
 
     @classmethod
+    def from_params(cls, params: dict, context: object = None) -> StaticOracle:
+        """Config form: ``weights = {BTC = 0.5}`` or ``path = "weights.toml"`` (exactly one)."""
+        unknown = sorted(set(params) - {"weights", "path"})
+        if unknown:
+            raise ConfigError(f"oracle.params: unknown key(s) {', '.join(unknown)} for static (use weights or path)")
+        if ("weights" in params) == ("path" in params):
+            raise ConfigError("oracle.params: static needs exactly one of weights or path")
+        if "path" in params:
+            return cls.from_file(params["path"])
+        raw = params["weights"]
+        if not isinstance(raw, dict):
+            raise ConfigError(f"oracle.params.weights: expected a table of symbol = weight, got {raw!r}")
+        try:
+            return cls({str(k): float(v) for k, v in raw.items()})
+        except (TypeError, ValueError):
+            raise ConfigError(f"oracle.params.weights: every weight must be a number, got {raw!r}") from None
+
+    @classmethod
     def from_file(cls, path: str | Path, constraints: WeightConstraints | None = None) -> StaticOracle:
         return cls(load_weights_file(path), constraints)
 

@@ -1,0 +1,74 @@
+"""Builds a running portfolio from ``Settings``: store, venue (with its price feed when on paper), oracle and the
+``PortfolioManager`` that ties them together. The CLI and services call this; library users may build the
+pieces by hand instead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from defipm.config import Settings
+from defipm.core.errors import ConfigError
+from defipm.manager import PortfolioManager
+from defipm.oracles.base import Oracle
+from defipm.registry import BuildContext, build_oracle, build_venue
+from defipm.store.database import Store
+from defipm.venues.base import Venue
+from defipm.venues.paper.venue import PaperVenue
+
+
+@dataclass(slots=True)
+class Portfolio:
+    settings: Settings
+    store: Store
+    venue: Venue
+    oracle: Oracle
+    manager: PortfolioManager
+    market_label: str | None = None
+    """Where paper prices come from, shown to the user (e.g. that they are synthetic)."""
+
+
+def attach_paper_feed(venue: PaperVenue, settings: Settings) -> str:
+    market = settings.market
+    if market.source == "csv":
+        if market.path is None:
+            raise ConfigError("market.path: required when market.source = 'csv'")
+        from defipm.data.feeds import LatestBarFeed
+
+        csv_feed = LatestBarFeed(market.path)
+        venue.feed = csv_feed
+        return csv_feed.label
+    from defipm.data.feeds import SyntheticFeed
+    from defipm.data.synthetic import synthetic_symbols
+
+    symbols = synthetic_symbols(market.n_assets)
+    marks = venue.get_prices() if venue.timestamp is not None or venue.positions else {}
+    feed = SyntheticFeed(
+        symbols,
+        seed=market.seed + venue.fill_count,
+        annual_volatility=market.volatility,
+        interval=timedelta(hours=market.interval_hours),
+        start={s: float(p) for s, p in marks.items()},
+    )
+    venue.feed = feed
+    return feed.label
+
+
+def build_portfolio(settings: Settings) -> Portfolio:
+    store = Store(settings.database)
+    context = BuildContext(store=store, run=settings.run)
+    params = dict(settings.venue.params)
+    if settings.venue.kind == "paper":
+        params.setdefault("account", settings.run)
+    venue = build_venue(settings.venue.kind, params, context)
+    label = attach_paper_feed(venue, settings) if isinstance(venue, PaperVenue) else None
+    oracle = build_oracle(settings.oracle.kind, settings.oracle.params, context)
+    manager = PortfolioManager(
+        oracle,
+        venue,
+        store=store,
+        run=settings.run,
+        risk=settings.risk.limits(),
+        planner=settings.planner.config(),
+    )
+    return Portfolio(settings, store, venue, oracle, manager, label)

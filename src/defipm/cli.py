@@ -1,0 +1,379 @@
+"""The ``defipm`` command line: init, demo, rebalance, run, status, kill-switch, deposit and withdraw, plus the
+sub-commands of the other parts (backtest, numerai, chain, arb, hl-sim) when their extras are installed."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from defipm.config import DEFAULT_CONFIG, EXAMPLE_CONFIG, load_settings
+from defipm.core.errors import DefipmError
+from defipm.core.reports import CycleReport
+
+app = typer.Typer(
+    name="defipm",
+    help="Run crypto portfolios on decentralized exchanges: Oracle -> PortfolioManager -> venue.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Config file (TOML).")]
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    return typer.Exit(code=1)
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn defipm errors into one clear line on stderr and exit code 1."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DefipmError as exc:
+            raise _fail(exc) from None
+
+    return wrapper
+
+
+def _money(x: Decimal | float | None) -> str:
+    return "-" if x is None else f"{float(x):,.2f}"
+
+
+def cycle_table(reports: list[CycleReport], title: str = "Cycles") -> Table:
+    table = Table(title=title)
+    for col in ("time (UTC)", "status", "equity", "orders", "fees", "slippage", "turnover", "gross", "notes"):
+        table.add_column(col, justify="right" if col not in ("status", "notes", "time (UTC)") else "left")
+    for r in reports:
+        rb = r.rebalance
+        notes = "; ".join(r.notes + [f"{b.limit}: {b.action}" for b in r.breaches] + ([r.error] if r.error else []))
+        table.add_row(
+            r.timestamp.strftime("%Y-%m-%d %H:%M"),
+            r.status.value,
+            _money(r.equity),
+            str(len(rb.results)) if rb else "-",
+            _money(rb.fees) if rb else "-",
+            _money(rb.slippage_cost) if rb else "-",
+            f"{rb.turnover:.1%}" if rb else "-",
+            f"{rb.weights_after.gross:.2f}" if rb else "-",
+            notes[:80],
+        )
+    return table
+
+
+# -- init ----------------------------------------------------------------------------------------------------
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the config.")] = DEFAULT_CONFIG,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented example config (paper venue, synthetic market)."""
+    if path.exists() and not force:
+        raise _fail(FileExistsError(f"{path} exists (use --force to overwrite)"))
+    path.write_text(EXAMPLE_CONFIG)
+    console.print(f"wrote {path}: edit it, then run [bold]defipm rebalance -c {path}[/]")
+
+
+# -- demo ----------------------------------------------------------------------------------------------------
+@app.command()
+@guarded
+def demo(
+    cycles: Annotated[int, typer.Option(min=1, max=1000, help="Number of rebalancing cycles.")] = 6,
+    assets: Annotated[int, typer.Option(min=2, max=500, help="Number of synthetic assets.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic market.")] = 7,
+    database: Annotated[str | None, typer.Option(help="Store URL (default: a temporary SQLite file).")] = None,
+) -> None:
+    """Offline demo: a SYNTHETIC market, the paper venue, a long/short portfolio, a few daily cycles."""
+    import tempfile
+
+    from defipm.data.feeds import SyntheticFeed
+    from defipm.manager import PortfolioManager
+    from defipm.oracles.static import StaticOracle
+    from defipm.store import Store
+    from defipm.venues.paper import PaperVenue, SlippageModel
+
+    tmp = None
+    if database is None:
+        tmp = tempfile.TemporaryDirectory(prefix="defipm-demo-")
+        database = f"sqlite:///{Path(tmp.name) / 'demo.db'}"
+    store = Store(database)
+    feed = SyntheticFeed(assets, seed=seed, interval=timedelta(days=1))
+    venue = PaperVenue(initial_cash=Decimal(10_000), store=store, account="demo", slippage=SlippageModel(fixed_bps=2))
+    half = assets // 2
+    longs, shorts = feed.symbols[:half], feed.symbols[half:]
+    weights = {s: 0.6 / len(longs) for s in longs} | {s: -0.4 / len(shorts) for s in shorts}
+    from defipm.core.planner import PlannerConfig
+    from defipm.core.risk import RiskLimits
+
+    manager = PortfolioManager(
+        StaticOracle(weights),
+        venue,
+        store=store,
+        run="demo",
+        risk=RiskLimits(max_weight=0.2, max_drawdown=0.5),
+        planner=PlannerConfig(no_trade_band=0.002, cost_reserve_bps=2),
+    )
+    console.rule(f"[bold yellow]{feed.label}[/]")
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    reports = []
+    for i in range(cycles):
+        _, prices, volumes = feed()
+        ts = start + timedelta(days=i)
+        venue.update_market(ts, prices, volumes)
+        reports.append(manager.manage_portfolio(ts))
+    console.print(cycle_table(reports, title=f"Paper portfolio on a synthetic market ({assets} assets, seed {seed})"))
+    console.print(positions_table(venue, reports[-1]))
+    first, last = reports[0].rebalance, reports[-1].equity
+    if first is not None and last is not None:
+        pnl = last - first.equity_before
+        console.print(
+            f"equity {first.equity_before:,.2f} -> {last:,.2f} ({pnl:+,.2f}); "
+            f"journal: {len(manager.journal.orders())} orders, all recorded in {store!r}"  # type: ignore[attr-defined]
+        )
+    console.print("[dim]Synthetic prices: a demonstration of the machinery, not a forecast of anything.[/]")
+    store.close()
+    if tmp is not None:
+        tmp.cleanup()
+
+
+def positions_table(venue: Any, report: CycleReport | None) -> Table:
+    snap = venue.snapshot()
+    weights = snap.weights()
+    target = (report.executed_target or report.target) if report is not None else None
+    table = Table(title=f"Positions (equity {_money(snap.equity)}, cash {_money(snap.cash)})")
+    for col in ("symbol", "quantity", "price", "value", "weight", "target"):
+        table.add_column(col, justify="left" if col == "symbol" else "right")
+    symbols = sorted(set(snap.positions) | set(target or {}))
+    for s in symbols:
+        qty = snap.positions.get(s, Decimal(0))
+        price = snap.prices.get(s)
+        table.add_row(
+            s,
+            f"{qty:.6g}",
+            f"{price:.6g}" if price is not None else "-",
+            _money(qty * price) if price is not None else "-",
+            f"{weights.get(s, 0.0):+.2%}",
+            f"{target.get(s, 0.0):+.2%}" if target is not None else "-",
+        )
+    return table
+
+
+# -- one cycle, the loop, status -----------------------------------------------------------------------------
+def _open(config: Path) -> Any:
+    from defipm.assembly import build_portfolio
+
+    return build_portfolio(load_settings(config))
+
+
+@app.command()
+@guarded
+def rebalance(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Run one cycle now: weights from the oracle, risk checks, orders on the venue."""
+    portfolio = _open(config)
+    if portfolio.market_label:
+        console.print(f"[yellow]prices: {portfolio.market_label}[/]")
+    report = portfolio.manager.manage_portfolio()
+    console.print(cycle_table([report]))
+    console.print(positions_table(portfolio.venue, report))
+    if not report.ok:
+        raise typer.Exit(code=2)
+
+
+INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+
+
+def parse_interval(text: str) -> timedelta:
+    m = INTERVAL.match(text.strip())
+    if not m:
+        raise typer.BadParameter(f"{text!r}: expected a number and a unit s, m, h or d (e.g. 30m, 1h, 1d)")
+    value = float(m.group(1))
+    seconds = value * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    if seconds <= 0:
+        raise typer.BadParameter(f"{text!r}: interval must be positive")
+    return timedelta(seconds=seconds)
+
+
+@app.command()
+@guarded
+def run(
+    config: ConfigOption = DEFAULT_CONFIG,
+    every: Annotated[str, typer.Option("--every", help="Time between cycles, e.g. 30m, 1h, 1d.")] = "1h",
+    max_cycles: Annotated[int | None, typer.Option(help="Stop after this many cycles.")] = None,
+) -> None:
+    """Run cycles on a schedule. Ctrl-C or SIGTERM stops cleanly between cycles."""
+    interval = parse_interval(every)
+    portfolio = _open(config)
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        console.print(f"[yellow]{signal.Signals(signum).name}: stopping after the current cycle[/]")
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    done = 0
+    try:
+        while not stop.is_set():
+            started = datetime.now(UTC)
+            try:
+                report = portfolio.manager.manage_portfolio(started)
+                console.print(cycle_table([report], title=f"cycle {done + 1}"))
+            except DefipmError as exc:
+                err_console.print(f"[bold red]cycle failed:[/] {exc}")
+            done += 1
+            if max_cycles is not None and done >= max_cycles:
+                break
+            wait = interval.total_seconds() - (datetime.now(UTC) - started).total_seconds()
+            stop.wait(max(wait, 0.0))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        portfolio.store.close()
+    console.print(f"stopped after {done} cycle(s)")
+
+
+@app.command()
+@guarded
+def status(config: ConfigOption = DEFAULT_CONFIG, cycles: int = 10) -> None:
+    """Positions, target vs actual weights, equity, performance and recent cycles."""
+    from defipm.core.performance import time_weighted_return
+
+    portfolio = _open(config)
+    store, run_name = portfolio.store, portfolio.settings.run
+    recent = store.recent_cycles(run_name, cycles)
+    latest_target = store.targets_of(recent[0].id) if recent else {}
+    venue = portfolio.venue
+    snap = venue.snapshot()
+    weights = snap.weights()
+    table = Table(title=f"{run_name}: equity {_money(snap.equity)} (cash {_money(snap.cash)})")
+    for col in ("symbol", "quantity", "price", "weight", "target"):
+        table.add_column(col, justify="left" if col == "symbol" else "right")
+    for s in sorted(set(snap.positions) | set(latest_target)):
+        qty = snap.positions.get(s, Decimal(0))
+        px = snap.prices.get(s)
+        executed = latest_target.get(s, (None, 0.0))[1]
+        table.add_row(s, f"{qty:.6g}", f"{px:.6g}" if px else "-", f"{weights.get(s, 0.0):+.2%}", f"{executed:+.2%}")
+    console.print(table)
+    history = store.equity_history(run_name)
+    if len(history) > 1:
+        twr = time_weighted_return(history, store.flows(run_name))
+        console.print(f"time-weighted return since {history[0][0]:%Y-%m-%d %H:%M}: {twr:+.2%}")
+    halted = portfolio.manager.halt_reason()
+    if halted:
+        console.print(f"[bold red]KILL SWITCH ENGAGED:[/] {halted}")
+    recent_table = Table(title="Recent cycles")
+    for col in ("time (UTC)", "status", "equity", "fees", "turnover", "error"):
+        recent_table.add_column(col)
+    for c in recent:
+        recent_table.add_row(
+            c.timestamp.strftime("%Y-%m-%d %H:%M"),
+            c.status,
+            _money(c.equity),
+            _money(c.fees),
+            f"{c.turnover:.1%}" if c.turnover is not None else "-",
+            (c.error or "")[:60],
+        )
+    console.print(recent_table)
+
+
+@app.command("kill-switch")
+@guarded
+def kill_switch(
+    action: Annotated[str, typer.Argument(help="on, off or show")],
+    reason: Annotated[str, typer.Option(help="Why (stored with the switch).")] = "engaged by operator",
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Engage or release the persisted kill switch (also releases a tripped drawdown breaker)."""
+    portfolio = _open(config)
+    if action == "on":
+        portfolio.manager.engage_kill_switch(reason)
+    elif action == "off":
+        portfolio.manager.release_kill_switch()
+    elif action != "show":
+        raise typer.BadParameter(f"{action!r}: expected on, off or show")
+    console.print(f"kill switch: {portfolio.manager.halt_reason() or 'off'}")
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise typer.BadParameter(f"{text!r} is not a number") from None
+    if not value.is_finite() or value <= 0:
+        raise typer.BadParameter(f"{text!r}: amount must be positive")
+    return value
+
+
+@app.command()
+@guarded
+def deposit(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Deposit quote currency into the paper account (recorded as a flow, not profit)."""
+    portfolio = _open(config)
+    portfolio.manager.deposit(_amount(amount))
+    console.print(f"deposited {amount}; equity {_money(portfolio.venue.get_equity())}")
+
+
+@app.command()
+@guarded
+def withdraw(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Withdraw quote currency from the paper account (recorded as a flow)."""
+    portfolio = _open(config)
+    portfolio.manager.withdraw(_amount(amount))
+    console.print(f"withdrew {amount}; equity {_money(portfolio.venue.get_equity())}")
+
+
+# -- sub-commands of the other parts ---------------------------------------------------------------------------
+SUBAPPS = {
+    "backtest": ("defipm.backtest.cli", "backtest"),
+    "numerai": ("defipm.oracles.numerai_cli", "numerai"),
+    "chain": ("defipm.chain.cli", "chain"),
+    "arb": ("defipm.arb.cli", "arb"),
+    "hl-sim": ("defipm.venues.hyperliquid.cli", "hyperliquid"),
+}
+
+
+def _mount_subapps() -> None:
+    for name, (module_name, extra) in SUBAPPS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            missing = exc.name or "a dependency"
+            if missing.startswith("defipm"):
+                continue
+
+            def _missing(_extra: str = extra, _missing: str = missing) -> None:
+                raise _fail(ModuleNotFoundError(f"needs {_missing}: pip install 'defipm[{_extra}]'"))
+
+            app.command(name, help=f"(needs the {extra} extra)")(_missing)
+            continue
+        sub = getattr(module, "app", None)
+        if isinstance(sub, typer.Typer):
+            app.add_typer(sub, name=name)
+        elif callable(getattr(module, name.replace("-", "_"), None)):
+            app.command(name)(getattr(module, name.replace("-", "_")))
+
+
+_mount_subapps()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""Live price feeds for paper trading: each call returns ``(timestamp, prices, volumes)`` for the paper venue.
+
+``SyntheticFeed`` continues a seeded geometric random walk from the venue's last marks, one bar per call; it is
+synthetic and says so in its ``label``. ``LatestBarFeed`` serves the most recent bar of a folder of OHLCV files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from defipm.data.synthetic import synthetic_symbols
+
+
+class SyntheticFeed:
+    """Seeded random-walk quotes. ``start`` gives the first prices (default 100 each), e.g. the venue's marks."""
+
+    label = "SYNTHETIC market (seeded geometric random walk, not real prices)"
+
+    def __init__(
+        self,
+        symbols: Sequence[str] | int = 8,
+        *,
+        seed: int = 0,
+        annual_volatility: float = 0.8,
+        interval: timedelta = timedelta(hours=1),
+        start: Mapping[str, float] | None = None,
+        daily_volume: float = 50_000_000.0,
+    ) -> None:
+        self.symbols = synthetic_symbols(symbols) if isinstance(symbols, int) else list(symbols)
+        self.interval = interval
+        self.sigma = annual_volatility / math.sqrt(365 * 86_400 / interval.total_seconds())
+        self.volume = daily_volume * interval.total_seconds() / 86_400
+        self._rng = np.random.default_rng(seed)
+        base = np.array([100.0 * (1 + i % 7) for i in range(len(self.symbols))])
+        if start:
+            base = np.array([float(start.get(s, b)) for s, b in zip(self.symbols, base, strict=True)])
+        self.prices = base
+        self.steps = 0
+
+    def __call__(self) -> tuple[datetime, dict[str, float], dict[str, float]]:
+        if self.steps:
+            shocks = self._rng.standard_normal(len(self.symbols))
+            self.prices = self.prices * np.exp(self.sigma * shocks - 0.5 * self.sigma**2)
+        self.steps += 1
+        now = datetime.now(UTC)
+        prices = {s: float(f"{p:.6g}") for s, p in zip(self.symbols, self.prices, strict=True)}
+        return now, prices, dict.fromkeys(self.symbols, self.volume)
+
+
+class LatestBarFeed:
+    """The last bar of every symbol in a folder of OHLCV files (as loaded for backtests)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        from defipm.data.cache import load_prices
+
+        self.folder = Path(folder)
+        self.label = f"latest bars from {self.folder}"
+        self._panel = load_prices(self.folder)
+
+    def __call__(self) -> tuple[datetime, dict[str, float], dict[str, float]]:
+        panel = self._panel
+        close = np.asarray(panel.close)
+        volume = np.asarray(panel.volume)
+        prices: dict[str, float] = {}
+        volumes: dict[str, float] = {}
+        for j, symbol in enumerate(panel.symbols):
+            col = close[:, j]
+            valid = np.flatnonzero(np.isfinite(col))
+            if valid.size:
+                prices[symbol] = float(col[valid[-1]])
+                volumes[symbol] = float(volume[valid[-1], j])
+        return datetime.now(UTC), prices, volumes
