@@ -1,0 +1,1 @@
+"""Hyperliquid perpetuals through the official SDK (``hyperliquid-python-sdk``), and its local exchange."""

@@ -1,0 +1,232 @@
+"""A thin client over the official SDK: ``Info`` (always ``skip_ws=True``) for reads, the SDK's signing functions
+(``sign_l1_action``, ``sign_usd_class_transfer_action``) and its ``API.post`` for ``/exchange`` actions.
+
+What it adds: errors translated into defipm's tree at this boundary (429/5xx/timeouts -> VenueUnavailableError,
+refusals -> OrderRejectedError / InsufficientMarginError), retries with exponential backoff for reads only (an
+action is never re-sent here: its outcome is unknown, the caller asks by cloid), strictly increasing nonces (the
+SDK uses the millisecond clock, so two actions in one millisecond would collide), and timing of signing vs HTTP.
+The private key stays inside the ``eth_account`` wallet; nothing here formats it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import requests
+from eth_account import Account
+from hyperliquid.api import API
+from hyperliquid.info import Info
+from hyperliquid.utils.error import ClientError, ServerError
+from hyperliquid.utils.signing import (
+    order_request_to_order_wire,
+    order_wires_to_order_action,
+    sign_l1_action,
+    sign_usd_class_transfer_action,
+)
+from hyperliquid.utils.types import Cloid
+
+from defipm.core.errors import (
+    InsufficientMarginError,
+    OrderRejectedError,
+    UnknownSymbolError,
+    VenueError,
+    VenueUnavailableError,
+)
+from defipm.venues.hyperliquid.config import Credentials, HyperliquidConfig
+
+T = TypeVar("T")
+
+
+@dataclass
+class Timing:
+    """Seconds spent building and signing actions vs waiting on HTTP for them, and how many were sent."""
+
+    sign_secs: float = 0.0
+    http_secs: float = 0.0
+    actions: int = 0
+
+
+def classify_refusal(message: str, *, symbol: str | None = None, cloid: str | None = None) -> OrderRejectedError:
+    """The defipm error for an exchange's refusal text."""
+    text = f"{symbol}: {message}" if symbol else message
+    if "margin" in message.lower():
+        return InsufficientMarginError(text, symbol=symbol, client_order_id=cloid)
+    return OrderRejectedError(text, symbol=symbol, client_order_id=cloid)
+
+
+def translate(exc: BaseException, what: str) -> VenueError:
+    """Map an SDK/requests exception to defipm's tree. Never includes request bodies (they carry signatures)."""
+    if isinstance(exc, requests.Timeout):
+        return VenueUnavailableError(f"{what}: timed out")
+    if isinstance(exc, requests.ConnectionError):
+        return VenueUnavailableError(f"{what}: connection failed ({type(exc).__name__})")
+    if isinstance(exc, ServerError):
+        return VenueUnavailableError(f"{what}: HTTP {exc.status_code} from Hyperliquid")
+    if isinstance(exc, ClientError):
+        if exc.status_code == 429:
+            return VenueUnavailableError(f"{what}: rate limited (HTTP 429)")
+        return VenueError(f"{what}: HTTP {exc.status_code}: {str(exc.error_message)[:200]}")
+    if isinstance(exc, requests.RequestException):
+        return VenueUnavailableError(f"{what}: {type(exc).__name__}")
+    return VenueError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+_TRANSPORT = (requests.RequestException, ClientError, ServerError)
+
+
+class HyperliquidClient:
+    """Reads and signed actions against one Hyperliquid API root (public or the local exchange)."""
+
+    def __init__(self, config: HyperliquidConfig, credentials: Credentials | None = None) -> None:
+        self.config = config
+        self._wallet = Account.from_key(credentials.secret_key.get_secret_value()) if credentials else None
+        self.address: str | None = (
+            credentials.account_address if credentials and credentials.account_address else None
+        ) or (self._wallet.address if self._wallet is not None else None)
+        self.timing = Timing()
+        self._nonce_lock = threading.Lock()
+        self._last_nonce = 0
+        self._api = API(config.url, config.timeout_secs)
+        self.info: Info = self.read("connect", lambda: Info(config.url, skip_ws=True, timeout=config.timeout_secs))
+        self.meta: dict[str, Any] = self.read("meta", self.info.meta)
+
+    def __repr__(self) -> str:
+        return f"HyperliquidClient(url={self.config.url!r}, network={self.config.network!r}, address={self.address!r})"
+
+    # -- reads ----------------------------------------------------------------------------------------------
+    def read(self, what: str, fn: Callable[[], T]) -> T:
+        """Call ``fn``; retry transport failures (429, 5xx, timeouts) with exponential backoff."""
+        delay = self.config.retry_backoff_secs
+        for attempt in range(self.config.read_retries + 1):
+            try:
+                return fn()
+            except _TRANSPORT as exc:
+                err = translate(exc, what)
+                if not isinstance(err, VenueUnavailableError) or attempt == self.config.read_retries:
+                    raise err from None
+            time.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    def post_info(self, what: str, body: dict[str, Any]) -> Any:
+        return self.read(what, lambda: self.info.post("/info", body))
+
+    def asset_of(self, coin: str) -> int:
+        try:
+            return int(self.info.name_to_asset(coin))
+        except KeyError:
+            raise UnknownSymbolError(f"{coin}: not in Hyperliquid meta") from None
+
+    # -- signed actions -------------------------------------------------------------------------------------
+    def _nonce(self) -> int:
+        with self._nonce_lock:
+            self._last_nonce = max(int(time.time() * 1000), self._last_nonce + 1)
+            return self._last_nonce
+
+    def _require_wallet(self) -> Any:
+        if self._wallet is None:
+            raise VenueError("Hyperliquid: no credentials loaded; call connect() with a key first")
+        return self._wallet
+
+    def post_action(self, what: str, action: dict[str, Any], *, user_signed: bool = False) -> Any:
+        """Sign ``action`` and send it once. Raises VenueUnavailableError when the outcome is unknown."""
+        wallet = self._require_wallet()
+        t0 = time.perf_counter()
+        if user_signed:
+            nonce = int(action["nonce"])
+            signature = sign_usd_class_transfer_action(wallet, action, self.config.is_mainnet)
+            vault = None
+        else:
+            nonce = self._nonce()
+            signature = sign_l1_action(wallet, action, None, nonce, None, self.config.is_mainnet)
+            vault = None
+        payload = {
+            "action": action,
+            "nonce": nonce,
+            "signature": signature,
+            "vaultAddress": vault,
+            "expiresAfter": None,
+        }
+        t1 = time.perf_counter()
+        try:
+            return self._api.post("/exchange", payload)
+        except _TRANSPORT as exc:
+            raise translate(exc, what) from None
+        finally:
+            self.timing.sign_secs += t1 - t0
+            self.timing.http_secs += time.perf_counter() - t1
+            self.timing.actions += 1
+
+    def order(
+        self,
+        coin: str,
+        is_buy: bool,
+        size: Decimal,
+        price: Decimal,
+        *,
+        tif: str = "Ioc",
+        reduce_only: bool = False,
+        cloid: str | None = None,
+    ) -> dict[str, Any]:
+        """Place one limit order; returns its status entry (``{"filled": ...}``, ``{"resting": ...}``).
+
+        Raises ``OrderRejectedError``/``InsufficientMarginError`` for a refusal (top-level "err" or an error
+        inside the status), ``VenueUnavailableError`` when the outcome is unknown."""
+        t0 = time.perf_counter()
+        request: dict[str, Any] = {
+            "coin": coin,
+            "is_buy": is_buy,
+            "sz": float(size),
+            "limit_px": float(price),
+            "order_type": {"limit": {"tif": tif}},
+            "reduce_only": reduce_only,
+        }
+        if cloid is not None:
+            request["cloid"] = Cloid.from_str(cloid)
+        try:
+            wire = order_request_to_order_wire(request, self.asset_of(coin))  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise OrderRejectedError(
+                f"{coin}: cannot put size {size} / price {price} on the wire: {exc}", symbol=coin
+            ) from None
+        action = order_wires_to_order_action([wire])
+        self.timing.sign_secs += time.perf_counter() - t0
+        response = self.post_action(f"order {coin}", action)
+        return self.order_status_entry(response, coin, cloid)
+
+    @staticmethod
+    def order_status_entry(response: Any, coin: str, cloid: str | None) -> dict[str, Any]:
+        if not isinstance(response, dict) or response.get("status") != "ok":
+            reason = response.get("response") if isinstance(response, dict) else response
+            raise classify_refusal(str(reason), symbol=coin, cloid=cloid)
+        try:
+            status = response["response"]["data"]["statuses"][0]
+        except (KeyError, IndexError, TypeError):
+            raise OrderRejectedError(
+                f"{coin}: unexpected order response shape", symbol=coin, client_order_id=cloid
+            ) from None
+        if isinstance(status, dict) and "error" in status:  # top-level "ok" with an error inside: a failure
+            raise classify_refusal(str(status["error"]), symbol=coin, cloid=cloid)
+        return status  # type: ignore[no-any-return]
+
+    def update_leverage(self, coin: str, leverage: int, is_cross: bool = True) -> None:
+        action = {"type": "updateLeverage", "asset": self.asset_of(coin), "isCross": is_cross, "leverage": leverage}
+        response = self.post_action(f"updateLeverage {coin}", action)
+        if not isinstance(response, dict) or response.get("status") != "ok":
+            raise classify_refusal(
+                str(response.get("response") if isinstance(response, dict) else response), symbol=coin
+            )
+
+    def usd_class_transfer(self, amount: Decimal, to_perp: bool) -> int:
+        """Move USDC between spot and perp; returns the action's nonce (its id)."""
+        nonce = self._nonce()
+        action = {"type": "usdClassTransfer", "amount": str(amount), "toPerp": to_perp, "nonce": nonce}
+        response = self.post_action("usdClassTransfer", action, user_signed=True)
+        if not isinstance(response, dict) or response.get("status") != "ok":
+            raise classify_refusal(str(response.get("response") if isinstance(response, dict) else response))
+        return nonce

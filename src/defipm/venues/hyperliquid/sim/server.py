@@ -1,0 +1,273 @@
+"""The local exchange's HTTP face: ``POST /info`` and ``POST /exchange`` in Hyperliquid's JSON shapes, on loopback.
+
+``LocalExchange`` owns an ``Engine`` and a ``ThreadingHTTPServer`` bound to 127.0.0.1. Use it as a context manager
+(``with LocalExchange() as ex: ex.url``) so the server always stops. ``faults`` injects failures the way real
+networks produce them: an HTTP 429 or 5xx before the request is handled, or a slow answer after an
+``/exchange`` action was already applied (the client times out, the order exists).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from defipm.venues.hyperliquid.sim.auth import AuthError, NonceBook, check_wire_numbers, recover_signer
+from defipm.venues.hyperliquid.sim.engine import BookConfig, Engine, OrderError
+from defipm.venues.hyperliquid.sim.seed import DEFAULT_FIXTURES_DIR, Seed, load_seed
+
+SPOT_META = {
+    "universe": [],
+    "tokens": [
+        {
+            "name": "USDC",
+            "szDecimals": 8,
+            "weiDecimals": 8,
+            "index": 0,
+            "tokenId": "0x6d1e7cde53ba9467b783cb7c530ce054",
+            "isCanonical": True,
+        }
+    ],
+}
+
+
+@dataclass
+class Fault:
+    """One injected failure. ``endpoint`` is "info" or "exchange"; ``request_type`` narrows it (e.g. "order",
+    "allMids"); ``status`` answers with that HTTP code before handling; ``delay`` sleeps that many seconds after
+    handling (with ``status`` unset the request still takes effect); ``times`` is how many requests it hits."""
+
+    endpoint: str
+    request_type: str | None = None
+    status: int | None = None
+    delay: float = 0.0
+    times: int = 1
+
+
+@dataclass
+class Stats:
+    info_requests: int = 0
+    exchange_requests: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+
+class LocalExchange:
+    """A Hyperliquid-compatible exchange on ``http://127.0.0.1:<port>`` that checks every signature."""
+
+    def __init__(
+        self,
+        *,
+        network: str = "testnet",
+        port: int = 0,
+        seed: Seed | None = None,
+        fixtures: Path | None = DEFAULT_FIXTURES_DIR,
+        synthetic_assets: int = 0,
+        accounts: dict[str, Decimal | int | str] | None = None,
+        book: BookConfig | None = None,
+    ) -> None:
+        if network not in ("testnet", "mainnet"):
+            raise ValueError(f"network must be 'testnet' or 'mainnet', got {network!r}")
+        self.network = network
+        self.is_mainnet = network == "mainnet"
+        self.engine = Engine(seed or load_seed(fixtures, synthetic_assets), book)
+        for address, usdc in (accounts or {}).items():
+            self.engine.add_account(address, usdc)
+        self.nonces = NonceBook()
+        self.faults: list[Fault] = []
+        self.stats = Stats()
+        self._lock = threading.Lock()
+        self._port = port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("local exchange is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
+
+    def start(self) -> LocalExchange:
+        handler = type("Handler", (_Handler,), {"exchange": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="hl-sim", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> LocalExchange:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Run in the foreground until interrupted (the ``hl-sim`` command)."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                time.sleep(0.5)
+        finally:
+            self.stop()
+
+    # -- faults ---------------------------------------------------------------------------------------------
+    def inject(self, fault: Fault) -> None:
+        with self._lock:
+            self.faults.append(fault)
+
+    @contextmanager
+    def fault(self, fault: Fault) -> Iterator[Fault]:
+        self.inject(fault)
+        try:
+            yield fault
+        finally:
+            with self._lock:
+                if fault in self.faults:
+                    self.faults.remove(fault)
+
+    def _take_fault(self, endpoint: str, request_type: str | None) -> Fault | None:
+        with self._lock:
+            for f in self.faults:
+                if f.endpoint == endpoint and f.request_type in (None, request_type) and f.times > 0:
+                    f.times -= 1
+                    if f.times == 0:
+                        self.faults.remove(f)
+                    return f
+        return None
+
+    # -- request handling -----------------------------------------------------------------------------------
+    def handle(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+        if path == "/info":
+            self.stats.info_requests += 1
+            kind = body.get("type")
+            self.stats.by_type[str(kind)] = self.stats.by_type.get(str(kind), 0) + 1
+            return 200, self.info(body)
+        if path == "/exchange":
+            self.stats.exchange_requests += 1
+            return 200, self.exchange(body)
+        return 404, {"error": f"unknown path {path}"}
+
+    def info(self, req: dict[str, Any]) -> Any:
+        e, kind = self.engine, req.get("type")
+        user = str(req.get("user", ""))
+        if kind == "meta":
+            return {"universe": [dict(a) for a in e.universe]}
+        if kind == "spotMeta":
+            return SPOT_META
+        if kind == "allMids":
+            return e.all_mids()
+        if kind == "clearinghouseState":
+            return e.clearinghouse_state(user)
+        if kind == "spotClearinghouseState":
+            return e.spot_state(user)
+        if kind in ("openOrders", "frontendOpenOrders"):
+            return e.open_orders(user)
+        if kind in ("userFills", "userFillsByTime"):
+            fills = e.user_fills(user)
+            if kind == "userFillsByTime":
+                start, end = int(req.get("startTime", 0)), req.get("endTime")
+                fills = [f for f in fills if f["time"] >= start and (end is None or f["time"] <= int(end))]
+            return fills
+        if kind == "orderStatus":
+            return e.order_status(user, req["oid"])
+        if kind == "l2Book":
+            return e.l2_book(str(req.get("coin")))
+        if kind == "candleSnapshot":
+            r = req["req"]
+            return e.candles(r["coin"], r["interval"], int(r["startTime"]), int(r["endTime"]))
+        if kind == "fundingHistory":
+            end = req.get("endTime")
+            return e.funding_history(req["coin"], int(req["startTime"]), int(end) if end is not None else None)
+        return None  # unknown types answer null, as the real API does for many of them
+
+    def exchange(self, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            action = payload["action"]
+            kind = action["type"]
+            check_wire_numbers(action)
+            signer, other = recover_signer(payload, self.is_mainnet)
+            owner = self.engine.owner_of(signer)
+            if owner is None:
+                if other is not None and self.engine.owner_of(other) is not None:
+                    theirs = "testnet" if self.is_mainnet else "mainnet"
+                    raise AuthError(f"Wrong network: action was signed for {theirs}, this exchange is {self.network}")
+                raise AuthError(f"User or API Wallet {signer} does not exist.")
+            nonce = int(action["nonce"]) if kind in ("usdClassTransfer",) else int(payload["nonce"])
+            self.nonces.check_and_use(signer, nonce)
+        except AuthError as exc:
+            return {"status": "err", "response": str(exc)}
+        except (KeyError, TypeError, ValueError) as exc:
+            return {"status": "err", "response": f"Failed to deserialize the JSON body: {exc}"}
+        try:
+            if kind == "order":
+                statuses = self.engine.place_orders(owner, action["orders"])
+                return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
+            if kind in ("cancel", "cancelByCloid"):
+                statuses = self.engine.cancel(owner, action["cancels"], by_cloid=kind == "cancelByCloid")
+                return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": statuses}}}
+            if kind == "updateLeverage":
+                self.engine.update_leverage(
+                    owner, int(action["asset"]), bool(action["isCross"]), int(action["leverage"])
+                )
+                return {"status": "ok", "response": {"type": "default"}}
+            if kind == "usdClassTransfer":
+                self.engine.usd_class_transfer(owner, str(action["amount"]), bool(action["toPerp"]))
+                return {"status": "ok", "response": {"type": "default"}}
+        except OrderError as exc:
+            return {"status": "err", "response": str(exc)}
+        return {"status": "err", "response": f"Unsupported action type {kind!r} on the local exchange."}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    exchange: LocalExchange
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # requests carry signatures; keep them out of logs
+        return
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            self._send(422, "Failed to deserialize the JSON body into the target type", text=True)
+            return
+        endpoint = self.path.strip("/")
+        kind = body.get("type") if endpoint == "info" else (body.get("action") or {}).get("type")
+        fault = self.exchange._take_fault(endpoint, kind)
+        if fault is not None and fault.status is not None and not fault.delay:
+            self._send(fault.status, "rate limited" if fault.status == 429 else "internal server error", text=True)
+            return
+        status, out = self.exchange.handle(self.path, body)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+            if fault.status is not None:
+                status, out = fault.status, "gateway timeout"
+        self._send(status, out, text=isinstance(out, str))
+
+    def _send(self, status: int, body: Any, *, text: bool = False) -> None:
+        data = (body if text else json.dumps(body)).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain" if text else "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        with suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)

@@ -1,0 +1,347 @@
+"""``HyperliquidVenue``: Hyperliquid perpetuals behind defipm's ``Venue`` interface.
+
+State is read once per cycle (``refresh``: ``meta``, ``allMids``, ``clearinghouseState``) and again lazily after
+any order. Positions are signed from ``szi`` (``positionValue`` is unsigned); cash follows the "cash + marked
+positions" convention, ``accountValue - sum(szi * mid)``, so equity equals Hyperliquid's ``accountValue``.
+
+Planning is the core planner with Hyperliquid's rules (see ``rules.py``) plus three venue-specific steps:
+coins that are delisted, unlisted or missing from ``allMids`` are skipped with a reason; a flip whose closing leg
+is under $10 becomes one order through zero; a position worth under $10 that must close is closed in two steps
+(add enough to pass $10, then close it all reduce-only). Orders go out as aggressive IOC limits at the mid +/- the
+slippage cap, each with the journal's cloid, so ``lookup_order`` can find them after a timeout or restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from pydantic import SecretStr
+
+from defipm.core.account import AccountSnapshot
+from defipm.core.errors import MissingPriceError, UnknownSymbolError
+from defipm.core.instruments import InstrumentRules
+from defipm.core.journal import OrderJournal, new_client_order_id
+from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder
+from defipm.core.planner import PlannerConfig, plan_rebalance
+from defipm.core.weights import Weights
+from defipm.venues.base import Venue
+from defipm.venues.hyperliquid.client import HyperliquidClient
+from defipm.venues.hyperliquid.config import Credentials, HyperliquidConfig, load_credentials
+from defipm.venues.hyperliquid.rules import MIN_NOTIONAL, TAKER_FEE, round_price, rules_from_meta
+
+ZERO = Decimal(0)
+DUST_CLOSE_BUFFER = Decimal("1.1")
+"""The first step of a two-step close adds this multiple of $10, so a small price move cannot undercut it."""
+
+_STATUS = {"filled": OrderStatus.FILLED, "open": OrderStatus.RESTING, "triggered": OrderStatus.RESTING}
+
+
+class HyperliquidVenue(Venue):
+    """Hyperliquid perps via the official SDK. ``connect()`` loads credentials (see ``config.py``)."""
+
+    name = "hyperliquid"
+    allows_shorts = True
+
+    def __init__(self, config: HyperliquidConfig | None = None, *, credentials: Credentials | None = None) -> None:
+        self.config = config or HyperliquidConfig()
+        self._credentials = credentials
+        self._client: HyperliquidClient | None = None
+        self._meta: dict[str, dict[str, Any]] = {}
+        self._rules: dict[str, InstrumentRules] = {}
+        self._mids: dict[str, Decimal] = {}
+        self._state: dict[str, Any] = {}
+        self._stale = True
+        self._leverage_set: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        address = self._client.address if self._client else None
+        return f"HyperliquidVenue(network={self.config.network!r}, url={self.config.url!r}, address={address!r})"
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    def connect(
+        self,
+        api_key: str | None = None,
+        secret_key: str | None = None,
+        additional_params: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``api_key`` is the account address, ``secret_key`` the (API wallet) private key; without them the
+        credentials come from ``load_credentials`` (environment, keystore, ``hyperliquid_config.json``)."""
+        if secret_key:
+            creds = Credentials(secret_key=SecretStr(secret_key), account_address=api_key, source="connect()")
+        else:
+            creds = self._credentials or load_credentials(self.config)
+        self._client = HyperliquidClient(self.config, creds)
+        self.refresh()
+        for coin, lev in self.config.leverage.items():
+            self.set_leverage(coin, lev)
+
+    @property
+    def client(self) -> HyperliquidClient:
+        if self._client is None:
+            raise RuntimeError("HyperliquidVenue: call connect() first")
+        return self._client
+
+    @property
+    def address(self) -> str:
+        assert self.client.address is not None
+        return self.client.address
+
+    def refresh(self) -> None:
+        c = self.client
+        meta = c.post_info("meta", {"type": "meta"})
+        self._meta = {a["name"]: a for a in meta["universe"]}
+        self._rules = {name: rules_from_meta(a) for name, a in self._meta.items()}
+        if len(meta["universe"]) != len(c.info.coin_to_asset):
+            c.info.set_perp_meta(meta, 0)  # newly listed coins
+        self._mids = {
+            k: Decimal(v) for k, v in c.post_info("allMids", {"type": "allMids"}).items() if not k.startswith("@")
+        }
+        self._state = c.post_info("clearinghouseState", {"type": "clearinghouseState", "user": self.address})
+        self._stale = False
+
+    def _fresh(self) -> None:
+        if self._stale:
+            self.refresh()
+
+    # -- market and account state -------------------------------------------------------------------------
+    def get_universe(self) -> list[str]:
+        self._fresh()
+        return [n for n, a in self._meta.items() if not a.get("isDelisted")]
+
+    def is_delisted(self, coin: str) -> bool:
+        self._fresh()
+        return bool(self._meta.get(coin, {}).get("isDelisted"))
+
+    def _positions_raw(self) -> list[dict[str, Any]]:
+        return [p["position"] for p in self._state.get("assetPositions", [])]
+
+    def get_positions(self) -> dict[str, Decimal]:
+        self._fresh()
+        return {p["coin"]: Decimal(p["szi"]) for p in self._positions_raw() if Decimal(p["szi"])}
+
+    def get_prices(self) -> dict[str, Decimal]:
+        """Mids from ``allMids``; a held coin missing there is marked at ``positionValue / |szi|``."""
+        self._fresh()
+        prices = {c: m for c, m in self._mids.items() if c in self._meta and m > 0}
+        for p in self._positions_raw():
+            szi = Decimal(p["szi"])
+            if szi and p["coin"] not in prices:
+                prices[p["coin"]] = Decimal(p["positionValue"]) / abs(szi)
+        return prices
+
+    def get_equity(self) -> Decimal:
+        self._fresh()
+        return Decimal(self._state["marginSummary"]["accountValue"])
+
+    def get_cash(self) -> Decimal:
+        prices, positions = self.get_prices(), self.get_positions()
+        return self.get_equity() - sum((q * prices[c] for c, q in positions.items()), ZERO)
+
+    def withdrawable(self) -> Decimal:
+        self._fresh()
+        return Decimal(self._state.get("withdrawable", "0"))
+
+    def get_rules(self, symbol: str) -> InstrumentRules:
+        self._fresh()
+        try:
+            return self._rules[symbol]
+        except KeyError:
+            raise UnknownSymbolError(f"{symbol}: not listed on Hyperliquid") from None
+
+    def sz_decimals(self, symbol: str) -> int:
+        self.get_rules(symbol)
+        return int(self._meta[symbol]["szDecimals"])
+
+    # -- leverage -------------------------------------------------------------------------------------------
+    def set_leverage(self, coin: str, leverage: int) -> None:
+        """``updateLeverage`` for one coin (cross or isolated per the config)."""
+        self.get_rules(coin)
+        self.client.update_leverage(coin, int(leverage), self.config.cross_margin)
+        self._leverage_set[coin] = int(leverage)
+        self._stale = True
+
+    def current_leverage(self, coin: str) -> int | None:
+        self._fresh()
+        for p in self._positions_raw():
+            if p["coin"] == coin:
+                return int(p["leverage"]["value"])
+        return self._leverage_set.get(coin)
+
+    def _ensure_leverage(self, coins: Iterable[str]) -> None:
+        for coin in coins:
+            want = self.config.leverage.get(coin, self.config.default_leverage)
+            if want is not None and self._leverage_set.get(coin) != want:
+                self.set_leverage(coin, want)
+
+    # -- planning -------------------------------------------------------------------------------------------
+    def planner_config(self) -> PlannerConfig:
+        return PlannerConfig(no_trade_band=self.config.no_trade_band, reserve_fees=True, order_type=OrderType.MARKET)
+
+    def plan(self, weights: Weights, config: PlannerConfig | None = None) -> tuple[AccountSnapshot, Plan]:
+        snap = self.snapshot()
+        skipped: list[SkippedOrder] = []
+        tradable: dict[str, float] = {}
+        for coin, w in weights.items():
+            reason = self._untradable(coin)
+            if reason is None:
+                tradable[coin] = w
+            elif w or snap.positions.get(coin):
+                skipped.append(SkippedOrder(coin, ZERO, reason))
+        positions = {c: q for c, q in snap.positions.items() if self._untradable(c) is None}
+        for coin, q in snap.positions.items():
+            if coin not in positions and coin not in weights:
+                skipped.append(SkippedOrder(coin, -q, self._untradable(coin) or "untradable"))
+        self._ensure_leverage(c for c, w in tradable.items() if w)
+        plan = plan_rebalance(
+            positions, snap.prices, snap.equity, Weights(tradable), self.get_rules, config or self.planner_config()
+        )
+        plan = self._hl_adjust(plan, positions, snap.prices, Weights(tradable))
+        return snap, Plan(plan.orders, tuple(skipped) + plan.skipped)
+
+    def _untradable(self, coin: str) -> str | None:
+        if coin not in self._meta:
+            return f"{coin}: not listed on Hyperliquid (not in meta)"
+        if self._meta[coin].get("isDelisted"):
+            return f"{coin}: delisted on Hyperliquid"
+        if coin not in self._mids:
+            return f"{coin}: no mid price in allMids"
+        return None
+
+    def _hl_adjust(
+        self, plan: Plan, positions: Mapping[str, Decimal], prices: Mapping[str, Decimal], target: Weights
+    ) -> Plan:
+        """Merge a flip whose close leg is under $10 into one order; close dust positions in two steps."""
+        orders = list(plan.orders)
+        skipped = list(plan.skipped)
+        first: list[Order] = []
+        for sk in plan.skipped:
+            cur = positions.get(sk.symbol, ZERO)
+            if not cur or sk.signed_quantity != -cur or "minimum notional" not in sk.reason:
+                continue
+            s, price, rules = sk.symbol, prices[sk.symbol], self.get_rules(sk.symbol)
+            close_side = Side.of(-cur)
+            open_leg = next((o for o in orders if o.symbol == s and not o.reduce_only and o.side is close_side), None)
+            open_skip = next(
+                (
+                    k
+                    for k in skipped
+                    if k is not sk and k.symbol == s and k.signed_quantity and Side.of(k.signed_quantity) is close_side
+                ),
+                None,
+            )
+            skipped.remove(sk)
+            if open_leg is not None:
+                i = orders.index(open_leg)
+                orders[i] = Order(s, close_side, open_leg.quantity + abs(cur), OrderType.MARKET, reference_price=price)
+            elif open_skip is not None and (abs(cur) + abs(open_skip.signed_quantity)) * price >= MIN_NOTIONAL:
+                skipped.remove(open_skip)
+                qty = abs(cur) + abs(open_skip.signed_quantity)
+                orders.append(Order(s, close_side, qty, OrderType.MARKET, reference_price=price))
+            else:
+                add = ((MIN_NOTIONAL * DUST_CLOSE_BUFFER / price) / rules.size_step).to_integral_value(ROUND_CEILING)
+                add_qty = add * rules.size_step
+                first.append(Order(s, Side.of(cur), add_qty, OrderType.MARKET, reference_price=price))
+                first.append(
+                    Order(s, close_side, abs(cur) + add_qty, OrderType.MARKET, reduce_only=True, reference_price=price)
+                )
+        return Plan(tuple(first + orders), tuple(skipped))
+
+    # -- orders ---------------------------------------------------------------------------------------------
+    def execute_orders(
+        self, orders: Sequence[Order], journal: OrderJournal, *, cycle_id: str | None = None
+    ) -> tuple[list[OrderResult], bool]:
+        """Give every order a random cloid before the journal sees it: a counter-based id (the in-memory
+        journal's) would repeat across calls and processes, and Hyperliquid refuses a reused cloid."""
+        fresh = [o if o.client_order_id else replace(o, client_order_id=new_client_order_id()) for o in orders]
+        return super().execute_orders(fresh, journal, cycle_id=cycle_id)
+
+    def aggressive_price(self, symbol: str, side: Side, reference: Decimal | None = None) -> Decimal:
+        """The IOC limit: the mid moved by the slippage cap against us, rounded back toward the mid."""
+        mid = reference if reference is not None else self._mids.get(symbol)
+        if mid is None or mid <= 0:
+            raise MissingPriceError(f"{symbol}: no mid price in allMids")
+        slip = Decimal(repr(self.config.slippage))
+        raw = mid * (1 + slip) if side is Side.BUY else mid * (1 - slip)
+        return round_price(raw, self.sz_decimals(symbol), up=side is Side.SELL)
+
+    def submit_order(self, order: Order) -> OrderResult:
+        is_buy = order.side is Side.BUY
+        if order.order_type is OrderType.MARKET or order.limit_price is None:
+            price, tif = self.aggressive_price(order.symbol, order.side, order.reference_price), "Ioc"
+        else:
+            d = self.sz_decimals(order.symbol)
+            price = round_price(order.limit_price, d, up=not is_buy)
+            tif = "Ioc" if order.order_type is OrderType.LIMIT_IOC else "Gtc"
+        self._stale = True
+        status = self.client.order(
+            order.symbol,
+            is_buy,
+            order.quantity,
+            price,
+            tif=tif,
+            reduce_only=order.reduce_only,
+            cloid=order.client_order_id,
+        )
+        if "filled" in status:
+            f = status["filled"]
+            qty, avg = Decimal(f["totalSz"]), Decimal(f["avgPx"])
+            fill = Fill(
+                order.symbol,
+                order.side,
+                qty,
+                avg,
+                (qty * avg * TAKER_FEE).quantize(Decimal("0.000001")),
+                order.client_order_id,
+                venue_order_id=str(f["oid"]),
+            )
+            done = OrderStatus.FILLED if qty >= order.quantity else OrderStatus.PARTIALLY_FILLED
+            return OrderResult(order, done, (fill,), venue_order_id=str(f["oid"]))
+        if "resting" in status:
+            return OrderResult(order, OrderStatus.RESTING, venue_order_id=str(status["resting"]["oid"]))
+        return OrderResult(order, OrderStatus.UNKNOWN, error=f"{order.symbol}: unexpected status {status!r}")
+
+    def lookup_order(self, client_order_id: str) -> OrderResult | None:
+        """``orderStatus`` by cloid, with this order's fills (exact fees) from ``userFills``."""
+        body = {"type": "orderStatus", "user": self.address, "oid": client_order_id}
+        answer = self.client.post_info("orderStatus", body)
+        if not isinstance(answer, dict) or answer.get("status") != "order":
+            return None
+        info, status_text = answer["order"]["order"], answer["order"]["status"]
+        oid = int(info["oid"])
+        side = Side.BUY if info["side"] == "B" else Side.SELL
+        fills = tuple(
+            Fill(
+                f["coin"],
+                side,
+                Decimal(f["sz"]),
+                Decimal(f["px"]),
+                Decimal(f["fee"]),
+                client_order_id,
+                venue_order_id=str(oid),
+            )
+            for f in self.client.post_info("userFills", {"type": "userFills", "user": self.address})
+            if int(f["oid"]) == oid
+        )
+        order = Order(
+            info["coin"],
+            side,
+            Decimal(info["origSz"]),
+            OrderType.MARKET,
+            limit_price=Decimal(info["limitPx"]),
+            reduce_only=bool(info.get("reduceOnly")),
+            client_order_id=client_order_id,
+        )
+        status = _STATUS.get(status_text)
+        if status is None:
+            if "rejected" in status_text.lower():
+                status = OrderStatus.REJECTED
+            elif fills:
+                status = OrderStatus.PARTIALLY_FILLED
+            else:
+                status = OrderStatus.CANCELLED
+        self._stale = True
+        error = None if status in (OrderStatus.FILLED, OrderStatus.RESTING) else f"{info['coin']}: order {status_text}"
+        return OrderResult(order, status, fills, error=error, venue_order_id=str(oid))
