@@ -1,0 +1,27 @@
+"""Market data: OHLCV panels, the point-in-time ``MarketView``, file loading with a cache, synthetic prices.
+
+``PricePanel``, ``MarketView`` and ``synthetic_panel`` need numpy only; ``load_prices`` and ``read_ohlcv`` need
+the ``backtest`` extra (pandas, pyarrow, duckdb) and import it when called.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from defipm.data.panel import PricePanel
+from defipm.data.synthetic import synthetic_panel, write_synthetic_csv
+from defipm.data.view import MarketView
+
+__all__ = ["MarketView", "PricePanel", "load_prices", "read_ohlcv", "synthetic_panel", "write_synthetic_csv"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "load_prices":
+        from defipm.data.cache import load_prices
+
+        return load_prices
+    if name == "read_ohlcv":
+        from defipm.data.ohlcv import read_ohlcv
+
+        return read_ohlcv
+    raise AttributeError(name)

@@ -1,0 +1,60 @@
+"""The benchmark of a backtest: a symbol of the data or an OHLCV file, aligned on the replay's bars.
+
+The benchmark must cover the whole replay (from its first bar): a series that starts later or ends earlier is an
+error naming it, rather than a silently shortened comparison. Between its own bars the last close is carried.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from defipm.core.errors import DataError
+from defipm.data.panel import PricePanel, to_datetime
+
+DEFAULT_BENCHMARK = "BTC"
+
+
+def benchmark_prices(
+    benchmark: str | None, panel: PricePanel, lo: int, hi: int
+) -> tuple[str | None, NDArray[np.float64] | None]:
+    """(name, closes on bars ``lo..hi-1``) of the benchmark, or (None, None) when there is none.
+
+    ``benchmark`` is a symbol of ``panel`` or a path to a ``.csv``/``.parquet`` OHLCV file (labelled like the
+    data: by bar open, shifted to the close). The default ``"BTC"`` is quietly dropped when the data has no BTC.
+    """
+    if benchmark is None:
+        return None, None
+    start, end = to_datetime(panel.timestamps[lo]), to_datetime(panel.timestamps[hi - 1])
+    if benchmark in panel.symbols:
+        j = panel.column(benchmark)
+        first, last = int(panel.first_index[j]), int(panel.last_index[j])
+        if first > lo or last < hi - 1:
+            raise DataError(
+                f"benchmark {benchmark!r} covers {panel.datetime_at(first)} to {panel.datetime_at(last)}, "
+                f"outside the backtest's {start} to {end}; choose a later start or another benchmark"
+            )
+        return benchmark, np.asarray(panel.close[lo:hi, j], dtype=np.float64).copy()
+    path = Path(benchmark)
+    if path.suffix.lower() in (".csv", ".parquet", ".pq"):
+        from defipm.data.ohlcv import read_ohlcv
+
+        frame = read_ohlcv(path)
+        times = frame.index.tz_convert("UTC").tz_localize(None).to_numpy("datetime64[ns]")
+        times = times + np.timedelta64(int(panel.interval.total_seconds() * 1e9), "ns")
+        close = frame["close"].to_numpy(dtype=np.float64)
+        wanted = panel.timestamps[lo:hi]
+        idx = np.searchsorted(times, wanted, side="right") - 1
+        if idx[0] < 0 or times[-1] < wanted[-1] - np.timedelta64(int(panel.interval.total_seconds() * 1e9), "ns"):
+            raise DataError(
+                f"benchmark file {path} covers {to_datetime(times[0])} to {to_datetime(times[-1])}, "
+                f"outside the backtest's {start} to {end}"
+            )
+        return path.stem, close[idx]
+    if benchmark == DEFAULT_BENCHMARK:
+        return None, None
+    raise DataError(
+        f"benchmark {benchmark!r} is neither a symbol of the data ({', '.join(panel.symbols)}) nor a .csv/.parquet file"
+    )

@@ -1,0 +1,111 @@
+"""The price cache: checked OHLCV folders stored as one Parquet file each, read back through DuckDB.
+
+A folder's key is a hash of its path and of every file's name, size and modification time, so editing, adding or
+removing a file invalidates the entry. The cache is an optimisation only: a corrupt or unreadable entry is
+rebuilt from the source files. Default location: ``$DEFIPM_CACHE_DIR`` or ``~/.cache/defipm/prices``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+
+from defipm.core.errors import DataError
+from defipm.data.ohlcv import BarLabel, find_files, panel_from_files
+from defipm.data.panel import FIELDS, PricePanel
+
+CACHE_VERSION = 1
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("DEFIPM_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "defipm" / "prices"
+
+
+def cache_key(files: dict[str, Path], bar_label: str, interval: timedelta | None) -> str:
+    h = hashlib.sha256(f"v{CACHE_VERSION}|{bar_label}|{interval}".encode())
+    for sym, path in sorted(files.items()):
+        st = path.stat()
+        h.update(f"|{sym}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:24]
+
+
+def _write(panel: PricePanel, target: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = panel.to_columns()
+    table = pa.table(
+        {
+            "timestamp": pa.array(cols["timestamp"], type=pa.timestamp("ns")),
+            "symbol": pa.array([str(s) for s in cols["symbol"]], type=pa.string()),
+            **{f: pa.array(cols[f], type=pa.float64()) for f in FIELDS},
+        }
+    )
+    meta = {
+        b"defipm.interval_ns": str(int(panel.interval.total_seconds() * 1e9)).encode(),
+        b"defipm.symbols": "\x1f".join(panel.symbols).encode(),
+    }
+    table = table.replace_schema_metadata(meta)
+    tmp = target.with_suffix(".tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(target)
+
+
+def _read(target: Path, source: str) -> PricePanel:
+    import duckdb
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(target).metadata or {}
+    interval = timedelta(microseconds=int(meta[b"defipm.interval_ns"]) / 1000)
+    symbols = meta[b"defipm.symbols"].decode().split("\x1f")
+    con = duckdb.connect()
+    try:
+        rel = con.execute(
+            "SELECT timestamp, symbol, open, high, low, close, volume FROM read_parquet(?) ORDER BY symbol, timestamp",
+            [str(target)],
+        )
+        arrays = rel.fetchnumpy()
+    finally:
+        con.close()
+    cols = {k: np.asarray(v) for k, v in arrays.items()}
+    cols["timestamp"] = cols["timestamp"].astype("datetime64[ns]")
+    return PricePanel.from_columns(cols, interval=interval, source=source, symbols=symbols)
+
+
+def load_prices(
+    folder: str | Path,
+    symbols: Sequence[str] | None = None,
+    *,
+    bar_label: BarLabel = "open",
+    interval: timedelta | None = None,
+    cache: bool | str | Path = True,
+) -> PricePanel:
+    """OHLCV of ``symbols`` (default: every file) from a folder of ``<SYMBOL>.csv|.parquet`` files.
+
+    ``bar_label`` says what a file's time means (see ``panel_from_files``); ``cache`` is True (default folder),
+    False, or a cache folder. Raises ``DataError`` naming the file, column or row of any bad input.
+    """
+    files = find_files(folder, symbols)
+    source = str(Path(folder))
+    if cache is False:
+        return panel_from_files(files, bar_label=bar_label, interval=interval, source=source)
+    cache_dir = default_cache_dir() if cache is True else Path(cache)
+    target = cache_dir / f"{cache_key(files, bar_label, interval)}.parquet"
+    if target.is_file():
+        try:
+            return _read(target, source)
+        except Exception:
+            target.unlink(missing_ok=True)
+    panel = panel_from_files(files, bar_label=bar_label, interval=interval, source=source)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        _write(panel, target)
+    except OSError as exc:  # read-only home etc.: caching is optional
+        raise DataError(f"cannot write the price cache in {cache_dir}: {exc} (pass cache=False)") from exc
+    return panel

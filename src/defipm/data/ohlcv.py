@@ -1,0 +1,172 @@
+"""Reading and checking OHLCV files: one CSV or Parquet file per symbol, the symbol being the file's stem.
+
+Accepted columns (case-insensitive, any order): a time column (``Date``, ``Datetime``, ``Timestamp`` or
+``Time``), ``Close`` (required), and any of ``Open``, ``High``, ``Low``, ``Volume``; ``Adj Close`` is ignored.
+That covers the ``Date,Close,High,Low,Open,Volume`` Yahoo layout, with or without ``+00:00`` offsets (naive
+times are UTC). Anything else is an error naming the file and the column, and so are NaN or non-positive
+prices, negative or NaN volume, and non-increasing or duplicated times (naming the row and the time).
+
+Needs pandas (the ``backtest`` extra).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from defipm.core.errors import DataError
+from defipm.data.panel import FIELDS, PricePanel, infer_interval
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TIME_COLUMNS = ("date", "datetime", "timestamp", "time")
+IGNORED_COLUMNS = ("adj close", "adj_close", "adjclose")
+SUFFIXES = (".csv", ".parquet", ".pq")
+BarLabel = Literal["open", "close"]
+
+
+def read_ohlcv(path: str | Path) -> pd.DataFrame:
+    """One symbol's bars as a DataFrame indexed by UTC time with float columns open/high/low/close/volume.
+
+    Raises ``DataError`` naming the file (and column or row) for every problem listed in the module doc.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such OHLCV file")
+    try:
+        raw = pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
+    except Exception as exc:  # pandas raises many types; translate at the boundary
+        raise DataError(f"{path}: cannot read: {exc}") from exc
+    if isinstance(raw.index, pd.DatetimeIndex):
+        raw = raw.reset_index()
+    names = {str(c).strip().lower(): c for c in raw.columns}
+    time_cols = [names[c] for c in TIME_COLUMNS if c in names]
+    if not time_cols:
+        raise DataError(f"{path}: no time column (expected one of {', '.join(TIME_COLUMNS)}; got {list(raw.columns)})")
+    if len(time_cols) > 1:
+        raise DataError(f"{path}: several time columns {time_cols}; keep one")
+    unexpected = [
+        str(c)
+        for key, c in names.items()
+        if key not in FIELDS and key not in TIME_COLUMNS and key not in IGNORED_COLUMNS
+    ]
+    if unexpected:
+        raise DataError(
+            f"{path}: unexpected column(s) {', '.join(repr(c) for c in unexpected)} "
+            f"(expected Date and Close, optionally Open, High, Low, Volume)"
+        )
+    if "close" not in names:
+        raise DataError(f"{path}: missing column 'Close'")
+    if raw.empty:
+        raise DataError(f"{path}: no rows")
+
+    time_col = time_cols[0]
+    try:
+        times = pd.to_datetime(raw[time_col], utc=True)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{path}: column {time_col!r} has values that are not dates: {exc}") from exc
+    if times.isna().any():
+        row = int(np.argmax(times.isna().to_numpy()))
+        raise DataError(f"{path}: column {time_col!r} is empty at row {row + 2}")
+
+    frame = pd.DataFrame(index=pd.DatetimeIndex(times, name="timestamp"))
+    for field in FIELDS:
+        if field not in names:
+            continue
+        col = names[field]
+        try:
+            values = pd.to_numeric(raw[col], errors="raise").astype("float64").to_numpy()
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"{path}: column {col!r} has non-numeric values: {exc}") from exc
+        _check_values(path, str(col), field, values, times)
+        frame[field] = values
+    _check_times(path, str(time_col), times)
+    return frame
+
+
+def _check_values(path: Path, col: str, field: str, values: np.ndarray, times: pd.Series) -> None:
+    bad_nan = np.isnan(values)
+    if bad_nan.any():
+        i = int(np.argmax(bad_nan))
+        raise DataError(f"{path}: column {col!r} is NaN at row {i + 2} ({times.iloc[i]}); {int(bad_nan.sum())} NaN(s)")
+    bad = values < 0 if field == "volume" else values <= 0
+    if bad.any():
+        i = int(np.argmax(bad))
+        what = "negative" if field == "volume" else "non-positive"
+        raise DataError(f"{path}: column {col!r} has a {what} value {values[i]} at row {i + 2} ({times.iloc[i]})")
+    if not np.isfinite(values).all():
+        i = int(np.argmax(~np.isfinite(values)))
+        raise DataError(f"{path}: column {col!r} is infinite at row {i + 2} ({times.iloc[i]})")
+
+
+def _check_times(path: Path, col: str, times: pd.Series) -> None:
+    t = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    if len(t) < 2:
+        return
+    step = np.diff(t)
+    if (step == 0).any():
+        i = int(np.argmax(step == 0)) + 1
+        raise DataError(f"{path}: column {col!r} has a duplicated time {times.iloc[i]} at row {i + 2}")
+    if (step < 0).any():
+        i = int(np.argmax(step < 0)) + 1
+        raise DataError(
+            f"{path}: column {col!r} is not increasing: {times.iloc[i]} at row {i + 2} comes after {times.iloc[i - 1]}"
+        )
+
+
+def find_files(folder: str | Path, symbols: Sequence[str] | None = None) -> dict[str, Path]:
+    """Symbol -> file in ``folder`` (``<SYMBOL>.csv`` or ``.parquet``); names the missing ones."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such data folder")
+    found: dict[str, Path] = {}
+    for p in sorted(root.iterdir()):
+        if p.is_file() and p.suffix.lower() in SUFFIXES:
+            if p.stem in found:
+                raise DataError(f"{root}: two files for symbol {p.stem!r}: {found[p.stem].name} and {p.name}")
+            found[p.stem] = p
+    if symbols is None:
+        if not found:
+            raise DataError(f"{root}: no .csv or .parquet files")
+        return found
+    missing = [s for s in symbols if s not in found]
+    if missing:
+        raise DataError(f"{root}: missing file(s) for {', '.join(missing)} (expected <SYMBOL>.csv or .parquet)")
+    return {s: found[s] for s in symbols}
+
+
+def panel_from_files(
+    files: dict[str, Path], *, bar_label: BarLabel = "open", interval: timedelta | None = None, source: str = ""
+) -> PricePanel:
+    """Read every file, check it, and align them on the union of their times (see ``PricePanel``).
+
+    ``bar_label="open"`` (Yahoo's convention: a daily bar is labelled by the day it opens) moves every time to
+    the bar's close, ``time + interval``, so the replay clock only sees a close once it has happened.
+    """
+    frames = {sym: read_ohlcv(path) for sym, path in files.items()}
+    columns: dict[str, list[np.ndarray]] = {k: [] for k in ("timestamp", "symbol", *FIELDS)}
+    for sym, frame in frames.items():
+        n = len(frame)
+        columns["timestamp"].append(frame.index.tz_convert("UTC").tz_localize(None).to_numpy("datetime64[ns]"))
+        columns["symbol"].append(np.full(n, sym, dtype=object))
+        close = frame["close"].to_numpy()
+        for f in FIELDS:
+            if f in frame:
+                columns[f].append(frame[f].to_numpy())
+            else:
+                columns[f].append(close if f != "volume" else np.full(n, np.nan))
+    merged = {k: np.concatenate(v) for k, v in columns.items()}
+    if interval is None:
+        interval = infer_interval(np.unique(merged["timestamp"]))
+    if bar_label == "open":
+        merged["timestamp"] = merged["timestamp"] + np.timedelta64(int(interval.total_seconds() * 1e9), "ns")
+    elif bar_label != "close":
+        raise DataError(f"bar_label must be 'open' or 'close', got {bar_label!r}")
+    return PricePanel.from_columns(merged, interval=interval, source=source, symbols=list(files))

@@ -1,0 +1,151 @@
+"""``MarketView``: the point-in-time window on a ``PricePanel`` that oracles read, and that cannot see the future.
+
+The view has a clock (a bar index, moved forward by whoever replays history). Every query ends at or before the
+clock: asking for a time after it raises ``LookAheadError``, and the attempt is also remembered in
+``violations`` so a replay can fail even when the caller swallows the exception. Queries return read-only numpy
+views bounded by index arithmetic, so their cost depends on the lookback asked for, not on how much history lies
+behind the clock. (The arrays are views: a caller that walks ``.base`` on purpose can reach the whole panel.
+That is circumvention, not an accident the view can stop.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import numpy as np
+from numpy.typing import NDArray
+
+from defipm.core.errors import DataError, LookAheadError
+from defipm.data.panel import FIELDS, PricePanel, to_datetime, to_datetime64
+
+
+class MarketView:
+    """Point-in-time access to a panel. ``now`` is the close time of the latest bar the view may show."""
+
+    def __init__(self, panel: PricePanel, index: int = 0) -> None:
+        self._panel = panel
+        self._index = -1
+        self.violations: list[str] = []
+        """Every look-ahead attempt, as the message of the ``LookAheadError`` it raised."""
+        self.advance(index)
+
+    # -- the clock ------------------------------------------------------------------------------------------
+    def advance(self, index: int) -> None:
+        """Move the clock to bar ``index`` (the replay engine calls this; it never moves backwards)."""
+        if not 0 <= index < len(self._panel):
+            raise DataError(f"bar index {index} outside the data (0..{len(self._panel) - 1})")
+        if index < self._index:
+            raise DataError(f"the clock only moves forward: at bar {self._index}, asked for {index}")
+        self._index = index
+
+    @property
+    def index(self) -> int:
+        return self._index
+
+    @property
+    def now(self) -> datetime:
+        return to_datetime(self._panel.timestamps[self._index])
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Every symbol of the data (listed now or not)."""
+        return self._panel.symbols
+
+    @property
+    def interval(self) -> timedelta:
+        return self._panel.interval
+
+    @property
+    def periods_per_year(self) -> float:
+        return self._panel.periods_per_year
+
+    def _lookahead(self, what: str, timestamp: object) -> LookAheadError:
+        msg = f"look-ahead: {what} asked for {timestamp}, but the clock is at {self.now.isoformat()}"
+        self.violations.append(msg)
+        return LookAheadError(msg)
+
+    def end_index(self, end: datetime | np.datetime64 | None = None) -> int:
+        """Index of the last bar at or before ``end`` (default: the clock). Raises for ``end`` after the clock."""
+        if end is None:
+            return self._index
+        key = to_datetime64(end)
+        if key > self._panel.timestamps[self._index]:
+            raise self._lookahead("a query", end)
+        return self._panel.index_at_or_before(key)
+
+    # -- queries --------------------------------------------------------------------------------------------
+    def universe(self, at: datetime | None = None) -> list[str]:
+        """Symbols listed at ``at`` (default now): at or after their first bar and not after their last."""
+        i = self.end_index(at)
+        if i < 0:
+            return []
+        mask = self._panel.listed(i)
+        return [s for s, m in zip(self._panel.symbols, mask, strict=True) if m]
+
+    def prices(self, at: datetime | None = None) -> dict[str, float]:
+        """Latest close of every listed symbol at ``at`` (default now)."""
+        i = self.end_index(at)
+        if i < 0:
+            return {}
+        row = self._panel.close[i]
+        mask = self._panel.listed(i)
+        return {s: float(row[j]) for j, s in enumerate(self._panel.symbols) if mask[j]}
+
+    def history(
+        self, field: str = "close", lookback: int | None = None, end: datetime | None = None
+    ) -> NDArray[np.float64]:
+        """``(bars, symbols)`` read-only array of ``field`` over the last ``lookback`` bars ending at ``end``.
+
+        Columns follow ``symbols``; NaN before a symbol's first bar. ``lookback=None`` returns all history up to
+        ``end`` (still a view: no copy).
+        """
+        if field not in FIELDS:
+            raise DataError(f"unknown field {field!r}; expected one of {', '.join(FIELDS)}")
+        stop = self.end_index(end) + 1
+        start = 0 if lookback is None else max(0, stop - int(lookback))
+        if lookback is not None and lookback < 1:
+            raise DataError(f"lookback must be at least 1 bar, got {lookback}")
+        return getattr(self._panel, field)[start:stop]
+
+    def series(
+        self, symbol: str, field: str = "close", lookback: int | None = None, end: datetime | None = None
+    ) -> NDArray[np.float64]:
+        """One symbol's ``field`` over the last ``lookback`` bars up to ``end`` (NaNs before its first bar)."""
+        return self.history(field, lookback, end)[:, self._panel.column(symbol)]
+
+    def timestamps(self, lookback: int | None = None, end: datetime | None = None) -> NDArray[np.datetime64]:
+        stop = self.end_index(end) + 1
+        start = 0 if lookback is None else max(0, stop - int(lookback))
+        return self._panel.timestamps[start:stop]
+
+    def price_at(self, symbol: str, timestamp: datetime | None = None) -> float:
+        """Close of ``symbol`` at the last bar at or before ``timestamp`` (default now)."""
+        j = self._panel.column(symbol)
+        i = self.end_index(timestamp)
+        if i < 0 or i < self._panel.first_index[j]:
+            raise DataError(f"{symbol}: no price at or before {timestamp or self.now} (its first bar is later)")
+        return float(self._panel.close[i, j])
+
+    def trailing_returns(self, lookback: int, end: datetime | None = None) -> NDArray[np.float64]:
+        """Per symbol: ``close[end] / close[end - lookback bars] - 1``; NaN where the symbol is too young."""
+        if lookback < 1:
+            raise DataError(f"lookback must be at least 1 bar, got {lookback}")
+        stop = self.end_index(end)
+        if stop - lookback < 0:
+            return np.full(len(self._panel.symbols), np.nan)
+        close = self._panel.close
+        with np.errstate(invalid="ignore"):
+            return close[stop] / close[stop - lookback] - 1.0
+
+    def bars_listed(self, end: datetime | None = None) -> NDArray[np.int64]:
+        """Per symbol: how many bars it has been listed up to ``end`` (0 when not yet listed)."""
+        i = self.end_index(end)
+        return np.clip(i - self._panel.first_index + 1, 0, None)
+
+    def column(self, symbol: str) -> int:
+        return self._panel.column(symbol)
+
+    def select(self, values: NDArray[np.float64], symbols: Sequence[str]) -> NDArray[np.float64]:
+        """The entries of a per-symbol array for ``symbols`` (a helper for oracles ranking a universe)."""
+        return values[[self._panel.column(s) for s in symbols]]
