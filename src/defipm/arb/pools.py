@@ -53,6 +53,10 @@ class Pool(Protocol):
         """Exact output for an exact input, as the contract computes it; raises AmmError on refusal."""
         ...
 
+    def amount_in(self, zero_for_one: bool, amount_out: int) -> int:
+        """Smallest input the contract needs for an exact output; raises AmmError on refusal."""
+        ...
+
     def marginal_rate(self, zero_for_one: bool) -> float:
         """Output per unit input at zero size after fees, raw base units (0.0 when inactive)."""
         ...
@@ -85,6 +89,12 @@ class V2Pool:
             raise AmmError(f"pool {self.address} is paused")
         r_in, r_out = self.reserves(zero_for_one)
         return v2.get_amount_out(amount_in, r_in, r_out, self.fee_bps)
+
+    def amount_in(self, zero_for_one: bool, amount_out: int) -> int:
+        if self.paused:
+            raise AmmError(f"pool {self.address} is paused")
+        r_in, r_out = self.reserves(zero_for_one)
+        return v2.get_amount_in(amount_out, r_in, r_out, self.fee_bps)
 
     def marginal_rate(self, zero_for_one: bool) -> float:
         if self.inactive_reason is not None:
@@ -123,6 +133,11 @@ class V3Pool:
             # the router would take only part of the input: treat as unfillable for an exact cycle
             raise AmmError(f"pool {self.address} fills only {result.amount_in} of {amount_in}")
         return result.amount_out
+
+    def amount_in(self, zero_for_one: bool, amount_out: int) -> int:
+        if self.paused:
+            raise AmmError(f"pool {self.address} is paused")
+        return self.state.quote_exact_output(zero_for_one, amount_out)
 
     def marginal_rate(self, zero_for_one: bool) -> float:
         if self.inactive_reason is not None:

@@ -7,8 +7,9 @@ composed with a running map ``x -> x*N / (D + x*M)`` gives ``N' = num*b*N``, ``D
 pay at all only when ``N / D > 1 + p``.
 
 Cycles with a V3 hop have no closed form: ``golden_section_max`` brackets the optimum of the (concave) exact
-integer profit by doubling, then narrows it by golden-section steps on integers. Both return the size and the
-exact integer profit of trading it hop by hop through the pools (floors included).
+integer profit by doubling, then narrows it by golden-section steps on integers. Either size is then trimmed to
+the least input giving the same final output (hops floor their outputs), and returned with the exact integer
+profit of trading it hop by hop through the pools.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "premium_of",
     "simulate_cycle",
     "size_cycle",
+    "trim_input",
     "v2_optimum",
 ]
 
@@ -72,6 +74,24 @@ def simulate_cycle(hops: Sequence[Hop], amount_in: int) -> list[int]:
     return amounts
 
 
+def trim_input(hops: Sequence[Hop], amount_in: int) -> int:
+    """The smallest input that still yields the same final output as ``amount_in`` (never more).
+
+    Each hop floors its output, so part of an input is often wasted; walking the hops backwards with exact-output
+    quotes finds the least input for the final output. Integer rounding then never costs more than needed.
+    """
+    try:
+        amounts = simulate_cycle(hops, amount_in)
+        need = amounts[-1]
+        for hop in reversed(hops):
+            need = hop.pool.amount_in(hop.zero_for_one, need)
+    except AmmError:
+        return amount_in
+    if 0 < need < amount_in and simulate_cycle(hops, need)[-1] >= amounts[-1]:
+        return need
+    return amount_in
+
+
 def fold_v2(hops: Sequence[Hop]) -> tuple[int, int, int]:
     """``(N, D, M)`` of the virtual pool ``x -> x*N / (D + x*M)`` equal to the V2 hops in sequence."""
     n, d, m = 1, 1, 0
@@ -108,22 +128,30 @@ def _profit(hops: Sequence[Hop], amount: int, premium: tuple[int, int]) -> int |
 def golden_section_max(f: Callable[[int], int | None], start: int = 10**6, max_amount: int = 2**200) -> int:
     """Argmax over positive integers of a concave ``f`` (None = infeasible, counted as -inf), 0 if none > 0.
 
-    Brackets by doubling from ``start`` (halving if ``f(start)`` is not positive), then golden-section steps.
+    Brackets with a doubling probe from ``start / 2**20`` past the first positive peak, then golden-section
+    steps on the bracket.
     """
 
     def val(x: int) -> float:
-        r = f(x) if x > 0 else 0
+        try:
+            r = f(x) if x > 0 else 0
+        except AmmError:
+            r = None
         return float("-inf") if r is None else r
 
-    x = max(1, start)
-    while x > 1 and val(x) <= 0:
-        x //= 2
-    if val(x) <= 0:
+    # geometric probe upwards from far below `start`, stopping once past a positive peak
+    x = max(1, start >> 20)
+    best_x, best_v = 0, 0.0
+    while x < max_amount:
+        v = val(x)
+        if v > best_v:
+            best_x, best_v = x, v
+        elif best_v > 0:
+            break
+        x *= 2
+    if best_x == 0:
         return 0
-    lo, mid = 0, x
-    hi = 2 * x
-    while val(hi) > val(mid) and hi < max_amount:
-        lo, mid, hi = mid, hi, hi * 2
+    lo, hi = best_x // 2, best_x * 2
     # now val(mid) >= val(lo), val(hi): golden-section on [lo, hi]
     inv_phi = 0.6180339887498949
     a, b = lo, hi
@@ -165,6 +193,7 @@ def size_cycle(
         amount = min(amount, max_amount)
     if amount <= 0:
         return None
+    amount = trim_input(hops, amount)
     try:
         amounts = simulate_cycle(hops, amount)
     except AmmError:

@@ -1,0 +1,83 @@
+"""Snapshot loading skips bad rows with reasons; the scanner never crashes on what the loader lets through."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from defipm.arb.graph import PoolGraph
+from defipm.arb.scanner import Scanner
+from defipm.arb.snapshot import load_snapshot, parse_rows
+from defipm.core.errors import DataError
+
+T = ["0x" + f"{i:040x}" for i in range(1, 6)]
+
+
+def _row(addr: int, a: int, b: int, r0: object = 10**20, r1: object = 10**20, **extra: object) -> dict:
+    return {
+        "address": "0x" + f"{0xAA00 + addr:040x}",
+        "token0": {"address": T[a], "symbol": f"T{a}", "decimal": 18},
+        "token1": {"address": T[b], "symbol": f"T{b}", "decimal": 18},
+        "reserve0": r0,
+        "reserve1": r1,
+        **extra,
+    }
+
+
+def test_bad_rows_are_skipped_with_reasons() -> None:
+    rows = [
+        _row(1, 0, 1),
+        _row(2, 1, 2, r0=0),  # zero reserve
+        _row(3, 0, 2, r1="lots"),  # broken number
+        {"address": "0x" + "1" * 40, "token0": {"address": T[0], "decimal": None}, "token1": {}},  # unknown decimals
+        "not a row",
+        _row(1, 0, 1),  # duplicate
+        _row(4, 2, 2),  # token against itself
+        _row(5, 2, 3, fee_bps=20_000),
+        {"address": "0xnothex", "token0": {}, "token1": {}},
+        _row(6, 1, 2, r0="123456789012345678901234"),  # integer as string is fine
+        _row(7, 0, 3, kind="v3", sqrt_price_x96=2**96, tick=0, liquidity=0, fee=3000, tick_spacing=60),
+    ]
+    load = parse_rows(rows)
+    assert [p.address[-2:] for p in load.pools] == ["01", "06"]
+    reasons = {s.row: s.reason for s in load.skipped}
+    assert "below the minimum" in reasons[1]
+    assert "not an integer" in reasons[2]
+    assert "unknown decimals" in reasons[3]
+    assert "not an object" in reasons[4]
+    assert "duplicate" in reasons[5]
+    assert "same token" in reasons[6]
+    assert "fee_bps" in reasons[7]
+    assert "hex address" in reasons[8]
+    assert "drained" in reasons[10]
+    assert len(load.tokens) == 3
+
+
+def test_unreadable_files_raise_data_error(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="cannot read"):
+        load_snapshot(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{")
+    with pytest.raises(DataError, match="not valid JSON"):
+        load_snapshot(bad)
+    obj = tmp_path / "obj.json"
+    obj.write_text("{}")
+    with pytest.raises(DataError, match="JSON list"):
+        load_snapshot(obj)
+
+
+def test_scanner_survives_tiny_and_lopsided_pools(tmp_path: Path) -> None:
+    rows = [
+        _row(1, 0, 1, r0=1, r1=10**30),
+        _row(2, 1, 2, r0=10**30, r1=1),
+        _row(3, 0, 2, r0=5, r1=7),
+        _row(4, 0, 1, r0=10**20, r1=10**20),
+    ]
+    path = tmp_path / "pools.json"
+    path.write_text(json.dumps(rows))
+    load = load_snapshot(path)
+    scanner = Scanner(PoolGraph(load.pools, load.tokens), 3)
+    result = scanner.scan()  # must not raise
+    assert result.screened == scanner.n_cycles
