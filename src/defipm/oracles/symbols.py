@@ -51,9 +51,11 @@ GENERIC: Mapping[str, str | None] = MappingProxyType({**RENAMES, **DELISTED})
 """For venues without ticker quirks (the paper venue, Uniswap by token symbol)."""
 
 VENUE_MAPS: Mapping[str, Mapping[str, str | None]] = MappingProxyType(
-    {"hyperliquid": HYPERLIQUID, "generic": GENERIC, "paper": GENERIC, "none": MappingProxyType({})}
+    {"hyperliquid": HYPERLIQUID, "generic": GENERIC, "paper": MappingProxyType({}), "none": MappingProxyType({})}
 )
-"""Maintained maps by venue id; ``none`` passes every symbol through unchanged."""
+"""Maintained maps by venue id. ``paper`` and ``none`` pass every symbol through unchanged: paper trading and
+backtests run on price files named as the coin was named then (e.g. ``MATIC.csv``), where a rename would lose
+the symbol."""
 
 
 @dataclass(frozen=True, slots=True)
