@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from defipm.core.errors import MissingPriceError
 from defipm.core.instruments import DEFAULT_RULES, InstrumentRules
@@ -54,8 +54,7 @@ def _rules_getter(rules: RulesLookup | None) -> Callable[[str], InstrumentRules]
 
 
 def _ceil_to_step(quantity: Decimal, step: Decimal) -> Decimal:
-    steps = -((-quantity) // step)
-    return steps * step
+    return (quantity / step).to_integral_value(rounding=ROUND_CEILING) * step
 
 
 def plan_rebalance(
@@ -106,9 +105,15 @@ def plan_rebalance(
 
         legs: list[tuple[Decimal, bool]] = []  # (signed quantity, reduce_only)
         if current and (target_qty == 0 or (current > 0) != (target_qty > 0)):
-            legs.append((-current, True))  # full close (also the first half of a flip)
-            if target_qty:
-                legs.append((target_qty, False))
+            if target_qty and r.min_notional_on_close and abs(current) * price < r.min_notional:
+                # the closing half of this flip is too small to send alone: one order through zero instead
+                qty = r.round_size(abs(delta))
+                if qty:
+                    legs.append((qty if delta > 0 else -qty, False))
+            else:
+                legs.append((-current, True))  # full close (also the first half of a flip)
+                if target_qty:
+                    legs.append((target_qty, False))
         elif abs(target_qty) < abs(current):
             qty = min(abs(current), _ceil_to_step(abs(delta), r.size_step))
             legs.append((qty if delta > 0 else -qty, True))

@@ -1,0 +1,48 @@
+"""Fixtures shared by the whole suite: stores on SQLite and on a real PostgreSQL server started for the session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from defipm.store import Store
+from defipm.testing.postgres import postgres_bindir, temporary_postgres
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if postgres_bindir() is None:
+        pytest.skip("PostgreSQL server binaries not found: install postgresql (CI does) to run the PostgreSQL tests")
+    with temporary_postgres() as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'defipm.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The same tests against SQLite and PostgreSQL (a fresh schema each time)."""
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'defipm.db'}")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        from sqlalchemy import create_engine, text
+
+        name = f"t_{abs(hash(request.node.nodeid)) % 10**10}"
+        admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        s = Store(url.rsplit("/", 1)[0] + f"/{name}")
+    yield s
+    s.close()

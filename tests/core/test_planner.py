@@ -1,0 +1,128 @@
+"""The planner's guarantees, as properties over random books, prices and targets."""
+
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from defipm import InstrumentRules, PlannerConfig, Weights, plan_rebalance
+from defipm.core.orders import Side
+
+SYMBOLS = ["A", "B", "C", "D", "E"]
+RULES = {
+    "A": InstrumentRules(size_step=Decimal("0.001"), min_notional=Decimal(10), taker_fee=Decimal("0.0005")),
+    "B": InstrumentRules(size_step=Decimal("1"), min_notional=Decimal(10)),
+    "C": InstrumentRules(size_step=Decimal("0.01"), min_notional=Decimal(0)),
+    "D": InstrumentRules(size_step=Decimal("0.1"), min_notional=Decimal(5)),
+    "E": InstrumentRules(size_step=Decimal("0.00001"), min_notional=Decimal(1)),
+}
+
+prices_st = st.fixed_dictionaries(
+    {s: st.decimals(min_value=Decimal("0.01"), max_value=Decimal(100_000), places=2) for s in SYMBOLS}
+)
+positions_st = st.dictionaries(
+    st.sampled_from(SYMBOLS), st.decimals(min_value=-50, max_value=50, places=3).filter(lambda d: d != 0), max_size=5
+)
+weights_st = st.dictionaries(st.sampled_from(SYMBOLS), st.floats(min_value=-0.5, max_value=0.5), max_size=5)
+
+
+def apply(positions, plan):
+    out = dict(positions)
+    for o in plan.orders:
+        out[o.symbol] = out.get(o.symbol, Decimal(0)) + o.signed_quantity
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(positions_st, prices_st, weights_st, st.sampled_from([0.0, 0.01]))
+def test_planner_properties(positions, prices, weights, band):
+    equity = Decimal(50_000)
+    target = Weights(weights)
+    plan = plan_rebalance(positions, prices, equity, target, RULES, PlannerConfig(no_trade_band=band))
+
+    # reductions strictly before increases
+    kinds = [o.reduce_only for o in plan.orders]
+    assert kinds == sorted(kinds, reverse=True)
+    for o in plan.orders:
+        r = RULES[o.symbol]
+        assert o.quantity > 0
+        assert o.quantity % r.size_step == 0 or (o.reduce_only and o.quantity == abs(positions.get(o.symbol, 0)))
+        assert o.quantity * prices[o.symbol] >= r.min_notional
+        if o.reduce_only:
+            cur = positions[o.symbol]
+            assert (cur > 0 and o.side is Side.SELL) or (cur < 0 and o.side is Side.BUY)
+            assert o.quantity <= abs(cur)
+
+    after = apply(positions, plan)
+    skipped = {s.symbol for s in plan.skipped}
+    for s in SYMBOLS:
+        q = after.get(s, Decimal(0))
+        w = target.get(s, 0.0)
+        if s in skipped:
+            continue
+        # never above the target size in absolute terms, never on the wrong side
+        limit = abs(Decimal(repr(w))) * equity / prices[s]
+        assert abs(q) <= limit + Decimal("1e-18")
+        if q:
+            assert (q > 0) == (w > 0)
+        if w == 0:
+            assert q == 0  # positions absent from the target are closed
+
+
+def test_gross_never_above_target_after_rounding():
+    prices = {"A": Decimal("33333.33"), "B": Decimal("7.77")}
+    target = Weights({"A": 0.5, "B": 0.5})
+    plan = plan_rebalance({}, prices, Decimal(10_000), target, RULES)
+    after = apply({}, plan)
+    gross = sum(abs(q) * prices[s] for s, q in after.items())
+    assert gross <= Decimal(10_000)
+    assert after["A"] == Decimal("0.149")  # 5000/33333.33 = 0.15000..., reserve for fees takes it below 0.150
+    assert after["B"] == Decimal("643")
+
+
+def test_flip_is_a_close_then_an_open_and_band_and_min_notional_are_reported():
+    prices = {"A": Decimal(100), "E": Decimal(100), "C": Decimal(100), "D": Decimal(1)}
+    positions = {"A": Decimal("2"), "E": Decimal("1.00"), "C": Decimal("0.05")}
+    target = Weights({"A": -0.02, "E": 0.0101, "D": 0.0004})
+    plan = plan_rebalance(
+        positions, prices, Decimal(10_000), target, RULES, PlannerConfig(no_trade_band=0.001, reserve_fees=False)
+    )
+    a = [o for o in plan.orders if o.symbol == "A"]
+    assert [(o.side, o.quantity, o.reduce_only) for o in a] == [
+        (Side.SELL, Decimal(2), True),
+        (Side.SELL, Decimal(2), False),
+    ]
+    reasons = {s.symbol: s.reason for s in plan.skipped}
+    assert "no-trade band" in reasons["E"]
+    small = plan_rebalance(
+        {}, prices, Decimal(10_000), Weights({"D": 0.0004}), RULES, PlannerConfig(reserve_fees=False)
+    )
+    assert not small.orders
+    assert "below minimum notional 5" in small.skipped[0].reason  # 4 units x $1 < D's $5 minimum
+    # C is not in the target: it is closed (0.05 x 100 = 5 >= C's minimum of 0)
+    assert any(o.symbol == "C" and o.reduce_only and o.quantity == Decimal("0.05") for o in plan.orders)
+
+
+def test_missing_price_for_held_asset_is_an_error():
+    import pytest
+
+    from defipm import MissingPriceError
+
+    with pytest.raises(MissingPriceError, match="B"):
+        plan_rebalance({"B": Decimal(1)}, {"A": Decimal(1)}, Decimal(100), Weights({"A": 0.5}))
+
+
+def test_hyperliquid_style_price_rounding():
+    r = InstrumentRules(price_sig_figs=5, max_price_decimals=4)
+    assert r.round_price(Decimal("1234.5678"), up=True) == Decimal("1234.6")
+    assert r.round_price(Decimal("1234.5678"), up=False) == Decimal("1234.5")
+    assert r.round_price(Decimal("0.123456789"), up=False) == Decimal("0.1234")
+    assert r.round_price(Decimal("123456.7"), up=False) == Decimal("123450")
+
+
+def test_flip_with_a_dust_position_is_one_order_through_zero():
+    prices = {"D": Decimal(1)}
+    plan = plan_rebalance(
+        {"D": Decimal("2")}, prices, Decimal(1000), Weights({"D": -0.5}), RULES, PlannerConfig(reserve_fees=False)
+    )
+    assert [(o.side, o.quantity, o.reduce_only) for o in plan.orders] == [(Side.SELL, Decimal(502), False)]
