@@ -316,3 +316,17 @@ def test_history_provider_is_asked_every_cycle(ranked):
     oracle.fetch_portfolio_weights(day("2024-01-02"), SYMBOLS)
     oracle.fetch_portfolio_weights(day("2024-01-03"), SYMBOLS)
     assert len(calls) == 2
+
+
+def test_registry_builds_tbn_from_config_params(tmp_path):
+    from defipm.registry import build_oracle
+
+    path = tmp_path / "mm.csv"
+    synthetic_meta_model(["BTC", "ETH", "SOL", "XRP"], date(2024, 1, 1), 3).to_csv(path, index=False)
+    oracle = build_oracle("tbn", {"n": 1, "file": str(path), "symbol_map": "paper"})
+    assert isinstance(oracle, TBNOracle) and oracle.n == 1
+    assert len(oracle.fetch_portfolio_weights(day("2024-01-04"), ["BTC", "ETH", "SOL"])) == 2
+    with pytest.raises(ConfigError, match=r"oracle.params \(tbn\): top_n: Extra inputs are not permitted"):
+        build_oracle("tbn", {"top_n": 1})
+    with pytest.raises(ConfigError, match="n: Input should be greater than or equal to 1"):
+        build_oracle("tbn", {"n": 0, "file": str(path)})

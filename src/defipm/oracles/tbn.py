@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from defipm.core.errors import ConfigError, DataError
 from defipm.core.validation import WeightConstraints
@@ -102,6 +102,16 @@ class TBNOracle(Oracle):
             publication_delay=timedelta(hours=config.publication_delay_hours),
             max_staleness=None if config.max_staleness_days is None else timedelta(days=config.max_staleness_days),
         )
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], context: Any = None) -> TBNOracle:
+        """Registry hook (``kind = "tbn"``): build from ``[oracle.params]`` validated by ``TBNConfig``."""
+        try:
+            config = TBNConfig(**params)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors())
+            raise ConfigError(f"oracle.params (tbn): {problems}") from None
+        return cls.from_config(config)
 
     # -- data -------------------------------------------------------------------------------------------------
 
@@ -225,8 +235,3 @@ class TBNConfig(BaseModel):
     max_staleness_days: float | None = Field(3.0, gt=0)
     symbol_map: str = "generic"
     symbol_overrides: dict[str, str | None] = Field(default_factory=dict)
-
-
-def build(**settings: Any) -> TBNOracle:
-    """Entry-point factory: ``TBNOracle`` from keyword settings validated by ``TBNConfig``."""
-    return TBNOracle.from_config(TBNConfig(**settings))
