@@ -248,7 +248,7 @@ class PricePanel:
 
 def _between_listing(panel: PricePanel, cols: list[int]) -> NDArray[np.bool_]:
     idx = np.arange(len(panel))[:, None]
-    inside: NDArray[np.bool_] = ((idx >= panel.first_index[cols]) & (idx <= panel.last_index[cols])).any(axis=1)
+    inside = np.asarray(((idx >= panel.first_index[cols]) & (idx <= panel.last_index[cols])).any(axis=1), dtype=bool)
     return inside
 
 
