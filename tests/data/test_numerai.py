@@ -295,3 +295,11 @@ def test_stale_history(frame):
     check_not_stale(history, datetime(2024, 2, 1, tzinfo=UTC), timedelta(days=3))
     with pytest.raises(DataError, match="stale meta-model data: latest date 2024-01-30"):
         check_not_stale(history, datetime(2024, 2, 5), timedelta(days=3))
+
+
+def test_load_reuses_the_parsed_table_while_the_file_is_unchanged(server, tmp_path, frame):
+    src = source(server, tmp_path, max_age=timedelta(0))
+    first = src.load(now=NOW)
+    assert src.load(now=NOW + timedelta(hours=1)) is first  # checked again, same bytes
+    server.files[V1_PARQUET] = parquet_bytes(frame.iloc[:-6])
+    assert src.load(now=NOW + timedelta(hours=2)).last_date == datetime(2024, 1, 29)

@@ -38,6 +38,7 @@ def test_download_then_cached(tmp_path, frame):
         assert first.exit_code == 0, first.output
         assert f"{DATASET}: downloaded, changed" in flat(first.output)
         assert "rows 60 symbols 6 dates 2024-01-01 .. 2024-01-10" in flat(first.output)
+        assert "warning: " in flat(first.output) and "stale meta-model data" in flat(first.output)
         second = runner.invoke(app, args)
         assert f"{DATASET}: cached" in flat(second.output)
         assert server.downloads == [DATASET]

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -33,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from defipm.core.errors import DataError
 
@@ -157,7 +158,7 @@ def _parse_dates(col: pd.Series, source: str) -> pd.Series:
     elif pd.api.types.is_datetime64_any_dtype(col):
         parsed = col
     else:
-        parsed = pd.to_datetime(col.astype("string"), errors="coerce", utc=False, format="mixed")
+        parsed = pd.to_datetime(col.astype("string"), errors="coerce", format="ISO8601")
     bad = col[parsed.isna()]
     if len(bad):
         sample = ", ".join(repr(v) for v in bad.head(5).tolist())
@@ -209,7 +210,8 @@ def validate_meta_model_frame(frame: pd.DataFrame, source: str = "<memory>") -> 
         df = df[~empty_scores]
         if df.empty:
             raise DataError(f"{source}: every meta_model score is empty")
-    out_of_range = df[(df["meta_model"] < 0) | (df["meta_model"] > 1) | ~df["meta_model"].map(math.isfinite)]
+    values = df["meta_model"].to_numpy()
+    out_of_range = df[(values < 0) | (values > 1) | ~np.isfinite(values)]
     if len(out_of_range):
         row = out_of_range.iloc[0]
         raise DataError(
@@ -306,6 +308,7 @@ class NumeraiCryptoSource:
         self.max_age = max_age
         self.api_url = api_url
         self.show_progress_bars = show_progress_bars
+        self._loaded: tuple[str, MetaModelHistory] | None = None
 
     # -- numerapi boundary ------------------------------------------------------------------------------------
 
@@ -436,6 +439,11 @@ class NumeraiCryptoSource:
         return CacheStatus(path, dataset, new_sha, True, changed, now)
 
     def load(self, *, force: bool = False, now: datetime | None = None) -> MetaModelHistory:
-        """Fetch (if needed) and read the validated history."""
+        """Fetch (if needed) and read the validated history; the parsed table is reused while the file's hash
+        is unchanged, so calling this every cycle is cheap."""
         status = self.fetch(force=force, now=now)
-        return MetaModelHistory.from_file(status.path)
+        if self._loaded is not None and self._loaded[0] == status.sha256:
+            return self._loaded[1]
+        history = MetaModelHistory.from_file(status.path)
+        self._loaded = (status.sha256, history)
+        return history

@@ -5,7 +5,7 @@ The lead's CLI mounts ``app`` with ``app.add_typer(numerai_cli.app, name="numera
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from defipm.core.errors import DefipmError
-from defipm.data.numerai import MetaModelHistory, NumeraiCryptoSource, utc_naive
+from defipm.data.numerai import MetaModelHistory, NumeraiCryptoSource, check_not_stale, utc_naive
 from defipm.oracles.symbols import VENUE_MAPS, SymbolMap
 from defipm.oracles.tbn import TBNOracle
 
@@ -35,6 +35,7 @@ def download(
     force: bool = typer.Option(False, "--force", help="Ask Numerai even if the cache is fresh."),
     max_age_hours: float = typer.Option(6.0, help="Reuse a cached download checked within this many hours."),
     api_url: str = typer.Option(None, help="Numerai GraphQL endpoint (default: numerapi's)."),
+    stale_days: float = typer.Option(3.0, help="Warn when the newest date is older than this many days."),
 ) -> None:
     """Download (or refresh) the meta-model history into the cache and summarise it."""
     source = NumeraiCryptoSource(cache_dir, dataset, max_age=timedelta(hours=max_age_hours), api_url=api_url)
@@ -51,6 +52,10 @@ def download(
         f"  rows    {len(history)}  symbols {len(history.symbols)}  "
         f"dates {history.first_date:%Y-%m-%d} .. {history.last_date:%Y-%m-%d}"
     )
+    try:
+        check_not_stale(history, datetime.now(UTC), timedelta(days=stale_days))
+    except DefipmError as exc:
+        console.print(f"[yellow]warning:[/yellow] {exc}")
 
 
 @app.command()
