@@ -28,7 +28,8 @@ def exchange(wallet) -> Iterator[LocalExchange]:
 
 
 def _make_venue(url: str, wallet, **config) -> HyperliquidVenue:
-    cfg = HyperliquidConfig(base_url=url, read_retries=2, retry_backoff_secs=0.01, timeout_secs=5, **config)
+    values = {"read_retries": 2, "retry_backoff_secs": 0.01, "timeout_secs": 5.0, **config}
+    cfg = HyperliquidConfig(base_url=url, **values)
     creds = Credentials(secret_key=wallet.key.hex(), account_address=wallet.address, source="test")
     venue = HyperliquidVenue(cfg, credentials=creds)
     venue.connect()

@@ -30,7 +30,9 @@ from defipm.core.weights import Weights
 from defipm.venues.base import Venue
 from defipm.venues.hyperliquid.client import HyperliquidClient
 from defipm.venues.hyperliquid.config import Credentials, HyperliquidConfig, load_credentials
-from defipm.venues.hyperliquid.rules import MIN_NOTIONAL, TAKER_FEE, round_price, rules_from_meta
+from defipm.venues.hyperliquid.flows import FlowRecord, UsdcFlows
+from defipm.venues.hyperliquid.parsing import UserState, parse_fill, parse_meta, parse_mids, parse_user_state
+from defipm.venues.hyperliquid.rules import MIN_NOTIONAL, TAKER_FEE, round_price
 
 ZERO = Decimal(0)
 DUST_CLOSE_BUFFER = Decimal("1.1")
@@ -53,8 +55,10 @@ class HyperliquidVenue(Venue):
         self._rules: dict[str, InstrumentRules] = {}
         self._mids: dict[str, Decimal] = {}
         self._state: dict[str, Any] = {}
+        self._user = UserState({}, {}, {}, ZERO, ZERO, ZERO, ZERO)
         self._stale = True
         self._leverage_set: dict[str, int] = {}
+        self._flows: UsdcFlows | None = None
 
     def __repr__(self) -> str:
         address = self._client.address if self._client else None
@@ -93,14 +97,17 @@ class HyperliquidVenue(Venue):
         c = self.client
         meta = c.post_info("meta", {"type": "meta"})
         self._meta = {a["name"]: a for a in meta["universe"]}
-        self._rules = {name: rules_from_meta(a) for name, a in self._meta.items()}
+        self._rules, _ = parse_meta(meta)
         if len(meta["universe"]) != len(c.info.coin_to_asset):
             c.info.set_perp_meta(meta, 0)  # newly listed coins
-        self._mids = {
-            k: Decimal(v) for k, v in c.post_info("allMids", {"type": "allMids"}).items() if not k.startswith("@")
-        }
+        self._mids = parse_mids(c.post_info("allMids", {"type": "allMids"}))
         self._state = c.post_info("clearinghouseState", {"type": "clearinghouseState", "user": self.address})
+        self._user = parse_user_state(self._state)
         self._stale = False
+
+    def mark_stale(self) -> None:
+        """State changed on the exchange: re-read it before the next answer."""
+        self._stale = True
 
     def _fresh(self) -> None:
         if self._stale:
@@ -115,26 +122,22 @@ class HyperliquidVenue(Venue):
         self._fresh()
         return bool(self._meta.get(coin, {}).get("isDelisted"))
 
-    def _positions_raw(self) -> list[dict[str, Any]]:
-        return [p["position"] for p in self._state.get("assetPositions", [])]
-
     def get_positions(self) -> dict[str, Decimal]:
         self._fresh()
-        return {p["coin"]: Decimal(p["szi"]) for p in self._positions_raw() if Decimal(p["szi"])}
+        return dict(self._user.positions)
 
     def get_prices(self) -> dict[str, Decimal]:
         """Mids from ``allMids``; a held coin missing there is marked at ``positionValue / |szi|``."""
         self._fresh()
         prices = {c: m for c, m in self._mids.items() if c in self._meta and m > 0}
-        for p in self._positions_raw():
-            szi = Decimal(p["szi"])
-            if szi and p["coin"] not in prices:
-                prices[p["coin"]] = Decimal(p["positionValue"]) / abs(szi)
+        for coin in self._user.positions:
+            if coin not in prices:
+                prices[coin] = self._user.mark(coin)
         return prices
 
     def get_equity(self) -> Decimal:
         self._fresh()
-        return Decimal(self._state["marginSummary"]["accountValue"])
+        return self._user.account_value
 
     def get_cash(self) -> Decimal:
         prices, positions = self.get_prices(), self.get_positions()
@@ -142,7 +145,7 @@ class HyperliquidVenue(Venue):
 
     def withdrawable(self) -> Decimal:
         self._fresh()
-        return Decimal(self._state.get("withdrawable", "0"))
+        return self._user.withdrawable
 
     def get_rules(self, symbol: str) -> InstrumentRules:
         self._fresh()
@@ -155,6 +158,21 @@ class HyperliquidVenue(Venue):
         self.get_rules(symbol)
         return int(self._meta[symbol]["szDecimals"])
 
+    # -- USDC flows (spot <-> perp) ---------------------------------------------------------------------------
+    @property
+    def flows(self) -> UsdcFlows:
+        if self._flows is None:
+            self._flows = UsdcFlows(self)
+        return self._flows
+
+    def deposit(self, amount: Decimal) -> FlowRecord:
+        """Move USDC from the spot balance into the perp account (``usdClassTransfer``, toPerp)."""
+        return self.flows.transfer(amount, to_perp=True)
+
+    def withdraw(self, amount: Decimal) -> FlowRecord:
+        """Move USDC from the perp account to the spot balance."""
+        return self.flows.transfer(amount, to_perp=False)
+
     # -- leverage -------------------------------------------------------------------------------------------
     def set_leverage(self, coin: str, leverage: int) -> None:
         """``updateLeverage`` for one coin (cross or isolated per the config)."""
@@ -165,10 +183,7 @@ class HyperliquidVenue(Venue):
 
     def current_leverage(self, coin: str) -> int | None:
         self._fresh()
-        for p in self._positions_raw():
-            if p["coin"] == coin:
-                return int(p["leverage"]["value"])
-        return self._leverage_set.get(coin)
+        return self._user.leverage.get(coin, self._leverage_set.get(coin))
 
     def _ensure_leverage(self, coins: Iterable[str]) -> None:
         for coin in coins:
@@ -313,15 +328,7 @@ class HyperliquidVenue(Venue):
         oid = int(info["oid"])
         side = Side.BUY if info["side"] == "B" else Side.SELL
         fills = tuple(
-            Fill(
-                f["coin"],
-                side,
-                Decimal(f["sz"]),
-                Decimal(f["px"]),
-                Decimal(f["fee"]),
-                client_order_id,
-                venue_order_id=str(oid),
-            )
+            parse_fill(f, client_order_id)
             for f in self.client.post_info("userFills", {"type": "userFills", "user": self.address})
             if int(f["oid"]) == oid
         )

@@ -99,7 +99,9 @@ class LocalExchange:
         handler = type("Handler", (_Handler,), {"exchange": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="hl-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="hl-sim", daemon=True
+        )
         self._thread.start()
         return self
 
