@@ -107,10 +107,8 @@ def write_synthetic_csv(folder: str | Path, panel: PricePanel) -> list[Path]:
         rows = ["Date,Close,High,Low,Open,Volume"]
         for i in np.nonzero(panel.has_bar[:, j])[0]:
             ts = np.datetime_as_string(panel.timestamps[i], unit="s")
-            rows.append(
-                f"{ts}+00:00,{panel.close[i, j]!r},{panel.high[i, j]!r},{panel.low[i, j]!r},"
-                f"{panel.open[i, j]!r},{panel.volume[i, j]!r}"
-            )
+            values = (panel.close, panel.high, panel.low, panel.open, panel.volume)
+            rows.append(f"{ts}+00:00," + ",".join(repr(float(v[i, j])) for v in values))
         path.write_text("\n".join(rows) + "\n")
         out.append(path)
     return out

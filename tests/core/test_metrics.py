@@ -1,0 +1,84 @@
+"""Every metric against empyrical or quantstats on real daily data (BTC, and an equal-weight mix vs BTC)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from defipm.core import metrics as m
+
+DAILY = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "prices" / "daily"
+PPY = 365.0
+
+ep = pytest.importorskip("empyrical")
+qs = pytest.importorskip("quantstats")
+pd = pytest.importorskip("pandas")
+
+
+@pytest.fixture(scope="module")
+def series():  # type: ignore[no-untyped-def]
+    if not DAILY.is_dir():
+        pytest.skip(f"real price data not found at {DAILY}")
+    frames = {
+        s: pd.read_csv(DAILY / f"{s}.csv", index_col="Date", parse_dates=True)["Close"] for s in ("BTC", "ETH", "SOL")
+    }
+    close = pd.DataFrame(frames).dropna()
+    rets = close.pct_change().dropna()
+    strategy = rets.mean(axis=1)  # a daily-rebalanced equal-weight mix
+    return strategy, rets["BTC"]
+
+
+def test_return_and_risk_figures_match_empyrical(series) -> None:  # type: ignore[no-untyped-def]
+    r, _ = series
+    a = r.to_numpy()
+    assert m.total_return(a) == pytest.approx(ep.cum_returns_final(r), rel=1e-10)
+    assert m.cagr(a, PPY) == pytest.approx(ep.cagr(r, annualization=365), rel=1e-10)
+    assert m.annual_volatility(a, PPY) == pytest.approx(ep.annual_volatility(r, annualization=365), rel=1e-10)
+    assert m.sharpe(a, PPY) == pytest.approx(ep.sharpe_ratio(r, annualization=365), rel=1e-10)
+    assert m.sharpe(a, PPY, 1e-4) == pytest.approx(ep.sharpe_ratio(r, risk_free=1e-4, annualization=365), rel=1e-10)
+    assert m.sortino(a, PPY) == pytest.approx(ep.sortino_ratio(r, annualization=365), rel=1e-10)
+    assert m.downside_risk(a, PPY) == pytest.approx(ep.downside_risk(r, annualization=365), rel=1e-10)
+    assert m.max_drawdown(a) == pytest.approx(ep.max_drawdown(r), rel=1e-10)
+    assert m.calmar(a, PPY) == pytest.approx(ep.calmar_ratio(r, annualization=365), rel=1e-10)
+
+
+def test_capm_alpha_beta_match_empyrical(series) -> None:  # type: ignore[no-untyped-def]
+    r, btc = series
+    alpha, beta = m.alpha_beta(r.to_numpy(), btc.to_numpy(), PPY)
+    ref_alpha, ref_beta = ep.alpha_beta(r, btc, annualization=365)
+    assert beta == pytest.approx(ref_beta, rel=1e-10)
+    assert alpha == pytest.approx(ref_alpha, rel=1e-10)
+    alpha_rf, _ = m.alpha_beta(r.to_numpy(), btc.to_numpy(), PPY, risk_free=1e-4)
+    assert alpha_rf == pytest.approx(ep.alpha(r, btc, risk_free=1e-4, annualization=365), rel=1e-10)
+    expected = m.capm_expected_return(beta, btc.to_numpy(), PPY, risk_free=1e-4)
+    assert expected == pytest.approx(365e-4 + beta * (btc.mean() * 365 - 365e-4), rel=1e-12)
+
+
+def test_drawdown_duration_and_hit_rate_match_quantstats(series) -> None:  # type: ignore[no-untyped-def]
+    r, _ = series
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        details = qs.stats.drawdown_details(qs.stats.to_drawdown_series(r))
+        win = qs.stats.win_rate(r, aggregate=None, compounded=True)
+    worst = details.sort_values("max drawdown").iloc[0]
+    assert m.max_drawdown_duration(r.to_numpy()) == int(worst["days"])
+    assert m.max_drawdown(r.to_numpy()) * 100 == pytest.approx(worst["max drawdown"], rel=1e-9)
+    assert m.hit_rate(r.to_numpy()) == pytest.approx(win, rel=1e-12)
+
+
+def test_turnover_exposure_and_summary() -> None:
+    equity = np.array([100.0, 110.0, 99.0, 120.0])
+    total, annual = m.turnover([0, 50.0, 0, 100.0], equity, PPY)
+    assert total == pytest.approx(150 / equity.mean())
+    assert annual == pytest.approx(total / (4 / PPY))
+    gross, net = m.exposures([[0.5, -0.5], [0.2, 0.3], [np.nan, 1.0]])
+    assert gross == pytest.approx((1.0 + 0.5 + 1.0) / 3)
+    assert net == pytest.approx((0.0 + 0.5 + 1.0) / 3)
+    s = m.summarize(equity, PPY, benchmark_equity=[1, 2, 2, 3], fees=[1, 2], funding=[0.5])
+    assert s.total_return == pytest.approx(0.2) and s.fees_paid == 3 and s.funding_paid == 0.5
+    assert s.max_drawdown == pytest.approx(99 / 110 - 1) and s.max_drawdown_duration == 1
+    assert s.to_dict()["bars"] == 4
+    assert m.periods_per_year(__import__("datetime").timedelta(hours=1)) == 8760

@@ -1,0 +1,65 @@
+"""The point-in-time view: nothing after the clock, ragged universes, bounded windows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from defipm.core.errors import DataError, LookAheadError
+from defipm.data.synthetic import synthetic_panel
+from defipm.data.view import MarketView
+
+
+@pytest.fixture
+def panel():  # type: ignore[no-untyped-def]
+    return synthetic_panel(4, 100, seed=5, ragged=True)
+
+
+def test_queries_end_at_the_clock(panel) -> None:  # type: ignore[no-untyped-def]
+    view = MarketView(panel, 50)
+    assert view.history("close").shape[0] == 51
+    assert view.history("close", lookback=10).shape == (10, 4)
+    assert np.array_equal(view.history("close", 1)[0], panel.close[50], equal_nan=True)
+    assert view.timestamps()[-1] == panel.timestamps[50]
+    later = view.now + timedelta(days=1)
+    for attempt in (
+        lambda: view.history("close", 5, end=later),
+        lambda: view.price_at("SYN000", later),
+        lambda: view.trailing_returns(5, end=later),
+        lambda: view.universe(at=later),
+        lambda: view.prices(at=later),
+    ):
+        with pytest.raises(LookAheadError, match="look-ahead"):
+            attempt()
+    assert len(view.violations) == 5
+    with pytest.raises(ValueError):
+        view.history()[0, 0] = 1.0  # read-only
+
+
+def test_ragged_universe_and_no_fill_before_first_bar(panel) -> None:  # type: ignore[no-untyped-def]
+    first = panel.first_index
+    assert list(first) == [0, 12, 25, 37]
+    view = MarketView(panel, 20)
+    assert view.universe() == ["SYN000", "SYN001"]
+    assert np.isnan(view.series("SYN003")).all()
+    assert np.isnan(view.trailing_returns(10))[1]  # listed 9 bars ago: too young for a 10-bar return
+    with pytest.raises(DataError, match="first bar is later"):
+        view.price_at("SYN003")
+
+
+def test_clock_only_moves_forward(panel) -> None:  # type: ignore[no-untyped-def]
+    view = MarketView(panel, 30)
+    with pytest.raises(DataError, match="only moves forward"):
+        view.advance(10)
+    with pytest.raises(DataError, match="outside the data"):
+        view.advance(1000)
+
+
+def test_synthetic_is_seeded_and_labelled() -> None:
+    a, b = synthetic_panel(3, 50, seed=9), synthetic_panel(3, 50, seed=9)
+    assert np.array_equal(a.close, b.close)
+    assert not np.array_equal(a.close, synthetic_panel(3, 50, seed=10).close)
+    assert a.synthetic and "synthetic" in a.source and a.symbols[0].startswith("SYN")
+    assert (a.close > 0).all() and (a.high >= a.low).all()
