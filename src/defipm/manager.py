@@ -206,7 +206,7 @@ class PortfolioManager:
             reason = decision.breaches[-1].detail
             self.engage_kill_switch(f"drawdown circuit breaker: {reason}")
             report.status = CycleStatus.HALTED
-            report.error = f"trading halted: {reason}"
+            report.error = f"trading halted by the drawdown circuit breaker: {reason}"
             self._record(report)
             return report
 

@@ -1,0 +1,38 @@
+"""Fault-injecting paper venues for testing oracles, managers and recovery: fail the k-th order, lose a reply.
+
+``FaultyVenue(fail_on={3: "reject"})`` rejects the third order; ``"unavailable"`` raises a transport error before
+the order reaches the book; ``"lost_reply"`` executes the order and then raises, as when a reply times out
+after the exchange acted (the journal must find the order by client order id instead of sending it again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from defipm.core.errors import OrderRejectedError, VenueUnavailableError
+from defipm.core.orders import Order, OrderResult
+from defipm.venues.paper.venue import PaperVenue
+
+Fault = Literal["reject", "unavailable", "lost_reply"]
+
+
+class FaultyVenue(PaperVenue):
+    def __init__(self, *, fail_on: Mapping[int, Fault] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fail_on = dict(fail_on or {})
+        self.submitted = 0
+
+    def submit_order(self, order: Order) -> OrderResult:
+        self.submitted += 1
+        fault = self.fail_on.get(self.submitted)
+        if fault == "reject":
+            raise OrderRejectedError(
+                f"{order.symbol}: injected rejection of order #{self.submitted}", symbol=order.symbol
+            )
+        if fault == "unavailable":
+            raise VenueUnavailableError(f"injected outage on order #{self.submitted}")
+        result = super().submit_order(order)
+        if fault == "lost_reply":
+            raise VenueUnavailableError(f"injected timeout after order #{self.submitted} executed")
+        return result
