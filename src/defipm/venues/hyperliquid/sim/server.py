@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,6 +49,8 @@ class Fault:
     status: int | None = None
     delay: float = 0.0
     times: int = 1
+    skip: int = 0
+    """Matching requests let through untouched before the fault starts hitting."""
 
 
 @dataclass
@@ -69,7 +71,7 @@ class LocalExchange:
         seed: Seed | None = None,
         fixtures: Path | None = DEFAULT_FIXTURES_DIR,
         synthetic_assets: int = 0,
-        accounts: dict[str, Decimal | int | str] | None = None,
+        accounts: Mapping[str, Decimal | int | str] | None = None,
         book: BookConfig | None = None,
     ) -> None:
         if network not in ("testnet", "mainnet"):
@@ -148,6 +150,9 @@ class LocalExchange:
         with self._lock:
             for f in self.faults:
                 if f.endpoint == endpoint and f.request_type in (None, request_type) and f.times > 0:
+                    if f.skip > 0:
+                        f.skip -= 1
+                        return None
                     f.times -= 1
                     if f.times == 0:
                         self.faults.remove(f)

@@ -1,0 +1,66 @@
+"""``defipm hl-sim``: run the local Hyperliquid exchange in the foreground (typer sub-app ``app``).
+
+defipm hl-sim sim --port 3001 --account 0xYourAddress=100000
+# then point the venue at it: [venue.params] base_url = "http://127.0.0.1:3001"
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import typer
+
+from defipm.venues.hyperliquid.sim.seed import DEFAULT_FIXTURES_DIR
+
+app = typer.Typer(
+    help="The local Hyperliquid exchange (loopback only, verifies every signature).", no_args_is_help=True
+)
+
+
+@app.callback()
+def main() -> None:
+    """The local Hyperliquid exchange (mounted by the main CLI as ``defipm hl-sim``)."""
+
+
+def _parse_accounts(items: list[str]) -> dict[str, Decimal]:
+    accounts = {}
+    for item in items:
+        address, _, amount = item.partition("=")
+        try:
+            value = Decimal(amount or "100000")
+        except InvalidOperation:
+            raise typer.BadParameter(f"--account {item!r}: expected ADDRESS=USDC") from None
+        if not (address.startswith("0x") and len(address) == 42):
+            raise typer.BadParameter(f"--account {item!r}: {address!r} is not a 0x-prefixed 20-byte address")
+        accounts[address] = value
+    return accounts
+
+
+@app.command()
+def sim(
+    port: int = typer.Option(3001, help="TCP port on 127.0.0.1 (0 = any free port)."),
+    account: list[str] = typer.Option([], help="ADDRESS=USDC to fund (repeatable); default 100000 USDC."),
+    network: str = typer.Option("testnet", help="Which network's signatures to accept: testnet or mainnet."),
+    fixtures: Path = typer.Option(DEFAULT_FIXTURES_DIR, help="Recorded responses to seed meta and mids from."),
+    synthetic_assets: int = typer.Option(0, help="Extra synthetic coins SYN000... (for benchmarks)."),
+) -> None:
+    """Serve /info and /exchange on 127.0.0.1 until interrupted."""
+    from defipm.venues.hyperliquid.sim import LocalExchange
+
+    if network not in ("testnet", "mainnet"):
+        raise typer.BadParameter("--network must be testnet or mainnet")
+    ex = LocalExchange(
+        network=network, port=port, fixtures=fixtures, synthetic_assets=synthetic_assets,
+        accounts=_parse_accounts(account),
+    )  # fmt: skip
+    ex.start()
+    typer.echo(f"local Hyperliquid ({network}) on {ex.url}; {len(ex.engine.universe)} perps; Ctrl-C stops", err=False)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ex.stop()
