@@ -1,0 +1,149 @@
+"""The replay engine on the live loop: look-ahead fails, costs apply, end to end on the real daily data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from defipm.backtest import BacktestConfig, CostModel, run_backtest
+from defipm.core.errors import DataError, InvalidWeightsError, LookAheadError
+from defipm.core.weights import Weights
+from defipm.data.cache import load_prices
+from defipm.data.synthetic import synthetic_panel
+from defipm.data.view import MarketView
+from defipm.oracles.base import Oracle
+from defipm.oracles.equal_weight import EqualWeightOracle
+from defipm.oracles.momentum import MomentumOracle
+from defipm.oracles.static import StaticOracle
+
+PRICES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "prices"
+STABLES = ("USDT", "USDC")
+
+
+@pytest.fixture(scope="module")
+def daily():  # type: ignore[no-untyped-def]
+    if not (PRICES / "daily").is_dir():
+        pytest.skip(f"real price data not found at {PRICES / 'daily'}")
+    return load_prices(PRICES / "daily", cache=False)
+
+
+class PeekingOracle(Oracle):
+    """Buys whatever rises tomorrow: reads the next bar's close."""
+
+    name = "peeking"
+
+    def __init__(self, market: MarketView, swallow: bool = False) -> None:
+        super().__init__()
+        self.market, self.swallow = market, swallow
+
+    def fetch_portfolio_weights(self, timestamp: datetime, universe: Sequence[str]) -> Weights:
+        tomorrow = timestamp + self.market.interval
+        try:
+            best = max(universe, key=lambda s: self.market.price_at(s, tomorrow) / self.market.price_at(s))
+        except LookAheadError:
+            if not self.swallow:
+                raise
+            best = universe[0]
+        return Weights({best: 1.0})
+
+
+@pytest.mark.parametrize("swallow", [False, True])
+def test_cheating_oracle_fails_with_lookahead(swallow: bool) -> None:
+    panel = synthetic_panel(3, 30, seed=2)
+    with pytest.raises(LookAheadError, match="look-ahead"):
+        run_backtest(panel, lambda view: PeekingOracle(view, swallow), BacktestConfig(benchmark=None))
+
+
+def test_end_to_end_on_real_daily_data(daily) -> None:  # type: ignore[no-untyped-def]
+    cfg = BacktestConfig(start=datetime(2021, 1, 1, tzinfo=UTC), costs=CostModel(taker_fee=0.0005, slippage_bps=2))
+    eq = run_backtest(daily, EqualWeightOracle(exclude=STABLES), cfg)
+    s = eq.summary()
+    assert eq.benchmark == "BTC" and s.bars == len(eq.timestamps) + 1
+    assert s.gross_exposure == pytest.approx(1.0, abs=0.01) and s.fees_paid > 0 and eq.slippage.sum() > 0
+    assert 0.5 < s.beta < 1.5 and s.max_drawdown < -0.3
+    assert eq.failed_orders == 0 and eq.rebalanced.all()
+
+    static = run_backtest(daily, StaticOracle({"BTC": 0.6, "ETH": 0.4}), cfg)
+    assert static.weights[:, list(daily.symbols).index("BTC")].mean() == pytest.approx(0.6, abs=0.05)
+
+    mom = run_backtest(daily, lambda v: MomentumOracle(v, lookback=30, n_long=3, n_short=3, exclude=STABLES), cfg)
+    ms = mom.summary()
+    assert ms.net_exposure == pytest.approx(0.0, abs=0.05) and ms.gross_exposure == pytest.approx(1.0, abs=0.1)
+    assert (mom.weights < 0).any(axis=1).mean() > 0.9, "the long/short path trades shorts"
+    assert mom.to_dict()["metrics"]["sharpe"] is not None
+
+
+def test_ragged_start_joins_symbols_as_they_list(daily) -> None:  # type: ignore[no-untyped-def]
+    cfg = BacktestConfig(end=datetime(2018, 1, 31, tzinfo=UTC), benchmark="BTC")
+    r = run_backtest(daily, EqualWeightOracle(exclude=STABLES), cfg)
+    assert r.start.year == 2014  # starts with BTC and LTC only
+    held = (np.abs(r.weights) > 0).sum(axis=1)
+    assert held[0] == 2 and held[-1] == 8  # + ADA BNB DOGE ETH LINK XRP from 2017-11
+
+
+def test_spot_mode_forbids_shorts() -> None:
+    panel = synthetic_panel(6, 60, seed=4)
+    cfg = BacktestConfig(mode="spot", benchmark=None)
+    with pytest.raises(InvalidWeightsError, match="negative weight"):
+        run_backtest(panel, lambda v: MomentumOracle(v, lookback=5, n_long=2, n_short=2), cfg)
+    long_only = run_backtest(panel, lambda v: MomentumOracle(v, lookback=5, n_long=2, n_short=0), cfg)
+    assert (long_only.weights >= 0).all() and (long_only.cash >= 0).all()
+
+
+def test_funding_is_charged_on_perp_positions() -> None:
+    panel = synthetic_panel(2, 40, seed=6)
+    oracle = StaticOracle({"SYN000": 1.0})
+    base = run_backtest(panel, oracle, BacktestConfig(benchmark=None))
+    series = np.full(panel.close.shape, np.nan)
+    series[:, 0] = 0.0002
+    cfg = BacktestConfig(benchmark=None, costs=CostModel(funding_rate=0.001, funding_series=series))
+    paid = run_backtest(panel, oracle, cfg)
+    assert paid.funding[1:].min() > 0  # long pays every bar after the first trade
+    per_bar = paid.funding[1:] / (paid.weights[:-1, 0] * paid.equity[:-1] * panel.close[1:, 0] / panel.close[:-1, 0])
+    assert np.allclose(per_bar, 0.0012, rtol=1e-6)
+    assert paid.equity[-1] < base.equity[-1]
+    spot = run_backtest(panel, oracle, BacktestConfig(benchmark=None, mode="spot", costs=cfg.costs))
+    assert not spot.funding.any()
+
+
+def test_impact_and_min_notional(daily) -> None:  # type: ignore[no-untyped-def]
+    if not (PRICES / "hourly").is_dir():
+        pytest.skip("no hourly data")
+    hourly = load_prices(PRICES / "hourly", ["BTC", "ETH", "SOL"], cache=False)
+    flat = run_backtest(hourly, EqualWeightOracle(), BacktestConfig(schedule="daily@12:00"))
+    cost = CostModel(impact=0.5, volume_floor=1e6)
+    hit = run_backtest(hourly, EqualWeightOracle(), BacktestConfig(schedule="daily@12:00", costs=cost))
+    assert hit.slippage.sum() > 0 and hit.equity[-1] < flat.equity[-1]
+    assert int(flat.rebalanced.sum()) == 1 + 89  # the first bar, then 12:00 on each of 89 days
+    small = run_backtest(
+        hourly, EqualWeightOracle(), BacktestConfig(schedule="24h", costs=CostModel(min_notional=50.0))
+    )
+    assert any("below minimum notional" in n for n in small.notes)
+
+
+def test_positions_drift_between_rebalances() -> None:
+    panel = synthetic_panel(3, 30, seed=8)
+    r = run_backtest(panel, EqualWeightOracle(), BacktestConfig(schedule="weekly@mon@00:00", benchmark=None))
+    assert 4 <= r.rebalanced.sum() <= 6
+    off = ~r.rebalanced
+    assert np.abs(r.weights[off] - 1 / 3).max() > 0.01
+    assert np.abs(r.weights[r.rebalanced] - 1 / 3).max() < 0.001
+    assert not r.traded_notional[off].any()
+
+
+def test_benchmark_outside_the_data_range_is_named(daily) -> None:  # type: ignore[no-untyped-def]
+    cfg = BacktestConfig(start=datetime(2019, 1, 1, tzinfo=UTC), end=datetime(2019, 3, 1, tzinfo=UTC), benchmark="SOL")
+    with pytest.raises(DataError, match="benchmark 'SOL' covers 2020-04-11"):
+        run_backtest(daily, EqualWeightOracle(exclude=STABLES), cfg)
+    with pytest.raises(DataError, match="neither a symbol"):
+        run_backtest(daily, EqualWeightOracle(), BacktestConfig(benchmark="NOPE"))
+    btc_file = run_backtest(
+        daily,
+        EqualWeightOracle(exclude=STABLES),
+        BacktestConfig(start=datetime(2024, 1, 1, tzinfo=UTC), benchmark=str(PRICES / "daily" / "BTC.csv")),
+    )
+    assert btc_file.benchmark == "BTC" and btc_file.summary().beta > 0.5
