@@ -96,13 +96,20 @@ class HyperliquidVenue(Venue):
     def refresh(self) -> None:
         c = self.client
         meta = c.post_info("meta", {"type": "meta"})
-        self._meta = {a["name"]: a for a in meta["universe"]}
-        self._rules, _ = parse_meta(meta)
         if len(meta["universe"]) != len(c.info.coin_to_asset):
             c.info.set_perp_meta(meta, 0)  # newly listed coins
-        self._mids = parse_mids(c.post_info("allMids", {"type": "allMids"}))
-        self._state = c.post_info("clearinghouseState", {"type": "clearinghouseState", "user": self.address})
-        self._user = parse_user_state(self._state)
+        mids = c.post_info("allMids", {"type": "allMids"})
+        state = c.post_info("clearinghouseState", {"type": "clearinghouseState", "user": self.address})
+        self.load_state(meta, mids, state)
+
+    def load_state(self, meta: dict[str, Any], all_mids: dict[str, Any], user_state: dict[str, Any]) -> None:
+        """Adopt decoded ``meta``, ``allMids`` and ``clearinghouseState`` answers (``refresh`` uses it; so can
+        offline planning from recorded responses)."""
+        self._meta = {a["name"]: a for a in meta["universe"]}
+        self._rules, _ = parse_meta(meta)
+        self._mids = parse_mids(all_mids)
+        self._state = user_state
+        self._user = parse_user_state(user_state)
         self._stale = False
 
     def mark_stale(self) -> None:

@@ -395,6 +395,9 @@ class Engine:
                 acct.spot_usdc += amount
 
     # -- /info views ----------------------------------------------------------------------------------------
+    def info_meta(self) -> dict[str, Any]:
+        return {"universe": [dict(a) for a in self.universe]}
+
     def all_mids(self) -> dict[str, str]:
         with self.lock:
             return {c: to_wire(m) for c, m in self.mids.items() if self.listed(c) and c not in self.hidden_mids}

@@ -175,7 +175,7 @@ class LocalExchange:
         e, kind = self.engine, req.get("type")
         user = str(req.get("user", ""))
         if kind == "meta":
-            return {"universe": [dict(a) for a in e.universe]}
+            return e.info_meta()
         if kind == "spotMeta":
             return SPOT_META
         if kind == "allMids":
