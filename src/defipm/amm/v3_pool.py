@@ -1,0 +1,210 @@
+"""A Uniswap V3 pool's swap-relevant state and an exact off-chain swap simulation over its initialized ticks.
+
+``V3PoolState`` holds what ``UniswapV3Pool.swap`` reads: sqrt price (Q64.96), current tick, active liquidity,
+fee (pips, 1e-6), tick spacing and ``liquidityNet`` per initialized tick. ``simulate_swap`` replays the pool's
+swap loop step by step, including the tick bitmap's one-word search limit (a step also stops at a bitmap word
+boundary, which changes rounding), so its amounts equal the contract's and QuoterV2's to the wei.
+
+Typical use::
+
+    state = V3PoolState(sqrt_price_x96=..., tick=..., liquidity=..., fee=3000, tick_spacing=60,
+                        ticks={-600: 10**18, 600: -10**18})
+    out = state.quote_exact_input(zero_for_one=True, amount_in=10**18)     # token1 received
+    need = state.quote_exact_output(zero_for_one=True, amount_out=10**15)  # token0 to pay
+    result = state.simulate(zero_for_one=True, amount_specified=10**18)    # amounts + state after
+
+States are immutable; ``simulate`` returns the post-swap state in ``SwapResult.state_after``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from defipm.amm.errors import AmmError, InsufficientLiquidityError
+from defipm.amm.v3_math import add_delta, compute_swap_step
+from defipm.amm.v3_tick_math import (
+    MAX_SQRT_RATIO,
+    MAX_TICK,
+    MIN_SQRT_RATIO,
+    MIN_TICK,
+    get_sqrt_ratio_at_tick,
+    get_tick_at_sqrt_ratio,
+)
+
+FEE_TIER_TICK_SPACING: Mapping[int, int] = MappingProxyType({100: 1, 500: 10, 3000: 60, 10000: 200})
+"""Fee tiers (pips) enabled by the V3 factory and their tick spacings."""
+
+
+@dataclass(frozen=True, slots=True)
+class SwapResult:
+    """Outcome of a simulated swap.
+
+    amount0 / amount1: the pool's signed balance changes (positive = paid into the pool, negative = sent out),
+    exactly what ``UniswapV3Pool.swap`` returns.
+    amount_in / amount_out: unsigned input paid and output received by the swapper.
+    fee_amount: total fee paid, in the input token (included in ``amount_in``).
+    ticks_crossed: number of initialized ticks crossed.
+    state_after: the pool state after the swap.
+    """
+
+    amount0: int
+    amount1: int
+    amount_in: int
+    amount_out: int
+    fee_amount: int
+    ticks_crossed: int
+    state_after: V3PoolState
+
+
+@dataclass(frozen=True, slots=True)
+class V3PoolState:
+    """Swap-relevant state of one V3 pool. ``ticks`` maps each initialized tick to its ``liquidityNet``."""
+
+    sqrt_price_x96: int
+    tick: int
+    liquidity: int
+    fee: int
+    tick_spacing: int
+    ticks: Mapping[int, int] = field(default_factory=dict)
+    _sorted: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.tick_spacing <= 0:
+            raise AmmError(f"tick spacing must be positive, got {self.tick_spacing}")
+        if not 0 <= self.fee < 1_000_000:
+            raise AmmError(f"fee must be in pips [0, 1e6), got {self.fee}")
+        if self.liquidity < 0:
+            raise AmmError(f"liquidity must be non-negative, got {self.liquidity}")
+        bad = [t for t in self.ticks if t % self.tick_spacing]
+        if bad:
+            raise AmmError(f"ticks not multiples of tick spacing {self.tick_spacing}: {sorted(bad)[:5]}")
+        initialized = tuple(sorted(t for t, net in self.ticks.items() if net != 0))
+        object.__setattr__(self, "_sorted", tuple(t // self.tick_spacing for t in initialized))
+
+    # -- the tick bitmap's search, as TickBitmap.nextInitializedTickWithinOneWord ---------------------------
+
+    def next_initialized_tick_within_one_word(self, tick: int, lte: bool) -> tuple[int, bool]:
+        """Next initialized tick at/left of (``lte``) or right of ``tick``, searching one bitmap word."""
+        spacing = self.tick_spacing
+        compressed = tick // spacing
+        words = self._sorted
+        if lte:
+            word_start = (compressed >> 8) << 8
+            i = bisect_right(words, compressed) - 1
+            if i >= 0 and words[i] >= word_start:
+                return words[i] * spacing, True
+            return word_start * spacing, False
+        start = compressed + 1
+        word_end = ((start >> 8) << 8) + 255
+        i = bisect_left(words, start)
+        if i < len(words) and words[i] <= word_end:
+            return words[i] * spacing, True
+        return word_end * spacing, False
+
+    # -- swapping --------------------------------------------------------------------------------------------
+
+    def simulate(
+        self, zero_for_one: bool, amount_specified: int, sqrt_price_limit_x96: int = 0
+    ) -> SwapResult:
+        """Replay ``UniswapV3Pool.swap``: ``amount_specified`` > 0 exact input, < 0 exact output.
+
+        ``sqrt_price_limit_x96`` = 0 means no limit (the extreme price, as the router and quoter use).
+        Raises AmmError on input the pool rejects (zero amount, limit on the wrong side of the price).
+        """
+        if amount_specified == 0:
+            raise AmmError("amount_specified must be non-zero (AS)")
+        limit = sqrt_price_limit_x96 or (MIN_SQRT_RATIO + 1 if zero_for_one else MAX_SQRT_RATIO - 1)
+        if zero_for_one:
+            if not (MIN_SQRT_RATIO < limit < self.sqrt_price_x96):
+                raise AmmError("price limit must be below the current price and above MIN_SQRT_RATIO (SPL)")
+        elif not (self.sqrt_price_x96 < limit < MAX_SQRT_RATIO):
+            raise AmmError("price limit must be above the current price and below MAX_SQRT_RATIO (SPL)")
+
+        exact_input = amount_specified > 0
+        remaining = amount_specified
+        calculated = 0
+        sqrt_price = self.sqrt_price_x96
+        tick = self.tick
+        liquidity = self.liquidity
+        fees = 0
+        crossed = 0
+        ticks = self.ticks
+
+        while remaining != 0 and sqrt_price != limit:
+            start_price = sqrt_price
+            tick_next, initialized = self.next_initialized_tick_within_one_word(tick, zero_for_one)
+            tick_next = max(MIN_TICK, min(MAX_TICK, tick_next))
+            sqrt_next = get_sqrt_ratio_at_tick(tick_next)
+            if zero_for_one:
+                target = limit if sqrt_next < limit else sqrt_next
+            else:
+                target = limit if sqrt_next > limit else sqrt_next
+            sqrt_price, step_in, step_out, step_fee = compute_swap_step(
+                sqrt_price, target, liquidity, remaining, self.fee
+            )
+            fees += step_fee
+            if exact_input:
+                remaining -= step_in + step_fee
+                calculated -= step_out
+            else:
+                remaining += step_out
+                calculated += step_in + step_fee
+            if sqrt_price == sqrt_next:
+                if initialized:
+                    net = ticks[tick_next]
+                    liquidity = add_delta(liquidity, -net if zero_for_one else net)
+                    crossed += 1
+                tick = tick_next - 1 if zero_for_one else tick_next
+            elif sqrt_price != start_price:
+                tick = get_tick_at_sqrt_ratio(sqrt_price)
+
+        if zero_for_one == exact_input:
+            amount0, amount1 = amount_specified - remaining, calculated
+        else:
+            amount0, amount1 = calculated, amount_specified - remaining
+        amount_in, amount_out = (amount0, -amount1) if zero_for_one else (amount1, -amount0)
+        after = V3PoolState(sqrt_price, tick, liquidity, self.fee, self.tick_spacing, self.ticks)
+        return SwapResult(amount0, amount1, amount_in, amount_out, fees, crossed, after)
+
+    def quote_exact_input(self, zero_for_one: bool, amount_in: int, sqrt_price_limit_x96: int = 0) -> int:
+        """Output received for exactly ``amount_in`` of the input token (token0 when ``zero_for_one``).
+
+        Equals QuoterV2.quoteExactInputSingle and the SwapRouter's exactInputSingle output. If the pool runs
+        out of liquidity the swap stops early (the router then takes less input); ``simulate`` shows that.
+        """
+        if amount_in <= 0:
+            raise AmmError(f"amount_in must be positive, got {amount_in}")
+        return self.simulate(zero_for_one, amount_in, sqrt_price_limit_x96).amount_out
+
+    def quote_exact_output(self, zero_for_one: bool, amount_out: int, sqrt_price_limit_x96: int = 0) -> int:
+        """Input needed to receive exactly ``amount_out`` (QuoterV2.quoteExactOutputSingle).
+
+        Raises InsufficientLiquidityError when the pool cannot deliver the full amount (the quoter reverts).
+        """
+        if amount_out <= 0:
+            raise AmmError(f"amount_out must be positive, got {amount_out}")
+        result = self.simulate(zero_for_one, -amount_out, sqrt_price_limit_x96)
+        if result.amount_out != amount_out:
+            raise InsufficientLiquidityError(
+                f"pool can deliver only {result.amount_out} of the {amount_out} requested"
+                " before its price limit"
+            )
+        return result.amount_in
+
+    def with_liquidity_net(self, ticks: Mapping[int, int]) -> V3PoolState:
+        """A copy with a different ``ticks`` map (e.g. after reading more bitmap words)."""
+        return V3PoolState(self.sqrt_price_x96, self.tick, self.liquidity, self.fee, self.tick_spacing, ticks)
+
+    @property
+    def price_x96_squared(self) -> int:
+        """sqrtPriceX96 ** 2: token1 per token0 in raw units, scaled by 2**192 (exact)."""
+        return self.sqrt_price_x96 * self.sqrt_price_x96
+
+    def check_tick(self) -> None:
+        """Raise AmmError if ``tick`` disagrees with ``sqrt_price_x96`` (a torn read from chain)."""
+        expected = get_tick_at_sqrt_ratio(self.sqrt_price_x96)
+        if expected != self.tick:
+            raise AmmError(f"tick {self.tick} does not match sqrt price (expected {expected})")

@@ -1,0 +1,85 @@
+"""Chain-layer errors and the one place web3 / RPC exceptions are translated into defipm's hierarchy.
+
+    DefipmError
+     ├── ConfigError
+     │    ├── WalletError                  no key, wrong keystore password, malformed key
+     │    └── MainnetSigningRefusedError   a known mainnet chain id and the config did not opt in
+     └── VenueError
+          ├── ChainError                   a local-chain setup step failed (anvil, artifacts, deployment)
+          ├── OrderRejectedError
+          │    └── TransactionRevertedError  the transaction reverted (in simulation or on chain)
+          └── VenueUnavailableError
+               └── RpcUnavailableError     the node is unreachable or timed out; the outcome may be unknown
+
+``translate_web3_error`` maps an exception raised by web3.py (or requests) to one of these; callers re-raise it
+``from`` the original so the traceback keeps both.
+"""
+
+from __future__ import annotations
+
+from defipm.core.errors import (
+    ConfigError,
+    DefipmError,
+    OrderRejectedError,
+    VenueError,
+    VenueUnavailableError,
+)
+
+
+class WalletError(ConfigError):
+    """A signing key could not be loaded (missing, malformed, wrong keystore password)."""
+
+
+class MainnetSigningRefusedError(ConfigError):
+    """Signing on a known mainnet chain id without ``allow_mainnet`` in the config."""
+
+
+class ChainError(VenueError):
+    """A local-chain step failed: anvil would not start, an artifact is missing, a deployment failed."""
+
+
+class TransactionRevertedError(OrderRejectedError):
+    """A transaction reverted. ``reason`` is the decoded revert string when there is one; ``tx_hash`` is set
+    when the revert happened on chain (gas was paid) and None when it was caught in simulation."""
+
+    def __init__(self, message: str, *, reason: str | None = None, tx_hash: str | None = None) -> None:
+        self.reason = reason
+        self.tx_hash = tx_hash
+        super().__init__(message)
+
+
+class RpcUnavailableError(VenueUnavailableError):
+    """The RPC node is unreachable, timed out or answered with a server error."""
+
+
+def translate_web3_error(exc: BaseException, context: str) -> DefipmError:
+    """The defipm error for an exception raised while doing ``context`` (e.g. "swap USDC->WETH")."""
+    from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
+
+    if isinstance(exc, DefipmError):
+        return exc
+    if isinstance(exc, ContractCustomError):
+        return TransactionRevertedError(f"{context}: reverted with custom error {exc.data}", reason=str(exc.data))
+    if isinstance(exc, ContractLogicError):
+        reason = exc.message or str(exc)
+        reason = reason.removeprefix("execution reverted: ").removeprefix("execution reverted")
+        return TransactionRevertedError(f"{context}: reverted ({reason or 'no reason'})", reason=reason or None)
+    if isinstance(exc, TimeExhausted):
+        return RpcUnavailableError(f"{context}: timed out waiting for the node ({exc})")
+    if isinstance(exc, Web3RPCError):
+        message = str(exc)
+        if "revert" in message.lower():
+            return TransactionRevertedError(f"{context}: reverted ({message})", reason=message)
+        if "nonce" in message.lower() or "insufficient funds" in message.lower():
+            return OrderRejectedError(f"{context}: node refused the transaction ({message})")
+        return RpcUnavailableError(f"{context}: RPC error ({message})")
+    if isinstance(exc, ConnectionError | TimeoutError | OSError):
+        return RpcUnavailableError(f"{context}: node unreachable ({type(exc).__name__}: {exc})")
+    try:
+        import requests
+
+        if isinstance(exc, requests.RequestException):
+            return RpcUnavailableError(f"{context}: node unreachable ({type(exc).__name__}: {exc})")
+    except ImportError:  # pragma: no cover - requests ships with web3
+        pass
+    return VenueError(f"{context}: {type(exc).__name__}: {exc}")

@@ -1,0 +1,182 @@
+"""Sending transactions: nonces, gas estimates, EIP-1559 fees, deadlines, receipts and revert reasons.
+
+``TransactionSender`` owns one wallet's nonce on one node: it reads the pending nonce once, then counts locally
+(re-reading after any send whose outcome is unknown). ``send`` simulates the call first (``eth_estimateGas``,
+which also surfaces revert reasons before any gas is paid), signs, broadcasts, waits for the receipt and returns a
+``TxOutcome`` with the gas used and its cost in wei. Every web3 error leaves as a defipm error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from defipm.chain.errors import RpcUnavailableError, TransactionRevertedError, translate_web3_error
+from defipm.chain.wallet import Wallet
+
+if TYPE_CHECKING:
+    from web3 import Web3
+    from web3.contract.contract import ContractConstructor, ContractFunction
+    from web3.types import TxParams
+
+
+@dataclass(frozen=True, slots=True)
+class GasPolicy:
+    """How gas is priced and limited.
+
+    estimate_multiplier_bps: gas limit = estimate * this / 10_000 (12_000 = +20% headroom).
+    priority_fee_wei: tip per gas; None asks the node (eth_maxPriorityFeePerGas).
+    max_fee_multiplier: max fee per gas = base fee * this + tip.
+    fixed_gas_limit: skip estimation and use this limit (a revert is then only seen on chain, gas paid).
+    receipt_timeout_s: seconds to wait for a receipt before the outcome is declared unknown.
+    """
+
+    estimate_multiplier_bps: int = 12_000
+    priority_fee_wei: int | None = None
+    max_fee_multiplier: int = 2
+    fixed_gas_limit: int | None = None
+    receipt_timeout_s: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class TxOutcome:
+    """A mined transaction: hash, status, gas figures (gas cost in wei of the native coin) and the receipt."""
+
+    tx_hash: str
+    success: bool
+    block_number: int
+    gas_estimate: int
+    gas_used: int
+    effective_gas_price: int
+    receipt: Any
+
+    @property
+    def gas_cost_wei(self) -> int:
+        return self.gas_used * self.effective_gas_price
+
+
+def deadline_in(w3: Web3, seconds: int) -> int:
+    """A swap deadline ``seconds`` after the latest block's timestamp (chain time, not wall time)."""
+    latest = w3.eth.get_block("latest")
+    return int(latest["timestamp"]) + seconds
+
+
+class TransactionSender:
+    """Signs and sends one wallet's transactions on one node, managing its nonce."""
+
+    def __init__(self, w3: Web3, wallet: Wallet, gas: GasPolicy | None = None) -> None:
+        self.w3 = w3
+        self.wallet = wallet
+        self.gas = gas or GasPolicy()
+        try:
+            self.chain_id: int = w3.eth.chain_id
+        except Exception as exc:
+            raise translate_web3_error(exc, "read chain id") from exc
+        wallet.check_chain(self.chain_id)
+        self._nonce: int | None = None
+
+    @property
+    def address(self) -> str:
+        return self.wallet.address
+
+    def next_nonce(self) -> int:
+        if self._nonce is None:
+            try:
+                self._nonce = self.w3.eth.get_transaction_count(self.wallet.address, "pending")  # type: ignore[arg-type]
+            except Exception as exc:
+                raise translate_web3_error(exc, "read nonce") from exc
+        return self._nonce
+
+    def resync_nonce(self) -> None:
+        """Forget the local nonce; the next send reads the pending count from the node."""
+        self._nonce = None
+
+    def _fees(self) -> dict[str, int]:
+        block = self.w3.eth.get_block("latest")
+        base = int(block.get("baseFeePerGas", 0) or 0)
+        tip = self.gas.priority_fee_wei
+        if tip is None:
+            tip = int(self.w3.eth.max_priority_fee)
+        return {"maxFeePerGas": base * self.gas.max_fee_multiplier + tip, "maxPriorityFeePerGas": tip}
+
+    def build(self, call: ContractFunction | ContractConstructor, value: int = 0) -> tuple[dict[str, Any], int]:
+        """The unsigned transaction for ``call`` and its gas estimate (raises TransactionRevertedError if the
+        simulation reverts; nothing is sent then)."""
+        context = _describe(call)
+        base: dict[str, Any] = {"from": self.wallet.address, "value": value, "chainId": self.chain_id}
+        try:
+            fees = self._fees()
+            if self.gas.fixed_gas_limit is not None:
+                estimate = self.gas.fixed_gas_limit
+                limit = estimate
+            else:
+                estimate = int(call.estimate_gas(cast("TxParams", base)))
+                limit = estimate * self.gas.estimate_multiplier_bps // 10_000
+            tx = call.build_transaction(cast("TxParams", {**base, **fees, "gas": limit, "nonce": 0}))
+        except Exception as exc:
+            raise translate_web3_error(exc, context) from exc
+        return dict(tx), estimate
+
+    def send(self, call: ContractFunction | ContractConstructor, value: int = 0) -> TxOutcome:
+        """Simulate, sign, send and wait. Reverts raise TransactionRevertedError (with the tx hash when mined);
+        an unreachable node after broadcasting raises RpcUnavailableError (outcome unknown, nonce resynced)."""
+        context = _describe(call)
+        tx, estimate = self.build(call, value)
+        tx["nonce"] = self.next_nonce()
+        raw = self.wallet.sign_transaction(tx, chain_id=self.chain_id)
+        try:
+            tx_hash = self.w3.eth.send_raw_transaction(raw)
+        except Exception as exc:
+            self.resync_nonce()
+            raise translate_web3_error(exc, context) from exc
+        assert self._nonce is not None
+        self._nonce += 1
+        outcome = self.wait(tx_hash.to_0x_hex(), estimate, context)
+        if not outcome.success:
+            reason = self.revert_reason(tx, outcome.block_number)
+            raise TransactionRevertedError(
+                f"{context}: reverted on chain in tx {outcome.tx_hash} ({reason or 'no reason'})",
+                reason=reason,
+                tx_hash=outcome.tx_hash,
+            )
+        return outcome
+
+    def wait(self, tx_hash: str, gas_estimate: int, context: str) -> TxOutcome:
+        """Wait for the receipt of ``tx_hash``."""
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(
+                tx_hash,  # type: ignore[arg-type]
+                timeout=self.gas.receipt_timeout_s,
+                poll_latency=0.005,
+            )
+        except Exception as exc:
+            self.resync_nonce()
+            error = translate_web3_error(exc, f"{context}: waiting for receipt of {tx_hash}")
+            if isinstance(error, RpcUnavailableError):
+                raise error from exc
+            raise RpcUnavailableError(str(error)) from exc
+        return TxOutcome(
+            tx_hash=tx_hash,
+            success=receipt["status"] == 1,
+            block_number=int(receipt["blockNumber"]),
+            gas_estimate=gas_estimate,
+            gas_used=int(receipt["gasUsed"]),
+            effective_gas_price=int(receipt.get("effectiveGasPrice", 0) or 0),
+            receipt=receipt,
+        )
+
+    def revert_reason(self, tx: dict[str, Any], block_number: int) -> str | None:
+        """Replay a reverted transaction as a call on the state before its block to recover the reason."""
+        call = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
+        try:
+            self.w3.eth.call(call, block_number - 1)  # type: ignore[arg-type]
+        except Exception as exc:
+            error = translate_web3_error(exc, "replay")
+            return getattr(error, "reason", None) or str(error)
+        return None
+
+
+def _describe(call: Any) -> str:
+    name = getattr(call, "fn_name", None) or type(call).__name__
+    address = getattr(call, "address", None)
+    return f"{name} on {address}" if address else str(name)

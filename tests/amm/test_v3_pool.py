@@ -1,0 +1,97 @@
+"""Pure V3 maths: tick math against known values, swap-simulation invariants (the chain tests prove exactness)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from defipm.amm.errors import AmmError, InsufficientLiquidityError
+from defipm.amm.v3_math import compute_swap_step, mul_div, mul_div_rounding_up
+from defipm.amm.v3_pool import V3PoolState
+from defipm.amm.v3_tick_math import (
+    MAX_SQRT_RATIO,
+    MAX_TICK,
+    MIN_SQRT_RATIO,
+    MIN_TICK,
+    Q96,
+    get_sqrt_ratio_at_tick,
+    get_tick_at_sqrt_ratio,
+)
+
+
+def test_tick_math_known_values() -> None:
+    assert get_sqrt_ratio_at_tick(MIN_TICK) == MIN_SQRT_RATIO
+    assert get_sqrt_ratio_at_tick(MAX_TICK) == MAX_SQRT_RATIO
+    assert get_sqrt_ratio_at_tick(0) == Q96
+    assert get_sqrt_ratio_at_tick(50) == 79426470787362580746886972461  # v3-core test vector
+    with pytest.raises(AmmError):
+        get_sqrt_ratio_at_tick(MAX_TICK + 1)
+
+
+@given(st.integers(MIN_TICK, MAX_TICK - 1))
+def test_tick_at_sqrt_ratio_inverts(tick: int) -> None:
+    ratio = get_sqrt_ratio_at_tick(tick)
+    assert get_tick_at_sqrt_ratio(ratio) == tick
+    assert get_tick_at_sqrt_ratio(get_sqrt_ratio_at_tick(tick + 1) - 1) == tick
+
+
+def test_full_math_rounding() -> None:
+    assert mul_div(7, 3, 2) == 10
+    assert mul_div_rounding_up(7, 3, 2) == 11
+    with pytest.raises(AmmError):
+        mul_div(1, 1, 0)
+
+
+def test_swap_step_exact_in_spends_everything_when_target_not_reached() -> None:
+    step = compute_swap_step(Q96, Q96 * 2, 10**18, 10**15, 3000)
+    assert step.amount_in + step.fee_amount == 10**15
+    assert Q96 < step.sqrt_price_next_x96 < Q96 * 2
+
+
+def _pool(spacing: int = 10) -> V3PoolState:
+    # liquidity in [-100, 100] plus a wider band [-3000, 3000] that spans a bitmap word boundary (2560)
+    return V3PoolState(
+        sqrt_price_x96=get_sqrt_ratio_at_tick(5),
+        tick=5,
+        liquidity=3 * 10**18,
+        fee=500,
+        tick_spacing=spacing,
+        ticks={-100: 2 * 10**18, 100: -2 * 10**18, -3000: 10**18, 3000: -(10**18)},
+    )
+
+
+@settings(max_examples=200)
+@given(st.booleans(), st.integers(1, 10**20))
+def test_exact_output_of_a_quote_costs_at_most_the_input(zero_for_one: bool, amount_in: int) -> None:
+    pool = _pool()
+    result = pool.simulate(zero_for_one, amount_in)
+    assert 0 < result.amount_in <= amount_in
+    assert result.amount_out >= 0
+    if result.amount_out:
+        needed = pool.quote_exact_output(zero_for_one, result.amount_out)
+        assert needed <= result.amount_in
+
+
+def test_large_swap_crosses_ticks_and_word_boundaries() -> None:
+    pool = _pool()
+    result = pool.simulate(False, 10**19)
+    assert result.ticks_crossed == 2  # 100 and 3000
+    assert result.state_after.tick > 3000
+    assert result.state_after.liquidity == 0
+    assert result.state_after.sqrt_price_x96 > pool.sqrt_price_x96
+
+
+def test_exact_output_beyond_liquidity_raises() -> None:
+    pool = _pool()
+    with pytest.raises(InsufficientLiquidityError):
+        pool.quote_exact_output(True, 10**30)
+
+
+def test_next_initialized_tick_stops_at_word_boundary() -> None:
+    pool = _pool()
+    assert pool.next_initialized_tick_within_one_word(150, lte=False) == (2550, False)
+    assert pool.next_initialized_tick_within_one_word(2560, lte=False) == (3000, True)
+    assert pool.next_initialized_tick_within_one_word(-150, lte=True) == (-2560, False)
+    assert pool.next_initialized_tick_within_one_word(5, lte=True) == (0, False)
+    assert pool.next_initialized_tick_within_one_word(-5, lte=True) == (-100, True)
