@@ -191,6 +191,10 @@ def rebalance(config: ConfigOption = DEFAULT_CONFIG) -> None:
     report = portfolio.manager.manage_portfolio()
     console.print(cycle_table([report]))
     console.print(positions_table(portfolio.venue, report))
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False)
+    if report.error:
+        err_console.print(f"[bold red]{report.status.value}:[/] {report.error}", highlight=False)
     if not report.ok:
         raise typer.Exit(code=2)
 

@@ -1,0 +1,139 @@
+"""The command line as a user runs it: init, demo, rebalance, status, kill-switch, bad configs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from defipm.cli import app, parse_interval
+
+runner = CliRunner()
+
+
+def write_config(tmp_path: Path, extra: str = "") -> Path:
+    cfg = tmp_path / "defipm.toml"
+    cfg.write_text(
+        f"""
+run = "test"
+database = "sqlite:///{tmp_path / "db.sqlite"}"
+[oracle]
+kind = "static"
+[oracle.params]
+weights = {{ SYN000 = 0.4, SYN001 = 0.3, SYN002 = -0.2 }}
+[venue]
+kind = "paper"
+[venue.params]
+initial_cash = 10000
+[market]
+n_assets = 4
+seed = 3
+{extra}
+"""
+    )
+    return cfg
+
+
+def test_demo_runs_offline():
+    result = runner.invoke(app, ["demo", "--cycles", "3", "--assets", "4"])
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.output
+    assert "traded" in result.output
+
+
+def test_init_writes_a_config_that_loads(tmp_path: Path):
+    path = tmp_path / "defipm.toml"
+    assert runner.invoke(app, ["init", str(path)]).exit_code == 0
+    assert "[risk]" in path.read_text()
+    assert runner.invoke(app, ["init", str(path)]).exit_code == 1  # no silent overwrite
+    from defipm.config import load_settings
+
+    assert load_settings(path).oracle.kind == "static"
+
+
+def test_rebalance_status_and_kill_switch(tmp_path: Path):
+    cfg = write_config(tmp_path)
+    result = runner.invoke(app, ["rebalance", "-c", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert "traded" in result.output
+    status = runner.invoke(app, ["status", "-c", str(cfg)])
+    assert status.exit_code == 0, status.output
+    assert "SYN002" in status.output and "-20.00%" in status.output
+    assert runner.invoke(app, ["kill-switch", "on", "--reason", "maintenance", "-c", str(cfg)]).exit_code == 0
+    halted = runner.invoke(app, ["rebalance", "-c", str(cfg)])
+    assert halted.exit_code == 2 and "maintenance" in halted.output
+    assert runner.invoke(app, ["kill-switch", "off", "-c", str(cfg)]).exit_code == 0
+    dep = runner.invoke(app, ["deposit", "500", "-c", str(cfg)])
+    assert dep.exit_code == 0 and "deposited 500" in dep.output
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("[risk]\nmax_wieght = 0.5", "risk.max_wieght: unknown key"),
+        ("[risk]\nmax_weight = 'lots'", "risk.max_weight: input should be a valid number"),
+        ("[planner]\nno_trade_band = -1", "planner.no_trade_band"),
+    ],
+)
+def test_bad_config_gets_one_clear_line(tmp_path: Path, extra: str, message: str):
+    cfg = write_config(tmp_path, extra)
+    result = runner.invoke(app, ["rebalance", "-c", str(cfg)])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_config_and_unknown_components(tmp_path: Path):
+    result = runner.invoke(app, ["rebalance", "-c", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 1 and "config file not found" in result.output
+    cfg = write_config(tmp_path).read_text().replace('kind = "static"', 'kind = "stattic"')
+    (tmp_path / "typo.toml").write_text(cfg)
+    result = runner.invoke(app, ["rebalance", "-c", str(tmp_path / "typo.toml")])
+    assert result.exit_code == 1 and "unknown kind 'stattic'" in result.output
+
+
+def test_env_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from defipm.config import load_settings
+
+    cfg = write_config(tmp_path)
+    monkeypatch.setenv("DEFIPM_RISK__MAX_DRAWDOWN", "0.15")
+    monkeypatch.setenv("DEFIPM_RUN", "other")
+    s = load_settings(cfg)
+    assert s.risk.max_drawdown == 0.15 and s.run == "other"
+
+
+def test_parse_interval():
+    assert parse_interval("1h").total_seconds() == 3600
+    assert parse_interval("30m").total_seconds() == 1800
+    with pytest.raises(Exception, match="expected a number and a unit"):
+        parse_interval("hourly")
+
+
+@pytest.mark.slow
+def test_run_stops_cleanly_on_sigterm(tmp_path: Path):
+    cfg = write_config(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "defipm.cli", "run", "-c", str(cfg), "--every", "1h"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"},
+    )
+    deadline = time.monotonic() + 120
+    out = ""
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        out += line
+        if "cycle 1" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    rest, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "SIGTERM: stopping" in rest and "stopped after 1 cycle(s)" in rest
