@@ -1,0 +1,145 @@
+"""Backtest reports: a self-contained Plotly HTML page, a JSON summary, and a one-screen rich table.
+
+The HTML embeds plotly.js (no network needed to open it) and shows equity against the benchmark, drawdown,
+weights over time, turnover per bar and a monthly returns table. Synthetic data is labelled as such in the title.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from defipm.backtest.engine import BacktestResult
+from defipm.core.metrics import drawdown
+
+PERCENT = {
+    "total_return", "cagr", "annual_volatility", "max_drawdown", "hit_rate", "alpha",
+    "capm_expected_return", "benchmark_total_return", "benchmark_cagr",
+}  # fmt: skip
+
+
+def monthly_returns(result: BacktestResult) -> dict[int, dict[int, float]]:
+    """Year -> month (1..12) -> compounded return of the strategy over that calendar month."""
+    curve = result.equity_curve
+    months = result.timestamps.astype("datetime64[M]")
+    out: dict[int, dict[int, float]] = {}
+    start_value = curve[0]
+    for m in np.unique(months):
+        idx = np.nonzero(months == m)[0]
+        end_value = curve[idx[-1] + 1]
+        year, month = int(str(m)[:4]), int(str(m)[5:7])
+        out.setdefault(year, {})[month] = float(end_value / start_value - 1.0)
+        start_value = end_value
+    return out
+
+
+def _fmt(key: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    if key in PERCENT:
+        return f"{value:.2%}"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def write_json(result: BacktestResult, path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    return target
+
+
+def write_html(result: BacktestResult, path: str | Path) -> Path:
+    """Write the self-contained HTML report; returns its path."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    times = result.timestamps.astype("datetime64[ms]").astype(object)
+    fig = make_subplots(
+        rows=4,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.04,
+        row_heights=[0.4, 0.2, 0.25, 0.15],
+        subplot_titles=("Equity", "Drawdown", "Weights", "Turnover per bar"),
+    )
+    fig.add_trace(go.Scatter(x=times, y=result.equity, name=f"{result.oracle} equity"), row=1, col=1)
+    if result.benchmark_equity is not None:
+        fig.add_trace(
+            go.Scatter(x=times, y=result.benchmark_equity, name=f"{result.benchmark} (buy and hold)"), row=1, col=1
+        )
+    fig.add_trace(go.Scatter(x=times, y=drawdown(result.equity), name="drawdown", fill="tozeroy"), row=2, col=1)
+    held = np.nonzero(np.abs(result.weights).max(axis=0) > 0)[0]
+    for j in held:
+        fig.add_trace(
+            go.Scatter(x=times, y=result.weights[:, j], name=result.symbols[j], stackgroup=None, mode="lines"),
+            row=3,
+            col=1,
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prev = np.concatenate(([result.config.initial_cash], result.equity[:-1]))
+        turnover = np.where(prev > 0, result.traded_notional / prev, 0.0)
+    fig.add_trace(go.Bar(x=times, y=turnover, name="turnover"), row=4, col=1)
+    label = " — SYNTHETIC DATA" if result.synthetic else ""
+    fig.update_layout(
+        height=1100, title=f"defipm backtest: {result.oracle} {result.params or ''}{label}", hovermode="x unified"
+    )
+    monthly = monthly_returns(result)
+    years = sorted(monthly)
+    cells = [[str(y) for y in years]] + [
+        [f"{monthly[y][m]:.1%}" if m in monthly[y] else "" for y in years] for m in range(1, 13)
+    ]
+    table = go.Figure(
+        go.Table(
+            header={"values": ["year", *[f"{m:02d}" for m in range(1, 13)]]},
+            cells={"values": cells},
+        )
+    )
+    table.update_layout(title="Monthly returns", height=120 + 30 * len(years))
+    summary = result.to_dict()
+    rows = "".join(f"<tr><td>{k}</td><td>{_fmt(k, v)}</td></tr>" for k, v in summary["metrics"].items())
+    html = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>defipm backtest</title></head><body>"
+        f"<h2>defipm backtest: {result.oracle}{label}</h2>"
+        f"<p>{summary['start']} to {summary['end']}, {summary['bars']} bars, {summary['schedule']}, "
+        f"mode {summary['mode']}, data: {result.source}</p>"
+        + fig.to_html(full_html=False, include_plotlyjs=True)
+        + table.to_html(full_html=False, include_plotlyjs=False)
+        + f"<h3>Figures</h3><table>{rows}</table>"
+        + f"<h3>Settings</h3><pre>{json.dumps({k: summary[k] for k in ('params', 'costs')}, indent=2)}</pre>"
+        + "</body></html>"
+    )
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(html, encoding="utf-8")
+    return target
+
+
+SUMMARY_ROWS = (
+    "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "max_drawdown_duration",
+    "calmar", "hit_rate", "annual_turnover", "fees_paid", "funding_paid", "gross_exposure", "net_exposure",
+    "alpha", "beta", "capm_expected_return", "benchmark_total_return",
+)  # fmt: skip
+
+
+def summary_table(result: BacktestResult) -> Any:
+    """A rich ``Table`` with the run's key figures (fits one screen)."""
+    from rich.table import Table
+
+    data = result.to_dict()
+    synthetic = " [bold red](synthetic data)[/]" if result.synthetic else ""
+    table = Table(
+        title=f"{result.oracle} {result.params or ''}{synthetic}\n{data['start'][:10]} to {data['end'][:10]}, "
+        f"{data['bars']} bars, {data['rebalances']} rebalances ({data['schedule']}), benchmark {result.benchmark}"
+    )
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in SUMMARY_ROWS:
+        table.add_row(key.replace("_", " "), _fmt(key, data["metrics"].get(key)))
+    table.add_row("failed orders", str(result.failed_orders))
+    return table

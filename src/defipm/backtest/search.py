@@ -1,0 +1,243 @@
+"""Parameter search: a grid over oracle parameters and rebalancing schedules, picked on training data only.
+
+``search`` splits the replay range chronologically: with ``walk_forward=None`` into one train part (the first
+``train_fraction``, 66% by default) and one test part; with ``walk_forward=k`` into ``k`` anchored folds (train on
+everything before each test window, test on the window). In every fold each grid point is backtested on the train
+part, the best by ``metric`` is chosen there, and only that point is run on the test part: the out-of-sample
+figures are reported beside the in-sample ones, never used to choose.
+
+Runs go to local processes (``concurrent.futures``) by default, to a Ray cluster with ``ray_address`` ("local"
+starts one in-process), or inline with ``workers=1``. ``factory(view, **params)`` must be importable by the
+workers (a module-level class or function, e.g. ``MomentumOracle``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from defipm.backtest.config import BacktestConfig
+from defipm.backtest.engine import run_backtest
+from defipm.backtest.schedule import parse_schedule
+from defipm.core.errors import ConfigError, DefipmError
+from defipm.data.panel import PricePanel, to_datetime
+from defipm.data.view import MarketView
+from defipm.oracles.base import Oracle
+
+OracleFactory = Callable[..., Oracle]
+HIGHER_IS_BETTER = {"sharpe", "sortino", "calmar", "cagr", "total_return", "hit_rate", "alpha"}
+LOWER_IS_BETTER = {"annual_volatility", "max_drawdown_duration", "annual_turnover"}
+
+
+def grid(params: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of ``params`` (name -> candidate values), in a stable order."""
+    for name, values in params.items():
+        if isinstance(values, str) or not len(values):
+            raise ConfigError(f"grid parameter {name!r} needs a non-empty list of values, got {values!r}")
+    names = list(params)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(params[n] for n in names))]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    params: dict[str, Any]
+    schedule: str
+
+    def label(self) -> str:
+        inner = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{inner}{', ' if inner else ''}schedule={self.schedule}"
+
+
+@dataclass(slots=True)
+class Fold:
+    train: tuple[datetime, datetime]
+    test: tuple[datetime, datetime]
+    chosen: Point
+    in_sample: dict[str, Any]
+    out_of_sample: dict[str, Any]
+    table: list[dict[str, Any]] = field(default_factory=list)
+    """Every grid point's in-sample figures (or its error)."""
+
+
+@dataclass(slots=True)
+class SearchResult:
+    metric: str
+    folds: list[Fold]
+
+    @property
+    def best(self) -> Point:
+        """The point chosen on the (last) training part."""
+        return self.folds[-1].chosen
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "folds": [
+                {
+                    "train": [t.isoformat() for t in f.train],
+                    "test": [t.isoformat() for t in f.test],
+                    "chosen": {"params": f.chosen.params, "schedule": f.chosen.schedule},
+                    "in_sample": f.in_sample,
+                    "out_of_sample": f.out_of_sample,
+                    "grid": f.table,
+                }
+                for f in self.folds
+            ],
+        }
+
+
+# -- workers -------------------------------------------------------------------------------------------------
+_PANEL: PricePanel | None = None
+
+
+def _init_worker(panel: PricePanel) -> None:
+    global _PANEL
+    _PANEL = panel
+
+
+def _bind(factory: OracleFactory, params: dict[str, Any]) -> Callable[[MarketView], Oracle]:
+    return lambda view: factory(view, **params)
+
+
+def evaluate(
+    panel: PricePanel, factory: OracleFactory, point: Point, config: BacktestConfig, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """One backtest of ``point`` on ``[start, end]``: its metrics, or the error that stopped it."""
+    cfg = replace(config, schedule=parse_schedule(point.schedule), start=start, end=end)
+    try:
+        result = run_backtest(panel, _bind(factory, point.params), cfg, params=point.params)
+    except (DefipmError, ValueError, TypeError) as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"}
+    return result.summary().to_dict()
+
+
+def _evaluate_in_worker(
+    factory: OracleFactory, point: Point, config: BacktestConfig, start: datetime, end: datetime
+) -> dict[str, Any]:
+    assert _PANEL is not None, "worker not initialised with the price panel"
+    return evaluate(_PANEL, factory, point, config, start, end)
+
+
+def _score(metrics: dict[str, Any], metric: str) -> float:
+    value = metrics.get(metric)
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return -math.inf
+    return -float(value) if metric in LOWER_IS_BETTER else float(value)
+
+
+def _run_all(
+    panel: PricePanel,
+    factory: OracleFactory,
+    jobs: list[tuple[Point, datetime, datetime]],
+    config: BacktestConfig,
+    workers: int | None,
+    ray_address: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if ray_address is not None:
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=None if ray_address == "local" else ray_address, ignore_reinit_error=True)
+        panel_ref = ray.put(panel)
+        remote = ray.remote(evaluate)
+        refs = [remote.remote(panel_ref, factory, p, config, s, e) for p, s, e in jobs]
+        for k, ref in enumerate(refs):
+            out.append(ray.get(ref))
+            if progress:
+                progress(k + 1, len(jobs))
+        return out
+    if workers == 1 or len(jobs) == 1:
+        for k, (p, s, e) in enumerate(jobs):
+            out.append(evaluate(panel, factory, p, config, s, e))
+            if progress:
+                progress(k + 1, len(jobs))
+        return out
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(panel,)) as pool:
+        futures = [pool.submit(_evaluate_in_worker, factory, p, config, s, e) for p, s, e in jobs]
+        for k, fut in enumerate(futures):
+            out.append(fut.result())
+            if progress:
+                progress(k + 1, len(jobs))
+    return out
+
+
+def _boundaries(panel: PricePanel, config: BacktestConfig, train_fraction: float, walk_forward: int | None):
+    lo = int(panel.first_index.min())
+    if config.start is not None:
+        lo = max(lo, panel.index_at_or_before(config.start))
+    hi = panel.index_at_or_before(config.end) if config.end is not None else len(panel) - 1
+    n = hi - lo + 1
+    if walk_forward is None:
+        cut = lo + int(n * train_fraction)
+        splits = [(lo, cut - 1, cut, hi)]
+    else:
+        if walk_forward < 1:
+            raise ConfigError(f"walk_forward must be >= 1 fold, got {walk_forward}")
+        first_cut = lo + int(n * train_fraction)
+        edges = np.linspace(first_cut, hi + 1, walk_forward + 1).astype(int)
+        splits = [(lo, int(a) - 1, int(a), int(b) - 1) for a, b in itertools.pairwise(edges)]
+    for tr0, tr1, te0, te1 in splits:
+        if tr1 - tr0 < 2 or te1 - te0 < 1:
+            raise ConfigError(
+                f"train/test split leaves too few bars (train {tr1 - tr0 + 1}, test {te1 - te0 + 1}); "
+                f"adjust train_fraction={train_fraction} or walk_forward={walk_forward}"
+            )
+    return [tuple(to_datetime(panel.timestamps[i]) for i in s) for s in splits]
+
+
+def search(
+    panel: PricePanel,
+    factory: OracleFactory,
+    params: Mapping[str, Sequence[Any]],
+    *,
+    schedules: Sequence[str] = ("24h", "48h", "168h"),
+    config: BacktestConfig | None = None,
+    metric: str = "sharpe",
+    train_fraction: float = 0.66,
+    walk_forward: int | None = None,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SearchResult:
+    """Grid search picked on training data only; see the module doc. Raises ``ConfigError`` when no grid point
+    runs on a training part (listing why each failed)."""
+    cfg = config or BacktestConfig()
+    if not 0 < train_fraction < 1:
+        raise ConfigError(f"train_fraction must be between 0 and 1, got {train_fraction}")
+    if metric not in HIGHER_IS_BETTER | LOWER_IS_BETTER:
+        known = ", ".join(sorted(HIGHER_IS_BETTER | LOWER_IS_BETTER))
+        raise ConfigError(f"metric {metric!r} is not one of {known}")
+    for s in schedules:
+        parse_schedule(s)
+    points = [Point(p, s) for p in grid(params) for s in schedules] if schedules else []
+    if not points:
+        raise ConfigError("the grid is empty: give at least one value per parameter and one schedule")
+    splits = _boundaries(panel, cfg, train_fraction, walk_forward)
+    jobs = [(pt, tr0, tr1) for tr0, tr1, _, _ in splits for pt in points]
+    train_rows = _run_all(panel, factory, jobs, cfg, workers, ray_address, progress)
+
+    folds: list[Fold] = []
+    chosen_jobs = []
+    for f, (tr0, tr1, te0, te1) in enumerate(splits):
+        rows = train_rows[f * len(points) : (f + 1) * len(points)]
+        table = [{"params": pt.params, "schedule": pt.schedule, **row} for pt, row in zip(points, rows, strict=True)]
+        valid = [(pt, row) for pt, row in zip(points, rows, strict=True) if "error" not in row]
+        if not valid:
+            reasons = "; ".join(f"{pt.label()}: {row['error']}" for pt, row in zip(points, rows, strict=True))
+            raise ConfigError(f"the grid has no valid point on the training part {tr0} to {tr1}: {reasons}")
+        best_pt, best_row = max(valid, key=lambda item: _score(item[1], metric))
+        folds.append(Fold((tr0, tr1), (te0, te1), best_pt, best_row, {}, table))
+        chosen_jobs.append((best_pt, te0, te1))
+    test_rows = _run_all(panel, factory, chosen_jobs, cfg, workers, ray_address, None)
+    for fold, row in zip(folds, test_rows, strict=True):
+        fold.out_of_sample = row
+    return SearchResult(metric=metric, folds=folds)
