@@ -38,6 +38,7 @@ from defipm.core.errors import (
     VenueUnavailableError,
 )
 from defipm.venues.hyperliquid.config import Credentials, HyperliquidConfig
+from defipm.venues.hyperliquid.signing import L1Signer
 
 T = TypeVar("T")
 
@@ -85,6 +86,7 @@ class HyperliquidClient:
     def __init__(self, config: HyperliquidConfig, credentials: Credentials | None = None) -> None:
         self.config = config
         self._wallet = Account.from_key(credentials.secret_key.get_secret_value()) if credentials else None
+        self._l1 = L1Signer(bytes(self._wallet.key)) if self._wallet is not None else None
         self.address: str | None = (
             credentials.account_address if credentials and credentials.account_address else None
         ) or (self._wallet.address if self._wallet is not None else None)
@@ -143,7 +145,10 @@ class HyperliquidClient:
             vault = None
         else:
             nonce = self._nonce()
-            signature = sign_l1_action(wallet, action, None, nonce, None, self.config.is_mainnet)
+            if self._l1 is not None:  # same bytes as sign_l1_action, ~5x faster
+                signature = self._l1.sign(action, None, nonce, None, self.config.is_mainnet)
+            else:
+                signature = sign_l1_action(wallet, action, None, nonce, None, self.config.is_mainnet)
             vault = None
         payload = {
             "action": action,

@@ -113,20 +113,31 @@ class HyperliquidVenue(Venue):
         self._stale = False
 
     def mark_stale(self) -> None:
-        """State changed on the exchange: re-read it before the next answer."""
+        """The account changed on the exchange: re-read ``clearinghouseState`` before the next answer about it."""
         self._stale = True
 
     def _fresh(self) -> None:
-        if self._stale:
+        """Market data (meta, mids) is read once per ``refresh``; account state again after any order."""
+        if not self._meta:
+            self.refresh()
+        elif self._stale:
+            self._state = self.client.post_info(
+                "clearinghouseState", {"type": "clearinghouseState", "user": self.address}
+            )
+            self._user = parse_user_state(self._state)
+            self._stale = False
+
+    def _market(self) -> None:
+        if not self._meta:
             self.refresh()
 
     # -- market and account state -------------------------------------------------------------------------
     def get_universe(self) -> list[str]:
-        self._fresh()
+        self._market()
         return [n for n, a in self._meta.items() if not a.get("isDelisted")]
 
     def is_delisted(self, coin: str) -> bool:
-        self._fresh()
+        self._market()
         return bool(self._meta.get(coin, {}).get("isDelisted"))
 
     def get_positions(self) -> dict[str, Decimal]:
@@ -155,7 +166,7 @@ class HyperliquidVenue(Venue):
         return self._user.withdrawable
 
     def get_rules(self, symbol: str) -> InstrumentRules:
-        self._fresh()
+        self._market()
         try:
             return self._rules[symbol]
         except KeyError:
