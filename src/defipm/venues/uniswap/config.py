@@ -1,0 +1,122 @@
+"""Configuration of the Uniswap V3 spot venue: node, contracts, tokens, execution limits and the key source.
+
+``UniswapConfig`` is frozen and rejects unknown keys. The private key never lives in it: ``load_wallet`` reads it
+from an encrypted keystore (``keystore_file``, password in ``keystore_password_env``) or from the environment
+(``private_key_env``). ``allow_mainnet`` must be set to sign on a known mainnet chain id.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from defipm.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from defipm.chain.deploy import UniswapDeployment
+    from defipm.chain.wallet import Wallet
+
+
+class UniswapConfig(BaseModel):
+    """Everything the Uniswap venue needs except the key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rpc_url: str
+    """JSON-RPC endpoint of the node, e.g. ``http://127.0.0.1:8545``."""
+    chain_id: int | None = None
+    """Expected chain id; the venue refuses a node reporting another. None = accept the node's."""
+    allow_mainnet: bool = False
+    """Must be true to sign on a known mainnet (Ethereum, Arbitrum, Base, ...): real money."""
+    base_token: str = "WETH"
+    """Symbol of the quote asset (the venue's cash): every trade is token <-> base."""
+    tokens: dict[str, str]
+    """Symbol -> ERC-20 address of every tradable token, the base token included."""
+    factory: str
+    """UniswapV3Factory address."""
+    swap_router: str
+    """SwapRouter (v1, with deadlines) address."""
+    quoter_v2: str | None = None
+    """QuoterV2 address (optional: quotes are computed off chain; used only for checks)."""
+    fee_tiers: tuple[int, ...] = (500, 3000, 10000)
+    """Fee tiers (pips) searched for the best pool."""
+    min_pool_base_liquidity: Decimal = Field(default=Decimal("1"), ge=0)
+    """A pool counts only if it holds at least this much base token (whole units); a token without such a pool
+    is outside the universe."""
+    slippage_bps: int = Field(default=50, ge=0, le=5_000)
+    """amountOutMinimum = off-chain quote x (1 - slippage_bps / 10_000). Never widened by the venue."""
+    deadline_secs: int = Field(default=300, gt=0)
+    """Swap deadline after the latest block's timestamp, seconds."""
+    unlimited_approvals: bool = False
+    """Approve the router for 2**256-1 once instead of the exact amount of each swap."""
+    stop_on_failure: bool = False
+    """Stop the rest of a rebalance at the first failed swap (default: report it and continue)."""
+    simulate_before_send: bool = True
+    """Estimate gas (a simulation) before sending; false sends with ``gas_limit`` and sees reverts on chain."""
+    gas_limit: int = Field(default=600_000, gt=21_000)
+    """Gas limit when ``simulate_before_send`` is false."""
+    gas_estimate_multiplier_bps: int = Field(default=12_000, ge=10_000)
+    """Gas limit = estimate x this / 10_000 (12_000 = +20%)."""
+    priority_fee_wei: int | None = None
+    """Tip per gas in wei; None asks the node."""
+    planning_fee: Decimal = Field(default=Decimal("0.003"), ge=0, lt=1)
+    """Fee fraction the planner reserves per trade (0.003 = 0.3%) so the book stays solvent after pool fees."""
+    min_trade_base: Decimal = Field(default=Decimal("0"), ge=0)
+    """Smallest trade value in base token; smaller trades are skipped by the planner."""
+    tick_word_radius: int | None = None
+    """Tick-bitmap words read on each side of the current tick; None reads the whole range (exact)."""
+    private_key_env: str = "DEFIPM_PRIVATE_KEY"
+    """Environment variable holding the hex private key (used when no keystore is configured)."""
+    keystore_file: Path | None = None
+    """Encrypted keystore (V3 JSON) with the key; takes precedence over ``private_key_env``."""
+    keystore_password_env: str = "DEFIPM_KEYSTORE_PASSWORD"
+    """Environment variable with the keystore password."""
+
+    @field_validator("fee_tiers")
+    @classmethod
+    def _known_tiers(cls, tiers: tuple[int, ...]) -> tuple[int, ...]:
+        from defipm.amm.v3_pool import FEE_TIER_TICK_SPACING
+
+        unknown = [t for t in tiers if t not in FEE_TIER_TICK_SPACING]
+        if unknown or not tiers:
+            raise ValueError(f"fee tiers must be among {sorted(FEE_TIER_TICK_SPACING)}, got {list(tiers)}")
+        return tiers
+
+    @model_validator(mode="after")
+    def _base_listed(self) -> UniswapConfig:
+        if self.base_token not in self.tokens:
+            raise ValueError(f"base_token {self.base_token!r} missing from tokens ({sorted(self.tokens)})")
+        return self
+
+    @classmethod
+    def from_deployment(cls, deployment: UniswapDeployment, rpc_url: str, **overrides: object) -> UniswapConfig:
+        """The config of a local deployment (``defipm.chain.deploy``), with field overrides."""
+        tokens = {deployment.weth.symbol: deployment.weth.address}
+        tokens.update({s: t.address for s, t in deployment.tokens.items()})
+        values: dict[str, object] = {
+            "rpc_url": rpc_url,
+            "chain_id": deployment.chain_id,
+            "base_token": deployment.weth.symbol,
+            "tokens": tokens,
+            "factory": deployment.v3_factory,
+            "swap_router": deployment.swap_router,
+            "quoter_v2": deployment.quoter_v2,
+        }
+        values.update(overrides)
+        return cls.model_validate(values)
+
+    def load_wallet(self) -> Wallet:
+        """The signing wallet from the keystore (if configured) or the environment. Raises ConfigError."""
+        from defipm.chain.wallet import Wallet
+
+        if self.keystore_file is not None:
+            return Wallet.from_keystore(
+                self.keystore_file, password_env=self.keystore_password_env, allow_mainnet=self.allow_mainnet
+            )
+        try:
+            return Wallet.from_env(self.private_key_env, allow_mainnet=self.allow_mainnet)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc}; or set keystore_file in the uniswap venue config") from exc

@@ -1,0 +1,320 @@
+"""``UniswapVenue``: spot trading of ERC-20 tokens against one base token (WETH or USDC) on Uniswap V3.
+
+- universe: tokens with a V3 pool against the base holding at least ``min_pool_base_liquidity`` of base;
+- prices: mid of the deepest pool (most base token), from ``sqrtPriceX96``, in base per whole token;
+- positions / cash: ERC-20 ``balanceOf`` of the wallet (cash = base token balance);
+- orders: the core planner sizes trades in value and puts sells (into the base) before buys; each order becomes
+  one ``exactInputSingle`` in the fee tier whose off-chain quote (exact V3 maths) pays most, with
+  ``amountOutMinimum`` = quote x (1 - slippage) and a deadline. A sell spends ``quantity`` tokens; a buy spends
+  ``quantity x reference price`` of base (value sizing), so a buy never spends more base than planned.
+- fills come from the receipt's Transfer logs; ``executions`` keeps per-order gas estimate, gas used and gas cost
+  (wei of the native coin), the chosen tier, the quote and the minimum. Pool fees are inside the fill price, so
+  ``Fill.fee`` is 0.
+
+A failed swap becomes a REJECTED result (with the revert reason) and the rest of the plan continues, or stops
+when ``stop_on_failure`` is set. Slippage is never widened and nothing is retried behind the caller's back.
+``prepare_swap`` / ``send_swap`` split ``submit_order`` for callers that want to inspect a quote before sending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING
+
+from defipm.amm.errors import AmmError
+from defipm.amm.v3_pool import V3PoolState
+from defipm.chain.errors import TransactionRevertedError
+from defipm.chain.transactions import GasPolicy
+from defipm.chain.v3_reader import PoolInfo
+from defipm.core.errors import ConfigError, OrderRejectedError, UnknownSymbolError
+from defipm.core.instruments import InstrumentRules
+from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, Side
+from defipm.venues.base import Venue
+from defipm.venues.uniswap.client import MAX_UINT256, UniswapClient
+from defipm.venues.uniswap.config import UniswapConfig
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from defipm.chain.wallet import Wallet
+
+
+@dataclass(frozen=True, slots=True)
+class PoolView:
+    """One pool of ``symbol`` against the base: facts, last read state and the base token it holds (wei)."""
+
+    symbol: str
+    fee: int
+    info: PoolInfo
+    state: V3PoolState
+    base_reserve: int
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedSwap:
+    """A quoted swap ready to send: amounts in base units, the chosen tier and every tier's quote."""
+
+    order: Order
+    symbol_in: str
+    symbol_out: str
+    fee: int
+    amount_in: int
+    quoted_out: int
+    amount_out_minimum: int
+    quotes: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SwapExecution:
+    """What happened to one order on chain: status, amounts, gas (wei of the native coin) and any error."""
+
+    prepared: PreparedSwap
+    status: OrderStatus
+    tx_hash: str | None = None
+    amount_in: int = 0
+    amount_out: int = 0
+    gas_estimate: int = 0
+    gas_used: int = 0
+    gas_cost_wei: int = 0
+    approval_gas_cost_wei: int = 0
+    error: str | None = None
+
+
+class UniswapVenue(Venue):
+    """Spot venue on Uniswap V3 (see the module docstring)."""
+
+    name = "uniswap"
+    allows_shorts = False
+
+    def __init__(self, config: UniswapConfig, *, wallet: Wallet | None = None, w3: Web3 | None = None) -> None:
+        self.config = config
+        self.stop_on_failure = config.stop_on_failure
+        self._wallet = wallet
+        self._w3 = w3
+        self._client: UniswapClient | None = None
+        self._decimals: dict[str, int] = {}
+        self._pools: dict[str, list[PoolView]] = {}
+        self._results: dict[str, OrderResult] = {}
+        self.executions: dict[str, SwapExecution] = {}
+        """Per client order id: the on-chain outcome of the order (gas figures, tier, quote, minimum)."""
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+    def connect(self, api_key: str | None = None, secret_key: str | None = None, additional_params=None) -> None:  # type: ignore[no-untyped-def]
+        """Connect to the node, load the wallet, check the chain id and discover pools."""
+        if self._w3 is None:
+            from web3 import Web3
+
+            self._w3 = Web3(Web3.HTTPProvider(self.config.rpc_url, request_kwargs={"timeout": 60}))
+        wallet = self._wallet or self.config.load_wallet()
+        self._wallet = wallet
+        gas = GasPolicy(
+            estimate_multiplier_bps=self.config.gas_estimate_multiplier_bps,
+            priority_fee_wei=self.config.priority_fee_wei,
+            fixed_gas_limit=None if self.config.simulate_before_send else self.config.gas_limit,
+        )
+        client = UniswapClient(self._w3, wallet, gas, self.config.factory, self.config.swap_router)
+        if self.config.chain_id is not None and client.chain_id != self.config.chain_id:
+            raise ConfigError(f"node at {self.config.rpc_url} is chain {client.chain_id}, config expects "
+                              f"{self.config.chain_id}")  # fmt: skip
+        self._client = client
+        self._decimals = {s: client.decimals(a) for s, a in self.config.tokens.items()}
+        self.refresh()
+
+    @property
+    def client(self) -> UniswapClient:
+        if self._client is None:
+            self.connect()
+        assert self._client is not None
+        return self._client
+
+    @property
+    def address(self) -> str:
+        return self.client.address
+
+    def refresh(self) -> None:
+        """Re-discover pools and re-read their full state (ticks included) and base reserves."""
+        client = self.client
+        base = self.config.tokens[self.config.base_token]
+        pools: dict[str, list[PoolView]] = {}
+        for symbol, address in self.config.tokens.items():
+            if symbol == self.config.base_token:
+                continue
+            views = []
+            for fee in self.config.fee_tiers:
+                pool = client.find_pool(address, base, fee)
+                if pool is None:
+                    continue
+                info = client.pool_info(pool)
+                state = client.pool_state(pool, info, self.config.tick_word_radius)
+                reserve = client.balances({"base": base}, pool)["base"]
+                views.append(PoolView(symbol, fee, info, state, reserve))
+            pools[symbol] = views
+        self._pools = pools
+
+    # -- market and account state -------------------------------------------------------------------------
+    def _floor_wei(self) -> int:
+        return int(self.config.min_pool_base_liquidity * 10 ** self._decimals[self.config.base_token])
+
+    def _liquid_pools(self, symbol: str) -> list[PoolView]:
+        if not self._pools:
+            self.client  # noqa: B018 - connects and refreshes
+        return [p for p in self._pools.get(symbol, []) if p.base_reserve >= self._floor_wei() and p.state.liquidity]
+
+    def get_universe(self) -> list[str]:
+        return sorted(s for s in self.config.tokens if s != self.config.base_token and self._liquid_pools(s))
+
+    def _live_state(self, view: PoolView) -> V3PoolState:
+        sqrt_price, tick, liquidity = self.client.pool_price_state(view.info.address)
+        s = view.state
+        return V3PoolState(sqrt_price, tick, liquidity, s.fee, s.tick_spacing, s.ticks)
+
+    def _price(self, symbol: str, state: V3PoolState, info: PoolInfo) -> Decimal:
+        base_is_token1 = info.token1.lower() == self.config.tokens[self.config.base_token].lower()
+        num, den = state.sqrt_price_x96**2, 1 << 192  # token1 per token0, raw units
+        if not base_is_token1:
+            num, den = den, num
+        scale = self._decimals[symbol] - self._decimals[self.config.base_token]
+        value = Decimal(num) / Decimal(den)
+        return value.scaleb(scale)
+
+    def get_prices(self) -> dict[str, Decimal]:
+        """Mid price (base per whole token) of each universe token from its deepest pool, read now."""
+        prices = {}
+        for symbol in self.get_universe():
+            deepest = max(self._liquid_pools(symbol), key=lambda p: p.base_reserve)
+            prices[symbol] = self._price(symbol, self._live_state(deepest), deepest.info)
+        return prices
+
+    def _balances_wei(self) -> dict[str, int]:
+        return self.client.balances(dict(self.config.tokens), self.address)
+
+    def _to_units(self, symbol: str, wei: int) -> Decimal:
+        return Decimal(wei).scaleb(-self._decimals[symbol])
+
+    def get_positions(self) -> dict[str, Decimal]:
+        balances = self._balances_wei()
+        return {s: self._to_units(s, v) for s, v in balances.items() if v and s != self.config.base_token}
+
+    def get_cash(self) -> Decimal:
+        base = self.config.base_token
+        return self._to_units(base, self._balances_wei()[base])
+
+    def get_rules(self, symbol: str) -> InstrumentRules:
+        if symbol not in self.config.tokens or symbol == self.config.base_token:
+            raise UnknownSymbolError(f"{symbol}: not a tradable token on {self.name} (tokens: "
+                                     f"{sorted(self.config.tokens)})")  # fmt: skip
+        return InstrumentRules(
+            size_step=Decimal(1).scaleb(-self._decimals[symbol]),
+            min_notional=self.config.min_trade_base,
+            taker_fee=self.config.planning_fee,
+        )
+
+    # -- orders ---------------------------------------------------------------------------------------------
+    def submit_order(self, order: Order) -> OrderResult:
+        return self.send_swap(self.prepare_swap(order))
+
+    def prepare_swap(self, order: Order) -> PreparedSwap:
+        """Size, route and quote ``order`` (no transaction). Raises OrderRejectedError when it cannot trade."""
+        symbol, base = order.symbol, self.config.base_token
+        if symbol not in self.get_universe():
+            raise OrderRejectedError(f"{symbol}: no pool against {base} above the liquidity floor",
+                                     symbol=symbol, client_order_id=order.client_order_id)  # fmt: skip
+        balances = self._balances_wei()
+        if order.side is Side.SELL:
+            symbol_in, symbol_out = symbol, base
+            wanted = int(order.quantity.scaleb(self._decimals[symbol]).to_integral_value(ROUND_DOWN))
+        else:
+            symbol_in, symbol_out = base, symbol
+            price = order.reference_price or self.get_prices()[symbol]
+            value = order.quantity * price
+            wanted = int(value.scaleb(self._decimals[base]).to_integral_value(ROUND_DOWN))
+        amount_in = min(wanted, balances[symbol_in])
+        if amount_in <= 0:
+            raise OrderRejectedError(f"{symbol}: nothing to spend ({symbol_in} balance {balances[symbol_in]} wei)",
+                                     symbol=symbol, client_order_id=order.client_order_id)  # fmt: skip
+        token_in = self.config.tokens[symbol_in]
+        quotes: dict[int, int] = {}
+        for view in self._liquid_pools(symbol):
+            zero_for_one = view.info.token0.lower() == token_in.lower()
+            try:
+                quotes[view.fee] = self._live_state(view).quote_exact_input(zero_for_one, amount_in)
+            except AmmError:
+                continue
+        if not quotes or max(quotes.values()) <= 0:
+            raise OrderRejectedError(f"{symbol}: no pool quotes a positive output for {amount_in} wei of {symbol_in}",
+                                     symbol=symbol, client_order_id=order.client_order_id)  # fmt: skip
+        fee = max(quotes, key=lambda f: (quotes[f], -f))
+        quoted = quotes[fee]
+        minimum = quoted * (10_000 - self.config.slippage_bps) // 10_000
+        return PreparedSwap(order, symbol_in, symbol_out, fee, amount_in, quoted, minimum, quotes)
+
+    def send_swap(self, prepared: PreparedSwap) -> OrderResult:
+        """Approve (exactly, unless configured), then swap with the prepared minimum and a fresh deadline."""
+        client, order = self.client, prepared.order
+        token_in = self.config.tokens[prepared.symbol_in]
+        token_out = self.config.tokens[prepared.symbol_out]
+        approval_cost = 0
+        try:
+            if client.allowance(token_in, self.config.swap_router) < prepared.amount_in:
+                amount = MAX_UINT256 if self.config.unlimited_approvals else prepared.amount_in
+                approval_cost = client.approve(token_in, self.config.swap_router, amount).gas_cost_wei
+            fill = client.exact_input_single(
+                token_in,
+                token_out,
+                prepared.fee,
+                prepared.amount_in,
+                prepared.amount_out_minimum,
+                client.deadline(self.config.deadline_secs),
+            )
+        except TransactionRevertedError as exc:
+            gas_cost = 0
+            if exc.tx_hash:
+                outcome = client.receipt_outcome(exc.tx_hash)
+                gas_cost = outcome.gas_cost_wei if outcome else 0
+            execution = SwapExecution(prepared, OrderStatus.REJECTED, exc.tx_hash, gas_cost_wei=gas_cost,
+                                      approval_gas_cost_wei=approval_cost, error=str(exc))  # fmt: skip
+            return self._record(order, execution, OrderResult(order, OrderStatus.REJECTED, error=str(exc),
+                                                              venue_order_id=exc.tx_hash))  # fmt: skip
+        tx = fill.tx
+        execution = SwapExecution(
+            prepared, OrderStatus.FILLED, tx.tx_hash, fill.amount_in, fill.amount_out,
+            tx.gas_estimate, tx.gas_used, tx.gas_cost_wei, approval_cost,
+        )  # fmt: skip
+        token_wei, base_wei = (
+            (fill.amount_in, fill.amount_out) if order.side is Side.SELL else (fill.amount_out, fill.amount_in)
+        )
+        quantity = self._to_units(order.symbol, token_wei)
+        price = self._to_units(self.config.base_token, base_wei) / quantity if quantity else Decimal(0)
+        result = OrderResult(
+            order,
+            OrderStatus.FILLED,
+            fills=(
+                Fill(
+                    order.symbol,
+                    order.side,
+                    quantity,
+                    price,
+                    Decimal(0),
+                    order.client_order_id,
+                    venue_order_id=tx.tx_hash,
+                ),
+            ),
+            venue_order_id=tx.tx_hash,
+        )
+        return self._record(order, execution, result)
+
+    def _record(self, order: Order, execution: SwapExecution, result: OrderResult) -> OrderResult:
+        if order.client_order_id:
+            self.executions[order.client_order_id] = execution
+            self._results[order.client_order_id] = result
+        return result
+
+    def lookup_order(self, client_order_id: str) -> OrderResult | None:
+        return self._results.get(client_order_id)
+
+    def gas_cost_wei(self, client_order_ids: list[str] | None = None) -> int:
+        """Total gas paid (swaps and approvals, wei of the native coin) for the given orders, or all."""
+        ids = client_order_ids if client_order_ids is not None else list(self.executions)
+        return sum(self.executions[i].gas_cost_wei + self.executions[i].approval_gas_cost_wei
+                   for i in ids if i in self.executions)  # fmt: skip
