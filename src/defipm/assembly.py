@@ -69,6 +69,6 @@ def build_portfolio(settings: Settings) -> Portfolio:
         store=store,
         run=settings.run,
         risk=settings.risk.limits(),
-        planner=settings.planner.config(),
+        planner=settings.planner.config() if "planner" in settings.model_fields_set else None,
     )
     return Portfolio(settings, store, venue, oracle, manager, label)

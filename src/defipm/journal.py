@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from defipm.core.journal import new_client_order_id
 from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Side
@@ -26,6 +26,28 @@ OPEN_STATUSES = (OrderStatus.PLANNED.value, OrderStatus.SENT.value, OrderStatus.
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# Prebuilt statements: the hot path of a rebalance binds parameters only (no per-order statement building).
+_ORDERS = OrderRecord.__table__
+_MARK_SENT = (
+    update(_ORDERS)
+    .where(_ORDERS.c.client_order_id == bindparam("cloid"))
+    .values(status=OrderStatus.SENT.value, updated_at=bindparam("now"))
+)
+_RECORD_RESULT = (
+    update(_ORDERS)
+    .where(_ORDERS.c.client_order_id == bindparam("cloid"))
+    .values(
+        status=bindparam("status"),
+        filled_quantity=bindparam("filled", type_=_ORDERS.c.filled_quantity.type),
+        average_price=bindparam("avg", type_=_ORDERS.c.average_price.type),
+        fee=bindparam("fee_total", type_=_ORDERS.c.fee.type),
+        error=bindparam("err"),
+        updated_at=bindparam("now", type_=_ORDERS.c.updated_at.type),
+    )
+)
+_INSERT_FILL = insert(FillRecord.__table__)
 
 
 @dataclass(slots=True)
@@ -89,30 +111,26 @@ class SqlJournal:
 
     def mark_sent(self, client_order_id: str) -> None:
         with self.store.begin() as conn:
-            conn.execute(
-                update(OrderRecord)
-                .where(OrderRecord.client_order_id == client_order_id)
-                .values(status=OrderStatus.SENT.value, updated_at=_now())
-            )
+            conn.execute(_MARK_SENT, {"cloid": client_order_id, "now": _now()})
 
     def record_result(self, result: OrderResult) -> None:
         cloid = result.order.client_order_id
         with self.store.begin() as conn:
             conn.execute(
-                update(OrderRecord)
-                .where(OrderRecord.client_order_id == cloid)
-                .values(
-                    status=result.status.value,
-                    filled_quantity=result.filled_quantity,
-                    average_price=result.average_price,
-                    fee=result.fees,
-                    error=result.error,
-                    updated_at=_now(),
-                )
+                _RECORD_RESULT,
+                {
+                    "cloid": cloid,
+                    "status": result.status.value,
+                    "filled": result.filled_quantity,
+                    "avg": result.average_price,
+                    "fee_total": result.fees,
+                    "err": result.error,
+                    "now": _now(),
+                },
             )
             if result.fills:
                 conn.execute(
-                    insert(FillRecord),
+                    _INSERT_FILL,
                     [
                         {
                             "run": self.run,

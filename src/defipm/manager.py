@@ -38,7 +38,7 @@ class PortfolioManager:
     store: where cycles, the journal and equity are recorded (None = in memory only, e.g. fast backtests).
     run: name of this portfolio in the store (several portfolios may share one database).
     constraints: weight constraints to enforce (default: the oracle's own).
-    risk: operator risk limits. planner: how weights become orders.
+    risk: operator risk limits. planner: how weights become orders (None = the venue's default).
     resume_window: how old an unsent intent may be and still be sent after a restart.
     """
 
@@ -60,17 +60,18 @@ class PortfolioManager:
         self.run = run
         self.constraints = constraints
         self.risk = risk or RiskLimits()
-        self.planner = planner or PlannerConfig()
+        self.planner = planner
         self.resume_window = resume_window
         self.journal: OrderJournal = SqlJournal(store, run) if store is not None else MemoryJournal()
         self._reconciled = store is None
         self._peak: Decimal | None = None
+        self._halt: str | None = None
         self.last_reconciliation: Reconciliation | None = None
 
     # -- kill switch and breaker ----------------------------------------------------------------------------
     def halt_reason(self) -> str | None:
         if self.store is None:
-            return getattr(self, "_halt", None)
+            return self._halt
         return self.store.get_setting(self.run, KILL_SWITCH)
 
     def engage_kill_switch(self, reason: str) -> None:

@@ -8,7 +8,7 @@ negative), so ``equity == cash + sum(quantity * price)`` always holds exactly.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from defipm.core.errors import MissingPriceError
@@ -21,26 +21,29 @@ class AccountSnapshot:
     positions: Mapping[str, Decimal]
     prices: Mapping[str, Decimal]
 
+    values: Mapping[str, Decimal] = field(init=False)
+    """Marked value of each non-zero position (quantity x price)."""
+    equity: Decimal = field(init=False)
+    """``cash + sum(values)``, exact."""
+
     def __post_init__(self) -> None:
         missing = sorted(s for s, q in self.positions.items() if q and s not in self.prices)
         if missing:
             raise MissingPriceError(f"no price for held asset(s): {', '.join(missing)}")
+        values = {s: q * self.prices[s] for s, q in self.positions.items() if q}
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "equity", self.cash + sum(values.values(), Decimal(0)))
 
     def position_value(self, symbol: str) -> Decimal:
-        qty = self.positions.get(symbol, Decimal(0))
-        return qty * self.prices[symbol] if qty else Decimal(0)
-
-    @property
-    def equity(self) -> Decimal:
-        return self.cash + sum((self.position_value(s) for s in self.positions), Decimal(0))
+        return self.values.get(symbol, Decimal(0))
 
     @property
     def gross_exposure(self) -> Decimal:
-        return sum((abs(self.position_value(s)) for s in self.positions), Decimal(0))
+        return sum((abs(v) for v in self.values.values()), Decimal(0))
 
     def weights(self) -> Weights:
         """Current signed weights (position value / equity); empty when equity is not positive."""
         equity = self.equity
         if equity <= 0:
             return Weights({})
-        return Weights({s: float(self.position_value(s) / equity) for s, q in self.positions.items() if q})
+        return Weights({s: float(v / equity) for s, v in self.values.items()})

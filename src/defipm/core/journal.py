@@ -7,7 +7,6 @@ same protocol on the store, so a restart can reconcile instead of sending twice.
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
@@ -36,14 +35,13 @@ class MemoryJournal:
     """Journal kept in memory: enough for backtests and benchmarks, useless after a crash."""
 
     def __init__(self) -> None:
-        self._ids = itertools.count(1)
         self.status: dict[str, OrderStatus] = {}
         self.results: dict[str, OrderResult] = {}
 
     def record_intents(self, orders: Sequence[Order], cycle_id: str | None = None) -> list[Order]:
         out = []
         for order in orders:
-            cloid = order.client_order_id or f"0x{next(self._ids):032x}"
+            cloid = order.client_order_id or new_client_order_id()
             self.status[cloid] = OrderStatus.PLANNED
             out.append(replace(order, client_order_id=cloid) if order.client_order_id != cloid else order)
         return out

@@ -56,6 +56,7 @@ class Store:
             raise ConfigError(f"database URL {_redact(self.url)}: {exc}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._writer: Connection | None = None
         if migrate:
             self.migrate()
 
@@ -73,10 +74,20 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        """A transaction on the store's long-lived write connection (no pool checkout on the hot path)."""
+        conn = self._writer
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._writer = self.engine.connect()
+        if conn.in_transaction():  # nested use: join the open transaction
+            yield conn
+            return
+        with conn.begin():
             yield conn
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self.engine.dispose()
 
     # -- settings -------------------------------------------------------------------------------------------

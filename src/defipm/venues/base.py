@@ -40,6 +40,8 @@ class Venue(ABC):
     """False for spot venues: the planner's targets must be long-only there."""
     stop_on_failure: bool = False
     """Stop a rebalance at the first failed order instead of continuing with the rest."""
+    planner: PlannerConfig | None = None
+    """The venue's default planner settings, used when a rebalance is given none."""
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def connect(
@@ -128,7 +130,7 @@ class Venue(ABC):
     def plan(self, weights: Weights, config: PlannerConfig | None = None) -> tuple[AccountSnapshot, Plan]:
         """The orders ``set_portfolio_weights`` would send now, without sending them."""
         snap = self.snapshot()
-        plan = plan_rebalance(snap.positions, snap.prices, snap.equity, weights, self.get_rules, config)
+        plan = plan_rebalance(snap.positions, snap.prices, snap.equity, weights, self.get_rules, config or self.planner)
         return snap, plan
 
     def set_portfolio_weights(

@@ -8,11 +8,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
 
 from defipm.core.orders import Fill, Side
 from defipm.store.database import Store
 from defipm.store.models import PaperAccount, PaperFill, PaperPosition
+
+_ACCOUNTS = PaperAccount.__table__
+_POSITIONS = PaperPosition.__table__
+_INSERT_FILL = insert(PaperFill.__table__)
+_UPDATE_ACCOUNT = (
+    update(_ACCOUNTS)
+    .where(_ACCOUNTS.c.name == bindparam("acct"))
+    .values(
+        cash=bindparam("cash", type_=_ACCOUNTS.c.cash.type),
+        fill_count=bindparam("fills"),
+        updated_at=bindparam("now", type_=_ACCOUNTS.c.updated_at.type),
+    )
+)
+_DELETE_POSITION = delete(_POSITIONS).where(
+    _POSITIONS.c.account == bindparam("acct"), _POSITIONS.c.symbol == bindparam("sym")
+)
+_INSERT_POSITION = insert(_POSITIONS)
 
 
 @dataclass(slots=True)
@@ -50,26 +68,28 @@ class PaperBook:
             )
 
     def save_fill(self, fill: Fill, cash: Decimal, position: Decimal, mark: Decimal, fill_count: int) -> None:
+        now = _now()
         with self.store.begin() as conn:
             conn.execute(
-                insert(PaperFill).values(
-                    account=self.account,
-                    client_order_id=fill.client_order_id,
-                    symbol=fill.symbol,
-                    side=fill.side.value,
-                    quantity=fill.quantity,
-                    price=fill.price,
-                    fee=fill.fee,
-                    timestamp=fill.timestamp or _now(),
+                _INSERT_FILL,
+                {
+                    "account": self.account,
+                    "client_order_id": fill.client_order_id,
+                    "symbol": fill.symbol,
+                    "side": fill.side.value,
+                    "quantity": fill.quantity,
+                    "price": fill.price,
+                    "fee": fill.fee,
+                    "timestamp": fill.timestamp or now,
+                },
+            )
+            conn.execute(_UPDATE_ACCOUNT, {"acct": self.account, "cash": cash, "fills": fill_count, "now": now})
+            conn.execute(_DELETE_POSITION, {"acct": self.account, "sym": fill.symbol})
+            if position:
+                conn.execute(
+                    _INSERT_POSITION,
+                    {"account": self.account, "symbol": fill.symbol, "quantity": position, "price": mark},
                 )
-            )
-            self._write_account(conn, cash, fill_count)
-            conn.execute(
-                delete(PaperPosition).where(PaperPosition.account == self.account, PaperPosition.symbol == fill.symbol)
-            )
-            conn.execute(
-                insert(PaperPosition).values(account=self.account, symbol=fill.symbol, quantity=position, price=mark)
-            )
 
     def save_state(
         self, cash: Decimal, positions: Mapping[str, Decimal], marks: Mapping[str, Decimal], fill_count: int
@@ -95,12 +115,8 @@ class PaperBook:
             return None
         return Fill(r.symbol, Side(r.side), r.quantity, r.price, r.fee, r.client_order_id, r.timestamp)
 
-    def _write_account(self, conn, cash: Decimal, fill_count: int) -> None:  # type: ignore[no-untyped-def]
-        conn.execute(
-            update(PaperAccount)
-            .where(PaperAccount.name == self.account)
-            .values(cash=cash, fill_count=fill_count, updated_at=_now())
-        )
+    def _write_account(self, conn: Connection, cash: Decimal, fill_count: int) -> None:
+        conn.execute(_UPDATE_ACCOUNT, {"acct": self.account, "cash": cash, "fills": fill_count, "now": _now()})
 
 
 def _now() -> datetime:

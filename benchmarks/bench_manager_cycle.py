@@ -1,0 +1,100 @@
+"""One ``manage_portfolio`` cycle on the paper venue with 200 assets: median time without and with SQLite writes.
+
+Targets (issue 2): under 5 ms median without store writes, under 20 ms with SQLite writes. Each cycle moves every
+price by a random +-1% (seeded) and a rotating long/short oracle swaps a few names in and out (about 10 orders a
+cycle; the rest stay inside the 0.2% no-trade band). The first cycle from cash (one order per asset) is reported
+separately, as a per-order figure.
+
+    .venv/bin/python benchmarks/bench_manager_cycle.py [--assets 200] [--cycles 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+from defipm import Oracle, PaperVenue, PlannerConfig, PortfolioManager, Store, Weights
+
+
+class RotatingOracle(Oracle):
+    """Long the first half, short the second half of a seeded ranking that swaps ``churn`` pairs each cycle."""
+
+    def __init__(self, symbols: list[str], churn: int = 2, seed: int = 1) -> None:
+        super().__init__()
+        self.order = list(symbols)
+        self.churn = churn
+        self.rng = np.random.default_rng(seed)
+        self.first = True
+
+    def fetch_portfolio_weights(self, timestamp, universe):  # type: ignore[no-untyped-def]
+        if not self.first:
+            n = len(self.order)
+            for _ in range(self.churn):
+                i, j = self.rng.integers(0, n // 2), self.rng.integers(n // 2, n)
+                self.order[i], self.order[j] = self.order[j], self.order[i]
+        self.first = False
+        half = len(self.order) // 2
+        w = 1.0 / len(self.order)
+        return Weights({s: (w if k < half else -w) for k, s in enumerate(self.order)})
+
+
+def run(assets: int, cycles: int, store: Store | None) -> tuple[float, list[float], float]:
+    rng = np.random.default_rng(42)
+    symbols = [f"A{i:03d}" for i in range(assets)]
+    prices = rng.uniform(1, 1000, assets)
+    venue = PaperVenue(initial_cash=Decimal(10_000_000), store=store, account="bench")
+    manager = PortfolioManager(
+        RotatingOracle(symbols), venue, store=store, run="bench", planner=PlannerConfig(no_trade_band=0.002)
+    )
+    t = datetime(2024, 1, 1, tzinfo=UTC)
+    venue.update_market(t, dict(zip(symbols, prices.tolist(), strict=True)))
+    start = time.perf_counter()
+    manager.manage_portfolio(t)
+    first = time.perf_counter() - start
+    times, orders = [], 0
+    for i in range(cycles):
+        prices = prices * np.exp(rng.normal(0, 0.01, assets))
+        t += timedelta(hours=1)
+        venue.update_market(t, dict(zip(symbols, prices.tolist(), strict=True)))
+        start = time.perf_counter()
+        report = manager.manage_portfolio(t)
+        times.append(time.perf_counter() - start)
+        orders += len(report.rebalance.results) if report.rebalance else 0
+        del i
+    return first, times, orders / cycles
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--assets", type=int, default=200)
+    ap.add_argument("--cycles", type=int, default=200)
+    args = ap.parse_args()
+    print(f"manage_portfolio, paper venue, {args.assets} assets, {args.cycles} cycles (after the first from cash)")
+    first, times, per_cycle = run(args.assets, args.cycles, None)
+    med = statistics.median(times) * 1e3
+    print(
+        f"  no store      : median {med:6.2f} ms  p90 {np.percentile(times, 90) * 1e3:6.2f} ms  "
+        f"({per_cycle:.1f} orders/cycle)  from cash {first / args.assets * 1e3:.2f} ms/order  "
+        f"target < 5 ms: {'OK' if med < 5 else 'MISSED'}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        first, times, per_cycle = run(args.assets, args.cycles, store)
+        med = statistics.median(times) * 1e3
+        print(
+            f"  SQLite writes : median {med:6.2f} ms  p90 {np.percentile(times, 90) * 1e3:6.2f} ms  "
+            f"({per_cycle:.1f} orders/cycle)  from cash {first / args.assets * 1e3:.2f} ms/order  "
+            f"target < 20 ms: {'OK' if med < 20 else 'MISSED'}"
+        )
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
