@@ -37,6 +37,8 @@ def find_anvil() -> str:
     """Path of the anvil binary; ChainError naming the fix when absent."""
     env = os.environ.get("DEFIPM_ANVIL")
     if env:
+        if not Path(env).exists() and not shutil.which(env):
+            raise ChainError(f"DEFIPM_ANVIL={env} does not exist")
         return env
     with contextlib.suppress(ChainError):
         local = find_node_modules() / ".bin" / "anvil"

@@ -103,6 +103,20 @@ class LocalUniswap:
         self.stop()
 
 
+def local_chain_missing() -> str | None:
+    """Why a local world cannot start here (anvil or the npm artifacts missing), or None when it can."""
+    from defipm.chain.anvil import find_anvil
+    from defipm.chain.artifacts import find_node_modules
+    from defipm.chain.errors import ChainError
+
+    try:
+        find_node_modules()
+        find_anvil()
+    except ChainError as exc:
+        return str(exc)
+    return None
+
+
 _shared: LocalUniswap | None = None
 _lock = threading.Lock()
 
