@@ -18,9 +18,10 @@ when ``stop_on_failure`` is set. Slippage is never widened and nothing is retrie
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from defipm.amm.errors import AmmError
 from defipm.amm.v3_pool import V3PoolState
@@ -100,7 +101,12 @@ class UniswapVenue(Venue):
         """Per client order id: the on-chain outcome of the order (gas figures, tier, quote, minimum)."""
 
     # -- lifecycle -----------------------------------------------------------------------------------------
-    def connect(self, api_key: str | None = None, secret_key: str | None = None, additional_params=None) -> None:  # type: ignore[no-untyped-def]
+    def connect(
+        self,
+        api_key: str | None = None,
+        secret_key: str | None = None,
+        additional_params: Mapping[str, Any] | None = None,
+    ) -> None:
         """Connect to the node, load the wallet, check the chain id and discover pools."""
         if self._w3 is None:
             from web3 import Web3
