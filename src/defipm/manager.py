@@ -179,7 +179,14 @@ class PortfolioManager:
 
         self.venue.refresh()
         universe = self.venue.get_universe()
-        weights = self.oracle.fetch_portfolio_weights(ts, universe)
+        try:
+            weights = self.oracle.fetch_portfolio_weights(ts, universe)
+        except DefipmError as exc:
+            report.status = CycleStatus.FAILED
+            report.error = f"oracle {self.oracle.name}: {exc}"
+            report.notes.extend(self.oracle.pop_notes())
+            self._record(report)
+            raise
         if not isinstance(weights, Weights):
             weights = Weights(weights)
         report.target = weights
@@ -213,7 +220,7 @@ class PortfolioManager:
 
         report.executed_target = decision.weights
         rebalance = self.venue.set_portfolio_weights(
-            decision.weights, planner=self.planner, journal=self.journal, cycle_id=report.cycle_id
+            decision.weights, planner=self.planner, journal=self.journal, cycle_id=report.cycle_id, snapshot=snapshot
         )
         report.rebalance = rebalance
         report.equity = rebalance.equity_after

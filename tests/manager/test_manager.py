@@ -165,3 +165,21 @@ def test_equal_weight_oracle_over_universe():
     report = m.manage_portfolio(T0)
     assert set(report.target) == {"BTC", "ETH", "SOL"}
     assert all(r.status is OrderStatus.FILLED for r in report.rebalance.results)
+
+
+def test_oracle_data_error_is_recorded_as_failed_cycle_and_raised(store: Store):
+    from defipm import DataError
+
+    class Broken(Oracle):
+        name = "broken"
+
+        def fetch_portfolio_weights(self, timestamp, universe):
+            raise DataError("signal file is stale (last row 2023-12-01)")
+
+    v = paper(store)
+    m = PortfolioManager(Broken(), v, store=store)
+    with pytest.raises(DataError, match="stale"):
+        m.manage_portfolio(T0)
+    [cycle] = store.recent_cycles("default")
+    assert cycle.status == "failed" and "oracle broken: signal file is stale" in cycle.error
+    assert v.get_positions() == {}

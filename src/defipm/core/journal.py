@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 from defipm.core.orders import Order, OrderResult, OrderStatus
@@ -32,18 +31,29 @@ class OrderJournal(Protocol):
 
 
 class MemoryJournal:
-    """Journal kept in memory: enough for backtests and benchmarks, useless after a crash."""
+    """Journal kept in memory: enough for backtests and benchmarks, useless after a crash.
+
+    Client order ids are a random per-journal prefix plus a counter: unique, and cheap on a backtest's hot path.
+    """
 
     def __init__(self) -> None:
+        self._prefix = "0x" + uuid.uuid4().hex[:16]
+        self._next = 0
         self.status: dict[str, OrderStatus] = {}
         self.results: dict[str, OrderResult] = {}
 
     def record_intents(self, orders: Sequence[Order], cycle_id: str | None = None) -> list[Order]:
         out = []
-        for order in orders:
-            cloid = order.client_order_id or new_client_order_id()
-            self.status[cloid] = OrderStatus.PLANNED
-            out.append(replace(order, client_order_id=cloid) if order.client_order_id != cloid else order)
+        for o in orders:
+            if o.client_order_id is None:
+                self._next += 1
+                cloid = f"{self._prefix}{self._next:016x}"
+                o = Order(
+                    o.symbol, o.side, o.quantity, o.order_type, o.limit_price, o.reduce_only, cloid, o.reference_price
+                )
+            assert o.client_order_id is not None
+            self.status[o.client_order_id] = OrderStatus.PLANNED
+            out.append(o)
         return out
 
     def mark_sent(self, client_order_id: str) -> None:

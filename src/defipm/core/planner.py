@@ -74,14 +74,14 @@ def plan_rebalance(
     if missing:
         raise MissingPriceError(f"no usable price for: {', '.join(missing)}")
 
+    exact = {s: Decimal(repr(w)) for s, w in target.items() if w}
     investable = equity
     if cfg.reserve_fees and equity > 0:
         est_fees = ZERO
         reserve = Decimal(repr(cfg.cost_reserve_bps)) / 10_000
         for s in symbols:
-            current_value = held.get(s, ZERO) * prices[s]
-            target_value = Decimal(repr(target.get(s, 0.0))) * equity
-            est_fees += get_rules(s).fee(target_value - current_value) + abs(target_value - current_value) * reserve
+            trade = abs(exact.get(s, ZERO) * equity - held.get(s, ZERO) * prices[s])
+            est_fees += trade * (get_rules(s).taker_fee + reserve)
         investable = equity - est_fees
     band_value = Decimal(repr(cfg.no_trade_band)) * equity if cfg.no_trade_band > 0 else ZERO
 
@@ -93,8 +93,8 @@ def plan_rebalance(
         r = get_rules(s)
         price = prices[s]
         current = held.get(s, ZERO)
-        w = target.get(s, 0.0)
-        target_abs = r.round_size(abs(Decimal(repr(w))) * investable / price) if w and investable > 0 else ZERO
+        w = exact.get(s, ZERO)
+        target_abs = r.round_size(abs(w) * investable / price) if w and investable > 0 else ZERO
         target_qty = target_abs if w > 0 else -target_abs
         delta = target_qty - current
         if not delta:

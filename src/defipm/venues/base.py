@@ -127,9 +127,11 @@ class Venue(ABC):
         return results[0]
 
     # -- rebalancing ----------------------------------------------------------------------------------------
-    def plan(self, weights: Weights, config: PlannerConfig | None = None) -> tuple[AccountSnapshot, Plan]:
+    def plan(
+        self, weights: Weights, config: PlannerConfig | None = None, snapshot: AccountSnapshot | None = None
+    ) -> tuple[AccountSnapshot, Plan]:
         """The orders ``set_portfolio_weights`` would send now, without sending them."""
-        snap = self.snapshot()
+        snap = snapshot if snapshot is not None else self.snapshot()
         plan = plan_rebalance(snap.positions, snap.prices, snap.equity, weights, self.get_rules, config or self.planner)
         return snap, plan
 
@@ -140,10 +142,13 @@ class Venue(ABC):
         planner: PlannerConfig | None = None,
         journal: OrderJournal | None = None,
         cycle_id: str | None = None,
+        snapshot: AccountSnapshot | None = None,
     ) -> RebalanceReport:
-        """Rebalance to ``weights`` (signed fractions of equity): plan with the venue's rules, journal, execute."""
+        """Rebalance to ``weights`` (signed fractions of equity): plan with the venue's rules, journal, execute.
+
+        ``snapshot`` may pass the account state the caller has just read, to save reading it again."""
         target = weights if isinstance(weights, Weights) else Weights(weights)
-        before, plan = self.plan(target, planner)
+        before, plan = self.plan(target, planner, snapshot)
         results, stopped = self.execute_orders(plan.orders, journal or MemoryJournal(), cycle_id=cycle_id)
         after = self.snapshot()
         return RebalanceReport(

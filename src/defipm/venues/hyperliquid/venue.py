@@ -213,8 +213,10 @@ class HyperliquidVenue(Venue):
     def planner_config(self) -> PlannerConfig:
         return PlannerConfig(no_trade_band=self.config.no_trade_band, reserve_fees=True, order_type=OrderType.MARKET)
 
-    def plan(self, weights: Weights, config: PlannerConfig | None = None) -> tuple[AccountSnapshot, Plan]:
-        snap = self.snapshot()
+    def plan(
+        self, weights: Weights, config: PlannerConfig | None = None, snapshot: AccountSnapshot | None = None
+    ) -> tuple[AccountSnapshot, Plan]:
+        snap = snapshot if snapshot is not None else self.snapshot()
         skipped: list[SkippedOrder] = []
         tradable: dict[str, float] = {}
         for coin, w in weights.items():

@@ -67,6 +67,7 @@ class PaperVenue(Venue):
         self.allows_shorts = mode == "perp"
         self.taker_fee = to_decimal(taker_fee)
         self.slippage = slippage or SlippageModel()
+        self._slippage_active = bool(self.slippage.fixed_bps or self.slippage.impact or self.slippage.noise_bps)
         self._rules = rules
         self.max_leverage = to_decimal(max_leverage)
         self.seed = seed
@@ -271,9 +272,11 @@ class PaperVenue(Venue):
             raise OrderRejectedError(
                 f"{s}: spot mode forbids shorts (position {current}, sell {order.quantity})", symbol=s
             )
-        frac = self.slippage.fraction(float(order.quantity * mid), self._volumes.get(s), self._rng())
-        move = Decimal(repr(frac))
-        price = mid * (1 + move) if order.side is Side.BUY else mid * (1 - move)
+        price = mid
+        if self._slippage_active:
+            frac = self.slippage.fraction(float(order.quantity * mid), self._volumes.get(s), self._rng())
+            move = Decimal(repr(frac))
+            price = mid * (1 + move) if order.side is Side.BUY else mid * (1 - move)
         if (
             order.order_type is OrderType.LIMIT_IOC
             and order.limit_price is not None
