@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from defipm.core.journal import new_client_order_id
 from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Side
@@ -29,7 +29,7 @@ def _now() -> datetime:
 
 
 # Prebuilt statements: the hot path of a rebalance binds parameters only (no per-order statement building).
-_ORDERS = OrderRecord.__table__
+_ORDERS = cast(Table, OrderRecord.__table__)
 _MARK_SENT = (
     update(_ORDERS)
     .where(_ORDERS.c.client_order_id == bindparam("cloid"))
@@ -47,7 +47,7 @@ _RECORD_RESULT = (
         updated_at=bindparam("now", type_=_ORDERS.c.updated_at.type),
     )
 )
-_INSERT_FILL = insert(FillRecord.__table__)
+_INSERT_FILL = insert(cast(Table, FillRecord.__table__))
 
 
 @dataclass(slots=True)

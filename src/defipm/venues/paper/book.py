@@ -7,17 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import cast
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from defipm.core.orders import Fill, Side
 from defipm.store.database import Store
 from defipm.store.models import PaperAccount, PaperFill, PaperPosition
 
-_ACCOUNTS = PaperAccount.__table__
-_POSITIONS = PaperPosition.__table__
-_INSERT_FILL = insert(PaperFill.__table__)
+_ACCOUNTS = cast(Table, PaperAccount.__table__)
+_POSITIONS = cast(Table, PaperPosition.__table__)
+_INSERT_FILL = insert(cast(Table, PaperFill.__table__))
 _UPDATE_ACCOUNT = (
     update(_ACCOUNTS)
     .where(_ACCOUNTS.c.name == bindparam("acct"))
