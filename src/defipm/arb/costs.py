@@ -120,9 +120,11 @@ class PriceBook:
                     # mid price: raw units of t per raw unit of other (fee removed)
                     if isinstance(p, V2Pool):
                         mid = Fraction(p.reserve0, p.reserve1) if t_is0 else Fraction(p.reserve1, p.reserve0)
+                    elif isinstance(p, V3Pool):
+                        keep = Fraction(1_000_000 - p.state.fee, 1_000_000)
+                        mid = Fraction(p.marginal_rate(not t_is0)) / keep
                     else:
-                        r = Fraction(p.marginal_rate(not t_is0)) / Fraction(1 - p.fee_bps / 10_000)
-                        mid = r
+                        continue
                     if other not in best or best[other][0] < depth:
                         best[other] = (depth, prices[t] * mid)
             frontier = set(best)

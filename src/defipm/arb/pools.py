@@ -43,11 +43,19 @@ class Token:
 class Pool(Protocol):
     """What the graph, search and sizing need from any pool."""
 
-    address: str
-    token0: str
-    token1: str
-    kind: str
-    """Protocol family: "v2" or "v3" (also picks the gas cost per hop)."""
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def token0(self) -> str: ...
+
+    @property
+    def token1(self) -> str: ...
+
+    @property
+    def kind(self) -> str:
+        """Protocol family: "v2" or "v3" (also picks the gas cost per hop)."""
+        ...
 
     def amount_out(self, zero_for_one: bool, amount_in: int) -> int:
         """Exact output for an exact input, as the contract computes it; raises AmmError on refusal."""

@@ -78,9 +78,9 @@ class Scanner:
         self._rank[n_tok] = 1 << 40  # sentinel token never starts a cycle
         self._price = np.full(n_tok, np.nan)
         if prices is not None:
-            for t, p in prices.prices.items():
-                if t in graph.token_index:
-                    self._price[graph.token_index[t]] = float(p)
+            for addr, price in prices.prices.items():
+                if addr in graph.token_index:
+                    self._price[graph.token_index[addr]] = float(price)
         self.w = np.empty(self.sentinel + 1)
         self.rate = np.empty(self.sentinel + 1)
         self.curv = np.empty(self.sentinel + 1)

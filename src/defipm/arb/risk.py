@@ -1,0 +1,148 @@
+"""Arbitrage risk: pre-trade validation, size and loss limits, a circuit breaker and an emergency pause.
+
+``ArbRiskManager.check(opportunity, requote)`` re-quotes the cycle on the latest state (``requote`` returns the
+fresh ``Opportunity`` or a ``Rejection``) and approves it only when every rule passes: not paused, breaker closed,
+net profit >= ``min_profit_native``, size <= the per-trade and per-token limits, daily loss not exhausted. Each
+call returns a ``Decision`` with its reason and is appended to ``decisions`` (and published as a ``RiskAlert`` when
+refused). ``record_execution`` feeds results back: losses count against the daily limit, and ``breaker_failures``
+failed or losing executions in a row open the breaker for ``breaker_cooldown_s`` seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from defipm.arb.events import EventBus, RiskAlert
+from defipm.arb.opportunity import Opportunity, Rejection
+
+__all__ = ["ArbRiskConfig", "ArbRiskManager", "Decision"]
+
+
+class ArbRiskConfig(BaseModel):
+    """Risk limits of the arbitrage loop. Amounts in raw units (wei for the native token)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_profit_native: int = Field(default=0, ge=0, description="Least net profit (wei of native) to trade.")
+    max_trade_native: int | None = Field(default=None, ge=0, description="Largest trade, valued in native wei.")
+    max_trade_per_token: dict[str, int] = Field(
+        default_factory=dict, description="Largest input per start token address, raw units."
+    )
+    daily_loss_limit_native: int = Field(default=10**18, ge=0, description="Stop after losing this much in a UTC day.")
+    breaker_failures: int = Field(default=3, ge=1, description="Failed or losing executions in a row that open the breaker.")
+    breaker_cooldown_s: float = Field(default=300.0, ge=0, description="Seconds the breaker stays open.")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A validation verdict: ``approved`` and why, with the re-quoted opportunity when there is one."""
+
+    at: datetime
+    approved: bool
+    reason: str
+    opportunity: Opportunity | None = None
+
+
+@dataclass
+class ArbRiskManager:
+    config: ArbRiskConfig = field(default_factory=lambda: ArbRiskConfig())
+    bus: EventBus | None = None
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    paused: bool = False
+    decisions: list[Decision] = field(default_factory=list)
+    consecutive_failures: int = 0
+    breaker_open_until: datetime | None = None
+    _day: str = ""
+    _day_loss: int = 0
+
+    def pause(self, reason: str = "emergency pause") -> None:
+        self.paused = True
+        self._alert("critical", "pause", reason)
+
+    def resume(self) -> None:
+        self.paused = False
+        self._alert("info", "pause", "resumed")
+
+    def breaker_open(self) -> bool:
+        if self.breaker_open_until is None:
+            return False
+        if self.clock() >= self.breaker_open_until:
+            self.breaker_open_until = None
+            self.consecutive_failures = 0
+            self._alert("info", "circuit_breaker", "closed after cool-down")
+            return False
+        return True
+
+    def daily_loss(self) -> int:
+        self._roll_day()
+        return self._day_loss
+
+    def check(
+        self,
+        opportunity: Opportunity,
+        requote: Callable[[Opportunity], Opportunity | Rejection],
+        trade_value_native: int | None = None,
+    ) -> Decision:
+        """Validate an opportunity against the latest state and the limits; records the decision."""
+        cfg = self.config
+        if self.paused:
+            return self._decide(False, "emergency pause is on", opportunity)
+        if self.breaker_open():
+            return self._decide(False, f"circuit breaker open until {self.breaker_open_until}", opportunity)
+        if self.daily_loss() >= cfg.daily_loss_limit_native:
+            return self._decide(False, f"daily loss limit reached ({self._day_loss} wei)", opportunity)
+        fresh = requote(opportunity)
+        if isinstance(fresh, Rejection):
+            return self._decide(False, f"re-quote on latest state: {fresh.reason}", opportunity)
+        if fresh.net_profit_native is None:
+            return self._decide(False, "start token has no native price: net profit unknown", fresh)
+        if fresh.net_profit_native < max(1, cfg.min_profit_native):
+            return self._decide(
+                False, f"net profit {fresh.net_profit_native} wei below minimum {cfg.min_profit_native}", fresh
+            )
+        cap = cfg.max_trade_per_token.get(fresh.start_token)
+        if cap is not None and fresh.amount_in > cap:
+            return self._decide(False, f"size {fresh.amount_in} above the {fresh.start_token} limit {cap}", fresh)
+        too_big = cfg.max_trade_native is not None and trade_value_native is not None
+        if too_big and trade_value_native > cfg.max_trade_native:  # type: ignore[operator]
+            return self._decide(
+                False, f"trade value {trade_value_native} wei above limit {cfg.max_trade_native}", fresh
+            )
+        return self._decide(True, f"approved: net {fresh.net_profit_native} wei", fresh)
+
+    def record_execution(self, success: bool, profit_native: int) -> None:
+        """Feed an execution outcome back (profit net of gas, wei; negative is a loss)."""
+        self._roll_day()
+        if profit_native < 0:
+            self._day_loss += -profit_native
+        if success and profit_native >= 0:
+            self.consecutive_failures = 0
+            return
+        self.consecutive_failures += 1
+        if self.consecutive_failures >= self.config.breaker_failures and self.breaker_open_until is None:
+            self.breaker_open_until = self.clock() + timedelta(seconds=self.config.breaker_cooldown_s)
+            self._alert(
+                "critical",
+                "circuit_breaker",
+                f"opened after {self.consecutive_failures} failed or losing executions",
+            )
+
+    def _roll_day(self) -> None:
+        day = self.clock().date().isoformat()
+        if day != self._day:
+            self._day, self._day_loss = day, 0
+
+    def _decide(self, ok: bool, reason: str, opp: Opportunity | None) -> Decision:
+        d = Decision(self.clock(), ok, reason, opp)
+        self.decisions.append(d)
+        if not ok:
+            self._alert("warning", "validation", reason)
+        return d
+
+    def _alert(self, level: str, check: str, message: str) -> None:
+        if self.bus is not None:
+            self.bus.publish(RiskAlert(self.clock(), level, check, message))
