@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,10 @@ T0 = datetime(2024, 1, 1, tzinfo=UTC)
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     if postgres_bindir() is None:
-        pytest.skip("PostgreSQL server binaries not found: install postgresql (CI does) to run the PostgreSQL tests")
+        message = "PostgreSQL server binaries not found: install postgresql (scripts/test does) to run these tests"
+        if os.environ.get("DEFIPM_REQUIRE_POSTGRES"):
+            pytest.fail(message)
+        pytest.skip(message)
     with temporary_postgres() as url:
         yield url
 

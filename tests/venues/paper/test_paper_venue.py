@@ -142,3 +142,10 @@ def test_books_always_balance_to_the_cent(trades):
         v.update_market(t, {s: p * move for s, p in PRICES.items()})
         books_balance(v)
         assert v.get_cash() + sum(q * v.get_prices()[s] for s, q in v.get_positions().items()) == v.get_equity()
+
+
+def test_costs_never_leave_gross_above_target():
+    v = venue(slippage=SlippageModel(fixed_bps=10), taker_fee="0.001")
+    report = v.set_portfolio_weights(Weights({"BTC": 0.6, "ETH": -0.4}))
+    assert report.weights_after.gross <= 1.0
+    assert report.weights_after.gross > 0.99

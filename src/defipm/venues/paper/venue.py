@@ -23,6 +23,7 @@ from defipm.core.errors import (
 )
 from defipm.core.instruments import InstrumentRules
 from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Side
+from defipm.core.planner import PlannerConfig
 from defipm.store.database import Store
 from defipm.venues.base import Venue, to_decimal
 from defipm.venues.paper.book import PaperBook
@@ -68,6 +69,8 @@ class PaperVenue(Venue):
         self.taker_fee = to_decimal(taker_fee)
         self.slippage = slippage or SlippageModel()
         self._slippage_active = bool(self.slippage.fixed_bps or self.slippage.impact or self.slippage.noise_bps)
+        # by default, keep back the fixed slippage so costs never leave the book above its target gross
+        self.planner = PlannerConfig(cost_reserve_bps=self.slippage.fixed_bps)
         self._rules = rules
         self.max_leverage = to_decimal(max_leverage)
         self.seed = seed
