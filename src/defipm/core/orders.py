@@ -115,6 +115,8 @@ class OrderResult:
     fills: tuple[Fill, ...] = ()
     error: str | None = None
     venue_order_id: str | None = None
+    network_fee: Decimal = Decimal(0)
+    """Costs paid outside the fill price, in quote currency: gas on a chain (0 where there is none)."""
 
     @property
     def filled_quantity(self) -> Decimal:

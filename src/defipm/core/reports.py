@@ -38,6 +38,11 @@ class RebalanceReport:
         return sum((r.fees for r in self.results), ZERO)
 
     @property
+    def network_fees(self) -> Decimal:
+        """Gas and other costs paid outside fills (quote currency)."""
+        return sum((r.network_fee for r in self.results), ZERO)
+
+    @property
     def traded_notional(self) -> Decimal:
         return sum((f.notional for f in self.fills), ZERO)
 

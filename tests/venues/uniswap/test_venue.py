@@ -59,6 +59,13 @@ def test_rebalance_from_weth_to_targets_then_to_another(world: LocalUniswap) -> 
     assert all(e.amount_out >= e.prepared.amount_out_minimum for e in executions)
     assert all(e.prepared.quoted_out == e.amount_out for e in executions)  # nobody else traded in between
     assert venue.gas_cost_wei() > 0
+    # gas is also in the report, in base (WETH) units, order by order
+    assert report.network_fees == sum(
+        (Decimal(venue.executions[r.order.client_order_id].gas_cost_wei
+                 + venue.executions[r.order.client_order_id].approval_gas_cost_wei).scaleb(-18)
+         for r in report.results), Decimal(0)
+    )  # fmt: skip
+    assert report.network_fees > 0
 
 
 def _move_price(world: LocalUniswap, symbol: str, fee: int, weth_amount: int) -> None:

@@ -64,6 +64,9 @@ class UniswapConfig(BaseModel):
     """Tip per gas in wei; None asks the node."""
     planning_fee: Decimal = Field(default=Decimal("0.003"), ge=0, lt=1)
     """Fee fraction the planner reserves per trade (0.003 = 0.3%) so the book stays solvent after pool fees."""
+    base_is_native: bool = True
+    """The base token is the wrapped native coin (WETH): gas is then reported in base units as each order's
+    ``network_fee``. Otherwise gas stays in ``venue.executions`` (wei of the native coin)."""
     min_trade_base: Decimal = Field(default=Decimal("0"), ge=0)
     """Smallest trade value in base token; smaller trades are skipped by the planner."""
     tick_word_radius: int | None = None

@@ -19,7 +19,7 @@ when ``stop_on_failure`` is set. Slippage is never widened and nothing is retrie
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -311,6 +311,9 @@ class UniswapVenue(Venue):
         return self._record(order, execution, result)
 
     def _record(self, order: Order, execution: SwapExecution, result: OrderResult) -> OrderResult:
+        if self.config.base_is_native:
+            gas_wei = execution.gas_cost_wei + execution.approval_gas_cost_wei
+            result = replace(result, network_fee=Decimal(gas_wei).scaleb(-18))
         if order.client_order_id:
             self.executions[order.client_order_id] = execution
             self._results[order.client_order_id] = result
