@@ -93,16 +93,12 @@ def get_amount_in(
         raise AmmError(f"insufficient output amount: {amount_out}")
     _check_reserves(reserve_in, reserve_out)
     if amount_out >= reserve_out:
-        raise InsufficientLiquidityError(
-            f"insufficient liquidity: output {amount_out} >= reserve {reserve_out}"
-        )
+        raise InsufficientLiquidityError(f"insufficient liquidity: output {amount_out} >= reserve {reserve_out}")
     num, den = fee_fraction(fee_bps, fee)
     return reserve_in * amount_out * den // ((reserve_out - amount_out) * num) + 1
 
 
-def get_amounts_out(
-    amount_in: int, reserves: list[tuple[int, int]], fees_bps: list[int] | None = None
-) -> list[int]:
+def get_amounts_out(amount_in: int, reserves: list[tuple[int, int]], fees_bps: list[int] | None = None) -> list[int]:
     """Chained ``getAmountOut`` over ``(reserve_in, reserve_out)`` hops; returns every intermediate amount."""
     amounts = [amount_in]
     for i, (r_in, r_out) in enumerate(reserves):
@@ -110,9 +106,7 @@ def get_amounts_out(
     return amounts
 
 
-def get_amounts_in(
-    amount_out: int, reserves: list[tuple[int, int]], fees_bps: list[int] | None = None
-) -> list[int]:
+def get_amounts_in(amount_out: int, reserves: list[tuple[int, int]], fees_bps: list[int] | None = None) -> list[int]:
     """Chained ``getAmountIn`` backwards over the hops; returns amounts from first input to final output."""
     amounts = [amount_out]
     for i in range(len(reserves) - 1, -1, -1):

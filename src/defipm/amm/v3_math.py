@@ -74,14 +74,10 @@ def get_next_sqrt_price_from_amount0_rounding_up(sqrt_p: int, liquidity: int, am
     return _to_uint160(mul_div_rounding_up(numerator1, sqrt_p, numerator1 - product))
 
 
-def get_next_sqrt_price_from_amount1_rounding_down(
-    sqrt_p: int, liquidity: int, amount: int, add: bool
-) -> int:
+def get_next_sqrt_price_from_amount1_rounding_down(sqrt_p: int, liquidity: int, amount: int, add: bool) -> int:
     """Price after adding (``add``) or removing ``amount`` of token1, rounded down."""
     if add:
-        quotient = (
-            (amount << RESOLUTION) // liquidity if amount <= UINT160_MAX else mul_div(amount, Q96, liquidity)
-        )
+        quotient = (amount << RESOLUTION) // liquidity if amount <= UINT160_MAX else mul_div(amount, Q96, liquidity)
         return _to_uint160(sqrt_p + quotient)
     if amount <= UINT160_MAX:
         quotient = div_rounding_up(amount << RESOLUTION, liquidity)
@@ -155,9 +151,7 @@ def compute_swap_step(
         if remaining_less_fee >= amount_in:
             sqrt_next = sqrt_target
         else:
-            sqrt_next = get_next_sqrt_price_from_input(
-                sqrt_current, liquidity, remaining_less_fee, zero_for_one
-            )
+            sqrt_next = get_next_sqrt_price_from_input(sqrt_current, liquidity, remaining_less_fee, zero_for_one)
     else:
         if zero_for_one:
             amount_out = get_amount1_delta(sqrt_target, sqrt_current, liquidity, False)
@@ -166,9 +160,7 @@ def compute_swap_step(
         if -amount_remaining >= amount_out:
             sqrt_next = sqrt_target
         else:
-            sqrt_next = get_next_sqrt_price_from_output(
-                sqrt_current, liquidity, -amount_remaining, zero_for_one
-            )
+            sqrt_next = get_next_sqrt_price_from_output(sqrt_current, liquidity, -amount_remaining, zero_for_one)
 
     reached = sqrt_target == sqrt_next
     if zero_for_one:

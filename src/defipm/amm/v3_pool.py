@@ -106,9 +106,7 @@ class V3PoolState:
 
     # -- swapping --------------------------------------------------------------------------------------------
 
-    def simulate(
-        self, zero_for_one: bool, amount_specified: int, sqrt_price_limit_x96: int = 0
-    ) -> SwapResult:
+    def simulate(self, zero_for_one: bool, amount_specified: int, sqrt_price_limit_x96: int = 0) -> SwapResult:
         """Replay ``UniswapV3Pool.swap``: ``amount_specified`` > 0 exact input, < 0 exact output.
 
         ``sqrt_price_limit_x96`` = 0 means no limit (the extreme price, as the router and quoter use).
@@ -189,8 +187,7 @@ class V3PoolState:
         result = self.simulate(zero_for_one, -amount_out, sqrt_price_limit_x96)
         if result.amount_out != amount_out:
             raise InsufficientLiquidityError(
-                f"pool can deliver only {result.amount_out} of the {amount_out} requested"
-                " before its price limit"
+                f"pool can deliver only {result.amount_out} of the {amount_out} requested before its price limit"
             )
         return result.amount_in
 

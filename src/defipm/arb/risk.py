@@ -33,7 +33,9 @@ class ArbRiskConfig(BaseModel):
         default_factory=dict, description="Largest input per start token address, raw units."
     )
     daily_loss_limit_native: int = Field(default=10**18, ge=0, description="Stop after losing this much in a UTC day.")
-    breaker_failures: int = Field(default=3, ge=1, description="Failed or losing executions in a row that open the breaker.")
+    breaker_failures: int = Field(
+        default=3, ge=1, description="Failed or losing executions in a row that open the breaker."
+    )
     breaker_cooldown_s: float = Field(default=300.0, ge=0, description="Seconds the breaker stays open.")
 
 

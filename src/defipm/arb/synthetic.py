@@ -27,9 +27,7 @@ def random_v2_pools(
 ) -> tuple[list[V2Pool], dict[str, Token]]:
     """A random connected-ish graph of V2 pools with true prices perturbed by up to ``mispricing``."""
     rng = random.Random(seed)
-    tokens = {
-        token_address(i): Token(token_address(i), f"T{i}", rng.choice([6, 8, 18])) for i in range(n_tokens)
-    }
+    tokens = {token_address(i): Token(token_address(i), f"T{i}", rng.choice([6, 8, 18])) for i in range(n_tokens)}
     addrs = list(tokens)
     price = {a: 10 ** rng.uniform(-2, 3) / 10 ** tokens[a].decimals for a in addrs}  # value per raw unit
     pools = []
