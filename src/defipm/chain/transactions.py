@@ -120,8 +120,13 @@ class TransactionSender:
     def send(self, call: ContractFunction | ContractConstructor, value: int = 0) -> TxOutcome:
         """Simulate, sign, send and wait. Reverts raise TransactionRevertedError (with the tx hash when mined);
         an unreachable node after broadcasting raises RpcUnavailableError (outcome unknown, nonce resynced)."""
-        context = _describe(call)
         tx, estimate = self.build(call, value)
+        return self.send_built(tx, estimate, _describe(call))
+
+    def send_built(self, tx: dict[str, Any], estimate: int, context: str) -> TxOutcome:
+        """Sign and send a transaction made earlier by ``build`` (gas limit fixed then, no new simulation),
+        wait and return its outcome; raises like ``send``."""
+        tx = dict(tx)
         tx["nonce"] = self.next_nonce()
         raw = self.wallet.sign_transaction(tx, chain_id=self.chain_id)
         try:

@@ -1,0 +1,296 @@
+"""The on-chain arbitrage loop: watch blocks, refresh pools, detect, validate, execute, record.
+
+``ArbRunner.step()`` does one round: when a new block has arrived it reads every watched pool at that block
+(``ChainPoolReader``), feeds changed pools to the scanner (only the cycles through them are re-evaluated; the first
+round scans everything), and for the best opportunity asks the risk manager, which re-quotes it on the latest block.
+An approved opportunity becomes an ``ExecutionPlan`` whose amounts are the exact off-chain quote at that block and
+goes to the engine (flash loan or capital). Each opportunity is published as ``ArbitrageOpportunity`` with the
+decision and its reason in ``metadata``, each attempt as ``ExecutionResult``, and the outcome is fed back to the
+risk manager (daily loss, circuit breaker). ``run()`` repeats until ``max_iterations`` or ``stop()``.
+
+Pools that fail to refresh stay in the graph as paused (cycles through them are rejected with the reason) and are
+listed in the step report; nothing a pool or the RPC does crashes the loop.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+from defipm.arb.chain_pools import ChainPoolReader, PoolRefresh, SkippedPool
+from defipm.arb.costs import PriceBook
+from defipm.arb.events import ArbitrageOpportunity, EventBus, ExecutionResult
+from defipm.arb.execution.plan import ExecutionPlan, plan_execution
+from defipm.arb.execution.report import ExecutionReport
+from defipm.arb.graph import PoolGraph
+from defipm.arb.metrics import ArbMetrics
+from defipm.arb.opportunity import CostModel, Opportunity, Rejection, evaluate_cycle
+from defipm.arb.pools import Pool
+from defipm.arb.risk import ArbRiskManager, Decision
+from defipm.arb.scanner import Scanner
+from defipm.core.errors import DefipmError
+
+__all__ = ["ArbRunner", "ExecutionEngine", "StepReport"]
+
+
+class ExecutionEngine(Protocol):
+    """What the loop needs from an engine (``FlashLoanEngine``, ``CapitalEngine``)."""
+
+    name: str
+    flash_loan: bool
+
+    def execute(self, plan: ExecutionPlan) -> ExecutionReport: ...
+
+
+@dataclass
+class StepReport:
+    """One round of the loop."""
+
+    block: int | None
+    new_block: bool = False
+    pools: int = 0
+    skipped: list[SkippedPool] = field(default_factory=list)
+    opportunities: list[Opportunity] = field(default_factory=list)
+    decision: Decision | None = None
+    execution: ExecutionReport | None = None
+    error: str | None = None
+
+
+class ArbRunner:
+    """Detect-validate-execute loop over the pools of ``reader``, trading with ``engine``.
+
+    native: the native token's ERC-20 (WETH) address, to price gas. starts: tokens to count profit in.
+    max_len: longest cycle. costs: cost model (its ``flash_loan`` should match the engine's).
+    gas_price_wei: fixed gas price for costing, or None to ask the node every round.
+    """
+
+    def __init__(
+        self,
+        reader: ChainPoolReader,
+        engine: ExecutionEngine,
+        *,
+        native: str,
+        starts: tuple[str, ...] = (),
+        max_len: int = 4,
+        costs: CostModel | None = None,
+        risk: ArbRiskManager | None = None,
+        bus: EventBus | None = None,
+        metrics: ArbMetrics | None = None,
+        max_amount: int | None = None,
+        gas_price_wei: int | None = None,
+    ) -> None:
+        self.reader = reader
+        self.engine = engine
+        self.native = native.lower()
+        self.starts = tuple(s.lower() for s in starts) or (self.native,)
+        self.max_len = max_len
+        self.costs = costs or CostModel(flash_loan=engine.flash_loan)
+        self.bus = bus or EventBus()
+        self.risk = risk or ArbRiskManager(bus=self.bus)
+        if self.risk.bus is None:
+            self.risk.bus = self.bus
+        self.metrics = metrics
+        if metrics is not None:
+            metrics.attach(self.bus)
+        self.max_amount = max_amount
+        self.gas_price_wei = gas_price_wei
+        self.scanner: Scanner | None = None
+        self.graph: PoolGraph | None = None
+        self.prices: PriceBook | None = None
+        self.last_block: int | None = None
+        self._stop = threading.Event()
+
+    # -- state -----------------------------------------------------------------------------------------------
+    def _apply(self, refresh: PoolRefresh) -> list[Pool]:
+        """Bring graph and scanner to ``refresh``; returns the pools whose state changed (all when rebuilt)."""
+        fresh = {p.address: p for p in refresh.pools}
+        if self.graph is None or any(a not in self.graph.pool_index for a in fresh):
+            known = [] if self.graph is None else self.graph.pools
+            kept = {p.address: p for p in known}
+            kept.update(fresh)
+            for s in refresh.skipped:
+                if s.address in kept:
+                    kept[s.address] = replace(kept[s.address], paused=True)  # type: ignore[type-var]
+            self._rebuild(list(kept.values()))
+            return list(kept.values())
+        changed: list[Pool] = []
+        for s in refresh.skipped:
+            i = self.graph.pool_index.get(s.address)
+            if i is not None and not getattr(self.graph.pools[i], "paused", False):
+                changed.append(replace(self.graph.pools[i], paused=True))  # type: ignore[type-var]
+        for p in fresh.values():
+            if p != self.graph.pools[self.graph.pool_index[p.address]]:
+                changed.append(p)
+        return changed
+
+    def _rebuild(self, pools: list[Pool]) -> None:
+        self.graph = PoolGraph(pools, self.reader.tokens)
+        self.prices = PriceBook.from_graph(self.graph, self.native)
+        self.scanner = Scanner(
+            self.graph,
+            self.max_len,
+            costs=self.costs,
+            prices=self.prices,
+            preferred_starts=self.starts,
+            max_amount=self.max_amount,
+        )
+
+    def _gas_price(self) -> int:
+        if self.gas_price_wei is not None:
+            return self.gas_price_wei
+        try:
+            return int(self.reader.w3.eth.gas_price)
+        except Exception:
+            return self.costs.gas_price_wei
+
+    def requote(self, opportunity: Opportunity) -> Opportunity | Rejection:
+        """The same cycle sized and costed again on the latest block's state (the estimate executed)."""
+        assert self.scanner is not None and self.graph is not None
+        try:
+            refresh = self.reader.refresh()
+        except DefipmError as exc:
+            return Rejection(opportunity.edges, "stale", f"cannot re-read pools: {exc}")
+        for pool in self._apply(refresh):
+            self.scanner.update_pool(pool)
+        self.last_block = refresh.block
+        return evaluate_cycle(
+            self.graph,
+            opportunity.edges,
+            self.scanner.costs,
+            self.prices,
+            self.max_amount,
+            log_rate=opportunity.log_rate,
+        )
+
+    # -- one round -------------------------------------------------------------------------------------------
+    def step(self) -> StepReport:
+        """One round: new block? refresh, detect, validate and execute the best opportunity."""
+        try:
+            block = self.reader.block_number()
+        except DefipmError as exc:
+            return StepReport(None, error=str(exc))
+        report = StepReport(block)
+        if block == self.last_block and self.scanner is not None:
+            return report
+        report.new_block = True
+        started = time.perf_counter()
+        try:
+            refresh = self.reader.refresh(block)
+        except DefipmError as exc:
+            report.error = str(exc)
+            return report
+        first = self.scanner is None
+        changed = self._apply(refresh)
+        assert self.scanner is not None
+        self.scanner.costs = replace(self.scanner.costs, gas_price_wei=self._gas_price())
+        if first or len(changed) == self.graph.n_pools:  # type: ignore[union-attr]
+            self.scanner.scan()
+            if self.metrics is not None:
+                self.metrics.observe_scan(time.perf_counter() - started)
+        else:
+            for pool in changed:
+                t = time.perf_counter()
+                self.scanner.update_pool(pool)
+                if self.metrics is not None:
+                    self.metrics.observe_update(time.perf_counter() - t)
+        self.last_block = block
+        report.pools = len(refresh.pools)
+        report.skipped = refresh.skipped
+        report.opportunities = self.scanner.best(5)
+        if report.opportunities:
+            self._trade(report.opportunities[0], report)
+        return report
+
+    def _trade(self, opportunity: Opportunity, report: StepReport) -> None:
+        opportunity_id = uuid.uuid4().hex
+        decision = self.risk.check(opportunity, self.requote)
+        report.decision = decision
+        chosen = decision.opportunity or opportunity
+        self._publish_opportunity(opportunity_id, opportunity, chosen, decision)
+        if not decision.approved or decision.opportunity is None:
+            return
+        assert self.graph is not None
+        plan = plan_execution(self.graph, decision.opportunity, opportunity_id, min_profit=self._min_profit(chosen))
+        try:
+            execution = self.engine.execute(plan)
+        except DefipmError as exc:
+            execution = ExecutionReport(self.engine.name, False, 0, 0, 0, reason=f"not sent: {exc}")
+        report.execution = execution
+        profit_native = self._profit_native(plan, execution)
+        self.risk.record_execution(execution.success, profit_native if profit_native is not None else 0)
+        self.bus.publish(
+            ExecutionResult(
+                at=datetime.now(UTC),
+                opportunity_id=opportunity_id,
+                engine=execution.engine,
+                success=execution.success,
+                tx_hash=execution.tx_hash,
+                actual_profit=execution.profit,
+                gas_used=execution.gas_used,
+                gas_cost_usd=execution.gas_cost_wei / 10**18 * self.costs.native_price_usd,
+                execution_time_ms=execution.elapsed_ms,
+                reason=execution.reason,
+                actual_profit_native=profit_native,
+            )
+        )
+
+    def _min_profit(self, opportunity: Opportunity) -> int:
+        """The executor reverts below this: the trade must at least pay its gas (and at least 1 unit)."""
+        return max(1, opportunity.gas_cost or 0)
+
+    def _profit_native(self, plan: ExecutionPlan, execution: ExecutionReport) -> int | None:
+        value = self.prices.to_native(plan.start_token, execution.profit) if self.prices else None
+        if execution.profit < 0 and self.prices is not None:
+            loss = self.prices.to_native(plan.start_token, -execution.profit)
+            value = None if loss is None else -loss
+        return None if value is None else value - execution.gas_cost_wei
+
+    def _publish_opportunity(
+        self, opportunity_id: str, found: Opportunity, chosen: Opportunity, decision: Decision
+    ) -> None:
+        net = chosen.net_profit if chosen.net_profit is not None else chosen.gross_profit
+        confidence = 0.0
+        if decision.opportunity is not None and found.gross_profit > 0:
+            confidence = max(0.0, min(1.0, decision.opportunity.gross_profit / found.gross_profit))
+        self.bus.publish(
+            ArbitrageOpportunity(
+                at=found.detected_at,
+                opportunity_id=opportunity_id,
+                strategy_type=found.strategy_type,
+                tokens=chosen.tokens,
+                venues=chosen.pools,
+                amount_in=chosen.amount_in,
+                estimated_profit=net,
+                net_profit_native=chosen.net_profit_native,
+                confidence_score=confidence,
+                metadata={
+                    "block": self.last_block,
+                    "engine": self.engine.name,
+                    "kinds": list(chosen.kinds),
+                    "gross_profit": str(chosen.gross_profit),
+                    "premium": str(chosen.premium),
+                    "gas_units": chosen.gas_units,
+                    "approved": decision.approved,
+                    "decision": decision.reason,
+                },
+            )
+        )
+
+    # -- the loop --------------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask ``run`` to return after the current round (thread-safe; also what Ctrl-C does)."""
+        self._stop.set()
+
+    def run(self, max_iterations: int | None = None, poll_interval_s: float = 1.0) -> list[StepReport]:
+        """Repeat ``step`` every ``poll_interval_s`` until ``max_iterations`` rounds or ``stop()``."""
+        reports: list[StepReport] = []
+        while not self._stop.is_set():
+            reports.append(self.step())
+            if max_iterations is not None and len(reports) >= max_iterations:
+                break
+            self._stop.wait(poll_interval_s)
+        return reports
