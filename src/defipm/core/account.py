@@ -25,6 +25,7 @@ class AccountSnapshot:
     """Marked value of each non-zero position (quantity x price)."""
     equity: Decimal = field(init=False)
     """``cash + sum(values)``, exact."""
+    _weights: Weights | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         missing = sorted(s for s, q in self.positions.items() if q and s not in self.prices)
@@ -42,8 +43,10 @@ class AccountSnapshot:
         return sum((abs(v) for v in self.values.values()), Decimal(0))
 
     def weights(self) -> Weights:
-        """Current signed weights (position value / equity); empty when equity is not positive."""
-        equity = self.equity
-        if equity <= 0:
-            return Weights({})
-        return Weights({s: float(v / equity) for s, v in self.values.items()})
+        """Current signed weights (position value / equity); empty when equity is not positive. Computed once."""
+        cached = self._weights
+        if cached is None:
+            equity = self.equity
+            cached = Weights({s: float(v / equity) for s, v in self.values.items()}) if equity > 0 else Weights({})
+            object.__setattr__(self, "_weights", cached)
+        return cached

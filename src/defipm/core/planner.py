@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
 from defipm.core.errors import MissingPriceError
 from defipm.core.instruments import DEFAULT_RULES, InstrumentRules
@@ -88,63 +88,66 @@ def plan_rebalance(
     reductions: list[Order] = []
     increases: list[Order] = []
     skipped: list[SkippedOrder] = []
+    order_type = cfg.order_type
+    limit_slip = (
+        Decimal(repr(cfg.limit_slippage))
+        if order_type is not OrderType.MARKET and cfg.limit_slippage is not None
+        else None
+    )
+    can_invest = investable > 0
 
     for s in symbols:
         r = get_rules(s)
         price = prices[s]
         current = held.get(s, ZERO)
         w = exact.get(s, ZERO)
-        target_abs = r.round_size(abs(w) * investable / price) if w and investable > 0 else ZERO
-        target_qty = target_abs if w > 0 else -target_abs
+        if w and can_invest:
+            steps = ((w if w > 0 else -w) * investable / (price * r.size_step)).to_integral_value(rounding=ROUND_DOWN)
+            target_qty = steps * r.size_step if w > 0 else -steps * r.size_step
+        else:
+            target_qty = ZERO
         delta = target_qty - current
         if not delta:
             continue
-        if target_qty and abs(delta) * price < band_value:
+        abs_delta = delta if delta > 0 else -delta
+        if target_qty and abs_delta * price < band_value:
             skipped.append(SkippedOrder(s, delta, f"inside no-trade band ({cfg.no_trade_band:.4%} of equity)"))
             continue
+        abs_current = current if current >= 0 else -current
 
         legs: list[tuple[Decimal, bool]] = []  # (signed quantity, reduce_only)
-        if current and (target_qty == 0 or (current > 0) != (target_qty > 0)):
-            if target_qty and r.min_notional_on_close and abs(current) * price < r.min_notional:
+        if current and (not target_qty or (current > 0) != (target_qty > 0)):
+            if target_qty and r.min_notional_on_close and abs_current * price < r.min_notional:
                 # the closing half of this flip is too small to send alone: one order through zero instead
-                qty = r.round_size(abs(delta))
+                qty = r.round_size(abs_delta)
                 if qty:
                     legs.append((qty if delta > 0 else -qty, False))
             else:
                 legs.append((-current, True))  # full close (also the first half of a flip)
                 if target_qty:
                     legs.append((target_qty, False))
-        elif abs(target_qty) < abs(current):
-            qty = min(abs(current), _ceil_to_step(abs(delta), r.size_step))
+        elif (target_qty if target_qty >= 0 else -target_qty) < abs_current:
+            qty = min(abs_current, _ceil_to_step(abs_delta, r.size_step))
             legs.append((qty if delta > 0 else -qty, True))
         else:
-            qty = r.round_size(abs(delta))
+            qty = r.round_size(abs_delta)
             if qty:
                 legs.append((qty if delta > 0 else -qty, False))
 
         for signed_qty, reduce_only in legs:
-            notional = abs(signed_qty) * price
-            closes = reduce_only and abs(signed_qty) == abs(current)
-            if notional < r.min_notional and (not closes or r.min_notional_on_close):
+            size = signed_qty if signed_qty > 0 else -signed_qty
+            notional = size * price
+            if notional < r.min_notional and (not (reduce_only and size == abs_current) or r.min_notional_on_close):
                 skipped.append(
                     SkippedOrder(s, signed_qty, f"notional {notional:.2f} below minimum notional {r.min_notional}")
                 )
                 continue
-            side = Side.of(signed_qty)
+            side = Side.BUY if signed_qty > 0 else Side.SELL
             limit_price = None
-            if cfg.order_type is not OrderType.MARKET and cfg.limit_slippage is not None:
-                slip = Decimal(repr(cfg.limit_slippage))
-                raw = price * (1 + slip) if side is Side.BUY else price * (1 - slip)
+            if limit_slip is not None:
+                raw = price * (1 + limit_slip) if side is Side.BUY else price * (1 - limit_slip)
                 limit_price = r.round_price(raw, up=side is Side.SELL)
-            order = Order(
-                symbol=s,
-                side=side,
-                quantity=abs(signed_qty),
-                order_type=cfg.order_type,
-                limit_price=limit_price,
-                reduce_only=reduce_only,
-                reference_price=price,
-            )
+            order = Order(s, side, size, order_type, limit_price, reduce_only, None, price)
             (reductions if reduce_only else increases).append(order)
 
     return Plan(orders=tuple(reductions + increases), skipped=tuple(skipped))

@@ -34,6 +34,22 @@ class Weights(Mapping[str, float]):
     def __len__(self) -> int:
         return len(self._data)
 
+    # Delegate to the dict: Mapping's generic versions go through __getitem__ for every key (hot in backtests).
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._data
+
+    def get(self, symbol: str, default: float | None = None) -> float | None:  # type: ignore[override]
+        return self._data.get(symbol, default)
+
+    def items(self):  # type: ignore[no-untyped-def]
+        return self._data.items()
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        return self._data.keys()
+
+    def values(self):  # type: ignore[no-untyped-def]
+        return self._data.values()
+
     def __repr__(self) -> str:
         inner = ", ".join(f"{s!r}: {w:.6g}" for s, w in self._data.items())
         return f"Weights({{{inner}}})"
