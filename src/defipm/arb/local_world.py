@@ -18,7 +18,7 @@ from defipm.arb.chain_pools import PoolRef
 from defipm.arb.execution.contracts import deploy_executor, deploy_mock_lender, erc20
 from defipm.chain.artifacts import to_checksum
 from defipm.chain.deploy import MAX_UINT256, WorldSpec, contract
-from defipm.chain.transactions import TransactionSender, deadline_in
+from defipm.chain.transactions import GasPolicy, TransactionSender, deadline_in
 from defipm.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -61,7 +61,8 @@ class ArbLocalWorld:
         self.executor = executor
         self.wallet = world.wallets[ARB_WALLET]
         self.sender = TransactionSender(world.w3, self.wallet)
-        self.deployer = TransactionSender(world.w3, world.wallets[0])
+        # generous gas limits: an estimate misses the price-accumulator writes of a V2 pair's first swap in a block
+        self.deployer = TransactionSender(world.w3, world.wallets[0], GasPolicy(estimate_multiplier_bps=20_000))
         self.prices = {t.symbol: Fraction(t.price_weth) for t in WorldSpec().tokens} | {"WETH": Fraction(1)}
 
     @classmethod
@@ -150,7 +151,7 @@ class ArbLocalWorld:
 
     def balance(self, symbol_or_address: str, owner: str | None = None) -> int:
         address = symbol_or_address if symbol_or_address.startswith("0x") else self.address(symbol_or_address)
-        return int(erc20(self.sender, address).functions.balanceOf(owner or self.wallet.address).call())
+        return int(erc20(self.sender, address).functions.balanceOf(to_checksum(owner or self.wallet.address)).call())
 
     # -- scenarios -------------------------------------------------------------------------------------------
     def scenario(self, name: str) -> Scenario:

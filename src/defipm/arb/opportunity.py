@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from defipm.arb.costs import GasModel, PriceBook
+from defipm.arb.costs import CAPITAL_GAS_MODEL, FLASH_GAS_MODEL, GasModel, PriceBook
 from defipm.arb.graph import PoolGraph
 from defipm.arb.sizing import Hop, size_cycle
 
@@ -34,6 +35,12 @@ class CostModel:
     native_price_usd: float = 2_000.0
     flash_loan: bool = True
     premium: tuple[int, int] = (5, 10_000)
+
+    @classmethod
+    def for_engine(cls, flash_loan: bool, **kwargs: Any) -> CostModel:
+        """Costs of the flash-loan or the capital engine with the gas model fitted to it on the local chain."""
+        gas = FLASH_GAS_MODEL if flash_loan else CAPITAL_GAS_MODEL
+        return cls(gas=kwargs.pop("gas", gas), flash_loan=flash_loan, **kwargs)
 
     @property
     def effective_premium(self) -> tuple[int, int]:

@@ -88,7 +88,7 @@ class ArbRunner:
         self.native = native.lower()
         self.starts = tuple(s.lower() for s in starts) or (self.native,)
         self.max_len = max_len
-        self.costs = costs or CostModel(flash_loan=engine.flash_loan)
+        self.costs = costs or CostModel.for_engine(engine.flash_loan)
         self.bus = bus or EventBus()
         self.risk = risk or ArbRiskManager(bus=self.bus)
         if self.risk.bus is None:

@@ -11,6 +11,7 @@ allowances are granted on the way (unlimited, once per token and router) and the
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -139,6 +140,13 @@ class CapitalEngine:
                 f"first hop would return {out} < minimum {self._min_out(first)}: state moved", reason="stale estimate"
             )
         return PreparedCapital(plan, out, block, setup)
+
+    def approve(self, tokens: Sequence[str]) -> None:
+        """Grant both routers unlimited allowances for ``tokens`` now (else the first trade of each does)."""
+        for token in tokens:
+            for kind in ("v2", "v3"):
+                hop = HopPlan("", kind, token.lower(), "", True, 0, 0, 0)
+                self._ensure_allowance(hop, _Totals())
 
     def _ensure_allowance(self, hop: HopPlan, totals: _Totals) -> None:
         router = self._router_of(hop)
