@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
+from typing import TypeVar, overload
+
+_T = TypeVar("_T")
 
 
 class Weights(Mapping[str, float]):
@@ -38,7 +41,13 @@ class Weights(Mapping[str, float]):
     def __contains__(self, symbol: object) -> bool:
         return symbol in self._data
 
-    def get(self, symbol: str, default: float | None = None) -> float | None:  # type: ignore[override]
+    @overload
+    def get(self, symbol: str, /) -> float | None: ...
+    @overload
+    def get(self, symbol: str, default: float, /) -> float: ...
+    @overload
+    def get(self, symbol: str, default: _T, /) -> float | _T: ...
+    def get(self, symbol: str, default: object = None, /) -> object:
         return self._data.get(symbol, default)
 
     def items(self):  # type: ignore[no-untyped-def]
