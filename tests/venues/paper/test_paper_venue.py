@@ -149,3 +149,13 @@ def test_costs_never_leave_gross_above_target():
     report = v.set_portfolio_weights(Weights({"BTC": 0.6, "ETH": -0.4}))
     assert report.weights_after.gross <= 1.0
     assert report.weights_after.gross > 0.99
+
+
+def test_stale_prices_are_refused():
+    from defipm import MissingPriceError
+
+    v = PaperVenue(initial_cash=Decimal(1_000), max_price_age=60)
+    v.update_market(datetime.now(UTC) - timedelta(minutes=5), PRICES)
+    with pytest.raises(MissingPriceError, match="above max_price_age 60s"):
+        v.set_portfolio_weights(Weights({"BTC": 0.5}))
+    assert v.get_positions() == {}
