@@ -4,12 +4,22 @@
 long cycles by compound search through ``--start`` tokens, and prints the best opportunities with their sizes,
 gross and net profit (after the flash-loan premium and gas) in a rich table. Skipped rows are counted with
 reasons; nothing in a snapshot can crash the scan.
+
+``run --rpc URL --pools FILE`` watches a chain: every new block it refreshes the pools, detects, validates (risk
+limits, re-quote on the latest block), executes the best opportunity with the flash-loan executor (``--executor``)
+or the wallet's own tokens through the routers (``--engine capital``), and records everything in the store.
+Ctrl-C (or SIGTERM) stops it after the current round; ``--max-iterations`` bounds it for tests.
+
+``demo`` starts a local chain with Uniswap V2/V3 deployed, creates a mispricing across V2 and V3 pools, detects it,
+executes it with a flash loan and prints the realised profit next to the estimate.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -22,7 +32,12 @@ from defipm.arb.scanner import Scanner
 from defipm.arb.snapshot import load_snapshot
 from defipm.core.errors import DefipmError
 
-app = typer.Typer(help="Cross-DEX arbitrage: scan pool snapshots for profitable cycles.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from defipm.arb.chain_pools import PoolRef as PoolRefLike
+
+app = typer.Typer(
+    help="Cross-DEX arbitrage: scan pool snapshots, run against a chain, or watch a local demo.", no_args_is_help=True
+)
 
 WETH = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
 USDC = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"
@@ -92,3 +107,192 @@ def scan(
         "[dim]Snapshot profits are only as real as the snapshot: rows from different blocks and rebasing "
         "tokens show cycles that never existed.[/dim]"
     )
+
+
+def _load_pool_refs(path: Path) -> list[PoolRefLike]:
+    """Pool list file: a JSON list of {"address": "0x..", "kind": "v2"|"v3", "fee_bps": 30}."""
+    from defipm.arb.chain_pools import PoolRef
+
+    try:
+        rows = json.loads(path.read_text())
+        return [PoolRef(str(r["address"]).lower(), str(r["kind"]), int(r.get("fee_bps", 30))) for r in rows]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DefipmError(f"cannot read pool list {path}: {exc}") from exc
+
+
+@app.command()
+def run(
+    rpc: str = typer.Option(..., "--rpc", help="JSON-RPC URL of the node."),
+    pools: Path = typer.Option(..., "--pools", help='JSON list of pools: [{"address", "kind": "v2"|"v3", "fee_bps"}].'),
+    native: str = typer.Option(WETH, help="Wrapped native token address (gas is priced through it)."),
+    start: list[str] = typer.Option([], help="Start tokens (profit is counted in these; default: the native token)."),
+    max_len: int = typer.Option(4, help="Longest cycle (edges)."),
+    engine: str = typer.Option("flash", help="flash (ArbExecutor + Aave flash loan) or capital (wallet + routers)."),
+    executor: str = typer.Option("", help="ArbExecutor address (flash engine), owned by the wallet."),
+    v2_router: str = typer.Option("", help="Uniswap V2 Router02 address (capital engine)."),
+    v3_router: str = typer.Option("", help="Uniswap V3 SwapRouter address (capital engine)."),
+    key_env: str = typer.Option("DEFIPM_PRIVATE_KEY", help="Environment variable holding the wallet's private key."),
+    allow_mainnet: bool = typer.Option(False, help="Allow signing on a known mainnet chain id."),
+    db: str = typer.Option("", help="Store URL for the records (default: defipm.db in the current directory)."),
+    min_profit_wei: int = typer.Option(0, help="Least net profit to trade, in wei of the native token."),
+    max_iterations: int = typer.Option(0, help="Stop after this many rounds (0 = until Ctrl-C)."),
+    poll_interval: float = typer.Option(1.0, help="Seconds between polls for a new block."),
+    rpc_timeout: float = typer.Option(10.0, help="Seconds before an RPC request times out."),
+) -> None:
+    """Watch a chain: detect, validate, execute and record arbitrage every new block."""
+    import signal
+
+    from web3 import Web3
+
+    from defipm.arb.chain_pools import ChainPoolReader
+    from defipm.arb.events import EventBus
+    from defipm.arb.execution.capital import CapitalEngine
+    from defipm.arb.execution.flash import FlashLoanEngine
+    from defipm.arb.recorder import ArbRecorder
+    from defipm.arb.risk import ArbRiskConfig, ArbRiskManager
+    from defipm.arb.runner import ArbRunner, ExecutionEngine
+    from defipm.chain.transactions import TransactionSender
+    from defipm.chain.wallet import Wallet
+    from defipm.store import Store
+
+    console = Console()
+    try:
+        refs = _load_pool_refs(pools)
+        w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": rpc_timeout}))
+        sender = TransactionSender(w3, Wallet.from_env(key_env, allow_mainnet=allow_mainnet))
+        chosen: ExecutionEngine
+        if engine == "flash":
+            if not executor:
+                raise DefipmError("--executor is required with the flash engine")
+            chosen = FlashLoanEngine(sender, executor)
+        elif engine == "capital":
+            if not (v2_router and v3_router):
+                raise DefipmError("--v2-router and --v3-router are required with the capital engine")
+            chosen = CapitalEngine(sender, v2_router, v3_router)
+        else:
+            raise DefipmError(f"unknown engine {engine!r} (flash or capital)")
+        store = Store(db or None)
+    except DefipmError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    bus = EventBus()
+    ArbRecorder(store).attach(bus)
+    risk = ArbRiskManager(ArbRiskConfig(min_profit_native=min_profit_wei), bus=bus)
+    runner = ArbRunner(
+        ChainPoolReader(w3, refs), chosen, native=native, starts=tuple(start), max_len=max_len, risk=risk, bus=bus
+    )
+    signal.signal(signal.SIGTERM, lambda *_: runner.stop())
+    console.print(f"watching {len(refs)} pools on {rpc} with the {engine} engine as {sender.address}; Ctrl-C stops")
+    rounds = executed = 0
+    profit = 0
+    try:
+        while not runner.stop_requested:
+            report = runner.step()
+            rounds += 1
+            if report.error:
+                console.print(f"[yellow]round {rounds}:[/yellow] {report.error}")
+            elif report.new_block:
+                line = f"block {report.block}: {report.pools} pools, {len(report.opportunities)} opportunities"
+                if report.skipped:
+                    line += f", {len(report.skipped)} skipped ({report.skipped[0].reason})"
+                if report.decision is not None:
+                    line += f"; {report.decision.reason}"
+                if report.execution is not None:
+                    executed += 1
+                    profit += report.execution.profit if report.execution.success else 0
+                    ok = "ok" if report.execution.success else report.execution.reason
+                    line += f"; executed: {ok}, profit {report.execution.profit}, gas {report.execution.gas_used}"
+                console.print(line)
+            if max_iterations and rounds >= max_iterations:
+                break
+            runner.wait(poll_interval)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+    finally:
+        store.close()
+    console.print(f"stopped after {rounds} rounds, {executed} executions, profit {profit} (start-token units)")
+
+
+@app.command()
+def demo(
+    scenario: str = typer.Option(
+        "triangle", help="Mispricing: two-hop, two-hop-v3, triangle, triangle-v3, four-hop, five-hop."
+    ),
+    port: int = typer.Option(0, help="Loopback port for the local node (0 = a free one)."),
+    db: str = typer.Option("", help="Store URL to record the run in (default: an in-memory SQLite)."),
+) -> None:
+    """Local chain, a mispricing across V2 and V3 pools, detected and executed with a flash loan."""
+    from defipm.arb.chain_pools import ChainPoolReader
+    from defipm.arb.events import EventBus
+    from defipm.arb.execution.flash import FlashLoanEngine
+    from defipm.arb.local_world import SCENARIOS, ArbLocalWorld
+    from defipm.arb.recorder import ArbRecorder
+    from defipm.arb.runner import ArbRunner
+    from defipm.chain.local import LocalUniswap
+    from defipm.store import Store
+
+    console = Console()
+    if scenario not in SCENARIOS:
+        console.print(f"[red]error:[/red] unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+        raise typer.Exit(2)
+    console.print("starting a local chain with Uniswap V2 and V3 ...")
+    try:
+        world = LocalUniswap.start(port=port or None)
+    except DefipmError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    store = Store(db or "sqlite://")
+    try:
+        arb = ArbLocalWorld.setup(world)
+        ring = arb.scenario(scenario)
+        console.print(
+            f"mispricing {scenario!r} created across {len(ring.pools)} pools ({', '.join(p.kind for p in ring.pools)})"
+        )
+        bus = EventBus()
+        recorder = ArbRecorder(store)
+        recorder.attach(bus)
+        engine = FlashLoanEngine(arb.sender, arb.executor)
+        runner = ArbRunner(
+            ChainPoolReader(world.w3, ring.pools), engine, native=arb.address("WETH"), max_len=ring.length, bus=bus
+        )
+        eth_before = int(world.w3.eth.get_balance(arb.wallet.address))  # type: ignore[arg-type]
+        weth_before = arb.balance("WETH")
+        report = runner.step()
+        weth_gain = arb.balance("WETH") - weth_before
+        eth_spent = eth_before - int(world.w3.eth.get_balance(arb.wallet.address))  # type: ignore[arg-type]
+        decision, execution = report.decision, report.execution
+        if decision is None or execution is None or decision.opportunity is None:
+            why = decision.reason if decision else "no opportunity found"
+            console.print(f"[red]nothing executed:[/red] {why}")
+            raise typer.Exit(1)
+        o = decision.opportunity
+        symbols = {t.address: t.symbol for t in runner.reader.tokens.values()}
+        table = Table(title=f"Flash-loan arbitrage at block {execution.block_number}")
+        table.add_column("", style="bold")
+        table.add_column("value", justify="right")
+        rows = [
+            ("path", " > ".join(symbols.get(t, t[:10]) for t in o.tokens)),
+            ("pools", ", ".join(o.kinds)),
+            ("borrowed", f"{o.amount_in / 1e18:.6f} WETH"),
+            ("flash-loan premium", f"{o.premium / 1e18:.8f} WETH"),
+            ("estimated profit (exact quote)", f"{o.gross_profit / 1e18:.8f} WETH"),
+            ("realised profit (wallet WETH)", f"{weth_gain / 1e18:.8f} WETH"),
+            ("difference", f"{weth_gain - o.gross_profit} wei"),
+            ("gas used (model)", f"{execution.gas_used:,} ({o.gas_units:,})"),
+            ("gas paid", f"{eth_spent / 1e18:.8f} ETH"),
+            ("net of gas", f"{(weth_gain - eth_spent) / 1e18:.8f} ETH"),
+            ("transaction", execution.tx_hash or "-"),
+            ("recorded", f"{len(recorder.opportunities())} opportunity, {len(recorder.executions())} execution"),
+        ]
+        for k, v in rows:
+            table.add_row(k, v)
+        console.print(table)
+        if not execution.success:
+            console.print(f"[red]execution failed:[/red] {execution.reason}")
+            raise typer.Exit(1)
+    except DefipmError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        store.close()
+        world.stop()

@@ -154,7 +154,11 @@ class ArbRunner:
             refresh = self.reader.refresh()
         except DefipmError as exc:
             return Rejection(opportunity.edges, "stale", f"cannot re-read pools: {exc}")
-        for pool in self._apply(refresh):
+        graph = self.graph
+        changed = self._apply(refresh)
+        if self.graph is not graph:  # new pools appeared: edge ids were renumbered, detect again next round
+            return Rejection(opportunity.edges, "stale", "the pool set changed since detection")
+        for pool in changed:
             self.scanner.update_pool(pool)
         self.last_block = refresh.block
         return evaluate_cycle(
@@ -284,6 +288,14 @@ class ArbRunner:
     def stop(self) -> None:
         """Ask ``run`` to return after the current round (thread-safe; also what Ctrl-C does)."""
         self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, waking early when ``stop()`` is called."""
+        self._stop.wait(seconds)
 
     def run(self, max_iterations: int | None = None, poll_interval_s: float = 1.0) -> list[StepReport]:
         """Repeat ``step`` every ``poll_interval_s`` until ``max_iterations`` rounds or ``stop()``."""
