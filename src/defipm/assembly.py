@@ -54,13 +54,28 @@ def attach_paper_feed(venue: PaperVenue, settings: Settings) -> str:
     return feed.label
 
 
-def build_portfolio(settings: Settings) -> Portfolio:
+def check_mainnet_opt_in(settings: Settings, allow_mainnet: bool) -> None:
+    """Mainnet needs both the config's opt-in (``allow_mainnet = true``) and the command line's (``--mainnet``)."""
+    params = settings.venue.params
+    wants_mainnet = params.get("network") == "mainnet" or bool(params.get("allow_mainnet"))
+    if wants_mainnet and not allow_mainnet:
+        raise ConfigError(
+            f"venue {settings.venue.kind!r} is configured for mainnet (real money): pass --mainnet on the command "
+            "line as well to confirm"
+        )
+
+
+def build_portfolio(settings: Settings, *, allow_mainnet: bool = False, connect: bool = True) -> Portfolio:
+    """Open the store, build and connect the venue (its feed too, when on paper), the oracle and the manager."""
+    check_mainnet_opt_in(settings, allow_mainnet)
     store = Store(settings.database)
     context = BuildContext(store=store, run=settings.run)
     params = dict(settings.venue.params)
     if settings.venue.kind == "paper":
         params.setdefault("account", settings.run)
     venue = build_venue(settings.venue.kind, params, context)
+    if connect:
+        venue.connect()
     label = attach_paper_feed(venue, settings) if isinstance(venue, PaperVenue) else None
     oracle = build_oracle(settings.oracle.kind, settings.oracle.params, context)
     manager = PortfolioManager(

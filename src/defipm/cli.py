@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from defipm.config import DEFAULT_CONFIG, EXAMPLE_CONFIG, load_settings
@@ -34,7 +35,7 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Config file 
 
 
 def _fail(exc: BaseException) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -175,17 +176,22 @@ def positions_table(venue: Any, report: CycleReport | None) -> Table:
 
 
 # -- one cycle, the loop, status -----------------------------------------------------------------------------
-def _open(config: Path) -> Any:
+MainnetOption = Annotated[
+    bool, typer.Option("--mainnet", help="Confirm trading on mainnet (real money); the config must opt in too.")
+]
+
+
+def _open(config: Path, allow_mainnet: bool = False) -> Any:
     from defipm.assembly import build_portfolio
 
-    return build_portfolio(load_settings(config))
+    return build_portfolio(load_settings(config), allow_mainnet=allow_mainnet)
 
 
 @app.command()
 @guarded
-def rebalance(config: ConfigOption = DEFAULT_CONFIG) -> None:
+def rebalance(config: ConfigOption = DEFAULT_CONFIG, mainnet: MainnetOption = False) -> None:
     """Run one cycle now: weights from the oracle, risk checks, orders on the venue."""
-    portfolio = _open(config)
+    portfolio = _open(config, mainnet)
     if portfolio.market_label:
         console.print(f"[yellow]prices: {portfolio.market_label}[/]")
     report = portfolio.manager.manage_portfolio()
@@ -194,7 +200,9 @@ def rebalance(config: ConfigOption = DEFAULT_CONFIG) -> None:
     for note in report.notes:
         console.print(f"note: {note}", highlight=False)
     if report.error:
-        err_console.print(f"[bold red]{report.status.value}:[/] {report.error}", highlight=False)
+        err_console.print(
+            f"[bold red]{report.status.value}:[/] {escape(report.error)}", highlight=False, soft_wrap=True
+        )
     if not report.ok:
         raise typer.Exit(code=2)
 
@@ -219,10 +227,11 @@ def run(
     config: ConfigOption = DEFAULT_CONFIG,
     every: Annotated[str, typer.Option("--every", help="Time between cycles, e.g. 30m, 1h, 1d.")] = "1h",
     max_cycles: Annotated[int | None, typer.Option(help="Stop after this many cycles.")] = None,
+    mainnet: MainnetOption = False,
 ) -> None:
     """Run cycles on a schedule. Ctrl-C or SIGTERM stops cleanly between cycles."""
     interval = parse_interval(every)
-    portfolio = _open(config)
+    portfolio = _open(config, mainnet)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:
@@ -238,7 +247,7 @@ def run(
                 report = portfolio.manager.manage_portfolio(started)
                 console.print(cycle_table([report], title=f"cycle {done + 1}"))
             except DefipmError as exc:
-                err_console.print(f"[bold red]cycle failed:[/] {exc}")
+                err_console.print(f"[bold red]cycle failed:[/] {escape(str(exc))}", soft_wrap=True)
             done += 1
             if max_cycles is not None and done >= max_cycles:
                 break
@@ -257,7 +266,7 @@ def status(config: ConfigOption = DEFAULT_CONFIG, cycles: int = 10) -> None:
     """Positions, target vs actual weights, equity, performance and recent cycles."""
     from defipm.core.performance import time_weighted_return
 
-    portfolio = _open(config)
+    portfolio = _open(config, allow_mainnet=True)  # read-only
     store, run_name = portfolio.store, portfolio.settings.run
     recent = store.recent_cycles(run_name, cycles)
     latest_target = store.targets_of(recent[0].id) if recent else {}
@@ -302,15 +311,22 @@ def kill_switch(
     reason: Annotated[str, typer.Option(help="Why (stored with the switch).")] = "engaged by operator",
     config: ConfigOption = DEFAULT_CONFIG,
 ) -> None:
-    """Engage or release the persisted kill switch (also releases a tripped drawdown breaker)."""
-    portfolio = _open(config)
-    if action == "on":
-        portfolio.manager.engage_kill_switch(reason)
-    elif action == "off":
-        portfolio.manager.release_kill_switch()
-    elif action != "show":
+    """Engage or release the persisted kill switch (also releases a tripped drawdown breaker).
+
+    Needs only the database: it works while the venue or the node is unreachable."""
+    from defipm.manager import KILL_SWITCH, set_kill_switch
+    from defipm.store import Store
+
+    if action not in ("on", "off", "show"):
         raise typer.BadParameter(f"{action!r}: expected on, off or show")
-    console.print(f"kill switch: {portfolio.manager.halt_reason() or 'off'}")
+    settings = load_settings(config)
+    store = Store(settings.database)
+    if action == "on":
+        set_kill_switch(store, settings.run, reason)
+    elif action == "off":
+        set_kill_switch(store, settings.run, None)
+    console.print(f"kill switch: {store.get_setting(settings.run, KILL_SWITCH) or 'off'}")
+    store.close()
 
 
 def _amount(text: str) -> Decimal:

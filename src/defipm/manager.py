@@ -32,6 +32,14 @@ KILL_SWITCH = "kill_switch"
 PEAK_EQUITY = "peak_equity"
 
 
+def set_kill_switch(store: Store, run: str, reason: str | None) -> None:
+    """Engage (with a reason) or release (None) the persisted kill switch of ``run`` without building a venue.
+    Releasing also restarts drawdown measurement from the next cycle's equity."""
+    store.set_setting(run, KILL_SWITCH, reason)
+    if reason is None:
+        store.set_setting(run, PEAK_EQUITY, None)
+
+
 class PortfolioManager:
     """Runs ``oracle`` on ``venue``.
 
@@ -79,15 +87,13 @@ class PortfolioManager:
         if self.store is None:
             self._halt = reason
         else:
-            self.store.set_setting(self.run, KILL_SWITCH, reason)
+            set_kill_switch(self.store, self.run, reason)
 
     def release_kill_switch(self) -> None:
         if self.store is None:
             self._halt = None
         else:
-            self.store.set_setting(self.run, KILL_SWITCH, None)
-            # restart drawdown measurement from the current equity
-            self.store.set_setting(self.run, PEAK_EQUITY, None)
+            set_kill_switch(self.store, self.run, None)
         self._peak = None
 
     def _update_peak(self, equity: Decimal) -> Decimal:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
+from pydantic import ValidationError
+
 from defipm.core.errors import ConfigError
 from defipm.oracles.base import Oracle
 from defipm.venues.base import Venue
@@ -77,6 +79,18 @@ def _build(cls: type, params: Mapping[str, Any], context: BuildContext, what: st
     factory = getattr(cls, "from_params", None)
     if factory is not None:
         return factory(dict(params), context)
+    config_model = getattr(cls, "config_model", None)
+    if config_model is not None:  # a component configured by one pydantic model: cls(config_model(**params))
+        try:
+            config = config_model(**params)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{what}.params.{'.'.join(str(p) for p in e['loc'])}: "
+                + ("unknown key" if e["type"] == "extra_forbidden" else str(e["msg"]).lower())
+                for e in exc.errors()
+            )
+            raise ConfigError(problems) from None
+        return cls(config)
     signature = inspect.signature(cls)
     accepted = set(signature.parameters)
     if not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):

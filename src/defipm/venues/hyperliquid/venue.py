@@ -46,6 +46,8 @@ class HyperliquidVenue(Venue):
 
     name = "hyperliquid"
     allows_shorts = True
+    config_model = HyperliquidConfig
+    """Config params (``[venue.params]``) are validated by this model."""
 
     def __init__(self, config: HyperliquidConfig | None = None, *, credentials: Credentials | None = None) -> None:
         self.config = config or HyperliquidConfig()

@@ -87,6 +87,8 @@ class UniswapVenue(Venue):
 
     name = "uniswap"
     allows_shorts = False
+    config_model = UniswapConfig
+    """Config params (``[venue.params]``) are validated by this model."""
 
     def __init__(self, config: UniswapConfig, *, wallet: Wallet | None = None, w3: Web3 | None = None) -> None:
         self.config = config
