@@ -59,13 +59,13 @@ def _money(x: Decimal | float | None) -> str:
 
 def cycle_table(reports: list[CycleReport], title: str = "Cycles") -> Table:
     table = Table(title=title)
-    for col in ("time (UTC)", "status", "equity", "orders", "fees", "slippage", "turnover", "gross", "notes"):
-        table.add_column(col, justify="right" if col not in ("status", "notes", "time (UTC)") else "left")
+    for col in ("UTC", "status", "equity", "orders", "fees", "slip", "turnover", "gross", "notes"):
+        table.add_column(col, justify="left" if col in ("UTC", "status", "notes") else "right", no_wrap=col != "notes")
     for r in reports:
         rb = r.rebalance
         notes = "; ".join(r.notes + [f"{b.limit}: {b.action}" for b in r.breaches] + ([r.error] if r.error else []))
         table.add_row(
-            r.timestamp.strftime("%Y-%m-%d %H:%M"),
+            r.timestamp.strftime("%y-%m-%d %H:%M"),
             r.status.value,
             _money(r.equity),
             str(len(rb.results)) if rb else "-",
