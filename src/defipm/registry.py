@@ -43,6 +43,8 @@ class BuildContext:
 
     store: Any = None
     run: str = "default"
+    market: Any = None
+    """The point-in-time market view (``defipm.data.MarketView``) for oracles that read prices (backtests)."""
 
 
 def _available(group: str, builtins: Mapping[str, str]) -> dict[str, str]:
@@ -103,6 +105,8 @@ def _build(cls: type, params: Mapping[str, Any], context: BuildContext, what: st
     kwargs = dict(params)
     if "store" in accepted and "store" not in kwargs:
         kwargs["store"] = context.store
+    if "market" in accepted and "market" not in kwargs and context.market is not None:
+        kwargs["market"] = context.market
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as exc:

@@ -9,8 +9,6 @@ registry (built-ins and entry points); an oracle whose constructor takes ``marke
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,18 +60,12 @@ class RegistryOracleFactory:
         self.kind, self.target, self.params = kind, registry[kind], params
 
     def __call__(self, view: MarketView, **grid_params: Any) -> Oracle:
-        module_name, _, attr = self.target.partition(":")
-        cls = getattr(importlib.import_module(module_name), attr)
-        kwargs = {**self.params, **grid_params}
-        if "market" in inspect.signature(cls).parameters:
-            kwargs["market"] = view
+        from defipm.registry import BuildContext, build_oracle
+
         try:
-            oracle = cls(**kwargs)
+            return build_oracle(self.kind, {**self.params, **grid_params}, BuildContext(market=view))
         except TypeError as exc:
             raise ConfigError(f"oracle {self.kind!r}: {exc}") from None
-        if not isinstance(oracle, Oracle):
-            raise ConfigError(f"oracle {self.kind!r} built a {type(oracle).__name__}, not an Oracle")
-        return oracle
 
 
 def _date(text: str | None, option: str) -> datetime | None:
