@@ -329,6 +329,41 @@ def kill_switch(
     store.close()
 
 
+@app.command()
+@guarded
+def trade(
+    side: Annotated[str, typer.Argument(help="buy or sell")],
+    symbol: Annotated[str, typer.Argument(help="Symbol as the venue lists it.")],
+    quantity: Annotated[str, typer.Argument(help="Size in base units (positive).")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    limit: Annotated[
+        str | None, typer.Option(help="Worst price (immediate-or-cancel); market order without it.")
+    ] = None,
+    reduce_only: Annotated[bool, typer.Option(help="Only reduce an existing position.")] = False,
+    mainnet: MainnetOption = False,
+) -> None:
+    """One manual order through the journal (refused while the kill switch is on)."""
+    from defipm.core.orders import OrderType
+
+    if side not in ("buy", "sell"):
+        raise typer.BadParameter(f"{side!r}: expected buy or sell")
+    size = _amount(quantity)
+    if side == "sell":
+        size = -size
+    portfolio = _open(config, mainnet)
+    order_type = OrderType.LIMIT_IOC if limit is not None else OrderType.MARKET
+    result = portfolio.manager.execute_trade(symbol, size, order_type, limit_price=limit, reduce_only=reduce_only)
+    avg = result.average_price
+    console.print(
+        f"{symbol} {result.order.side.value} {result.order.quantity}: {result.status.value}"
+        + (f" at {avg:.8g}, fee {result.fees:.4f}" if avg is not None else "")
+        + (f" ({result.error})" if result.error else ""),
+        highlight=False,
+    )
+    if result.status.value != "filled":
+        raise typer.Exit(code=2)
+
+
 def _amount(text: str) -> Decimal:
     try:
         value = Decimal(text)

@@ -5,7 +5,9 @@ plan -> execute through the journal -> record. It never knows whether it is repl
 hands it a paper venue fed with historical bars and a historical timestamp.
 
 On its first cycle it reconciles the order journal with the venue: intents the venue executed are recorded;
-intents the venue never saw are sent once if they are recent (the rebalance a crash interrupted), or abandoned.
+intents the venue never saw are sent once if they are recent (the rebalance a crash interrupted), or abandoned;
+intents whose outcome the venue cannot tell yet (a transaction still pending) are kept open, never resent, and
+the manager does not trade until a later cycle's reconciliation resolves them.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from defipm.core.errors import DefipmError, InvalidWeightsError
+from defipm.core.errors import DefipmError, InvalidWeightsError, TradingHaltedError
 from defipm.core.journal import MemoryJournal, OrderJournal
+from defipm.core.orders import OrderResult, OrderType
 from defipm.core.planner import PlannerConfig
 from defipm.core.reports import CycleReport, CycleStatus
 from defipm.core.risk import RiskLimits, apply_risk_limits
@@ -140,6 +143,27 @@ class PortfolioManager:
         withdraw(amount)
         self.record_flow(-Decimal(amount), "withdrawal", timestamp)
 
+    # -- manual trades --------------------------------------------------------------------------------------
+    def execute_trade(
+        self,
+        symbol: str,
+        quantity: Decimal | float | int | str,
+        order_type: OrderType | str = OrderType.MARKET,
+        *,
+        limit_price: Decimal | float | str | None = None,
+        reduce_only: bool = False,
+    ) -> OrderResult:
+        """One manual order (signed quantity), journalled like a rebalance and refused while trading is halted."""
+        if not self._reconciled:
+            self.reconcile()
+        halted = self.halt_reason()
+        if halted:
+            raise TradingHaltedError(f"trading halted: {halted}")
+        self.venue.refresh()
+        return self.venue.execute_trade(
+            symbol, quantity, order_type, limit_price=limit_price, reduce_only=reduce_only, journal=self.journal
+        )
+
     # -- restart --------------------------------------------------------------------------------------------
     def reconcile(self) -> Reconciliation:
         """Match the journal with the venue; send recent unsent intents once; abandon stale ones."""
@@ -156,7 +180,8 @@ class PortfolioManager:
         if resend:
             self.venue.refresh()
             self.venue.send_intents(resend, self.journal)
-        self._reconciled = True
+        # Orders of unknown outcome (e.g. a swap still pending) stay open: ask again next cycle.
+        self._reconciled = not rec.unknown
         self.last_reconciliation = rec
         return rec
 
@@ -173,8 +198,22 @@ class PortfolioManager:
             if not rec.clean:
                 report.notes.append(
                     f"restart reconciliation: {len(rec.confirmed)} order(s) confirmed by the venue, "
-                    f"{len(rec.unsent)} never sent (resent if recent, else abandoned)"
+                    f"{len(rec.unsent)} never sent (resent if recent, else abandoned), "
+                    f"{len(rec.unknown)} of unknown outcome (kept open, not resent)"
                 )
+            if rec.unknown:
+                # Trading on top of orders that may still execute could double them: wait until they resolve.
+                report.status = CycleStatus.FAILED
+                report.error = (
+                    "restart reconciliation: outcome unknown for "
+                    + ", ".join(
+                        f"{r.order.symbol} {r.order.side.value} {r.order.quantity} ({r.order.client_order_id}: {r.error})"
+                        for r in rec.unknown
+                    )
+                    + "; not trading until the venue confirms them"
+                )
+                self._record(report)
+                return report
 
         halted = self.halt_reason()
         if halted:

@@ -69,6 +69,10 @@ def test_rebalance_status_and_kill_switch(tmp_path: Path):
     halted = runner.invoke(app, ["rebalance", "-c", str(cfg)])
     assert halted.exit_code == 2 and "maintenance" in halted.output
     assert runner.invoke(app, ["kill-switch", "off", "-c", str(cfg)]).exit_code == 0
+    traded = runner.invoke(app, ["trade", "sell", "SYN003", "2", "-c", str(cfg)])
+    assert traded.exit_code == 0 and "SYN003 sell 2: filled" in traded.output
+    refused = runner.invoke(app, ["trade", "buy", "NOPE", "1", "-c", str(cfg)])
+    assert refused.exit_code == 1 and "NOPE: not listed on paper" in refused.output
     dep = runner.invoke(app, ["deposit", "500", "-c", str(cfg)])
     assert dep.exit_code == 0 and "deposited 500" in dep.output
 

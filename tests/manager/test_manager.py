@@ -68,7 +68,7 @@ def test_spot_venue_rejects_short_weights():
 
 def test_risk_limits_scale_and_clip_visibly(store: Store):
     v = paper(store)
-    oracle = StaticOracle({"BTC": 0.9, "ETH": 0.6, "SOL": 0.5}, constraints=None)
+    oracle = StaticOracle({"BTC": 0.9, "ETH": 0.6, "SOL": 0.5}, max_gross=2.0)
     m = PortfolioManager(oracle, v, store=store, risk=RiskLimits(max_weight=0.5, max_gross_leverage=1.2))
     report = m.manage_portfolio(T0)
     limits = [b.limit for b in report.breaches]
@@ -183,3 +183,26 @@ def test_oracle_data_error_is_recorded_as_failed_cycle_and_raised(store: Store):
     [cycle] = store.recent_cycles("default")
     assert cycle.status == "failed" and "oracle broken: signal file is stale" in cycle.error
     assert v.get_positions() == {}
+
+
+def test_static_weights_above_their_gross_limit_are_rejected_not_scaled():
+    v = paper()
+    with pytest.raises(InvalidWeightsError, match=r"gross exposure 1\.5 above max_gross 1"):
+        PortfolioManager(StaticOracle({"BTC": 1.0, "ETH": -0.5}), v).manage_portfolio(T0)
+    report = PortfolioManager(StaticOracle({"BTC": 1.0, "ETH": -0.5}, max_gross=1.5), v).manage_portfolio(T0)
+    assert report.rebalance.weights_after.gross == pytest.approx(1.5, abs=0.01)
+
+
+def test_manual_trade_is_journalled_and_respects_the_kill_switch(store: Store):
+    from defipm import TradingHaltedError
+
+    v = paper(store)
+    m = PortfolioManager(StaticOracle({"BTC": 0.5}), v, store=store)
+    result = m.execute_trade("ETH", "-0.5")
+    assert result.status is OrderStatus.FILLED and v.get_positions() == {"ETH": Decimal("-0.5")}
+    [row] = m.journal.orders()
+    assert row.symbol == "ETH" and row.status == "filled" and row.client_order_id == result.order.client_order_id
+    m.engage_kill_switch("maintenance")
+    with pytest.raises(TradingHaltedError, match="maintenance"):
+        m.execute_trade("ETH", "0.5")
+    assert v.get_positions() == {"ETH": Decimal("-0.5")}

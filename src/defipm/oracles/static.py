@@ -67,39 +67,55 @@ class StaticOracle(Oracle):
 
     name = "static"
 
-    def __init__(self, weights: Mapping[str, float] | Weights, constraints: WeightConstraints | None = None) -> None:
+    def __init__(
+        self,
+        weights: Mapping[str, float] | Weights,
+        constraints: WeightConstraints | None = None,
+        *,
+        max_gross: float = 1.0,
+    ) -> None:
+        """``max_gross``: the leverage these weights may carry (sum |w|); above it they are rejected, not scaled.
+        ``constraints`` replaces the default constraints entirely."""
         super().__init__()
         self.weights = weights if isinstance(weights, Weights) else Weights(weights)
         if constraints is not None:
             self.constraints = constraints
         else:
             finite = all(math.isfinite(w) for w in self.weights.values())
-            gross = self.weights.gross if finite else 1.0
             self.constraints = WeightConstraints(
-                long_only=self.weights.is_long_only if finite else False, max_gross=max(1.0, gross)
+                long_only=self.weights.is_long_only if finite else False, max_gross=max_gross
             )
 
     @classmethod
     def from_params(cls, params: dict, context: object = None) -> StaticOracle:
-        """Config form: ``weights = {BTC = 0.5}`` or ``path = "weights.toml"`` (exactly one)."""
-        unknown = sorted(set(params) - {"weights", "path"})
+        """Config form: ``weights = {BTC = 0.5}`` or ``path = "weights.toml"`` (exactly one), optional ``max_gross``."""
+        unknown = sorted(set(params) - {"weights", "path", "max_gross"})
         if unknown:
-            raise ConfigError(f"oracle.params: unknown key(s) {', '.join(unknown)} for static (use weights or path)")
+            raise ConfigError(
+                f"oracle.params: unknown key(s) {', '.join(unknown)} for static (use weights or path, max_gross)"
+            )
+        try:
+            max_gross = float(params.get("max_gross", 1.0))
+        except (TypeError, ValueError):
+            raise ConfigError(f"oracle.params.max_gross: expected a number, got {params['max_gross']!r}") from None
         if ("weights" in params) == ("path" in params):
             raise ConfigError("oracle.params: static needs exactly one of weights or path")
         if "path" in params:
-            return cls.from_file(params["path"])
+            return cls(load_weights_file(params["path"]), max_gross=max_gross)
         raw = params["weights"]
         if not isinstance(raw, dict):
             raise ConfigError(f"oracle.params.weights: expected a table of symbol = weight, got {raw!r}")
         try:
-            return cls({str(k): float(v) for k, v in raw.items()})
+            weights = {str(k): float(v) for k, v in raw.items()}
         except (TypeError, ValueError):
             raise ConfigError(f"oracle.params.weights: every weight must be a number, got {raw!r}") from None
+        return cls(weights, max_gross=max_gross)
 
     @classmethod
-    def from_file(cls, path: str | Path, constraints: WeightConstraints | None = None) -> StaticOracle:
-        return cls(load_weights_file(path), constraints)
+    def from_file(
+        cls, path: str | Path, constraints: WeightConstraints | None = None, *, max_gross: float = 1.0
+    ) -> StaticOracle:
+        return cls(load_weights_file(path), constraints, max_gross=max_gross)
 
     def fetch_portfolio_weights(self, timestamp: datetime, universe: Sequence[str]) -> Weights:
         return self.weights
