@@ -18,11 +18,14 @@ class Side(StrEnum):
 
     @property
     def sign(self) -> int:
-        return 1 if self is Side.BUY else -1
+        return 1 if self is _BUY else -1
 
     @classmethod
     def of(cls, signed_quantity: Decimal) -> Side:
         return cls.BUY if signed_quantity > 0 else cls.SELL
+
+
+_BUY = Side.BUY  # module constants: an Enum member lookup costs ~70 ns on the hot path
 
 
 class OrderType(StrEnum):
@@ -76,7 +79,7 @@ class Order:
 
     @property
     def signed_quantity(self) -> Decimal:
-        return self.quantity if self.side is Side.BUY else -self.quantity
+        return self.quantity if self.side is _BUY else -self.quantity
 
     @property
     def notional(self) -> Decimal:
@@ -99,7 +102,7 @@ class Fill:
 
     @property
     def signed_quantity(self) -> Decimal:
-        return self.quantity if self.side is Side.BUY else -self.quantity
+        return self.quantity if self.side is _BUY else -self.quantity
 
     @property
     def notional(self) -> Decimal:

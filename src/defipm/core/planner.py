@@ -22,6 +22,7 @@ from defipm.core.orders import Order, OrderType, Plan, Side, SkippedOrder
 from defipm.core.weights import Weights
 
 ZERO = Decimal(0)
+_BUY, _SELL = Side.BUY, Side.SELL
 RulesLookup = Mapping[str, InstrumentRules] | Callable[[str], InstrumentRules]
 
 
@@ -142,11 +143,11 @@ def plan_rebalance(
                     SkippedOrder(s, signed_qty, f"notional {notional:.2f} below minimum notional {r.min_notional}")
                 )
                 continue
-            side = Side.BUY if signed_qty > 0 else Side.SELL
+            side = _BUY if signed_qty > 0 else _SELL
             limit_price = None
             if limit_slip is not None:
-                raw = price * (1 + limit_slip) if side is Side.BUY else price * (1 - limit_slip)
-                limit_price = r.round_price(raw, up=side is Side.SELL)
+                raw = price * (1 + limit_slip) if side is _BUY else price * (1 - limit_slip)
+                limit_price = r.round_price(raw, up=side is _SELL)
             order = Order(s, side, size, order_type, limit_price, reduce_only, None, price)
             (reductions if reduce_only else increases).append(order)
 

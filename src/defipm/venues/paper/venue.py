@@ -30,6 +30,7 @@ from defipm.venues.paper.book import PaperBook
 from defipm.venues.paper.fill_model import SlippageModel
 
 ZERO = Decimal(0)
+_BUY, _SELL = Side.BUY, Side.SELL
 MarketFeed = Callable[[], tuple[datetime, Mapping[str, float], Mapping[str, float] | None]]
 
 
@@ -279,13 +280,13 @@ class PaperVenue(Venue):
         if self._slippage_active:
             frac = self.slippage.fraction(float(order.quantity * mid), self._volumes.get(s), self._rng())
             move = Decimal(repr(frac))
-            price = mid * (1 + move) if order.side is Side.BUY else mid * (1 - move)
+            price = mid * (1 + move) if order.side is _BUY else mid * (1 - move)
         if (
             order.order_type is OrderType.LIMIT_IOC
             and order.limit_price is not None
             and (
-                (order.side is Side.BUY and price > order.limit_price)
-                or (order.side is Side.SELL and price < order.limit_price)
+                (order.side is _BUY and price > order.limit_price)
+                or (order.side is _SELL and price < order.limit_price)
             )
         ):
             raise OrderRejectedError(
