@@ -68,10 +68,13 @@ class Reconciliation:
     """Intents the venue knows: their real outcome is now recorded."""
     unsent: list[Intent] = field(default_factory=list)
     """Intents the venue never saw: safe to send (once) or to cancel."""
+    unknown: list[OrderResult] = field(default_factory=list)
+    """Intents the venue saw but whose outcome it cannot tell yet (e.g. a transaction still pending): kept open
+    in the journal (status UNKNOWN), never resent, asked about again at the next reconciliation."""
 
     @property
     def clean(self) -> bool:
-        return not self.confirmed and not self.unsent
+        return not self.confirmed and not self.unsent and not self.unknown
 
 
 class SqlJournal:
@@ -200,15 +203,21 @@ class SqlJournal:
         return value or Decimal(0)
 
     def reconcile(self, venue: Venue) -> Reconciliation:
-        """Ask ``venue`` about every unfinished intent; record what it knows; return what it never saw."""
+        """Ask ``venue`` about every unfinished intent; record what it knows; return what it never saw.
+
+        An intent the venue knows with an UNKNOWN outcome is not "never seen": it stays open (status UNKNOWN)
+        and goes to ``unknown``, never to ``unsent``."""
         out = Reconciliation()
         for intent in self.open_intents():
             assert intent.order.client_order_id is not None
             known = venue.lookup_order(intent.order.client_order_id)
-            if known is not None and known.status is not OrderStatus.UNKNOWN:
-                result = replace(known, order=intent.order)
-                self.record_result(result)
-                out.confirmed.append(result)
-            else:
+            if known is None:
                 out.unsent.append(intent)
+                continue
+            result = replace(known, order=intent.order)
+            self.record_result(result)
+            if result.status is OrderStatus.UNKNOWN:
+                out.unknown.append(result)
+            else:
+                out.confirmed.append(result)
         return out

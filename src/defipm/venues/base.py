@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -195,7 +196,7 @@ class Venue(ABC):
             except VenueError:
                 known = None
             if known is not None:
-                return known
+                return replace(known, order=order)
             return OrderResult(order, OrderStatus.UNKNOWN, error=f"{order.symbol}: {exc}")
         except OrderRejectedError as exc:
             return OrderResult(order, OrderStatus.REJECTED, error=str(exc))
