@@ -99,13 +99,20 @@ class TransactionSender:
             tip = int(self.w3.eth.max_priority_fee)
         return {"maxFeePerGas": base * self.gas.max_fee_multiplier + tip, "maxPriorityFeePerGas": tip}
 
-    def build(self, call: ContractFunction | ContractConstructor, value: int = 0) -> tuple[dict[str, Any], int]:
+    def build(
+        self, call: ContractFunction | ContractConstructor, value: int = 0, *, calldata_suffix: bytes = b""
+    ) -> tuple[dict[str, Any], int]:
         """The unsigned transaction for ``call`` and its gas estimate (raises TransactionRevertedError if the
-        simulation reverts; nothing is sent then)."""
+        simulation reverts; nothing is sent then).
+
+        ``calldata_suffix`` is appended to the ABI-encoded call data (Solidity ignores trailing bytes), e.g. a
+        tag that finds the transaction again later; the gas estimate then simulates the tagged data."""
         context = _describe(call)
         base: dict[str, Any] = {"from": self.wallet.address, "value": value, "chainId": self.chain_id}
         try:
             fees = self._fees()
+            if calldata_suffix:
+                return self._build_with_suffix(call, base, fees, calldata_suffix)
             if self.gas.fixed_gas_limit is not None:
                 estimate = self.gas.fixed_gas_limit
                 limit = estimate
@@ -117,10 +124,27 @@ class TransactionSender:
             raise translate_web3_error(exc, context) from exc
         return dict(tx), estimate
 
-    def send(self, call: ContractFunction | ContractConstructor, value: int = 0) -> TxOutcome:
+    def _build_with_suffix(
+        self, call: ContractFunction | ContractConstructor, base: dict[str, Any], fees: dict[str, int], suffix: bytes
+    ) -> tuple[dict[str, Any], int]:
+        placeholder = self.gas.fixed_gas_limit or 21_000  # replaced below; avoids web3's own estimate
+        tx = dict(call.build_transaction(cast("TxParams", {**base, **fees, "gas": placeholder, "nonce": 0})))
+        data = tx["data"]
+        tx["data"] = "0x" + (bytes(data) if isinstance(data, bytes) else bytes.fromhex(data[2:])).hex() + suffix.hex()
+        if self.gas.fixed_gas_limit is not None:
+            return tx, self.gas.fixed_gas_limit
+        simulated = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
+        estimate = int(self.w3.eth.estimate_gas(cast("TxParams", simulated)))
+        tx["gas"] = estimate * self.gas.estimate_multiplier_bps // 10_000
+        return tx, estimate
+
+    def send(
+        self, call: ContractFunction | ContractConstructor, value: int = 0, *, calldata_suffix: bytes = b""
+    ) -> TxOutcome:
         """Simulate, sign, send and wait. Reverts raise TransactionRevertedError (with the tx hash when mined);
-        an unreachable node after broadcasting raises RpcUnavailableError (outcome unknown, nonce resynced)."""
-        tx, estimate = self.build(call, value)
+        an unreachable node after broadcasting raises RpcUnavailableError (outcome unknown, nonce resynced).
+        ``calldata_suffix``: as in ``build``."""
+        tx, estimate = self.build(call, value, calldata_suffix=calldata_suffix)
         return self.send_built(tx, estimate, _describe(call))
 
     def send_built(self, tx: dict[str, Any], estimate: int, context: str) -> TxOutcome:

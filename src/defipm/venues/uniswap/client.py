@@ -3,10 +3,17 @@
 ``UniswapClient`` is the only place the venue touches web3. Swaps go through the SwapRouter's
 ``exactInputSingle`` with an ``amountOutMinimum`` and a deadline; their real amounts are read from the receipt's
 ERC-20 ``Transfer`` logs, never assumed from the quote.
+
+Every swap carries its order's client order id: the 16 bytes of ``cloid_tag`` are appended to the router call's
+data (Solidity ignores calldata after the ABI-encoded arguments), so after a restart the swap can be found on
+chain (``wallet_transactions``, ``pending_wallet_transactions``, ``decode_swap``) and its fill rebuilt from the
+receipt exactly as when it was sent.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +30,53 @@ if TYPE_CHECKING:
 MAX_UINT256 = (1 << 256) - 1
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 TRANSFER_TOPIC = "ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+SWAP_TAG_BYTES = 16
+"""Length of the client-order-id tag appended to each swap's calldata."""
+EXACT_INPUT_SINGLE_TYPES = "(address,address,uint24,address,uint256,uint256,uint256,uint160)"
+EXACT_INPUT_SINGLE_SELECTOR = "414bf389"  # exactInputSingle((address,address,uint24,address,uint256,...))
+APPROVE_SELECTOR = "095ea7b3"  # approve(address,uint256)
+BLOCK_BATCH = 100
+"""Blocks fetched per JSON-RPC batch when scanning blocks one by one."""
+_CLOID = re.compile(r"0x[0-9a-f]{32}")
+
+
+def cloid_tag(client_order_id: str) -> bytes:
+    """The 16 bytes that tag a swap with ``client_order_id``: the id itself when it is ``0x`` + 32 hex digits
+    (``new_client_order_id``'s format), else the first 16 bytes of the keccak of its text."""
+    text = client_order_id.lower()
+    if _CLOID.fullmatch(text):
+        return bytes.fromhex(text[2:])
+    from eth_utils import keccak
+
+    return keccak(text=client_order_id)[:SWAP_TAG_BYTES]
+
+
+def _bytes(value: Any) -> bytes:
+    if isinstance(value, str):
+        return bytes.fromhex(value.removeprefix("0x"))
+    return bytes(value)
+
+
+def tx_hash_of(tx: Any) -> str:
+    """The ``0x`` hash of a web3 (or raw JSON) transaction."""
+    value = tx["hash"]
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()
+
+
+@dataclass(frozen=True, slots=True)
+class SwapCall:
+    """A tagged ``exactInputSingle`` the wallet sent, decoded from its transaction (mined or pending)."""
+
+    tx_hash: str
+    nonce: int
+    block_number: int | None
+    """None while the transaction is pending."""
+    token_in: str
+    token_out: str
+    fee: int
+    amount_in: int
+    amount_out_minimum: int
+    tag: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +166,18 @@ class UniswapClient:
         except Exception as exc:
             raise translate_web3_error(exc, "read latest block") from exc
 
-    def exact_input_single(
-        self, token_in: str, token_out: str, fee: int, amount_in: int, amount_out_minimum: int, deadline: int
-    ) -> SwapFill:
-        """Swap exactly ``amount_in`` of ``token_in`` for at least ``amount_out_minimum`` of ``token_out``.
-
-        Raises TransactionRevertedError (simulation or on-chain revert, e.g. "Too little received") and
-        RpcUnavailableError (outcome unknown)."""
+    def build_swap(
+        self,
+        token_in: str,
+        token_out: str,
+        fee: int,
+        amount_in: int,
+        amount_out_minimum: int,
+        deadline: int,
+        tag: bytes = b"",
+    ) -> tuple[dict[str, Any], int]:
+        """The unsigned ``exactInputSingle`` transaction (calldata followed by ``tag``) and its gas estimate.
+        Raises TransactionRevertedError when the simulation reverts."""
         params = (
             to_checksum(token_in),
             to_checksum(token_out),
@@ -129,10 +188,156 @@ class UniswapClient:
             amount_out_minimum,
             0,
         )
-        outcome = self.sender.send(self.router.functions.exactInputSingle(params))
+        return self.sender.build(self.router.functions.exactInputSingle(params), calldata_suffix=tag)
+
+    def exact_input_single(
+        self,
+        token_in: str,
+        token_out: str,
+        fee: int,
+        amount_in: int,
+        amount_out_minimum: int,
+        deadline: int,
+        tag: bytes = b"",
+    ) -> SwapFill:
+        """Swap exactly ``amount_in`` of ``token_in`` for at least ``amount_out_minimum`` of ``token_out``, the
+        transaction tagged with ``tag`` (see ``cloid_tag``).
+
+        Raises TransactionRevertedError (simulation or on-chain revert, e.g. "Too little received") and
+        RpcUnavailableError (outcome unknown)."""
+        tx, estimate = self.build_swap(token_in, token_out, fee, amount_in, amount_out_minimum, deadline, tag)
+        outcome = self.sender.send_built(tx, estimate, f"exactInputSingle on {self.router.address}")
+        return self.swap_fill(outcome, token_in, token_out)
+
+    def swap_fill(self, outcome: TxOutcome, token_in: str, token_out: str) -> SwapFill:
+        """What a mined swap of this wallet paid and received, from its receipt's Transfer logs."""
         paid = self._transferred(outcome, token_in, sender=self.address)
         received = self._transferred(outcome, token_out, recipient=self.address)
         return SwapFill(paid, received, outcome)
+
+    # -- finding tagged transactions again -------------------------------------------------------------------
+    def decode_swap(self, tx: Any) -> SwapCall | None:
+        """``tx`` (a web3 transaction) as a tagged ``exactInputSingle`` of this wallet through the router, or None
+        when it is anything else."""
+        from eth_abi import decode
+
+        data = _bytes(tx.get("input", b""))
+        if (
+            to_checksum(str(tx.get("from"))) != self.address
+            or not tx.get("to")
+            or to_checksum(str(tx["to"])) != self.router.address
+            or len(data) != 4 + 8 * 32 + SWAP_TAG_BYTES
+            or data[:4].hex() != EXACT_INPUT_SINGLE_SELECTOR
+        ):
+            return None
+        (params,) = decode([EXACT_INPUT_SINGLE_TYPES], data[4 : 4 + 8 * 32])
+        token_in, token_out, fee, recipient, _deadline, amount_in, minimum, _limit = params
+        if to_checksum(recipient) != self.address:
+            return None
+        block = tx.get("blockNumber")
+        return SwapCall(
+            tx_hash=tx_hash_of(tx),
+            nonce=int(tx["nonce"]),
+            block_number=int(block) if block is not None else None,
+            token_in=to_checksum(token_in),
+            token_out=to_checksum(token_out),
+            fee=int(fee),
+            amount_in=int(amount_in),
+            amount_out_minimum=int(minimum),
+            tag=data[-SWAP_TAG_BYTES:],
+        )
+
+    def decode_approval(self, tx: Any) -> tuple[str, str, int] | None:
+        """(token, spender, amount) when ``tx`` is an ERC-20 ``approve`` sent by this wallet, else None."""
+        from eth_abi import decode
+
+        data = _bytes(tx.get("input", b""))
+        if to_checksum(str(tx.get("from"))) != self.address or not tx.get("to") or len(data) != 4 + 64:
+            return None
+        if data[:4].hex() != APPROVE_SELECTOR:
+            return None
+        spender, amount = decode(["address", "uint256"], data[4:])
+        return to_checksum(str(tx["to"])), to_checksum(spender), int(amount)
+
+    def latest_block(self) -> int:
+        try:
+            return int(self.w3.eth.block_number)
+        except Exception as exc:
+            raise translate_web3_error(exc, "read block number") from exc
+
+    def _nonce_at(self, block: int | str) -> int:
+        if isinstance(block, int) and block < 0:
+            return 0
+        return int(self.w3.eth.get_transaction_count(self.address, block))  # type: ignore[arg-type]
+
+    def wallet_transactions(self, after_block: int, to_block: int) -> list[Any]:
+        """This wallet's mined transactions in blocks ``after_block`` (excluded) to ``to_block`` (included).
+
+        Bisects on the wallet's nonce (``eth_getTransactionCount`` at past blocks) so only blocks holding one of
+        its transactions are fetched: about log2(range) reads per transaction. A node without that history (not
+        an archive node) makes it fall back to fetching every block, full transactions, in JSON-RPC batches."""
+        if to_block <= after_block:
+            return []
+        try:
+            blocks = self._blocks_with_wallet_txs(after_block, to_block)
+        except Exception:
+            blocks = list(range(after_block + 1, to_block + 1))
+        return [tx for block in self._full_blocks(blocks) for tx in block["transactions"]
+                if to_checksum(str(tx["from"])) == self.address]  # fmt: skip
+
+    def _blocks_with_wallet_txs(self, after_block: int, to_block: int) -> list[int]:
+        found: list[int] = []
+        stack = [(after_block, to_block, self._nonce_at(after_block), self._nonce_at(to_block))]
+        while stack:
+            lo, hi, n_lo, n_hi = stack.pop()
+            if n_lo == n_hi:
+                continue
+            if hi - lo == 1:
+                found.append(hi)
+                continue
+            mid = (lo + hi) // 2
+            n_mid = self._nonce_at(mid)
+            stack.extend([(lo, mid, n_lo, n_mid), (mid, hi, n_mid, n_hi)])
+        return sorted(found)
+
+    def _full_blocks(self, numbers: list[int]) -> list[Any]:
+        out: list[Any] = []
+        try:
+            for i in range(0, len(numbers), BLOCK_BATCH):
+                with self.w3.batch_requests() as batch:
+                    for n in numbers[i : i + BLOCK_BATCH]:
+                        batch.add(self.w3.eth.get_block(n, full_transactions=True))
+                    out.extend(batch.execute())
+        except Exception as exc:
+            raise translate_web3_error(exc, "read blocks") from exc
+        return out
+
+    def pending_wallet_transactions(self) -> tuple[list[Any], bool]:
+        """This wallet's sent but unmined transactions, and whether that list is complete (the node showed as
+        many as its pending nonce says there are)."""
+        try:
+            waiting = self._nonce_at("pending") - self._nonce_at("latest")
+        except Exception as exc:
+            raise translate_web3_error(exc, "read nonce") from exc
+        if waiting <= 0:
+            return [], True
+        txs: dict[int, Any] = {}
+        with contextlib.suppress(Exception):  # a node may not serve the pending block: txpool below
+            block: Any = self.w3.eth.get_block("pending", full_transactions=True)
+            for tx in block["transactions"]:
+                if to_checksum(str(tx["from"])) == self.address:
+                    txs[int(tx["nonce"])] = tx
+        if len(txs) < waiting:
+            with contextlib.suppress(Exception):  # txpool_content is not a standard method
+                pool = self.w3.provider.make_request("txpool_content", [])["result"]  # type: ignore[arg-type]
+                for group in ("pending", "queued"):
+                    for owner, by_nonce in (pool.get(group) or {}).items():
+                        if to_checksum(owner) == self.address:
+                            for raw in by_nonce.values():
+                                nonce = raw["nonce"]
+                                nonce = int(nonce, 0) if isinstance(nonce, str) else int(nonce)
+                                txs.setdefault(nonce, {**raw, "nonce": nonce, "blockNumber": None})
+        return list(txs.values()), len(txs) >= waiting
 
     def receipt_outcome(self, tx_hash: str) -> TxOutcome | None:
         """The outcome of an earlier transaction, or None when the node does not know it (yet)."""

@@ -71,6 +71,10 @@ class UniswapConfig(BaseModel):
     """Smallest trade value in base token; smaller trades are skipped by the planner."""
     tick_word_radius: int | None = None
     """Tick-bitmap words read on each side of the current tick; None reads the whole range (exact)."""
+    reconcile_lookback_blocks: int = Field(default=5000, gt=0)
+    """How many recent blocks ``lookup_order`` searches for a swap tagged with a client order id after a restart.
+    Must span the manager's ``resume_window`` on this chain (5000 blocks: ~17 h on Ethereum, ~21 min on
+    Arbitrum): a swap older than the window reads as never sent."""
     private_key_env: str = "DEFIPM_PRIVATE_KEY"
     """Environment variable holding the hex private key (used when no keystore is configured)."""
     keystore_file: Path | None = None

@@ -13,6 +13,12 @@
 
 A failed swap becomes a REJECTED result (with the revert reason) and the rest of the plan continues, or stops
 when ``stop_on_failure`` is set. Slippage is never widened and nothing is retried behind the caller's back.
+
+Restarts: each swap's calldata ends with its client order id (``cloid_tag``). ``lookup_order`` answers from
+memory, else searches the wallet's transactions of the last ``reconcile_lookback_blocks`` blocks for the tagged
+swap and rebuilds its result from the receipt exactly as ``send_swap`` did (FILLED with the Transfer amounts, or
+REJECTED with the gas paid); a tagged swap still in the mempool is UNKNOWN (never to be resent), and a node that
+hides some of the wallet's pending transactions makes the lookup raise rather than answer "never seen".
 ``prepare_swap`` / ``send_swap`` split ``submit_order`` for callers that want to inspect a quote before sending.
 """
 
@@ -28,11 +34,11 @@ from defipm.amm.v3_pool import V3PoolState
 from defipm.chain.errors import TransactionRevertedError
 from defipm.chain.transactions import GasPolicy
 from defipm.chain.v3_reader import PoolInfo
-from defipm.core.errors import ConfigError, OrderRejectedError, UnknownSymbolError
+from defipm.core.errors import ConfigError, OrderRejectedError, UnknownSymbolError, VenueError, VenueUnavailableError
 from defipm.core.instruments import InstrumentRules
 from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, Side
 from defipm.venues.base import Venue
-from defipm.venues.uniswap.client import MAX_UINT256, UniswapClient
+from defipm.venues.uniswap.client import MAX_UINT256, SwapCall, SwapFill, UniswapClient, cloid_tag, tx_hash_of
 from defipm.venues.uniswap.config import UniswapConfig
 
 if TYPE_CHECKING:
@@ -99,6 +105,9 @@ class UniswapVenue(Venue):
         self._decimals: dict[str, int] = {}
         self._pools: dict[str, list[PoolView]] = {}
         self._results: dict[str, OrderResult] = {}
+        self._tagged: dict[bytes, dict[str, SwapCall]] = {}
+        self._wallet_txs: dict[int, Any] = {}
+        self._scanned_to: int | None = None
         self.executions: dict[str, SwapExecution] = {}
         """Per client order id: the on-chain outcome of the order (gas figures, tier, quote, minimum)."""
 
@@ -274,6 +283,7 @@ class UniswapVenue(Venue):
                 prepared.amount_in,
                 prepared.amount_out_minimum,
                 client.deadline(self.config.deadline_secs),
+                tag=cloid_tag(order.client_order_id) if order.client_order_id else b"",
             )
         except TransactionRevertedError as exc:
             gas_cost = 0
@@ -289,28 +299,18 @@ class UniswapVenue(Venue):
             prepared, OrderStatus.FILLED, tx.tx_hash, fill.amount_in, fill.amount_out,
             tx.gas_estimate, tx.gas_used, tx.gas_cost_wei, approval_cost,
         )  # fmt: skip
+        return self._record(order, execution, self._filled_result(order, fill))
+
+    def _filled_result(self, order: Order, fill: SwapFill) -> OrderResult:
         token_wei, base_wei = (
             (fill.amount_in, fill.amount_out) if order.side is Side.SELL else (fill.amount_out, fill.amount_in)
         )
         quantity = self._to_units(order.symbol, token_wei)
         price = self._to_units(self.config.base_token, base_wei) / quantity if quantity else Decimal(0)
-        result = OrderResult(
-            order,
-            OrderStatus.FILLED,
-            fills=(
-                Fill(
-                    order.symbol,
-                    order.side,
-                    quantity,
-                    price,
-                    Decimal(0),
-                    order.client_order_id,
-                    venue_order_id=tx.tx_hash,
-                ),
-            ),
-            venue_order_id=tx.tx_hash,
-        )
-        return self._record(order, execution, result)
+        tx_hash = fill.tx.tx_hash
+        fills = (Fill(order.symbol, order.side, quantity, price, Decimal(0), order.client_order_id,
+                      venue_order_id=tx_hash),)  # fmt: skip
+        return OrderResult(order, OrderStatus.FILLED, fills=fills, venue_order_id=tx_hash)
 
     def _record(self, order: Order, execution: SwapExecution, result: OrderResult) -> OrderResult:
         if self.config.base_is_native:
@@ -321,8 +321,112 @@ class UniswapVenue(Venue):
             self._results[order.client_order_id] = result
         return result
 
+    # -- finding orders again after a restart ---------------------------------------------------------------
     def lookup_order(self, client_order_id: str) -> OrderResult | None:
-        return self._results.get(client_order_id)
+        """The order's result from memory, else from its tagged swap on chain (see the module docstring).
+
+        None means no swap with this client order id was sent in the last ``reconcile_lookback_blocks`` blocks
+        nor is waiting in the mempool. Raises VenueUnavailableError when the node cannot tell."""
+        known = self._results.get(client_order_id)
+        if known is not None:
+            return known
+        tag = cloid_tag(client_order_id)
+        self._scan_mined()
+        mined = list(self._tagged.get(tag, {}).values())
+        if mined:
+            return self._recovered_result(client_order_id, mined)
+        pending, complete = self.client.pending_wallet_transactions()
+        for tx in pending:
+            call = self.client.decode_swap(tx)
+            if call is not None and call.tag == tag:
+                order = self._recovered_order(client_order_id, call, None)
+                return OrderResult(order, OrderStatus.UNKNOWN, venue_order_id=call.tx_hash,
+                                   error=f"{order.symbol}: swap {call.tx_hash} sent but not mined yet")  # fmt: skip
+        if not complete:
+            raise VenueUnavailableError(
+                f"{client_order_id}: the node does not show all pending transactions of {self.address}, so whether "
+                "this order was sent is unknown"
+            )
+        return None
+
+    def _scan_mined(self) -> None:
+        """Index the wallet's tagged swaps mined since the last scan (within the lookback window)."""
+        client = self.client
+        latest = client.latest_block()
+        start = latest - self.config.reconcile_lookback_blocks
+        if self._scanned_to is not None:
+            start = max(start, self._scanned_to)
+        for tx in client.wallet_transactions(max(start, -1), latest):
+            self._wallet_txs[int(tx["nonce"])] = tx
+            call = client.decode_swap(tx)
+            if call is not None:
+                self._tagged.setdefault(call.tag, {})[call.tx_hash] = call
+        self._scanned_to = latest
+
+    def _symbol_of(self, token: str) -> str:
+        for symbol, address in self.config.tokens.items():
+            if address.lower() == token.lower():
+                return symbol
+        raise VenueError(f"tagged swap trades {token}, which is not among the configured tokens")
+
+    def _recovered_order(self, cloid: str, call: SwapCall, fill: SwapFill | None) -> Order:
+        """The order a tagged swap executed, as far as the chain tells: symbol, side and the traded quantity (the
+        journal keeps the original intent)."""
+        symbol_in, symbol_out = self._symbol_of(call.token_in), self._symbol_of(call.token_out)
+        side = Side.SELL if symbol_out == self.config.base_token else Side.BUY
+        symbol = symbol_in if side is Side.SELL else symbol_out
+        if fill is not None:
+            token_wei = fill.amount_in if side is Side.SELL else fill.amount_out
+        else:
+            token_wei = call.amount_in if side is Side.SELL else call.amount_out_minimum
+        return Order(symbol, side, self._to_units(symbol, max(token_wei, 1)), client_order_id=cloid)
+
+    def _approval_cost(self, call: SwapCall) -> int:
+        """Gas (wei) of the approval ``send_swap`` made just before this swap, when the wallet's previous
+        transaction approved exactly that (same token, the router, the swap's amount or unlimited)."""
+        previous = self._wallet_txs.get(call.nonce - 1)
+        approval = self.client.decode_approval(previous) if previous is not None else None
+        if previous is None or approval is None:
+            return 0
+        token, spender, amount = approval
+        if token.lower() != call.token_in.lower() or spender.lower() != self.config.swap_router.lower():
+            return 0
+        if amount not in (call.amount_in, MAX_UINT256):
+            return 0
+        outcome = self.client.receipt_outcome(tx_hash_of(previous))
+        return outcome.gas_cost_wei if outcome is not None else 0
+
+    def _recovered_result(self, cloid: str, calls: list[SwapCall]) -> OrderResult:
+        """The result of a mined tagged swap rebuilt from its receipt (the successful one if, wrongly, several
+        carry the tag), recorded as if ``send_swap`` had returned it."""
+        client = self.client
+        outcomes = [(c, client.receipt_outcome(c.tx_hash)) for c in calls]
+        mined = [(c, o) for c, o in outcomes if o is not None]
+        if not mined:  # dropped by a reorg since the scan
+            self._scanned_to = None
+            self._tagged.clear()
+            return self.lookup_order(cloid) or OrderResult(
+                self._recovered_order(cloid, calls[0], None), OrderStatus.UNKNOWN, error=f"{cloid}: swap vanished"
+            )
+        call, outcome = next(((c, o) for c, o in mined if o.success), mined[-1])
+        symbol_in, symbol_out = self._symbol_of(call.token_in), self._symbol_of(call.token_out)
+        approval_cost = self._approval_cost(call)
+        if not outcome.success:
+            order = self._recovered_order(cloid, call, None)
+            prepared = PreparedSwap(order, symbol_in, symbol_out, call.fee, call.amount_in, 0, call.amount_out_minimum)
+            error = f"{order.symbol}: swap reverted on chain in tx {call.tx_hash}"
+            execution = SwapExecution(prepared, OrderStatus.REJECTED, call.tx_hash, gas_cost_wei=outcome.gas_cost_wei,
+                                      approval_gas_cost_wei=approval_cost, error=error)  # fmt: skip
+            return self._record(order, execution,
+                                OrderResult(order, OrderStatus.REJECTED, error=error, venue_order_id=call.tx_hash))  # fmt: skip
+        fill = client.swap_fill(outcome, call.token_in, call.token_out)
+        order = self._recovered_order(cloid, call, fill)
+        prepared = PreparedSwap(order, symbol_in, symbol_out, call.fee, call.amount_in, 0, call.amount_out_minimum)
+        execution = SwapExecution(
+            prepared, OrderStatus.FILLED, call.tx_hash, fill.amount_in, fill.amount_out,
+            0, outcome.gas_used, outcome.gas_cost_wei, approval_cost,
+        )  # fmt: skip
+        return self._record(order, execution, self._filled_result(order, fill))
 
     def gas_cost_wei(self, client_order_ids: list[str] | None = None) -> int:
         """Total gas paid (swaps and approvals, wei of the native coin) for the given orders, or all."""
