@@ -402,12 +402,12 @@ class UniswapVenue(Venue):
         client = self.client
         outcomes = [(c, client.receipt_outcome(c.tx_hash)) for c in calls]
         mined = [(c, o) for c, o in outcomes if o is not None]
-        if not mined:  # dropped by a reorg since the scan
+        if not mined:  # dropped by a reorg since the scan: it may be mined again, so never "not sent"
             self._scanned_to = None
             self._tagged.clear()
-            return self.lookup_order(cloid) or OrderResult(
-                self._recovered_order(cloid, calls[0], None), OrderStatus.UNKNOWN, error=f"{cloid}: swap vanished"
-            )
+            order = self._recovered_order(cloid, calls[0], None)
+            return OrderResult(order, OrderStatus.UNKNOWN, venue_order_id=calls[0].tx_hash,
+                               error=f"{order.symbol}: swap {calls[0].tx_hash} has no receipt (reorganised?)")  # fmt: skip
         call, outcome = next(((c, o) for c, o in mined if o.success), mined[-1])
         symbol_in, symbol_out = self._symbol_of(call.token_in), self._symbol_of(call.token_out)
         approval_cost = self._approval_cost(call)
