@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from defipm.core.errors import DefipmError, InvalidWeightsError, TradingHaltedError
 from defipm.core.journal import MemoryJournal, OrderJournal
-from defipm.core.orders import OrderResult, OrderType
+from defipm.core.orders import OrderResult, OrderStatus, OrderType
 from defipm.core.planner import PlannerConfig
 from defipm.core.reports import CycleReport, CycleStatus
 from defipm.core.risk import RiskLimits, apply_risk_limits
@@ -77,6 +77,8 @@ class PortfolioManager:
         self._reconciled = store is None
         self._peak: Decimal | None = None
         self._halt: str | None = None
+        self._unresolved = False
+        """Some order's outcome is unknown (a transport error): reconcile before the next cycle trades."""
         self.last_reconciliation: Reconciliation | None = None
 
     # -- kill switch and breaker ----------------------------------------------------------------------------
@@ -165,23 +167,37 @@ class PortfolioManager:
         )
 
     # -- restart --------------------------------------------------------------------------------------------
-    def reconcile(self) -> Reconciliation:
-        """Match the journal with the venue; send recent unsent intents once; abandon stale ones."""
+    def reconcile(self, *, resume: bool = True) -> Reconciliation:
+        """Match the journal with the venue: record what the venue executed, keep orders of unknown outcome open.
+
+        ``resume`` (after a restart): intents the venue never saw are sent once if recent (the rebalance a crash
+        interrupted), else abandoned. Without ``resume`` (during a run, after a transport error) they are
+        abandoned: the cycle that follows plans afresh from the venue's positions."""
         if not isinstance(self.journal, SqlJournal):
             self._reconciled = True
             return Reconciliation()
         rec = self.journal.reconcile(self.venue)
         now = datetime.now(UTC)
-        resend = [i.order for i in rec.unsent if now - i.created_at <= self.resume_window]
+        resend = []
         for intent in rec.unsent:
-            if now - intent.created_at > self.resume_window:
-                assert intent.order.client_order_id is not None
-                self.journal.cancel(intent.order.client_order_id, "abandoned after restart: older than resume_window")
+            assert intent.order.client_order_id is not None
+            if resume and now - intent.created_at <= self.resume_window:
+                resend.append(intent.order)
+            else:
+                reason = (
+                    "abandoned after restart: older than resume_window"
+                    if resume
+                    else "not received by the venue; replaced by the next plan"
+                )
+                self.journal.cancel(intent.order.client_order_id, reason)
+        still_unknown = bool(rec.unknown)
         if resend:
             self.venue.refresh()
-            self.venue.send_intents(resend, self.journal)
+            results, _ = self.venue.send_intents(resend, self.journal)
+            still_unknown = still_unknown or any(r.status is OrderStatus.UNKNOWN for r in results)
         # Orders of unknown outcome (e.g. a swap still pending) stay open: ask again next cycle.
-        self._reconciled = not rec.unknown
+        self._reconciled = True
+        self._unresolved = still_unknown
         self.last_reconciliation = rec
         return rec
 
@@ -193,19 +209,21 @@ class PortfolioManager:
         if ts.tzinfo is None:
             raise ValueError(f"timestamp {ts!r} is naive: pass a timezone-aware UTC datetime")
         report = CycleReport(cycle_id=uuid.uuid4().hex, timestamp=ts, status=CycleStatus.TRADED)
-        if not self._reconciled:
-            rec = self.reconcile()
+        if not self._reconciled or self._unresolved:
+            startup = not self._reconciled
+            what = "restart reconciliation" if startup else "reconciliation"
+            rec = self.reconcile(resume=startup)
             if not rec.clean:
                 report.notes.append(
-                    f"restart reconciliation: {len(rec.confirmed)} order(s) confirmed by the venue, "
-                    f"{len(rec.unsent)} never sent (resent if recent, else abandoned), "
+                    f"{what}: {len(rec.confirmed)} order(s) confirmed by the venue, "
+                    f"{len(rec.unsent)} never sent ({'resent if recent, else abandoned' if startup else 'abandoned'}), "
                     f"{len(rec.unknown)} of unknown outcome (kept open, not resent)"
                 )
             if rec.unknown:
                 # Trading on top of orders that may still execute could double them: wait until they resolve.
                 report.status = CycleStatus.FAILED
                 report.error = (
-                    "restart reconciliation: outcome unknown for "
+                    f"{what}: outcome unknown for "
                     + ", ".join(
                         f"{r.order.symbol} {r.order.side.value} {r.order.quantity} ({r.order.client_order_id}: {r.error})"
                         for r in rec.unknown
@@ -268,6 +286,7 @@ class PortfolioManager:
             decision.weights, planner=self.planner, journal=self.journal, cycle_id=report.cycle_id, snapshot=snapshot
         )
         report.rebalance = rebalance
+        self._unresolved = any(r.status is OrderStatus.UNKNOWN for r in rebalance.results)
         report.equity = rebalance.equity_after
         for skipped in rebalance.skipped:
             if "no-trade band" not in skipped.reason:

@@ -206,3 +206,16 @@ def test_manual_trade_is_journalled_and_respects_the_kill_switch(store: Store):
     with pytest.raises(TradingHaltedError, match="maintenance"):
         m.execute_trade("ETH", "0.5")
     assert v.get_positions() == {"ETH": Decimal("-0.5")}
+
+
+def test_transport_error_is_reconciled_before_the_next_cycle_trades(store: Store):
+    v = paper(store, cls=FaultyVenue, fail_on={2: "unavailable"})
+    m = PortfolioManager(StaticOracle({"BTC": 0.3, "ETH": 0.3, "SOL": 0.3}), v, store=store)
+    first = m.manage_portfolio(T0)
+    [lost] = [o for o in m.journal.orders(first.cycle_id) if o.status == "unknown"]
+    second = m.manage_portfolio(T0 + timedelta(hours=1))
+    assert any("reconciliation: 0 order(s) confirmed by the venue, 1 never sent (abandoned)" in n for n in second.notes)
+    statuses = {o.client_order_id: o.status for o in m.journal.orders()}
+    assert statuses[lost.client_order_id] == "cancelled"  # never resent: the new plan bought ETH instead
+    assert set(v.get_positions()) == {"BTC", "ETH", "SOL"}
+    assert second.ok
