@@ -330,3 +330,20 @@ def test_registry_builds_tbn_from_config_params(tmp_path):
         build_oracle("tbn", {"top_n": 1})
     with pytest.raises(ConfigError, match="n: Input should be greater than or equal to 1"):
         build_oracle("tbn", {"n": 0, "file": str(path)})
+
+
+def test_history_may_be_a_path_or_a_dataframe_and_defaults_to_numerai(tmp_path):
+    from datetime import UTC, date, datetime
+
+    from defipm.data.numerai import NumeraiCryptoSource
+    from defipm.testing.numerai import synthetic_meta_model
+
+    frame = synthetic_meta_model(["BTC", "ETH", "SOL", "ADA"], date(2024, 1, 1), 30, seed=3)
+    path = tmp_path / "meta.csv"
+    frame.to_csv(path, index=False)
+    t = datetime(2024, 1, 20, tzinfo=UTC)
+    from_path = TBNOracle(1, history=str(path)).fetch_portfolio_weights(t, ["BTC", "ETH", "SOL", "ADA"])
+    from_frame = TBNOracle(1, history=frame).fetch_portfolio_weights(t, ["BTC", "ETH", "SOL", "ADA"])
+    assert from_path == from_frame and from_path.gross == pytest.approx(1.0) and len(from_path) == 2
+    default = TBNOracle(3)
+    assert isinstance(getattr(default._history, "__self__", None), NumeraiCryptoSource)

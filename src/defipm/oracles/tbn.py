@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -26,6 +26,9 @@ from defipm.core.weights import Weights
 from defipm.data.numerai import MetaModelHistory, NumeraiCryptoSource, utc_naive
 from defipm.oracles.base import Oracle
 from defipm.oracles.symbols import SymbolMap
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HistoryProvider = Callable[[], MetaModelHistory]
 """Something that returns the current history (e.g. ``NumeraiCryptoSource(...).load``), asked every cycle."""
@@ -37,7 +40,9 @@ class TBNOracle(Oracle):
     n: longs and shorts each (before shrinking to what the universe allows).
     lags: number of latest usable dates whose scores are averaged per symbol.
     gross: target gross exposure, sum |w| (1.0 = half long, half short).
-    history: a ``MetaModelHistory``, or a zero-argument callable returning one (asked every cycle).
+    history: a ``MetaModelHistory``, a zero-argument callable returning one (asked every cycle), a CSV/Parquet
+        path, or a DataFrame (date, symbol, meta_model); None downloads Numerai's file with numerapi (cached in
+        ``.defipm/cache/numerai``, re-checked every 6 hours).
     symbol_map: Numerai -> venue symbols; default ``SymbolMap.for_venue("generic")``.
     publication_delay: time from a row's date (00:00 UTC) until it may be used; default 1 day.
     max_staleness: the newest usable date may be at most this old at ``t``; None turns the check off.
@@ -52,7 +57,7 @@ class TBNOracle(Oracle):
         lags: int = 1,
         gross: float = 1.0,
         *,
-        history: MetaModelHistory | HistoryProvider,
+        history: MetaModelHistory | HistoryProvider | str | Path | pd.DataFrame | None = None,
         symbol_map: SymbolMap | None = None,
         publication_delay: timedelta = timedelta(days=1),
         max_staleness: timedelta | None = timedelta(days=3),
@@ -70,7 +75,13 @@ class TBNOracle(Oracle):
         self.n = n
         self.lags = lags
         self.gross = float(gross)
-        self._history = history
+        if history is None:  # the live default: numerapi download, cached with a freshness check
+            history = NumeraiCryptoSource(Path(".defipm/cache/numerai")).load
+        elif isinstance(history, str | Path):
+            history = MetaModelHistory.from_file(history)
+        elif not isinstance(history, MetaModelHistory) and not callable(history):
+            history = MetaModelHistory.from_frame(history)  # a DataFrame with date, symbol, meta_model
+        self._history: MetaModelHistory | HistoryProvider = history
         self.symbol_map = symbol_map or SymbolMap.for_venue("generic")
         self.publication_delay = publication_delay
         self.max_staleness = max_staleness
