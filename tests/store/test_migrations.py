@@ -31,3 +31,15 @@ def test_decimals_survive_exactly(store: Store):
     amount = Decimal("123456789012345.123456789012345678")
     store.record_flow("r", datetime(2024, 1, 1, tzinfo=UTC), amount, "deposit")
     assert store.flows("r") == [(datetime(2024, 1, 1, tzinfo=UTC), amount)]
+
+
+def test_database_password_never_shown():
+    import pytest
+
+    from defipm import ConfigError
+
+    url = "postgresql+psycopg://trader:hunter2-secret@127.0.0.1:1/defipm"
+    with pytest.raises(ConfigError) as exc:
+        Store(url)  # nothing listens on port 1: the error must not carry the password
+    assert "hunter2-secret" not in str(exc.value)
+    assert "***" in str(exc.value)

@@ -45,6 +45,17 @@ def _redact(url: str) -> str:
         return "<unparseable database URL>"
 
 
+def _scrub(text: str, url: str) -> str:
+    """Remove the URL's password from a driver's message, should the driver echo it."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        password = make_url(url).password
+    except Exception:
+        return text
+    return text.replace(str(password), "***") if password else text
+
+
 class Store:
     """Database handle. ``Store("sqlite:///path.db")`` or ``Store("postgresql+psycopg://...")``."""
 
@@ -70,7 +81,8 @@ class Store:
         try:
             upgrade(self.engine)
         except SQLAlchemyError as exc:
-            raise ConfigError(f"cannot open database {_redact(self.url)}: {exc.__class__.__name__}: {exc}") from exc
+            detail = _scrub(str(exc).splitlines()[0] if str(exc) else "", self.url)
+            raise ConfigError(f"cannot open database {_redact(self.url)}: {exc.__class__.__name__}: {detail}") from None
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
