@@ -64,7 +64,7 @@ class Store:
         try:
             self.engine: Engine = create_engine(self.url, future=True)
         except (SQLAlchemyError, ModuleNotFoundError, ValueError) as exc:
-            raise ConfigError(f"database URL {_redact(self.url)}: {exc}") from exc
+            raise ConfigError(f"database URL {_redact(self.url)}: {_scrub(str(exc), self.url)}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._writer: Connection | None = None
