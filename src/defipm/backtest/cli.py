@@ -9,6 +9,7 @@ registry (built-ins and entry points); an oracle whose constructor takes ``marke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,7 +81,9 @@ def _date(text: str | None, option: str) -> datetime | None:
 
 def backtest(
     data: Annotated[Path, typer.Option(help="Folder of <SYMBOL>.csv/.parquet OHLCV files.")],
-    oracle: Annotated[str, typer.Option(help="Oracle kind: equal_weight, static, momentum, ...")] = "equal_weight",
+    oracle: Annotated[
+        str | None, typer.Option(help="Oracle kind: equal_weight, static, momentum, tbn, ... (default: the config's)")
+    ] = None,
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Oracle param KEY=VALUE (JSON).")] = None,
     grid: Annotated[list[str] | None, typer.Option(help="Search: KEY=V1,V2,... (JSON values); repeatable.")] = None,
     symbols: Annotated[str | None, typer.Option(help="Comma-separated symbols (default: every file).")] = None,
@@ -105,12 +108,32 @@ def backtest(
     workers: Annotated[int | None, typer.Option(help="Search: local processes (1 = inline).")] = None,
     ray_address: Annotated[str | None, typer.Option(help="Search: Ray cluster address ('local' to start one).")] = None,
     out: Annotated[Path, typer.Option(help="Folder for report.html and summary.json.")] = Path("reports/backtest"),
+    band: Annotated[
+        float | None, typer.Option(help="No-trade band as a share of equity (default: the config's, or 0).")
+    ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="Trade config (defipm.toml): its oracle, risk limits and planner are replayed."
+        ),
+    ] = None,
 ) -> None:
     """Backtest an oracle on historical bars through the live PortfolioManager and the paper venue."""
+    from defipm.config import load_settings
+    from defipm.core.risk import RiskLimits
     from defipm.data.cache import load_prices
 
     try:
+        settings = load_settings(config_file) if config_file is not None else None
         params = {k: _parse_value(v) for k, v in _pairs(param, "--param").items()}
+        if oracle is None:
+            oracle = settings.oracle.kind if settings is not None else "equal_weight"
+            if settings is not None:
+                params = {**settings.oracle.params, **params}
+        planner = settings.planner.config() if settings is not None else PlannerConfig()
+        if band is not None:
+            planner = dataclasses.replace(planner, no_trade_band=band)
+        risk = settings.risk.limits() if settings is not None else RiskLimits()
         factory = RegistryOracleFactory(oracle, params)
         panel = load_prices(data, symbols.split(",") if symbols else None, bar_label=bar_label)  # type: ignore[arg-type]
         config = BacktestConfig(
@@ -129,7 +152,8 @@ def backtest(
             start=_date(start, "--start"),
             end=_date(end, "--end"),
             benchmark=None if benchmark.lower() == "none" else benchmark,
-            planner=PlannerConfig(),
+            planner=planner,
+            risk=risk,
         )
         if grid:
             space = {k: [_parse_value(x) for x in v.split(",")] for k, v in _pairs(grid, "--grid").items()}
