@@ -30,6 +30,12 @@ class Portfolio:
 
 def attach_paper_feed(venue: PaperVenue, settings: Settings) -> str:
     market = settings.market
+    if market.source == "hyperliquid":
+        from defipm.venues.hyperliquid.feed import HyperliquidMidsFeed
+
+        hl_feed = HyperliquidMidsFeed(market.network, market.base_url)
+        venue.feed = hl_feed
+        return hl_feed.label
     if market.source == "csv":
         if market.path is None:
             raise ConfigError("market.path: required when market.source = 'csv'")

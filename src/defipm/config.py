@@ -71,9 +71,14 @@ class PlannerSettings(_Section):
 class MarketSettings(_Section):
     """Where the paper venue's prices come from when paper trading (backtests use their own data)."""
 
-    source: Literal["synthetic", "csv"] = "synthetic"
+    source: Literal["synthetic", "csv", "hyperliquid"] = "synthetic"
+    """synthetic (seeded random walk), csv (latest bar of a folder of files) or hyperliquid (live mids)."""
     path: Path | None = None
     """Folder of per-symbol OHLCV CSV/Parquet files for source = "csv" (the latest bar is used)."""
+    network: Literal["testnet", "mainnet"] = "mainnet"
+    """Hyperliquid network whose public mid prices feed the paper venue (source = "hyperliquid"; reads only)."""
+    base_url: str | None = None
+    """Hyperliquid API root override (e.g. the local exchange of `defipm hl-sim sim`)."""
     n_assets: int = Field(default=8, ge=1, le=5000)
     """Number of synthetic assets (source = "synthetic")."""
     seed: int = 0
@@ -169,7 +174,7 @@ taker_fee = 0.00045                # fraction of notional
 max_leverage = 3
 
 [market]                           # prices for the paper venue when paper trading
-source = "synthetic"               # synthetic (seeded random walk, labelled as such) | csv
+source = "synthetic"               # synthetic (seeded random walk, labelled as such) | csv | hyperliquid (live mids)
 n_assets = 8
 seed = 0
 

@@ -3,6 +3,7 @@ requests), the key coming from the environment; mainnet needs both opt-ins."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,35 @@ def test_config_typo_in_venue_params(tmp_path: Path):
     cfg = config(tmp_path, "http://127.0.0.1:9", "slipage = 0.02")
     result = runner.invoke(app, ["rebalance", "-c", str(cfg)])
     assert result.exit_code == 1 and "venue.params.slipage: unknown key" in result.output
+
+
+def test_paper_trading_at_live_hyperliquid_mids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    with LocalExchange(accounts={}) as ex:
+        cfg = tmp_path / "paper.toml"
+        cfg.write_text(
+            f"""
+run = "paper-hl"
+database = "sqlite:///{tmp_path / "db.sqlite"}"
+[oracle]
+kind = "static"
+[oracle.params]
+weights = {{ BTC = 0.5, ETH = -0.3 }}
+[venue]
+kind = "paper"
+[market]
+source = "hyperliquid"
+base_url = "{ex.url}"
+"""
+        )
+        result = runner.invoke(app, ["rebalance", "-c", str(cfg)])
+        assert result.exit_code == 0, result.output
+        assert "Hyperliquid mainnet mids" in result.output and "traded" in result.output
+        from defipm.venues.hyperliquid.feed import HyperliquidMidsFeed
+
+        _, mids, _ = HyperliquidMidsFeed(base_url=ex.url)()
+    from defipm import PaperVenue, Store
+
+    venue = PaperVenue(store=Store(f"sqlite:///{tmp_path / 'db.sqlite'}"), account="paper-hl")
+    assert venue.get_prices()["BTC"] == Decimal(repr(mids["BTC"]))  # marked at the exchange's mid
+    assert venue.get_positions()["ETH"] < 0
