@@ -84,6 +84,9 @@ class SqlJournal:
         self.store = store
         self.run = run
 
+    def new_client_order_id(self) -> str:
+        return new_client_order_id()
+
     def record_intents(self, orders: Sequence[Order], cycle_id: str | None = None) -> list[Order]:
         if not orders:
             return []

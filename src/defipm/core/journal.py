@@ -42,12 +42,15 @@ class MemoryJournal:
         self.status: dict[str, OrderStatus] = {}
         self.results: dict[str, OrderResult] = {}
 
+    def new_client_order_id(self) -> str:
+        self._next += 1
+        return f"{self._prefix}{self._next:016x}"
+
     def record_intents(self, orders: Sequence[Order], cycle_id: str | None = None) -> list[Order]:
         out = []
         for o in orders:
             if o.client_order_id is None:
-                self._next += 1
-                cloid = f"{self._prefix}{self._next:016x}"
+                cloid = self.new_client_order_id()
                 o = Order(
                     o.symbol, o.side, o.quantity, o.order_type, o.limit_price, o.reduce_only, cloid, o.reference_price
                 )

@@ -65,8 +65,11 @@ def plan_rebalance(
     target: Weights,
     rules: RulesLookup | None = None,
     config: PlannerConfig | None = None,
+    client_order_id: Callable[[], str] | None = None,
 ) -> Plan:
-    """Orders that move ``positions`` toward ``target`` weights of ``equity``. Pure; raises only on missing prices."""
+    """Orders that move ``positions`` toward ``target`` weights of ``equity``. Pure; raises only on missing prices.
+
+    ``client_order_id``, when given, stamps each order with a fresh id (the journal's id source)."""
     cfg = config or PlannerConfig()
     get_rules = _rules_getter(rules)
     held = {s: q for s, q in positions.items() if q}
@@ -148,7 +151,8 @@ def plan_rebalance(
             if limit_slip is not None:
                 raw = price * (1 + limit_slip) if side is _BUY else price * (1 - limit_slip)
                 limit_price = r.round_price(raw, up=side is _SELL)
-            order = Order(s, side, size, order_type, limit_price, reduce_only, None, price)
+            cloid = client_order_id() if client_order_id is not None else None
+            order = Order(s, side, size, order_type, limit_price, reduce_only, cloid, price)
             (reductions if reduce_only else increases).append(order)
 
     return Plan(orders=tuple(reductions + increases), skipped=tuple(skipped))

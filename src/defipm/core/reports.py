@@ -11,31 +11,66 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from defipm.core.orders import OrderResult, OrderStatus, SkippedOrder
+from defipm.core.account import AccountSnapshot
+from defipm.core.orders import Fill, OrderResult, OrderStatus, Side, SkippedOrder
 from defipm.core.weights import Weights
 
 ZERO = Decimal(0)
+_BUY = Side.BUY
 
 
 @dataclass(frozen=True, slots=True)
 class RebalanceReport:
+    """One rebalance: the target, the account before and after, every order's result and every skipped trade."""
+
     target: Weights
-    weights_before: Weights
-    weights_after: Weights
-    equity_before: Decimal
-    equity_after: Decimal
+    before: AccountSnapshot
+    after: AccountSnapshot
     results: tuple[OrderResult, ...] = ()
     skipped: tuple[SkippedOrder, ...] = ()
     stopped_early: bool = False
     """True when a failure stopped the plan before every order was sent."""
+    _totals: tuple[Decimal, Decimal, Decimal] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
-    def fills(self) -> list:
+    def weights_before(self) -> Weights:
+        return self.before.weights()
+
+    @property
+    def weights_after(self) -> Weights:
+        return self.after.weights()
+
+    @property
+    def equity_before(self) -> Decimal:
+        return self.before.equity
+
+    @property
+    def equity_after(self) -> Decimal:
+        return self.after.equity
+
+    @property
+    def fills(self) -> list[Fill]:
         return [f for r in self.results for f in r.fills]
+
+    def _sums(self) -> tuple[Decimal, Decimal, Decimal]:
+        """(fees, traded notional, slippage cost) in one pass over the fills."""
+        totals = self._totals
+        if totals is None:
+            fees = traded = slippage = ZERO
+            for r in self.results:
+                ref = r.order.reference_price
+                for f in r.fills:
+                    fees += f.fee
+                    traded += f.quantity * f.price
+                    if ref is not None:
+                        slippage += (f.price - ref) * f.quantity if f.side is _BUY else (ref - f.price) * f.quantity
+            totals = (fees, traded, slippage)
+            object.__setattr__(self, "_totals", totals)
+        return totals
 
     @property
     def fees(self) -> Decimal:
-        return sum((r.fees for r in self.results), ZERO)
+        return self._sums()[0]
 
     @property
     def network_fees(self) -> Decimal:
@@ -44,18 +79,11 @@ class RebalanceReport:
 
     @property
     def traded_notional(self) -> Decimal:
-        return sum((f.notional for f in self.fills), ZERO)
+        return self._sums()[1]
 
     @property
     def slippage_cost(self) -> Decimal:
-        total = ZERO
-        for r in self.results:
-            ref = r.order.reference_price
-            if ref is None:
-                continue
-            for f in r.fills:
-                total += f.side.sign * (f.price - ref) * f.quantity
-        return total
+        return self._sums()[2]
 
     @property
     def turnover(self) -> float:
@@ -65,11 +93,11 @@ class RebalanceReport:
 
     @property
     def failures(self) -> list[OrderResult]:
-        return [r for r in self.results if r.status not in (OrderStatus.FILLED,)]
+        return [r for r in self.results if r.status is not OrderStatus.FILLED]
 
     @property
     def ok(self) -> bool:
-        return not self.failures and not self.stopped_early
+        return not self.stopped_early and all(r.status is OrderStatus.FILLED for r in self.results)
 
 
 class CycleStatus(StrEnum):

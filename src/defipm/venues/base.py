@@ -9,7 +9,7 @@ once, so every venue plans and journals orders the same way.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -129,11 +129,17 @@ class Venue(ABC):
 
     # -- rebalancing ----------------------------------------------------------------------------------------
     def plan(
-        self, weights: Weights, config: PlannerConfig | None = None, snapshot: AccountSnapshot | None = None
+        self,
+        weights: Weights,
+        config: PlannerConfig | None = None,
+        snapshot: AccountSnapshot | None = None,
+        client_order_id: Callable[[], str] | None = None,
     ) -> tuple[AccountSnapshot, Plan]:
         """The orders ``set_portfolio_weights`` would send now, without sending them."""
         snap = snapshot if snapshot is not None else self.snapshot()
-        plan = plan_rebalance(snap.positions, snap.prices, snap.equity, weights, self.get_rules, config or self.planner)
+        plan = plan_rebalance(
+            snap.positions, snap.prices, snap.equity, weights, self.get_rules, config or self.planner, client_order_id
+        )
         return snap, plan
 
     def set_portfolio_weights(
@@ -149,15 +155,15 @@ class Venue(ABC):
 
         ``snapshot`` may pass the account state the caller has just read, to save reading it again."""
         target = weights if isinstance(weights, Weights) else Weights(weights)
-        before, plan = self.plan(target, planner, snapshot)
-        results, stopped = self.execute_orders(plan.orders, journal or MemoryJournal(), cycle_id=cycle_id)
+        journal = journal or MemoryJournal()
+        ids = getattr(journal, "new_client_order_id", None)
+        before, plan = self.plan(target, planner, snapshot, ids)
+        results, stopped = self.execute_orders(plan.orders, journal, cycle_id=cycle_id)
         after = self.snapshot()
         return RebalanceReport(
             target=target,
-            weights_before=before.weights(),
-            weights_after=after.weights(),
-            equity_before=before.equity,
-            equity_after=after.equity,
+            before=before,
+            after=after,
             results=tuple(results),
             skipped=plan.skipped,
             stopped_early=stopped,

@@ -13,7 +13,7 @@ slippage cap, each with the journal's cloid, so ``lookup_order`` can find them a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
@@ -216,7 +216,11 @@ class HyperliquidVenue(Venue):
         return PlannerConfig(no_trade_band=self.config.no_trade_band, reserve_fees=True, order_type=OrderType.MARKET)
 
     def plan(
-        self, weights: Weights, config: PlannerConfig | None = None, snapshot: AccountSnapshot | None = None
+        self,
+        weights: Weights,
+        config: PlannerConfig | None = None,
+        snapshot: AccountSnapshot | None = None,
+        client_order_id: Callable[[], str] | None = None,
     ) -> tuple[AccountSnapshot, Plan]:
         snap = snapshot if snapshot is not None else self.snapshot()
         skipped: list[SkippedOrder] = []
@@ -233,7 +237,13 @@ class HyperliquidVenue(Venue):
                 skipped.append(SkippedOrder(coin, -q, self._untradable(coin) or "untradable"))
         self._ensure_leverage(c for c, w in tradable.items() if w)
         plan = plan_rebalance(
-            positions, snap.prices, snap.equity, Weights(tradable), self.get_rules, config or self.planner_config()
+            positions,
+            snap.prices,
+            snap.equity,
+            Weights(tradable),
+            self.get_rules,
+            config or self.planner_config(),
+            client_order_id,
         )
         plan = self._hl_adjust(plan, positions, snap.prices, Weights(tradable))
         return snap, Plan(plan.orders, tuple(skipped) + plan.skipped)
