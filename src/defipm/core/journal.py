@@ -34,13 +34,14 @@ class MemoryJournal:
     """Journal kept in memory: enough for backtests and benchmarks, useless after a crash.
 
     Client order ids are a random per-journal prefix plus a counter: unique, and cheap on a backtest's hot path.
+    Only unfinished intents are kept (``status``), so a long backtest does not accumulate every order.
     """
 
     def __init__(self) -> None:
         self._prefix = "0x" + uuid.uuid4().hex[:16]
         self._next = 0
         self.status: dict[str, OrderStatus] = {}
-        self.results: dict[str, OrderResult] = {}
+        """Client order id -> status of each intent not yet known to be final."""
 
     def new_client_order_id(self) -> str:
         self._next += 1
@@ -64,6 +65,9 @@ class MemoryJournal:
 
     def record_result(self, result: OrderResult) -> None:
         cloid = result.order.client_order_id
-        if cloid is not None:
+        if cloid is None:
+            return
+        if result.status.is_final:
+            self.status.pop(cloid, None)
+        else:
             self.status[cloid] = result.status
-            self.results[cloid] = result

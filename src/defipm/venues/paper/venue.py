@@ -31,6 +31,8 @@ from defipm.venues.paper.fill_model import SlippageModel
 
 ZERO = Decimal(0)
 _BUY, _SELL = Side.BUY, Side.SELL
+RECENT_RESULTS = 10_000
+"""Order results kept in memory for ``lookup_order``; older ones are found through the store's fill log."""
 MarketFeed = Callable[[], tuple[datetime, Mapping[str, float], Mapping[str, float] | None]]
 
 
@@ -176,7 +178,10 @@ class PaperVenue(Venue):
         else:
             result = OrderResult(order, OrderStatus.FILLED, fills=(fill,))
         if order.client_order_id:
-            self._results[order.client_order_id] = result
+            results = self._results
+            results[order.client_order_id] = result
+            if len(results) > RECENT_RESULTS:  # bounded: fills also live in the store when there is one
+                del results[next(iter(results))]
         return result
 
     def lookup_order(self, client_order_id: str) -> OrderResult | None:
