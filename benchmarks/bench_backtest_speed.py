@@ -4,9 +4,9 @@
 - with the 0.2% no-trade band that `defipm init` configures (orders only where a weight drifted past the band);
 - with no band at all, the worst case: every asset trades at every bar (about 180,000 orders through the
   planner, the journal and the paper venue's exact decimal books).
-The worst case misses the target: each order costs ~20 us through the exact path (cProfile: planner ~4 us,
-paper fill ~5 us, four frozen value objects ~3 us, journal and report aggregates ~3 us, snapshots ~2 us); 2 s
-needs ~11 us. Also prints the time per step with 1, 2 and 4 years of history behind the clock, to show the
+The worst case misses the target: each order costs ~16 us through the exact path (planner ~4 us, paper fill
+and its result ~4 us, of which frozen value objects ~2 us, journal, reports and snapshots the rest); 2 s needs
+~11 us. Also prints the time per step with 1, 2 and 4 years of history behind the clock, to show the
 per-step cost does not grow with history (the oracle here reads a 30-bar momentum window from the point-in-time view at every step).
 
 Run: .venv/bin/python benchmarks/bench_backtest_speed.py

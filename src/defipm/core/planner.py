@@ -79,13 +79,14 @@ def plan_rebalance(
         raise MissingPriceError(f"no usable price for: {', '.join(missing)}")
 
     exact = {s: Decimal(repr(w)) for s, w in target.items() if w}
+    rules_of = {s: get_rules(s) for s in symbols}
     investable = equity
     if cfg.reserve_fees and equity > 0:
         est_fees = ZERO
         reserve = Decimal(repr(cfg.cost_reserve_bps)) / 10_000
         for s in symbols:
             trade = abs(exact.get(s, ZERO) * equity - held.get(s, ZERO) * prices[s])
-            est_fees += trade * (get_rules(s).taker_fee + reserve)
+            est_fees += trade * (rules_of[s].taker_fee + reserve)
         investable = equity - est_fees
     band_value = Decimal(repr(cfg.no_trade_band)) * equity if cfg.no_trade_band > 0 else ZERO
 
@@ -101,7 +102,7 @@ def plan_rebalance(
     can_invest = investable > 0
 
     for s in symbols:
-        r = get_rules(s)
+        r = rules_of[s]
         price = prices[s]
         current = held.get(s, ZERO)
         w = exact.get(s, ZERO)
