@@ -100,7 +100,10 @@ def write_html(result: BacktestResult, path: str | Path) -> Path:
             cells={"values": cells},
         )
     )
-    table.update_layout(title="Monthly returns", height=120 + 30 * len(years))
+    # explicit margins: with Plotly's defaults (100 px top, 80 px bottom) a short table shows only its header
+    table.update_layout(
+        title="Monthly returns", height=70 + 32 * (len(years) + 1), margin={"t": 40, "b": 10, "l": 10, "r": 10}
+    )
     summary = result.to_dict()
     rows = "".join(f"<tr><td>{k}</td><td>{_fmt(k, v)}</td></tr>" for k, v in summary["metrics"].items())
     html = (
