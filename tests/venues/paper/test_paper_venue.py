@@ -159,3 +159,12 @@ def test_stale_prices_are_refused():
     with pytest.raises(MissingPriceError, match="above max_price_age 60s"):
         v.set_portfolio_weights(Weights({"BTC": 0.5}))
     assert v.get_positions() == {}
+
+
+def test_marks_persist_with_every_market_update(store: Store):
+    v = PaperVenue(initial_cash=Decimal(5_000), store=store, account="marks")
+    v.update_market(T0, PRICES)
+    v.set_portfolio_weights(Weights({"BTC": 0.4, "SOL": -0.2}))
+    v.update_market(T0 + timedelta(hours=1), {s: p * 1.1 for s, p in PRICES.items()})
+    restarted = PaperVenue(store=store, account="marks")
+    assert restarted.get_equity() == v.get_equity()

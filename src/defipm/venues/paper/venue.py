@@ -132,6 +132,8 @@ class PaperVenue(Venue):
         self._prices.update(new)
         self._exposure_cache = None
         self._volumes = dict(volumes) if volumes else {}
+        if self._book is not None and self.positions:
+            self._save_state()  # persist the marks, so a restarted venue (or `defipm status`) values the book right
 
     def refresh(self) -> None:
         if self.feed is not None:
