@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -197,13 +196,6 @@ class SqlJournal:
         with self.store.engine.connect() as conn:
             rows = conn.execute(query.order_by(OrderRecord.created_at, OrderRecord.seq))
             return [OrderRecord(**row._mapping) for row in rows]
-
-    def filled_quantity(self, client_order_id: str) -> Decimal:
-        with self.store.engine.connect() as conn:
-            value = conn.execute(
-                select(OrderRecord.filled_quantity).where(OrderRecord.client_order_id == client_order_id)
-            ).scalar()
-        return value or Decimal(0)
 
     def reconcile(self, venue: Venue) -> Reconciliation:
         """Ask ``venue`` about every unfinished intent; record what it knows; return what it never saw.

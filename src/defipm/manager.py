@@ -101,16 +101,23 @@ class PortfolioManager:
             set_kill_switch(self.store, self.run, None)
         self._peak = None
 
-    def _update_peak(self, equity: Decimal) -> Decimal:
-        peak = self._peak
-        if peak is None and self.store is not None:
+    def _stored_peak(self) -> Decimal | None:
+        """The drawdown breaker's equity peak: cached, else read from the store."""
+        if self._peak is None and self.store is not None:
             stored = self.store.get_setting(self.run, PEAK_EQUITY)
-            peak = Decimal(stored) if stored else None
-        if peak is None or equity > peak:
-            peak = equity
-            if self.store is not None:
-                self.store.set_setting(self.run, PEAK_EQUITY, str(peak))
+            self._peak = Decimal(stored) if stored else None
+        return self._peak
+
+    def _set_peak(self, peak: Decimal) -> None:
         self._peak = peak
+        if self.store is not None:
+            self.store.set_setting(self.run, PEAK_EQUITY, str(peak))
+
+    def _update_peak(self, equity: Decimal) -> Decimal:
+        peak = self._stored_peak()
+        if peak is None or equity > peak:
+            self._set_peak(equity)
+            return equity
         return peak
 
     # -- flows ----------------------------------------------------------------------------------------------
@@ -121,14 +128,9 @@ class PortfolioManager:
         ts = timestamp or datetime.now(UTC)
         if self.store is not None:
             self.store.record_flow(self.run, ts, amount, kind, note)
-        peak = self._peak
-        if peak is None and self.store is not None:
-            stored = self.store.get_setting(self.run, PEAK_EQUITY)
-            peak = Decimal(stored) if stored else None
+        peak = self._stored_peak()
         if peak is not None:
-            self._peak = max(peak + amount, Decimal(0))
-            if self.store is not None:
-                self.store.set_setting(self.run, PEAK_EQUITY, str(self._peak))
+            self._set_peak(max(peak + amount, Decimal(0)))
 
     def deposit(self, amount: Decimal, timestamp: datetime | None = None) -> None:
         """Deposit quote currency on a venue that supports it (the paper venue) and record the flow."""

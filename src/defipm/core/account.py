@@ -38,10 +38,6 @@ class AccountSnapshot:
     def position_value(self, symbol: str) -> Decimal:
         return self.values.get(symbol, Decimal(0))
 
-    @property
-    def gross_exposure(self) -> Decimal:
-        return sum((abs(v) for v in self.values.values()), Decimal(0))
-
     def weights(self) -> Weights:
         """Current signed weights (position value / equity); empty when equity is not positive. Computed once."""
         cached = self._weights

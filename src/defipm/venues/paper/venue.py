@@ -140,11 +140,6 @@ class PaperVenue(Venue):
             ts, prices, volumes = self.feed()
             self.update_market(ts, prices, volumes)
 
-    def set_universe(self, symbols: list[str] | None) -> None:
-        """Restrict the tradable universe (None = every priced symbol)."""
-        self._universe = sorted(symbols) if symbols is not None else sorted(self._prices)
-
-    # -- Venue primitives -----------------------------------------------------------------------------------
     def get_universe(self) -> list[str]:
         return list(self._universe) if self._universe is not None else sorted(self._prices)
 
@@ -338,7 +333,3 @@ class PaperVenue(Venue):
     def _save_state(self) -> None:
         if self._book is not None:
             self._book.save_state(self.cash, self.positions, self._prices, self.fill_count)
-
-    def mark_to_market(self) -> None:
-        """Persist the current marks (after ``update_market``), so ``status`` shows fresh values after a restart."""
-        self._save_state()
