@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -9,11 +10,38 @@ from pathlib import Path
 
 import pytest
 
+from defipm.core.orders import Fill, Order, OrderResult
 from defipm.store import Store
 from defipm.testing.postgres import postgres_bindir, temporary_postgres
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
+VALUE_CLASSES = (Order, Fill, OrderResult)
+
+
+def _guard_value_class(cls: type) -> None:
+    """Make ``cls`` refuse any assignment to a field already set, for the whole test session.
+
+    These values are not declared frozen (that makes them five times dearer to build on the backtest's hot path),
+    so the suite enforces what ``frozen`` would: any code the tests run that mutates one fails loudly."""
+
+    def __setattr__(self: object, name: str, value: object) -> None:
+        try:
+            getattr(self, name)
+        except AttributeError:  # an unset slot: the first assignment, from __init__
+            object.__setattr__(self, name, value)
+            return
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r} of a {cls.__name__}: it is a value")
+
+    def __delattr__(self: object, name: str) -> None:
+        raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r} of a {cls.__name__}: it is a value")
+
+    cls.__setattr__ = __setattr__  # type: ignore[assignment,method-assign]
+    cls.__delattr__ = __delattr__  # type: ignore[assignment,method-assign]
+
+
+for _cls in VALUE_CLASSES:
+    _guard_value_class(_cls)
 
 
 @pytest.fixture(scope="session")

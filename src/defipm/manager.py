@@ -272,7 +272,7 @@ class PortfolioManager:
         report.equity = equity
         peak = self._update_peak(equity)
         decision = apply_risk_limits(
-            weights, snapshot.weights(), self.risk, equity=float(equity), peak_equity=float(peak)
+            weights, snapshot.weights, self.risk, equity=float(equity), peak_equity=float(peak)
         )
         report.breaches.extend(decision.breaches)
         if decision.halt:
@@ -288,7 +288,7 @@ class PortfolioManager:
             decision.weights, planner=self.planner, journal=self.journal, cycle_id=report.cycle_id, snapshot=snapshot
         )
         report.rebalance = rebalance
-        self._unresolved = any(r.status is OrderStatus.UNKNOWN for r in rebalance.results)
+        self._unresolved = rebalance.has_unknown
         report.equity = rebalance.equity_after
         for skipped in rebalance.skipped:
             if "no-trade band" not in skipped.reason:

@@ -12,7 +12,9 @@ Per-bar work is O(symbols): the clock is an index into numpy arrays, never a gro
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -148,6 +150,30 @@ def make_venue(config: BacktestConfig) -> PaperVenue:
     )
 
 
+YOUNG_GC_THRESHOLD = 50_000
+"""Allocations between two collections of the youngest generation during a replay (CPython's default is 700)."""
+
+
+@contextmanager
+def _replay_gc() -> Iterator[None]:
+    """Garbage-collector settings for a replay, restored afterwards.
+
+    A replay builds millions of short-lived, acyclic objects (orders, fills, results) that reference counting
+    frees. With the default settings the cycle collector still walks every object alive when it runs: the
+    orders in flight every 700 allocations, and, in its full passes, everything the process held before the
+    replay (pandas, SQLAlchemy, the data). Freezing the old objects and collecting the young generation every
+    ``YOUNG_GC_THRESHOLD`` allocations cuts that to almost nothing (about 10% of a 100-asset daily backtest);
+    cyclic garbage made during the replay is still collected."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], YOUNG_GC_THRESHOLD), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def run_backtest(
     panel: PricePanel,
     oracle: Oracle | OracleFactory,
@@ -199,6 +225,7 @@ def run_backtest(
     funding = np.zeros(n)
     slippage = np.zeros(n)
     pos = np.zeros(len(symbols))
+    marks = np.zeros(len(symbols))
     notes: list[str] = []
     seen_notes: set[str] = set()
     failed = halted = 0
@@ -206,68 +233,70 @@ def run_backtest(
     listed_syms: list[str] = []
     listed_cols = np.zeros(0, dtype=np.int64)
 
-    for k in range(n):
-        i = lo + k
-        view.advance(i)
-        ts = to_datetime(times[k])
-        mask = (panel.first_index <= i) & (panel.last_index >= i)
-        key = mask.tobytes()
-        if key != listed_key:
-            listed_key = key
-            listed_cols = np.nonzero(mask)[0]
-            listed_syms = [symbols[j] for j in listed_cols]
-        row = close[i]
-        prices = dict(zip(listed_syms, row[listed_cols].tolist(), strict=True))
-        vols = dict(zip(listed_syms, volume[i, listed_cols].tolist(), strict=True)) if use_volume else None
-        venue.update_market(ts, prices, vols)
+    with _replay_gc():
+        for k in range(n):
+            i = lo + k
+            view.advance(i)
+            ts = to_datetime(times[k])
+            mask = (panel.first_index <= i) & (panel.last_index >= i)
+            key = mask.tobytes()
+            if key != listed_key:
+                listed_key = key
+                listed_cols = np.nonzero(mask)[0]
+                listed_syms = [symbols[j] for j in listed_cols]
+            row = close[i]
+            prices = dict(zip(listed_syms, row[listed_cols].tolist(), strict=True))
+            vols = dict(zip(listed_syms, volume[i, listed_cols].tolist(), strict=True)) if use_volume else None
+            venue.update_market(ts, prices, vols)
 
-        if charge_funding and venue.positions:
-            rates: dict[str, float] = {}
-            for s in venue.positions:
-                r = per_bar_funding
-                if funding_series is not None:
-                    extra = funding_series[i, col[s]]
-                    if extra == extra:  # not NaN
-                        r += float(extra)
-                if r:
-                    rates[s] = r
-            if rates:
-                funding[k] = float(venue.apply_funding(rates))
+            if charge_funding and venue.positions:
+                rates: dict[str, float] = {}
+                for s in venue.positions:
+                    r = per_bar_funding
+                    if funding_series is not None:
+                        extra = funding_series[i, col[s]]
+                        if extra == extra:  # not NaN
+                            r += float(extra)
+                    if r:
+                        rates[s] = r
+                if rates:
+                    funding[k] = float(venue.apply_funding(rates))
 
-        if due[k]:
-            try:
-                report = manager.manage_portfolio(ts)
-            except InvalidWeightsError as exc:
-                raise InvalidWeightsError([f"at {ts.isoformat()}: {p}" for p in exc.problems]) from exc
-            if view.violations:
+            if due[k]:
+                try:
+                    report = manager.manage_portfolio(ts)
+                except InvalidWeightsError as exc:
+                    raise InvalidWeightsError([f"at {ts.isoformat()}: {p}" for p in exc.problems]) from exc
+                if view.violations:
+                    raise LookAheadError(view.violations[0])
+                for note in report.notes:
+                    if note not in seen_notes:
+                        seen_notes.add(note)
+                        notes.append(f"{ts:%Y-%m-%d %H:%M}: {note}")
+                if report.status is CycleStatus.HALTED:
+                    halted += 1
+                rb = report.rebalance
+                if rb is not None:
+                    fees[k] = float(rb.fees)
+                    traded[k] = float(rb.traded_notional)
+                    slippage[k] = float(rb.slippage_cost)
+                    failed += len(rb.failures)
+                pos[:] = 0.0
+                for s, q in venue.positions.items():
+                    pos[col[s]] = float(q)
+            elif view.violations:
                 raise LookAheadError(view.violations[0])
-            for note in report.notes:
-                if note not in seen_notes:
-                    seen_notes.add(note)
-                    notes.append(f"{ts:%Y-%m-%d %H:%M}: {note}")
-            if report.status is CycleStatus.HALTED:
-                halted += 1
-            rb = report.rebalance
-            if rb is not None:
-                fees[k] = float(rb.fees)
-                traded[k] = float(rb.traded_notional)
-                slippage[k] = float(rb.slippage_cost)
-                failed += len(rb.failures)
-            pos[:] = 0.0
-            for s, q in venue.positions.items():
-                pos[col[s]] = float(q)
-        elif view.violations:
-            raise LookAheadError(view.violations[0])
 
-        c = float(venue.cash)
-        value = pos * np.nan_to_num(row)
-        eq = c + float(value.sum())
-        cash[k] = c
-        equity[k] = eq
-        if eq > 0:
-            weights[k] = value / eq
-        if progress is not None:
-            progress(k + 1, n)
+            np.copyto(marks, row, where=row == row)  # a symbol without a bar keeps its last mark, as in the venue
+            c = float(venue.cash)
+            value = pos * marks
+            eq = c + float(value.sum())
+            cash[k] = c
+            equity[k] = eq
+            if eq > 0:
+                weights[k] = value / eq
+            if progress is not None:
+                progress(k + 1, n)
 
     bench_equity = None
     if bench_px is not None:

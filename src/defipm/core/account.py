@@ -28,10 +28,18 @@ class AccountSnapshot:
     _weights: Weights | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        missing = sorted(s for s, q in self.positions.items() if q and s not in self.prices)
+        prices = self.prices
+        values: dict[str, Decimal] = {}
+        missing = []
+        for s, q in self.positions.items():
+            if q:
+                p = prices.get(s)
+                if p is None:
+                    missing.append(s)
+                else:
+                    values[s] = q * p
         if missing:
-            raise MissingPriceError(f"no price for held asset(s): {', '.join(missing)}")
-        values = {s: q * self.prices[s] for s, q in self.positions.items() if q}
+            raise MissingPriceError(f"no price for held asset(s): {', '.join(sorted(missing))}")
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "equity", self.cash + sum(values.values(), Decimal(0)))
 

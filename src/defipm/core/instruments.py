@@ -7,7 +7,7 @@ Hyperliquid's rule (at most ``price_sig_figs`` significant figures and ``max_pri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 ZERO = Decimal(0)
 
@@ -39,7 +39,7 @@ class InstrumentRules:
         """Round a non-negative size down to the size step (never up: rounding must not add exposure)."""
         if quantity <= 0:
             return ZERO
-        steps = (quantity / self.size_step).to_integral_value(rounding=ROUND_DOWN)
+        steps = quantity // self.size_step  # exact: ``/`` would round to 28 digits first, possibly up
         return (steps * self.size_step).normalize() if steps else ZERO
 
     def round_price(self, price: Decimal, *, up: bool) -> Decimal:

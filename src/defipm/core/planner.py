@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from defipm.core.errors import MissingPriceError
 from defipm.core.instruments import DEFAULT_RULES, InstrumentRules
@@ -45,6 +45,9 @@ class PlannerConfig:
     limit_slippage: float | None = None
 
 
+_DEFAULT = PlannerConfig()
+
+
 def _rules_getter(rules: RulesLookup | None) -> Callable[[str], InstrumentRules]:
     if rules is None:
         return lambda _s: DEFAULT_RULES
@@ -52,10 +55,6 @@ def _rules_getter(rules: RulesLookup | None) -> Callable[[str], InstrumentRules]
         return rules
     mapping: Mapping[str, InstrumentRules] = rules
     return lambda s: mapping.get(s, DEFAULT_RULES)
-
-
-def _ceil_to_step(quantity: Decimal, step: Decimal) -> Decimal:
-    return (quantity / step).to_integral_value(rounding=ROUND_CEILING) * step
 
 
 def plan_rebalance(
@@ -69,25 +68,45 @@ def plan_rebalance(
 ) -> Plan:
     """Orders that move ``positions`` toward ``target`` weights of ``equity``. Pure; raises only on missing prices.
 
-    ``client_order_id``, when given, stamps each order with a fresh id (the journal's id source)."""
-    cfg = config or PlannerConfig()
+    ``client_order_id``, when given, stamps each order with a fresh id (the journal's id source).
+
+    This runs for every symbol at every rebalance of a backtest, so it is written for speed: one pass for prices,
+    rules and the fee reserve, one for the orders; the arithmetic is the same ``Decimal``
+    arithmetic in the same order as the plain formulation (the properties in ``tests/core/test_planner.py``)."""
+    cfg = config or _DEFAULT
     get_rules = _rules_getter(rules)
     held = {s: q for s, q in positions.items() if q}
-    symbols = sorted(set(held) | {s for s, w in target.items() if w})
-    missing = [s for s in symbols if not (s in prices and prices[s] > 0)]
+    wanted = {s: w for s, w in target.items() if w}
+    symbols = sorted(held.keys() | wanted.keys())
+
+    exact: dict[str, Decimal] = {}
+    converted: dict[float, Decimal] = {}  # oracles often repeat one weight (equal weight, top/bottom N)
+    for s, w in wanted.items():
+        d = converted.get(w)
+        if d is None:
+            d = converted[w] = Decimal(repr(w))
+        exact[s] = d
+    reserve = cfg.reserve_fees and equity > 0
+    extra = Decimal(repr(cfg.cost_reserve_bps)) / 10_000 if reserve and cfg.cost_reserve_bps else None
+    est_fees = ZERO
+    rules_of: dict[str, InstrumentRules] = {}
+    px: dict[str, Decimal] = {}
+    missing = []
+    for s in symbols:
+        p = prices.get(s)
+        if p is None or not p > 0:
+            missing.append(s)
+            continue
+        px[s] = p
+        r = rules_of[s] = get_rules(s)
+        if reserve:  # taker fees (and the expected slippage) on the notional each symbol will trade
+            trade = exact.get(s, ZERO) * equity - held.get(s, ZERO) * p
+            if trade < 0:
+                trade = -trade
+            est_fees += trade * (r.taker_fee + extra if extra is not None else r.taker_fee)
     if missing:
         raise MissingPriceError(f"no usable price for: {', '.join(missing)}")
-
-    exact = {s: Decimal(repr(w)) for s, w in target.items() if w}
-    rules_of = {s: get_rules(s) for s in symbols}
-    investable = equity
-    if cfg.reserve_fees and equity > 0:
-        est_fees = ZERO
-        reserve = Decimal(repr(cfg.cost_reserve_bps)) / 10_000
-        for s in symbols:
-            trade = abs(exact.get(s, ZERO) * equity - held.get(s, ZERO) * prices[s])
-            est_fees += trade * (rules_of[s].taker_fee + reserve)
-        investable = equity - est_fees
+    investable = equity - est_fees if reserve else equity
     band_value = Decimal(repr(cfg.no_trade_band)) * equity if cfg.no_trade_band > 0 else ZERO
 
     reductions: list[Order] = []
@@ -103,14 +122,17 @@ def plan_rebalance(
 
     for s in symbols:
         r = rules_of[s]
-        price = prices[s]
+        price = px[s]
+        step = r.size_step
         current = held.get(s, ZERO)
-        w = exact.get(s, ZERO)
-        if w and can_invest:
-            steps = ((w if w > 0 else -w) * investable / (price * r.size_step)).to_integral_value(rounding=ROUND_DOWN)
-            target_qty = steps * r.size_step if w > 0 else -steps * r.size_step
-        else:
-            target_qty = ZERO
+        w = exact.get(s)
+        target_qty = ZERO
+        if w is not None and can_invest:
+            # whole steps toward zero; ``//`` is exact (``/`` would round to 28 digits first, possibly up)
+            if w > 0:
+                target_qty = w * investable // (price * step) * step
+            else:
+                target_qty = -((-w) * investable // (price * step)) * step
         delta = target_qty - current
         if not delta:
             continue
@@ -119,39 +141,42 @@ def plan_rebalance(
             skipped.append(SkippedOrder(s, delta, f"inside no-trade band ({cfg.no_trade_band:.4%} of equity)"))
             continue
         abs_current = current if current >= 0 else -current
+        abs_target = target_qty if target_qty >= 0 else -target_qty
+        buy = delta > 0
 
-        legs: list[tuple[Decimal, bool]] = []  # (signed quantity, reduce_only)
+        legs: tuple[tuple[Decimal, bool, bool], ...]  # (size, reduce_only, buy) for this symbol
         if current and (not target_qty or (current > 0) != (target_qty > 0)):
             if target_qty and r.min_notional_on_close and abs_current * price < r.min_notional:
                 # the closing half of this flip is too small to send alone: one order through zero instead
-                qty = r.round_size(abs_delta)
-                if qty:
-                    legs.append((qty if delta > 0 else -qty, False))
+                legs = ((r.round_size(abs_delta), False, buy),)
+            elif target_qty:
+                legs = ((abs_current, True, buy), (abs_target, False, buy))  # full close, then open
             else:
-                legs.append((-current, True))  # full close (also the first half of a flip)
-                if target_qty:
-                    legs.append((target_qty, False))
-        elif (target_qty if target_qty >= 0 else -target_qty) < abs_current:
-            qty = min(abs_current, _ceil_to_step(abs_delta, r.size_step))
-            legs.append((qty if delta > 0 else -qty, True))
+                legs = ((abs_current, True, buy),)  # full close
+        elif abs_target < abs_current:
+            up = (abs_delta / step).to_integral_value(rounding=ROUND_CEILING) * step
+            legs = ((up if up < abs_current else abs_current, True, buy),)
         else:
-            qty = r.round_size(abs_delta)
-            if qty:
-                legs.append((qty if delta > 0 else -qty, False))
+            legs = ((r.round_size(abs_delta), False, buy),)
 
-        for signed_qty, reduce_only in legs:
-            size = signed_qty if signed_qty > 0 else -signed_qty
+        for size, reduce_only, leg_buy in legs:
+            if not size:
+                continue
             notional = size * price
             if notional < r.min_notional and (not (reduce_only and size == abs_current) or r.min_notional_on_close):
                 skipped.append(
-                    SkippedOrder(s, signed_qty, f"notional {notional:.2f} below minimum notional {r.min_notional}")
+                    SkippedOrder(
+                        s,
+                        size if leg_buy else -size,
+                        f"notional {notional:.2f} below minimum notional {r.min_notional}",
+                    )
                 )
                 continue
-            side = _BUY if signed_qty > 0 else _SELL
+            side = _BUY if leg_buy else _SELL
             limit_price = None
             if limit_slip is not None:
-                raw = price * (1 + limit_slip) if side is _BUY else price * (1 - limit_slip)
-                limit_price = r.round_price(raw, up=side is _SELL)
+                raw = price * (1 + limit_slip) if leg_buy else price * (1 - limit_slip)
+                limit_price = r.round_price(raw, up=not leg_buy)
             cloid = client_order_id() if client_order_id is not None else None
             order = Order(s, side, size, order_type, limit_price, reduce_only, cloid, price)
             (reductions if reduce_only else increases).append(order)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from defipm.core.account import AccountSnapshot
 from defipm.core.orders import Fill, OrderResult, OrderStatus, Side, SkippedOrder
@@ -17,6 +18,15 @@ from defipm.core.weights import Weights
 
 ZERO = Decimal(0)
 _BUY = Side.BUY
+_FILLED, _UNKNOWN = OrderStatus.FILLED, OrderStatus.UNKNOWN
+
+
+class _Tally(NamedTuple):
+    fees: Decimal
+    traded: Decimal
+    slippage: Decimal
+    unfilled: int
+    unknown: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +40,7 @@ class RebalanceReport:
     skipped: tuple[SkippedOrder, ...] = ()
     stopped_early: bool = False
     """True when a failure stopped the plan before every order was sent."""
-    _totals: tuple[Decimal, Decimal, Decimal] | None = field(default=None, init=False, repr=False, compare=False)
+    _tally: _Tally | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def weights_before(self) -> Weights:
@@ -52,25 +62,31 @@ class RebalanceReport:
     def fills(self) -> list[Fill]:
         return [f for r in self.results for f in r.fills]
 
-    def _sums(self) -> tuple[Decimal, Decimal, Decimal]:
-        """(fees, traded notional, slippage cost) in one pass over the fills."""
-        totals = self._totals
-        if totals is None:
+    def _sums(self) -> _Tally:
+        """Fees, traded notional, slippage cost and the failure counts, in one pass over the results."""
+        tally = self._tally
+        if tally is None:
             fees = traded = slippage = ZERO
+            unfilled = unknown = 0
             for r in self.results:
+                status = r.status
+                if status is not _FILLED:
+                    unfilled += 1
+                    if status is _UNKNOWN:
+                        unknown += 1
                 ref = r.order.reference_price
                 for f in r.fills:
                     fees += f.fee
                     traded += f.quantity * f.price
                     if ref is not None:
                         slippage += (f.price - ref) * f.quantity if f.side is _BUY else (ref - f.price) * f.quantity
-            totals = (fees, traded, slippage)
-            object.__setattr__(self, "_totals", totals)
-        return totals
+            tally = _Tally(fees, traded, slippage, unfilled, unknown)
+            object.__setattr__(self, "_tally", tally)
+        return tally
 
     @property
     def fees(self) -> Decimal:
-        return self._sums()[0]
+        return self._sums().fees
 
     @property
     def network_fees(self) -> Decimal:
@@ -79,11 +95,11 @@ class RebalanceReport:
 
     @property
     def traded_notional(self) -> Decimal:
-        return self._sums()[1]
+        return self._sums().traded
 
     @property
     def slippage_cost(self) -> Decimal:
-        return self._sums()[2]
+        return self._sums().slippage
 
     @property
     def turnover(self) -> float:
@@ -93,11 +109,19 @@ class RebalanceReport:
 
     @property
     def failures(self) -> list[OrderResult]:
-        return [r for r in self.results if r.status is not OrderStatus.FILLED]
+        """Orders that did not fill completely (rejected, cancelled, partially filled, outcome unknown)."""
+        if not self._sums().unfilled:
+            return []
+        return [r for r in self.results if r.status is not _FILLED]
+
+    @property
+    def has_unknown(self) -> bool:
+        """Some order's outcome is unknown (a transport error): the journal must reconcile it before trading on."""
+        return self._sums().unknown > 0
 
     @property
     def ok(self) -> bool:
-        return not self.stopped_early and all(r.status is OrderStatus.FILLED for r in self.results)
+        return not self.stopped_early and not self._sums().unfilled
 
 
 class CycleStatus(StrEnum):

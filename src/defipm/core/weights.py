@@ -110,5 +110,9 @@ class Weights(Mapping[str, float]):
         """Equal long weights over ``symbols`` summing to ``gross``."""
         if not symbols:
             return cls({})
-        w = gross / len(symbols)
-        return cls({s: w for s in symbols})
+        for s in symbols:
+            if not isinstance(s, str) or not s:
+                raise TypeError(f"weight keys must be non-empty symbol strings, got {s!r}")
+        out = cls()
+        out._data = dict.fromkeys(symbols, float(gross) / len(symbols))
+        return out

@@ -23,6 +23,8 @@ from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.reports import RebalanceReport
 from defipm.core.weights import Weights
 
+_FILLED = OrderStatus.FILLED
+
 
 def to_decimal(value: Decimal | float | int | str) -> Decimal:
     """Exact conversion for user input: floats go through their shortest repr, never their binary expansion."""
@@ -182,30 +184,33 @@ class Venue(ABC):
     def send_intents(self, intents: Sequence[Order], journal: OrderJournal) -> tuple[list[OrderResult], bool]:
         """Send already-journalled intents (each has a client order id). Used after a restart, too."""
         results: list[OrderResult] = []
+        mark_sent, record_result, submit = journal.mark_sent, journal.record_result, self.submit_order
         for order in intents:
-            assert order.client_order_id is not None
-            journal.mark_sent(order.client_order_id)
-            result = self._send_one(order)
-            journal.record_result(result)
+            cloid = order.client_order_id
+            assert cloid is not None
+            mark_sent(cloid)
+            try:
+                result = submit(order)
+            except (VenueUnavailableError, OrderRejectedError) as exc:
+                result = self._failed_send(order, exc)
+            record_result(result)
             results.append(result)
-            if result.status is not OrderStatus.FILLED and self.stop_on_failure:
+            if self.stop_on_failure and result.status is not _FILLED:
                 return results, len(results) < len(intents)
         return results, False
 
-    def _send_one(self, order: Order) -> OrderResult:
-        try:
-            return self.submit_order(order)
-        except VenueUnavailableError as exc:
-            # The order may or may not have reached the venue: ask by client order id before anything else.
-            try:
-                known = self.lookup_order(order.client_order_id) if order.client_order_id else None
-            except VenueError:
-                known = None
-            if known is not None:
-                return replace(known, order=order)
-            return OrderResult(order, OrderStatus.UNKNOWN, error=f"{order.symbol}: {exc}")
-        except OrderRejectedError as exc:
+    def _failed_send(self, order: Order, exc: VenueUnavailableError | OrderRejectedError) -> OrderResult:
+        """The result of an order whose ``submit_order`` raised."""
+        if isinstance(exc, OrderRejectedError):
             return OrderResult(order, OrderStatus.REJECTED, error=str(exc))
+        # The order may or may not have reached the venue: ask by client order id before anything else.
+        try:
+            known = self.lookup_order(order.client_order_id) if order.client_order_id else None
+        except VenueError:
+            known = None
+        if known is not None:
+            return replace(known, order=order)
+        return OrderResult(order, OrderStatus.UNKNOWN, error=f"{order.symbol}: {exc}")
 
 
 DEXInterface = Venue

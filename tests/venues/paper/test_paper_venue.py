@@ -168,3 +168,25 @@ def test_marks_persist_with_every_market_update(store: Store):
     v.update_market(T0 + timedelta(hours=1), {s: p * 1.1 for s, p in PRICES.items()})
     restarted = PaperVenue(store=store, account="marks")
     assert restarted.get_equity() == v.get_equity()
+
+
+def test_recent_results_stay_bounded_and_older_fills_are_found_in_the_store(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    import defipm.venues.paper.venue as paper
+
+    monkeypatch.setattr(paper, "RECENT_RESULTS", 5)
+    v = PaperVenue(initial_cash=Decimal(10_000), store=store, account="bounded")
+    v.update_market(T0, PRICES)
+    cloids = []
+    for i in range(23):
+        cloid = f"0x{i:032x}"
+        v.submit_order(Order("SOL", Side.BUY if i % 2 == 0 else Side.SELL, Decimal(1), client_order_id=cloid))
+        cloids.append(cloid)
+        assert len(v._results) < 2 * paper.RECENT_RESULTS
+    assert list(v._results)[-1] == cloids[-1]  # the newest stay in memory
+    assert cloids[0] not in v._results
+    for cloid in (cloids[0], cloids[-1]):
+        found = v.lookup_order(cloid)
+        assert found is not None and found.status is OrderStatus.FILLED
+        assert found.order.client_order_id == cloid and found.fills[0].quantity == 1

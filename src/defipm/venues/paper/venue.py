@@ -13,8 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import islice
 from typing import Literal
 
+from defipm.core.account import AccountSnapshot
 from defipm.core.errors import (
     InsufficientMarginError,
     MissingPriceError,
@@ -30,9 +32,13 @@ from defipm.venues.paper.book import PaperBook
 from defipm.venues.paper.fill_model import SlippageModel
 
 ZERO = Decimal(0)
-_BUY, _SELL = Side.BUY, Side.SELL
-RECENT_RESULTS = 10_000
-"""Order results kept in memory for ``lookup_order``; older ones are found through the store's fill log."""
+_BUY = Side.BUY
+_LIMIT, _LIMIT_IOC = OrderType.LIMIT, OrderType.LIMIT_IOC
+_FILLED = OrderStatus.FILLED
+_INF = float("inf")
+RECENT_RESULTS = 1_000
+"""Order results kept in memory for ``lookup_order`` (at least this many, at most twice); older ones are found
+through the store's fill log."""
 MarketFeed = Callable[[], tuple[datetime, Mapping[str, float], Mapping[str, float] | None]]
 
 
@@ -69,6 +75,7 @@ class PaperVenue(Venue):
             raise ValueError(f"paper venue mode must be 'perp' or 'spot', got {mode!r}")
         self.mode = mode
         self.allows_shorts = mode == "perp"
+        self._spot = mode == "spot"
         self.taker_fee = to_decimal(taker_fee)
         self.slippage = slippage or SlippageModel()
         self._slippage_active = bool(self.slippage.fixed_bps or self.slippage.impact or self.slippage.noise_bps)
@@ -85,6 +92,8 @@ class PaperVenue(Venue):
         self._universe: list[str] | None = None
         self.timestamp: datetime | None = None
         self._results: dict[str, OrderResult] = {}
+        """Recent results by client order id, oldest first; trimmed to the newest ``RECENT_RESULTS`` in batches
+        (deleting a dict's oldest key one at a time gets slower as deleted slots pile up at its front)."""
         self._rules_cache: dict[str, InstrumentRules] = {}
         self._exposure_cache: tuple[Decimal, Decimal] | None = None
         self._book = PaperBook(store, account) if store is not None else None
@@ -120,6 +129,12 @@ class PaperVenue(Venue):
         new: dict[str, Decimal] = {}
         bad = []
         for s, p in prices.items():
+            if type(p) is float:  # the common case (a backtest's bars): check the float, then convert exactly
+                if 0.0 < p < _INF:
+                    new[s] = Decimal(repr(p))
+                else:
+                    bad.append(f"{s}={p}")
+                continue
             d = p if isinstance(p, Decimal) else Decimal(repr(float(p)))
             if not d.is_finite() or d <= 0:
                 bad.append(f"{s}={p}")
@@ -153,6 +168,13 @@ class PaperVenue(Venue):
     def get_cash(self) -> Decimal:
         return self.cash
 
+    def snapshot(self) -> AccountSnapshot:
+        snap = super().snapshot()
+        if self._exposure_cache is None:  # the snapshot has just marked every position: reuse its values
+            values = snap.values.values()
+            self._exposure_cache = (sum(values, ZERO), sum(map(abs, values), ZERO))
+        return snap
+
     def get_rules(self, symbol: str) -> InstrumentRules:
         cached = self._rules_cache.get(symbol)
         if cached is not None:
@@ -169,16 +191,15 @@ class PaperVenue(Venue):
 
     def submit_order(self, order: Order) -> OrderResult:
         try:
-            fill = self._fill(order)
+            result = OrderResult(order, _FILLED, (self._fill(order),))
         except OrderRejectedError as exc:
             result = OrderResult(order, OrderStatus.REJECTED, error=str(exc))
-        else:
-            result = OrderResult(order, OrderStatus.FILLED, fills=(fill,))
-        if order.client_order_id:
+        cloid = order.client_order_id
+        if cloid:
             results = self._results
-            results[order.client_order_id] = result
-            if len(results) > RECENT_RESULTS:  # bounded: fills also live in the store when there is one
-                del results[next(iter(results))]
+            results[cloid] = result
+            if len(results) >= 2 * RECENT_RESULTS:  # bounded: fills also live in the store when there is one
+                self._results = dict(islice(results.items(), RECENT_RESULTS, None))
         return result
 
     def lookup_order(self, client_order_id: str) -> OrderResult | None:
@@ -251,61 +272,52 @@ class PaperVenue(Venue):
     def _exposure(self) -> tuple[Decimal, Decimal]:
         """(marked position value, gross notional), cached until prices or positions change other than by a fill."""
         if self._exposure_cache is None:
-            value = gross = ZERO
-            for sym, q in self.positions.items():
-                if q:
-                    v = q * self._prices[sym]
-                    value += v
-                    gross += abs(v)
-            self._exposure_cache = (value, gross)
+            prices = self._prices
+            values = [q * prices[s] for s, q in self.positions.items() if q]
+            self._exposure_cache = (sum(values, ZERO), sum(map(abs, values), ZERO))
         return self._exposure_cache
 
     def _fill(self, order: Order) -> Fill:
         s = order.symbol
-        if s not in self._prices:
+        mid = self._prices.get(s)
+        if mid is None:
             raise UnknownSymbolError(f"{s}: not listed on the paper venue (no price)")
-        if order.order_type is OrderType.LIMIT:
+        order_type = order.order_type
+        if order_type is _LIMIT:
             raise OrderRejectedError(f"{s}: the paper venue only takes market and IOC orders", symbol=s)
-        mid = self._prices[s]
+        qty = order.quantity
+        buy = order.side is _BUY
+        signed = qty if buy else -qty
         current = self.positions.get(s, ZERO)
-        signed = order.signed_quantity
+        abs_current = current if current >= 0 else -current
         new_position = current + signed
-        if order.reduce_only and (current == 0 or (current > 0) == (signed > 0) or abs(signed) > abs(current)):
+        if order.reduce_only and (not current or (current > 0) == buy or qty > abs_current):
             raise OrderRejectedError(
-                f"{s}: reduce-only {order.side.value} {order.quantity} would not reduce position {current}", symbol=s
+                f"{s}: reduce-only {order.side.value} {qty} would not reduce position {current}", symbol=s
             )
-        if self.mode == "spot" and new_position < 0:
-            raise OrderRejectedError(
-                f"{s}: spot mode forbids shorts (position {current}, sell {order.quantity})", symbol=s
-            )
+        if self._spot and new_position < 0:
+            raise OrderRejectedError(f"{s}: spot mode forbids shorts (position {current}, sell {qty})", symbol=s)
         price = mid
         if self._slippage_active:
-            frac = self.slippage.fraction(float(order.quantity * mid), self._volumes.get(s), self._rng())
+            frac = self.slippage.fraction(float(qty * mid), self._volumes.get(s), self._rng())
             move = Decimal(repr(frac))
-            price = mid * (1 + move) if order.side is _BUY else mid * (1 - move)
-        if (
-            order.order_type is OrderType.LIMIT_IOC
-            and order.limit_price is not None
-            and (
-                (order.side is _BUY and price > order.limit_price)
-                or (order.side is _SELL and price < order.limit_price)
-            )
-        ):
-            raise OrderRejectedError(
-                f"{s}: IOC limit {order.limit_price} not reachable (fill would be {price:.8g})", symbol=s
-            )
-        fee = order.quantity * price * self.taker_fee
+            price = mid * (1 + move) if buy else mid * (1 - move)
+        limit = order.limit_price
+        if order_type is _LIMIT_IOC and limit is not None and (price > limit if buy else price < limit):
+            raise OrderRejectedError(f"{s}: IOC limit {limit} not reachable (fill would be {price:.8g})", symbol=s)
+        fee = qty * price * self.taker_fee
         cash_after = self.cash - signed * price - fee
-        value, gross = self._exposure()
+        value, gross = self._exposure_cache or self._exposure()
+        abs_new = new_position if new_position >= 0 else -new_position
         value_after = value + signed * mid
-        gross_after = gross + (abs(new_position) - abs(current)) * mid
-        if self.mode == "spot":
+        gross_after = gross + (abs_new - abs_current) * mid
+        if self._spot:
             if cash_after < 0:
                 raise InsufficientMarginError(
-                    f"{s}: buying {order.quantity} needs {(signed * price + fee):.2f}, cash is {self.cash:.2f}",
-                    symbol=s,
+                    f"{s}: buying {qty} needs {(signed * price + fee):.2f}, cash is {self.cash:.2f}", symbol=s
                 )
-        elif abs(new_position) > abs(current) or (current > 0) != (new_position > 0):
+        elif abs_new > abs_current or (new_position and (current > 0) != (new_position > 0)):
+            # the order adds exposure (a close or a reduction is always allowed): check the margin after it
             equity_after = cash_after + value_after
             if gross_after > equity_after * self.max_leverage:
                 raise InsufficientMarginError(
@@ -320,9 +332,9 @@ class PaperVenue(Venue):
             self.positions.pop(s, None)
         self._exposure_cache = (value_after, gross_after)
         self.fill_count += 1
-        fill = Fill(s, order.side, order.quantity, price, fee, order.client_order_id, self.timestamp)
+        fill = Fill(s, order.side, qty, price, fee, order.client_order_id, self.timestamp)
         if self._book is not None:
-            self._book.save_fill(fill, self.cash, new_position, mid, self.fill_count)
+            self._book.save_fill(fill, cash_after, new_position, mid, self.fill_count)
         return fill
 
     def _rng(self) -> random.Random | None:
