@@ -126,3 +126,14 @@ def test_flip_with_a_dust_position_is_one_order_through_zero():
         {"D": Decimal("2")}, prices, Decimal(1000), Weights({"D": -0.5}), RULES, PlannerConfig(reserve_fees=False)
     )
     assert [(o.side, o.quantity, o.reduce_only) for o in plan.orders] == [(Side.SELL, Decimal(502), False)]
+
+
+def test_sizes_round_down_exactly_even_past_28_digits():
+    # 2.99...9 (28 nines) / 1 rounds to 3 at Decimal's 28 digits: flooring must not round up first
+    almost_three = Decimal("2." + "9" * 28)
+    assert InstrumentRules(size_step=Decimal(1)).round_size(almost_three) == 2
+    prices = {"B": Decimal(1)}
+    equity = Decimal("3." + "9" * 27)  # 1 x equity / price = 3.99...9: three whole units, not four
+    whole_units = {"B": InstrumentRules(size_step=Decimal(1))}
+    plan = plan_rebalance({}, prices, equity, Weights({"B": 1.0}), whole_units, PlannerConfig(reserve_fees=False))
+    assert [(o.side, o.quantity) for o in plan.orders] == [(Side.BUY, Decimal(3))]

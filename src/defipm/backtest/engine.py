@@ -225,7 +225,6 @@ def run_backtest(
     funding = np.zeros(n)
     slippage = np.zeros(n)
     pos = np.zeros(len(symbols))
-    marks = np.zeros(len(symbols))
     notes: list[str] = []
     seen_notes: set[str] = set()
     failed = halted = 0
@@ -287,9 +286,8 @@ def run_backtest(
             elif view.violations:
                 raise LookAheadError(view.violations[0])
 
-            np.copyto(marks, row, where=row == row)  # a symbol without a bar keeps its last mark, as in the venue
             c = float(venue.cash)
-            value = pos * marks
+            value = pos * np.nan_to_num(row)
             eq = c + float(value.sum())
             cash[k] = c
             equity[k] = eq

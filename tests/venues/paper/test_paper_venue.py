@@ -69,6 +69,20 @@ def test_perp_margin_limit():
     books_balance(v)
 
 
+def test_an_underwater_book_can_always_reduce_and_close():
+    v = venue(max_leverage=2)
+    v.execute_trade("BTC", "0.45")
+    v.execute_trade("SOL", -10)
+    v.update_market(T0 + timedelta(hours=1), {**PRICES, "BTC": 15_000.0})  # equity now far below zero
+    assert v.get_equity() < 0
+    assert v.execute_trade("ETH", 1).status is OrderStatus.REJECTED  # no new exposure
+    assert v.execute_trade("BTC", "-0.2").status is OrderStatus.FILLED  # a reduction
+    assert v.execute_trade("BTC", "-0.25").status is OrderStatus.FILLED  # the close
+    assert v.execute_trade("SOL", 10).status is OrderStatus.FILLED
+    assert v.get_positions() == {}
+    books_balance(v)
+
+
 def test_reduce_only_and_unknown_symbol():
     v = venue()
     v.execute_trade("SOL", 10)
