@@ -77,9 +77,10 @@ class RebalanceReport:
                 ref = r.order.reference_price
                 for f in r.fills:
                     fees += f.fee
-                    traded += f.quantity * f.price
-                    if ref is not None:
-                        slippage += (f.price - ref) * f.quantity if f.side is _BUY else (ref - f.price) * f.quantity
+                    price = f.price
+                    traded += f.quantity * price
+                    if ref is not None and price != ref:
+                        slippage += (price - ref) * f.quantity if f.side is _BUY else (ref - price) * f.quantity
             tally = _Tally(fees, traded, slippage, unfilled, unknown)
             object.__setattr__(self, "_tally", tally)
         return tally
