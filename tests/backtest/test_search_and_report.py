@@ -50,8 +50,15 @@ def test_walk_forward_folds_are_chronological(panel) -> None:  # type: ignore[no
 
 
 def test_grid_with_no_valid_point_is_named(panel) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ConfigError, match=r"no valid point.*lookback=0, schedule=24h.*lookback must be >= 1"):
+    with pytest.raises(ConfigError, match=r"no valid point.*lookback must be >= 1 bar, got 0 \(every point\)"):
         search(panel, MomentumOracle, {"lookback": [0]}, schedules=["24h"], config=CFG, workers=1)
+    # one line per distinct reason, naming the points it stopped
+    with pytest.raises(ConfigError) as failed:
+        search(panel, MomentumOracle, {"lookback": [0, -1]}, schedules=["24h", "48h"], config=CFG, workers=1)
+    message = str(failed.value)
+    assert message.count("lookback must be >= 1 bar, got 0") == 1
+    assert "got 0 (at lookback=0, schedule=24h | lookback=0, schedule=48h)" in message
+    assert "got -1 (at lookback=-1, schedule=24h | lookback=-1, schedule=48h)" in message
     with pytest.raises(ConfigError, match="'lookback' needs a non-empty list"):
         grid({"lookback": []})
     with pytest.raises(ConfigError, match="metric 'luck'"):

@@ -232,7 +232,13 @@ def search(
         table = [{"params": pt.params, "schedule": pt.schedule, **row} for pt, row in zip(points, rows, strict=True)]
         valid = [(pt, row) for pt, row in zip(points, rows, strict=True) if "error" not in row]
         if not valid:
-            reasons = "; ".join(f"{pt.label()}: {row['error']}" for pt, row in zip(points, rows, strict=True))
+            by_error: dict[str, list[str]] = {}
+            for pt, row in zip(points, rows, strict=True):
+                by_error.setdefault(str(row["error"]), []).append(pt.label())
+            reasons = "; ".join(
+                f"{error} ({'every point' if len(labels) == len(points) else 'at ' + ' | '.join(labels)})"
+                for error, labels in by_error.items()
+            )
             raise ConfigError(f"the grid has no valid point on the training part {tr0} to {tr1}: {reasons}")
         best_pt, best_row = max(valid, key=lambda item: _score(item[1], metric))
         folds.append(Fold((tr0, tr1), (te0, te1), best_pt, best_row, {}, table))
