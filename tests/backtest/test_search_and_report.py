@@ -92,7 +92,12 @@ def test_reports_are_written(panel, tmp_path: Path) -> None:  # type: ignore[no-
         for value in year.values():
             total *= 1 + value
     assert total - 1 == pytest.approx(r.summary().total_return)
-    assert summary_table(r).row_count > 10
+    table = summary_table(r)
+    assert table.row_count > 10
+    cells = dict(zip(table.columns[0]._cells, table.columns[1]._cells, strict=True))
+    bars = summary["metrics"]["max_drawdown_duration"]
+    assert cells["max drawdown duration"] == f"{bars} bars ({bars} days)"  # daily bars: one day each
+    assert f"{bars} bars ({bars} days)" in html
 
 
 def test_cli_command(tmp_path: Path) -> None:

@@ -47,6 +47,15 @@ def _fmt(key: str, value: Any) -> str:
     return str(value)
 
 
+def _fmt_metric(key: str, value: Any, periods_per_year: float) -> str:
+    """``_fmt``, with the drawdown duration also told in days (or hours) from the bar interval."""
+    if key == "max_drawdown_duration" and isinstance(value, int) and periods_per_year > 0:
+        days = value * 365.0 / periods_per_year
+        span = f"{days:,.0f} days" if days >= 2 else f"{days * 24:,.0f} hours"
+        return f"{value} bar{'' if value == 1 else 's'} ({span})"
+    return _fmt(key, value)
+
+
 def write_json(result: BacktestResult, path: str | Path) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -105,7 +114,8 @@ def write_html(result: BacktestResult, path: str | Path) -> Path:
         title="Monthly returns", height=70 + 32 * (len(years) + 1), margin={"t": 40, "b": 10, "l": 10, "r": 10}
     )
     summary = result.to_dict()
-    rows = "".join(f"<tr><td>{k}</td><td>{_fmt(k, v)}</td></tr>" for k, v in summary["metrics"].items())
+    ppy = result.periods_per_year
+    rows = "".join(f"<tr><td>{k}</td><td>{_fmt_metric(k, v, ppy)}</td></tr>" for k, v in summary["metrics"].items())
     html = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>defipm backtest</title></head><body>"
         f"<h2>defipm backtest: {result.oracle}{label}</h2>"
@@ -143,6 +153,6 @@ def summary_table(result: BacktestResult) -> Any:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key in SUMMARY_ROWS:
-        table.add_row(key.replace("_", " "), _fmt(key, data["metrics"].get(key)))
+        table.add_row(key.replace("_", " "), _fmt_metric(key, data["metrics"].get(key), result.periods_per_year))
     table.add_row("failed orders", str(result.failed_orders))
     return table
