@@ -62,7 +62,7 @@ def test_end_to_end_on_real_daily_data(daily) -> None:  # type: ignore[no-untype
     cfg = BacktestConfig(start=datetime(2021, 1, 1, tzinfo=UTC), costs=CostModel(taker_fee=0.0005, slippage_bps=2))
     eq = run_backtest(daily, EqualWeightOracle(exclude=STABLES), cfg)
     s = eq.summary()
-    assert eq.benchmark == "BTC" and s.bars == len(eq.timestamps) + 1
+    assert eq.benchmark == "BTC" and s.bars == len(eq.timestamps)
     assert s.gross_exposure == pytest.approx(1.0, abs=0.01) and s.fees_paid > 0 and eq.slippage.sum() > 0
     assert 0.5 < s.beta < 1.5 and s.max_drawdown < -0.3
     assert eq.failed_orders == 0 and eq.rebalanced.all()
@@ -147,3 +147,45 @@ def test_benchmark_outside_the_data_range_is_named(daily) -> None:  # type: igno
         BacktestConfig(start=datetime(2024, 1, 1, tzinfo=UTC), benchmark=str(PRICES / "daily" / "BTC.csv")),
     )
     assert btc_file.benchmark == "BTC" and btc_file.summary().beta > 0.5
+
+
+def test_the_replayed_universe_never_depends_on_later_bars() -> None:
+    from defipm.data.panel import PricePanel
+
+    days = np.datetime64("2024-01-01") + np.arange(12) * np.timedelta64(1, "D")
+    a = np.arange(12.0) + 100
+    comes_back, gone = a.copy(), a.copy()
+    comes_back[5:8] = np.nan
+    gone[5:] = np.nan
+    seen: list[list[tuple[datetime, tuple[str, ...]]]] = []
+
+    class Spy(StaticOracle):
+        def fetch_portfolio_weights(self, timestamp: datetime, universe: Sequence[str]) -> Weights:
+            seen[-1].append((timestamp, tuple(universe)))
+            return Weights({"A": 0.5})
+
+    for b in (comes_back, gone):
+        seen.append([])
+        panel = PricePanel.from_arrays(days, ["A", "B"], np.c_[a, b])
+        run_backtest(panel, Spy({"A": 0.5}), BacktestConfig(benchmark=None, costs=CostModel(taker_fee=0.0)))
+    same_past = datetime(2024, 1, 8, tzinfo=UTC)  # bar 7: the panels agree up to it
+    assert [u for t, u in seen[0] if t <= same_past] == [u for t, u in seen[1] if t <= same_past]
+
+
+@pytest.mark.parametrize("label", ["open", "close"])
+def test_a_benchmark_file_is_labelled_like_the_data(daily, tmp_path: Path, label: str) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    from defipm.backtest.benchmark import benchmark_prices
+    from defipm.data.ohlcv import find_files, panel_from_files
+
+    frame = pd.read_csv(PRICES / "daily" / "ETH.csv").iloc[:40]
+    frame.to_csv(tmp_path / "BENCH.csv", index=False)
+    (tmp_path / "data").mkdir()
+    frame.iloc[10:].to_csv(tmp_path / "data" / "ETH.csv", index=False)
+    panel = panel_from_files(find_files(tmp_path / "data"), bar_label=label)  # type: ignore[arg-type]
+    _, closes = benchmark_prices(str(tmp_path / "BENCH.csv"), panel, 0, len(panel), bar_label=label)
+    assert closes is not None
+    np.testing.assert_array_equal(closes, panel.close[:, 0])  # the same series lines up bar for bar
+    with pytest.raises(Exception, match="benchmark_bar_label"):
+        BacktestConfig(benchmark_bar_label="middle")  # type: ignore[arg-type]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from defipm.backtest import BacktestConfig, run_backtest
@@ -85,7 +87,7 @@ def test_reports_are_written(panel, tmp_path: Path) -> None:  # type: ignore[no-
     assert "SYNTHETIC DATA" in html and "Monthly returns" in html and "Drawdown" in html
     assert "<script src=" not in html.split("plotly")[0]  # plotly.js inlined: opens offline
     summary = json.loads(write_json(r, tmp_path / "r" / "summary.json").read_text())
-    assert summary["data"]["synthetic"] is True and summary["metrics"]["bars"] == 301
+    assert summary["data"]["synthetic"] is True and summary["metrics"]["bars"] == summary["bars"] == 300
     months = monthly_returns(r)
     total = 1.0
     for year in months.values():
@@ -122,3 +124,31 @@ def test_cli_command(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "s" / "search.json").read_text())["folds"]
     res = runner.invoke(app, [*common, "--oracle", "nope"])
     assert res.exit_code == 1 and "unknown kind 'nope'" in res.output
+
+
+def test_the_training_part_starts_where_the_engine_would() -> None:
+    from defipm.backtest.search import _boundaries
+    from defipm.data.panel import PricePanel
+
+    days = np.datetime64("2024-01-01") + np.arange(40) * np.timedelta64(1, "D")
+    panel = PricePanel.from_arrays(days, ["A"], np.linspace(100, 140, 40)[:, None])
+    start = datetime(2024, 1, 5, 12, tzinfo=UTC)  # between two bars
+    ((train_start, _, _, _),) = _boundaries(panel, BacktestConfig(start=start), 0.5, None)
+    assert train_start == datetime(2024, 1, 6, tzinfo=UTC)  # the first bar at or after the start
+
+
+def test_a_month_keeps_its_last_daily_bar(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from defipm.backtest import CostModel
+    from defipm.data.cache import load_prices
+    from defipm.oracles.static import StaticOracle
+
+    dates = pd.date_range("2024-01-28", "2024-02-03", freq="D")
+    close = np.where(dates >= pd.Timestamp("2024-01-31"), 110.0, 100.0)  # +10% on the day of January 31st
+    pd.DataFrame({"Date": dates.strftime("%Y-%m-%d"), "Close": close}).to_csv(tmp_path / "A.csv", index=False)
+    panel = load_prices(tmp_path, cache=False)  # Yahoo's layout: each daily bar labelled by its day
+    result = run_backtest(
+        panel, StaticOracle({"A": 1.0}), BacktestConfig(benchmark=None, costs=CostModel(taker_fee=0.0))
+    )
+    assert monthly_returns(result) == {2024: {1: pytest.approx(0.10), 2: pytest.approx(0.0)}}

@@ -80,5 +80,8 @@ def test_turnover_exposure_and_summary() -> None:
     s = m.summarize(equity, PPY, benchmark_equity=[1, 2, 2, 3], fees=[1, 2], funding=[0.5])
     assert s.total_return == pytest.approx(0.2) and s.fees_paid == 3 and s.funding_paid == 0.5
     assert s.max_drawdown == pytest.approx(99 / 110 - 1) and s.max_drawdown_duration == 1
-    assert s.to_dict()["bars"] == 4
+    assert s.to_dict()["bars"] == 3  # four equity values: the initial capital and three bars
+    # one bar that trades the book over once: 1x a bar, 365x a year on daily bars
+    one = m.summarize([100.0, 100.0], 365.0, traded_notional=[0.0, 100.0])
+    assert one.bars == 1 and one.turnover == pytest.approx(1.0) and one.annual_turnover == pytest.approx(365.0)
     assert m.periods_per_year(__import__("datetime").timedelta(hours=1)) == 8760

@@ -63,3 +63,26 @@ def test_synthetic_is_seeded_and_labelled() -> None:
     assert not np.array_equal(a.close, synthetic_panel(3, 50, seed=10).close)
     assert a.synthetic and "synthetic" in a.source and a.symbols[0].startswith("SYN")
     assert (a.close > 0).all() and (a.high >= a.low).all()
+
+
+def _days(n: int) -> np.ndarray:
+    return np.datetime64("2024-01-01") + np.arange(n) * np.timedelta64(1, "D")
+
+
+@pytest.mark.parametrize("gap", [2, 6])
+def test_the_universe_in_a_gap_is_decided_from_past_bars_only(gap: int) -> None:
+    from defipm.data.panel import STALE_AFTER_BARS, PricePanel
+
+    a = np.arange(20.0) + 100
+    comes_back, gone = a.copy(), a.copy()
+    comes_back[5 : 5 + gap] = np.nan  # no bars for `gap` bars, then trades again
+    gone[5:] = np.nan  # stops trading for good at bar 5
+    panels = [PricePanel.from_arrays(_days(20), ["A", "B"], np.c_[a, b]) for b in (comes_back, gone)]
+    for i in range(5 + gap):  # the two panels hold the same information up to here
+        views = [MarketView(p, i) for p in panels]
+        assert views[0].universe() == views[1].universe()
+        assert views[0].prices() == views[1].prices()
+        stale = i - 4  # bars since B's last bar
+        assert ("B" in views[0].universe()) == (stale <= STALE_AFTER_BARS)
+    assert "B" in MarketView(panels[0], 5 + gap).universe()  # it trades again: listed again
+    assert MarketView(panels[0], 5 + gap).prices()["B"] == 105 + gap

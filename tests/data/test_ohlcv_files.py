@@ -66,6 +66,16 @@ def test_cache_is_invalidated_when_a_file_changes(tmp_path: Path) -> None:
     assert len(p1) == 3 and len(p2) == 4
 
 
+def test_the_cache_keeps_the_requested_symbol_order(tmp_path: Path) -> None:
+    panel = synthetic_panel(3, 20, seed=4, ragged=True)
+    write_synthetic_csv(tmp_path / "csv", panel)
+    first = load_prices(tmp_path / "csv", ["SYN002", "SYN000"], bar_label="close", cache=tmp_path / "c")
+    again = load_prices(tmp_path / "csv", ["SYN000", "SYN002"], bar_label="close", cache=tmp_path / "c")
+    assert len(list((tmp_path / "c").iterdir())) == 1  # one cached file serves both orders
+    assert first.symbols == ("SYN002", "SYN000") and again.symbols == ("SYN000", "SYN002")
+    assert np.array_equal(again.close[:, 0], panel.close[:, 0], equal_nan=True)
+
+
 def test_parquet_and_csv_round_trip(tmp_path: Path) -> None:
     panel = synthetic_panel(3, 20, seed=3, ragged=True)
     write_synthetic_csv(tmp_path / "csv", panel)
@@ -110,3 +120,21 @@ def test_missing_files_and_folders(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match=r"no \.csv or \.parquet files"):
         load_prices(tmp_path / "empty", cache=False)
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_epoch_times_are_read_in_their_unit(tmp_path: Path, unit: str) -> None:
+    import pandas as pd
+
+    hours = pd.date_range("2024-01-01", periods=5, freq="h", tz="UTC")
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[unit]
+    epoch = [int(t.timestamp()) * per_second for t in hours]
+    pd.DataFrame({"Timestamp": epoch, "Close": [1.0, 2.0, 3.0, 4.0, 5.0]}).to_csv(tmp_path / "A.csv", index=False)
+    frame = read_ohlcv(tmp_path / "A.csv")
+    assert list(frame.index) == list(hours)
+
+
+def test_numbers_that_are_not_epoch_times_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "A.csv").write_text("Timestamp,Close\n1,1.0\n2,2.0\n")
+    with pytest.raises(DataError, match=r"A.csv: column 'Timestamp' holds numbers .* not epoch times"):
+        read_ohlcv(tmp_path / "A.csv")

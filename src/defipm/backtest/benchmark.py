@@ -18,12 +18,13 @@ DEFAULT_BENCHMARK = "BTC"
 
 
 def benchmark_prices(
-    benchmark: str | None, panel: PricePanel, lo: int, hi: int
+    benchmark: str | None, panel: PricePanel, lo: int, hi: int, bar_label: str = "open"
 ) -> tuple[str | None, NDArray[np.float64] | None]:
     """(name, closes on bars ``lo..hi-1``) of the benchmark, or (None, None) when there is none.
 
-    ``benchmark`` is a symbol of ``panel`` or a path to a ``.csv``/``.parquet`` OHLCV file (labelled like the
-    data: by bar open, shifted to the close). The default ``"BTC"`` is quietly dropped when the data has no BTC.
+    ``benchmark`` is a symbol of ``panel`` or a path to a ``.csv``/``.parquet`` OHLCV file whose times mean
+    ``bar_label``: "open" (shifted one bar to the close, as the data loader does) or "close". The default
+    ``"BTC"`` is quietly dropped when the data has no BTC.
     """
     if benchmark is None:
         return None, None
@@ -43,7 +44,8 @@ def benchmark_prices(
 
         frame = read_ohlcv(path)
         times = frame.index.tz_convert("UTC").tz_localize(None).to_numpy("datetime64[ns]")
-        times = times + np.timedelta64(int(panel.interval.total_seconds() * 1e9), "ns")
+        if bar_label == "open":
+            times = times + np.timedelta64(int(panel.interval.total_seconds() * 1e9), "ns")
         close = frame["close"].to_numpy(dtype=np.float64)
         wanted = panel.timestamps[lo:hi]
         idx = np.searchsorted(times, wanted, side="right") - 1

@@ -152,6 +152,7 @@ def backtest(
             start=_date(start, "--start"),
             end=_date(end, "--end"),
             benchmark=None if benchmark.lower() == "none" else benchmark,
+            benchmark_bar_label=bar_label,  # type: ignore[arg-type]
             planner=planner,
             risk=risk,
         )

@@ -72,6 +72,8 @@ class BacktestConfig:
     schedule: when to rebalance (a ``Schedule`` or its spelling: "1bars", "24h", "daily@00:00", ...).
     start / end: replay bounds (UTC, inclusive); history before ``start`` is still visible to the oracle.
     benchmark: symbol of the data, or a path to an OHLCV file, or None (no CAPM figures).
+    benchmark_bar_label: what a benchmark file's times mean, "open" (Yahoo's daily dates: shifted one bar to the
+        close, like the data) or "close".
     planner: how weights become orders (no-trade band, fee reserve).
     risk: operator risk limits applied by the manager.
     """
@@ -84,6 +86,7 @@ class BacktestConfig:
     start: datetime | None = None
     end: datetime | None = None
     benchmark: str | None = "BTC"
+    benchmark_bar_label: Literal["open", "close"] = "open"
     planner: PlannerConfig = field(default_factory=PlannerConfig)
     risk: RiskLimits | None = None
 
@@ -94,6 +97,8 @@ class BacktestConfig:
             raise ConfigError(f"mode must be 'perp' or 'spot', got {self.mode!r}")
         if not self.max_leverage > 0:
             raise ConfigError(f"max_leverage must be > 0, got {self.max_leverage}")
+        if self.benchmark_bar_label not in ("open", "close"):
+            raise ConfigError(f"benchmark_bar_label must be 'open' or 'close', got {self.benchmark_bar_label!r}")
         object.__setattr__(self, "schedule", parse_schedule(self.schedule))
         if self.start is not None and self.end is not None and self.end < self.start:
             raise ConfigError(f"end {self.end} is before start {self.start}")

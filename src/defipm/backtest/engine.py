@@ -205,7 +205,7 @@ def run_backtest(
     n = hi - lo
     times = panel.timestamps[lo:hi]
     due = cfg.rebalance_schedule.due(times)
-    bench_sym, bench_px = benchmark_prices(cfg.benchmark, panel, lo, hi)
+    bench_sym, bench_px = benchmark_prices(cfg.benchmark, panel, lo, hi, cfg.benchmark_bar_label)
 
     symbols = panel.symbols
     col = {s: j for j, s in enumerate(symbols)}
@@ -237,7 +237,7 @@ def run_backtest(
             i = lo + k
             view.advance(i)
             ts = to_datetime(times[k])
-            mask = (panel.first_index <= i) & (panel.last_index >= i)
+            mask = panel.listed(i)
             key = mask.tobytes()
             if key != listed_key:
                 listed_key = key

@@ -23,9 +23,12 @@ PERCENT = {
 
 
 def monthly_returns(result: BacktestResult) -> dict[int, dict[int, float]]:
-    """Year -> month (1..12) -> compounded return of the strategy over that calendar month."""
+    """Year -> month (1..12) -> compounded return of the strategy over that calendar month.
+
+    A bar counts in the month it trades in: timestamps are bar closes, so the daily bar of January 31st, which
+    closes at February 1st 00:00, is January's (one nanosecond before its close is still inside it)."""
     curve = result.equity_curve
-    months = result.timestamps.astype("datetime64[M]")
+    months = (result.timestamps - np.timedelta64(1, "ns")).astype("datetime64[M]")
     out: dict[int, dict[int, float]] = {}
     start_value = curve[0]
     for m in np.unique(months):

@@ -27,7 +27,7 @@ from defipm.backtest.config import BacktestConfig
 from defipm.backtest.engine import run_backtest
 from defipm.backtest.schedule import parse_schedule
 from defipm.core.errors import ConfigError, DefipmError
-from defipm.data.panel import PricePanel, to_datetime
+from defipm.data.panel import PricePanel, to_datetime, to_datetime64
 from defipm.data.view import MarketView
 from defipm.oracles.base import Oracle
 
@@ -172,8 +172,8 @@ def _run_all(
 
 def _boundaries(panel: PricePanel, config: BacktestConfig, train_fraction: float, walk_forward: int | None):
     lo = int(panel.first_index.min())
-    if config.start is not None:
-        lo = max(lo, panel.index_at_or_before(config.start))
+    if config.start is not None:  # the first bar at or after the start, as the engine replays
+        lo = max(lo, int(np.searchsorted(panel.timestamps, to_datetime64(config.start), side="left")))
     hi = panel.index_at_or_before(config.end) if config.end is not None else len(panel) - 1
     n = hi - lo + 1
     if walk_forward is None:

@@ -213,18 +213,21 @@ def capm_expected_return(beta: float, benchmark: ArrayLike, periods_per_year: fl
     return rf + beta * (market - rf)
 
 
-def turnover(traded_notional: ArrayLike, equity: ArrayLike, periods_per_year: float) -> tuple[float, float]:
+def turnover(
+    traded_notional: ArrayLike, equity: ArrayLike, periods_per_year: float, bars: int | None = None
+) -> tuple[float, float]:
     """(total, annualised) turnover: traded notional summed over the run, over the mean equity.
 
     ``traded_notional`` and ``equity`` are per bar (zero notional on bars without trades). Total turnover 2.0
-    means the book was traded twice over; the annual figure divides by the run's length in years.
+    means the book was traded twice over; the annual figure divides by the run's length in years: ``bars`` bars
+    (default: one per equity value; an equity curve that starts with the initial capital spans one bar fewer).
     """
     traded, eq = _arr(traded_notional), _arr(equity)
     mean_equity = float(np.mean(eq)) if eq.size else 0.0
     if mean_equity <= 0 or eq.size == 0:
         return math.nan, math.nan
     total = float(np.sum(traded)) / mean_equity
-    years = eq.size / periods_per_year
+    years = (eq.size if bars is None else bars) / periods_per_year
     return total, total / years if years > 0 else math.nan
 
 
@@ -242,6 +245,7 @@ class PerformanceSummary:
 
     periods_per_year: float
     bars: int
+    """Bars the run spans (returns: one fewer than the equity curve's values, which start with the initial capital)."""
     start_equity: float
     end_equity: float
     total_return: float
@@ -303,12 +307,12 @@ def summarize(
         capm = capm_expected_return(beta, b, periods_per_year, risk_free)
         bench_total, bench_cagr = total_return(b), cagr(b, periods_per_year)
     turn_total, turn_annual = (
-        turnover(traded_notional, eq, periods_per_year) if traded_notional is not None else (0.0, 0.0)
+        turnover(traded_notional, eq, periods_per_year, bars=eq.size - 1) if traded_notional is not None else (0.0, 0.0)
     )
     gross, net = exposures(weights) if weights is not None else (math.nan, math.nan)
     return PerformanceSummary(
         periods_per_year=periods_per_year,
-        bars=int(eq.size),
+        bars=int(eq.size) - 1,
         start_equity=float(eq[0]),
         end_equity=float(eq[-1]),
         total_return=total_return(r),

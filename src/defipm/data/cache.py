@@ -57,13 +57,16 @@ def _write(panel: PricePanel, target: Path) -> None:
     tmp.replace(target)
 
 
-def _read(target: Path, source: str) -> PricePanel:
+def _read(target: Path, source: str, order: Sequence[str]) -> PricePanel:
+    """The cached panel, with its symbols in ``order`` (the cache key ignores order: one file serves any)."""
     import duckdb
     import pyarrow.parquet as pq
 
     meta = pq.read_schema(target).metadata or {}
     interval = timedelta(microseconds=int(meta[b"defipm.interval_ns"]) / 1000)
     symbols = meta[b"defipm.symbols"].decode().split("\x1f")
+    if sorted(symbols) != sorted(order):
+        raise DataError(f"price cache {target.name} holds {', '.join(symbols)}, not {', '.join(order)}")
     con = duckdb.connect()
     try:
         rel = con.execute(
@@ -75,7 +78,7 @@ def _read(target: Path, source: str) -> PricePanel:
         con.close()
     cols = {k: np.asarray(v) for k, v in arrays.items()}
     cols["timestamp"] = cols["timestamp"].astype("datetime64[ns]")
-    return PricePanel.from_columns(cols, interval=interval, source=source, symbols=symbols)
+    return PricePanel.from_columns(cols, interval=interval, source=source, symbols=list(order))
 
 
 def load_prices(
@@ -99,7 +102,7 @@ def load_prices(
     target = cache_dir / f"{cache_key(files, bar_label, interval)}.parquet"
     if target.is_file():
         try:
-            return _read(target, source)
+            return _read(target, source, list(files))
         except Exception:
             target.unlink(missing_ok=True)
     panel = panel_from_files(files, bar_label=bar_label, interval=interval, source=source)

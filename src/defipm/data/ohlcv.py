@@ -69,8 +69,12 @@ def read_ohlcv(path: str | Path) -> pd.DataFrame:
 
     time_col = time_cols[0]
     try:
-        times = pd.to_datetime(raw[time_col], utc=True)
-    except (ValueError, TypeError) as exc:
+        column = raw[time_col]
+        if pd.api.types.is_numeric_dtype(column):  # epoch numbers: exchange exports use s, ms, us or ns
+            times = pd.to_datetime(column, utc=True, unit=_epoch_unit(path, str(time_col), column))
+        else:
+            times = pd.to_datetime(column, utc=True)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise DataError(f"{path}: column {time_col!r} has values that are not dates: {exc}") from exc
     if times.isna().any():
         row = int(np.argmax(times.isna().to_numpy()))
@@ -89,6 +93,18 @@ def read_ohlcv(path: str | Path) -> pd.DataFrame:
         frame[field] = values
     _check_times(path, str(time_col), times)
     return frame
+
+
+def _epoch_unit(path: Path, col: str, values: pd.Series) -> str:
+    """The unit of epoch times, from their size (any time from 1973 to 2286 is unambiguous)."""
+    largest = float(np.nanmax(np.abs(values.to_numpy(dtype="float64")))) if len(values) else 0.0
+    for unit, scale in (("s", 1e0), ("ms", 1e3), ("us", 1e6), ("ns", 1e9)):
+        if 1e8 * scale <= largest < 1e10 * scale:
+            return unit
+    raise DataError(
+        f"{path}: column {col!r} holds numbers ({largest:.0f} at most) that are not epoch times in s, ms, us or ns "
+        "after 1973"
+    )
 
 
 def _check_values(path: Path, col: str, field: str, values: np.ndarray, times: pd.Series) -> None:

@@ -1,7 +1,8 @@
 """``PricePanel``: aligned OHLCV arrays (bars x symbols) over the union of every symbol's bar times.
 
-Ragged histories are kept honest: a symbol is *listed* from its first bar to its last; before its first bar every
-field is NaN (never back- or forward-filled). Inside its life a missing bar (a gap in the source) carries the last
+Ragged histories are kept honest: a symbol is *listed* from its first bar while its latest bar is at most
+``STALE_AFTER_BARS`` old, judged from past bars only; before its first bar every field is NaN (never back- or
+forward-filled). After its first bar a missing bar (a gap in the source, or the end of its file) carries the last
 close into ``open/high/low/close`` with volume 0, and ``has_bar`` is False there, so positions can be marked
 while callers can still tell a real bar from a carried one.
 
@@ -23,6 +24,9 @@ from defipm.core.errors import DataError
 from defipm.core.metrics import periods_per_year
 
 FIELDS = ("open", "high", "low", "close", "volume")
+STALE_AFTER_BARS = 3
+"""A symbol with no bar for more than this many bars leaves the universe until it trades again. Decided from the
+bars up to the clock only: whether a symbol that stopped trading will trade again is not known at the time."""
 
 
 def to_datetime64(value: datetime | np.datetime64 | str) -> np.datetime64:
@@ -64,6 +68,8 @@ class PricePanel:
     last_index: NDArray[np.int64] = field(init=False, repr=False)
     """Per symbol: index of its last bar (-1 when it has none)."""
     _ts_int: NDArray[np.int64] = field(init=False, repr=False)
+    _last_bar: NDArray[np.int32] = field(init=False, repr=False)
+    """Per bar and symbol: index of the symbol's latest real bar at or before that bar (-1 before its first)."""
 
     def __post_init__(self) -> None:
         shape = (len(self.timestamps), len(self.symbols))
@@ -85,6 +91,10 @@ class PricePanel:
         object.__setattr__(self, "first_index", first)
         object.__setattr__(self, "last_index", last)
         object.__setattr__(self, "_ts_int", self.timestamps.astype(np.int64))
+        rows = np.arange(shape[0], dtype=np.int32)[:, None]
+        last_bar = np.maximum.accumulate(np.where(self.has_bar, rows, np.int32(-1)), axis=0) if shape[0] else rows
+        last_bar.setflags(write=False)
+        object.__setattr__(self, "_last_bar", last_bar)
 
     # -- construction ---------------------------------------------------------------------------------------
     @classmethod
@@ -164,8 +174,10 @@ class PricePanel:
             raise DataError(f"unknown symbol {symbol!r}; the data has {', '.join(self.symbols)}") from None
 
     def listed(self, index: int) -> NDArray[np.bool_]:
-        """Mask of symbols listed at bar ``index`` (between their first and last bar, both included)."""
-        return (self.first_index <= index) & (self.last_index >= index)
+        """Mask of symbols listed at bar ``index``: from their first bar on, while their latest bar is at most
+        ``STALE_AFTER_BARS`` old. Uses bars up to ``index`` only (a symbol's later bars must not decide it)."""
+        last = self._last_bar[index]
+        return (last >= 0) & (index - last <= STALE_AFTER_BARS)
 
     # -- sub-panels -----------------------------------------------------------------------------------------
     def slice(self, start: int, stop: int) -> PricePanel:

@@ -76,7 +76,8 @@ class MarketView:
 
     # -- queries --------------------------------------------------------------------------------------------
     def universe(self, at: datetime | None = None) -> list[str]:
-        """Symbols listed at ``at`` (default now): at or after their first bar and not after their last."""
+        """Symbols listed at ``at`` (default now): from their first bar on, while their latest bar is recent
+        (``defipm.data.panel.STALE_AFTER_BARS``); decided from bars up to ``at`` only."""
         i = self.end_index(at)
         if i < 0:
             return []
