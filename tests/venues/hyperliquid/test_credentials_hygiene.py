@@ -82,3 +82,33 @@ def test_key_never_appears(tmp_path, exchange, wallet, caplog, capsys):
     ]
     for text in texts:
         assert bare not in text and bare.lower() not in text.lower()
+
+
+def test_a_config_error_never_echoes_a_value():
+    secret = "0x" + "0123456789abcdef" * 4
+    with pytest.raises(ConfigError) as err:
+        make_config(secret_key=secret)  # a key put among the config values by mistake
+    message = str(err.value)
+    assert "secret_key" in message and "0123456789" not in message and "cdef" not in message
+
+
+def test_connecting_sends_nothing_signed_so_read_only_commands_stay_read_only(wallet, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from defipm.cli import app
+    from defipm.venues.hyperliquid.sim import LocalExchange
+
+    with LocalExchange(network="mainnet", accounts={wallet.address: 100_000}) as ex:
+        cfg = tmp_path / "defipm.toml"
+        cfg.write_text(
+            f'run = "t"\ndatabase = "sqlite:///{tmp_path / "db.sqlite"}"\n'
+            '[oracle]\nkind = "static"\n[oracle.params]\nweights = {BTC = 0.1}\n'
+            '[venue]\nkind = "hyperliquid"\n[venue.params]\nnetwork = "mainnet"\nallow_mainnet = true\n'
+            f'base_url = "{ex.url}"\nleverage = {{BTC = 3}}\n'
+        )
+        monkeypatch.setenv(ENV_SECRET, wallet.key.hex())
+        monkeypatch.setenv(ENV_ACCOUNT, wallet.address)
+        result = CliRunner().invoke(app, ["status", "--config", str(cfg)])
+        assert result.exit_code == 0, result.output
+        assert ex.stats.exchange_requests == 0  # `status` read the account, and signed nothing
+        assert ex.stats.info_requests > 0

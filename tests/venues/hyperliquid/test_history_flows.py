@@ -58,3 +58,23 @@ def test_usd_class_transfers_are_recorded(venue, exchange, wallet):
     with pytest.raises(InsufficientMarginError):
         flows.transfer(Decimal("10_000_000"), to_perp=False)
     assert flows.withdrawable() > 0
+
+
+def test_an_unanswered_transfer_is_settled_from_the_spot_balance(exchange, wallet, make_venue):
+    from defipm.core.errors import VenueUnavailableError
+    from defipm.venues.hyperliquid.sim import Fault
+
+    exchange.engine.accounts[wallet.address.lower()].spot_usdc = Decimal(500)
+    venue = make_venue(exchange.url, wallet, timeout_secs=0.5, read_retries=0)
+    # the exchange moves the money but the answer never arrives in time: a success, with its nonce
+    exchange.inject(Fault("exchange", "usdClassTransfer", delay=1.0))
+    landed = venue.deposit(Decimal(100))
+    assert landed.ok and landed.nonce is not None
+    assert exchange.engine.accounts[wallet.address.lower()].spot_usdc == Decimal(400)
+    # the exchange fails before handling it: not executed, recorded with its nonce, and the caller told so
+    exchange.inject(Fault("exchange", "usdClassTransfer", status=502))
+    with pytest.raises(VenueUnavailableError, match="taken as not executed: check the account before retrying"):
+        venue.deposit(Decimal(100))
+    failed = venue.flows.records[-1]
+    assert not failed.ok and failed.nonce is not None and failed.nonce > landed.nonce
+    assert exchange.engine.accounts[wallet.address.lower()].spot_usdc == Decimal(400)

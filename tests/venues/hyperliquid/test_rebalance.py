@@ -63,3 +63,29 @@ def test_leverage_from_config_is_applied(exchange, wallet, make_venue):
     venue.set_portfolio_weights({"BTC": 0.5, "ETH": 0.5})
     assert venue.current_leverage("BTC") == 3
     assert venue.current_leverage("ETH") == 7
+
+
+def test_leverage_is_capped_at_each_coins_maximum_and_a_refusal_skips_only_that_coin(wallet, make_venue):
+    from defipm.venues.hyperliquid.sim import LocalExchange
+    from defipm.venues.hyperliquid.sim.seed import Seed
+
+    seed = Seed(
+        universe=[
+            {"name": "BTC", "szDecimals": 5, "maxLeverage": 50},
+            {"name": "XYZ", "szDecimals": 1, "maxLeverage": 3},
+        ],
+        mids={"BTC": Decimal("30135"), "XYZ": Decimal("2.5")},
+    )
+    with LocalExchange(seed=seed, accounts={wallet.address: 100_000}) as ex:
+        venue = make_venue(ex.url, wallet, default_leverage=10)
+        report = venue.set_portfolio_weights({"BTC": 0.3, "XYZ": 0.1})
+        assert report.ok and {r.order.symbol for r in report.results} == {"BTC", "XYZ"}
+        assert venue.current_leverage("BTC") == 10 and venue.current_leverage("XYZ") == 3  # capped, not refused
+
+        # a coin whose leverage the exchange refuses (here: XYZ's maximum lowered under the account's feet) is
+        # left as it is and reported; the rest of the rebalance goes on
+        ex.engine.universe[ex.engine.index["XYZ"]]["maxLeverage"] = 1
+        venue._leverage_set.pop("XYZ")  # the venue asks again (its cached rules still say 3x)
+        report = venue.set_portfolio_weights({"BTC": 0.2, "XYZ": 0.2})
+        assert [r.order.symbol for r in report.results] == ["BTC"]
+        assert any(s.symbol == "XYZ" and "leverage" in s.reason for s in report.skipped)

@@ -227,9 +227,21 @@ class HyperliquidClient:
                 str(response.get("response") if isinstance(response, dict) else response), symbol=coin
             )
 
-    def usd_class_transfer(self, amount: Decimal, to_perp: bool) -> int:
+    def new_nonce(self) -> int:
+        """A fresh action nonce (milliseconds, strictly increasing): the id of a user-signed action."""
+        return self._nonce()
+
+    def spot_usdc(self) -> Decimal:
+        """The account's USDC on the spot side (``spotClearinghouseState``)."""
+        state = self.post_info("spotClearinghouseState", {"type": "spotClearinghouseState", "user": self.address})
+        for balance in state.get("balances", []) if isinstance(state, dict) else []:
+            if balance.get("coin") == "USDC":
+                return Decimal(str(balance.get("total", "0")))
+        return Decimal(0)
+
+    def usd_class_transfer(self, amount: Decimal, to_perp: bool, nonce: int | None = None) -> int:
         """Move USDC between spot and perp; returns the action's nonce (its id)."""
-        nonce = self._nonce()
+        nonce = self._nonce() if nonce is None else nonce
         action = {"type": "usdClassTransfer", "amount": str(amount), "toPerp": to_perp, "nonce": nonce}
         response = self.post_action("usdClassTransfer", action, user_signed=True)
         if not isinstance(response, dict) or response.get("status") != "ok":

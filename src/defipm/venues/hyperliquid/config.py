@@ -149,4 +149,7 @@ def make_config(**values: object) -> HyperliquidConfig:
     try:
         return HyperliquidConfig(**values)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise ConfigError(f"invalid Hyperliquid config: {exc}") from None
+        # name the keys and the problems, never the values (pydantic's message echoes them: a key put here by
+        # mistake would end up in a log)
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid Hyperliquid config: {problems}") from None

@@ -9,13 +9,14 @@ Every transfer, refused ones included, becomes a ``FlowRecord``; ``FlowRecord.st
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from defipm.core.errors import OrderRejectedError, VenueError
+from defipm.core.errors import OrderRejectedError, VenueError, VenueUnavailableError
 
 if TYPE_CHECKING:
     from defipm.venues.hyperliquid.venue import HyperliquidVenue
@@ -71,13 +72,47 @@ class UsdcFlows:
         if value <= 0:
             raise OrderRejectedError(f"usdClassTransfer: amount must be positive, got {value}")
         now = datetime.now(UTC)
+        client = self.venue.client
+        before = client.spot_usdc()
+        nonce = client.new_nonce()
         try:
-            nonce = self.venue.client.usd_class_transfer(value, to_perp)
+            client.usd_class_transfer(value, to_perp, nonce)
+        except VenueUnavailableError as exc:
+            # No answer: the transfer may have happened. The spot balance only moves by transfers (and spot
+            # trades, which defipm does not make), so it tells; a retry before knowing could move the money twice.
+            if self._landed(before, value, to_perp):
+                record = FlowRecord(now, kind, value, True, nonce)
+                self.records.append(record)
+                return record
+            error = (
+                f"{exc}; the spot balance did not move within {self.settle_secs:.0f}s, so the transfer "
+                f"(nonce {nonce}) is taken as not executed: check the account before retrying"
+            )
+            self.records.append(FlowRecord(now, kind, value, False, nonce, error))
+            raise VenueUnavailableError(f"usdClassTransfer: {error}") from exc
         except VenueError as exc:
-            self.records.append(FlowRecord(now, kind, value, False, error=str(exc)))
+            self.records.append(FlowRecord(now, kind, value, False, nonce, str(exc)))
             raise
         finally:
             self.venue.mark_stale()
         record = FlowRecord(now, kind, value, True, nonce)
         self.records.append(record)
         return record
+
+    @property
+    def settle_secs(self) -> float:
+        """How long to watch the spot balance after a transfer went unanswered."""
+        return max(2.0, 2 * self.venue.config.timeout_secs)
+
+    def _landed(self, before: Decimal, amount: Decimal, to_perp: bool) -> bool:
+        expected = before - amount if to_perp else before + amount
+        deadline = time.monotonic() + self.settle_secs
+        while True:
+            try:
+                if self.venue.client.spot_usdc() == expected:
+                    return True
+            except VenueError:
+                pass
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)

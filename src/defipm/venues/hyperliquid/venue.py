@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from defipm.core.account import AccountSnapshot
-from defipm.core.errors import MissingPriceError, UnknownSymbolError
+from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSymbolError
 from defipm.core.instruments import InstrumentRules
 from defipm.core.journal import OrderJournal, new_client_order_id
 from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder
@@ -81,8 +81,8 @@ class HyperliquidVenue(Venue):
             creds = self._credentials or load_credentials(self.config)
         self._client = HyperliquidClient(self.config, creds)
         self.refresh()
-        for coin, lev in self.config.leverage.items():
-            self.set_leverage(coin, lev)
+        # Configured leverage is applied before a coin's first order (``_ensure_leverage``), not here: connecting
+        # must send nothing signed, so that read-only commands (``defipm status``) never act on the account.
 
     @property
     def client(self) -> HyperliquidClient:
@@ -205,11 +205,22 @@ class HyperliquidVenue(Venue):
         self._fresh()
         return self._user.leverage.get(coin, self._leverage_set.get(coin))
 
-    def _ensure_leverage(self, coins: Iterable[str]) -> None:
+    def _ensure_leverage(self, coins: Iterable[str]) -> dict[str, str]:
+        """Apply the configured leverage (capped at each coin's ``maxLeverage``) to ``coins`` not yet set.
+        Returns the coins the exchange refused it for, with the reason: those are not traded this cycle."""
+        refused: dict[str, str] = {}
         for coin in coins:
             want = self.config.leverage.get(coin, self.config.default_leverage)
-            if want is not None and self._leverage_set.get(coin) != want:
+            if want is None:
+                continue
+            want = max(1, min(int(want), int(self.get_rules(coin).max_leverage)))
+            if self._leverage_set.get(coin) == want:
+                continue
+            try:
                 self.set_leverage(coin, want)
+            except OrderRejectedError as exc:
+                refused[coin] = f"leverage {want}x refused by the exchange: {exc}"
+        return refused
 
     # -- planning -------------------------------------------------------------------------------------------
     def planner_config(self) -> PlannerConfig:
@@ -235,7 +246,10 @@ class HyperliquidVenue(Venue):
         for coin, q in snap.positions.items():
             if coin not in positions and coin not in weights:
                 skipped.append(SkippedOrder(coin, -q, self._untradable(coin) or "untradable"))
-        self._ensure_leverage(c for c, w in tradable.items() if w)
+        for coin, reason in self._ensure_leverage([c for c, w in tradable.items() if w]).items():
+            del tradable[coin]  # its position (if any) is kept as it is, and reported
+            skipped.append(SkippedOrder(coin, ZERO, reason))
+            positions.pop(coin, None)
         plan = plan_rebalance(
             positions,
             snap.prices,
