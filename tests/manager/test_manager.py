@@ -139,6 +139,14 @@ def test_lost_reply_is_found_by_client_order_id_not_resent(store: Store):
     assert order.status == "filled"
 
 
+def test_an_unreadable_answer_is_looked_up_and_the_rest_of_the_rebalance_goes_on(store: Store):
+    v = paper(store, cls=FaultyVenue, fail_on={1: "garbled_reply"})
+    m = PortfolioManager(StaticOracle({"BTC": 0.3, "ETH": 0.3}), v, store=store)
+    report = m.manage_portfolio(T0)
+    assert report.ok and v.submitted == 2  # the first order was found filled by its cloid, the second sent
+    assert {o.symbol: o.status for o in m.journal.orders(report.cycle_id)} == {"BTC": "filled", "ETH": "filled"}
+
+
 def test_missing_price_for_held_asset_is_a_clear_error():
     from defipm import MissingPriceError
 

@@ -2,7 +2,8 @@
 
 ``FaultyVenue(fail_on={3: "reject"})`` rejects the third order; ``"unavailable"`` raises a transport error before
 the order reaches the book; ``"lost_reply"`` executes the order and then raises, as when a reply times out
-after the exchange acted (the journal must find the order by client order id instead of sending it again).
+after the exchange acted (the journal must find the order by client order id instead of sending it again);
+``"garbled_reply"`` executes the order and then raises a plain ``VenueError``, as when an answer cannot be read.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from defipm.core.errors import OrderRejectedError, VenueUnavailableError
+from defipm.core.errors import OrderRejectedError, VenueError, VenueUnavailableError
 from defipm.core.orders import Order, OrderResult
 from defipm.venues.paper.venue import PaperVenue
 
-Fault = Literal["reject", "unavailable", "lost_reply"]
+Fault = Literal["reject", "unavailable", "lost_reply", "garbled_reply"]
 
 
 class FaultyVenue(PaperVenue):
@@ -35,4 +36,6 @@ class FaultyVenue(PaperVenue):
         result = super().submit_order(order)
         if fault == "lost_reply":
             raise VenueUnavailableError(f"injected timeout after order #{self.submitted} executed")
+        if fault == "garbled_reply":
+            raise VenueError(f"injected unreadable answer to order #{self.submitted}")
         return result

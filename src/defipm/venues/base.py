@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from defipm.core.account import AccountSnapshot
-from defipm.core.errors import OrderRejectedError, UnknownSymbolError, VenueError, VenueUnavailableError
+from defipm.core.errors import OrderRejectedError, UnknownSymbolError, VenueError
 from defipm.core.instruments import InstrumentRules
 from defipm.core.journal import MemoryJournal, OrderJournal
 from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Plan, Side
@@ -191,7 +191,7 @@ class Venue(ABC):
             mark_sent(cloid)
             try:
                 result = submit(order)
-            except (VenueUnavailableError, OrderRejectedError) as exc:
+            except VenueError as exc:
                 result = self._failed_send(order, exc)
             record_result(result)
             results.append(result)
@@ -199,8 +199,9 @@ class Venue(ABC):
                 return results, len(results) < len(intents)
         return results, False
 
-    def _failed_send(self, order: Order, exc: VenueUnavailableError | OrderRejectedError) -> OrderResult:
-        """The result of an order whose ``submit_order`` raised."""
+    def _failed_send(self, order: Order, exc: VenueError) -> OrderResult:
+        """The result of an order whose ``submit_order`` raised. A refusal is final; any other venue error (a
+        timeout, an answer that cannot be read) leaves the outcome unknown until the venue says otherwise."""
         if isinstance(exc, OrderRejectedError):
             return OrderResult(order, OrderStatus.REJECTED, error=str(exc))
         # The order may or may not have reached the venue: ask by client order id before anything else.
