@@ -152,3 +152,13 @@ def test_a_month_keeps_its_last_daily_bar(tmp_path: Path) -> None:
         panel, StaticOracle({"A": 1.0}), BacktestConfig(benchmark=None, costs=CostModel(taker_fee=0.0))
     )
     assert monthly_returns(result) == {2024: {1: pytest.approx(0.10), 2: pytest.approx(0.0)}}
+
+
+def test_a_riskless_gain_wins_a_search_on_a_ratio_it_leaves_undefined() -> None:
+    from defipm.backtest.search import _score
+
+    riskless = {"calmar": float("nan"), "sortino": float("nan"), "total_return": 0.05}
+    risky = {"calmar": 2.0, "sortino": 1.5, "total_return": 0.20}
+    losing = {"calmar": float("nan"), "total_return": -0.01}
+    for metric in ("calmar", "sortino"):
+        assert _score(riskless, metric) > _score(risky, metric) > _score(losing, metric)

@@ -126,9 +126,12 @@ def _evaluate_in_worker(
 
 
 def _score(metrics: dict[str, Any], metric: str) -> float:
+    """Higher is better. A ratio left undefined by a risk of zero (Calmar without drawdown, Sortino without a
+    losing bar, Sharpe without volatility) scores as the best possible when the run made money, else the worst."""
     value = metrics.get(metric)
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return -math.inf
+        riskless_gain = metric in ("calmar", "sortino", "sharpe") and (metrics.get("total_return") or 0.0) > 0
+        return math.inf if riskless_gain else -math.inf
     return -float(value) if metric in LOWER_IS_BETTER else float(value)
 
 
