@@ -40,14 +40,15 @@ def _fail(exc: BaseException) -> typer.Exit:
 
 
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn defipm errors into one clear line on stderr and exit code 1."""
+    """Turn defipm errors, and the ``ValueError``s that name a bad value, into one clear line on stderr and
+    exit code 1."""
     import functools
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except DefipmError as exc:
+        except (DefipmError, ValueError) as exc:
             raise _fail(exc) from None
 
     return wrapper
@@ -350,9 +351,10 @@ def trade(
     size = _amount(quantity)
     if side == "sell":
         size = -size
+    limit_price = _amount(limit) if limit is not None else None
     portfolio = _open(config, mainnet)
     order_type = OrderType.LIMIT_IOC if limit is not None else OrderType.MARKET
-    result = portfolio.manager.execute_trade(symbol, size, order_type, limit_price=limit, reduce_only=reduce_only)
+    result = portfolio.manager.execute_trade(symbol, size, order_type, limit_price=limit_price, reduce_only=reduce_only)
     avg = result.average_price
     console.print(
         f"{symbol} {result.order.side.value} {result.order.quantity}: {result.status.value}"

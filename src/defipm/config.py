@@ -8,12 +8,13 @@ key file named in their params.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from defipm.core.errors import ConfigError
 from defipm.core.orders import OrderType
@@ -107,6 +108,12 @@ class Settings(BaseSettings):
     planner: PlannerSettings = PlannerSettings()
     market: MarketSettings = MarketSettings()
 
+    def __repr_args__(self) -> Any:
+        from defipm.store.database import redact_url
+
+        for name, value in super().__repr_args__():
+            yield name, redact_url(value) if name == "database" and isinstance(value, str) else value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -131,12 +138,33 @@ def _describe(err: dict[str, Any]) -> str:
     return f"{loc}: {err['msg'].lower()} (got {shown})"
 
 
+_SECTIONS = ("run", "database", "oracle", "venue", "risk", "planner", "market")
+
+
+def _mistyped_environment() -> list[str]:
+    """``DEFIPM_`` variables that look like settings overrides but are spelled wrong: a section joined to its key
+    by one underscore (``DEFIPM_RISK_MAX_DRAWDOWN``), which the settings would silently ignore."""
+    out = []
+    for name in os.environ:
+        upper = name.upper()
+        for section in _SECTIONS:
+            prefix = f"DEFIPM_{section.upper()}_"
+            if upper.startswith(prefix) and not upper.startswith(prefix + "_"):
+                out.append(f"{name} (for a key of [{section}] write DEFIPM_{section.upper()}__<KEY>)")
+    return sorted(out)
+
+
 def settings_from_dict(data: dict[str, Any], source: str = "config") -> Settings:
+    mistyped = _mistyped_environment()
+    if mistyped:
+        raise ConfigError(f"environment: unknown setting variable(s): {'; '.join(mistyped)}")
     try:
         return Settings(**data)
     except ValidationError as exc:
         problems = "; ".join(_describe(e) for e in exc.errors())  # type: ignore[arg-type]
         raise ConfigError(f"{source}: {problems}") from None
+    except SettingsError as exc:  # e.g. a DEFIPM_VENUE__PARAMS that is not valid JSON
+        raise ConfigError(f"environment: {exc}") from None
 
 
 def load_settings(path: str | Path | None = None, *, required: bool = True) -> Settings:

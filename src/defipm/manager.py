@@ -29,7 +29,7 @@ from defipm.core.weights import Weights
 from defipm.journal import Reconciliation, SqlJournal
 from defipm.oracles.base import Oracle
 from defipm.store.database import Store
-from defipm.venues.base import Venue
+from defipm.venues.base import Venue, to_decimal
 
 KILL_SWITCH = "kill_switch"
 PEAK_EQUITY = "peak_equity"
@@ -102,8 +102,9 @@ class PortfolioManager:
         self._peak = None
 
     def _stored_peak(self) -> Decimal | None:
-        """The drawdown breaker's equity peak: cached, else read from the store."""
-        if self._peak is None and self.store is not None:
+        """The drawdown breaker's equity peak, read from the store when there is one (another process, such as
+        ``defipm kill-switch off``, may have reset it)."""
+        if self.store is not None:
             stored = self.store.get_setting(self.run, PEAK_EQUITY)
             self._peak = Decimal(stored) if stored else None
         return self._peak
@@ -122,30 +123,46 @@ class PortfolioManager:
 
     # -- flows ----------------------------------------------------------------------------------------------
     def record_flow(
-        self, amount: Decimal, kind: str, timestamp: datetime | None = None, note: str | None = None
+        self,
+        amount: Decimal,
+        kind: str,
+        timestamp: datetime | None = None,
+        note: str | None = None,
+        *,
+        equity_before: Decimal | None = None,
     ) -> None:
-        """Record a deposit (+) or withdrawal (-) so performance stays time-weighted and drawdown ignores it."""
+        """Record a deposit (+) or withdrawal (-) so performance stays time-weighted and drawdown ignores it.
+
+        With ``equity_before`` (the equity just before the flow) the breaker's peak is scaled by the flow's
+        ratio, which leaves the measured drawdown exactly where it was; without it the peak moves by ``amount``."""
         ts = timestamp or datetime.now(UTC)
         if self.store is not None:
             self.store.record_flow(self.run, ts, amount, kind, note)
         peak = self._stored_peak()
         if peak is not None:
-            self._set_peak(max(peak + amount, Decimal(0)))
+            if equity_before is not None and equity_before > 0 and equity_before + amount > 0:
+                self._set_peak(peak * (equity_before + amount) / equity_before)
+            else:
+                self._set_peak(max(peak + amount, Decimal(0)))
 
-    def deposit(self, amount: Decimal, timestamp: datetime | None = None) -> None:
+    def deposit(self, amount: Decimal | float | str, timestamp: datetime | None = None) -> None:
         """Deposit quote currency on a venue that supports it (the paper venue) and record the flow."""
         deposit = getattr(self.venue, "deposit", None)
         if deposit is None:
             raise DefipmError(f"{self.venue.name} does not take deposits through defipm")
-        deposit(amount)
-        self.record_flow(Decimal(amount), "deposit", timestamp)
+        value = to_decimal(amount)
+        before = self.venue.get_equity()
+        deposit(value)
+        self.record_flow(value, "deposit", timestamp, equity_before=before)
 
-    def withdraw(self, amount: Decimal, timestamp: datetime | None = None) -> None:
+    def withdraw(self, amount: Decimal | float | str, timestamp: datetime | None = None) -> None:
         withdraw = getattr(self.venue, "withdraw", None)
         if withdraw is None:
             raise DefipmError(f"{self.venue.name} does not take withdrawals through defipm")
-        withdraw(amount)
-        self.record_flow(-Decimal(amount), "withdrawal", timestamp)
+        value = to_decimal(amount)
+        before = self.venue.get_equity()
+        withdraw(value)
+        self.record_flow(-value, "withdrawal", timestamp, equity_before=before)
 
     # -- manual trades --------------------------------------------------------------------------------------
     def execute_trade(
@@ -158,15 +175,22 @@ class PortfolioManager:
         reduce_only: bool = False,
     ) -> OrderResult:
         """One manual order (signed quantity), journalled like a rebalance and refused while trading is halted."""
-        if not self._reconciled:
-            self.reconcile()
         halted = self.halt_reason()
+        if not self._reconciled or self._unresolved:
+            self.reconcile(resume=not self._reconciled and not halted)
         if halted:
             raise TradingHaltedError(f"trading halted: {halted}")
+        if self._unresolved:
+            raise TradingHaltedError(
+                "an earlier order's outcome is still unknown: not trading until the venue confirms it"
+            )
         self.venue.refresh()
-        return self.venue.execute_trade(
+        result = self.venue.execute_trade(
             symbol, quantity, order_type, limit_price=limit_price, reduce_only=reduce_only, journal=self.journal
         )
+        if result.status is OrderStatus.UNKNOWN:
+            self._unresolved = True  # the next cycle (or trade) reconciles before trading on top of it
+        return result
 
     # -- restart --------------------------------------------------------------------------------------------
     def reconcile(self, *, resume: bool = True) -> Reconciliation:
@@ -211,10 +235,12 @@ class PortfolioManager:
         if ts.tzinfo is None:
             raise ValueError(f"timestamp {ts!r} is naive: pass a timezone-aware UTC datetime")
         report = CycleReport(cycle_id=uuid.uuid4().hex, timestamp=ts, status=CycleStatus.TRADED)
+        halted = self.halt_reason()
         if not self._reconciled or self._unresolved:
             startup = not self._reconciled
             what = "restart reconciliation" if startup else "reconciliation"
-            rec = self.reconcile(resume=startup)
+            # while halted nothing is sent, not even the intents a crash interrupted: they are abandoned
+            rec = self.reconcile(resume=startup and not halted)
             if not rec.clean:
                 report.notes.append(
                     f"{what}: {len(rec.confirmed)} order(s) confirmed by the venue, "
@@ -235,7 +261,6 @@ class PortfolioManager:
                 self._record(report)
                 return report
 
-        halted = self.halt_reason()
         if halted:
             report.status = CycleStatus.HALTED
             report.error = f"trading halted: {halted}"

@@ -21,7 +21,8 @@ class RiskLimits:
 
     max_gross_leverage: cap on sum |w| (scales every weight down proportionally).
     max_weight: cap on any single |w| (clips that weight; the excess stays in cash).
-    max_turnover: cap on sum |w_target - w_current| per cycle (moves only that far toward the target).
+    max_turnover: cap on sum |w_target - w_current| per cycle (moves only that far toward the target; the weight
+        and gross caps still hold afterwards, even when that takes more turnover).
     max_drawdown: halt trading once equity is this fraction below its (flow-adjusted) peak, e.g. 0.25.
     """
 
@@ -53,6 +54,32 @@ def drawdown(equity: float, peak: float) -> float:
     return max(0.0, 1.0 - equity / peak)
 
 
+def _within_caps(
+    weights: dict[str, float], limits: RiskLimits, breaches: list[RiskBreach], when: str = ""
+) -> dict[str, float]:
+    """``weights`` clipped to ``max_weight`` and scaled to ``max_gross_leverage``, one breach per cap that acted."""
+    if limits.max_weight is not None:
+        cap = limits.max_weight
+        for s, w in weights.items():
+            if abs(w) > cap:
+                detail = f"{s}: |weight| {abs(w):.4g} clipped to {cap:.4g}{when}"
+                breaches.append(RiskBreach("max_weight", detail, "clipped"))
+                weights[s] = math.copysign(cap, w)
+    if limits.max_gross_leverage is not None:
+        gross = math.fsum(abs(w) for w in weights.values())
+        if gross > limits.max_gross_leverage:
+            k = limits.max_gross_leverage / gross
+            breaches.append(
+                RiskBreach(
+                    "max_gross_leverage",
+                    f"gross {gross:.4g} above {limits.max_gross_leverage:.4g}{when}: every weight scaled by {k:.4g}",
+                    "scaled",
+                )
+            )
+            weights = {s: w * k for s, w in weights.items()}
+    return weights
+
+
 def apply_risk_limits(
     target: Weights,
     current: Weights | Callable[[], Weights],
@@ -78,25 +105,7 @@ def apply_risk_limits(
             )
             return RiskDecision(current() if callable(current) else current, breaches, halt=True)
 
-    weights = dict(target.items())
-    if limits.max_weight is not None:
-        cap = limits.max_weight
-        for s, w in weights.items():
-            if abs(w) > cap:
-                breaches.append(RiskBreach("max_weight", f"{s}: |weight| {abs(w):.4g} clipped to {cap:.4g}", "clipped"))
-                weights[s] = math.copysign(cap, w)
-    if limits.max_gross_leverage is not None:
-        gross = math.fsum(abs(w) for w in weights.values())
-        if gross > limits.max_gross_leverage:
-            k = limits.max_gross_leverage / gross
-            breaches.append(
-                RiskBreach(
-                    "max_gross_leverage",
-                    f"gross {gross:.4g} above {limits.max_gross_leverage:.4g}: every weight scaled by {k:.4g}",
-                    "scaled",
-                )
-            )
-            weights = {s: w * k for s, w in weights.items()}
+    weights = _within_caps(dict(target.items()), limits, breaches)
     if limits.max_turnover is not None:
         if callable(current):
             current = current()
@@ -114,4 +123,6 @@ def apply_risk_limits(
             weights = {
                 s: current.get(s, 0.0) + k * (weights.get(s, 0.0) - current.get(s, 0.0)) for s in sorted(symbols)
             }
+            # part of the way from a book beyond the caps can still be beyond them: the caps are hard limits
+            weights = _within_caps(weights, limits, breaches, " after the turnover cap")
     return RiskDecision(Weights(weights) if breaches else target, breaches)

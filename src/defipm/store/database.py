@@ -36,7 +36,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ***, for logs, errors and reprs."""
     from sqlalchemy.engine import make_url
 
     try:
@@ -64,7 +65,7 @@ class Store:
         try:
             self.engine: Engine = create_engine(self.url, future=True)
         except (SQLAlchemyError, ModuleNotFoundError, ValueError) as exc:
-            raise ConfigError(f"database URL {_redact(self.url)}: {_scrub(str(exc), self.url)}") from None
+            raise ConfigError(f"database URL {redact_url(self.url)}: {_scrub(str(exc), self.url)}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._writer: Connection | None = None
@@ -72,7 +73,7 @@ class Store:
             self.migrate()
 
     def __repr__(self) -> str:
-        return f"Store({_redact(self.url)!r})"
+        return f"Store({redact_url(self.url)!r})"
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -82,7 +83,9 @@ class Store:
             upgrade(self.engine)
         except SQLAlchemyError as exc:
             detail = _scrub(str(exc).splitlines()[0] if str(exc) else "", self.url)
-            raise ConfigError(f"cannot open database {_redact(self.url)}: {exc.__class__.__name__}: {detail}") from None
+            raise ConfigError(
+                f"cannot open database {redact_url(self.url)}: {exc.__class__.__name__}: {detail}"
+            ) from None
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

@@ -26,13 +26,25 @@ from defipm.core.weights import Weights
 _FILLED = OrderStatus.FILLED
 
 
-def to_decimal(value: Decimal | float | int | str) -> Decimal:
-    """Exact conversion for user input: floats go through their shortest repr, never their binary expansion."""
+def to_decimal(value: Decimal | float | int | str, what: str = "amount") -> Decimal:
+    """Exact conversion for user input: floats go through their shortest repr, never their binary expansion.
+    Raises ``ValueError`` naming ``what`` for text that is not a number."""
     if isinstance(value, Decimal):
         return value
     if isinstance(value, float):
         return Decimal(repr(value))
-    return Decimal(value)
+    try:
+        return Decimal(value)
+    except (ArithmeticError, TypeError, ValueError):
+        raise ValueError(f"{what} must be a number, got {value!r}") from None
+
+
+def finite_positive(value: Decimal | float | int | str, what: str) -> Decimal:
+    """``to_decimal``, refusing NaN, infinities, zero and negatives with an error naming ``what``."""
+    d = to_decimal(value, what)
+    if not d.is_finite() or d <= 0:
+        raise ValueError(f"{what} must be a finite number above 0, got {value!r}")
+    return d
 
 
 class Venue(ABC):
@@ -106,9 +118,11 @@ class Venue(ABC):
         journal: OrderJournal | None = None,
     ) -> OrderResult:
         """Trade ``quantity`` (signed: positive buys, negative sells) of ``symbol``, journalled like a rebalance."""
-        qty = to_decimal(quantity)
-        if not qty:
-            raise ValueError(f"{symbol}: quantity must be non-zero")
+        qty = to_decimal(quantity, f"{symbol}: quantity")
+        if not qty.is_finite() or not qty:
+            raise ValueError(f"{symbol}: quantity must be a finite, non-zero number, got {quantity!r}")
+        limit = finite_positive(limit_price, f"{symbol}: limit price") if limit_price is not None else None
+        order_type = OrderType(order_type)
         if symbol not in self.get_universe() and symbol not in self.get_positions():
             raise UnknownSymbolError(f"{symbol}: not listed on {self.name}")
         rules = self.get_rules(symbol)
@@ -121,8 +135,8 @@ class Venue(ABC):
             symbol=symbol,
             side=Side.of(qty),
             quantity=size,
-            order_type=OrderType(order_type),
-            limit_price=to_decimal(limit_price) if limit_price is not None else None,
+            order_type=order_type,
+            limit_price=limit,
             reduce_only=reduce_only,
             reference_price=self.get_prices().get(symbol),
         )
@@ -193,6 +207,10 @@ class Venue(ABC):
                 result = submit(order)
             except VenueError as exc:
                 result = self._failed_send(order, exc)
+            except Exception as exc:
+                # a fault in the venue's own code: the journal must not keep the intent as "sent" forever
+                record_result(OrderResult(order, OrderStatus.UNKNOWN, error=f"{order.symbol}: {exc!r}"))
+                raise
             record_result(result)
             results.append(result)
             if self.stop_on_failure and result.status is not _FILLED:

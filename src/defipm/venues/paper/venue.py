@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import islice
-from typing import Literal
+from typing import Any, Literal
 
 from defipm.core.account import AccountSnapshot
 from defipm.core.errors import (
@@ -30,6 +30,7 @@ from defipm.store.database import Store
 from defipm.venues.base import Venue, to_decimal
 from defipm.venues.paper.book import PaperBook
 from defipm.venues.paper.fill_model import SlippageModel
+from defipm.venues.paper.params import parse_paper_params
 
 ZERO = Decimal(0)
 _BUY = Side.BUY
@@ -76,14 +77,20 @@ class PaperVenue(Venue):
         self.mode = mode
         self.allows_shorts = mode == "perp"
         self._spot = mode == "spot"
-        self.taker_fee = to_decimal(taker_fee)
+        self.taker_fee = to_decimal(taker_fee, "taker_fee")
+        if not self.taker_fee.is_finite() or self.taker_fee < 0:
+            raise ValueError(f"paper venue taker_fee must be a finite fraction >= 0, got {taker_fee}")
         self.slippage = slippage or SlippageModel()
         self._slippage_active = bool(self.slippage.fixed_bps or self.slippage.impact or self.slippage.noise_bps)
         # by default, keep back the fixed slippage so costs never leave the book above its target gross
         self.planner = PlannerConfig(cost_reserve_bps=self.slippage.fixed_bps)
         self._rules = rules
-        self.max_leverage = to_decimal(max_leverage)
+        self.max_leverage = to_decimal(max_leverage, "max_leverage")
+        if not self.max_leverage.is_finite() or self.max_leverage <= 0:
+            raise ValueError(f"paper venue max_leverage must be a finite number > 0, got {max_leverage}")
         self.seed = seed
+        if max_price_age is not None and not (isinstance(max_price_age, int | float) and max_price_age > 0):
+            raise ValueError(f"paper venue max_price_age must be a number of seconds > 0, got {max_price_age!r}")
         self.max_price_age = max_price_age
         self.feed = feed
         self.account = account
@@ -116,6 +123,12 @@ class PaperVenue(Venue):
                 self._book.create(cash, mode)
 
     # -- market data ----------------------------------------------------------------------------------------
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], context: Any = None) -> PaperVenue:
+        """Build from a config file's ``[venue.params]`` (checked by ``PaperParams``) and the run's store."""
+        parsed = parse_paper_params(params)
+        return cls(**parsed.venue_kwargs(), store=getattr(context, "store", None))
+
     def update_market(
         self,
         timestamp: datetime,
@@ -282,6 +295,11 @@ class PaperVenue(Venue):
         mid = self._prices.get(s)
         if mid is None:
             raise UnknownSymbolError(f"{s}: not listed on the paper venue (no price)")
+        if self.max_price_age is not None:  # never fill on prices the venue itself calls stale
+            try:
+                self._check_fresh()
+            except MissingPriceError as exc:
+                raise OrderRejectedError(f"{s}: {exc}", symbol=s) from None
         order_type = order.order_type
         if order_type is _LIMIT:
             raise OrderRejectedError(f"{s}: the paper venue only takes market and IOC orders", symbol=s)
