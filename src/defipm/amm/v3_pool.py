@@ -81,7 +81,9 @@ class V3PoolState:
         bad = [t for t in self.ticks if t % self.tick_spacing]
         if bad:
             raise AmmError(f"ticks not multiples of tick spacing {self.tick_spacing}: {sorted(bad)[:5]}")
-        initialized = tuple(sorted(t for t, net in self.ticks.items() if net != 0))
+        # every tick in the map is initialized, including one whose liquidityNet is 0 (a position ends where an
+        # equal one starts): the pool's bitmap marks ticks by liquidityGross, and a swap step stops there too
+        initialized = tuple(sorted(self.ticks))
         object.__setattr__(self, "_sorted", tuple(t // self.tick_spacing for t in initialized))
 
     # -- the tick bitmap's search, as TickBitmap.nextInitializedTickWithinOneWord ---------------------------

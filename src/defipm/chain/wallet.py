@@ -39,7 +39,28 @@ MAINNET_CHAIN_IDS: Mapping[int, str] = {
     81457: "Blast",
     534352: "Scroll",
 }
-"""Chain ids where real money lives: signing there needs ``allow_mainnet=True``."""
+"""Names of well-known mainnets, for messages. Every chain id not in ``TEST_CHAIN_IDS`` counts as a mainnet."""
+
+TEST_CHAIN_IDS: Mapping[int, str] = {
+    31337: "anvil / hardhat (local)",
+    1337: "local development chain",
+    11155111: "Sepolia",
+    17000: "Holesky",
+    560048: "Hoodi",
+    84532: "Base Sepolia",
+    421614: "Arbitrum Sepolia",
+    11155420: "OP Sepolia",
+    80002: "Polygon Amoy",
+    1301: "Unichain Sepolia",
+    43113: "Avalanche Fuji",
+    97: "BNB Chain testnet",
+    10200: "Gnosis Chiado",
+    59141: "Linea Sepolia",
+    534351: "Scroll Sepolia",
+    44787: "Celo Alfajores",
+}
+"""Local and public test chains: the only ones a wallet signs for without ``allow_mainnet=True``. An allowlist,
+so that a chain missing from any list (a new L2, an RPC URL pointed at the wrong network) is treated as real money."""
 
 
 class Wallet:
@@ -104,10 +125,12 @@ class Wallet:
         return target
 
     def check_chain(self, chain_id: int) -> None:
-        """Raise MainnetSigningRefusedError for a known mainnet unless this wallet allows it."""
-        if chain_id in MAINNET_CHAIN_IDS and not self.allow_mainnet:
+        """Raise MainnetSigningRefusedError for any chain but a known local or test chain, unless this wallet
+        allows mainnet."""
+        if chain_id not in TEST_CHAIN_IDS and not self.allow_mainnet:
+            name = MAINNET_CHAIN_IDS.get(chain_id, "not a known test chain")
             raise MainnetSigningRefusedError(
-                f"refusing to sign for chain id {chain_id} ({MAINNET_CHAIN_IDS[chain_id]}): "
+                f"refusing to sign for chain id {chain_id} ({name}): "
                 "set allow_mainnet = true in the wallet config to trade real funds"
             )
 

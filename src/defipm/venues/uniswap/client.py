@@ -265,6 +265,13 @@ class UniswapClient:
         except Exception as exc:
             raise translate_web3_error(exc, "read block number") from exc
 
+    def mined_nonce(self) -> int:
+        """How many of this wallet's transactions are mined (its nonce at the latest block)."""
+        try:
+            return self._nonce_at("latest")
+        except Exception as exc:
+            raise translate_web3_error(exc, "read the wallet's nonce") from exc
+
     def _nonce_at(self, block: int | str) -> int:
         if isinstance(block, int) and block < 0:
             return 0

@@ -25,8 +25,9 @@ class UniswapConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    rpc_url: str
-    """JSON-RPC endpoint of the node, e.g. ``http://127.0.0.1:8545``."""
+    rpc_url: str = Field(repr=False)
+    """JSON-RPC endpoint of the node, e.g. ``http://127.0.0.1:8545``. Hosted endpoints carry an API key in their
+    path or query, so it is never shown: messages use ``rpc_display``."""
     chain_id: int | None = None
     """Expected chain id; the venue refuses a node reporting another. None = accept the node's."""
     allow_mainnet: bool = False
@@ -97,6 +98,17 @@ class UniswapConfig(BaseModel):
         if self.base_token not in self.tokens:
             raise ValueError(f"base_token {self.base_token!r} missing from tokens ({sorted(self.tokens)})")
         return self
+
+    @property
+    def rpc_display(self) -> str:
+        """The endpoint without its path and query (where hosted RPC URLs carry their API key)."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.rpc_url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+        hidden = "/…" if parts.path not in ("", "/") or parts.query else ""
+        return f"{parts.scheme}://{host}{port}{hidden}"
 
     @classmethod
     def from_deployment(cls, deployment: UniswapDeployment, rpc_url: str, **overrides: object) -> UniswapConfig:

@@ -47,6 +47,10 @@ if TYPE_CHECKING:
     from defipm.chain.wallet import Wallet
 
 
+LOOKUP_ATTEMPTS = 3
+"""Scans ``lookup_order`` makes when the wallet's transactions are being mined while it looks."""
+
+
 @dataclass(frozen=True, slots=True)
 class PoolView:
     """One pool of ``symbol`` against the base: facts, last read state and the base token it holds (wei)."""
@@ -132,7 +136,7 @@ class UniswapVenue(Venue):
         )
         client = UniswapClient(self._w3, wallet, gas, self.config.factory, self.config.swap_router)
         if self.config.chain_id is not None and client.chain_id != self.config.chain_id:
-            raise ConfigError(f"node at {self.config.rpc_url} is chain {client.chain_id}, config expects "
+            raise ConfigError(f"node at {self.config.rpc_display} is chain {client.chain_id}, config expects "
                               f"{self.config.chain_id}")  # fmt: skip
         self._client = client
         self._decimals = {s: client.decimals(a) for s, a in self.config.tokens.items()}
@@ -263,7 +267,8 @@ class UniswapVenue(Venue):
                                      symbol=symbol, client_order_id=order.client_order_id)  # fmt: skip
         fee = max(quotes, key=lambda f: (quotes[f], -f))
         quoted = quotes[fee]
-        minimum = quoted * (10_000 - self.config.slippage_bps) // 10_000
+        # rounded up: the minimum never lets through a fill below the configured slippage bound
+        minimum = -(-quoted * (10_000 - self.config.slippage_bps) // 10_000)
         return PreparedSwap(order, symbol_in, symbol_out, fee, amount_in, quoted, minimum, quotes)
 
     def send_swap(self, prepared: PreparedSwap) -> OrderResult:
@@ -273,9 +278,12 @@ class UniswapVenue(Venue):
         token_out = self.config.tokens[prepared.symbol_out]
         approval_cost = 0
         try:
-            if client.allowance(token_in, self.config.swap_router) < prepared.amount_in:
+            allowance = client.allowance(token_in, self.config.swap_router)
+            if allowance < prepared.amount_in:
                 amount = MAX_UINT256 if self.config.unlimited_approvals else prepared.amount_in
-                approval_cost = client.approve(token_in, self.config.swap_router, amount).gas_cost_wei
+                if allowance > 0:  # what a failed swap left: USDT-like tokens refuse non-zero -> non-zero
+                    approval_cost += client.approve(token_in, self.config.swap_router, 0).gas_cost_wei
+                approval_cost += client.approve(token_in, self.config.swap_router, amount).gas_cost_wei
             fill = client.exact_input_single(
                 token_in,
                 token_out,
@@ -331,23 +339,30 @@ class UniswapVenue(Venue):
         if known is not None:
             return known
         tag = cloid_tag(client_order_id)
-        self._scan_mined()
-        mined = list(self._tagged.get(tag, {}).values())
-        if mined:
-            return self._recovered_result(client_order_id, mined)
-        pending, complete = self.client.pending_wallet_transactions()
-        for tx in pending:
-            call = self.client.decode_swap(tx)
-            if call is not None and call.tag == tag:
-                order = self._recovered_order(client_order_id, call, None)
-                return OrderResult(order, OrderStatus.UNKNOWN, venue_order_id=call.tx_hash,
-                                   error=f"{order.symbol}: swap {call.tx_hash} sent but not mined yet")  # fmt: skip
-        if not complete:
-            raise VenueUnavailableError(
-                f"{client_order_id}: the node does not show all pending transactions of {self.address}, so whether "
-                "this order was sent is unknown"
-            )
-        return None
+        for _ in range(LOOKUP_ATTEMPTS):
+            mined_before = self.client.mined_nonce()
+            self._scan_mined()
+            mined = list(self._tagged.get(tag, {}).values())
+            if mined:
+                return self._recovered_result(client_order_id, mined)
+            pending, complete = self.client.pending_wallet_transactions()
+            for tx in pending:
+                call = self.client.decode_swap(tx)
+                if call is not None and call.tag == tag:
+                    order = self._recovered_order(client_order_id, call, None)
+                    return OrderResult(order, OrderStatus.UNKNOWN, venue_order_id=call.tx_hash,
+                                       error=f"{order.symbol}: swap {call.tx_hash} sent but not mined yet")  # fmt: skip
+            if not complete:
+                raise VenueUnavailableError(
+                    f"{client_order_id}: the node does not show all pending transactions of {self.address}, so "
+                    "whether this order was sent is unknown"
+                )
+            if self.client.mined_nonce() == mined_before:
+                return None  # nothing of this wallet was mined while we looked: the swap was never sent
+            # a transaction of this wallet was mined between the scan and the mempool check: look again
+        raise VenueUnavailableError(
+            f"{client_order_id}: the wallet's transactions kept being mined during the lookup; try again"
+        )
 
     def _scan_mined(self) -> None:
         """Index the wallet's tagged swaps mined since the last scan (within the lookback window)."""
@@ -382,18 +397,25 @@ class UniswapVenue(Venue):
         return Order(symbol, side, self._to_units(symbol, max(token_wei, 1)), client_order_id=cloid)
 
     def _approval_cost(self, call: SwapCall) -> int:
-        """Gas (wei) of the approval ``send_swap`` made just before this swap, when the wallet's previous
-        transaction approved exactly that (same token, the router, the swap's amount or unlimited)."""
-        previous = self._wallet_txs.get(call.nonce - 1)
-        approval = self.client.decode_approval(previous) if previous is not None else None
-        if previous is None or approval is None:
+        """Gas (wei) of the approvals ``send_swap`` made just before this swap: the wallet's previous transaction
+        approving exactly that (same token, the router, the swap's amount or unlimited), and the reset to zero
+        before it when there was one."""
+        cost = self._approval_gas(call, call.nonce - 1, (call.amount_in, MAX_UINT256))
+        if cost:
+            cost += self._approval_gas(call, call.nonce - 2, (0,))
+        return cost
+
+    def _approval_gas(self, call: SwapCall, nonce: int, amounts: tuple[int, ...]) -> int:
+        tx = self._wallet_txs.get(nonce)
+        approval = self.client.decode_approval(tx) if tx is not None else None
+        if tx is None or approval is None:
             return 0
         token, spender, amount = approval
         if token.lower() != call.token_in.lower() or spender.lower() != self.config.swap_router.lower():
             return 0
-        if amount not in (call.amount_in, MAX_UINT256):
+        if amount not in amounts:
             return 0
-        outcome = self.client.receipt_outcome(tx_hash_of(previous))
+        outcome = self.client.receipt_outcome(tx_hash_of(tx))
         return outcome.gas_cost_wei if outcome is not None else 0
 
     def _recovered_result(self, cloid: str, calls: list[SwapCall]) -> OrderResult:
