@@ -186,3 +186,19 @@ def test_quote_matches_quoter_across_an_initialized_tick_with_zero_net(world: Lo
             mismatches.append((amount, q_out - result.amount_out, q_sqrt - result.state_after.sqrt_price_x96))
     assert compared
     assert not mismatches, (len(mismatches), compared, mismatches[:5])
+
+
+# -- config: gas is read as base units only when the base is the wrapped native coin; RPC keys are never shown ---
+
+
+def test_a_usdc_based_book_never_reads_gas_as_usdc_and_the_rpc_key_stays_hidden() -> None:
+    address = "0x" + "11" * 20
+    common = {"factory": address, "swap_router": address, "tokens": {"USDC": address, "WETH": address}}
+    url = "https://eth-mainnet.example.com/v2/SECRET-API-KEY"
+    usdc = UniswapConfig(rpc_url=url, base_token="USDC", **common)  # type: ignore[arg-type]
+    weth = UniswapConfig(rpc_url=url, base_token="WETH", **common)  # type: ignore[arg-type]
+    assert usdc.base_is_native is False and weth.base_is_native is True
+    assert UniswapConfig(rpc_url=url, base_token="USDC", base_is_native=True, **common).base_is_native  # type: ignore[arg-type]
+    for shown in (repr(usdc), str(usdc), usdc.rpc_display):
+        assert "SECRET-API-KEY" not in shown
+    assert usdc.rpc_display == "https://eth-mainnet.example.com/…"

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from defipm.chain.wallet import Wallet
 
 
+WRAPPED_NATIVE = frozenset({"WETH", "WBNB", "WPOL", "WMATIC", "WAVAX", "WXDAI", "WCELO"})
+"""Symbols of the wrapped native coins of the chains Uniswap V3 is deployed on."""
+
+
 class UniswapConfig(BaseModel):
     """Everything the Uniswap venue needs except the key."""
 
@@ -31,7 +35,8 @@ class UniswapConfig(BaseModel):
     chain_id: int | None = None
     """Expected chain id; the venue refuses a node reporting another. None = accept the node's."""
     allow_mainnet: bool = False
-    """Must be true to sign on a known mainnet (Ethereum, Arbitrum, Base, ...): real money."""
+    """Must be true to sign on any chain but a known local or test chain (Ethereum, Arbitrum, Base, ...): real
+    money."""
     base_token: str = "WETH"
     """Symbol of the quote asset (the venue's cash): every trade is token <-> base."""
     tokens: dict[str, str]
@@ -65,9 +70,11 @@ class UniswapConfig(BaseModel):
     """Tip per gas in wei; None asks the node."""
     planning_fee: Decimal = Field(default=Decimal("0.003"), ge=0, lt=1)
     """Fee fraction the planner reserves per trade (0.003 = 0.3%) so the book stays solvent after pool fees."""
-    base_is_native: bool = True
+    base_is_native: bool | None = None
     """The base token is the wrapped native coin (WETH): gas is then reported in base units as each order's
-    ``network_fee``. Otherwise gas stays in ``venue.executions`` (wei of the native coin)."""
+    ``network_fee``. Otherwise gas stays in ``venue.executions`` (wei of the native coin). None (default): true
+    when ``base_token`` is one of the usual wrapped native coins (WETH, WBNB, WPOL, WMATIC, WAVAX, WXDAI, WCELO), so
+    that a USDC-based book never reads gas in wei of ETH as USDC."""
     min_trade_base: Decimal = Field(default=Decimal("0"), ge=0)
     """Smallest trade value in base token; smaller trades are skipped by the planner."""
     tick_word_radius: int | None = None
@@ -97,6 +104,8 @@ class UniswapConfig(BaseModel):
     def _base_listed(self) -> UniswapConfig:
         if self.base_token not in self.tokens:
             raise ValueError(f"base_token {self.base_token!r} missing from tokens ({sorted(self.tokens)})")
+        if self.base_is_native is None:
+            object.__setattr__(self, "base_is_native", self.base_token.upper() in WRAPPED_NATIVE)
         return self
 
     @property
