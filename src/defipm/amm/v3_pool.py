@@ -78,6 +78,8 @@ class V3PoolState:
             raise AmmError(f"fee must be in pips [0, 1e6), got {self.fee}")
         if self.liquidity < 0:
             raise AmmError(f"liquidity must be non-negative, got {self.liquidity}")
+        if not MIN_SQRT_RATIO <= self.sqrt_price_x96 < MAX_SQRT_RATIO:  # 0: a pool never initialized
+            raise AmmError(f"sqrtPriceX96 {self.sqrt_price_x96} outside [MIN_SQRT_RATIO, MAX_SQRT_RATIO)")
         bad = [t for t in self.ticks if t % self.tick_spacing]
         if bad:
             raise AmmError(f"ticks not multiples of tick spacing {self.tick_spacing}: {sorted(bad)[:5]}")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from defipm.arb.events import EventBus, RiskAlert
 from defipm.arb.opportunity import Opportunity, Rejection
@@ -37,6 +37,17 @@ class ArbRiskConfig(BaseModel):
         default=3, ge=1, description="Failed or losing executions in a row that open the breaker."
     )
     breaker_cooldown_s: float = Field(default=300.0, ge=0, description="Seconds the breaker stays open.")
+
+    @field_validator("max_trade_per_token")
+    @classmethod
+    def _addresses_in_lower_case(cls, limits: dict[str, int]) -> dict[str, int]:
+        """Token addresses as the engine spells them (lower case), so a checksummed key still applies."""
+        out: dict[str, int] = {}
+        for address, cap in limits.items():
+            if cap < 0:
+                raise ValueError(f"max_trade_per_token[{address}] must be >= 0, got {cap}")
+            out[address.lower()] = cap
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +99,12 @@ class ArbRiskManager:
         opportunity: Opportunity,
         requote: Callable[[Opportunity], Opportunity | Rejection],
         trade_value_native: int | None = None,
+        value_native: Callable[[Opportunity], int | None] | None = None,
     ) -> Decision:
-        """Validate an opportunity against the latest state and the limits; records the decision."""
+        """Validate an opportunity against the latest state and the limits; records the decision.
+
+        ``max_trade_native`` needs the trade's value in native wei: ``trade_value_native``, or ``value_native``
+        applied to the re-quoted opportunity. A trade whose value cannot be told is refused while the limit is set."""
         cfg = self.config
         if self.paused:
             return self._decide(False, "emergency pause is on", opportunity)
@@ -106,14 +121,21 @@ class ArbRiskManager:
             return self._decide(
                 False, f"net profit {fresh.net_profit_native} wei below minimum {cfg.min_profit_native}", fresh
             )
-        cap = cfg.max_trade_per_token.get(fresh.start_token)
+        cap = cfg.max_trade_per_token.get(fresh.start_token.lower())
         if cap is not None and fresh.amount_in > cap:
             return self._decide(False, f"size {fresh.amount_in} above the {fresh.start_token} limit {cap}", fresh)
-        too_big = cfg.max_trade_native is not None and trade_value_native is not None
-        if too_big and trade_value_native > cfg.max_trade_native:  # type: ignore[operator]
-            return self._decide(
-                False, f"trade value {trade_value_native} wei above limit {cfg.max_trade_native}", fresh
-            )
+        if cfg.max_trade_native is not None:
+            value = trade_value_native
+            if value is None and value_native is not None:
+                value = value_native(fresh)
+            if value is None:
+                return self._decide(
+                    False,
+                    f"trade value in native wei unknown: cannot check max_trade_native {cfg.max_trade_native}",
+                    fresh,
+                )
+            if value > cfg.max_trade_native:
+                return self._decide(False, f"trade value {value} wei above limit {cfg.max_trade_native}", fresh)
         return self._decide(True, f"approved: net {fresh.net_profit_native} wei", fresh)
 
     def record_execution(self, success: bool, profit_native: int) -> None:

@@ -60,6 +60,11 @@ class StepReport:
     error: str | None = None
 
 
+GAS_RESCAN_DIVISOR = 10
+"""A full scan when the gas price moved by more than 1/10 of the last full scan's: cycles a dearer gas price had
+dropped are looked at again (between full scans only the cycles through changed pools are)."""
+
+
 class ArbRunner:
     """Detect-validate-execute loop over the pools of ``reader``, trading with ``engine``.
 
@@ -103,6 +108,10 @@ class ArbRunner:
         self.prices: PriceBook | None = None
         self.last_block: int | None = None
         self._stop = threading.Event()
+        self._full_scan_due = True
+        """Set when the scanner is rebuilt (e.g. by a re-quote): the next round scans every cycle."""
+        self._scan_gas_price: int | None = None
+        """Gas price of the last full scan: cycles dropped as too costly are looked at again when it moves."""
 
     # -- state -----------------------------------------------------------------------------------------------
     def _apply(self, refresh: PoolRefresh) -> list[Pool]:
@@ -138,6 +147,13 @@ class ArbRunner:
             preferred_starts=self.starts,
             max_amount=self.max_amount,
         )
+        self._full_scan_due = True
+
+    def _value_native(self, opportunity: Opportunity) -> int | None:
+        """The trade's input in native wei at the latest prices (after any re-quote), None when unpriced."""
+        if self.prices is None:
+            return None
+        return self.prices.to_native(opportunity.start_token, opportunity.amount_in)
 
     def _gas_price(self) -> int:
         if self.gas_price_wei is not None:
@@ -187,12 +203,16 @@ class ArbRunner:
         except DefipmError as exc:
             report.error = str(exc)
             return report
-        first = self.scanner is None
         changed = self._apply(refresh)
         assert self.scanner is not None
-        self.scanner.costs = replace(self.scanner.costs, gas_price_wei=self._gas_price())
-        if first or len(changed) == self.graph.n_pools:  # type: ignore[union-attr]
+        gas_price = self._gas_price()
+        self.scanner.costs = replace(self.scanner.costs, gas_price_wei=gas_price)
+        last = self._scan_gas_price
+        gas_moved = last is None or abs(gas_price - last) * GAS_RESCAN_DIVISOR > last
+        if self._full_scan_due or gas_moved or len(changed) == self.graph.n_pools:  # type: ignore[union-attr]
             self.scanner.scan()
+            self._full_scan_due = False
+            self._scan_gas_price = gas_price
             if self.metrics is not None:
                 self.metrics.observe_scan(time.perf_counter() - started)
         else:
@@ -211,7 +231,7 @@ class ArbRunner:
 
     def _trade(self, opportunity: Opportunity, report: StepReport) -> None:
         opportunity_id = uuid.uuid4().hex
-        decision = self.risk.check(opportunity, self.requote)
+        decision = self.risk.check(opportunity, self.requote, value_native=self._value_native)
         report.decision = decision
         chosen = decision.opportunity or opportunity
         self._publish_opportunity(opportunity_id, opportunity, chosen, decision)
@@ -223,6 +243,9 @@ class ArbRunner:
             execution = self.engine.execute(plan)
         except DefipmError as exc:
             execution = ExecutionReport(self.engine.name, False, 0, 0, 0, reason=f"not sent: {exc}")
+        except Exception as exc:  # e.g. a node timeout mid-execution: count it (breaker, records), keep running
+            reason = f"engine error, a transaction may have been sent: {exc!r}"
+            execution = ExecutionReport(self.engine.name, False, 0, 0, 0, reason=reason)
         report.execution = execution
         profit_native = self._profit_native(plan, execution)
         self.risk.record_execution(execution.success, profit_native if profit_native is not None else 0)

@@ -61,9 +61,10 @@ class SizedCycle:
 
 
 def premium_of(amount: int, premium: tuple[int, int] = AAVE_PREMIUM) -> int:
-    """Flash-loan premium as Aave computes it (``percentMul``: rounded half up)."""
+    """Flash-loan premium as Aave V3.4+ computes it (``percentMulCeil``: rounded up). Earlier versions rounded
+    half up, never more, so the estimate is exact there or one unit cautious, never short."""
     num, den = premium
-    return (amount * num + den // 2) // den
+    return -(-amount * num // den)
 
 
 def simulate_cycle(hops: Sequence[Hop], amount_in: int) -> list[int]:

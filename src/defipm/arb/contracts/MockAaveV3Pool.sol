@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // A flash lender with Aave V3's flashLoanSimple interface and callback, for local chains: lends from its own
-// balance, charges the premium as Aave does (percentMul, rounded half up; 5 bps by default) and pulls back
+// balance, charges the premium as Aave V3.4+ does (percentMulCeil, rounded up; 5 bps by default) and pulls back
 // amount + premium with transferFrom after the receiver's executeOperation returns true.
 pragma solidity ^0.8.20;
 
@@ -17,7 +17,6 @@ interface IFlashLoanSimpleReceiver {
 
 contract MockAaveV3Pool {
     uint256 internal constant PERCENTAGE_FACTOR = 1e4;
-    uint256 internal constant HALF_PERCENTAGE_FACTOR = 0.5e4;
 
     /// Flash-loan premium in basis points, as Aave V3's getter of the same name.
     uint128 public FLASHLOAN_PREMIUM_TOTAL;
@@ -33,7 +32,7 @@ contract MockAaveV3Pool {
     function flashLoanSimple(address receiverAddress, address asset, uint256 amount, bytes calldata params, uint16 referralCode)
         external
     {
-        uint256 premium = (amount * FLASHLOAN_PREMIUM_TOTAL + HALF_PERCENTAGE_FACTOR) / PERCENTAGE_FACTOR;
+        uint256 premium = (amount * FLASHLOAN_PREMIUM_TOTAL + PERCENTAGE_FACTOR - 1) / PERCENTAGE_FACTOR;
         _call(asset, abi.encodeWithSelector(IERC20Min.transfer.selector, receiverAddress, amount));
         require(
             IFlashLoanSimpleReceiver(receiverAddress).executeOperation(asset, amount, premium, msg.sender, params),

@@ -97,31 +97,50 @@ class FlashLoanEngine:
         except TransactionRevertedError as exc:
             if exc.tx_hash is None:
                 raise
-            receipt = self.sender.w3.eth.get_transaction_receipt(exc.tx_hash)  # type: ignore[arg-type]
-            gas_used = int(receipt["gasUsed"])
-            block = int(receipt["blockNumber"])
+            # mined and reverted: gas was paid; measuring it must not lose the report if the node stalls
+            try:
+                receipt = self.sender.w3.eth.get_transaction_receipt(exc.tx_hash)  # type: ignore[arg-type]
+                gas_used = int(receipt["gasUsed"])
+                block = int(receipt["blockNumber"])
+                gas_cost = gas_used * int(receipt.get("effectiveGasPrice", 0) or 0)
+                profit = _balance_change(token, me, block)
+                unmeasured = ""
+            except Exception as read_exc:
+                gas_used = gas_cost = profit = 0
+                block = None
+                unmeasured = f"; gas and balance unmeasured ({translate_web3_error(read_exc, 'read the receipt')})"
             return ExecutionReport(
                 engine=self.name,
                 success=False,
-                profit=_balance_change(token, me, block),
+                profit=profit,
                 gas_used=gas_used,
-                gas_cost_wei=gas_used * int(receipt.get("effectiveGasPrice", 0) or 0),
+                gas_cost_wei=gas_cost,
                 tx_hashes=(exc.tx_hash,),
                 block_number=block,
                 simulated_profit=prepared.simulated_profit,
                 elapsed_ms=(time.perf_counter() - started) * 1000,
-                reason=f"reverted on chain: {exc.reason or exc}",
+                reason=f"reverted on chain: {exc.reason or exc}{unmeasured}",
+            )
+        reason = "ok"
+        try:
+            profit = _balance_change(token, me, outcome.block_number)
+        except Exception as read_exc:  # mined and succeeded: the contract guaranteed at least the minimum
+            profit = prepared.simulated_profit
+            reason = (
+                f"profit not measured ({translate_web3_error(read_exc, 'read balances')}): the simulated one is "
+                "reported"
             )
         return ExecutionReport(
             engine=self.name,
             success=True,
-            profit=_balance_change(token, me, outcome.block_number),
+            profit=profit,
             gas_used=outcome.gas_used,
             gas_cost_wei=outcome.gas_cost_wei,
             tx_hashes=(outcome.tx_hash,),
             block_number=outcome.block_number,
             simulated_profit=prepared.simulated_profit,
             elapsed_ms=(time.perf_counter() - started) * 1000,
+            reason=reason,
         )
 
     def execute(self, plan: ExecutionPlan) -> ExecutionReport:
