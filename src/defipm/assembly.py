@@ -75,7 +75,7 @@ def build_portfolio(settings: Settings, *, allow_mainnet: bool = False, connect:
     """Open the store, build and connect the venue (its feed too, when on paper), the oracle and the manager."""
     check_mainnet_opt_in(settings, allow_mainnet)
     store = Store(settings.database)
-    context = BuildContext(store=store, run=settings.run)
+    context = BuildContext(store=store, run=settings.run, venue=settings.venue.kind)
     params = dict(settings.venue.params)
     if settings.venue.kind == "paper":
         params.setdefault("account", settings.run)

@@ -45,6 +45,8 @@ class BuildContext:
     run: str = "default"
     market: Any = None
     """The point-in-time market view (``defipm.data.MarketView``) for oracles that read prices (backtests)."""
+    venue: str | None = None
+    """Kind of the venue the portfolio trades on (e.g. "hyperliquid"), for oracles that adapt to it."""
 
 
 def _available(group: str, builtins: Mapping[str, str]) -> dict[str, str]:

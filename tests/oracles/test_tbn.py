@@ -347,3 +347,61 @@ def test_history_may_be_a_path_or_a_dataframe_and_defaults_to_numerai(tmp_path):
     assert from_path == from_frame and from_path.gross == pytest.approx(1.0) and len(from_path) == 2
     default = TBNOracle(3)
     assert isinstance(getattr(default._history, "__self__", None), NumeraiCryptoSource)
+
+
+def _mm(rows):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=["date", "symbol", "meta_model"])
+
+
+def test_a_symbol_numerai_no_longer_scores_is_not_traded_on_an_old_score() -> None:
+    rows = [("2024-01-01", s, v) for s, v in [("OLD", 0.99), ("BTC", 0.6), ("ETH", 0.5), ("SOL", 0.1)]]
+    rows += [("2024-01-02", s, v) for s, v in [("BTC", 0.9), ("ETH", 0.5), ("SOL", 0.1)]]
+    oracle = TBNOracle(1, lags=2, history=_mm(rows))
+    weights = oracle.fetch_portfolio_weights(datetime(2024, 1, 3), ["OLD", "BTC", "ETH", "SOL"])
+    assert dict(weights) == {"BTC": 0.5, "SOL": -0.5}
+    assert any("absent from the newest meta-model date 2024-01-02" in n and "OLD" in n for n in oracle.pop_notes())
+
+
+def test_stale_data_is_an_error_naming_the_date_and_the_file() -> None:
+    from datetime import timedelta
+
+    h = MetaModelHistory.from_frame(_mm([("2024-01-01", "A", 0.1), ("2024-01-01", "B", 0.9)]), "/data/mm.parquet")
+    oracle = TBNOracle(1, history=h, max_staleness=timedelta(days=3))
+    with pytest.raises(DataError, match=r"newest usable date is 2024-01-01 in /data/mm.parquet"):
+        oracle.fetch_portfolio_weights(datetime(2024, 2, 1), ["A", "B"])
+
+
+def test_a_nan_score_is_never_picked_even_from_an_unvalidated_history() -> None:
+    import pandas as pd
+
+    df = _mm([("2024-01-01", "A", float("nan")), ("2024-01-01", "B", 0.9), ("2024-01-01", "C", 0.1),
+              ("2024-01-01", "D", 0.5)])  # fmt: skip
+    df["date"] = pd.to_datetime(df["date"])
+    oracle = TBNOracle(1, history=lambda: MetaModelHistory(df, "provider"))
+    weights = oracle.fetch_portfolio_weights(datetime(2024, 1, 2), ["A", "B", "C", "D"])
+    assert dict(weights) == {"B": 0.5, "C": -0.5}
+
+
+def test_dates_mixing_naive_and_utc_spellings_are_read_and_offsets_refused() -> None:
+    from defipm.data.numerai import validate_meta_model_frame
+
+    clean, _ = validate_meta_model_frame(_mm([("2024-01-31", "A", 0.1), ("2024-02-01T00:00:00Z", "B", 0.2)]), "mm")
+    assert [str(d.date()) for d in clean["date"]] == ["2024-01-31", "2024-02-01"]
+    with pytest.raises(DataError, match=r"mm\.csv: dates must be calendar days"):
+        validate_meta_model_frame(_mm([("2024-01-31", "A", 0.1), ("2024-02-01T00:00:00+05:00", "B", 0.2)]), "mm.csv")
+
+
+def test_the_symbol_map_defaults_to_the_venue_the_portfolio_trades_on(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from defipm.registry import BuildContext, build_oracle
+
+    path = tmp_path / "mm.csv"
+    synthetic_meta_model(["BTC", "PEPE", "SOL", "XRP"], date(2024, 1, 1), 3).to_csv(path, index=False)
+    on_hl = build_oracle("tbn", {"n": 2, "file": str(path)}, BuildContext(venue="hyperliquid"))
+    assert isinstance(on_hl, TBNOracle)
+    weights = on_hl.fetch_portfolio_weights(day("2024-01-04"), ["BTC", "kPEPE", "SOL", "XRP"])
+    assert "kPEPE" in weights and "PEPE" not in weights  # PEPE trades as Hyperliquid's 1000x contract
+    elsewhere = build_oracle("tbn", {"n": 2, "file": str(path)}, BuildContext(venue="uniswap"))
+    assert isinstance(elsewhere, TBNOracle)
+    assert "kPEPE" not in elsewhere.fetch_portfolio_weights(day("2024-01-04"), ["BTC", "PEPE", "SOL", "XRP"])

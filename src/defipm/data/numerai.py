@@ -158,7 +158,10 @@ def _parse_dates(col: pd.Series, source: str) -> pd.Series:
     elif pd.api.types.is_datetime64_any_dtype(col):
         parsed = col
     else:
-        parsed = pd.to_datetime(col.astype("string"), errors="coerce", format="ISO8601")
+        try:  # utc=True: a column mixing offsets (or naive and offset dates) is converted, not a pandas error
+            parsed = pd.to_datetime(col.astype("string"), errors="coerce", format="ISO8601", utc=True)
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"{source}: unreadable dates in column 'date': {exc}") from None
     bad = col[parsed.isna()]
     if len(bad):
         sample = ", ".join(repr(v) for v in bad.head(5).tolist())

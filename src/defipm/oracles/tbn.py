@@ -25,7 +25,7 @@ from defipm.core.validation import WeightConstraints
 from defipm.core.weights import Weights
 from defipm.data.numerai import MetaModelHistory, NumeraiCryptoSource, utc_naive
 from defipm.oracles.base import Oracle
-from defipm.oracles.symbols import SymbolMap
+from defipm.oracles.symbols import VENUE_MAPS, SymbolMap
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,7 +109,7 @@ class TBNOracle(Oracle):
             config.lags,
             config.gross,
             history=history,
-            symbol_map=SymbolMap.for_venue(config.symbol_map, config.symbol_overrides),
+            symbol_map=SymbolMap.for_venue(config.symbol_map or "generic", config.symbol_overrides),
             publication_delay=timedelta(hours=config.publication_delay_hours),
             max_staleness=None if config.max_staleness_days is None else timedelta(days=config.max_staleness_days),
         )
@@ -122,6 +122,9 @@ class TBNOracle(Oracle):
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors())
             raise ConfigError(f"oracle.params (tbn): {problems}") from None
+        if config.symbol_map is None:
+            venue = getattr(context, "venue", None)
+            config = config.model_copy(update={"symbol_map": venue if venue in VENUE_MAPS else "generic"})
         return cls.from_config(config)
 
     # -- data -------------------------------------------------------------------------------------------------
@@ -153,14 +156,26 @@ class TBNOracle(Oracle):
             if t - available_since > self.max_staleness:
                 raise DataError(
                     f"TB-N: stale meta-model data at {t:%Y-%m-%d %H:%M} UTC: the newest usable date is "
-                    f"{latest:%Y-%m-%d} (allowed staleness {self.max_staleness})"
+                    f"{latest:%Y-%m-%d} in {h.source} (allowed staleness {self.max_staleness})"
                 )
         window = usable[-self.lags :]
         if len(window) < self.lags:
             self.note(f"TB-N: only {len(window)} of lags={self.lags} dates published yet; averaging those")
         rows = h.scores_on(window)
+        # only symbols Numerai still scores on the newest usable date: an older score alone is an old signal
+        current = set(rows.loc[rows["date"] == latest, "symbol"])
+        dropped = sorted(set(rows["symbol"]) - current)
+        if dropped:
+            rows = rows[rows["symbol"].isin(current)]
+            self.note(
+                f"TB-N: {len(dropped)} symbol(s) absent from the newest meta-model date {latest:%Y-%m-%d} left out "
+                f"(e.g. {', '.join(dropped[:5])})"
+            )
         means = rows.groupby("symbol", sort=True)["meta_model"].mean()
-        return {str(s): float(v) for s, v in means.items()}
+        scores = {str(s): float(v) for s, v in means.items() if math.isfinite(float(v))}
+        if len(scores) < len(means):
+            self.note(f"TB-N: {len(means) - len(scores)} symbol(s) without a finite score left out")
+        return scores
 
     # -- weights ----------------------------------------------------------------------------------------------
 
@@ -169,8 +184,9 @@ class TBNOracle(Oracle):
         allowed = set(universe)
         grouped: dict[str, list[float]] = {}
         for numerai_symbol, venue_symbol in self.symbol_map.translate(sorted(scores)).items():
-            if venue_symbol in allowed:
-                grouped.setdefault(venue_symbol, []).append(scores[numerai_symbol])
+            score = scores[numerai_symbol]
+            if venue_symbol in allowed and math.isfinite(score):  # a NaN score is no rank: never picked
+                grouped.setdefault(venue_symbol, []).append(score)
         return {s: math.fsum(v) / len(v) for s, v in grouped.items()}
 
     def fetch_portfolio_weights(self, timestamp: datetime, universe: Sequence[str]) -> Weights:
@@ -229,7 +245,8 @@ class TBNConfig(BaseModel):
     cache_dir: where downloads are cached. cache_max_age_hours: reuse a cached download this long.
     publication_delay_hours: hours after a row's date (00:00 UTC) before it may be used (24 = D+1 00:00).
     max_staleness_days: newest usable date may be at most this many days old; None disables.
-    symbol_map: venue id of the maintained map (``hyperliquid``, ``generic``, ``none``).
+    symbol_map: venue id of the maintained map (``hyperliquid``, ``generic``, ``none``); by default the map of
+        the venue the portfolio trades on when there is one (``hyperliquid``: PEPE -> kPEPE ...), else ``generic``.
     symbol_overrides: merged over that map; a null value drops the symbol.
     """
 
@@ -244,5 +261,5 @@ class TBNConfig(BaseModel):
     cache_max_age_hours: float = Field(6.0, ge=0)
     publication_delay_hours: float = Field(24.0, ge=0)
     max_staleness_days: float | None = Field(3.0, gt=0)
-    symbol_map: str = "generic"
+    symbol_map: str | None = None
     symbol_overrides: dict[str, str | None] = Field(default_factory=dict)
