@@ -192,3 +192,12 @@ def test_execute_trade_market(venue):
     order = Order("BTC", Side.SELL, Decimal("0.01"), OrderType.LIMIT, limit_price=Decimal("40000"))
     resting = venue.submit_order(order)
     assert resting.status is OrderStatus.RESTING
+
+
+def test_an_ok_answer_of_unexpected_shape_is_looked_up_by_cloid_not_taken_as_refused(venue, exchange):
+    # the exchange executes the order but answers {"status": "ok"} without the order statuses
+    exchange.inject(Fault("exchange", "order", answer={"status": "ok", "response": {"type": "order"}}))
+    report = venue.set_portfolio_weights({"BTC": 0.2, "ETH": 0.1})
+    assert report.ok, [r.error for r in report.failures]  # the first order was found filled by its cloid
+    assert len(_orders_sent(exchange)) == 2  # and not sent a second time
+    assert set(venue.get_positions()) == {"BTC", "ETH"}

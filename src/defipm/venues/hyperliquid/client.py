@@ -212,9 +212,9 @@ class HyperliquidClient:
         try:
             status = response["response"]["data"]["statuses"][0]
         except (KeyError, IndexError, TypeError):
-            raise OrderRejectedError(
-                f"{coin}: unexpected order response shape", symbol=coin, client_order_id=cloid
-            ) from None
+            # the exchange said "ok" to the action: the order may have executed, so this is no refusal. A plain
+            # venue error makes the caller look the order up by its cloid before anything else.
+            raise VenueError(f"{coin}: unexpected order response shape; outcome unknown until looked up") from None
         if isinstance(status, dict) and "error" in status:  # top-level "ok" with an error inside: a failure
             raise classify_refusal(str(status["error"]), symbol=coin, cloid=cloid)
         return status  # type: ignore[no-any-return]

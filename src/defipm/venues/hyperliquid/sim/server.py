@@ -52,6 +52,8 @@ class Fault:
     times: int = 1
     skip: int = 0
     """Matching requests let through untouched before the fault starts hitting."""
+    answer: Any = None
+    """Handle the request, then answer this JSON instead of the real answer (an unexpected response shape)."""
 
 
 @dataclass
@@ -270,6 +272,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(fault.status, "rate limited" if fault.status == 429 else "internal server error", text=True)
             return
         status, out = self.exchange.handle(self.path, body)
+        if fault is not None and fault.answer is not None:
+            status, out = 200, fault.answer
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
             if fault.status is not None:
