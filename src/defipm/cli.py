@@ -60,11 +60,10 @@ def _money(x: Decimal | float | None) -> str:
 
 def cycle_table(reports: list[CycleReport], title: str = "Cycles") -> Table:
     table = Table(title=title)
-    for col in ("UTC", "status", "equity", "orders", "fees", "slip", "turnover", "gross", "notes"):
-        table.add_column(col, justify="left" if col in ("UTC", "status", "notes") else "right", no_wrap=col != "notes")
+    for col in ("UTC", "status", "equity", "orders", "fees", "slip", "turnover", "gross"):
+        table.add_column(col, justify="left" if col in ("UTC", "status") else "right", no_wrap=True)
     for r in reports:
         rb = r.rebalance
-        notes = "; ".join(r.notes + [f"{b.limit}: {b.action}" for b in r.breaches] + ([r.error] if r.error else []))
         table.add_row(
             r.timestamp.strftime("%y-%m-%d %H:%M"),
             r.status.value,
@@ -74,9 +73,19 @@ def cycle_table(reports: list[CycleReport], title: str = "Cycles") -> Table:
             _money(rb.slippage_cost) if rb else "-",
             f"{rb.turnover:.1%}" if rb else "-",
             f"{rb.weights_after.gross:.2f}" if rb else "-",
-            notes[:80],
         )
     return table
+
+
+def print_cycles(reports: list[CycleReport], title: str = "Cycles") -> None:
+    """The cycle table, then every note, risk limit that acted and error in full, one per line (a table column
+    would squeeze them out of sight on a narrow terminal)."""
+    console.print(cycle_table(reports, title))
+    for r in reports:
+        lines = r.notes + [f"risk {b.limit}: {b.detail} ({b.action})" for b in r.breaches]
+        lines += [f"error: {r.error}"] if r.error else []
+        for line in lines:
+            console.print(f"  {r.timestamp:%y-%m-%d %H:%M}  {escape(line)}", highlight=False, soft_wrap=True)
 
 
 # -- init ----------------------------------------------------------------------------------------------------
@@ -139,7 +148,7 @@ def demo(
         ts = start + timedelta(days=i)
         venue.update_market(ts, prices, volumes)
         reports.append(manager.manage_portfolio(ts))
-    console.print(cycle_table(reports, title=f"Paper portfolio on a synthetic market ({assets} assets, seed {seed})"))
+    print_cycles(reports, title=f"Paper portfolio on a synthetic market ({assets} assets, seed {seed})")
     console.print(positions_table(venue, reports[-1]))
     first, last = reports[0].rebalance, reports[-1].equity
     if first is not None and last is not None:
@@ -196,7 +205,7 @@ def rebalance(config: ConfigOption = DEFAULT_CONFIG, mainnet: MainnetOption = Fa
     if portfolio.market_label:
         console.print(f"[yellow]prices: {portfolio.market_label}[/]")
     report = portfolio.manager.manage_portfolio()
-    console.print(cycle_table([report]))
+    print_cycles([report])
     console.print(positions_table(portfolio.venue, report))
     for note in report.notes:
         console.print(f"note: {note}", highlight=False)
@@ -246,7 +255,7 @@ def run(
             started = datetime.now(UTC)
             try:
                 report = portfolio.manager.manage_portfolio(started)
-                console.print(cycle_table([report], title=f"cycle {done + 1}"))
+                print_cycles([report], title=f"cycle {done + 1}")
             except DefipmError as exc:
                 err_console.print(f"[bold red]cycle failed:[/] {escape(str(exc))}", soft_wrap=True)
             done += 1
@@ -404,6 +413,23 @@ SUBAPPS = {
 }
 
 
+MODULE_EXTRAS = {
+    "pandas": "backtest", "duckdb": "backtest", "pyarrow": "backtest", "plotly": "backtest",
+    "psycopg": "postgres", "hyperliquid": "hyperliquid", "eth_account": "chain", "numerapi": "numerai",
+    "web3": "chain", "prometheus_client": "arb", "ray": "ray", "fastapi": "service", "uvicorn": "service",
+}  # fmt: skip
+"""Optional modules and the extra that installs each, for one-line "needs the X extra" errors."""
+
+
+def _bind_missing(extra: str, module: str) -> Callable[..., None]:
+    """A placeholder command for a part whose optional dependencies are not installed."""
+
+    def missing_extra(ctx: typer.Context) -> None:
+        raise _fail(ModuleNotFoundError(f"`defipm {ctx.info_name}` needs {module}: pip install 'defipm[{extra}]'"))
+
+    return missing_extra
+
+
 def _mount_subapps() -> None:
     for name, (module_name, extra) in SUBAPPS.items():
         try:
@@ -413,10 +439,12 @@ def _mount_subapps() -> None:
             if missing.startswith("defipm"):
                 continue
 
-            def _missing(_extra: str = extra, _missing: str = missing) -> None:
-                raise _fail(ModuleNotFoundError(f"needs {_missing}: pip install 'defipm[{_extra}]'"))
-
-            app.command(name, help=f"(needs the {extra} extra)")(_missing)
+            app.command(
+                name,
+                help=f"(needs the {extra} extra: pip install 'defipm[{extra}]')",
+                context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                add_help_option=False,
+            )(_bind_missing(extra, missing))
             continue
         sub = getattr(module, "app", None)
         if isinstance(sub, typer.Typer):
@@ -429,7 +457,20 @@ _mount_subapps()
 
 
 def main() -> None:
-    app()
+    """The ``defipm`` command: any defipm error, and a missing optional dependency, is one line and exit code 1."""
+    try:
+        app()
+    except ModuleNotFoundError as exc:
+        module = (exc.name or "").split(".")[0]
+        extra = MODULE_EXTRAS.get(module)
+        if extra is None:
+            raise
+        hint = escape(f"pip install 'defipm[{extra}]'")
+        err_console.print(f"[bold red]error:[/] this needs {module}: {hint}", highlight=False)
+        raise SystemExit(1) from None
+    except DefipmError as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

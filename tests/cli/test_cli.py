@@ -141,3 +141,36 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path):
     rest, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "SIGTERM: stopping" in rest and "stopped after 1 cycle(s)" in rest
+
+
+def test_notes_and_risk_limits_are_printed_in_full_on_a_narrow_terminal(tmp_path: Path):
+    cfg = write_config(tmp_path, "[risk]\nmax_weight = 0.3")
+    result = runner.invoke(app, ["rebalance", "-c", str(cfg)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert "risk max_weight: SYN000: |weight| 0.4 clipped to 0.3 (clipped)" in result.output
+
+
+def test_a_part_without_its_extra_is_one_line_naming_the_extra():
+    import typer
+
+    from defipm.cli import _bind_missing
+
+    sub = typer.Typer()
+    sub.command("other")(lambda: None)
+    sub.command(
+        "hl-sim", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
+    )(_bind_missing("hyperliquid", "hyperliquid"))
+    result = runner.invoke(sub, ["hl-sim", "sim", "--port", "3001"])
+    assert result.exit_code == 1
+    assert "`defipm hl-sim` needs hyperliquid: pip install 'defipm[hyperliquid]'" in " ".join(result.output.split())
+
+
+def test_the_command_turns_errors_of_any_part_into_one_line():
+    """`defipm` itself (not the test runner): a defipm error from a sub-command is one line and exit code 1."""
+    bad = subprocess.run(
+        [sys.executable, "-m", "defipm.cli", "backtest", "--data", "/nonexistent/folder"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 1
+    assert "Traceback" not in bad.stderr + bad.stdout
+    assert "/nonexistent/folder" in bad.stderr + bad.stdout

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from defipm.arb.costs import PriceBook
@@ -51,7 +52,7 @@ def _root() -> None:
 @app.command()
 def scan(
     snapshot: Path = typer.Option(..., "--snapshot", help="Pool snapshot JSON file."),
-    max_len: int = typer.Option(3, help="Longest cycle (edges) to enumerate exhaustively."),
+    max_len: int = typer.Option(3, min=2, help="Longest cycle (edges) to enumerate exhaustively."),
     compound_len: int = typer.Option(0, help="If > max-len, also compound-search cycles up to this length."),
     start: list[str] = typer.Option([WETH, USDC], help="Start token addresses (profit is counted in these)."),
     native: str = typer.Option(WETH, help="Native (gas) token address; prices come from the pools."),
@@ -65,7 +66,7 @@ def scan(
     try:
         load = load_snapshot(snapshot)
     except DefipmError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     starts = [s.lower() for s in start]
     graph = PoolGraph(load.pools, load.tokens)
@@ -173,7 +174,7 @@ def run(
             raise DefipmError(f"unknown engine {engine!r} (flash or capital)")
         store = Store(db or None)
     except DefipmError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     bus = EventBus()
     ArbRecorder(store).attach(bus)
@@ -218,7 +219,7 @@ def demo(
     scenario: str = typer.Option(
         "triangle", help="Mispricing: two-hop, two-hop-v3, triangle, triangle-v3, four-hop, five-hop."
     ),
-    port: int = typer.Option(0, help="Loopback port for the local node (0 = a free one)."),
+    port: int = typer.Option(0, min=0, max=65535, help="Loopback port for the local node (0 = a free one)."),
     db: str = typer.Option("", help="Store URL to record the run in (default: an in-memory SQLite)."),
 ) -> None:
     """Local chain, a mispricing across V2 and V3 pools, detected and executed with a flash loan."""
@@ -239,10 +240,11 @@ def demo(
     try:
         world = LocalUniswap.start(port=port or None)
     except DefipmError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
-    store = Store(db or "sqlite://")
+    store: Store | None = None
     try:
+        store = Store(db or "sqlite://")
         arb = ArbLocalWorld.setup(world)
         ring = arb.scenario(scenario)
         console.print(
@@ -291,8 +293,9 @@ def demo(
             console.print(f"[red]execution failed:[/red] {execution.reason}")
             raise typer.Exit(1)
     except DefipmError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     finally:
-        store.close()
+        if store is not None:
+            store.close()
         world.stop()

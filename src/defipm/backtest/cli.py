@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -105,7 +106,7 @@ def backtest(
     metric: Annotated[str, typer.Option(help="Search: metric to maximise on the training part.")] = "sharpe",
     train_fraction: Annotated[float, typer.Option(help="Search: chronological train share.")] = 0.66,
     walk_forward: Annotated[int | None, typer.Option(help="Search: number of walk-forward folds.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Search: local processes (1 = inline).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Search: local processes (1 = inline).")] = None,
     ray_address: Annotated[str | None, typer.Option(help="Search: Ray cluster address ('local' to start one).")] = None,
     out: Annotated[Path, typer.Option(help="Folder for report.html and summary.json.")] = Path("reports/backtest"),
     band: Annotated[
@@ -167,7 +168,7 @@ def backtest(
                 panel, factory, config, params=params, progress=lambda d, n: bar.update(task, completed=d, total=n)
             )
     except DefipmError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
     html = write_html(result, out / "report.html")
     summary = write_json(result, out / "summary.json")

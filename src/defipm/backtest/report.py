@@ -158,4 +158,7 @@ def summary_table(result: BacktestResult) -> Any:
     for key in SUMMARY_ROWS:
         table.add_row(key.replace("_", " "), _fmt_metric(key, data["metrics"].get(key), result.periods_per_year))
     table.add_row("failed orders", str(result.failed_orders))
+    rebalances = int(result.rebalanced.sum())
+    halted = f"{result.halted_cycles} of {rebalances}" if result.halted_cycles else "0"
+    table.add_row("halted cycles", f"[bold red]{halted}[/]" if result.halted_cycles else halted)
     return table

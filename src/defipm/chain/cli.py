@@ -9,12 +9,17 @@ Test accounts are anvil's defaults (public test mnemonic); their mnemonic is pri
 from __future__ import annotations
 
 import json
+import signal
 import time
 from pathlib import Path
 
 import typer
 
 app = typer.Typer(help="Local EVM chain with Uniswap deployed (anvil, loopback only).", no_args_is_help=True)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @app.callback()
@@ -24,8 +29,8 @@ def main() -> None:
 
 @app.command()
 def up(
-    port: int = typer.Option(0, help="Loopback port for the node (0 = a free one)."),
-    fund: int = typer.Option(100, help="WETH (whole) wrapped for each test account, plus tokens worth as much."),
+    port: int = typer.Option(0, min=0, max=65535, help="Loopback port for the node (0 = a free one)."),
+    fund: int = typer.Option(100, min=0, help="WETH (whole) wrapped for each test account, plus tokens worth as much."),
     accounts: int = typer.Option(10, min=2, help="Number of funded anvil accounts (account 0 deploys)."),
     show_keys: bool = typer.Option(False, help="Also print the public test mnemonic the account keys derive from."),
     write_json: Path | None = typer.Option(None, "--json", help="Also write the addresses to this JSON file."),
@@ -69,6 +74,7 @@ def up(
             payload = {"rpc_url": world.url, "chain_id": dep.chain_id, "addresses": rows,
                        "accounts": [w.address for w in world.wallets]}  # fmt: skip
             write_json.write_text(json.dumps(payload, indent=2))
+        signal.signal(signal.SIGTERM, _interrupt)  # a supervisor's stop must not leave anvil running
         typer.echo("\nrunning; Ctrl-C to stop", err=True)
         while world.node.process.poll() is None:
             time.sleep(0.5)

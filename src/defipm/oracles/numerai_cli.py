@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from defipm.core.errors import DefipmError
@@ -24,7 +25,7 @@ DEFAULT_CACHE = Path(".defipm/cache/numerai")
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}")
+    console.print(f"[red]error:[/red] {escape(str(exc))}")
     return typer.Exit(code=1)
 
 
@@ -55,7 +56,7 @@ def download(
     try:
         check_not_stale(history, datetime.now(UTC), timedelta(days=stale_days))
     except DefipmError as exc:
-        console.print(f"[yellow]warning:[/yellow] {exc}")
+        console.print(f"[yellow]warning:[/yellow] {escape(str(exc))}")
 
 
 @app.command()

@@ -32,6 +32,8 @@ def _parse_accounts(items: list[str]) -> dict[str, Decimal]:
             value = Decimal(amount or "100000")
         except InvalidOperation:
             raise typer.BadParameter(f"--account {item!r}: expected ADDRESS=USDC") from None
+        if not value.is_finite() or value < 0:
+            raise typer.BadParameter(f"--account {item!r}: the USDC amount must be >= 0")
         if not (address.startswith("0x") and len(address) == 42):
             raise typer.BadParameter(f"--account {item!r}: {address!r} is not a 0x-prefixed 20-byte address")
         accounts[address] = value
@@ -40,7 +42,7 @@ def _parse_accounts(items: list[str]) -> dict[str, Decimal]:
 
 @app.command()
 def sim(
-    port: int = typer.Option(3001, help="TCP port on 127.0.0.1 (0 = any free port)."),
+    port: int = typer.Option(3001, min=0, max=65535, help="TCP port on 127.0.0.1 (0 = any free port)."),
     account: list[str] = typer.Option([], help="ADDRESS=USDC to fund (repeatable); default 100000 USDC."),
     network: str = typer.Option("testnet", help="Which network's signatures to accept: testnet or mainnet."),
     fixtures: Path = typer.Option(DEFAULT_FIXTURES_DIR, help="Recorded responses to seed meta and mids from."),
@@ -51,12 +53,21 @@ def sim(
 
     if network not in ("testnet", "mainnet"):
         raise typer.BadParameter("--network must be testnet or mainnet")
+    if not fixtures.is_dir():
+        raise typer.BadParameter(f"--fixtures {fixtures}: no such folder of recorded responses")
     ex = LocalExchange(
         network=network, port=port, fixtures=fixtures, synthetic_assets=synthetic_assets,
         accounts=_parse_accounts(account),
     )  # fmt: skip
-    ex.start()
+    try:
+        ex.start()
+    except OSError as exc:
+        typer.echo(f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"local Hyperliquid ({network}) on {ex.url}; {len(ex.engine.universe)} perps; Ctrl-C stops", err=False)
+    if not account:
+        typer.echo("no account funded yet: restart with --account 0xYOUR_ADDRESS=100000 to trade", err=False)
+    typer.echo(f'point a venue at it: [venue.params] base_url = "{ex.url}"', err=False)
     try:
         while True:
             time.sleep(1)
