@@ -178,7 +178,9 @@ def load_settings(path: str | Path | None = None, *, required: bool = True) -> S
         data = tomllib.loads(p.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    return settings_from_dict(data, str(p))
+    overrides = sorted(n for n in os.environ if any(n.upper().startswith(f"DEFIPM_{sec.upper()}") for sec in _SECTIONS))
+    source = f"{p} (with environment overrides {', '.join(overrides)})" if overrides else str(p)
+    return settings_from_dict(data, source)
 
 
 EXAMPLE_CONFIG = """\

@@ -174,3 +174,27 @@ def test_the_command_turns_errors_of_any_part_into_one_line():
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr + bad.stdout
     assert "/nonexistent/folder" in bad.stderr + bad.stdout
+
+
+def test_paper_trading_on_the_latest_bars_of_a_folder_says_how_old_they_are(tmp_path: Path):
+    pytest.importorskip("pandas")
+    from defipm.data.synthetic import synthetic_panel, write_synthetic_csv
+
+    panel = synthetic_panel(4, 30, seed=2)
+    write_synthetic_csv(tmp_path / "bars", panel)
+    cfg = write_config(tmp_path)
+    cfg.write_text(
+        cfg.read_text().replace(
+            "[market]\nn_assets = 4\nseed = 3", f'[market]\nsource = "csv"\npath = "{tmp_path / "bars"}"'
+        )
+    )
+    result = runner.invoke(app, ["rebalance", "-c", str(cfg)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    from defipm.data.cache import load_prices
+
+    closed = load_prices(tmp_path / "bars", cache=False).end  # the folder's last bar close, as the feed reads it
+    assert f"closed {closed:%Y-%m-%d %H:%M} UTC (not live prices)" in result.output
+    stale = cfg.read_text().replace("initial_cash = 10000", "initial_cash = 10000\nmax_price_age = 3600")
+    cfg.write_text(stale.replace('run = "test"', 'run = "stale"'))
+    refused = runner.invoke(app, ["rebalance", "-c", str(cfg)])
+    assert refused.exit_code == 1 and "old, above max_price_age" in " ".join(refused.output.split())

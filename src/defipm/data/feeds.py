@@ -59,8 +59,9 @@ class LatestBarFeed:
         from defipm.data.cache import load_prices
 
         self.folder = Path(folder)
-        self.label = f"latest bars from {self.folder}"
         self._panel = load_prices(self.folder)
+        self.as_of = self._panel.end
+        self.label = f"latest bars from {self.folder}, closed {self.as_of:%Y-%m-%d %H:%M} UTC (not live prices)"
 
     def __call__(self) -> tuple[datetime, dict[str, float], dict[str, float]]:
         panel = self._panel
@@ -74,4 +75,5 @@ class LatestBarFeed:
             if valid.size:
                 prices[symbol] = float(col[valid[-1]])
                 volumes[symbol] = float(volume[valid[-1], j])
-        return datetime.now(UTC), prices, volumes
+        # stamped with the bars' own close time, so a venue's max_price_age sees how old they are
+        return self.as_of, prices, volumes

@@ -339,8 +339,8 @@ class PaperVenue(Venue):
             equity_after = cash_after + value_after
             if gross_after > equity_after * self.max_leverage:
                 raise InsufficientMarginError(
-                    f"{s}: gross notional {gross_after:.2f} would exceed equity {equity_after:.2f} x max_leverage "
-                    f"{self.max_leverage}",
+                    f"{s}: {order.side.value} {qty} needs margin for gross notional {gross_after:.2f}, above "
+                    f"max_leverage {self.max_leverage} x the equity left after its fee ({equity_after:.2f})",
                     symbol=s,
                 )
         self.cash = cash_after
