@@ -81,3 +81,21 @@ def test_scanner_survives_tiny_and_lopsided_pools(tmp_path: Path) -> None:
     scanner = Scanner(PoolGraph(load.pools, load.tokens), 3)
     result = scanner.scan()  # must not raise
     assert result.screened == scanner.n_cycles
+
+
+def test_scan_takes_start_tokens_by_address_or_symbol_and_refuses_unknown_ones(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from defipm.arb.cli import app
+
+    path = tmp_path / "pools.json"
+    path.write_text(json.dumps([_row(1, 0, 1), _row(2, 1, 2), _row(3, 0, 2, r0=int(1.05 * 10**20))]))
+    runner = CliRunner()
+    by_symbol = runner.invoke(app, ["scan", "--snapshot", str(path), "--start", "T0", "--native", T[0]])
+    by_address = runner.invoke(app, ["scan", "--snapshot", str(path), "--start", T[0], "--native", T[0]])
+    assert by_symbol.exit_code == 0 and by_address.exit_code == 0, by_symbol.output
+    assert by_symbol.output == by_address.output
+    for bad in (["--start", "0xdeadbeef"], ["--start", "WETH"], ["--native", "0x" + "9" * 40]):
+        result = runner.invoke(app, ["scan", "--snapshot", str(path), "--native", T[0], "--start", T[0], *bad])
+        assert result.exit_code == 1, result.output
+        assert "not a token of the snapshot" in " ".join(result.output.split())

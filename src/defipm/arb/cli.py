@@ -56,10 +56,10 @@ def scan(
     compound_len: int = typer.Option(0, help="If > max-len, also compound-search cycles up to this length."),
     start: list[str] = typer.Option([WETH, USDC], help="Start token addresses (profit is counted in these)."),
     native: str = typer.Option(WETH, help="Native (gas) token address; prices come from the pools."),
-    gas_price_gwei: float = typer.Option(30.0, help="Gas price in gwei."),
-    native_usd: float = typer.Option(2000.0, help="US dollars per native token (display)."),
+    gas_price_gwei: float = typer.Option(30.0, min=0, help="Gas price in gwei."),
+    native_usd: float = typer.Option(2000.0, min=0, help="US dollars per native token (display)."),
     no_flash: bool = typer.Option(False, "--no-flash", help="Trade own capital: no loan premium or flash gas."),
-    top: int = typer.Option(15, help="Rows to print."),
+    top: int = typer.Option(15, min=1, help="Rows to print."),
 ) -> None:
     """Offline scan of a snapshot: best cycles with sizes and net profit."""
     console = Console()
@@ -68,7 +68,22 @@ def scan(
     except DefipmError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
-    starts = [s.lower() for s in start]
+    by_symbol: dict[str, str | None] = {}
+    for a, t in load.tokens.items():  # a symbol two tokens share names neither
+        by_symbol[t.symbol.upper()] = None if t.symbol.upper() in by_symbol else a
+    starts = []
+    for s in start:  # an address of the snapshot, or a symbol it lists once
+        address = s.lower() if s.lower() in load.tokens else by_symbol.get(s.upper())
+        if address is None:
+            console.print(
+                f"[red]error:[/red] --start {s}: not a token of the snapshot, or a symbol several tokens share "
+                "(give its address)"
+            )
+            raise typer.Exit(1)
+        starts.append(address)
+    if native.lower() not in load.tokens:
+        console.print(f"[red]error:[/red] --native {native}: not a token of the snapshot")
+        raise typer.Exit(1)
     graph = PoolGraph(load.pools, load.tokens)
     costs = CostModel(gas_price_wei=int(gas_price_gwei * 10**9), native_price_usd=native_usd, flash_loan=not no_flash)
     prices = PriceBook.from_graph(graph, native.lower())
