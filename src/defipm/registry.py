@@ -84,7 +84,7 @@ def _build(cls: type, params: Mapping[str, Any], context: BuildContext, what: st
     if factory is not None:
         return factory(dict(params), context)
     config_model = getattr(cls, "config_model", None)
-    if config_model is not None:  # a component configured by one pydantic model: cls(config_model(**params))
+    if config_model is not None:  # one pydantic model: cls.from_config(model, context), else cls(model)
         try:
             config = config_model(**params)
         except ValidationError as exc:
@@ -94,7 +94,8 @@ def _build(cls: type, params: Mapping[str, Any], context: BuildContext, what: st
                 for e in exc.errors()
             )
             raise ConfigError(problems) from None
-        return cls(config)
+        from_config = getattr(cls, "from_config", None)
+        return from_config(config, context) if from_config is not None else cls(config)
     signature = inspect.signature(cls)
     accepted = set(signature.parameters)
     if not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):

@@ -1,18 +1,17 @@
 """The paper venue's configuration as it comes from a config file: typed, checked, unknown keys refused.
 
-``[venue.params]`` of a ``kind = "paper"`` venue is validated here before anything is built, so a typo or a value
-of the wrong kind ("10k", "4.5bps", a leverage of 0) is one ``ConfigError`` naming the key, never a traceback.
+``[venue.params]`` of a ``kind = "paper"`` venue is validated here (the registry's ``config_model`` path) before
+anything is built, so a typo or a value of the wrong kind ("10k", "4.5bps", a leverage of 0) is one
+``ConfigError`` naming the key, never a traceback.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from defipm.core.errors import ConfigError
 from defipm.core.instruments import InstrumentRules
 from defipm.venues.paper.fill_model import SlippageModel
 
@@ -68,15 +67,3 @@ class PaperParams(_Strict):
             "account": self.account,
             "max_price_age": self.max_price_age,
         }
-
-
-def parse_paper_params(params: Mapping[str, Any]) -> PaperParams:
-    try:
-        return PaperParams(**params)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"venue.params.{'.'.join(str(p) for p in e['loc'])}: "
-            + ("unknown key" if e["type"] == "extra_forbidden" else str(e["msg"]).lower())
-            for e in exc.errors()
-        )
-        raise ConfigError(problems) from None

@@ -30,7 +30,7 @@ from defipm.store.database import Store
 from defipm.venues.base import Venue, to_decimal
 from defipm.venues.paper.book import PaperBook
 from defipm.venues.paper.fill_model import SlippageModel
-from defipm.venues.paper.params import parse_paper_params
+from defipm.venues.paper.params import PaperParams
 
 ZERO = Decimal(0)
 _BUY = Side.BUY
@@ -123,11 +123,13 @@ class PaperVenue(Venue):
                 self._book.create(cash, mode)
 
     # -- market data ----------------------------------------------------------------------------------------
+    config_model = PaperParams
+    """How a config file's ``[venue.params]`` are checked (see ``defipm.registry``)."""
+
     @classmethod
-    def from_params(cls, params: Mapping[str, Any], context: Any = None) -> PaperVenue:
-        """Build from a config file's ``[venue.params]`` (checked by ``PaperParams``) and the run's store."""
-        parsed = parse_paper_params(params)
-        return cls(**parsed.venue_kwargs(), store=getattr(context, "store", None))
+    def from_config(cls, config: PaperParams, context: Any = None) -> PaperVenue:
+        """Build from checked ``[venue.params]`` and the run's store."""
+        return cls(**config.venue_kwargs(), store=getattr(context, "store", None))
 
     def update_market(
         self,
