@@ -105,6 +105,12 @@ def _build(cls: type, params: Mapping[str, Any], context: BuildContext, what: st
                 f"{what}.params: unknown key(s) {', '.join(unknown)} for {cls.__name__} "
                 f"(accepted: {', '.join(sorted(accepted - {'self'}))})"
             )
+    for key, value in params.items():  # a plain constructor's numeric parameters: name the key, not a TypeError
+        annotation = signature.parameters[key].annotation if key in signature.parameters else None
+        wants = {"int": (int,), "float": (int, float)}.get(annotation if isinstance(annotation, str) else "")
+        if wants is not None and (isinstance(value, bool) or not isinstance(value, wants)):
+            kind = "a whole number" if annotation == "int" else "a number"
+            raise ConfigError(f"{what}.params.{key}: expected {kind}, got {value!r}")
     kwargs = dict(params)
     if "store" in accepted and "store" not in kwargs:
         kwargs["store"] = context.store

@@ -75,3 +75,21 @@ no_trade_band = 0.01
     assert summary["oracle"] == "static"
     # the config's risk limit clipped BTC from 0.9 to 0.5 every cycle
     assert summary["metrics"]["gross_exposure"] == pytest.approx(0.6, abs=0.05)
+
+
+def test_a_parameter_of_the_wrong_kind_is_named() -> None:
+    from defipm.core.errors import ConfigError
+    from defipm.data.synthetic import synthetic_panel
+    from defipm.data.view import MarketView
+    from defipm.registry import BuildContext, build_oracle
+
+    context = BuildContext(market=MarketView(synthetic_panel(3, 40), 10))
+    for params, message in (
+        ({"lookback": "abc"}, "oracle.params.lookback: expected a whole number, got 'abc'"),
+        ({"lookback": True}, "oracle.params.lookback: expected a whole number, got True"),
+        ({"gross": "1x"}, "oracle.params.gross: expected a number, got '1x'"),
+    ):
+        with pytest.raises(ConfigError) as failed:
+            build_oracle("momentum", params, context)
+        assert str(failed.value) == message
+    assert build_oracle("momentum", {"lookback": 10, "gross": 1}, context).name == "momentum"
