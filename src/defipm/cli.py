@@ -77,13 +77,13 @@ def cycle_table(reports: list[CycleReport], title: str = "Cycles") -> Table:
     return table
 
 
-def print_cycles(reports: list[CycleReport], title: str = "Cycles") -> None:
-    """The cycle table, then every note, risk limit that acted and error in full, one per line (a table column
-    would squeeze them out of sight on a narrow terminal)."""
+def print_cycles(reports: list[CycleReport], title: str = "Cycles", *, errors: bool = True) -> None:
+    """The cycle table, then every note, risk limit that acted and (with ``errors``) error in full, one per line
+    (a table column would squeeze them out of sight on a narrow terminal)."""
     console.print(cycle_table(reports, title))
     for r in reports:
         lines = r.notes + [f"risk {b.limit}: {b.detail} ({b.action})" for b in r.breaches]
-        lines += [f"error: {r.error}"] if r.error else []
+        lines += [f"error: {r.error}"] if r.error and errors else []
         for line in lines:
             console.print(f"  {r.timestamp:%y-%m-%d %H:%M}  {escape(line)}", highlight=False, soft_wrap=True)
 
@@ -205,10 +205,8 @@ def rebalance(config: ConfigOption = DEFAULT_CONFIG, mainnet: MainnetOption = Fa
     if portfolio.market_label:
         console.print(f"[yellow]prices: {portfolio.market_label}[/]")
     report = portfolio.manager.manage_portfolio()
-    print_cycles([report])
+    print_cycles([report], errors=False)  # the error goes to stderr below, with the cycle's status
     console.print(positions_table(portfolio.venue, report))
-    for note in report.notes:
-        console.print(f"note: {note}", highlight=False)
     if report.error:
         err_console.print(
             f"[bold red]{report.status.value}:[/] {escape(report.error)}", highlight=False, soft_wrap=True

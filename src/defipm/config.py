@@ -141,16 +141,24 @@ def _describe(err: dict[str, Any]) -> str:
 _SECTIONS = ("run", "database", "oracle", "venue", "risk", "planner", "market")
 
 
+def _setting_variables() -> dict[str, str]:
+    """Environment variable -> the setting (top-level key or section) its name starts with."""
+    found = {}
+    for name in os.environ:
+        for section in _SECTIONS:
+            if name.upper().startswith(f"DEFIPM_{section.upper()}"):
+                found[name] = section
+    return found
+
+
 def _mistyped_environment() -> list[str]:
     """``DEFIPM_`` variables that look like settings overrides but are spelled wrong: a section joined to its key
     by one underscore (``DEFIPM_RISK_MAX_DRAWDOWN``), which the settings would silently ignore."""
     out = []
-    for name in os.environ:
-        upper = name.upper()
-        for section in _SECTIONS:
-            prefix = f"DEFIPM_{section.upper()}_"
-            if upper.startswith(prefix) and not upper.startswith(prefix + "_"):
-                out.append(f"{name} (for a key of [{section}] write DEFIPM_{section.upper()}__<KEY>)")
+    for name, section in _setting_variables().items():
+        prefix = f"DEFIPM_{section.upper()}_"
+        if name.upper().startswith(prefix) and not name.upper().startswith(prefix + "_"):
+            out.append(f"{name} (for a key of [{section}] write DEFIPM_{section.upper()}__<KEY>)")
     return sorted(out)
 
 
@@ -178,7 +186,7 @@ def load_settings(path: str | Path | None = None, *, required: bool = True) -> S
         data = tomllib.loads(p.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    overrides = sorted(n for n in os.environ if any(n.upper().startswith(f"DEFIPM_{sec.upper()}") for sec in _SECTIONS))
+    overrides = sorted(_setting_variables())
     source = f"{p} (with environment overrides {', '.join(overrides)})" if overrides else str(p)
     return settings_from_dict(data, source)
 
