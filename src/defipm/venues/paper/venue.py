@@ -9,7 +9,7 @@ feeds live or synthetic quotes). The same object is the backtester's simulator a
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -40,6 +40,14 @@ _INF = float("inf")
 RECENT_RESULTS = 1_000
 """Order results kept in memory for ``lookup_order`` (at least this many, at most twice); older ones are found
 through the store's fill log."""
+
+
+def _value_and_gross(values: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
+    """(net marked value, gross notional) of position values, summed in their order."""
+    values = list(values)
+    return sum(values, ZERO), sum(map(abs, values), ZERO)
+
+
 MarketFeed = Callable[[], tuple[datetime, Mapping[str, float], Mapping[str, float] | None]]
 
 
@@ -56,6 +64,8 @@ class PaperVenue(Venue):
     """
 
     name = "paper"
+    config_model = PaperParams
+    """How a config file's ``[venue.params]`` are checked (see ``defipm.registry``)."""
 
     def __init__(
         self,
@@ -122,15 +132,12 @@ class PaperVenue(Venue):
             if self._book is not None:
                 self._book.create(cash, mode)
 
-    # -- market data ----------------------------------------------------------------------------------------
-    config_model = PaperParams
-    """How a config file's ``[venue.params]`` are checked (see ``defipm.registry``)."""
-
     @classmethod
     def from_config(cls, config: PaperParams, context: Any = None) -> PaperVenue:
         """Build from checked ``[venue.params]`` and the run's store."""
         return cls(**config.venue_kwargs(), store=getattr(context, "store", None))
 
+    # -- market data ----------------------------------------------------------------------------------------
     def update_market(
         self,
         timestamp: datetime,
@@ -186,8 +193,7 @@ class PaperVenue(Venue):
     def snapshot(self) -> AccountSnapshot:
         snap = super().snapshot()
         if self._exposure_cache is None:  # the snapshot has just marked every position: reuse its values
-            values = snap.values.values()
-            self._exposure_cache = (sum(values, ZERO), sum(map(abs, values), ZERO))
+            self._exposure_cache = _value_and_gross(snap.values.values())
         return snap
 
     def get_rules(self, symbol: str) -> InstrumentRules:
@@ -288,8 +294,7 @@ class PaperVenue(Venue):
         """(marked position value, gross notional), cached until prices or positions change other than by a fill."""
         if self._exposure_cache is None:
             prices = self._prices
-            values = [q * prices[s] for s, q in self.positions.items() if q]
-            self._exposure_cache = (sum(values, ZERO), sum(map(abs, values), ZERO))
+            self._exposure_cache = _value_and_gross([q * prices[s] for s, q in self.positions.items() if q])
         return self._exposure_cache
 
     def _fill(self, order: Order) -> Fill:
