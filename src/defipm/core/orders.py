@@ -6,7 +6,8 @@ change the order makes to the position.
 ``Order``, ``Fill`` and ``OrderResult`` are values: nothing changes one after it is built (``dataclasses.replace``
 makes a changed copy). They are not declared ``frozen`` because a backtest builds three of them per order, and a
 frozen slotted dataclass costs five times as much to build (about 0.9 us against 0.18 us): a fifth of a
-100-asset daily backtest's run time. A test checks that no module assigns to their fields.
+100-asset daily backtest's run time. The test suite makes any assignment to their fields fail
+(``tests/conftest.py``), so code that mutates one cannot pass it.
 """
 
 from __future__ import annotations

@@ -71,8 +71,8 @@ def plan_rebalance(
     ``client_order_id``, when given, stamps each order with a fresh id (the journal's id source).
 
     This runs for every symbol at every rebalance of a backtest, so it is written for speed: one pass for prices,
-    rules and the fee reserve, one for the orders; the arithmetic is the same ``Decimal``
-    arithmetic in the same order as the plain formulation (the properties in ``tests/core/test_planner.py``)."""
+    rules and the fee reserve, one for the orders. Sizes are floored with exact ``Decimal`` floor division (the
+    properties in ``tests/core/test_planner.py`` pin the guarantees above)."""
     cfg = config or _DEFAULT
     get_rules = _rules_getter(rules)
     held = {s: q for s, q in positions.items() if q}
