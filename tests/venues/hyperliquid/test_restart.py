@@ -29,7 +29,7 @@ from defipm.venues.hyperliquid.venue import HyperliquidVenue
 
 url, db, target = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 venue = HyperliquidVenue(HyperliquidConfig(base_url=url, timeout_secs=30))
-venue.connect()  # credentials from DEFIPM_HL_SECRET_KEY / DEFIPM_HL_ACCOUNT_ADDRESS
+venue.connect()  # credentials from DEFIPM_HL_TESTNET_SECRET_KEY / DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS
 manager = PortfolioManager(StaticOracle(target), venue, store=Store("sqlite:///" + db), run="hl")
 report = manager.manage_portfolio()
 rec = manager.last_reconciliation
@@ -42,7 +42,7 @@ print(json.dumps({
 
 
 def _client(url, db, wallet):
-    env = {**os.environ, "DEFIPM_HL_SECRET_KEY": wallet.key.hex(), "DEFIPM_HL_ACCOUNT_ADDRESS": wallet.address}
+    env = {**os.environ, "DEFIPM_HL_TESTNET_SECRET_KEY": wallet.key.hex(), "DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS": wallet.address}
     return subprocess.Popen(
         [sys.executable, "-c", CLIENT, url, str(db), json.dumps(TARGET)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
