@@ -90,25 +90,3 @@ def test_a_config_error_never_echoes_a_value():
         make_config(secret_key=secret)  # a key put among the config values by mistake
     message = str(err.value)
     assert "secret_key" in message and "0123456789" not in message and "cdef" not in message
-
-
-def test_connecting_sends_nothing_signed_so_read_only_commands_stay_read_only(wallet, tmp_path, monkeypatch):
-    from typer.testing import CliRunner
-
-    from defipm.cli import app
-    from defipm.venues.hyperliquid.sim import LocalExchange
-
-    with LocalExchange(network="mainnet", accounts={wallet.address: 100_000}) as ex:
-        cfg = tmp_path / "defipm.toml"
-        cfg.write_text(
-            f'run = "t"\ndatabase = "sqlite:///{tmp_path / "db.sqlite"}"\n'
-            '[oracle]\nkind = "static"\n[oracle.params]\nweights = {BTC = 0.1}\n'
-            '[venue]\nkind = "hyperliquid"\n[venue.params]\nnetwork = "mainnet"\nallow_mainnet = true\n'
-            f'base_url = "{ex.url}"\nleverage = {{BTC = 3}}\n'
-        )
-        monkeypatch.setenv(secret_variable("mainnet"), wallet.key.hex())
-        monkeypatch.setenv(account_variable("mainnet"), wallet.address)
-        result = CliRunner().invoke(app, ["status", "--config", str(cfg)])
-        assert result.exit_code == 0, result.output
-        assert ex.stats.exchange_requests == 0  # `status` read the account, and signed nothing
-        assert ex.stats.info_requests > 0

@@ -42,7 +42,11 @@ print(json.dumps({
 
 
 def _client(url, db, wallet):
-    env = {**os.environ, "DEFIPM_HL_TESTNET_SECRET_KEY": wallet.key.hex(), "DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS": wallet.address}
+    env = {
+        **os.environ,
+        "DEFIPM_HL_TESTNET_SECRET_KEY": wallet.key.hex(),
+        "DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS": wallet.address,
+    }
     return subprocess.Popen(
         [sys.executable, "-c", CLIENT, url, str(db), json.dumps(TARGET)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -341,7 +341,7 @@ class HyperliquidClient:
         signature = sign_agent(self._require_wallet(), action, self.config.is_mainnet)
         if name is None:
             del action["agentName"]  # signed as "", sent without the field, as the SDK does
-        response = self._send("approveAgent", action, nonce, signature, None)
+        response = self._send("approveAgent", action, nonce, signature, self.vault)  # the SDK sends its vault
         if not isinstance(response, dict) or response.get("status") != "ok":
             raise classify_refusal(str(response.get("response") if isinstance(response, dict) else response))
         return nonce
