@@ -161,3 +161,20 @@ def test_a_bad_position_size_from_the_exchange_is_a_venue_error(venue, exchange,
     exchange.inject(Fault("info", "clearinghouseState", answer=state))
     with pytest.raises(VenueError, match=r"clearinghouseState: BTC\.szi"):
         venue.refresh()
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(bad=BAD, field=st.sampled_from(["t", "o", "h", "l", "c", "v"]))
+def test_history_rows_with_a_bad_field_are_refused_naming_coin_and_field(bad, field):
+    pytest.importorskip("pandas")
+    from defipm.venues.hyperliquid.history import candles_frame, funding_frame
+
+    t = 1_700_000_000_000
+    candles = ENGINE.candles("BTC", "1h", t, t + 3 * 3_600_000)
+    assert len(candles_frame(candles)) == len(candles)
+    with pytest.raises(MalformedAnswerError, match=f"BTC candle {field}"):
+        candles_frame(_set(candles, (1, field), bad))
+    funding = ENGINE.funding_history("ETH", t, t + 3 * 3_600_000)
+    key = "time" if field in "tv" else "fundingRate"
+    with pytest.raises(MalformedAnswerError, match="ETH funding" if key == "time" else "ETH fundingRate"):
+        funding_frame(_set(funding, (0, key), bad))
