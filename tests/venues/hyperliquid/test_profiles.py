@@ -157,3 +157,15 @@ def test_one_config_two_profiles_each_run_trades_the_selected_one(tmp_path, monk
         assert {p["position"]["coin"] for p in vault_state["assetPositions"]} == {"BTC", "ETH"}
     for text in (result.output,):
         assert agent_key.removeprefix("0x") not in text and leader.key.hex().removeprefix("0x") not in text
+
+
+@pytest.mark.parametrize("bad", ["abc", "0x12", "0x" + "00" * 32, "0x" + "zz" * 32])
+def test_a_key_that_is_no_private_key_is_an_error_naming_its_variable(exchange, bad):
+    from defipm.venues.hyperliquid.venue import HyperliquidVenue
+
+    venue = HyperliquidVenue(make_config(base_url=exchange.url))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(secret_variable("testnet"), bad)
+        with pytest.raises(ConfigError) as err:
+            venue.connect()
+    assert "DEFIPM_HL_TESTNET_SECRET_KEY" in str(err.value) and bad.removeprefix("0x") not in str(err.value)

@@ -38,6 +38,7 @@ from hyperliquid.utils.signing import (
 from hyperliquid.utils.types import Cloid
 
 from defipm.core.errors import (
+    ConfigError,
     InsufficientMarginError,
     OrderRejectedError,
     UnknownSymbolError,
@@ -94,12 +95,22 @@ _USER_SIGNED: dict[str, Callable[[Any, dict[str, Any], bool], Any]] = {
 }
 
 
+def _wallet(credentials: Credentials) -> Any:
+    """The ``eth_account`` wallet of the key; ``ConfigError`` naming where the key came from (never the key)."""
+    try:
+        return Account.from_key(credentials.secret_key.get_secret_value())
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"the Hyperliquid key from {credentials.source} is not a private key (expected 0x and 64 hex digits)"
+        ) from None
+
+
 class HyperliquidClient:
     """Reads and signed actions against one Hyperliquid API root (public or the local exchange)."""
 
     def __init__(self, config: HyperliquidConfig, credentials: Credentials | None = None) -> None:
         self.config = config
-        self._wallet = Account.from_key(credentials.secret_key.get_secret_value()) if credentials else None
+        self._wallet = _wallet(credentials) if credentials else None
         self._l1 = L1Signer(bytes(self._wallet.key)) if self._wallet is not None else None
         self.signer: str | None = self._wallet.address if self._wallet is not None else None
         """The key's own address (None without credentials: reads only)."""
