@@ -15,7 +15,8 @@ import eth_account
 
 from defipm.core.journal import MemoryJournal
 from defipm.core.weights import Weights
-from defipm.venues.hyperliquid.config import Credentials, HyperliquidConfig
+from defipm.venues.hyperliquid.config import HyperliquidConfig
+from defipm.venues.hyperliquid.credentials import Credentials
 from defipm.venues.hyperliquid.sim import LocalExchange
 from defipm.venues.hyperliquid.venue import HyperliquidVenue
 

@@ -42,8 +42,8 @@ default_leverage = 3
 def test_rebalance_and_status_from_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     wallet = eth_account.Account.create()
     secret = wallet.key.hex()
-    monkeypatch.setenv("DEFIPM_HL_SECRET_KEY", secret)
-    monkeypatch.setenv("DEFIPM_HL_ACCOUNT_ADDRESS", wallet.address)
+    monkeypatch.setenv("DEFIPM_HL_TESTNET_SECRET_KEY", secret)
+    monkeypatch.setenv("DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS", wallet.address)
     monkeypatch.setenv("COLUMNS", "200")
     with LocalExchange(accounts={wallet.address: 50_000}) as ex:
         cfg = config(tmp_path, ex.url)

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import eth_account
 import pytest
 
-from defipm.venues.hyperliquid.config import Credentials, HyperliquidConfig
+from defipm.venues.hyperliquid.config import HyperliquidConfig
+from defipm.venues.hyperliquid.credentials import Credentials
 from defipm.venues.hyperliquid.sim import LocalExchange
 from defipm.venues.hyperliquid.venue import HyperliquidVenue
 

@@ -9,13 +9,12 @@ import eth_account
 import pytest
 
 from defipm.core.errors import ConfigError
-from defipm.venues.hyperliquid.config import (
-    ENV_ACCOUNT,
-    ENV_KEYSTORE_PASSWORD,
-    ENV_SECRET,
-    HyperliquidConfig,
+from defipm.venues.hyperliquid.config import HyperliquidConfig, make_config
+from defipm.venues.hyperliquid.credentials import (
+    account_variable,
     load_credentials,
-    make_config,
+    password_variable,
+    secret_variable,
 )
 from defipm.venues.hyperliquid.venue import HyperliquidVenue
 
@@ -38,6 +37,7 @@ def test_unknown_keys_rejected_and_frozen():
 
 def test_credentials_from_env_file_and_keystore(tmp_path, wallet):
     key = wallet.key.hex()
+    ENV_SECRET, ENV_ACCOUNT = secret_variable("testnet"), account_variable("testnet")
     env = {ENV_SECRET: key, ENV_ACCOUNT: wallet.address}
     assert load_credentials(HyperliquidConfig(), env).account_address == wallet.address
     f = tmp_path / "hyperliquid_config.json"
@@ -46,7 +46,7 @@ def test_credentials_from_env_file_and_keystore(tmp_path, wallet):
     assert creds.secret_key.get_secret_value() == key
     ks = tmp_path / "key.keystore.json"
     ks.write_text(json.dumps(eth_account.Account.encrypt(wallet.key, "pw", kdf="pbkdf2", iterations=2)))
-    creds = load_credentials(HyperliquidConfig(keystore_file=ks), {ENV_KEYSTORE_PASSWORD: "pw"})
+    creds = load_credentials(HyperliquidConfig(keystore_file=ks), {password_variable("testnet"): "pw"})
     assert eth_account.Account.from_key(creds.secret_key.get_secret_value()).address == wallet.address
     with pytest.raises(ConfigError, match=ENV_SECRET):
         load_credentials(HyperliquidConfig(), {})
@@ -90,25 +90,3 @@ def test_a_config_error_never_echoes_a_value():
         make_config(secret_key=secret)  # a key put among the config values by mistake
     message = str(err.value)
     assert "secret_key" in message and "0123456789" not in message and "cdef" not in message
-
-
-def test_connecting_sends_nothing_signed_so_read_only_commands_stay_read_only(wallet, tmp_path, monkeypatch):
-    from typer.testing import CliRunner
-
-    from defipm.cli import app
-    from defipm.venues.hyperliquid.sim import LocalExchange
-
-    with LocalExchange(network="mainnet", accounts={wallet.address: 100_000}) as ex:
-        cfg = tmp_path / "defipm.toml"
-        cfg.write_text(
-            f'run = "t"\ndatabase = "sqlite:///{tmp_path / "db.sqlite"}"\n'
-            '[oracle]\nkind = "static"\n[oracle.params]\nweights = {BTC = 0.1}\n'
-            '[venue]\nkind = "hyperliquid"\n[venue.params]\nnetwork = "mainnet"\nallow_mainnet = true\n'
-            f'base_url = "{ex.url}"\nleverage = {{BTC = 3}}\n'
-        )
-        monkeypatch.setenv(ENV_SECRET, wallet.key.hex())
-        monkeypatch.setenv(ENV_ACCOUNT, wallet.address)
-        result = CliRunner().invoke(app, ["status", "--config", str(cfg)])
-        assert result.exit_code == 0, result.output
-        assert ex.stats.exchange_requests == 0  # `status` read the account, and signed nothing
-        assert ex.stats.info_requests > 0

@@ -5,48 +5,17 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-import eth_account
 import pytest
 import requests
 from hyperliquid.utils.signing import order_wires_to_order_action, sign_l1_action
 
 from defipm.core.errors import InsufficientMarginError, VenueUnavailableError
 from defipm.core.orders import Order, OrderStatus, OrderType, Side
-from defipm.venues.hyperliquid.config import Credentials, HyperliquidConfig
 from defipm.venues.hyperliquid.sim import Fault
-from defipm.venues.hyperliquid.venue import HyperliquidVenue
 
 
 def _orders_sent(exchange) -> list[str]:
     return [o.get("c") for o in exchange.engine.order_log]
-
-
-def _venue_signing_with(exchange, key_account, trading_for) -> HyperliquidVenue:
-    cfg = HyperliquidConfig(base_url=exchange.url, read_retries=0)
-    creds = Credentials(secret_key=key_account.key.hex(), account_address=trading_for.address)
-    venue = HyperliquidVenue(cfg, credentials=creds)
-    venue.connect()
-    return venue
-
-
-def test_wrong_signer_is_rejected_and_reported(exchange, wallet):
-    stranger = eth_account.Account.create()  # neither the account nor an approved API wallet of it
-    venue = _venue_signing_with(exchange, stranger, wallet)
-    report = venue.set_portfolio_weights({"ETH": 0.5})
-    assert not report.ok
-    assert report.results[0].status is OrderStatus.REJECTED
-    assert "ETH" in report.results[0].error and "does not exist" in report.results[0].error
-    assert exchange.engine.order_log == []  # refused before reaching the book
-    assert venue.get_positions() == {}
-
-
-def test_approved_api_wallet_trades_for_its_account(exchange, wallet):
-    agent = eth_account.Account.create()
-    exchange.engine.add_agent(agent.address, wallet.address)
-    venue = _venue_signing_with(exchange, agent, wallet)
-    report = venue.set_portfolio_weights({"ETH": 0.5})
-    assert report.ok
-    assert venue.get_positions()["ETH"] > 0
 
 
 def test_wrong_network_is_rejected(exchange, wallet, make_venue):

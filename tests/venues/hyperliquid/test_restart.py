@@ -29,7 +29,7 @@ from defipm.venues.hyperliquid.venue import HyperliquidVenue
 
 url, db, target = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 venue = HyperliquidVenue(HyperliquidConfig(base_url=url, timeout_secs=30))
-venue.connect()  # credentials from DEFIPM_HL_SECRET_KEY / DEFIPM_HL_ACCOUNT_ADDRESS
+venue.connect()  # credentials from DEFIPM_HL_TESTNET_SECRET_KEY / DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS
 manager = PortfolioManager(StaticOracle(target), venue, store=Store("sqlite:///" + db), run="hl")
 report = manager.manage_portfolio()
 rec = manager.last_reconciliation
@@ -42,7 +42,11 @@ print(json.dumps({
 
 
 def _client(url, db, wallet):
-    env = {**os.environ, "DEFIPM_HL_SECRET_KEY": wallet.key.hex(), "DEFIPM_HL_ACCOUNT_ADDRESS": wallet.address}
+    env = {
+        **os.environ,
+        "DEFIPM_HL_TESTNET_SECRET_KEY": wallet.key.hex(),
+        "DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS": wallet.address,
+    }
     return subprocess.Popen(
         [sys.executable, "-c", CLIENT, url, str(db), json.dumps(TARGET)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -92,17 +96,32 @@ def test_kill_9_mid_rebalance_then_restart_sends_no_duplicate(exchange, wallet, 
 def test_hl_sim_command_serves_the_sdk(wallet):
     from hyperliquid.info import Info
 
+    vault, agent = "0x" + "7a" * 20, "0x" + "9b" * 20
     proc = subprocess.Popen(
         [sys.executable, "-c", "from defipm.venues.hyperliquid.cli import app; app()", "sim", "--port", "0",
-         "--account", f"{wallet.address}=5000"],
+         "--account", f"{wallet.address}=5000", "--vault", f"{vault}={wallet.address}:700",
+         "--agent", f"{agent}={wallet.address}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         url = line.split(" on ")[1].split(";")[0]
         assert url.startswith("http://127.0.0.1:")
-        state = Info(url, skip_ws=True).user_state(wallet.address)
-        assert state["marginSummary"]["accountValue"] == "5000.0"
+        info = Info(url, skip_ws=True)
+        assert info.user_state(wallet.address)["marginSummary"]["accountValue"] == "5000.0"
+        assert info.user_state(vault)["marginSummary"]["accountValue"] == "700.0"
+        assert info.user_role(vault) == {"role": "vault"}
+        assert info.user_role(agent) == {"role": "agent", "data": {"user": wallet.address.lower()}}
+        assert info.post("/info", {"type": "vaultDetails", "vaultAddress": vault})["leader"] == wallet.address.lower()
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=10)
+
+
+def test_hl_sim_command_refuses_a_bad_vault_naming_it():
+    from typer.testing import CliRunner
+
+    from defipm.venues.hyperliquid.cli import app
+
+    result = CliRunner().invoke(app, ["sim", "--vault", "0x12=0xab"])
+    assert result.exit_code == 2 and "--vault" in result.output and "0x12" in result.output

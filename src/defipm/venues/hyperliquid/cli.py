@@ -1,6 +1,7 @@
 """``defipm hl-sim``: run the local Hyperliquid exchange in the foreground (typer sub-app ``app``).
 
 defipm hl-sim sim --port 3001 --account 0xYourAddress=100000
+defipm hl-sim sim --account 0xLeader=1000 --vault 0xVault=0xLeader:50000 --agent 0xApiWallet=0xLeader
 # then point the venue at it: [venue.params] base_url = "http://127.0.0.1:3001"
 """
 
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import typer
 
+from defipm.venues.hyperliquid.config import is_address
+from defipm.venues.hyperliquid.sim.roles import RoleError
 from defipm.venues.hyperliquid.sim.seed import DEFAULT_FIXTURES_DIR
 
 app = typer.Typer(
@@ -24,20 +27,49 @@ def main() -> None:
     """The local Hyperliquid exchange (mounted by the main CLI as ``defipm hl-sim``)."""
 
 
+def _address(option: str, item: str, address: str) -> str:
+    if not is_address(address):
+        raise typer.BadParameter(f"{option} {item!r}: {address!r} is not a 0x-prefixed 20-byte hex address")
+    return address
+
+
+def _usdc(option: str, item: str, amount: str) -> Decimal:
+    try:
+        value = Decimal(amount or "100000")
+    except InvalidOperation:
+        raise typer.BadParameter(f"{option} {item!r}: {amount!r} is not a USDC amount") from None
+    if not value.is_finite() or value < 0:
+        raise typer.BadParameter(f"{option} {item!r}: the USDC amount must be a finite number >= 0")
+    return value
+
+
 def _parse_accounts(items: list[str]) -> dict[str, Decimal]:
     accounts = {}
     for item in items:
         address, _, amount = item.partition("=")
-        try:
-            value = Decimal(amount or "100000")
-        except InvalidOperation:
-            raise typer.BadParameter(f"--account {item!r}: expected ADDRESS=USDC") from None
-        if not value.is_finite() or value < 0:
-            raise typer.BadParameter(f"--account {item!r}: the USDC amount must be >= 0")
-        if not (address.startswith("0x") and len(address) == 42):
-            raise typer.BadParameter(f"--account {item!r}: {address!r} is not a 0x-prefixed 20-byte address")
-        accounts[address] = value
+        accounts[_address("--account", item, address)] = _usdc("--account", item, amount)
     return accounts
+
+
+def _parse_vaults(items: list[str]) -> list[tuple[str, str, Decimal]]:
+    """``VAULT=LEADER[:USDC]`` -> (vault, leader, usdc)."""
+    vaults = []
+    for item in items:
+        vault, _, rest = item.partition("=")
+        leader, _, amount = rest.partition(":")
+        vaults.append(
+            (_address("--vault", item, vault), _address("--vault", item, leader), _usdc("--vault", item, amount))
+        )
+    return vaults
+
+
+def _parse_agents(items: list[str]) -> list[tuple[str, str]]:
+    """``AGENT=OWNER`` -> (agent, owner)."""
+    out = []
+    for item in items:
+        agent, _, owner = item.partition("=")
+        out.append((_address("--agent", item, agent), _address("--agent", item, owner)))
+    return out
 
 
 @app.command()
@@ -47,6 +79,8 @@ def sim(
     network: str = typer.Option("testnet", help="Which network's signatures to accept: testnet or mainnet."),
     fixtures: Path = typer.Option(DEFAULT_FIXTURES_DIR, help="Recorded responses to seed meta and mids from."),
     synthetic_assets: int = typer.Option(0, help="Extra synthetic coins SYN000... (for benchmarks)."),
+    vault: list[str] = typer.Option([], help="VAULT=LEADER[:USDC]: a vault its leader trades (repeatable)."),
+    agent: list[str] = typer.Option([], help="AGENT=OWNER: an agent (API) wallet approved for OWNER (repeatable)."),
 ) -> None:
     """Serve /info and /exchange on 127.0.0.1 until interrupted."""
     from defipm.venues.hyperliquid.sim import LocalExchange
@@ -59,6 +93,13 @@ def sim(
         network=network, port=port, fixtures=fixtures, synthetic_assets=synthetic_assets,
         accounts=_parse_accounts(account),
     )  # fmt: skip
+    for address, leader, usdc in _parse_vaults(vault):
+        ex.engine.add_vault(address, leader, usdc)
+    for address, owner in _parse_agents(agent):
+        try:
+            ex.engine.add_agent(address, owner)
+        except RoleError as exc:
+            raise typer.BadParameter(f"--agent {address}={owner}: {exc}") from None
     try:
         ex.start()
     except OSError as exc:

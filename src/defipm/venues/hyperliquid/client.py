@@ -1,5 +1,11 @@
 """A thin client over the official SDK: ``Info`` (always ``skip_ws=True``) for reads, the SDK's signing functions
-(``sign_l1_action``, ``sign_usd_class_transfer_action``) and its ``API.post`` for ``/exchange`` actions.
+(``sign_l1_action``, ``sign_usd_class_transfer_action``, ``sign_agent``) and its ``API.post`` for ``/exchange``
+actions.
+
+Three addresses: the *signer* (the key's own), the *owner* it signs for (itself, or the account that approved it
+as an agent wallet) and the *traded* account, the one every read asks about (the owner, or the vault configured).
+With a vault, every L1 action carries ``vaultAddress`` and is signed over it, as the SDK's ``Exchange`` does;
+user-signed transfers carry none (a sub-account's is named inside the amount, as the SDK writes it).
 
 What it adds: errors translated into defipm's tree at this boundary (429/5xx/timeouts -> VenueUnavailableError,
 refusals -> OrderRejectedError / InsufficientMarginError), retries with exponential backoff for reads only (an
@@ -25,19 +31,25 @@ from hyperliquid.utils.error import ClientError, ServerError
 from hyperliquid.utils.signing import (
     order_request_to_order_wire,
     order_wires_to_order_action,
+    sign_agent,
     sign_l1_action,
     sign_usd_class_transfer_action,
 )
 from hyperliquid.utils.types import Cloid
 
 from defipm.core.errors import (
+    ConfigError,
     InsufficientMarginError,
     OrderRejectedError,
     UnknownSymbolError,
     VenueError,
     VenueUnavailableError,
 )
-from defipm.venues.hyperliquid.config import Credentials, HyperliquidConfig
+from defipm.core.orders import Fill
+from defipm.venues.hyperliquid.authority import Authority, check_authority
+from defipm.venues.hyperliquid.config import HyperliquidConfig
+from defipm.venues.hyperliquid.credentials import Credentials
+from defipm.venues.hyperliquid.parsing import MalformedAnswerError, parse_fills, parse_meta, parse_spot_usdc
 from defipm.venues.hyperliquid.signing import L1Signer
 
 T = TypeVar("T")
@@ -78,6 +90,19 @@ def translate(exc: BaseException, what: str) -> VenueError:
 
 
 _TRANSPORT = (requests.RequestException, ClientError, ServerError)
+_USER_SIGNED: dict[str, Callable[[Any, dict[str, Any], bool], Any]] = {
+    "usdClassTransfer": sign_usd_class_transfer_action,
+}
+
+
+def _wallet(credentials: Credentials) -> Any:
+    """The ``eth_account`` wallet of the key; ``ConfigError`` naming where the key came from (never the key)."""
+    try:
+        return Account.from_key(credentials.secret_key.get_secret_value())
+    except (ValueError, TypeError):
+        raise ConfigError(
+            f"the Hyperliquid key from {credentials.source} is not a private key (expected 0x and 64 hex digits)"
+        ) from None
 
 
 class HyperliquidClient:
@@ -85,20 +110,46 @@ class HyperliquidClient:
 
     def __init__(self, config: HyperliquidConfig, credentials: Credentials | None = None) -> None:
         self.config = config
-        self._wallet = Account.from_key(credentials.secret_key.get_secret_value()) if credentials else None
+        self._wallet = _wallet(credentials) if credentials else None
         self._l1 = L1Signer(bytes(self._wallet.key)) if self._wallet is not None else None
-        self.address: str | None = (
-            credentials.account_address if credentials and credentials.account_address else None
-        ) or (self._wallet.address if self._wallet is not None else None)
+        self.signer: str | None = self._wallet.address if self._wallet is not None else None
+        """The key's own address (None without credentials: reads only)."""
+        self.vault: str | None = config.identity.vault_address
+        """The vault or sub-account traded, sent as ``vaultAddress`` with every L1 action."""
+        self._configured_owner = credentials.account_address if credentials else None
+        self.owner: str | None = self._configured_owner or self.signer
+        """The account the key signs for (a vault's leader when a vault is traded; settled by check_authority)."""
+        self.authority: Authority | None = None
+        """Set by ``check_authority()``: who the key is for the traded account."""
         self.timing = Timing()
         self._nonce_lock = threading.Lock()
         self._last_nonce = 0
         self._api = API(config.url, config.timeout_secs)
-        self.info: Info = self.read("connect", lambda: Info(config.url, skip_ws=True, timeout=config.timeout_secs))
+        try:  # the SDK's Info reads meta and spotMeta and indexes them; a malformed answer breaks it
+            self.info: Info = self.read("connect", lambda: Info(config.url, skip_ws=True, timeout=config.timeout_secs))
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            raise MalformedAnswerError(
+                f"Hyperliquid meta/spotMeta: an answer the SDK cannot index ({type(exc).__name__}: {exc})"
+            ) from None
         self.meta: dict[str, Any] = self.read("meta", self.info.meta)
+        parse_meta(self.meta)
+
+    @property
+    def address(self) -> str | None:
+        """The account every read asks about: the vault if one is traded, else the owner (never an agent)."""
+        return self.vault or self.owner
 
     def __repr__(self) -> str:
         return f"HyperliquidClient(url={self.config.url!r}, network={self.config.network!r}, address={self.address!r})"
+
+    def check_authority(self) -> Authority:
+        """Ask the exchange whether the key may trade the configured account or vault (reads only); raises
+        ``SignerNotAllowedError`` naming the addresses if not. Sets ``owner`` to the account the key signs for."""
+        if self.signer is None:
+            raise VenueError("Hyperliquid: no credentials loaded; there is no key to check")
+        self.authority = check_authority(self.post_info, self.signer, self._configured_owner, self.vault)
+        self.owner = self.authority.owner
+        return self.authority
 
     # -- reads ----------------------------------------------------------------------------------------------
     def read(self, what: str, fn: Callable[[], T]) -> T:
@@ -136,20 +187,26 @@ class HyperliquidClient:
         return self._wallet
 
     def post_action(self, what: str, action: dict[str, Any], *, user_signed: bool = False) -> Any:
-        """Sign ``action`` and send it once. Raises VenueUnavailableError when the outcome is unknown."""
+        """Sign ``action`` and send it once. Raises VenueUnavailableError when the outcome is unknown.
+
+        L1 actions are signed over this client's vault (``vaultAddress``); user-signed ones (``usdClassTransfer``,
+        ``approveAgent``) carry their own nonce and no vault, as in the SDK's ``Exchange``."""
         wallet = self._require_wallet()
         t0 = time.perf_counter()
         if user_signed:
             nonce = int(action["nonce"])
-            signature = sign_usd_class_transfer_action(wallet, action, self.config.is_mainnet)
+            signature = _USER_SIGNED[action["type"]](wallet, action, self.config.is_mainnet)
             vault = None
         else:
-            nonce = self._nonce()
+            nonce, vault = self._nonce(), self.vault
             if self._l1 is not None:  # same bytes as sign_l1_action, ~5x faster
-                signature = self._l1.sign(action, None, nonce, None, self.config.is_mainnet)
+                signature = self._l1.sign(action, vault, nonce, None, self.config.is_mainnet)
             else:
-                signature = sign_l1_action(wallet, action, None, nonce, None, self.config.is_mainnet)
-            vault = None
+                signature = sign_l1_action(wallet, action, vault, nonce, None, self.config.is_mainnet)
+        self.timing.sign_secs += time.perf_counter() - t0
+        return self._send(what, action, nonce, signature, vault)
+
+    def _send(self, what: str, action: dict[str, Any], nonce: int, signature: Any, vault: str | None) -> Any:
         payload = {
             "action": action,
             "nonce": nonce,
@@ -163,9 +220,38 @@ class HyperliquidClient:
         except _TRANSPORT as exc:
             raise translate(exc, what) from None
         finally:
-            self.timing.sign_secs += t1 - t0
             self.timing.http_secs += time.perf_counter() - t1
             self.timing.actions += 1
+
+    def order_wire(
+        self,
+        coin: str,
+        is_buy: bool,
+        size: Decimal,
+        price: Decimal,
+        *,
+        tif: str = "Ioc",
+        reduce_only: bool = False,
+        cloid: str | None = None,
+    ) -> dict[str, Any]:
+        """One order in the exchange's wire form (the SDK's ``order_request_to_order_wire``); an ``order`` action
+        may carry many. Raises ``OrderRejectedError`` for a size or price the wire cannot carry exactly."""
+        request: dict[str, Any] = {
+            "coin": coin,
+            "is_buy": is_buy,
+            "sz": float(size),
+            "limit_px": float(price),
+            "order_type": {"limit": {"tif": tif}},
+            "reduce_only": reduce_only,
+        }
+        if cloid is not None:
+            request["cloid"] = Cloid.from_str(cloid)
+        try:
+            return order_request_to_order_wire(request, self.asset_of(coin))  # type: ignore[arg-type, return-value]
+        except ValueError as exc:
+            raise OrderRejectedError(
+                f"{coin}: cannot put size {size} / price {price} on the wire: {exc}", symbol=coin
+            ) from None
 
     def order(
         self,
@@ -183,22 +269,7 @@ class HyperliquidClient:
         Raises ``OrderRejectedError``/``InsufficientMarginError`` for a refusal (top-level "err" or an error
         inside the status), ``VenueUnavailableError`` when the outcome is unknown."""
         t0 = time.perf_counter()
-        request: dict[str, Any] = {
-            "coin": coin,
-            "is_buy": is_buy,
-            "sz": float(size),
-            "limit_px": float(price),
-            "order_type": {"limit": {"tif": tif}},
-            "reduce_only": reduce_only,
-        }
-        if cloid is not None:
-            request["cloid"] = Cloid.from_str(cloid)
-        try:
-            wire = order_request_to_order_wire(request, self.asset_of(coin))  # type: ignore[arg-type]
-        except ValueError as exc:
-            raise OrderRejectedError(
-                f"{coin}: cannot put size {size} / price {price} on the wire: {exc}", symbol=coin
-            ) from None
+        wire = self.order_wire(coin, is_buy, size, price, tif=tif, reduce_only=reduce_only, cloid=cloid)
         action = order_wires_to_order_action([wire])
         self.timing.sign_secs += time.perf_counter() - t0
         response = self.post_action(f"order {coin}", action)
@@ -231,19 +302,57 @@ class HyperliquidClient:
         """A fresh action nonce (milliseconds, strictly increasing): the id of a user-signed action."""
         return self._nonce()
 
+    def fills_since(self, start_ms: int) -> list[Fill]:
+        """The traded account's fills from ``start_ms`` (exchange time, ms) on (``userFillsByTime``), each with
+        its exchange time, price, size and fee."""
+        body = {"type": "userFillsByTime", "user": self.address, "startTime": start_ms}
+        return parse_fills(self.post_info("userFillsByTime", body))
+
     def spot_usdc(self) -> Decimal:
         """The account's USDC on the spot side (``spotClearinghouseState``)."""
         state = self.post_info("spotClearinghouseState", {"type": "spotClearinghouseState", "user": self.address})
-        for balance in state.get("balances", []) if isinstance(state, dict) else []:
-            if balance.get("coin") == "USDC":
-                return Decimal(str(balance.get("total", "0")))
-        return Decimal(0)
+        return parse_spot_usdc(state)
+
+    def _check_can_transfer(self) -> str:
+        """The amount suffix a transfer needs ("" or the SDK's ``" subaccount:0x..."``); refuses what the
+        exchange would: an agent key (transfers are signed by the owner) or a vault (it has no spot balance)."""
+        authority = self.authority
+        if authority is not None and authority.signer_kind == "agent":
+            raise OrderRejectedError(
+                f"usdClassTransfer: the key's address {authority.signer} is an agent wallet of {authority.owner}; "
+                "transfers must be signed with the owner's key"
+            )
+        if self.vault is None:
+            return ""
+        if authority is None or authority.vault_kind != "subAccount":
+            raise OrderRejectedError(f"usdClassTransfer: {self.vault} is a vault; USDC moves in and out of a vault "
+                                     "by vault transfers, which defipm does not make")  # fmt: skip
+        return f" subaccount:{self.vault}"
 
     def usd_class_transfer(self, amount: Decimal, to_perp: bool, nonce: int | None = None) -> int:
         """Move USDC between spot and perp; returns the action's nonce (its id)."""
+        suffix = self._check_can_transfer()
         nonce = self._nonce() if nonce is None else nonce
-        action = {"type": "usdClassTransfer", "amount": str(amount), "toPerp": to_perp, "nonce": nonce}
+        action = {"type": "usdClassTransfer", "amount": f"{amount}{suffix}", "toPerp": to_perp, "nonce": nonce}
         response = self.post_action("usdClassTransfer", action, user_signed=True)
+        if not isinstance(response, dict) or response.get("status") != "ok":
+            raise classify_refusal(str(response.get("response") if isinstance(response, dict) else response))
+        return nonce
+
+    def approve_agent(self, agent_address: str, name: str | None = None) -> int:
+        """Approve ``agent_address`` as an agent (API) wallet of this key's account (``approveAgent``, signed
+        like the SDK's ``Exchange.approve_agent``; ``name`` None approves the unnamed agent). Returns the nonce."""
+        nonce = self._nonce()
+        action: dict[str, Any] = {
+            "type": "approveAgent",
+            "agentAddress": agent_address,
+            "agentName": name or "",
+            "nonce": nonce,
+        }
+        signature = sign_agent(self._require_wallet(), action, self.config.is_mainnet)
+        if name is None:
+            del action["agentName"]  # signed as "", sent without the field, as the SDK does
+        response = self._send("approveAgent", action, nonce, signature, self.vault)  # the SDK sends its vault
         if not isinstance(response, dict) or response.get("status") != "ok":
             raise classify_refusal(str(response.get("response") if isinstance(response, dict) else response))
         return nonce

@@ -1,29 +1,81 @@
-"""Configuration of the Hyperliquid venue and where its credentials come from.
+"""Configuration of the Hyperliquid venue: network, trading settings and the account traded.
 
-``HyperliquidConfig`` is frozen and rejects unknown keys. Credentials never live in it: ``load_credentials`` reads
-them, in this order, from the environment (``DEFIPM_HL_SECRET_KEY``, ``DEFIPM_HL_ACCOUNT_ADDRESS``), an encrypted
-keystore file (password from ``DEFIPM_HL_KEYSTORE_PASSWORD``), or the design's ``hyperliquid_config.json``
-(``{"account_address": ..., "secret_key": ...}``, git-ignored; ``hyperliquid_config.example.json`` is the
-template). The secret is a ``SecretStr``: it never shows in a repr, a log line or an exception message.
+``HyperliquidConfig`` is frozen and rejects unknown keys. The account traded is an *identity*: the owner account
+(``account_address``), optionally a vault or sub-account it controls (``vault_address``), and where the signing
+key comes from (``secret_key_env``, ``keystore_file``, ``config_file``; see ``credentials.py``). The identity is
+given either at the top level or as named profiles, one of which is selected per run::
+
+    [venue.params]
+    network = "testnet"
+    profile = "vault"                        # or DEFIPM_VENUE__PARAMS__PROFILE=vault for one run
+    [venue.params.profiles.personal]
+    account_address = "0x..."                # key in DEFIPM_HL_TESTNET_PERSONAL_SECRET_KEY (owner or agent key)
+    [venue.params.profiles.vault]
+    vault_address = "0x..."                  # traded by its leader's key or an agent of the leader
+    account_address = "0x..."                # the leader (optional: read from the exchange)
+
+Keys never live here.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Mapping
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from defipm.core.errors import ConfigError
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
-ENV_SECRET = "DEFIPM_HL_SECRET_KEY"
-ENV_ACCOUNT = "DEFIPM_HL_ACCOUNT_ADDRESS"
-ENV_KEYSTORE_PASSWORD = "DEFIPM_HL_KEYSTORE_PASSWORD"
+Network = Literal["testnet", "mainnet"]
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*")
+
+
+def is_address(text: str) -> bool:
+    """Whether ``text`` is a 0x-prefixed 20-byte hex address."""
+    return bool(_ADDRESS.fullmatch(text))
+
+
+def _check_address(value: str | None) -> str | None:
+    if value is not None and not is_address(value):
+        raise ValueError("expected a 0x-prefixed 20-byte hex address (0x + 40 hex digits)")
+    return value
+
+
+def env_prefix(network: Network) -> str:
+    """``DEFIPM_HL_TESTNET_`` or ``DEFIPM_HL_MAINNET_``: every key variable of that network starts with it."""
+    return f"DEFIPM_HL_{network.upper()}_"
+
+
+class AccountProfile(BaseModel):
+    """Who is traded and with which key. Addresses are 0x-prefixed 20-byte hex."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account_address: str | None = None
+    """The owner account. With an agent (API wallet) key it is required, unless a vault is traded; None = the
+    key's own address (or, with a vault, its leader)."""
+    vault_address: str | None = None
+    """A vault (or sub-account) traded instead of the owner's own book: every signed action carries it as
+    ``vaultAddress``, every read asks about it. The key must be its leader's (master's) or an agent of them."""
+    secret_key_env: str | None = None
+    """The environment variable holding the key; default ``DEFIPM_HL_<NETWORK>[_<PROFILE>]_SECRET_KEY``. Must
+    start with ``DEFIPM_HL_<NETWORK>_`` so a key is never read for the other network."""
+    config_file: Path | None = None
+    """The design's ``hyperliquid_config.json`` with ``secret_key`` (and ``account_address``)."""
+    keystore_file: Path | None = None
+    """An encrypted Ethereum keystore (JSON); password from ``DEFIPM_HL_<NETWORK>_KEYSTORE_PASSWORD``."""
+
+    @field_validator("account_address", "vault_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return _check_address(value)
+
+
+_IDENTITY_FIELDS = tuple(AccountProfile.model_fields)
 
 
 class HyperliquidConfig(BaseModel):
@@ -38,7 +90,11 @@ class HyperliquidConfig(BaseModel):
     base_url: str | None = None
     """API root override, e.g. the local exchange's ``http://127.0.0.1:3001``; None = the network's public URL."""
     account_address: str | None = None
-    """The account traded (0x...). Needed when the key is an API wallet; defaults to the key's own address."""
+    """The owner account (see ``AccountProfile``); top-level identity fields are used when no profile is set."""
+    vault_address: str | None = None
+    """A vault or sub-account to trade instead of the owner's book (see ``AccountProfile``)."""
+    secret_key_env: str | None = None
+    """The variable holding the key (see ``AccountProfile``)."""
     leverage: dict[str, int] = Field(default_factory=dict)
     """Leverage per coin (x), set with ``updateLeverage`` on connect; coins not listed keep the exchange's."""
     default_leverage: int | None = None
@@ -56,9 +112,13 @@ class HyperliquidConfig(BaseModel):
     retry_backoff_secs: float = Field(default=0.25, ge=0)
     """First retry delay in seconds; doubles each retry."""
     config_file: Path | None = None
-    """The design's ``hyperliquid_config.json`` with ``account_address`` and ``secret_key``."""
+    """The design's ``hyperliquid_config.json`` (see ``AccountProfile``)."""
     keystore_file: Path | None = None
-    """An encrypted Ethereum keystore (JSON); password from ``DEFIPM_HL_KEYSTORE_PASSWORD``."""
+    """An encrypted keystore (see ``AccountProfile``)."""
+    profiles: dict[str, AccountProfile] = Field(default_factory=dict)
+    """Named identities (``[venue.params.profiles.<name>]``); names are letters, digits and single underscores."""
+    profile: str | None = None
+    """The profile traded by this run; required when ``profiles`` is given (and then no top-level identity)."""
 
     @model_validator(mode="after")
     def _mainnet_needs_opt_in(self) -> HyperliquidConfig:
@@ -69,6 +129,42 @@ class HyperliquidConfig(BaseModel):
                 raise ValueError(f"leverage for {coin} must be at least 1, got {lev}")
         return self
 
+    @field_validator("account_address", "vault_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return _check_address(value)
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> HyperliquidConfig:
+        top = [f for f in _IDENTITY_FIELDS if getattr(self, f) is not None]
+        bad_names = [n for n in self.profiles if not _PROFILE_NAME.fullmatch(n)]
+        if bad_names:
+            raise ValueError(f"profile name(s) {', '.join(map(repr, bad_names))}: use letters, digits and '_' only")
+        if self.profile is not None and self.profile not in self.profiles:
+            known = ", ".join(sorted(self.profiles)) or "none defined"
+            raise ValueError(f"profile {self.profile!r} is not among profiles ({known})")
+        if self.profiles and self.profile is None:
+            raise ValueError(
+                f"profiles are defined: select one with profile = one of {', '.join(sorted(self.profiles))}"
+            )
+        if self.profile is not None and top:
+            raise ValueError(f"{', '.join(top)} set beside profile {self.profile!r}: put them in the profile")
+        prefix = env_prefix(self.network)
+        for where, identity in [("venue params", self.identity), *self.profiles.items()]:
+            variable = identity.secret_key_env
+            if variable is not None and not variable.startswith(prefix):
+                raise ValueError(
+                    f"{where}: secret_key_env {variable!r} must start with {prefix!r} (network {self.network!r})"
+                )
+        return self
+
+    @property
+    def identity(self) -> AccountProfile:
+        """The selected profile, or the top-level identity fields when there are no profiles."""
+        if self.profile is not None:
+            return self.profiles[self.profile]
+        return AccountProfile(**{f: getattr(self, f) for f in _IDENTITY_FIELDS})
+
     @property
     def is_mainnet(self) -> bool:
         return self.network == "mainnet"
@@ -76,72 +172,6 @@ class HyperliquidConfig(BaseModel):
     @property
     def url(self) -> str:
         return (self.base_url or (MAINNET_URL if self.is_mainnet else TESTNET_URL)).rstrip("/")
-
-
-class Credentials(BaseModel):
-    """A private key and the account it trades. ``repr``/``str`` show the address only."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    secret_key: SecretStr
-    account_address: str | None = None
-    source: str = "unknown"
-
-    def __repr__(self) -> str:
-        return f"Credentials(account_address={self.account_address!r}, source={self.source!r}, secret_key=***)"
-
-    __str__ = __repr__
-
-
-def _from_file(path: Path) -> Credentials:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read Hyperliquid config file {path}: {type(exc).__name__}") from None
-    if not isinstance(data, dict) or not data.get("secret_key"):
-        raise ConfigError(f"{path}: expected an object with 'secret_key' (and 'account_address')")
-    return Credentials(
-        secret_key=SecretStr(str(data["secret_key"])),
-        account_address=data.get("account_address") or None,
-        source=str(path),
-    )
-
-
-def _from_keystore(path: Path, env: Mapping[str, str]) -> Credentials:
-    from eth_account import Account
-
-    password = env.get(ENV_KEYSTORE_PASSWORD)
-    if password is None:
-        raise ConfigError(f"keystore {path} needs its password in {ENV_KEYSTORE_PASSWORD}")
-    try:
-        key = Account.decrypt(json.loads(path.read_text()), password)
-    except (OSError, ValueError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot decrypt keystore {path}: {type(exc).__name__}") from None
-    return Credentials(
-        secret_key=SecretStr("0x" + bytes(key).hex()), account_address=env.get(ENV_ACCOUNT), source=str(path)
-    )
-
-
-def load_credentials(config: HyperliquidConfig, env: Mapping[str, str] | None = None) -> Credentials:
-    """Credentials from the environment, else the keystore, else the config file; ``ConfigError`` if none."""
-    env = os.environ if env is None else env
-    if env.get(ENV_SECRET):
-        return Credentials(
-            secret_key=SecretStr(env[ENV_SECRET]),
-            account_address=env.get(ENV_ACCOUNT) or config.account_address,
-            source="environment",
-        )
-    if config.keystore_file is not None:
-        creds = _from_keystore(config.keystore_file, env)
-    elif config.config_file is not None:
-        creds = _from_file(config.config_file)
-    else:
-        raise ConfigError(
-            f"no Hyperliquid credentials: set {ENV_SECRET} (and {ENV_ACCOUNT}), keystore_file or config_file"
-        )
-    if creds.account_address is None and config.account_address:
-        creds = creds.model_copy(update={"account_address": config.account_address})
-    return creds
 
 
 def make_config(**values: object) -> HyperliquidConfig:

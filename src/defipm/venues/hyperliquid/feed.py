@@ -11,6 +11,7 @@ from typing import Literal
 
 from defipm.venues.hyperliquid.client import HyperliquidClient
 from defipm.venues.hyperliquid.config import HyperliquidConfig
+from defipm.venues.hyperliquid.parsing import parse_meta, parse_mids
 
 
 class HyperliquidMidsFeed:
@@ -27,9 +28,11 @@ class HyperliquidMidsFeed:
         )
         self.client = HyperliquidClient(config)  # no credentials: reads only
         self.label = f"Hyperliquid {network} mids ({config.url}), paper fills"
-        self._listed = {a["name"] for a in self.client.meta["universe"] if not a.get("isDelisted")}
+        rules, delisted = parse_meta(self.client.meta)
+        self._listed = set(rules) - delisted
 
     def __call__(self) -> tuple[datetime, dict[str, float], None]:
-        mids = self.client.read("allMids", self.client.info.all_mids)
-        prices = {coin: float(px) for coin, px in mids.items() if coin in self._listed and float(px) > 0}
+        """Raises ``MalformedAnswerError`` (a ``VenueError``) naming the coin of a mid that is not a usable price."""
+        mids = parse_mids(self.client.post_info("allMids", {"type": "allMids"}))
+        prices = {coin: float(px) for coin, px in mids.items() if coin in self._listed}
         return datetime.now(UTC), prices, None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from defipm.core.errors import DataError
+from defipm.venues.hyperliquid.parsing import MAX_TIME_MS, integer, number, price, read
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,6 +39,26 @@ def to_ms(t: datetime | int) -> int:
     return int(t.timestamp() * 1000)
 
 
+def _coin(row: Any, key: str) -> str:
+    return str(row.get(key, "?")) if isinstance(row, dict) else "?"
+
+
+def _candle_row(r: Any) -> tuple[int, float, float, float, float, float, int]:
+    """One candle, each field checked (``MalformedAnswerError`` naming the coin and field otherwise)."""
+    where, coin = "candleSnapshot", _coin(r, "s")
+    t = read(r, "t", where, f"{coin} candle t", integer, high=MAX_TIME_MS)
+    o, h, low, c = (float(read(r, k, where, f"{coin} candle {k}", price)) for k in "ohlc")
+    volume = float(read(r, "v", where, f"{coin} candle v", number))
+    return t, o, h, low, c, volume, integer(r.get("n", 0), where, f"{coin} candle n")
+
+
+def _funding_row(r: Any) -> tuple[int, float, float]:
+    where, coin = "fundingHistory", _coin(r, "coin")
+    t = read(r, "time", where, f"{coin} funding time", integer, high=MAX_TIME_MS)
+    rate = float(read(r, "fundingRate", where, f"{coin} fundingRate", number))
+    return t, rate, float(number(r.get("premium", 0), where, f"{coin} premium"))
+
+
 def candles_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """``candleSnapshot`` rows -> date (bar open, UTC)/open/high/low/close/volume/trades, sorted, unique."""
     import pandas as pd
@@ -45,18 +66,9 @@ def candles_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     cols = ["date", "open", "high", "low", "close", "volume", "trades"]
     if not rows:
         return pd.DataFrame(columns=cols)
-    try:
-        frame = pd.DataFrame({
-            "date": pd.to_datetime([int(r["t"]) for r in rows], unit="ms", utc=True),
-            "open": [float(r["o"]) for r in rows],
-            "high": [float(r["h"]) for r in rows],
-            "low": [float(r["l"]) for r in rows],
-            "close": [float(r["c"]) for r in rows],
-            "volume": [float(r["v"]) for r in rows],
-            "trades": [int(r.get("n", 0)) for r in rows],
-        })  # fmt: skip
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"Hyperliquid candleSnapshot: bad row ({exc})") from None
+    parsed = [_candle_row(r) for r in rows]
+    frame = pd.DataFrame(parsed, columns=cols)
+    frame["date"] = pd.to_datetime(frame["date"], unit="ms", utc=True)
     return frame.drop_duplicates("date").sort_values("date").reset_index(drop=True)[cols]
 
 
@@ -67,14 +79,9 @@ def funding_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     cols = ["date", "funding_rate", "premium"]
     if not rows:
         return pd.DataFrame(columns=cols)
-    try:
-        frame = pd.DataFrame({
-            "date": pd.to_datetime([int(r["time"]) for r in rows], unit="ms", utc=True),
-            "funding_rate": [float(r["fundingRate"]) for r in rows],
-            "premium": [float(r.get("premium", 0)) for r in rows],
-        })  # fmt: skip
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"Hyperliquid fundingHistory: bad row ({exc})") from None
+    parsed = [_funding_row(r) for r in rows]
+    frame = pd.DataFrame(parsed, columns=cols)
+    frame["date"] = pd.to_datetime(frame["date"], unit="ms", utc=True)
     return frame.drop_duplicates("date").sort_values("date").reset_index(drop=True)[cols]
 
 

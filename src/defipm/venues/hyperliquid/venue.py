@@ -13,28 +13,44 @@ slippage cap, each with the journal's cloid, so ``lookup_order`` can find them a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from pydantic import SecretStr
 
 from defipm.core.account import AccountSnapshot
-from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSymbolError
+from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSymbolError, VenueError
 from defipm.core.instruments import InstrumentRules
 from defipm.core.journal import OrderJournal, new_client_order_id
 from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder
 from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.weights import Weights
 from defipm.venues.base import Venue
+from defipm.venues.hyperliquid.authority import Authority
 from defipm.venues.hyperliquid.client import HyperliquidClient
-from defipm.venues.hyperliquid.config import Credentials, HyperliquidConfig, load_credentials
+from defipm.venues.hyperliquid.config import HyperliquidConfig
+from defipm.venues.hyperliquid.credentials import Credentials, load_credentials
 from defipm.venues.hyperliquid.flows import FlowRecord, UsdcFlows
-from defipm.venues.hyperliquid.parsing import UserState, parse_fill, parse_meta, parse_mids, parse_user_state
+from defipm.venues.hyperliquid.parsing import (
+    UserState,
+    get,
+    integer,
+    parse_filled,
+    parse_meta,
+    parse_mids,
+    parse_order_status,
+    parse_user_state,
+)
 from defipm.venues.hyperliquid.rules import MIN_NOTIONAL, TAKER_FEE, round_price
 
 ZERO = Decimal(0)
+FILL_CLOCK_SLACK_MS = 5 * 60 * 1000
+"""Fills are read from this long before the local send time, so a local clock ahead of the exchange's still
+finds them."""
 DUST_CLOSE_BUFFER = Decimal("1.1")
 """The first step of a two-step close adds this multiple of $10, so a small price move cannot undercut it."""
 
@@ -73,13 +89,20 @@ class HyperliquidVenue(Venue):
         secret_key: str | None = None,
         additional_params: Mapping[str, Any] | None = None,
     ) -> None:
-        """``api_key`` is the account address, ``secret_key`` the (API wallet) private key; without them the
-        credentials come from ``load_credentials`` (environment, keystore, ``hyperliquid_config.json``)."""
+        """``api_key`` is the owner account's address, ``secret_key`` the owner's or an agent (API) wallet's private
+        key; without them the credentials come from ``load_credentials`` (the network's environment variables, a
+        keystore, ``hyperliquid_config.json``) for the selected profile.
+
+        Before anything else the exchange is asked who the key is (``check_authority``): the account itself or
+        one of its approved agents, or for a vault its leader or the leader's agent. Any other key raises
+        ``SignerNotAllowedError`` naming both addresses. Only reads are made: connecting signs nothing."""
         if secret_key:
             creds = Credentials(secret_key=SecretStr(secret_key), account_address=api_key, source="connect()")
         else:
             creds = self._credentials or load_credentials(self.config)
-        self._client = HyperliquidClient(self.config, creds)
+        client = HyperliquidClient(self.config, creds)
+        client.check_authority()  # reads only: refuses a key that may not trade the account before anything else
+        self._client = client
         self.refresh()
         # Configured leverage is applied before a coin's first order (``_ensure_leverage``), not here: connecting
         # must send nothing signed, so that read-only commands (``defipm status``) never act on the account.
@@ -92,26 +115,33 @@ class HyperliquidVenue(Venue):
 
     @property
     def address(self) -> str:
+        """The account read and traded: the vault if one is configured, else the owner (never an agent wallet)."""
         assert self.client.address is not None
         return self.client.address
+
+    @property
+    def authority(self) -> Authority | None:
+        """Who the key is for the traded account (owner or agent), once connected."""
+        return self._client.authority if self._client is not None else None
 
     def refresh(self) -> None:
         c = self.client
         meta = c.post_info("meta", {"type": "meta"})
-        if len(meta["universe"]) != len(c.info.coin_to_asset):
-            c.info.set_perp_meta(meta, 0)  # newly listed coins
         mids = c.post_info("allMids", {"type": "allMids"})
         state = c.post_info("clearinghouseState", {"type": "clearinghouseState", "user": self.address})
         self.load_state(meta, mids, state)
+        if len(self._meta) != len(c.info.coin_to_asset):
+            c.info.set_perp_meta(meta, 0)  # newly listed coins
 
     def load_state(self, meta: dict[str, Any], all_mids: dict[str, Any], user_state: dict[str, Any]) -> None:
         """Adopt decoded ``meta``, ``allMids`` and ``clearinghouseState`` answers (``refresh`` uses it; so can
-        offline planning from recorded responses)."""
+        offline planning from recorded responses). Raises ``MalformedAnswerError`` (a ``VenueError``) naming the
+        coin and field of anything unusable, and then keeps the state it had."""
+        rules, _ = parse_meta(meta)
+        mids = parse_mids(all_mids)
+        user = parse_user_state(user_state)
         self._meta = {a["name"]: a for a in meta["universe"]}
-        self._rules, _ = parse_meta(meta)
-        self._mids = parse_mids(all_mids)
-        self._state = user_state
-        self._user = parse_user_state(user_state)
+        self._rules, self._mids, self._state, self._user = rules, mids, user_state, user
         self._stale = False
 
     def mark_stale(self) -> None:
@@ -123,10 +153,9 @@ class HyperliquidVenue(Venue):
         if not self._meta:
             self.refresh()
         elif self._stale:
-            self._state = self.client.post_info(
-                "clearinghouseState", {"type": "clearinghouseState", "user": self.address}
-            )
-            self._user = parse_user_state(self._state)
+            state = self.client.post_info("clearinghouseState", {"type": "clearinghouseState", "user": self.address})
+            self._user = parse_user_state(state)
+            self._state = state
             self._stale = False
 
     def _market(self) -> None:
@@ -329,6 +358,9 @@ class HyperliquidVenue(Venue):
         return round_price(raw, self.sz_decimals(symbol), up=side is Side.SELL)
 
     def submit_order(self, order: Order) -> OrderResult:
+        """One IOC (or resting limit) order. A fill carries the exchange's own records of it (``userFillsByTime``:
+        its time, price levels and exact fee); if they cannot be read, one fill at the average price, stamped
+        with the time the answer arrived and the base-tier fee, stands in."""
         is_buy = order.side is Side.BUY
         if order.order_type is OrderType.MARKET or order.limit_price is None:
             price, tif = self.aggressive_price(order.symbol, order.side, order.reference_price), "Ioc"
@@ -337,6 +369,7 @@ class HyperliquidVenue(Venue):
             price = round_price(order.limit_price, d, up=not is_buy)
             tif = "Ioc" if order.order_type is OrderType.LIMIT_IOC else "Gtc"
         self._stale = True
+        sent_ms = int(time.time() * 1000)
         status = self.client.order(
             order.symbol,
             is_buy,
@@ -346,55 +379,57 @@ class HyperliquidVenue(Venue):
             reduce_only=order.reduce_only,
             cloid=order.client_order_id,
         )
-        if "filled" in status:
-            f = status["filled"]
-            qty, avg = Decimal(f["totalSz"]), Decimal(f["avgPx"])
-            fill = Fill(
-                order.symbol,
-                order.side,
-                qty,
-                avg,
-                (qty * avg * TAKER_FEE).quantize(Decimal("0.000001")),
-                order.client_order_id,
-                venue_order_id=str(f["oid"]),
-            )
+        if isinstance(status, dict) and "filled" in status:
+            qty, avg, oid = parse_filled(status, order.symbol)
+            fills = self._exchange_fills(oid, qty, order.client_order_id, sent_ms) or (
+                Fill(order.symbol, order.side, qty, avg, (qty * avg * TAKER_FEE).quantize(Decimal("0.000001")),
+                     order.client_order_id, timestamp=datetime.now(UTC), venue_order_id=str(oid)),
+            )  # fmt: skip
             done = OrderStatus.FILLED if qty >= order.quantity else OrderStatus.PARTIALLY_FILLED
-            return OrderResult(order, done, (fill,), venue_order_id=str(f["oid"]))
-        if "resting" in status:
-            return OrderResult(order, OrderStatus.RESTING, venue_order_id=str(status["resting"]["oid"]))
+            return OrderResult(order, done, fills, venue_order_id=str(oid))
+        if isinstance(status, dict) and "resting" in status:
+            oid = integer(get(status["resting"], "oid", "order status", f"{order.symbol} oid"), "order status",
+                          f"{order.symbol} oid")  # fmt: skip
+            return OrderResult(order, OrderStatus.RESTING, venue_order_id=str(oid))
         return OrderResult(order, OrderStatus.UNKNOWN, error=f"{order.symbol}: unexpected status {status!r}")
 
+    def _exchange_fills(self, oid: int, quantity: Decimal, cloid: str | None, sent_ms: int) -> tuple[Fill, ...]:
+        """The exchange's fills of order ``oid`` if they can be read and add up to ``quantity``, else ()."""
+        try:
+            fills = self.client.fills_since(sent_ms - FILL_CLOCK_SLACK_MS)
+        except VenueError:
+            return ()
+        mine = tuple(replace(f, client_order_id=cloid) for f in reversed(fills) if f.venue_order_id == str(oid))
+        return mine if sum((f.quantity for f in mine), ZERO) == quantity else ()
+
     def lookup_order(self, client_order_id: str) -> OrderResult | None:
-        """``orderStatus`` by cloid, with this order's fills (exact fees) from ``userFills``."""
+        """``orderStatus`` by cloid, with this order's fills (exact fees and times) from ``userFillsByTime``."""
         body = {"type": "orderStatus", "user": self.address, "oid": client_order_id}
-        answer = self.client.post_info("orderStatus", body)
-        if not isinstance(answer, dict) or answer.get("status") != "order":
+        info = parse_order_status(self.client.post_info("orderStatus", body))
+        if info is None:
             return None
-        info, status_text = answer["order"]["order"], answer["order"]["status"]
-        oid = int(info["oid"])
-        side = Side.BUY if info["side"] == "B" else Side.SELL
         fills = tuple(
-            parse_fill(f, client_order_id)
-            for f in self.client.post_info("userFills", {"type": "userFills", "user": self.address})
-            if int(f["oid"]) == oid
+            replace(f, client_order_id=client_order_id)
+            for f in reversed(self.client.fills_since(info.timestamp - FILL_CLOCK_SLACK_MS))
+            if f.venue_order_id == str(info.oid)
         )
         order = Order(
-            info["coin"],
-            side,
-            Decimal(info["origSz"]),
+            info.coin,
+            info.side,
+            info.orig_size,
             OrderType.MARKET,
-            limit_price=Decimal(info["limitPx"]),
-            reduce_only=bool(info.get("reduceOnly")),
+            limit_price=info.limit_price,
+            reduce_only=info.reduce_only,
             client_order_id=client_order_id,
         )
-        status = _STATUS.get(status_text)
+        status = _STATUS.get(info.status)
         if status is None:
-            if "rejected" in status_text.lower():
+            if "rejected" in info.status.lower():
                 status = OrderStatus.REJECTED
             elif fills:
                 status = OrderStatus.PARTIALLY_FILLED
             else:
                 status = OrderStatus.CANCELLED
         self._stale = True
-        error = None if status in (OrderStatus.FILLED, OrderStatus.RESTING) else f"{info['coin']}: order {status_text}"
-        return OrderResult(order, status, fills, error=error, venue_order_id=str(oid))
+        error = None if status in (OrderStatus.FILLED, OrderStatus.RESTING) else f"{info.coin}: order {info.status}"
+        return OrderResult(order, status, fills, error=error, venue_order_id=str(info.oid))

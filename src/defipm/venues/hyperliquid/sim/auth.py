@@ -2,6 +2,9 @@
 from the signed action (the SDK's own hashing, ``action_hash`` + phantom agent for L1 actions, EIP-712 user-signed
 payloads for transfers, and ``eth_account``), never taken from the request.
 
+User-signed actions (``usdClassTransfer``, ``approveAgent``) must be signed by the account itself; L1 actions
+(orders, cancels, leverage) by the account or one of its approved agents (see ``roles.py``).
+
 Rejects: an unknown signer (a wrong key recovers to another address), a signature made for the other network
 (L1 ``source`` "a"/"b", user-signed ``hyperliquidChain``), a reused nonce or one outside the accepted window, and
 non-canonical number strings (the real exchange re-serialises them, so the signature would not match).
@@ -21,8 +24,16 @@ from hyperliquid.utils.signing import (
     recover_user_from_user_signed_action,
 )
 
+APPROVE_AGENT_SIGN_TYPES = [
+    {"name": "hyperliquidChain", "type": "string"},
+    {"name": "agentAddress", "type": "address"},
+    {"name": "agentName", "type": "string"},
+    {"name": "nonce", "type": "uint64"},
+]
+"""The fields the SDK's ``sign_agent`` signs (it has no constant for them)."""
 USER_SIGNED_TYPES: dict[str, tuple[list[dict[str, str]], str]] = {
     "usdClassTransfer": (USD_CLASS_TRANSFER_SIGN_TYPES, "HyperliquidTransaction:UsdClassTransfer"),
+    "approveAgent": (APPROVE_AGENT_SIGN_TYPES, "HyperliquidTransaction:ApproveAgent"),
 }
 NONCE_WINDOW_PAST_MS = 2 * 24 * 3600 * 1000
 NONCE_WINDOW_FUTURE_MS = 24 * 3600 * 1000
@@ -78,7 +89,10 @@ def recover_signer(payload: dict[str, Any], is_mainnet: bool) -> tuple[str, str 
         expected = "Mainnet" if is_mainnet else "Testnet"
         if chain != expected:
             raise AuthError(f"Wrong network: action signed for {chain!r}, this exchange is {expected}")
-        signer = recover_user_from_user_signed_action(copy.deepcopy(action), sig, types, primary, is_mainnet)
+        signed = copy.deepcopy(action)
+        if kind == "approveAgent":
+            signed.setdefault("agentName", "")  # the SDK signs "" and drops the key for an unnamed agent
+        signer = recover_user_from_user_signed_action(signed, sig, types, primary, is_mainnet)
         return signer.lower(), None
     vault, expires = payload.get("vaultAddress"), payload.get("expiresAfter")
     nonce = int(payload["nonce"])

@@ -27,6 +27,7 @@ from defipm.venues.hyperliquid.rules import (
     size_is_valid,
     to_wire,
 )
+from defipm.venues.hyperliquid.sim.roles import Roles
 from defipm.venues.hyperliquid.sim.seed import Seed
 
 ZERO = Decimal(0)
@@ -128,8 +129,8 @@ class Engine:
         self.book = book or BookConfig()
         self.default_leverage = default_leverage
         self.accounts: dict[str, Account] = {}
-        self.agents: dict[str, str] = {}
-        """Approved API wallet -> the account it trades for."""
+        self.roles = Roles()
+        """Approved API (agent) wallets, vaults and sub-accounts."""
         self._oids = itertools.count(1_000_000)
         self._tids = itertools.count(1)
         self.order_log: list[dict[str, Any]] = []
@@ -140,15 +141,39 @@ class Engine:
         with self.lock:
             self.accounts[address.lower()] = Account(address.lower(), Decimal(usdc), Decimal(spot_usdc))
 
-    def add_agent(self, agent: str, account: str) -> None:
+    def add_agent(self, agent: str, account: str, name: str = "") -> None:
+        """Approve ``agent`` to sign for ``account`` (what an ``approveAgent`` action does)."""
         with self.lock:
-            self.agents[agent.lower()] = account.lower()
+            self.roles.approve(account, agent, name, is_user=agent.lower() in self.accounts)
+
+    def add_vault(self, vault: str, leader: str, usdc: Decimal | int | str = 0, *, sub_account: bool = False) -> None:
+        """A vault (or a sub-account) with ``usdc`` of its own, traded by ``leader`` (or its agents)."""
+        with self.lock:
+            self.add_account(vault, usdc)
+            self.roles.add_controlled(vault, "subAccount" if sub_account else "vault", leader)
 
     def owner_of(self, signer: str) -> str | None:
+        """The account ``signer`` signs L1 actions for: itself, or the account it is an unexpired agent of."""
         signer = signer.lower()
-        if signer in self.accounts:
+        if signer in self.accounts and self.roles.controller_of(signer) is None:
             return signer
-        return self.agents.get(signer)
+        return self.roles.agent_owner(signer)
+
+    def acting_account(self, owner: str, vault: str | None) -> str:
+        """The book an L1 action signed for ``owner`` trades: the owner's, or the vault's if ``owner`` leads it."""
+        if vault is None:
+            return owner
+        controlled = self.roles.controller_of(vault)
+        if controlled is None or vault.lower() not in self.accounts:
+            raise OrderError(f"Vault not registered: {vault.lower()}")
+        if controlled.controller != owner:
+            what = "leader" if controlled.kind == "vault" else "master"
+            raise OrderError(f"User {owner} is not the {what} of {controlled.kind} {controlled.address}.")
+        return controlled.address
+
+    def user_role(self, address: str) -> dict[str, Any]:
+        with self.lock:
+            return self.roles.user_role(address, is_user=address.lower() in self.accounts)
 
     def account(self, address: str) -> Account | None:
         return self.accounts.get(address.lower())
@@ -376,10 +401,22 @@ class Engine:
                 raise OrderError(f"Insufficient margin to lower leverage of {coin} to {leverage}x.")
 
     def usd_class_transfer(self, owner: str, amount_text: str, to_perp: bool) -> None:
+        """Move USDC between ``owner``'s spot and perp balances; an amount ending in ``" subaccount:0x..."`` (as
+        the SDK writes it) moves them on that sub-account, which ``owner`` must be the master of."""
         with self.lock:
-            acct = self.accounts[owner]
-            amount = Decimal(amount_text.split()[0])
-            if amount <= 0:
+            text, _, sub = amount_text.partition(" subaccount:")
+            target = owner
+            if sub:
+                controlled = self.roles.controller_of(sub)
+                if controlled is None or controlled.kind != "subAccount" or controlled.controller != owner:
+                    raise OrderError(f"User {owner} is not the master of sub-account {sub.lower()}.")
+                target = controlled.address
+            acct = self.accounts[target]
+            try:
+                amount = Decimal(text)
+            except ArithmeticError:
+                raise OrderError(f"Invalid transfer amount {amount_text!r}.") from None
+            if not amount.is_finite() or amount <= 0:
                 raise OrderError(f"Invalid transfer amount {amount_text!r}.")
             if to_perp:
                 if amount > acct.spot_usdc:

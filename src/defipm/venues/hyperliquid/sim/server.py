@@ -20,8 +20,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from defipm.venues.hyperliquid.sim.auth import AuthError, NonceBook, check_wire_numbers, recover_signer
+from defipm.venues.hyperliquid.sim.auth import (
+    USER_SIGNED_TYPES,
+    AuthError,
+    NonceBook,
+    check_wire_numbers,
+    recover_signer,
+)
 from defipm.venues.hyperliquid.sim.engine import BookConfig, Engine, OrderError
+from defipm.venues.hyperliquid.sim.roles import RoleError
 from defipm.venues.hyperliquid.sim.seed import DEFAULT_FIXTURES_DIR, Seed, load_seed
 
 SPOT_META = {
@@ -61,6 +68,8 @@ class Stats:
     info_requests: int = 0
     exchange_requests: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
+    users: dict[str, set[str]] = field(default_factory=dict)
+    """``/info`` request type -> the (lower-case) ``user`` addresses asked about."""
 
 
 class LocalExchange:
@@ -168,6 +177,8 @@ class LocalExchange:
             self.stats.info_requests += 1
             kind = body.get("type")
             self.stats.by_type[str(kind)] = self.stats.by_type.get(str(kind), 0) + 1
+            if isinstance(body.get("user"), str):
+                self.stats.users.setdefault(str(kind), set()).add(body["user"].lower())
             return 200, self.info(body)
         if path == "/exchange":
             self.stats.exchange_requests += 1
@@ -197,6 +208,12 @@ class LocalExchange:
             return fills
         if kind == "orderStatus":
             return e.order_status(user, req["oid"])
+        if kind == "userRole":
+            return e.user_role(user)
+        if kind == "extraAgents":
+            return e.roles.extra_agents(user)
+        if kind == "vaultDetails":
+            return e.roles.vault_details(str(req.get("vaultAddress", "")))
         if kind == "l2Book":
             return e.l2_book(str(req.get("coin")))
         if kind == "candleSnapshot":
@@ -212,36 +229,54 @@ class LocalExchange:
             action = payload["action"]
             kind = action["type"]
             check_wire_numbers(action)
-            signer, other = recover_signer(payload, self.is_mainnet)
-            owner = self.engine.owner_of(signer)
-            if owner is None:
-                if other is not None and self.engine.owner_of(other) is not None:
-                    theirs = "testnet" if self.is_mainnet else "mainnet"
-                    raise AuthError(f"Wrong network: action was signed for {theirs}, this exchange is {self.network}")
-                raise AuthError(f"User or API Wallet {signer} does not exist.")
-            nonce = int(action["nonce"]) if kind in ("usdClassTransfer",) else int(payload["nonce"])
-            self.nonces.check_and_use(signer, nonce)
-        except AuthError as exc:
+            signer, account = self._authenticate(payload, kind)
+        except (AuthError, RoleError, OrderError) as exc:
             return {"status": "err", "response": str(exc)}
         except (KeyError, TypeError, ValueError) as exc:
             return {"status": "err", "response": f"Failed to deserialize the JSON body: {exc}"}
         try:
-            if kind == "order":
-                statuses = self.engine.place_orders(owner, action["orders"])
-                return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
-            if kind in ("cancel", "cancelByCloid"):
-                statuses = self.engine.cancel(owner, action["cancels"], by_cloid=kind == "cancelByCloid")
-                return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": statuses}}}
-            if kind == "updateLeverage":
-                self.engine.update_leverage(
-                    owner, int(action["asset"]), bool(action["isCross"]), int(action["leverage"])
-                )
-                return {"status": "ok", "response": {"type": "default"}}
-            if kind == "usdClassTransfer":
-                self.engine.usd_class_transfer(owner, str(action["amount"]), bool(action["toPerp"]))
-                return {"status": "ok", "response": {"type": "default"}}
-        except OrderError as exc:
+            return self._apply(kind, action, signer, account)
+        except (OrderError, RoleError) as exc:
             return {"status": "err", "response": str(exc)}
+
+    def _authenticate(self, payload: dict[str, Any], kind: str) -> tuple[str, str]:
+        """(signer, the account whose book the action acts on), after the signature, role and nonce checks."""
+        e = self.engine
+        signer, other = recover_signer(payload, self.is_mainnet)
+        user_signed = kind in USER_SIGNED_TYPES
+        owner = e.owner_of(signer)
+        if user_signed and owner != signer:  # an agent signs for its owner, but only L1 actions
+            owner = None
+        if owner is None:
+            if other is not None and e.owner_of(other) is not None:
+                theirs = "testnet" if self.is_mainnet else "mainnet"
+                raise AuthError(f"Wrong network: action was signed for {theirs}, this exchange is {self.network}")
+            if user_signed and e.roles.agent_owner(signer) is not None:
+                raise AuthError(f"API Wallet {signer} cannot sign {kind}: it must be signed by the user.")
+            raise AuthError(f"User or API Wallet {signer} does not exist.")
+        vault = payload.get("vaultAddress")
+        account = owner if user_signed else e.acting_account(owner, str(vault) if vault else None)
+        nonce = int(payload["action"]["nonce"]) if user_signed else int(payload["nonce"])
+        self.nonces.check_and_use(signer, nonce)
+        return signer, account
+
+    def _apply(self, kind: str, action: dict[str, Any], signer: str, account: str) -> dict[str, Any]:
+        e = self.engine
+        if kind == "order":
+            statuses = e.place_orders(account, action["orders"])
+            return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
+        if kind in ("cancel", "cancelByCloid"):
+            statuses = e.cancel(account, action["cancels"], by_cloid=kind == "cancelByCloid")
+            return {"status": "ok", "response": {"type": "cancel", "data": {"statuses": statuses}}}
+        if kind == "updateLeverage":
+            e.update_leverage(account, int(action["asset"]), bool(action["isCross"]), int(action["leverage"]))
+            return {"status": "ok", "response": {"type": "default"}}
+        if kind == "usdClassTransfer":
+            e.usd_class_transfer(account, str(action["amount"]), bool(action["toPerp"]))
+            return {"status": "ok", "response": {"type": "default"}}
+        if kind == "approveAgent":
+            e.add_agent(str(action["agentAddress"]), account, str(action.get("agentName") or ""))
+            return {"status": "ok", "response": {"type": "default"}}
         return {"status": "err", "response": f"Unsupported action type {kind!r} on the local exchange."}
 
 
