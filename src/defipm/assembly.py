@@ -36,9 +36,7 @@ def attach_paper_feed(venue: PaperVenue, settings: Settings) -> str:
         hl_feed = HyperliquidMidsFeed(market.network, market.base_url)
         venue.feed = hl_feed
         return hl_feed.label
-    if market.source == "csv":
-        if market.path is None:
-            raise ConfigError("market.path: required when market.source = 'csv'")
+    if market.source == "csv" and market.path is not None:  # MarketSettings requires the path for csv
         from defipm.data.feeds import LatestBarFeed
 
         csv_feed = LatestBarFeed(market.path)
@@ -82,6 +80,11 @@ def build_portfolio(settings: Settings, *, allow_mainnet: bool = False, connect:
     venue = build_venue(settings.venue.kind, params, context)
     if connect:
         venue.connect()
+    if not isinstance(venue, PaperVenue) and "market" in settings.model_fields_set:
+        raise ConfigError(
+            f"market: only the paper venue reads [market], not {settings.venue.kind!r}: remove the section (or its "
+            "DEFIPM_MARKET variables)"
+        )
     label = attach_paper_feed(venue, settings) if isinstance(venue, PaperVenue) else None
     oracle = build_oracle(settings.oracle.kind, settings.oracle.params, context)
     manager = PortfolioManager(
