@@ -24,7 +24,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from defipm.config_schema import MAX_LEVERAGE, ConfigModel, Seed, problems, strict_json
+from defipm.config_schema import MAX_LEVERAGE, ConfigModel, Seed, mark_booleans, problems, strict_json
 from defipm.core.errors import ConfigError
 from defipm.core.orders import OrderType
 from defipm.core.planner import PlannerConfig
@@ -181,7 +181,7 @@ class _StrictJsonEnvironment(EnvSettingsSource):
 
     def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
         try:
-            return strict_json(value)
+            return mark_booleans(field.annotation, strict_json(value))
         except ValueError as exc:
             variables = [v for v in setting_variables(Settings) if v.upper().endswith(field_name.upper())]
             raise ConfigError(f"environment: {' or '.join(variables) or field_name}: not valid JSON ({exc})") from None
@@ -191,8 +191,8 @@ def settings_from_dict(data: dict[str, Any], source: str = "config") -> Settings
     """``Settings`` from a parsed config (overridden by the environment); ``ConfigError`` names every problem:
     each bad key with its fix, and every ``DEFIPM_`` variable that is not a setting nor one of defipm's own."""
     check_environment(Settings)
-    try:
-        return Settings(**data)
+    try:  # booleans marked first: the settings' merge with the defaults would take `true` for 1.0 and drop it
+        return Settings(**mark_booleans(Settings, data))
     except ValidationError as exc:
         raise ConfigError(f"{source}: {'; '.join(problems(exc, Settings))}") from None
     except SettingsError as exc:  # e.g. a DEFIPM_VENUE__PARAMS that is not valid JSON

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-MAX_AMOUNT = Decimal(10) ** 15
+MAX_AMOUNT = Decimal("1E+15")
 """Largest amount of money (cash, a deposit, a minimum notional): 1e15 quote units. Books are exact ``Decimal``
 arithmetic with 28 significant digits; an amount above 1e15 leaves fewer than 13 digits after the point for
 sizes on 1e-8 steps times prices, so fills would start to round. No portfolio holds that much."""
@@ -43,14 +43,40 @@ def _symbol(text: str) -> str:
 
 Symbol = Annotated[str, AfterValidator(_symbol)]
 """A venue symbol: non-empty, printable, no spaces (``""`` or ``" BTC"`` are refused, not traded)."""
-Money = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
+
+
+def _at_most(limit: Decimal | int, why: str) -> Any:
+    def check(value: Any) -> Any:
+        if value > limit:
+            raise ValueError(f"at most {limit} ({why}), got {value}")
+        return value
+
+    return AfterValidator(check)
+
+
+Money = Annotated[
+    Decimal, Field(ge=0, allow_inf_nan=False), _at_most(MAX_AMOUNT, "amounts are kept exact to 28 significant digits")
+]
 """An amount of quote currency, 0 <= x <= ``MAX_AMOUNT``, exact."""
-FeeFraction = Annotated[Decimal, Field(ge=0, le=MAX_FEE, allow_inf_nan=False)]
+FeeFraction = Annotated[
+    Decimal, Field(ge=0, allow_inf_nan=False), _at_most(MAX_FEE, "a fee is a fraction of notional: 0.00045 = 4.5 bps")
+]
 """A fee as a fraction of notional, 0 <= x <= ``MAX_FEE``."""
-Leverage = Annotated[Decimal, Field(gt=0, le=MAX_LEVERAGE, allow_inf_nan=False)]
+_LEVERAGE_WHY = "a multiple of equity; no venue offers more"
+Leverage = Annotated[Decimal, Field(gt=0, allow_inf_nan=False), _at_most(MAX_LEVERAGE, _LEVERAGE_WHY)]
 """A multiple of equity, 0 < x <= ``MAX_LEVERAGE``."""
-Gross = Annotated[float, Field(gt=0, le=MAX_LEVERAGE, allow_inf_nan=False)]
+Gross = Annotated[float, Field(gt=0, allow_inf_nan=False), _at_most(MAX_LEVERAGE, _LEVERAGE_WHY)]
 """Gross exposure sum |w| as a multiple of equity, 0 < x <= ``MAX_LEVERAGE``."""
+
+
+def _weight(value: float) -> float:
+    if abs(value) > MAX_LEVERAGE:
+        raise ValueError(f"at most {MAX_LEVERAGE} in size ({_LEVERAGE_WHY}), got {value}")
+    return value
+
+
+Weight = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_weight)]
+"""A target weight: a finite signed fraction of equity, at most ``MAX_LEVERAGE`` in size."""
 Seconds = Annotated[float, Field(ge=0.001, le=366 * 86_400, allow_inf_nan=False)]
 """A duration in seconds, from 1 ms (below it the clock cannot tell) to a year."""
 Seed = Annotated[int, Field(ge=0, lt=2**63)]
@@ -66,13 +92,20 @@ class ConfigModel(BaseModel):
     @classmethod
     def _no_boolean_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
         field = cls.model_fields.get(info.field_name or "")
-        if field is not None:
-            where = _boolean_for_number(field.annotation, value)
-            if where is not None:
-                path, found, whole = where
-                at = f" (at {'.'.join(path)})" if path else ""
-                raise ValueError(f"expected {'a whole number' if whole else 'a number'}, got {found!r}{at}")
-        return value
+        return value if field is None else mark_booleans(field.annotation, value)
+
+
+class Boolean:
+    """A boolean found where a number is expected. Pydantic refuses it as "not a number" at its own key (so every
+    other problem of the same field is still reported); it shows as the boolean it was."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
 
 
 _NUMBERS = (int, float, Decimal)
@@ -97,26 +130,23 @@ def _admits_bool(arms: list[Any]) -> bool:
     return False
 
 
-def _boolean_for_number(annotation: Any, value: Any) -> tuple[list[str], bool, bool] | None:
-    """Where ``value`` holds a boolean that ``annotation`` would read as a number: (key path, the boolean, whether
-    a whole number is expected)."""
+def mark_booleans(annotation: Any, value: Any) -> Any:
+    """``value`` with every boolean that ``annotation`` (a type or a model) would read as a number replaced by a
+    ``Boolean``, which validation then refuses at its key."""
     arms = _arms(annotation)
     if isinstance(value, bool):
-        numbers = [arm for arm in arms if isinstance(arm, type) and issubclass(arm, _NUMBERS)]
-        return ([], value, all(n is int for n in numbers)) if numbers and not _admits_bool(arms) else None
+        wants_number = any(isinstance(arm, type) and issubclass(arm, _NUMBERS) for arm in arms)
+        return Boolean(value) if wants_number and not _admits_bool(arms) else value
     for arm in arms:
         origin, args = get_origin(arm), get_args(arm)
-        if isinstance(value, Mapping) and origin in (dict, Mapping) and len(args) == 2:
-            for key, item in value.items():
-                found = _boolean_for_number(args[1], item)
-                if found is not None:
-                    return [str(key), *found[0]], found[1], found[2]
+        if isinstance(value, dict) and isinstance(arm, type) and issubclass(arm, BaseModel):
+            fields = arm.model_fields
+            return {k: mark_booleans(fields[k].annotation, v) if k in fields else v for k, v in value.items()}
+        if isinstance(value, dict) and origin in (dict, Mapping) and len(args) == 2:
+            return {key: mark_booleans(args[1], item) for key, item in value.items()}
         if isinstance(value, list | tuple) and origin in (list, tuple, Sequence) and args:
-            for index, item in enumerate(value):
-                found = _boolean_for_number(args[0], item)
-                if found is not None:
-                    return [str(index), *found[0]], found[1], found[2]
-    return None
+            return type(value)(mark_booleans(args[0], item) for item in value)
+    return value
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -204,12 +234,20 @@ def describe_error(err: Any, model: type[BaseModel]) -> str:
     return f"{str(err['msg'])[:1].lower()}{str(err['msg'])[1:]} (got {_shown(got)})"
 
 
+def _key(part: Any) -> str:
+    text = str(part)
+    return text if text and text.isprintable() and not any(c in text for c in ". ") else repr(text)
+
+
 def problems(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> list[str]:
     """One line per problem of ``exc`` (raised validating ``model``), each starting with the key's dotted path
-    under ``prefix`` (``oracle.params``)."""
+    under ``prefix`` (``oracle.params``); a bad table key reads ``weights: key '': ...``."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        where = ".".join(p for p in (prefix, loc) if p) or "(top level)"
-        lines.append(f"{where}: {describe_error(err, model)}")
+        loc = list(err["loc"])
+        what = ""
+        if loc and loc[-1] == "[key]":  # the key itself of a table is wrong
+            loc, what = loc[:-2], f"key {str(loc[-2])!r}: "
+        where = ".".join([prefix] * bool(prefix) + [_key(p) for p in loc]) or "(top level)"
+        lines.append(f"{where}: {what}{describe_error(err, model)}")
     return lines

@@ -15,19 +15,16 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Any, Self
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ValidationError, model_validator
 
 from defipm.component import BuildContext
-from defipm.config_schema import MAX_LEVERAGE, ConfigModel, Gross, Symbol, describe_error, strict_json
+from defipm.config_schema import ConfigModel, Gross, Symbol, Weight, describe_error, strict_json
 from defipm.core.errors import ConfigError
 from defipm.core.validation import WeightConstraints
 from defipm.core.weights import Weights
 from defipm.oracles.base import Oracle
-
-Weight = Annotated[float, Field(ge=-MAX_LEVERAGE, le=MAX_LEVERAGE, allow_inf_nan=False)]
-"""A target weight: a finite signed fraction of equity, at most ``MAX_LEVERAGE`` in size."""
 
 
 class WeightsTable(ConfigModel):

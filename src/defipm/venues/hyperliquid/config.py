@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from defipm.config_schema import ConfigModel
 from defipm.core.errors import ConfigError
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
@@ -26,7 +27,7 @@ ENV_ACCOUNT = "DEFIPM_HL_ACCOUNT_ADDRESS"
 ENV_KEYSTORE_PASSWORD = "DEFIPM_HL_KEYSTORE_PASSWORD"
 
 
-class HyperliquidConfig(BaseModel):
+class HyperliquidConfig(ConfigModel):  # no boolean for a number, like every config
     """Everything the Hyperliquid venue needs except the secret key."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -11,8 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from defipm.config_schema import ConfigModel
 from defipm.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ WRAPPED_NATIVE = frozenset({"WETH", "WBNB", "WPOL", "WMATIC", "WAVAX", "WXDAI", 
 """Symbols of the wrapped native coins of the chains Uniswap V3 is deployed on."""
 
 
-class UniswapConfig(BaseModel):
+class UniswapConfig(ConfigModel):  # no boolean for a number, like every config
     """Everything the Uniswap venue needs except the key."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
