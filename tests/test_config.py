@@ -67,7 +67,7 @@ def test_the_example_config_loads(tmp_path: Path):
 def test_a_config_that_is_not_utf8_is_a_config_error(tmp_path: Path):
     path = tmp_path / "defipm.toml"
     path.write_bytes(b'run = "\xff\xfe"\n')
-    with pytest.raises(ConfigError, match="defipm.toml: cannot read"):
+    with pytest.raises(ConfigError, match=r"defipm\.toml: cannot read"):
         load_settings(path)
 
 
@@ -80,10 +80,10 @@ SCALARS = st.one_of(
     st.text(max_size=8),
     st.sampled_from(["static", "paper", "csv", "market", "", "1e400", "nan"]),
 )
+TABLE_KEYS = st.sampled_from(KEYS) | st.text(max_size=4)
 VALUES = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=4), inner,
-                                                               max_size=4),  # fmt: skip
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TABLE_KEYS, inner, max_size=4),
     max_leaves=12,
 )
 CONFIGS = st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), VALUES, max_size=5)

@@ -73,11 +73,11 @@ def test_every_defipm_variable_the_code_reads_is_allowed():
 def test_json_values_from_the_environment_refuse_a_duplicated_key(monkeypatch: pytest.MonkeyPatch):
     _clear(monkeypatch)
     monkeypatch.setenv("DEFIPM_RISK", '{"max_weight": 0.2, "max_weight": 0.9}')
-    with pytest.raises(ConfigError, match="DEFIPM_RISK: not valid JSON \\(key 'max_weight' appears twice\\)"):
+    with pytest.raises(ConfigError, match=r"DEFIPM_RISK: not valid JSON \(key 'max_weight' appears twice\)"):
         settings_from_dict({})
     monkeypatch.delenv("DEFIPM_RISK")
     monkeypatch.setenv("DEFIPM_ORACLE__PARAMS__WEIGHTS", '{"BTC": 0.2, "BTC": 0.9}')
-    with pytest.raises(ConfigError, match="oracle.params: weights: not valid JSON \\(key 'BTC' appears twice\\)"):
+    with pytest.raises(ConfigError, match=r"oracle\.params: weights: not valid JSON \(key 'BTC' appears twice\)"):
         settings_from_dict({"oracle": {"kind": "static"}})
     monkeypatch.setenv("DEFIPM_ORACLE__PARAMS__WEIGHTS", '{"BTC": 0.2, "ETH": -0.1}')
     assert settings_from_dict({"oracle": {"kind": "static"}}).oracle.params == {"weights": {"BTC": 0.2, "ETH": -0.1}}

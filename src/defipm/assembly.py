@@ -78,13 +78,13 @@ def build_portfolio(settings: Settings, *, allow_mainnet: bool = False, connect:
     if settings.venue.kind == "paper":
         params.setdefault("account", settings.run)
     venue = build_venue(settings.venue.kind, params, context)
-    if connect:
-        venue.connect()
     if not isinstance(venue, PaperVenue) and "market" in settings.model_fields_set:
         raise ConfigError(
             f"market: only the paper venue reads [market], not {settings.venue.kind!r}: remove the section (or its "
             "DEFIPM_MARKET variables)"
         )
+    if connect:
+        venue.connect()
     label = attach_paper_feed(venue, settings) if isinstance(venue, PaperVenue) else None
     oracle = build_oracle(settings.oracle.kind, settings.oracle.params, context)
     manager = PortfolioManager(

@@ -408,8 +408,9 @@ def _amount(text: str) -> Decimal:
 @guarded
 def deposit(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Deposit quote currency into the paper account (recorded as a flow, not profit)."""
+    value = _amount(amount)  # checked before anything is opened
     portfolio = _open(config)
-    portfolio.manager.deposit(_amount(amount))
+    portfolio.manager.deposit(value)
     console.print(f"deposited {amount}; equity {_money(portfolio.venue.get_equity())}")
 
 
@@ -417,8 +418,9 @@ def deposit(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
 @guarded
 def withdraw(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Withdraw quote currency from the paper account (recorded as a flow)."""
+    value = _amount(amount)  # checked before anything is opened
     portfolio = _open(config)
-    portfolio.manager.withdraw(_amount(amount))
+    portfolio.manager.withdraw(value)
     console.print(f"withdrew {amount}; equity {_money(portfolio.venue.get_equity())}")
 
 

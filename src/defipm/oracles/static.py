@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
-from pydantic import ValidationError, model_validator
+from pydantic import FilePath, ValidationError, model_validator
 
 from defipm.component import BuildContext
 from defipm.config_schema import ConfigModel, Gross, Symbol, Weight, describe_error, strict_json
@@ -107,7 +107,7 @@ class StaticConfig(ConfigModel):
     """
 
     weights: dict[Symbol, Weight] | None = None
-    path: Path | None = None
+    path: FilePath | None = None
     max_gross: Gross = 1.0
 
     @model_validator(mode="after")

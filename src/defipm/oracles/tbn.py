@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, FilePath, field_validator
 
 from defipm.component import BuildContext
 from defipm.config_schema import ConfigModel, Gross, Symbol
@@ -58,7 +58,7 @@ class TBNConfig(ConfigModel):
     n: int = Field(5, ge=1, le=10_000)
     lags: int = Field(1, ge=1, le=1_000)
     gross: Gross = 1.0
-    file: Path | None = None
+    file: FilePath | None = None
     dataset: str | None = Field(None, min_length=1)
     cache_dir: Path = Path(".defipm/cache/numerai")
     cache_max_age_hours: Hours = 6.0
