@@ -18,22 +18,23 @@ from defipm.oracles.base import Oracle
 from defipm.registry import BUILTIN_ORACLES, BUILTIN_VENUES, _build, _load_class, build_oracle, build_venue
 
 
-def _builtin_classes() -> list[type]:
+def _builtins() -> list[tuple[str, type]]:
+    """(kind, class) of every built-in whose extra is installed."""
     import importlib
 
-    classes = []
-    for target in [*BUILTIN_ORACLES.values(), *BUILTIN_VENUES.values()]:
+    found = []
+    for kind, target in [*BUILTIN_ORACLES.items(), *BUILTIN_VENUES.items()]:
         module, _, name = target.partition(":")
         try:
-            classes.append(getattr(importlib.import_module(module), name))
+            found.append((kind, getattr(importlib.import_module(module), name)))
         except ModuleNotFoundError:  # an extra that is not installed
             continue
-    return classes
+    return found
 
 
-@pytest.mark.parametrize("cls", _builtin_classes(), ids=lambda c: c.__name__)
-def test_every_builtin_declares_a_config_model(cls: type):
-    assert issubclass(cls.config_model, ConfigModel)
+@pytest.mark.parametrize(("kind", "cls"), _builtins(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_builtin_declares_a_config_model(kind: str, cls: type):
+    assert issubclass(cls.config_model, ConfigModel), f"{kind}: declare a config_model (a ConfigModel)"
 
 
 def _number_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, dict[str, Any]]]:
@@ -51,15 +52,15 @@ def _number_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, 
 
 CASES = [
     (kind, key, params)
-    for kind, cls in zip([*BUILTIN_ORACLES, *BUILTIN_VENUES], _builtin_classes(), strict=False)
-    if kind in ("static", "equal_weight", "momentum", "tbn", "paper")
+    for kind, cls in _builtins()
+    if kind in ("static", "equal_weight", "momentum", "tbn", "paper", "hyperliquid")
     for key, params in _number_fields(cls.config_model)
 ]
 
 
 @pytest.mark.parametrize(("kind", "key", "params"), CASES, ids=[f"{k}.{key}" for k, key, _ in CASES])
 def test_a_boolean_for_a_number_is_refused_in_every_builtin(kind: str, key: str, params: dict[str, Any]):
-    build = build_venue if kind == "paper" else build_oracle
+    build = build_venue if kind in BUILTIN_VENUES else build_oracle
     with pytest.raises(ConfigError, match=rf"params\.{key}: expected a (whole )?number, got True"):
         build(kind, params)
 

@@ -343,6 +343,8 @@ def kill_switch(
 
     if action not in ("on", "off", "show"):
         raise typer.BadParameter(f"{action!r}: expected on, off or show")
+    if not reason.strip():  # an empty reason would store a switch that reads as off
+        raise typer.BadParameter("--reason: give a reason (it is shown while trading is stopped)")
     settings = load_settings(config)
     store = Store(settings.database)
     if action == "on":

@@ -50,6 +50,8 @@ BUILTIN_VENUES = {
     "hyperliquid": "defipm.venues.hyperliquid.venue:HyperliquidVenue",
     "uniswap": "defipm.venues.uniswap.venue:UniswapVenue",
 }
+BUILTIN_EXTRAS = {"tbn": "numerai", "hyperliquid": "hyperliquid", "uniswap": "chain"}
+"""The extra that installs what a built-in needs beyond the base package."""
 C = TypeVar("C", bound=Configurable)
 
 
@@ -78,10 +80,9 @@ def _load_class(kind: str, group: str, registry: Mapping[str, str], base: type) 
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise ConfigError(
-            f"{group} {kind!r} needs a package that is not installed ({exc.name}); "
-            f"install the matching extra, e.g. pip install 'defipm[{kind}]'"
-        ) from None
+        extra = BUILTIN_EXTRAS.get(kind)
+        fix = f"pip install 'defipm[{extra}]'" if extra else "install the package that provides it"
+        raise ConfigError(f"{group} {kind!r} needs a package that is not installed ({exc.name}): {fix}") from None
     cls = vars(module).get(attr)
     if not (isinstance(cls, type) and issubclass(cls, base)):
         raise ConfigError(f"{group} {kind!r}: {target} is not a {base.__name__} subclass (fix its entry point)")

@@ -58,3 +58,11 @@ def test_a_market_section_for_another_venue_is_refused(tmp_path: Path):
     cfg = _config(tmp_path, '[venue]\nkind = "hyperliquid"\n[market]\nseed = 3\n')
     with pytest.raises(ConfigError, match=r"market: only the paper venue reads \[market\], not 'hyperliquid'"):
         build_portfolio(load_settings(cfg), connect=False)
+
+
+def test_the_kill_switch_needs_a_reason(tmp_path: Path):
+    cfg = _config(tmp_path)
+    result = runner.invoke(app, ["kill-switch", "on", "--reason", " ", "-c", str(cfg)])
+    assert result.exit_code != 0 and "--reason: give a reason" in result.output
+    engaged = runner.invoke(app, ["kill-switch", "on", "--reason", "maintenance", "-c", str(cfg)])
+    assert engaged.exit_code == 0 and "kill switch: maintenance" in engaged.output

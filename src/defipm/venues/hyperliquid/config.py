@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from defipm.config_schema import ConfigModel
+from defipm.config_schema import ConfigModel, Symbol
 from defipm.core.errors import ConfigError
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
@@ -27,7 +27,7 @@ ENV_ACCOUNT = "DEFIPM_HL_ACCOUNT_ADDRESS"
 ENV_KEYSTORE_PASSWORD = "DEFIPM_HL_KEYSTORE_PASSWORD"
 
 
-class HyperliquidConfig(ConfigModel):  # no boolean for a number, like every config
+class HyperliquidConfig(ConfigModel):
     """Everything the Hyperliquid venue needs except the secret key."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -40,7 +40,7 @@ class HyperliquidConfig(ConfigModel):  # no boolean for a number, like every con
     """API root override, e.g. the local exchange's ``http://127.0.0.1:3001``; None = the network's public URL."""
     account_address: str | None = None
     """The account traded (0x...). Needed when the key is an API wallet; defaults to the key's own address."""
-    leverage: dict[str, int] = Field(default_factory=dict)
+    leverage: dict[Symbol, int] = Field(default_factory=dict)
     """Leverage per coin (x), set with ``updateLeverage`` on connect; coins not listed keep the exchange's."""
     default_leverage: int | None = None
     """Leverage (x) for every traded coin not in ``leverage``; None leaves the exchange's setting."""

@@ -14,8 +14,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import islice
-from typing import Any, Literal
+from typing import Literal
 
+from defipm.component import BuildContext
 from defipm.core.account import AccountSnapshot
 from defipm.core.errors import (
     InsufficientMarginError,
@@ -124,9 +125,9 @@ class PaperVenue(Venue):
                 self._book.create(cash, mode)
 
     @classmethod
-    def from_config(cls, config: PaperParams, context: Any = None) -> PaperVenue:
+    def from_config(cls, config: PaperParams, context: BuildContext | None = None) -> PaperVenue:
         """Build from checked ``[venue.params]`` and the run's store."""
-        return cls(**config.venue_kwargs(), store=getattr(context, "store", None))
+        return cls(**config.venue_kwargs(), store=context.store if context is not None else None)
 
     # -- market data ----------------------------------------------------------------------------------------
     def update_market(
