@@ -61,11 +61,10 @@ def test_every_defipm_variable_the_code_reads_is_allowed():
     """A new DEFIPM_ variable in the code must be added to OWN_VARIABLES (or be a setting), or every run fails."""
     pattern = re.compile(r"\bDEFIPM_[A-Z0-9_]*[A-Z0-9]")
     names: set[str] = set()
-    for folder in ("src", "benchmarks", "scripts", ".ci"):
+    for folder in ("src", "benchmarks", "scripts", ".ci"):  # the code, not the docs' examples of mistakes
         for path in (REPO / folder).rglob("*"):
-            if path.is_file() and path.suffix in ("", ".py", ".sh", ".toml", ".md") and path.name != "environment.py":
+            if path.is_file() and path.suffix in ("", ".py", ".sh", ".toml") and path.name != "environment.py":
                 names |= set(pattern.findall(path.read_text(errors="ignore")))
-    names |= set(pattern.findall((REPO / "README.md").read_text()))
     assert {"DEFIPM_NODE_MODULES", "DEFIPM_ANVIL", "DEFIPM_REQUIRE_CHAIN", "DEFIPM_HL_SECRET_KEY"} <= names
     assert unknown_variables(Settings, dict.fromkeys(names, "1")) == []
 
@@ -115,3 +114,14 @@ def test_no_variable_is_silently_ignored(parts: list[str], joints: list[str]):
             assert name in str(exc) or name.split("__")[0].removeprefix("DEFIPM_").lower() in str(exc)
             return
     assert loaded != baseline, f"{name} was accepted but changed nothing"
+
+
+def test_an_empty_symbol_from_the_environment_is_named(tmp_path: Path):
+    config = tmp_path / "defipm.toml"
+    config.write_text(f'run = "t"\ndatabase = "sqlite:///{tmp_path / "db.sqlite"}"\n[oracle]\nkind = "static"\n')
+    env = {"DEFIPM_ORACLE__PARAMS__WEIGHTS": '{"": 0.5, "SYN000": 0.2}'}
+    result = CliRunner().invoke(app, ["rebalance", "-c", str(config)], env=env)
+    assert result.exit_code == 1, result.output
+    assert "oracle.params.weights: key '': a symbol is a non-empty name" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "db.sqlite").exists()  # the whole config is checked before the store is opened

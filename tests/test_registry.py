@@ -15,7 +15,7 @@ from defipm.config_schema import ConfigModel, mark_booleans
 from defipm.core.errors import ConfigError
 from defipm.core.weights import Weights
 from defipm.oracles.base import Oracle
-from defipm.registry import BUILTIN_ORACLES, BUILTIN_VENUES, _build, _load_class, build_oracle, build_venue
+from defipm.registry import BUILTIN_ORACLES, BUILTIN_VENUES, _load_class, _spec, build_oracle, build_venue
 
 
 def _builtins() -> list[tuple[str, type]]:
@@ -109,7 +109,7 @@ class _OpenPlugin(_PluginOracle):
 
 
 def test_a_plugin_without_a_config_model_gets_one_from_its_constructor():
-    built = _build(_PluginOracle, {"lookback": "5", "symbols": ["BTC"]}, BuildContext(store="the store"), "oracle")
+    built = _spec(_PluginOracle, {"lookback": "5", "symbols": ["BTC"]}, "oracle").build(BuildContext(store="the store"))
     assert (built.lookback, built.store, built.symbols) == (5, "the store", ["BTC"])
     for params, message in (
         ({"lookback": "abc"}, "oracle.params.lookback: expected a whole number, got 'abc'"),
@@ -117,9 +117,9 @@ def test_a_plugin_without_a_config_model_gets_one_from_its_constructor():
         ({"lookbak": 1}, "oracle.params.lookbak: unknown key (did you mean lookback? accepted: lookback, symbols)"),
     ):
         with pytest.raises(ConfigError) as refused:
-            _build(_PluginOracle, params, BuildContext(), "oracle")
+            _spec(_PluginOracle, params, "oracle")
         assert str(refused.value) == message
-    assert _build(_OpenPlugin, {"anything": 1}, BuildContext(), "oracle").kwargs == {"anything": 1}
+    assert _spec(_OpenPlugin, {"anything": 1}, "oracle").build().kwargs == {"anything": 1}
 
 
 def test_an_entry_point_that_is_not_an_oracle_is_named():

@@ -92,12 +92,13 @@ def _problem(name: str, settings: type[BaseModel]) -> str:
         )
     concrete = [k for k in (*setting_names(settings), *OWN_VARIABLES) if "<KEY>" not in k]
     near = difflib.get_close_matches(upper, concrete, n=1, cutoff=0.75)
-    hint = f"did you mean {near[0]}? " if near else ""
+    if near:
+        return f"{name}: did you mean {near[0]}? (it is neither a defipm setting nor one of its own variables)"
     keys = ", ".join(k.upper() for k in _fields(settings))
     return (
-        f"{name}: {hint}not a defipm setting (DEFIPM_<KEY> or DEFIPM_<SECTION>{DELIMITER}<KEY>, KEY or SECTION one "
-        f"of {keys}) nor one of defipm's own variables ({', '.join(OWN_VARIABLES)}); remove it, or rename it "
-        "without the DEFIPM_ prefix"
+        f"{name}: not a defipm setting (DEFIPM_<KEY> or DEFIPM_<SECTION>{DELIMITER}<KEY>, KEY or SECTION one of "
+        f"{keys}) nor one of defipm's own variables ({', '.join(OWN_VARIABLES)}); remove it, or rename it without "
+        "the DEFIPM_ prefix"
     )
 
 

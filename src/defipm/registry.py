@@ -18,10 +18,11 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from defipm.component import BuildContext, Configurable, constructor_model
 from defipm.config_schema import problems
@@ -33,10 +34,13 @@ __all__ = [
     "BUILTIN_ORACLES",
     "BUILTIN_VENUES",
     "BuildContext",
+    "ComponentSpec",
     "available_oracles",
     "available_venues",
     "build_oracle",
     "build_venue",
+    "oracle_spec",
+    "venue_spec",
 ]
 
 BUILTIN_ORACLES = {
@@ -89,32 +93,54 @@ def _load_class(kind: str, group: str, registry: Mapping[str, str], base: type) 
     return cls
 
 
-def _build(cls: type[C], params: Mapping[str, Any], context: BuildContext, what: str) -> C:
-    """Validate ``params`` with the class's config model, then ``cls.from_config``."""
+@dataclass(frozen=True, slots=True)
+class ComponentSpec(Generic[C]):
+    """A component whose params are validated, not yet built (so a whole config is checked before anything is
+    opened or written)."""
+
+    cls: type[C]
+    config: BaseModel
+    what: str
+    """"oracle" or "venue", for messages."""
+
+    def build(self, context: BuildContext | None = None) -> C:
+        """``cls.from_config(config, context)``; a refusal it raises is a ``ConfigError`` naming the component."""
+        try:
+            return self.cls.from_config(self.config, context or BuildContext())
+        except ValueError as exc:  # a refusal the model cannot see (e.g. a stored account in another mode)
+            raise ConfigError(f"{self.what} {self.cls.__name__}: {exc}") from None
+        except TypeError as exc:
+            if self.cls.config_model is not None:
+                raise  # our own bug: never dressed up as a config problem
+            raise ConfigError(f"{self.what} {self.cls.__name__}: {exc}") from None
+
+
+def _spec(cls: type[C], params: Mapping[str, Any], what: str) -> ComponentSpec[C]:
+    """Validate ``params`` with the class's config model (derived from its constructor when it declares none)."""
     model = cls.config_model or constructor_model(cls)
     if not isinstance(params, Mapping):
         raise ConfigError(f"{what}.params: expected a table of key = value, got {params!r}")
     try:
-        config = model.model_validate(dict(params))
+        return ComponentSpec(cls, model.model_validate(dict(params)), what)
     except ValidationError as exc:
         raise ConfigError("; ".join(problems(exc, model, f"{what}.params"))) from None
-    try:
-        return cls.from_config(config, context)
-    except ValueError as exc:  # a refusal the model cannot see (e.g. a stored account in another mode)
-        raise ConfigError(f"{what} {cls.__name__}: {exc}") from None
-    except TypeError as exc:
-        if cls.config_model is not None:
-            raise  # our own bug: never dressed up as a config problem
-        raise ConfigError(f"{what} {cls.__name__}: {exc}") from None
+
+
+def oracle_spec(kind: str, params: Mapping[str, Any]) -> ComponentSpec[Oracle]:
+    """The oracle registered as ``kind`` with its params validated (``ConfigError`` naming every bad key)."""
+    return _spec(cast(type[Oracle], _load_class(kind, "oracle", available_oracles(), Oracle)), params, "oracle")
+
+
+def venue_spec(kind: str, params: Mapping[str, Any]) -> ComponentSpec[Venue]:
+    """The venue registered as ``kind`` with its params validated (``ConfigError`` naming every bad key)."""
+    return _spec(cast(type[Venue], _load_class(kind, "venue", available_venues(), Venue)), params, "venue")
 
 
 def build_oracle(kind: str, params: Mapping[str, Any], context: BuildContext | None = None) -> Oracle:
     """The oracle registered as ``kind``, built from ``params`` (``ConfigError`` naming every bad key)."""
-    cls = cast(type[Oracle], _load_class(kind, "oracle", available_oracles(), Oracle))
-    return _build(cls, params, context or BuildContext(), "oracle")
+    return oracle_spec(kind, params).build(context)
 
 
 def build_venue(kind: str, params: Mapping[str, Any], context: BuildContext | None = None) -> Venue:
     """The venue registered as ``kind``, built from ``params`` (``ConfigError`` naming every bad key)."""
-    cls = cast(type[Venue], _load_class(kind, "venue", available_venues(), Venue))
-    return _build(cls, params, context or BuildContext(), "venue")
+    return venue_spec(kind, params).build(context)
