@@ -11,7 +11,7 @@ from defipm.config import Settings
 from defipm.core.errors import ConfigError
 from defipm.manager import PortfolioManager
 from defipm.oracles.base import Oracle
-from defipm.registry import BuildContext, build_oracle, build_venue
+from defipm.registry import BuildContext, oracle_spec, venue_spec
 from defipm.store.database import Store
 from defipm.venues.base import Venue
 from defipm.venues.paper.venue import PaperVenue
@@ -36,9 +36,7 @@ def attach_paper_feed(venue: PaperVenue, settings: Settings) -> str:
         hl_feed = HyperliquidMidsFeed(market.network, market.base_url)
         venue.feed = hl_feed
         return hl_feed.label
-    if market.source == "csv":
-        if market.path is None:
-            raise ConfigError("market.path: required when market.source = 'csv'")
+    if market.source == "csv" and market.path is not None:  # MarketSettings requires the path for csv
         from defipm.data.feeds import LatestBarFeed
 
         csv_feed = LatestBarFeed(market.path)
@@ -72,24 +70,37 @@ def check_mainnet_opt_in(settings: Settings, allow_mainnet: bool) -> None:
 
 
 def build_portfolio(settings: Settings, *, allow_mainnet: bool = False, connect: bool = True) -> Portfolio:
-    """Open the store, build and connect the venue (its feed too, when on paper), the oracle and the manager."""
+    """Check the whole config first (the mainnet opt-in, both components' params, ``[market]``), so bad input
+    opens and writes nothing; then open the store, build the oracle, build and connect the venue (its feed too,
+    when on paper) and the manager."""
     check_mainnet_opt_in(settings, allow_mainnet)
-    store = Store(settings.database)
-    context = BuildContext(store=store, run=settings.run, venue=settings.venue.kind)
     params = dict(settings.venue.params)
     if settings.venue.kind == "paper":
         params.setdefault("account", settings.run)
-    venue = build_venue(settings.venue.kind, params, context)
-    if connect:
-        venue.connect()
-    label = attach_paper_feed(venue, settings) if isinstance(venue, PaperVenue) else None
-    oracle = build_oracle(settings.oracle.kind, settings.oracle.params, context)
-    manager = PortfolioManager(
-        oracle,
-        venue,
-        store=store,
-        run=settings.run,
-        risk=settings.risk.limits(),
-        planner=settings.planner.config() if "planner" in settings.model_fields_set else None,
-    )
+    venue_plan = venue_spec(settings.venue.kind, params)
+    oracle_plan = oracle_spec(settings.oracle.kind, settings.oracle.params)
+    if not issubclass(venue_plan.cls, PaperVenue) and "market" in settings.model_fields_set:
+        raise ConfigError(
+            f"market: only the paper venue reads [market], not {settings.venue.kind!r}: remove the section (or its "
+            "DEFIPM_MARKET variables)"
+        )
+    store = Store(settings.database)
+    try:
+        context = BuildContext(store=store, run=settings.run, venue=settings.venue.kind)
+        oracle = oracle_plan.build(context)  # before the venue, which may write its book
+        venue = venue_plan.build(context)
+        if connect:
+            venue.connect()
+        label = attach_paper_feed(venue, settings) if isinstance(venue, PaperVenue) else None
+        manager = PortfolioManager(
+            oracle,
+            venue,
+            store=store,
+            run=settings.run,
+            risk=settings.risk.limits(),
+            planner=settings.planner.config() if "planner" in settings.model_fields_set else None,
+        )
+    except BaseException:
+        store.close()
+        raise
     return Portfolio(settings, store, venue, oracle, manager, label)

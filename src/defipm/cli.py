@@ -39,6 +39,18 @@ def _fail(exc: BaseException) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+@app.callback()
+def _environment() -> None:
+    """Every command first refuses DEFIPM_ variables that defipm would not read (``defipm.environment``)."""
+    from defipm.config import Settings
+    from defipm.environment import check_environment
+
+    try:
+        check_environment(Settings)
+    except DefipmError as exc:
+        raise _fail(exc) from None
+
+
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn defipm errors, and the ``ValueError``s that name a bad value, into one clear line on stderr and
     exit code 1."""
@@ -107,7 +119,7 @@ def init(
 def demo(
     cycles: Annotated[int, typer.Option(min=1, max=1000, help="Number of rebalancing cycles.")] = 6,
     assets: Annotated[int, typer.Option(min=2, max=500, help="Number of synthetic assets.")] = 8,
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic market.")] = 7,
+    seed: Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Seed of the synthetic market.")] = 7,
     database: Annotated[str | None, typer.Option(help="Store URL (default: a temporary SQLite file).")] = None,
 ) -> None:
     """Offline demo: a SYNTHETIC market, the paper venue, a long/short portfolio, a few daily cycles."""
@@ -215,17 +227,18 @@ def rebalance(config: ConfigOption = DEFAULT_CONFIG, mainnet: MainnetOption = Fa
         raise typer.Exit(code=2)
 
 
-INTERVAL = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+INTERVAL = re.compile(r"^(\d{1,9}(?:\.\d{1,9})?)\s*([smhd])$")
+LONGEST_INTERVAL = timedelta(days=366)
 
 
 def parse_interval(text: str) -> timedelta:
+    """``30m``, ``1h``, ``1d``: from one second to a year (a longer wait is a mistake, a shorter one a busy loop)."""
     m = INTERVAL.match(text.strip())
     if not m:
         raise typer.BadParameter(f"{text!r}: expected a number and a unit s, m, h or d (e.g. 30m, 1h, 1d)")
-    value = float(m.group(1))
-    seconds = value * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-    if seconds <= 0:
-        raise typer.BadParameter(f"{text!r}: interval must be positive")
+    seconds = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+    if not 1 <= seconds <= LONGEST_INTERVAL.total_seconds():
+        raise typer.BadParameter(f"{text!r}: the interval must be from 1s to {LONGEST_INTERVAL.days}d")
     return timedelta(seconds=seconds)
 
 
@@ -234,7 +247,7 @@ def parse_interval(text: str) -> timedelta:
 def run(
     config: ConfigOption = DEFAULT_CONFIG,
     every: Annotated[str, typer.Option("--every", help="Time between cycles, e.g. 30m, 1h, 1d.")] = "1h",
-    max_cycles: Annotated[int | None, typer.Option(help="Stop after this many cycles.")] = None,
+    max_cycles: Annotated[int | None, typer.Option(min=1, help="Stop after this many cycles.")] = None,
     mainnet: MainnetOption = False,
 ) -> None:
     """Run cycles on a schedule. Ctrl-C or SIGTERM stops cleanly between cycles."""
@@ -270,7 +283,10 @@ def run(
 
 @app.command()
 @guarded
-def status(config: ConfigOption = DEFAULT_CONFIG, cycles: int = 10) -> None:
+def status(
+    config: ConfigOption = DEFAULT_CONFIG,
+    cycles: Annotated[int, typer.Option(min=1, max=10_000, help="Recent cycles to show.")] = 10,
+) -> None:
     """Positions, target vs actual weights, equity, performance and recent cycles."""
     from defipm.core.performance import time_weighted_return
 
@@ -327,6 +343,8 @@ def kill_switch(
 
     if action not in ("on", "off", "show"):
         raise typer.BadParameter(f"{action!r}: expected on, off or show")
+    if not reason.strip():  # an empty reason would store a switch that reads as off
+        raise typer.BadParameter("--reason: give a reason (it is shown while trading is stopped)")
     settings = load_settings(config)
     store = Store(settings.database)
     if action == "on":
@@ -374,12 +392,17 @@ def trade(
 
 
 def _amount(text: str) -> Decimal:
+    """A positive decimal of at most ``MAX_AMOUNT`` (see ``defipm.config_schema`` for why)."""
+    from defipm.config_schema import MAX_AMOUNT
+
     try:
         value = Decimal(text)
     except InvalidOperation:
         raise typer.BadParameter(f"{text!r} is not a number") from None
     if not value.is_finite() or value <= 0:
         raise typer.BadParameter(f"{text!r}: amount must be positive")
+    if value > MAX_AMOUNT:
+        raise typer.BadParameter(f"{text!r}: at most {MAX_AMOUNT:.0e} (amounts are kept exact to 28 digits)")
     return value
 
 
@@ -387,8 +410,9 @@ def _amount(text: str) -> Decimal:
 @guarded
 def deposit(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Deposit quote currency into the paper account (recorded as a flow, not profit)."""
+    value = _amount(amount)  # checked before anything is opened
     portfolio = _open(config)
-    portfolio.manager.deposit(_amount(amount))
+    portfolio.manager.deposit(value)
     console.print(f"deposited {amount}; equity {_money(portfolio.venue.get_equity())}")
 
 
@@ -396,8 +420,9 @@ def deposit(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
 @guarded
 def withdraw(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Withdraw quote currency from the paper account (recorded as a flow)."""
+    value = _amount(amount)  # checked before anything is opened
     portfolio = _open(config)
-    portfolio.manager.withdraw(_amount(amount))
+    portfolio.manager.withdraw(value)
     console.print(f"withdrew {amount}; equity {_money(portfolio.venue.get_equity())}")
 
 

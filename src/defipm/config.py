@@ -2,47 +2,68 @@
 
 Every section rejects unknown keys, so a typo is an error that names the key; a wrong type names the key and the
 expected type. Environment variables override the file: ``DEFIPM_RUN=alpha``, ``DEFIPM_RISK__MAX_DRAWDOWN=0.2``
-(double underscore between section and key). Secrets never live here: venues read keys from the environment or a
+(double underscore between section and key); any other ``DEFIPM_`` variable that is not one of defipm's own is an
+error (``defipm.environment``). Booleans are refused where numbers are expected, and values are bounded
+(``defipm.config_schema`` says why). Secrets never live here: venues read keys from the environment or a
 key file named in their params.
 """
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
+from defipm.config_schema import MAX_LEVERAGE, ConfigModel, Seed, mark_booleans, problems, strict_json
 from defipm.core.errors import ConfigError
 from defipm.core.orders import OrderType
 from defipm.core.planner import PlannerConfig
 from defipm.core.risk import RiskLimits
+from defipm.environment import check_environment, setting_variables
 
 DEFAULT_CONFIG = Path("defipm.toml")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ComponentSettings(_Section):
+class ComponentSettings(ConfigModel):
     """Which oracle or venue to build, and its keyword parameters."""
 
-    kind: str
+    kind: str = Field(min_length=1)
     """Registered name: built-in (static, equal_weight, momentum, tbn; paper, hyperliquid, uniswap) or an entry point."""
     params: dict[str, Any] = Field(default_factory=dict)
-    """Keyword arguments of the component's constructor (checked by the component)."""
+    """The component's params, checked by its config model (``defipm.registry``). A string param that starts
+    with ``{`` or ``[`` is read as JSON: that is how an environment variable gives a table or a list."""
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _json_from_the_environment(cls, params: Any) -> Any:
+        if not isinstance(params, dict):
+            return params
+        decoded = dict(params)
+        for key, value in params.items():
+            if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
+                try:
+                    decoded[key] = strict_json(value)
+                except ValueError as exc:
+                    raise ValueError(f"{key}: not valid JSON ({exc})") from None
+        return decoded
 
 
-class RiskSettings(_Section):
-    max_gross_leverage: float | None = Field(default=None, gt=0)
+class RiskSettings(ConfigModel):
+    max_gross_leverage: float | None = Field(default=None, gt=0, le=MAX_LEVERAGE, allow_inf_nan=False)
     """Cap on sum |w|; weights are scaled down to it."""
-    max_weight: float | None = Field(default=None, gt=0)
+    max_weight: float | None = Field(default=None, gt=0, le=MAX_LEVERAGE, allow_inf_nan=False)
     """Cap on any single |w|; larger weights are clipped."""
-    max_turnover: float | None = Field(default=None, gt=0)
+    max_turnover: float | None = Field(default=None, gt=0, le=2 * MAX_LEVERAGE, allow_inf_nan=False)
     """Cap on sum |w_target - w_now| per cycle."""
     max_drawdown: float | None = Field(default=None, gt=0, lt=1)
     """Halt trading once equity is this fraction below its peak (0.25 = 25%)."""
@@ -51,7 +72,7 @@ class RiskSettings(_Section):
         return RiskLimits(**self.model_dump())
 
 
-class PlannerSettings(_Section):
+class PlannerSettings(ConfigModel):
     no_trade_band: float = Field(default=0.0, ge=0, lt=1)
     """Skip a change smaller than this share of equity."""
     cost_reserve_bps: float = Field(default=0.0, ge=0, lt=10_000)
@@ -69,7 +90,16 @@ class PlannerSettings(_Section):
         )
 
 
-class MarketSettings(_Section):
+_MARKET_KEYS = {
+    "synthetic": {"n_assets", "seed", "volatility", "interval_hours"},
+    "csv": {"path"},
+    "hyperliquid": {"network", "base_url"},
+}
+"""Which keys of [market] each source reads; another key set away from its default would be ignored, so it is
+refused."""
+
+
+class MarketSettings(ConfigModel):
     """Where the paper venue's prices come from when paper trading (backtests use their own data)."""
 
     source: Literal["synthetic", "csv", "hyperliquid"] = "synthetic"
@@ -78,15 +108,35 @@ class MarketSettings(_Section):
     """Folder of per-symbol OHLCV CSV/Parquet files for source = "csv" (the latest bar is used)."""
     network: Literal["testnet", "mainnet"] = "mainnet"
     """Hyperliquid network whose public mid prices feed the paper venue (source = "hyperliquid"; reads only)."""
-    base_url: str | None = None
+    base_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+")
     """Hyperliquid API root override (e.g. the local exchange of `defipm hl-sim sim`)."""
     n_assets: int = Field(default=8, ge=1, le=5000)
     """Number of synthetic assets (source = "synthetic")."""
-    seed: int = 0
-    volatility: float = Field(default=0.8, gt=0)
-    """Annualised volatility of the synthetic walk."""
-    interval_hours: float = Field(default=1.0, gt=0)
-    """Synthetic bar length in hours."""
+    seed: Seed = 0
+    """Seed of the synthetic walk (source = "synthetic"), >= 0."""
+    volatility: float = Field(default=0.8, gt=0, le=10, allow_inf_nan=False)
+    """Annualised volatility of the synthetic walk (0.8 = 80%; at most 10 = 1,000%)."""
+    interval_hours: float = Field(default=1.0, ge=0.001, le=24 * 366, allow_inf_nan=False)
+    """Synthetic bar length in hours, from 0.001 (3.6 seconds) to a year."""
+
+    @model_validator(mode="after")
+    def _keys_of_the_source(self) -> MarketSettings:
+        # the settings merge partial sections into their defaults, so "given" is "differs from the default"
+        fields = type(self).model_fields
+        foreign = sorted(
+            k
+            for k in fields
+            if k not in _MARKET_KEYS[self.source] | {"source"} and getattr(self, k) != fields[k].default
+        )
+        if foreign:
+            raise ValueError(
+                f"{', '.join(foreign)} not read with source = {self.source!r} (it reads "
+                f"{', '.join(sorted(_MARKET_KEYS[self.source]))}): remove {'it' if len(foreign) == 1 else 'them'} "
+                "or change source"
+            )
+        if self.source == "csv" and self.path is None:
+            raise ValueError("source = 'csv' needs path, the folder of OHLCV files")
+        return self
 
 
 class Settings(BaseSettings):
@@ -100,7 +150,7 @@ class Settings(BaseSettings):
 
     run: str = Field(default="default", min_length=1, max_length=64)
     """Name of this portfolio in the database."""
-    database: str = "sqlite:///defipm.db"
+    database: str = Field(default="sqlite:///defipm.db", min_length=1)
     """SQLAlchemy URL: sqlite:///path.db (default) or postgresql+psycopg://user@host/db."""
     oracle: ComponentSettings = ComponentSettings(kind="equal_weight")
     venue: ComponentSettings = ComponentSettings(kind="paper")
@@ -123,56 +173,32 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return env_settings, init_settings  # the environment overrides the file
+        return _StrictJsonEnvironment(settings_cls), init_settings  # the environment overrides the file
 
 
-def _describe(err: dict[str, Any]) -> str:
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        return f"{loc}: unknown key"
-    if kind == "missing":
-        return f"{loc}: required key is missing"
-    got = err.get("input")
-    shown = repr(got) if not isinstance(got, dict) else "a table"
-    return f"{loc}: {err['msg'].lower()} (got {shown})"
+class _StrictJsonEnvironment(EnvSettingsSource):
+    """The settings' environment source, reading JSON values without letting a duplicated key through."""
 
-
-_SECTIONS = ("run", "database", "oracle", "venue", "risk", "planner", "market")
-
-
-def _setting_variables() -> dict[str, str]:
-    """Environment variable -> the setting (top-level key or section) its name starts with."""
-    found = {}
-    for name in os.environ:
-        for section in _SECTIONS:
-            if name.upper().startswith(f"DEFIPM_{section.upper()}"):
-                found[name] = section
-    return found
-
-
-def _mistyped_environment() -> list[str]:
-    """``DEFIPM_`` variables that look like settings overrides but are spelled wrong: a section joined to its key
-    by one underscore (``DEFIPM_RISK_MAX_DRAWDOWN``), which the settings would silently ignore."""
-    out = []
-    for name, section in _setting_variables().items():
-        prefix = f"DEFIPM_{section.upper()}_"
-        if name.upper().startswith(prefix) and not name.upper().startswith(prefix + "_"):
-            out.append(f"{name} (for a key of [{section}] write DEFIPM_{section.upper()}__<KEY>)")
-    return sorted(out)
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        try:
+            return mark_booleans(field.annotation, strict_json(value))
+        except ValueError as exc:
+            variables = [v for v in setting_variables(Settings) if v.upper().endswith(field_name.upper())]
+            raise ConfigError(f"environment: {' or '.join(variables) or field_name}: not valid JSON ({exc})") from None
 
 
 def settings_from_dict(data: dict[str, Any], source: str = "config") -> Settings:
-    mistyped = _mistyped_environment()
-    if mistyped:
-        raise ConfigError(f"environment: unknown setting variable(s): {'; '.join(mistyped)}")
-    try:
-        return Settings(**data)
+    """``Settings`` from a parsed config (overridden by the environment); ``ConfigError`` names every problem:
+    each bad key with its fix, and every ``DEFIPM_`` variable that is not a setting nor one of defipm's own."""
+    check_environment(Settings)
+    try:  # booleans marked first: the settings' merge with the defaults would take `true` for 1.0 and drop it
+        return Settings(**mark_booleans(Settings, data))
     except ValidationError as exc:
-        problems = "; ".join(_describe(e) for e in exc.errors())  # type: ignore[arg-type]
-        raise ConfigError(f"{source}: {problems}") from None
+        raise ConfigError(f"{source}: {'; '.join(problems(exc, Settings))}") from None
     except SettingsError as exc:  # e.g. a DEFIPM_VENUE__PARAMS that is not valid JSON
         raise ConfigError(f"environment: {exc}") from None
+    except TypeError as exc:  # keys that are not names (a dict built in Python)
+        raise ConfigError(f"{source}: {exc}") from None
 
 
 def load_settings(path: str | Path | None = None, *, required: bool = True) -> Settings:
@@ -183,10 +209,12 @@ def load_settings(path: str | Path | None = None, *, required: bool = True) -> S
             raise ConfigError(f"config file not found: {p} (create one with `defipm init`)")
         return settings_from_dict({}, "environment")
     try:
-        data = tomllib.loads(p.read_text())
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    overrides = sorted(_setting_variables())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read: {exc}") from None
+    overrides = setting_variables(Settings)
     source = f"{p} (with environment overrides {', '.join(overrides)})" if overrides else str(p)
     return settings_from_dict(data, source)
 

@@ -5,24 +5,43 @@ A package adds an oracle with, in its ``pyproject.toml``::
     [project.entry-points."defipm.oracles"]
     my_signal = "my_package.oracle:MySignalOracle"
 
-and a venue under ``"defipm.venues"``. A config then says ``kind = "my_signal"``. A class may define
-``from_params(cls, params, context)`` to build itself from config params; otherwise ``cls(**params)`` is called.
+and a venue under ``"defipm.venues"``. A config then says ``kind = "my_signal"``.
+
+One construction path for every component: the class's ``config_model`` (derived from its constructor when it
+declares none, see ``defipm.component``) validates the params, then ``cls.from_config(config, context)`` builds
+it. Every problem is one ``ConfigError`` line naming the key (``oracle.params.lookback: expected a whole number,
+got 'abc'``); an unknown key lists the accepted ones and the nearest.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from defipm.component import BuildContext, Configurable, constructor_model
+from defipm.config_schema import problems
 from defipm.core.errors import ConfigError
 from defipm.oracles.base import Oracle
 from defipm.venues.base import Venue
+
+__all__ = [
+    "BUILTIN_ORACLES",
+    "BUILTIN_VENUES",
+    "BuildContext",
+    "ComponentSpec",
+    "available_oracles",
+    "available_venues",
+    "build_oracle",
+    "build_venue",
+    "oracle_spec",
+    "venue_spec",
+]
 
 BUILTIN_ORACLES = {
     "static": "defipm.oracles.static:StaticOracle",
@@ -35,18 +54,9 @@ BUILTIN_VENUES = {
     "hyperliquid": "defipm.venues.hyperliquid.venue:HyperliquidVenue",
     "uniswap": "defipm.venues.uniswap.venue:UniswapVenue",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class BuildContext:
-    """What a component may need besides its params: the store and the run name."""
-
-    store: Any = None
-    run: str = "default"
-    market: Any = None
-    """The point-in-time market view (``defipm.data.MarketView``) for oracles that read prices (backtests)."""
-    venue: str | None = None
-    """Kind of the venue the portfolio trades on (e.g. "hyperliquid"), for oracles that adapt to it."""
+BUILTIN_EXTRAS = {"tbn": "numerai", "hyperliquid": "hyperliquid", "uniswap": "chain"}
+"""The extra that installs what a built-in needs beyond the base package."""
+C = TypeVar("C", bound=Configurable)
 
 
 def _available(group: str, builtins: Mapping[str, str]) -> dict[str, str]:
@@ -64,75 +74,73 @@ def available_venues() -> dict[str, str]:
     return _available("defipm.venues", BUILTIN_VENUES)
 
 
-def _load_class(kind: str, group: str, registry: Mapping[str, str]) -> type:
+def _load_class(kind: str, group: str, registry: Mapping[str, str], base: type) -> type:
     target = registry.get(kind)
     if target is None:
-        raise ConfigError(f"{group}: unknown kind {kind!r} (available: {', '.join(sorted(registry))})")
+        near = difflib.get_close_matches(str(kind), list(registry), n=1)
+        hint = f"did you mean {near[0]}? " if near else ""
+        raise ConfigError(f"{group}: unknown kind {kind!r} ({hint}available: {', '.join(sorted(registry))})")
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        raise ConfigError(
-            f"{group} {kind!r} needs a package that is not installed ({exc.name}); "
-            f"install the matching extra, e.g. pip install 'defipm[{kind}]'"
-        ) from None
-    return getattr(module, attr)  # type: ignore[no-any-return]
+        extra = BUILTIN_EXTRAS.get(kind)
+        fix = f"pip install 'defipm[{extra}]'" if extra else "install the package that provides it"
+        raise ConfigError(f"{group} {kind!r} needs a package that is not installed ({exc.name}): {fix}") from None
+    cls = vars(module).get(attr)
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ConfigError(f"{group} {kind!r}: {target} is not a {base.__name__} subclass (fix its entry point)")
+    return cls
 
 
-def _build(cls: type, params: Mapping[str, Any], context: BuildContext, what: str) -> Any:
-    factory = getattr(cls, "from_params", None)
-    if factory is not None:
-        return factory(dict(params), context)
-    config_model = getattr(cls, "config_model", None)
-    if config_model is not None:  # one pydantic model: cls.from_config(model, context), else cls(model)
+@dataclass(frozen=True, slots=True)
+class ComponentSpec(Generic[C]):
+    """A component whose params are validated, not yet built (so a whole config is checked before anything is
+    opened or written)."""
+
+    cls: type[C]
+    config: BaseModel
+    what: str
+    """"oracle" or "venue", for messages."""
+
+    def build(self, context: BuildContext | None = None) -> C:
+        """``cls.from_config(config, context)``; a refusal it raises is a ``ConfigError`` naming the component."""
         try:
-            config = config_model(**params)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{what}.params.{'.'.join(str(p) for p in e['loc'])}: "
-                + ("unknown key" if e["type"] == "extra_forbidden" else str(e["msg"]).lower())
-                for e in exc.errors()
-            )
-            raise ConfigError(problems) from None
-        from_config = getattr(cls, "from_config", None)
-        return from_config(config, context) if from_config is not None else cls(config)
-    signature = inspect.signature(cls)
-    accepted = set(signature.parameters)
-    if not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
-        unknown = sorted(set(params) - accepted)
-        if unknown:
-            raise ConfigError(
-                f"{what}.params: unknown key(s) {', '.join(unknown)} for {cls.__name__} "
-                f"(accepted: {', '.join(sorted(accepted - {'self'}))})"
-            )
-    for key, value in params.items():  # a plain constructor's numeric parameters: name the key, not a TypeError
-        annotation = signature.parameters[key].annotation if key in signature.parameters else None
-        wants = {"int": (int,), "float": (int, float)}.get(annotation if isinstance(annotation, str) else "")
-        if wants is not None and (isinstance(value, bool) or not isinstance(value, wants)):
-            kind = "a whole number" if annotation == "int" else "a number"
-            raise ConfigError(f"{what}.params.{key}: expected {kind}, got {value!r}")
-    kwargs = dict(params)
-    if "store" in accepted and "store" not in kwargs:
-        kwargs["store"] = context.store
-    if "market" in accepted and "market" not in kwargs and context.market is not None:
-        kwargs["market"] = context.market
+            return self.cls.from_config(self.config, context or BuildContext())
+        except ValueError as exc:  # a refusal the model cannot see (e.g. a stored account in another mode)
+            raise ConfigError(f"{self.what} {self.cls.__name__}: {exc}") from None
+        except TypeError as exc:
+            if self.cls.config_model is not None:
+                raise  # our own bug: never dressed up as a config problem
+            raise ConfigError(f"{self.what} {self.cls.__name__}: {exc}") from None
+
+
+def _spec(cls: type[C], params: Mapping[str, Any], what: str) -> ComponentSpec[C]:
+    """Validate ``params`` with the class's config model (derived from its constructor when it declares none)."""
+    model = cls.config_model or constructor_model(cls)
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"{what}.params: expected a table of key = value, got {params!r}")
     try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{what}.params: {exc}") from None
+        return ComponentSpec(cls, model.model_validate(dict(params)), what)
+    except ValidationError as exc:
+        raise ConfigError("; ".join(problems(exc, model, f"{what}.params"))) from None
+
+
+def oracle_spec(kind: str, params: Mapping[str, Any]) -> ComponentSpec[Oracle]:
+    """The oracle registered as ``kind`` with its params validated (``ConfigError`` naming every bad key)."""
+    return _spec(cast(type[Oracle], _load_class(kind, "oracle", available_oracles(), Oracle)), params, "oracle")
+
+
+def venue_spec(kind: str, params: Mapping[str, Any]) -> ComponentSpec[Venue]:
+    """The venue registered as ``kind`` with its params validated (``ConfigError`` naming every bad key)."""
+    return _spec(cast(type[Venue], _load_class(kind, "venue", available_venues(), Venue)), params, "venue")
 
 
 def build_oracle(kind: str, params: Mapping[str, Any], context: BuildContext | None = None) -> Oracle:
-    cls = _load_class(kind, "oracle", available_oracles())
-    oracle = _build(cls, params, context or BuildContext(), "oracle")
-    if not isinstance(oracle, Oracle):
-        raise ConfigError(f"oracle {kind!r} built a {type(oracle).__name__}, not an Oracle")
-    return oracle
+    """The oracle registered as ``kind``, built from ``params`` (``ConfigError`` naming every bad key)."""
+    return oracle_spec(kind, params).build(context)
 
 
 def build_venue(kind: str, params: Mapping[str, Any], context: BuildContext | None = None) -> Venue:
-    cls = _load_class(kind, "venue", available_venues())
-    venue = _build(cls, params, context or BuildContext(), "venue")
-    if not isinstance(venue, Venue):
-        raise ConfigError(f"venue {kind!r} built a {type(venue).__name__}, not a Venue")
-    return venue
+    """The venue registered as ``kind``, built from ``params`` (``ConfigError`` naming every bad key)."""
+    return venue_spec(kind, params).build(context)

@@ -81,7 +81,7 @@ def test_rebalance_status_and_kill_switch(tmp_path: Path):
     ("extra", "message"),
     [
         ("[risk]\nmax_wieght = 0.5", "risk.max_wieght: unknown key"),
-        ("[risk]\nmax_weight = 'lots'", "risk.max_weight: input should be a valid number"),
+        ("[risk]\nmax_weight = 'lots'", "risk.max_weight: expected a number, got 'lots'"),
         ("[planner]\nno_trade_band = -1", "planner.no_trade_band"),
     ],
 )

@@ -33,7 +33,7 @@ def test_every_file_format_loads(tmp_path: Path, name: str, text: str):
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [
-        ("bad.toml", "BTC = 'half'\n", "weight of BTC is 'half', expected a number"),
+        ("bad.toml", "BTC = 'half'\n", "weight of BTC: expected a number, got 'half'"),
         ("bad.json", "{not json", "cannot parse"),
         ("bad.csv", "sym,w\nBTC,1\n", "columns symbol,weight"),
         ("dup.csv", "symbol,weight\nBTC,0.5\nBTC,0.5\n", ":3: duplicate symbol BTC"),
@@ -56,11 +56,11 @@ def test_missing_file(tmp_path: Path):
 def test_registry_builds_static_from_config_params(tmp_path: Path):
     oracle = build_oracle("static", {"weights": {"BTC": 1.0}})
     assert oracle.fetch_portfolio_weights(T, ["BTC"]) == Weights({"BTC": 1.0})
-    with pytest.raises(ConfigError, match="exactly one of weights or path"):
+    with pytest.raises(ConfigError, match=r"oracle.params: static needs exactly one of weights \(a table\) or path"):
         build_oracle("static", {})
-    with pytest.raises(ConfigError, match="unknown key"):
+    with pytest.raises(ConfigError, match=r"oracle.params.wieghts: unknown key \(did you mean weights\?"):
         build_oracle("static", {"weights": {"BTC": 1.0}, "wieghts": 1})
-    with pytest.raises(ConfigError, match="unknown key"):
+    with pytest.raises(ConfigError, match=r"oracle.params.gros: unknown key \(did you mean gross\?"):
         build_oracle("equal_weight", {"gros": 1.0})
 
 

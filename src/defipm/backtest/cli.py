@@ -33,19 +33,26 @@ from defipm.oracles.base import Oracle
 console = Console()
 
 
-def _parse_value(text: str) -> Any:
+def _parse_value(text: str, name: str) -> Any:
+    """A JSON value (a duplicated key or NaN refused), else the text itself."""
+    from defipm.config_schema import strict_json
+
     try:
-        return json.loads(text)
+        return strict_json(text)
     except json.JSONDecodeError:
         return text
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {text!r}: {exc}") from None
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise ConfigError(f"{what} {item!r}: expected KEY=VALUE")
+        if key.strip() in out:
+            raise ConfigError(f"{what} {key.strip()} given twice")
         out[key.strip()] = value.strip()
     return out
 
@@ -126,7 +133,7 @@ def backtest(
 
     try:
         settings = load_settings(config_file) if config_file is not None else None
-        params = {k: _parse_value(v) for k, v in _pairs(param, "--param").items()}
+        params = {k: _parse_value(v, f"--param {k}") for k, v in _pairs(param, "--param").items()}
         if oracle is None:
             oracle = settings.oracle.kind if settings is not None else "equal_weight"
             if settings is not None:
@@ -158,7 +165,9 @@ def backtest(
             risk=risk,
         )
         if grid:
-            space = {k: [_parse_value(x) for x in v.split(",")] for k, v in _pairs(grid, "--grid").items()}
+            space = {
+                k: [_parse_value(x, f"--grid {k}") for x in v.split(",")] for k, v in _pairs(grid, "--grid").items()
+            }
             _run_search(panel, factory, space, config, schedules, metric, train_fraction, walk_forward, workers,
                         ray_address, out)  # fmt: skip
             return

@@ -2,7 +2,8 @@
 
 An oracle answers ``fetch_portfolio_weights(timestamp, universe)`` using only information available at
 ``timestamp`` (that is what lets the backtester replay it), and checks weights with ``validate_weights``.
-Notes an oracle wants in the cycle report (e.g. "N shrunk from 10 to 4") go through ``note``.
+Notes an oracle wants in the cycle report (e.g. "N shrunk from 10 to 4") go through ``note``. A config builds
+one through ``config_model`` and ``from_config`` (``defipm.component``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
 
+from defipm.component import Configurable
 from defipm.core.validation import WeightConstraints, check_weights
 from defipm.core.weights import Weights
 
 
-class Oracle(ABC):
+class Oracle(Configurable, ABC):
     """Base class of every oracle. Subclasses implement ``fetch_portfolio_weights``."""
 
     name: str = "oracle"

@@ -4,11 +4,43 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Self
 
+from pydantic import Field, field_validator
+
+from defipm.component import BuildContext
+from defipm.config_schema import ConfigModel, Gross, Symbol
 from defipm.core.errors import DataError
 from defipm.core.validation import WeightConstraints
 from defipm.core.weights import Weights
 from defipm.oracles.base import Oracle
+
+
+def unique_symbols(symbols: list[str] | None) -> list[str] | None:
+    """``symbols`` unchanged, or ``ValueError`` naming the ones given twice."""
+    if symbols is None:
+        return None
+    twice = sorted({s for s in symbols if symbols.count(s) > 1})
+    if twice:
+        raise ValueError(f"listed twice: {', '.join(twice)}")
+    return symbols
+
+
+class EqualWeightConfig(ConfigModel):
+    """``[oracle.params]`` of ``kind = "equal_weight"``.
+
+    symbols: the symbols to hold (default: every symbol the venue lists). gross: sum |w| (1.0 = no leverage).
+    exclude: symbols never held (e.g. stablecoins).
+    """
+
+    symbols: list[Symbol] | None = Field(default=None, min_length=1)
+    gross: Gross = 1.0
+    exclude: list[Symbol] = Field(default_factory=list)
+
+    @field_validator("symbols", "exclude")
+    @classmethod
+    def _unique(cls, symbols: list[str] | None) -> list[str] | None:
+        return unique_symbols(symbols)
 
 
 class EqualWeightOracle(Oracle):
@@ -18,6 +50,7 @@ class EqualWeightOracle(Oracle):
     """
 
     name = "equal_weight"
+    config_model = EqualWeightConfig
 
     def __init__(self, symbols: Sequence[str] | None = None, gross: float = 1.0, exclude: Sequence[str] = ()) -> None:
         super().__init__()
@@ -27,6 +60,10 @@ class EqualWeightOracle(Oracle):
         self.gross = gross
         self.exclude = set(exclude)
         self.constraints = WeightConstraints(long_only=True, max_gross=gross, target_gross=gross)
+
+    @classmethod
+    def from_config(cls, config: EqualWeightConfig, context: BuildContext | None = None) -> Self:
+        return cls(config.symbols, config.gross, config.exclude)
 
     def fetch_portfolio_weights(self, timestamp: datetime, universe: Sequence[str]) -> Weights:
         listed = set(universe)

@@ -12,13 +12,43 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Self
 
 import numpy as np
+from pydantic import Field, field_validator, model_validator
 
+from defipm.component import BuildContext
+from defipm.config_schema import ConfigModel, Gross, Symbol
+from defipm.core.errors import ConfigError
 from defipm.core.validation import WeightConstraints
 from defipm.core.weights import Weights
 from defipm.data.view import MarketView
 from defipm.oracles.base import Oracle
+from defipm.oracles.equal_weight import unique_symbols
+
+MAX_LOOKBACK = 100_000
+"""Longest lookback in bars (over 11 years of hourly bars)."""
+
+
+class MomentumConfig(ConfigModel):
+    """``[oracle.params]`` of ``kind = "momentum"`` (see ``MomentumOracle``)."""
+
+    lookback: int = Field(default=30, ge=1, le=MAX_LOOKBACK)
+    n_long: int = Field(default=3, ge=0, le=10_000)
+    n_short: int = Field(default=3, ge=0, le=10_000)
+    gross: Gross = 1.0
+    exclude: list[Symbol] = Field(default_factory=list)
+
+    @field_validator("exclude")
+    @classmethod
+    def _unique(cls, symbols: list[str] | None) -> list[str] | None:
+        return unique_symbols(symbols)
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Self:
+        if self.n_long + self.n_short == 0:
+            raise ValueError("n_long and n_short are both 0: hold at least one side")
+        return self
 
 
 class MomentumOracle(Oracle):
@@ -31,6 +61,7 @@ class MomentumOracle(Oracle):
     """
 
     name = "momentum"
+    config_model = MomentumConfig
 
     def __init__(
         self,
@@ -55,6 +86,17 @@ class MomentumOracle(Oracle):
         self.gross = float(gross)
         self.exclude = frozenset(exclude)
         self.constraints = WeightConstraints(long_only=self.n_short == 0, max_gross=self.gross, allow_empty=True)
+
+    @classmethod
+    def from_config(cls, config: MomentumConfig, context: BuildContext | None = None) -> Self:
+        """Build over the context's market view (a backtest's); there is none on a live venue."""
+        market = context.market if context is not None else None
+        if market is None:
+            raise ConfigError(
+                "oracle momentum reads price history from a backtest's market view: use it with `defipm backtest`"
+                " (it cannot run on a live venue yet)"
+            )
+        return cls(market, config.lookback, config.n_long, config.n_short, config.gross, config.exclude)
 
     def fetch_portfolio_weights(self, timestamp: datetime, universe: Sequence[str]) -> Weights:
         returns = self.market.trailing_returns(self.lookback, end=timestamp)

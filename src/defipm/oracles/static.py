@@ -1,71 +1,127 @@
 """``StaticOracle``: fixed target weights from a TOML, JSON or CSV file (or a dict).
 
 TOML: a ``[weights]`` table (``BTC = 0.5``) or top-level keys; JSON: an object ``{"BTC": 0.5}`` (optionally under
-``"weights"``); CSV: two columns ``symbol,weight`` with a header. Symbols the venue does not list are left in, so
+``"weights"``); CSV: two columns ``symbol,weight`` with a header. Every entry is checked: a symbol is a non-empty
+name, a weight a finite number (not a boolean) of at most ``MAX_LEVERAGE`` in size, and a symbol given twice is
+refused in every format (plain JSON would keep the last silently). Symbols the venue does not list are left in, so
 validation names them rather than the oracle hiding them.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Self
 
+from pydantic import FilePath, ValidationError, model_validator
+
+from defipm.component import BuildContext
+from defipm.config_schema import ConfigModel, Gross, Symbol, Weight, describe_error, strict_json
 from defipm.core.errors import ConfigError
 from defipm.core.validation import WeightConstraints
 from defipm.core.weights import Weights
 from defipm.oracles.base import Oracle
 
 
+class WeightsTable(ConfigModel):
+    """symbol -> weight, as a file or a config gives it."""
+
+    weights: dict[Symbol, Weight]
+
+
+def parse_weights(raw: object, where: str) -> Weights:
+    """Checked ``Weights`` from a parsed table; ``ConfigError`` naming ``where`` and every bad entry."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected a table of symbol = weight, got {type(raw).__name__}")
+    try:
+        return Weights(WeightsTable(weights=dict(raw)).weights)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = err["loc"]
+            what = f"symbol {loc[1]!r}" if loc[-1] == "[key]" else f"weight of {loc[1]}" if len(loc) > 1 else "table"
+            lines.append(f"{what}: {describe_error(err, WeightsTable)}")
+        raise ConfigError(f"{where}: {'; '.join(lines)}") from None
+
+
+def _read_csv(p: Path) -> dict[str, str]:
+    with p.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        columns = [c.strip() for c in reader.fieldnames or []]
+        if sorted(columns) != ["symbol", "weight"]:
+            raise ConfigError(f"{p}: CSV needs a header with exactly the columns symbol,weight (got {columns})")
+        reader.fieldnames = columns
+        raw: dict[str, str] = {}
+        for line, row in enumerate(reader, start=2):
+            if None in row or None in row.values():
+                raise ConfigError(f"{p}:{line}: expected two cells, symbol and weight")
+            symbol = row["symbol"].strip()
+            if symbol in raw:
+                raise ConfigError(f"{p}:{line}: duplicate symbol {symbol}")
+            raw[symbol] = row["weight"].strip()
+    return raw
+
+
+def _table(data: Any, p: Path) -> Any:
+    """The weights of a parsed TOML/JSON document: a ``weights`` table alone, or the whole document."""
+    if isinstance(data, dict) and "weights" in data:
+        others = sorted(set(data) - {"weights"})
+        if others:
+            raise ConfigError(f"{p}: keys beside the weights table would be ignored: {', '.join(others)}")
+        return data["weights"]
+    return data
+
+
 def load_weights_file(path: str | Path) -> Weights:
-    """Read weights from a .toml, .json or .csv file; errors name the file and the bad entry."""
+    """Read weights from a .toml, .json or .csv file; ``ConfigError`` names the file and every bad entry."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"weights file not found: {p}")
     suffix = p.suffix.lower()
     try:
         if suffix == ".toml":
-            data = tomllib.loads(p.read_text())
-            raw = data.get("weights", data)
+            raw = _table(tomllib.loads(p.read_text(encoding="utf-8")), p)
         elif suffix == ".json":
-            data = json.loads(p.read_text())
-            raw = data.get("weights", data) if isinstance(data, dict) else data
+            raw = _table(strict_json(p.read_text(encoding="utf-8")), p)
         elif suffix == ".csv":
-            with p.open(newline="") as fh:
-                reader = csv.DictReader(fh)
-                if reader.fieldnames is None or {"symbol", "weight"} - set(reader.fieldnames):
-                    raise ConfigError(f"{p}: CSV needs a header with columns symbol,weight (got {reader.fieldnames})")
-                raw = {}
-                for line, row in enumerate(reader, start=2):
-                    symbol = (row["symbol"] or "").strip()
-                    if not symbol:
-                        raise ConfigError(f"{p}:{line}: empty symbol")
-                    if symbol in raw:
-                        raise ConfigError(f"{p}:{line}: duplicate symbol {symbol}")
-                    raw[symbol] = row["weight"]
+            raw = _read_csv(p)
         else:
             raise ConfigError(f"{p}: unsupported weights file type {suffix!r} (use .toml, .json or .csv)")
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot parse: {exc}") from exc
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"{p}: expected a table of symbol = weight")
-    weights: dict[str, float] = {}
-    for symbol, value in raw.items():
-        try:
-            weights[str(symbol)] = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{p}: weight of {symbol} is {value!r}, expected a number") from None
-    return Weights(weights)
+    except (tomllib.TOMLDecodeError, ValueError) as exc:  # JSON syntax, a duplicated key, text that is not UTF-8
+        raise ConfigError(f"{p}: cannot parse: {exc}") from None
+    except (OSError, csv.Error) as exc:
+        raise ConfigError(f"{p}: cannot read: {exc}") from None
+    return parse_weights(raw, str(p))
+
+
+class StaticConfig(ConfigModel):
+    """``[oracle.params]`` of ``kind = "static"``: exactly one of ``weights`` and ``path``.
+
+    weights: symbol -> target weight (signed fraction of equity).
+    path: a TOML, JSON or CSV weights file (see ``load_weights_file``).
+    max_gross: the leverage these weights may carry (sum |w|); above it they are rejected, not scaled.
+    """
+
+    weights: dict[Symbol, Weight] | None = None
+    path: FilePath | None = None
+    max_gross: Gross = 1.0
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.weights is None) == (self.path is None):
+            raise ValueError("static needs exactly one of weights (a table) or path (a weights file)")
+        return self
 
 
 class StaticOracle(Oracle):
     """Always the same weights. ``StaticOracle({"BTC": 0.6, "ETH": 0.4})`` or ``StaticOracle.from_file(path)``."""
 
     name = "static"
+    config_model = StaticConfig
 
     def __init__(
         self,
@@ -87,29 +143,11 @@ class StaticOracle(Oracle):
             )
 
     @classmethod
-    def from_params(cls, params: dict, context: object = None) -> StaticOracle:
-        """Config form: ``weights = {BTC = 0.5}`` or ``path = "weights.toml"`` (exactly one), optional ``max_gross``."""
-        unknown = sorted(set(params) - {"weights", "path", "max_gross"})
-        if unknown:
-            raise ConfigError(
-                f"oracle.params: unknown key(s) {', '.join(unknown)} for static (use weights or path, max_gross)"
-            )
-        try:
-            max_gross = float(params.get("max_gross", 1.0))
-        except (TypeError, ValueError):
-            raise ConfigError(f"oracle.params.max_gross: expected a number, got {params['max_gross']!r}") from None
-        if ("weights" in params) == ("path" in params):
-            raise ConfigError("oracle.params: static needs exactly one of weights or path")
-        if "path" in params:
-            return cls(load_weights_file(params["path"]), max_gross=max_gross)
-        raw = params["weights"]
-        if not isinstance(raw, dict):
-            raise ConfigError(f"oracle.params.weights: expected a table of symbol = weight, got {raw!r}")
-        try:
-            weights = {str(k): float(v) for k, v in raw.items()}
-        except (TypeError, ValueError):
-            raise ConfigError(f"oracle.params.weights: every weight must be a number, got {raw!r}") from None
-        return cls(weights, max_gross=max_gross)
+    def from_config(cls, config: StaticConfig, context: BuildContext | None = None) -> Self:
+        """Build from checked params: the weights table, or the file at ``path``."""
+        if config.path is not None:
+            return cls(load_weights_file(config.path), max_gross=config.max_gross)
+        return cls(config.weights or {}, max_gross=config.max_gross)
 
     @classmethod
     def from_file(

@@ -16,10 +16,12 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, FilePath, field_validator
 
+from defipm.component import BuildContext
+from defipm.config_schema import ConfigModel, Gross, Symbol
 from defipm.core.errors import ConfigError, DataError
 from defipm.core.validation import WeightConstraints
 from defipm.core.weights import Weights
@@ -32,6 +34,45 @@ if TYPE_CHECKING:
 
 HistoryProvider = Callable[[], MetaModelHistory]
 """Something that returns the current history (e.g. ``NumeraiCryptoSource(...).load``), asked every cycle."""
+
+
+Hours = Annotated[float, Field(ge=0, le=24 * 366, allow_inf_nan=False)]
+"""Hours from 0 to a year."""
+
+
+class TBNConfig(ConfigModel):
+    """Settings of the TB-N oracle (``[oracle.params]`` of ``kind = "tbn"``).
+
+    n: longs and shorts each. lags: dates averaged. gross: target sum |w| (fraction of equity).
+    file: a local CSV/Parquet meta-model file; when set nothing is downloaded.
+    dataset: Numerai dataset name, None for the default checked against ``list_datasets()``.
+    cache_dir: where downloads are cached. cache_max_age_hours: reuse a cached download this long.
+    publication_delay_hours: hours after a row's date (00:00 UTC) before it may be used (24 = D+1 00:00).
+    max_staleness_days: newest usable date may be at most this many days old (up to ten years); None disables.
+    symbol_map: venue id of the maintained map (``hyperliquid``, ``generic``, ``paper``, ``none``); by default the
+        map of the venue the portfolio trades on when there is one (``hyperliquid``: PEPE -> kPEPE ...), else
+        ``generic``.
+    symbol_overrides: Numerai symbol -> venue symbol, merged over that map; a null value drops the symbol.
+    """
+
+    n: int = Field(5, ge=1, le=10_000)
+    lags: int = Field(1, ge=1, le=1_000)
+    gross: Gross = 1.0
+    file: FilePath | None = None
+    dataset: str | None = Field(None, min_length=1)
+    cache_dir: Path = Path(".defipm/cache/numerai")
+    cache_max_age_hours: Hours = 6.0
+    publication_delay_hours: Hours = 24.0
+    max_staleness_days: float | None = Field(3.0, gt=0, le=3660, allow_inf_nan=False)
+    symbol_map: str | None = None
+    symbol_overrides: dict[Symbol, Symbol | None] = Field(default_factory=dict)
+
+    @field_validator("symbol_map")
+    @classmethod
+    def _known_map(cls, name: str | None) -> str | None:
+        if name is not None and name not in VENUE_MAPS:
+            raise ValueError(f"no symbol map {name!r} (known: {', '.join(sorted(VENUE_MAPS))})")
+        return name
 
 
 class TBNOracle(Oracle):
@@ -50,6 +91,7 @@ class TBNOracle(Oracle):
     """
 
     name = "tbn"
+    config_model = TBNConfig
 
     def __init__(
         self,
@@ -95,8 +137,15 @@ class TBNOracle(Oracle):
         )
 
     @classmethod
-    def from_config(cls, config: TBNConfig, history: MetaModelHistory | HistoryProvider | None = None) -> TBNOracle:
-        """Build from a ``TBNConfig``; ``history`` overrides the file / download settings."""
+    def from_config(
+        cls,
+        config: TBNConfig,
+        context: BuildContext | None = None,
+        *,
+        history: MetaModelHistory | HistoryProvider | None = None,
+    ) -> Self:
+        """Build from a ``TBNConfig`` (the registry's path for ``kind = "tbn"``); ``history`` overrides the file /
+        download settings. Without ``symbol_map``, the map of the context's venue is used when there is one."""
         if history is None:
             if config.file is not None:
                 history = MetaModelHistory.from_file(config.file)
@@ -104,28 +153,17 @@ class TBNOracle(Oracle):
                 history = NumeraiCryptoSource(
                     config.cache_dir, config.dataset, max_age=timedelta(hours=config.cache_max_age_hours)
                 ).load
+        venue = context.venue if context is not None else None
+        symbol_map = config.symbol_map or (venue if venue is not None and venue in VENUE_MAPS else "generic")
         return cls(
             config.n,
             config.lags,
             config.gross,
             history=history,
-            symbol_map=SymbolMap.for_venue(config.symbol_map or "generic", config.symbol_overrides),
+            symbol_map=SymbolMap.for_venue(symbol_map, config.symbol_overrides),
             publication_delay=timedelta(hours=config.publication_delay_hours),
             max_staleness=None if config.max_staleness_days is None else timedelta(days=config.max_staleness_days),
         )
-
-    @classmethod
-    def from_params(cls, params: Mapping[str, Any], context: Any = None) -> TBNOracle:
-        """Registry hook (``kind = "tbn"``): build from ``[oracle.params]`` validated by ``TBNConfig``."""
-        try:
-            config = TBNConfig(**params)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'params'}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"oracle.params (tbn): {problems}") from None
-        if config.symbol_map is None:
-            venue = getattr(context, "venue", None)
-            config = config.model_copy(update={"symbol_map": venue if venue in VENUE_MAPS else "generic"})
-        return cls.from_config(config)
 
     # -- data -------------------------------------------------------------------------------------------------
 
@@ -234,32 +272,3 @@ class TBNOracle(Oracle):
                     f"{asset}: both long ({', '.join(side['long'])}) and short ({', '.join(side['short'])})"
                 )
         return problems
-
-
-class TBNConfig(BaseModel):
-    """Settings of the TB-N oracle (the ``[oracle.tbn]`` table).
-
-    n: longs and shorts each. lags: dates averaged. gross: target sum |w| (fraction of equity).
-    file: a local CSV/Parquet meta-model file; when set nothing is downloaded.
-    dataset: Numerai dataset name, None for the default checked against ``list_datasets()``.
-    cache_dir: where downloads are cached. cache_max_age_hours: reuse a cached download this long.
-    publication_delay_hours: hours after a row's date (00:00 UTC) before it may be used (24 = D+1 00:00).
-    max_staleness_days: newest usable date may be at most this many days old; None disables.
-    symbol_map: venue id of the maintained map (``hyperliquid``, ``generic``, ``none``); by default the map of
-        the venue the portfolio trades on when there is one (``hyperliquid``: PEPE -> kPEPE ...), else ``generic``.
-    symbol_overrides: merged over that map; a null value drops the symbol.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    n: int = Field(5, ge=1)
-    lags: int = Field(1, ge=1)
-    gross: float = Field(1.0, gt=0)
-    file: Path | None = None
-    dataset: str | None = None
-    cache_dir: Path = Path(".defipm/cache/numerai")
-    cache_max_age_hours: float = Field(6.0, ge=0)
-    publication_delay_hours: float = Field(24.0, ge=0)
-    max_staleness_days: float | None = Field(3.0, gt=0)
-    symbol_map: str | None = None
-    symbol_overrides: dict[str, str | None] = Field(default_factory=dict)

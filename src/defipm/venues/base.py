@@ -14,6 +14,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from defipm.component import Configurable
 from defipm.core.account import AccountSnapshot
 from defipm.core.errors import OrderRejectedError, UnknownSymbolError, VenueError
 from defipm.core.instruments import InstrumentRules
@@ -47,7 +48,7 @@ def finite_positive(value: Decimal | float | int | str, what: str) -> Decimal:
     return d
 
 
-class Venue(ABC):
+class Venue(Configurable, ABC):
     """Where orders are executed. Subclasses implement the abstract primitives below."""
 
     name: str = "venue"

@@ -25,6 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from defipm.config_schema import ConfigModel, Symbol
 from defipm.core.errors import ConfigError
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
@@ -78,7 +79,7 @@ class AccountProfile(BaseModel):
 _IDENTITY_FIELDS = tuple(AccountProfile.model_fields)
 
 
-class HyperliquidConfig(BaseModel):
+class HyperliquidConfig(ConfigModel):
     """Everything the Hyperliquid venue needs except the secret key."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -95,7 +96,7 @@ class HyperliquidConfig(BaseModel):
     """A vault or sub-account to trade instead of the owner's book (see ``AccountProfile``)."""
     secret_key_env: str | None = None
     """The variable holding the key (see ``AccountProfile``)."""
-    leverage: dict[str, int] = Field(default_factory=dict)
+    leverage: dict[Symbol, int] = Field(default_factory=dict)
     """Leverage per coin (x), set with ``updateLeverage`` on connect; coins not listed keep the exchange's."""
     default_leverage: int | None = None
     """Leverage (x) for every traded coin not in ``leverage``; None leaves the exchange's setting."""

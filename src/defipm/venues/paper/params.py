@@ -1,8 +1,10 @@
-"""The paper venue's configuration as it comes from a config file: typed, checked, unknown keys refused.
+"""The paper venue's parameters: one set of rules for a config file's ``[venue.params]`` and for code.
 
-``[venue.params]`` of a ``kind = "paper"`` venue is validated here (the registry's ``config_model`` path) before
-anything is built, so a typo or a value of the wrong kind ("10k", "4.5bps", a leverage of 0) is one
-``ConfigError`` naming the key, never a traceback.
+``PaperParams`` validates ``[venue.params]`` of a ``kind = "paper"`` venue (its ``config_model``) before anything
+is built, so a typo or a value of the wrong kind ("10k", "4.5bps", a leverage of 0, ``true`` for a number) is one
+``ConfigError`` naming the key, never a traceback. ``PaperVenue.__init__`` checks the values code passes it with
+the same fields (``checked``), so there is one definition of what a valid paper venue is. Bounds and why:
+``defipm.config_schema``.
 """
 
 from __future__ import annotations
@@ -10,50 +12,49 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, ValidationError
 
+from defipm.config_schema import ConfigModel, FeeFraction, Leverage, Money, Seconds, Symbol, problems
 from defipm.core.instruments import InstrumentRules
 from defipm.venues.paper.fill_model import SlippageModel
 
-Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
-Positive = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+Step = Annotated[Decimal, Field(ge=Decimal("1e-18"), le=Decimal("1e9"), allow_inf_nan=False)]
+"""A size or price increment: from 1e-18 (the finest token unit) to 1e9."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SlippageParams(_Strict):
+class SlippageParams(ConfigModel):
     """``SlippageModel`` fields: fixed_bps (half-spread), impact (square-root coefficient), volume_floor, noise_bps."""
 
-    fixed_bps: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    impact: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    volume_floor: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
-    noise_bps: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    fixed_bps: Annotated[float, Field(ge=0, lt=10_000, allow_inf_nan=False)] = 0.0
+    """Half-spread in bps, below 10,000 (a 100% half-spread would fill a sell at zero)."""
+    impact: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
+    volume_floor: Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)] = 1.0
+    noise_bps: Annotated[float, Field(ge=0, lt=10_000, allow_inf_nan=False)] = 0.0
 
 
-class RulesParams(_Strict):
+class RulesParams(ConfigModel):
     """``InstrumentRules`` of one symbol (fees and leverage come from the venue's own settings)."""
 
-    size_step: Positive = Decimal("0.00000001")
-    min_notional: Amount = Decimal(0)
-    price_tick: Positive | None = None
-    price_sig_figs: Annotated[int, Field(gt=0)] | None = None
-    max_price_decimals: Annotated[int, Field(ge=0)] | None = None
+    size_step: Step = Decimal("0.00000001")
+    min_notional: Money = Decimal(0)
+    price_tick: Step | None = None
+    price_sig_figs: Annotated[int, Field(ge=1, le=28)] | None = None
+    """At most 28: the precision of the books' decimal arithmetic."""
+    max_price_decimals: Annotated[int, Field(ge=0, le=18)] | None = None
     min_notional_on_close: bool = True
 
 
-class PaperParams(_Strict):
-    initial_cash: Amount = Decimal(10_000)
+class PaperParams(ConfigModel):
+    initial_cash: Money = Decimal(10_000)
     mode: Literal["perp", "spot"] = "perp"
-    taker_fee: Amount = Decimal("0.00045")
+    taker_fee: FeeFraction = Decimal("0.00045")
     slippage: SlippageParams = Field(default_factory=SlippageParams)
-    rules: dict[str, RulesParams] = Field(default_factory=dict)
+    rules: dict[Symbol, RulesParams] = Field(default_factory=dict)
     """Per-symbol rules; symbols not named here trade with the defaults."""
-    max_leverage: Positive = Decimal(3)
+    max_leverage: Leverage = Decimal(3)
     seed: int = 0
-    account: str = "paper"
-    max_price_age: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    account: str = Field(default="paper", min_length=1, max_length=64)
+    max_price_age: Seconds | None = None
 
     def venue_kwargs(self) -> dict[str, Any]:
         return {
@@ -67,3 +68,12 @@ class PaperParams(_Strict):
             "account": self.account,
             "max_price_age": self.max_price_age,
         }
+
+
+def checked(name: str, value: Any) -> Any:
+    """``value`` as ``PaperParams`` reads the param ``name`` (a float becomes its exact decimal); ``ValueError``
+    naming the param and the rule it breaks."""
+    try:
+        return getattr(PaperParams.model_validate({name: value}), name)
+    except ValidationError as exc:
+        raise ValueError(f"paper venue {'; '.join(problems(exc, PaperParams))}") from None

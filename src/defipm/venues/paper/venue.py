@@ -14,8 +14,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import islice
-from typing import Any, Literal
+from typing import Literal
 
+from defipm.component import BuildContext
 from defipm.core.account import AccountSnapshot
 from defipm.core.errors import (
     InsufficientMarginError,
@@ -30,7 +31,7 @@ from defipm.store.database import Store
 from defipm.venues.base import Venue, to_decimal
 from defipm.venues.paper.book import PaperBook
 from defipm.venues.paper.fill_model import SlippageModel
-from defipm.venues.paper.params import PaperParams
+from defipm.venues.paper.params import PaperParams, checked
 
 ZERO = Decimal(0)
 _BUY = Side.BUY
@@ -82,26 +83,19 @@ class PaperVenue(Venue):
         max_price_age: float | None = None,
         feed: MarketFeed | None = None,
     ) -> None:
-        if mode not in ("perp", "spot"):
-            raise ValueError(f"paper venue mode must be 'perp' or 'spot', got {mode!r}")
+        mode = checked("mode", mode)
         self.mode = mode
         self.allows_shorts = mode == "perp"
         self._spot = mode == "spot"
-        self.taker_fee = to_decimal(taker_fee, "taker_fee")
-        if not self.taker_fee.is_finite() or self.taker_fee < 0:
-            raise ValueError(f"paper venue taker_fee must be a finite fraction >= 0, got {taker_fee}")
+        self.taker_fee: Decimal = checked("taker_fee", taker_fee)
         self.slippage = slippage or SlippageModel()
         self._slippage_active = bool(self.slippage.fixed_bps or self.slippage.impact or self.slippage.noise_bps)
         # by default, keep back the fixed slippage so costs never leave the book above its target gross
         self.planner = PlannerConfig(cost_reserve_bps=self.slippage.fixed_bps)
         self._rules = rules
-        self.max_leverage = to_decimal(max_leverage, "max_leverage")
-        if not self.max_leverage.is_finite() or self.max_leverage <= 0:
-            raise ValueError(f"paper venue max_leverage must be a finite number > 0, got {max_leverage}")
+        self.max_leverage: Decimal = checked("max_leverage", max_leverage)
         self.seed = seed
-        if max_price_age is not None and not (isinstance(max_price_age, int | float) and max_price_age > 0):
-            raise ValueError(f"paper venue max_price_age must be a number of seconds > 0, got {max_price_age!r}")
-        self.max_price_age = max_price_age
+        self.max_price_age: float | None = checked("max_price_age", max_price_age)
         self.feed = feed
         self.account = account
         self._prices: dict[str, Decimal] = {}
@@ -123,9 +117,7 @@ class PaperVenue(Venue):
             self._prices.update(loaded.marks)
             self.fill_count = loaded.fill_count
         else:
-            cash = to_decimal(initial_cash)
-            if not cash.is_finite() or cash < 0:
-                raise ValueError(f"initial_cash must be a finite amount >= 0, got {initial_cash}")
+            cash = checked("initial_cash", initial_cash)
             self.cash = cash
             self.positions = {}
             self.fill_count = 0
@@ -133,9 +125,9 @@ class PaperVenue(Venue):
                 self._book.create(cash, mode)
 
     @classmethod
-    def from_config(cls, config: PaperParams, context: Any = None) -> PaperVenue:
+    def from_config(cls, config: PaperParams, context: BuildContext | None = None) -> PaperVenue:
         """Build from checked ``[venue.params]`` and the run's store."""
-        return cls(**config.venue_kwargs(), store=getattr(context, "store", None))
+        return cls(**config.venue_kwargs(), store=context.store if context is not None else None)
 
     # -- market data ----------------------------------------------------------------------------------------
     def update_market(

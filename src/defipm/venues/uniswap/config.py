@@ -11,8 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from defipm.config_schema import ConfigModel, Symbol
 from defipm.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ WRAPPED_NATIVE = frozenset({"WETH", "WBNB", "WPOL", "WMATIC", "WAVAX", "WXDAI", 
 """Symbols of the wrapped native coins of the chains Uniswap V3 is deployed on."""
 
 
-class UniswapConfig(BaseModel):
+class UniswapConfig(ConfigModel):
     """Everything the Uniswap venue needs except the key."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -37,9 +38,9 @@ class UniswapConfig(BaseModel):
     allow_mainnet: bool = False
     """Must be true to sign on any chain but a known local or test chain (Ethereum, Arbitrum, Base, ...): real
     money."""
-    base_token: str = "WETH"
+    base_token: Symbol = "WETH"
     """Symbol of the quote asset (the venue's cash): every trade is token <-> base."""
-    tokens: dict[str, str]
+    tokens: dict[Symbol, str]
     """Symbol -> ERC-20 address of every tradable token, the base token included."""
     factory: str
     """UniswapV3Factory address."""

@@ -1,0 +1,253 @@
+"""The parts every config model is built from, and the one wording of their errors.
+
+- ``ConfigModel``: the base of every section and component config (the settings' sections, each built-in oracle's
+  and venue's params). It is frozen, refuses unknown keys, and refuses a boolean where a number is expected
+  (pydantic would read ``true`` as 1; a config that says ``max_weight = true`` is a mistake, not 100%).
+- Field types with their bounds and the reason for each bound: ``Symbol``, ``Money``, ``FeeFraction``,
+  ``Leverage``, ``Seconds``.
+- ``problems(exc, model, prefix)``: a pydantic ``ValidationError`` as one line per problem, each naming the key
+  (``venue.params.initial_cash: ...``); an unknown key also lists the accepted ones and a near miss.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import types
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+MAX_AMOUNT = Decimal("1E+15")
+"""Largest amount of money (cash, a deposit, a minimum notional): 1e15 quote units. Books are exact ``Decimal``
+arithmetic with 28 significant digits; an amount above 1e15 leaves fewer than 13 digits after the point for
+sizes on 1e-8 steps times prices, so fills would start to round. No portfolio holds that much."""
+MAX_LEVERAGE = 1000
+"""Largest leverage or gross exposure (sum |w|, a multiple of equity). No venue offers more; a larger value is a
+unit mistake (a percentage or basis points given as a fraction)."""
+MAX_FEE = Decimal("0.1")
+"""Largest fee fraction of notional (10%). Fees are fractions (0.00045 = 4.5 bps); a larger value is almost
+certainly basis points or a percentage."""
+MAX_SYMBOL_LENGTH = 64
+
+
+def _symbol(text: str) -> str:
+    if not text or text != text.strip() or any(c.isspace() or not c.isprintable() for c in text):
+        raise ValueError(f"a symbol is a non-empty name without spaces, got {text!r}")
+    if len(text) > MAX_SYMBOL_LENGTH:
+        raise ValueError(f"a symbol has at most {MAX_SYMBOL_LENGTH} characters, got {len(text)}")
+    return text
+
+
+Symbol = Annotated[str, AfterValidator(_symbol)]
+"""A venue symbol: non-empty, printable, no spaces (``""`` or ``" BTC"`` are refused, not traded)."""
+
+
+def _at_most(limit: Decimal | int, why: str) -> Any:
+    def check(value: Any) -> Any:
+        if value > limit:
+            raise ValueError(f"at most {limit} ({why}), got {value}")
+        return value
+
+    return AfterValidator(check)
+
+
+Money = Annotated[
+    Decimal, Field(ge=0, allow_inf_nan=False), _at_most(MAX_AMOUNT, "amounts are kept exact to 28 significant digits")
+]
+"""An amount of quote currency, 0 <= x <= ``MAX_AMOUNT``, exact."""
+FeeFraction = Annotated[
+    Decimal, Field(ge=0, allow_inf_nan=False), _at_most(MAX_FEE, "a fee is a fraction of notional: 0.00045 = 4.5 bps")
+]
+"""A fee as a fraction of notional, 0 <= x <= ``MAX_FEE``."""
+_LEVERAGE_WHY = "a multiple of equity; no venue offers more"
+Leverage = Annotated[Decimal, Field(gt=0, allow_inf_nan=False), _at_most(MAX_LEVERAGE, _LEVERAGE_WHY)]
+"""A multiple of equity, 0 < x <= ``MAX_LEVERAGE``."""
+Gross = Annotated[float, Field(gt=0, allow_inf_nan=False), _at_most(MAX_LEVERAGE, _LEVERAGE_WHY)]
+"""Gross exposure sum |w| as a multiple of equity, 0 < x <= ``MAX_LEVERAGE``."""
+
+
+def _weight(value: float) -> float:
+    if abs(value) > MAX_LEVERAGE:
+        raise ValueError(f"at most {MAX_LEVERAGE} in size ({_LEVERAGE_WHY}), got {value}")
+    return value
+
+
+Weight = Annotated[float, Field(allow_inf_nan=False), AfterValidator(_weight)]
+"""A target weight: a finite signed fraction of equity, at most ``MAX_LEVERAGE`` in size."""
+Seconds = Annotated[float, Field(ge=0.001, le=366 * 86_400, allow_inf_nan=False)]
+"""A duration in seconds, from 1 ms (below it the clock cannot tell) to a year."""
+Seed = Annotated[int, Field(ge=0, lt=2**63)]
+"""A random seed (numpy accepts non-negative seeds only)."""
+
+
+class ConfigModel(BaseModel):
+    """Base of every config model: frozen, unknown keys refused, no boolean where a number is expected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        return value if field is None else mark_booleans(field.annotation, value)
+
+
+class Boolean:
+    """A boolean found where a number is expected. Pydantic refuses it as "not a number" at its own key (so every
+    other problem of the same field is still reported); it shows as the boolean it was."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+_NUMBERS = (int, float, Decimal)
+
+
+def _arms(annotation: Any) -> list[Any]:
+    """The alternatives of a type: ``Annotated`` unwrapped, unions split."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _arms(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return [arm for a in get_args(annotation) for arm in _arms(a)]
+    return [annotation]
+
+
+def _admits_bool(arms: list[Any]) -> bool:
+    for arm in arms:
+        if arm is bool or arm is Any or arm is object:
+            return True
+        if get_origin(arm) is Literal and any(isinstance(v, bool) for v in get_args(arm)):
+            return True
+    return False
+
+
+def mark_booleans(annotation: Any, value: Any) -> Any:
+    """``value`` with every boolean that ``annotation`` (a type or a model) would read as a number replaced by a
+    ``Boolean``, which validation then refuses at its key."""
+    arms = _arms(annotation)
+    if isinstance(value, bool):
+        wants_number = any(isinstance(arm, type) and issubclass(arm, _NUMBERS) for arm in arms)
+        return Boolean(value) if wants_number and not _admits_bool(arms) else value
+    for arm in arms:
+        origin, args = get_origin(arm), get_args(arm)
+        if isinstance(value, dict) and isinstance(arm, type) and issubclass(arm, BaseModel):
+            fields = arm.model_fields
+            return {k: mark_booleans(fields[k].annotation, v) if k in fields else v for k, v in value.items()}
+        if isinstance(value, dict) and origin in (dict, Mapping) and len(args) == 2:
+            return {key: mark_booleans(args[1], item) for key, item in value.items()}
+        if isinstance(value, list | tuple) and origin in (list, tuple, Sequence) and args:
+            return type(value)(mark_booleans(args[0], item) for item in value)
+    return value
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key {key!r} appears twice")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def strict_json(text: str) -> Any:
+    """``json.loads`` that refuses a duplicated key (plain JSON keeps the last one silently) and the non-standard
+    ``NaN`` / ``Infinity``. Raises ``ValueError`` (``json.JSONDecodeError`` for bad syntax)."""
+    return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+
+
+# -- error wording ---------------------------------------------------------------------------------------------
+_WHOLE = {"int_parsing", "int_type", "int_from_float", "int_parsing_size"}
+_NUMBER = {"float_parsing", "float_type", "decimal_parsing", "decimal_type"}
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a table"
+    if isinstance(value, list | tuple):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _model_at(model: type[BaseModel], path: Sequence[Any]) -> type[BaseModel] | None:
+    """The model that holds the key at ``path`` (the keys before the unknown one), if the path leads to one."""
+    current: Any = model
+    for part in path:
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+        else:  # a table or list: the part is a key or an index, the value type is the next step
+            for arm in _arms(current):
+                args = get_args(arm)
+                if get_origin(arm) in (dict, Mapping) and len(args) == 2:
+                    current = args[1]
+                    break
+                if get_origin(arm) in (list, tuple, Sequence) and args:
+                    current = args[0]
+                    break
+            else:
+                return None
+        arms = [a for a in _arms(current) if a is not type(None)]
+        current = arms[0] if len(arms) == 1 else current
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def unknown_key(key: str, accepted: Sequence[str]) -> str:
+    """``unknown key`` with a near miss (``did you mean max_weight?``) and the accepted keys."""
+    near = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
+    hint = f"did you mean {near[0]}? " if near else ""
+    return f"unknown key ({hint}accepted: {', '.join(accepted) or 'none'})"
+
+
+def describe_error(err: Any, model: type[BaseModel]) -> str:
+    """One pydantic error (an item of ``ValidationError.errors()``) in words, without its location."""
+    kind, got, loc = err["type"], err.get("input"), tuple(err["loc"])
+    if kind == "extra_forbidden":
+        holder = _model_at(model, loc[:-1])
+        accepted = list(holder.model_fields) if holder is not None else []
+        return unknown_key(str(loc[-1]), accepted) if holder is not None else "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    if kind in _WHOLE:
+        return f"expected a whole number, got {_shown(got)}"
+    if kind in _NUMBER:
+        return f"expected a number, got {_shown(got)}"
+    if kind == "finite_number":
+        return f"expected a finite number, got {_shown(got)}"
+    return f"{str(err['msg'])[:1].lower()}{str(err['msg'])[1:]} (got {_shown(got)})"
+
+
+def _key(part: Any) -> str:
+    text = str(part)
+    return text if text and text.isprintable() and not any(c in text for c in ". ") else repr(text)
+
+
+def problems(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> list[str]:
+    """One line per problem of ``exc`` (raised validating ``model``), each starting with the key's dotted path
+    under ``prefix`` (``oracle.params``); a bad table key reads ``weights: key '': ...``."""
+    lines = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        what = ""
+        if loc and loc[-1] == "[key]":  # the key itself of a table is wrong
+            loc, what = loc[:-2], f"key {str(loc[-2])!r}: "
+        where = ".".join([prefix] * bool(prefix) + [_key(p) for p in loc]) or "(top level)"
+        lines.append(f"{where}: {what}{describe_error(err, model)}")
+    return lines
