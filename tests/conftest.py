@@ -14,7 +14,8 @@ from defipm.core.orders import Fill, Order, OrderResult
 from defipm.store import Store
 from defipm.testing.postgres import postgres_bindir, temporary_postgres
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(os.environ.get("DEFIPM_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
+"""The shared data folder: ``../shared`` beside the repository, or ``$DEFIPM_SHARED_DIR`` (e.g. from a worktree)."""
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 VALUE_CLASSES = (Order, Fill, OrderResult)
 
@@ -42,6 +43,15 @@ def _guard_value_class(cls: type) -> None:
 
 for _cls in VALUE_CLASSES:
     _guard_value_class(_cls)
+
+
+@pytest.fixture(scope="session")
+def shared_prices() -> Path:
+    """The real price folders (``daily``, ``hourly``, ``daily_wide``); skips the test where they are absent."""
+    folder = SHARED / "data" / "prices"
+    if not folder.is_dir():
+        pytest.skip(f"real price data not found at {folder} (set DEFIPM_SHARED_DIR to the shared folder)")
+    return folder
 
 
 @pytest.fixture(scope="session")

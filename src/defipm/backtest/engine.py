@@ -30,7 +30,7 @@ from defipm.core.instruments import InstrumentRules
 from defipm.core.metrics import PerformanceSummary, summarize
 from defipm.core.reports import CycleStatus
 from defipm.data.panel import PricePanel, to_datetime, to_datetime64
-from defipm.data.view import MarketView
+from defipm.data.view import MarketView, ReplayClock
 from defipm.manager import PortfolioManager
 from defipm.oracles.base import Oracle
 from defipm.venues.paper import PaperVenue, SlippageModel
@@ -174,6 +174,17 @@ def _replay_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
+def _check_point_in_time(view: MarketView, clock: ReplayClock, index: int, oracle: str) -> None:
+    """Fail the run when the oracle looked ahead (even if it swallowed the error) or moved the replay clock."""
+    if view.violations:
+        raise LookAheadError(f"oracle {oracle!r}: {view.violations[0]}")
+    if clock.index != index:
+        raise LookAheadError(
+            f"oracle {oracle!r} moved the replay clock from bar {index} to bar {clock.index}: an oracle may only read "
+            "its MarketView"
+        )
+
+
 def run_backtest(
     panel: PricePanel,
     oracle: Oracle | OracleFactory,
@@ -191,7 +202,8 @@ def run_backtest(
     cfg = config or BacktestConfig()
     if len(panel) < 2:
         raise DataError(f"a backtest needs at least 2 bars, the data has {len(panel)}")
-    view = MarketView(panel, 0)
+    clock = ReplayClock(panel, 0)
+    view = clock.view()
     the_oracle = oracle if isinstance(oracle, Oracle) else oracle(view)
     venue = make_venue(cfg)
     manager = PortfolioManager(the_oracle, venue, planner=cfg.planner, risk=cfg.risk)
@@ -235,7 +247,7 @@ def run_backtest(
     with _replay_gc():
         for k in range(n):
             i = lo + k
-            view.advance(i)
+            clock.advance(i)
             ts = to_datetime(times[k])
             mask = panel.listed(i)
             key = mask.tobytes()
@@ -266,8 +278,9 @@ def run_backtest(
                     report = manager.manage_portfolio(ts)
                 except InvalidWeightsError as exc:
                     raise InvalidWeightsError([f"at {ts.isoformat()}: {p}" for p in exc.problems]) from exc
-                if view.violations:
-                    raise LookAheadError(view.violations[0])
+                except LookAheadError as exc:
+                    raise LookAheadError(f"oracle {the_oracle.name!r}: {exc}") from exc
+                _check_point_in_time(view, clock, i, the_oracle.name)
                 for note in report.notes:
                     if note not in seen_notes:
                         seen_notes.add(note)
@@ -283,8 +296,8 @@ def run_backtest(
                 pos[:] = 0.0
                 for s, q in venue.positions.items():
                     pos[col[s]] = float(q)
-            elif view.violations:
-                raise LookAheadError(view.violations[0])
+            else:
+                _check_point_in_time(view, clock, i, the_oracle.name)
 
             c = float(venue.cash)
             value = pos * np.nan_to_num(row)
