@@ -68,6 +68,8 @@ class BacktestResult:
     notes: list[str] = field(default_factory=list)
     failed_orders: int = 0
     halted_cycles: int = 0
+    funding_from_data: bool = False
+    """True when the data carried funding rates (a ``funding/`` folder) and the run charged them."""
 
     @property
     def start(self) -> datetime:
@@ -120,6 +122,7 @@ class BacktestResult:
                 "volume_floor": costs.volume_floor,
                 "funding_rate_per_day": costs.funding_rate,
                 "funding_series": costs.funding_series is not None,
+                "funding_from_data": self.funding_from_data,
                 "min_notional": costs.min_notional,
             },
             "benchmark": self.benchmark,
@@ -129,6 +132,16 @@ class BacktestResult:
             "halted_cycles": self.halted_cycles,
             "notes": self.notes[:50],
         }
+
+
+def _funding_series(cfg: BacktestConfig, panel: PricePanel) -> NDArray[np.float64] | None:
+    """Per-bar funding rates beyond the constant one: the data's (``panel.funding``) plus ``costs.funding_series``."""
+    extra = cfg.costs.funding_series
+    if extra is not None and extra.shape != panel.close.shape:
+        raise DataError(f"costs.funding_series has shape {extra.shape}, the prices {panel.close.shape}")
+    if panel.funding is None:
+        return extra
+    return panel.funding if extra is None else panel.funding + np.nan_to_num(extra)
 
 
 def _first_listed_index(panel: PricePanel) -> int:
@@ -224,10 +237,8 @@ def run_backtest(
     close, volume = panel.close, panel.volume
     use_volume = cfg.costs.impact > 0
     per_bar_funding = cfg.costs.funding_rate * panel.interval.total_seconds() / 86_400.0
-    funding_series = cfg.costs.funding_series
-    if funding_series is not None and funding_series.shape != close.shape:
-        raise DataError(f"costs.funding_series has shape {funding_series.shape}, the prices {close.shape}")
-    charge_funding = cfg.mode == "perp" and cfg.costs.has_funding
+    funding_series = _funding_series(cfg, panel)
+    charge_funding = cfg.mode == "perp" and (cfg.costs.funding_rate != 0 or funding_series is not None)
 
     equity = np.empty(n)
     cash = np.empty(n)
@@ -237,7 +248,9 @@ def run_backtest(
     funding = np.zeros(n)
     slippage = np.zeros(n)
     pos = np.zeros(len(symbols))
-    notes: list[str] = []
+    notes: list[str] = list(panel.notes)
+    if panel.funding is not None and cfg.mode != "perp":
+        notes.append(f"the data's funding rates are not charged: mode {cfg.mode!r} (funding is for perpetuals)")
     seen_notes: set[str] = set()
     failed = halted = 0
     listed_key: bytes | None = None
@@ -309,6 +322,12 @@ def run_backtest(
             if progress is not None:
                 progress(k + 1, n)
 
+    if (equity <= 0).any():
+        k = int(np.argmax(equity <= 0))
+        notes.append(
+            f"{to_datetime(times[k]):%Y-%m-%d %H:%M}: equity fell to {equity[k]:,.2f}, at or below zero: the account "
+            "is wiped out and the figures after it do not describe a tradable book"
+        )
     bench_equity = None
     if bench_px is not None:
         bench_equity = cfg.initial_cash * bench_px / bench_px[0]
@@ -334,4 +353,5 @@ def run_backtest(
         notes=notes,
         failed_orders=failed,
         halted_cycles=halted,
+        funding_from_data=panel.funding is not None and charge_funding,
     )

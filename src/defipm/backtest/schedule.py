@@ -28,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from defipm.core.errors import ConfigError
+from defipm.data.grid import duration_ns
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -42,11 +43,6 @@ class Schedule(Protocol):
         ...
 
     def describe(self) -> str: ...
-
-
-def duration_ns(value: timedelta) -> int:
-    """A ``timedelta`` as an exact integer number of nanoseconds (``total_seconds()`` is a float)."""
-    return (value // timedelta(microseconds=1)) * 1000
 
 
 def _ns(timestamps: NDArray[np.datetime64]) -> NDArray[np.int64]:

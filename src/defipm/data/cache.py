@@ -1,8 +1,9 @@
 """The price cache: checked OHLCV folders stored as one Parquet file each, read back through DuckDB.
 
-A folder's key is a hash of its path and of every file's name, size and modification time, so editing, adding or
+A folder's key is a hash of its path and of every bar file's name, size and modification time, so editing, adding or
 removing a file invalidates the entry. The cache is an optimisation only: a corrupt or unreadable entry is
-rebuilt from the source files. Default location: ``$DEFIPM_CACHE_DIR`` or ``~/.cache/defipm/prices``.
+rebuilt from the source files. Funding files (``funding/``) are small and read on every load, after the bars.
+Default location: ``$DEFIPM_CACHE_DIR`` or ``~/.cache/defipm/prices``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from defipm.core.errors import DataError
-from defipm.data.ohlcv import BarLabel, find_files, panel_from_files
+from defipm.data.folder import scan_folder
+from defipm.data.funding import attach_funding
+from defipm.data.grid import duration_ns, ns_duration
+from defipm.data.ohlcv import BarLabel, panel_from_files
 from defipm.data.panel import FIELDS, PricePanel
 
-CACHE_VERSION = 1
+NOTE_SEPARATOR = "\x1e"
+
+CACHE_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -48,8 +54,9 @@ def _write(panel: PricePanel, target: Path) -> None:
         }
     )
     meta = {
-        b"defipm.interval_ns": str(int(panel.interval.total_seconds() * 1e9)).encode(),
+        b"defipm.interval_ns": str(duration_ns(panel.interval)).encode(),
         b"defipm.symbols": "\x1f".join(panel.symbols).encode(),
+        b"defipm.notes": NOTE_SEPARATOR.join(panel.notes).encode(),
     }
     table = table.replace_schema_metadata(meta)
     tmp = target.with_suffix(".tmp")
@@ -63,8 +70,9 @@ def _read(target: Path, source: str, order: Sequence[str]) -> PricePanel:
     import pyarrow.parquet as pq
 
     meta = pq.read_schema(target).metadata or {}
-    interval = timedelta(microseconds=int(meta[b"defipm.interval_ns"]) / 1000)
+    interval = ns_duration(int(meta[b"defipm.interval_ns"]))
     symbols = meta[b"defipm.symbols"].decode().split("\x1f")
+    notes = [n for n in meta[b"defipm.notes"].decode().split(NOTE_SEPARATOR) if n]
     if sorted(symbols) != sorted(order):
         raise DataError(f"price cache {target.name} holds {', '.join(symbols)}, not {', '.join(order)}")
     con = duckdb.connect()
@@ -78,7 +86,7 @@ def _read(target: Path, source: str, order: Sequence[str]) -> PricePanel:
         con.close()
     cols = {k: np.asarray(v) for k, v in arrays.items()}
     cols["timestamp"] = cols["timestamp"].astype("datetime64[ns]")
-    return PricePanel.from_columns(cols, interval=interval, source=source, symbols=list(order))
+    return PricePanel.from_columns(cols, interval=interval, source=source, symbols=list(order), notes=notes)
 
 
 def load_prices(
@@ -91,11 +99,19 @@ def load_prices(
 ) -> PricePanel:
     """OHLCV of ``symbols`` (default: every file) from a folder of ``<SYMBOL>.csv|.parquet`` files.
 
-    ``bar_label`` says what a file's time means (see ``panel_from_files``); ``cache`` is True (default folder),
-    False, or a cache folder. Raises ``DataError`` naming the file, column or row of any bad input.
+    Every entry of the folder is used or refused (``defipm.data.folder``): funding files in ``funding/`` become
+    the panel's per-bar ``funding`` (``defipm.data.funding``). ``bar_label`` says what a file's time means and
+    ``interval`` gives the bar length instead of inferring it per file (see ``panel_from_files``); ``cache`` is
+    True (default folder), False, or a cache folder. Raises ``DataError`` naming the file, column or row of any bad
+    input.
     """
-    files = find_files(folder, symbols)
-    source = str(Path(folder))
+    found = scan_folder(folder, symbols)
+    return attach_funding(_bars(found.bars, str(Path(folder)), bar_label, interval, cache), found.funding)
+
+
+def _bars(
+    files: dict[str, Path], source: str, bar_label: BarLabel, interval: timedelta | None, cache: bool | str | Path
+) -> PricePanel:
     if cache is False:
         return panel_from_files(files, bar_label=bar_label, interval=interval, source=source)
     cache_dir = default_cache_dir() if cache is True else Path(cache)
