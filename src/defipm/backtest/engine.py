@@ -89,16 +89,17 @@ class BacktestResult:
         if self.benchmark_equity is not None:
             bench = np.concatenate(([self.benchmark_equity[0]], self.benchmark_equity))
         pad = np.zeros(1)
-        return summarize(
-            self.equity_curve,
-            self.periods_per_year,
-            benchmark_equity=bench,
-            traded_notional=np.concatenate((pad, self.traded_notional)),
-            fees=self.fees,
-            funding=self.funding,
-            weights=self.weights,
-            risk_free=risk_free,
-        )
+        with np.errstate(divide="ignore", invalid="ignore"):  # a wiped-out book's figures are NaN, not warnings
+            return summarize(
+                self.equity_curve,
+                self.periods_per_year,
+                benchmark_equity=bench,
+                traded_notional=np.concatenate((pad, self.traded_notional)),
+                fees=self.fees,
+                funding=self.funding,
+                weights=self.weights,
+                risk_free=risk_free,
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary of the run: settings, figures and a few counts (no per-bar arrays)."""
