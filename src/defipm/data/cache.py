@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from defipm.core.errors import DataError
-from defipm.data.folder import scan_folder
+from defipm.data.folder import DataFolder, scan_folder
 from defipm.data.funding import attach_funding
 from defipm.data.grid import duration_ns, ns_duration
 from defipm.data.ohlcv import BarLabel, panel_from_files
@@ -33,9 +33,12 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "defipm" / "prices"
 
 
-def cache_key(files: dict[str, Path], bar_label: str, interval: timedelta | None) -> str:
+def cache_key(
+    files: dict[str, Path], bar_label: str, interval: timedelta | None, side_files: dict[str, Path] | None = None
+) -> str:
+    """The entry's name: the settings and every bar file's (and side file's) path, size and modification time."""
     h = hashlib.sha256(f"v{CACHE_VERSION}|{bar_label}|{interval}".encode())
-    for sym, path in sorted(files.items()):
+    for sym, path in [*sorted(files.items()), *sorted((side_files or {}).items())]:
         st = path.stat()
         h.update(f"|{sym}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
     return h.hexdigest()[:24]
@@ -106,16 +109,15 @@ def load_prices(
     input.
     """
     found = scan_folder(folder, symbols)
-    return attach_funding(_bars(found.bars, str(Path(folder)), bar_label, interval, cache), found.funding)
+    return attach_funding(_bars(found, bar_label, interval, cache), found.funding)
 
 
-def _bars(
-    files: dict[str, Path], source: str, bar_label: BarLabel, interval: timedelta | None, cache: bool | str | Path
-) -> PricePanel:
+def _bars(found: DataFolder, bar_label: BarLabel, interval: timedelta | None, cache: bool | str | Path) -> PricePanel:
+    files, source = found.bars, str(found.root)
     if cache is False:
         return panel_from_files(files, bar_label=bar_label, interval=interval, source=source)
     cache_dir = default_cache_dir() if cache is True else Path(cache)
-    target = cache_dir / f"{cache_key(files, bar_label, interval)}.parquet"
+    target = cache_dir / f"{cache_key(files, bar_label, interval, found.side_files)}.parquet"
     if target.is_file():
         try:
             return _read(target, source, list(files))
