@@ -14,8 +14,9 @@ from defipm.core.orders import Fill, Order, OrderResult
 from defipm.store import Store
 from defipm.testing.postgres import postgres_bindir, temporary_postgres
 
-SHARED = Path(os.environ.get("DEFIPM_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared")
-"""The shared data folder: ``../shared`` beside the repository, or ``$DEFIPM_SHARED_DIR`` (e.g. from a worktree)."""
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED_DATA = Path(os.environ.get("DEFIPM_DATA") or SHARED / "data")
+"""Real market data: ``../shared/data`` beside the repository, or ``$DEFIPM_DATA`` (as the benchmarks read it)."""
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 VALUE_CLASSES = (Order, Fill, OrderResult)
 
@@ -48,9 +49,9 @@ for _cls in VALUE_CLASSES:
 @pytest.fixture(scope="session")
 def shared_prices() -> Path:
     """The real price folders (``daily``, ``hourly``, ``daily_wide``); skips the test where they are absent."""
-    folder = SHARED / "data" / "prices"
+    folder = SHARED_DATA / "prices"
     if not folder.is_dir():
-        pytest.skip(f"real price data not found at {folder} (set DEFIPM_SHARED_DIR to the shared folder)")
+        pytest.skip(f"real price data not found at {folder} (set DEFIPM_DATA to the shared data folder)")
     return folder
 
 
