@@ -84,6 +84,8 @@ class LatestBarFeed:
         self._panel = load_prices(self.folder)
         self.as_of = self._panel.end
         self.label = f"latest bars from {self.folder}, closed {self.as_of:%Y-%m-%d %H:%M} UTC (not live prices)"
+        if self._panel.funding is not None:
+            self.label += "; its funding/ files are not used (paper trading charges no funding from files)"
 
     def __call__(self) -> tuple[datetime, dict[str, float], dict[str, float]]:
         panel = self._panel

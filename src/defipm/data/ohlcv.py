@@ -184,6 +184,8 @@ def panel_from_files(
     """
     if bar_label not in ("open", "close"):
         raise DataError(f"bar_label must be 'open' or 'close', got {bar_label!r}")
+    if interval is not None and (not isinstance(interval, timedelta) or interval < timedelta(microseconds=1)):
+        raise DataError(f"interval must be a positive timedelta (the bar length) or None, got {interval!r}")
     frames = {sym: read_ohlcv(path) for sym, path in files.items()}
     times = {sym: utc_ns(frame) for sym, frame in frames.items()}
     grids = {sym: file_grid(files[sym], t, interval) for sym, t in times.items()}
