@@ -63,6 +63,8 @@ class MarketView:
     """
 
     def __init__(self, panel: PricePanel, index: int = 0, *, clock: ReplayClock | None = None) -> None:
+        if clock is not None and clock._panel is not panel:
+            raise DataError("a MarketView must read a clock over the same panel")
         self._panel = panel
         self._clock = clock if clock is not None else ReplayClock(panel, index)
         self.violations: list[str] = []
