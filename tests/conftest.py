@@ -15,6 +15,8 @@ from defipm.store import Store
 from defipm.testing.postgres import postgres_bindir, temporary_postgres
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED_DATA = Path(os.environ.get("DEFIPM_DATA") or SHARED / "data")
+"""Real market data: ``../shared/data`` beside the repository, or ``$DEFIPM_DATA`` (as the benchmarks read it)."""
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 VALUE_CLASSES = (Order, Fill, OrderResult)
 
@@ -42,6 +44,15 @@ def _guard_value_class(cls: type) -> None:
 
 for _cls in VALUE_CLASSES:
     _guard_value_class(_cls)
+
+
+@pytest.fixture(scope="session")
+def shared_prices() -> Path:
+    """The real price folders (``daily``, ``hourly``, ``daily_wide``); skips the test where they are absent."""
+    folder = SHARED_DATA / "prices"
+    if not folder.is_dir():
+        pytest.skip(f"real price data not found at {folder} (set DEFIPM_DATA to the shared data folder)")
+    return folder
 
 
 @pytest.fixture(scope="session")

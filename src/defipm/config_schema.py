@@ -159,7 +159,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+    raise ValueError(f"{name} is not a finite number (JSON has no NaN or Infinity)")
 
 
 def strict_json(text: str) -> Any:

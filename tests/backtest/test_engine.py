@@ -20,15 +20,12 @@ from defipm.oracles.equal_weight import EqualWeightOracle
 from defipm.oracles.momentum import MomentumOracle
 from defipm.oracles.static import StaticOracle
 
-PRICES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "prices"
 STABLES = ("USDT", "USDC")
 
 
 @pytest.fixture(scope="module")
-def daily():  # type: ignore[no-untyped-def]
-    if not (PRICES / "daily").is_dir():
-        pytest.skip(f"real price data not found at {PRICES / 'daily'}")
-    return load_prices(PRICES / "daily", cache=False)
+def daily(shared_prices: Path):  # type: ignore[no-untyped-def]
+    return load_prices(shared_prices / "daily", cache=False)
 
 
 class PeekingOracle(Oracle):
@@ -56,6 +53,45 @@ def test_cheating_oracle_fails_with_lookahead(swallow: bool) -> None:
     panel = synthetic_panel(3, 30, seed=2)
     with pytest.raises(LookAheadError, match="look-ahead"):
         run_backtest(panel, lambda view: PeekingOracle(view, swallow), BacktestConfig(benchmark=None))
+
+
+class ClockMovingOracle(Oracle):
+    """Steps the replay onto the next bar, reads its closes, and buys the best riser (issue 8 item 5)."""
+
+    name = "clock-mover"
+
+    def __init__(self, market: MarketView, how: str) -> None:
+        super().__init__()
+        self.market, self.how = market, how
+
+    def fetch_portfolio_weights(self, timestamp: datetime, universe: Sequence[str]) -> Weights:
+        before = self.market.prices()
+        try:
+            if self.how == "circumvent":
+                self.market._clock.advance(self.market.index + 1)  # reaching past the view on purpose
+            else:
+                self.market.advance(self.market.index + 1)
+        except LookAheadError:
+            if self.how != "swallow":
+                raise
+        after = self.market.prices()
+        return Weights({max(universe, key=lambda s: after[s] / before[s]): 1.0})
+
+
+@pytest.mark.parametrize("how", ["raise", "swallow", "circumvent"])
+def test_an_oracle_cannot_move_the_replay_clock(how: str) -> None:
+    panel = synthetic_panel(3, 30, seed=2)
+    with pytest.raises(LookAheadError, match=r"oracle 'clock-mover'.*(cannot move|moved) the replay clock"):
+        run_backtest(panel, lambda view: ClockMovingOracle(view, how), BacktestConfig(benchmark=None))
+
+
+def test_a_clock_moving_oracle_fails_on_real_data(daily) -> None:  # type: ignore[no-untyped-def]
+    """On two months of real closes the cheat made +82% before the fix; now the run stops at its first cycle."""
+    cfg = BacktestConfig(start=datetime(2021, 1, 1, tzinfo=UTC), end=datetime(2021, 3, 1, tzinfo=UTC), benchmark=None)
+    honest = run_backtest(daily, EqualWeightOracle(exclude=STABLES), cfg)
+    assert len(honest.timestamps) == 60
+    with pytest.raises(LookAheadError, match=r"at bar .*2021-01-01"):
+        run_backtest(daily, lambda view: ClockMovingOracle(view, "swallow"), cfg)
 
 
 def test_end_to_end_on_real_daily_data(daily) -> None:  # type: ignore[no-untyped-def]
@@ -110,10 +146,8 @@ def test_funding_is_charged_on_perp_positions() -> None:
     assert not spot.funding.any()
 
 
-def test_impact_and_min_notional(daily) -> None:  # type: ignore[no-untyped-def]
-    if not (PRICES / "hourly").is_dir():
-        pytest.skip("no hourly data")
-    hourly = load_prices(PRICES / "hourly", ["BTC", "ETH", "SOL"], cache=False)
+def test_impact_and_min_notional(shared_prices: Path) -> None:
+    hourly = load_prices(shared_prices / "hourly", ["BTC", "ETH", "SOL"], cache=False)
     flat = run_backtest(hourly, EqualWeightOracle(), BacktestConfig(schedule="daily@12:00"))
     cost = CostModel(impact=0.5, volume_floor=1e6)
     hit = run_backtest(hourly, EqualWeightOracle(), BacktestConfig(schedule="daily@12:00", costs=cost))
@@ -135,7 +169,7 @@ def test_positions_drift_between_rebalances() -> None:
     assert not r.traded_notional[off].any()
 
 
-def test_benchmark_outside_the_data_range_is_named(daily) -> None:  # type: ignore[no-untyped-def]
+def test_benchmark_outside_the_data_range_is_named(daily, shared_prices: Path) -> None:  # type: ignore[no-untyped-def]
     cfg = BacktestConfig(start=datetime(2019, 1, 1, tzinfo=UTC), end=datetime(2019, 3, 1, tzinfo=UTC), benchmark="SOL")
     with pytest.raises(DataError, match="benchmark 'SOL' covers 2020-04-11"):
         run_backtest(daily, EqualWeightOracle(exclude=STABLES), cfg)
@@ -144,7 +178,7 @@ def test_benchmark_outside_the_data_range_is_named(daily) -> None:  # type: igno
     btc_file = run_backtest(
         daily,
         EqualWeightOracle(exclude=STABLES),
-        BacktestConfig(start=datetime(2024, 1, 1, tzinfo=UTC), benchmark=str(PRICES / "daily" / "BTC.csv")),
+        BacktestConfig(start=datetime(2024, 1, 1, tzinfo=UTC), benchmark=str(shared_prices / "daily" / "BTC.csv")),
     )
     assert btc_file.benchmark == "BTC" and btc_file.summary().beta > 0.5
 
@@ -173,13 +207,13 @@ def test_the_replayed_universe_never_depends_on_later_bars() -> None:
 
 
 @pytest.mark.parametrize("label", ["open", "close"])
-def test_a_benchmark_file_is_labelled_like_the_data(daily, tmp_path: Path, label: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_benchmark_file_is_labelled_like_the_data(shared_prices: Path, tmp_path: Path, label: str) -> None:
     import pandas as pd
 
     from defipm.backtest.benchmark import benchmark_prices
     from defipm.data.ohlcv import find_files, panel_from_files
 
-    frame = pd.read_csv(PRICES / "daily" / "ETH.csv").iloc[:40]
+    frame = pd.read_csv(shared_prices / "daily" / "ETH.csv").iloc[:40]
     frame.to_csv(tmp_path / "BENCH.csv", index=False)
     (tmp_path / "data").mkdir()
     frame.iloc[10:].to_csv(tmp_path / "data" / "ETH.csv", index=False)
@@ -189,3 +223,10 @@ def test_a_benchmark_file_is_labelled_like_the_data(daily, tmp_path: Path, label
     np.testing.assert_array_equal(closes, panel.close[:, 0])  # the same series lines up bar for bar
     with pytest.raises(Exception, match="benchmark_bar_label"):
         BacktestConfig(benchmark_bar_label="middle")  # type: ignore[arg-type]
+
+
+def test_a_benchmark_file_of_another_interval_is_refused(shared_prices: Path) -> None:
+    hourly = load_prices(shared_prices / "hourly", ["BTC", "ETH"], cache=False)
+    daily_btc = shared_prices / "daily" / "BTC.csv"
+    with pytest.raises(DataError, match=rf"benchmark file {daily_btc} has 1 day, 0:00:00 bars, the data 1:00:00"):
+        run_backtest(hourly, EqualWeightOracle(), BacktestConfig(benchmark=str(daily_btc)))

@@ -9,7 +9,7 @@ import pytest
 
 from defipm.core.errors import DataError, LookAheadError
 from defipm.data.synthetic import synthetic_panel
-from defipm.data.view import MarketView
+from defipm.data.view import MarketView, ReplayClock
 
 
 @pytest.fixture
@@ -50,11 +50,24 @@ def test_ragged_universe_and_no_fill_before_first_bar(panel) -> None:  # type: i
 
 
 def test_clock_only_moves_forward(panel) -> None:  # type: ignore[no-untyped-def]
-    view = MarketView(panel, 30)
+    clock = ReplayClock(panel, 30)
     with pytest.raises(DataError, match="only moves forward"):
-        view.advance(10)
+        clock.advance(10)
     with pytest.raises(DataError, match="outside the data"):
-        view.advance(1000)
+        clock.advance(1000)
+    view = clock.view()
+    clock.advance(31)
+    assert view.index == 31 and view.now == panel.datetime_at(31)  # the view follows its clock
+
+
+@pytest.mark.parametrize("index", [31, 30, 29])
+def test_a_view_cannot_move_its_clock(panel, index: int) -> None:  # type: ignore[no-untyped-def]
+    clock = ReplayClock(panel, 30)
+    view = clock.view()
+    with pytest.raises(LookAheadError, match="cannot move the replay clock"):
+        view.advance(index)
+    assert clock.index == 30 and view.index == 30
+    assert len(view.violations) == 1  # recorded, so a replay fails even when the error is swallowed
 
 
 def test_synthetic_is_seeded_and_labelled() -> None:

@@ -12,15 +12,7 @@ from defipm.data.cache import load_prices
 from defipm.data.ohlcv import read_ohlcv
 from defipm.data.synthetic import synthetic_panel, write_synthetic_csv
 
-SHARED_PRICES = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "prices"
 HEADER = "Date,Close,High,Low,Open,Volume\n"
-
-
-def _real(kind: str) -> Path:
-    folder = SHARED_PRICES / kind
-    if not folder.is_dir():
-        pytest.skip(f"real price data not found at {folder}")
-    return folder
 
 
 def _write(folder: Path, name: str, rows: list[str], header: str = HEADER) -> Path:
@@ -33,8 +25,8 @@ def _write(folder: Path, name: str, rows: list[str], header: str = HEADER) -> Pa
 GOOD = ["2024-01-01,10,11,9,10,100", "2024-01-02,11,12,10,10,100", "2024-01-03,12,13,11,11,100"]
 
 
-def test_real_daily_data_loads_ragged(tmp_path: Path) -> None:
-    panel = load_prices(_real("daily"), cache=tmp_path / "cache")
+def test_real_daily_data_loads_ragged(tmp_path: Path, shared_prices: Path) -> None:
+    panel = load_prices(shared_prices / "daily", cache=tmp_path / "cache")
     assert len(panel.symbols) == 14 and panel.interval.days == 1
     j = panel.column("SOL")
     first = int(panel.first_index[j])
@@ -45,13 +37,13 @@ def test_real_daily_data_loads_ragged(tmp_path: Path) -> None:
     a = panel.column("AVAX")
     hole = ~panel.has_bar[panel.first_index[a] : panel.last_index[a] + 1, a]
     assert hole.sum() == 69
-    again = load_prices(_real("daily"), cache=tmp_path / "cache")  # from the cache
+    again = load_prices(shared_prices / "daily", cache=tmp_path / "cache")  # from the cache
     assert np.array_equal(again.close, panel.close, equal_nan=True)
     assert list((tmp_path / "cache").glob("*.parquet"))
 
 
-def test_real_hourly_data_with_offsets_loads() -> None:
-    panel = load_prices(_real("hourly"), ["BTC", "ETH"], cache=False)
+def test_real_hourly_data_with_offsets_loads(shared_prices: Path) -> None:
+    panel = load_prices(shared_prices / "hourly", ["BTC", "ETH"], cache=False)
     assert panel.interval.total_seconds() == 3600
     assert panel.periods_per_year == 8760
     assert (panel.volume == 0).any(), "hourly volume is often 0 in this source"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -405,3 +406,52 @@ def test_the_symbol_map_defaults_to_the_venue_the_portfolio_trades_on(tmp_path) 
     elsewhere = build_oracle("tbn", {"n": 2, "file": str(path)}, BuildContext(venue="uniswap"))
     assert isinstance(elsewhere, TBNOracle)
     assert "kPEPE" not in elsewhere.fetch_portfolio_weights(day("2024-01-04"), ["BTC", "PEPE", "SOL", "XRP"])
+
+
+# --------------------------------------------------------------------------------------------- exact averages
+
+
+def _lagged(per_symbol: dict[str, list[float]]) -> MetaModelHistory:
+    return history_of(
+        [(f"2024-01-{d + 1:02d}", s, v) for s, values in per_symbol.items() for d, v in enumerate(values)]
+    )
+
+
+def test_equal_exact_means_tie_and_rank_by_symbol() -> None:
+    """Issue 8 item 10: both average exactly 9/20; a float mean made B's 0.45 beat A's 0.44999999999999996."""
+    h = _lagged({"A": [0.7, 0.61, 0.04], "B": [0.5, 0.22, 0.63], "Y": [0.1] * 3, "Z": [0.1] * 3})
+    oracle = TBNOracle(1, lags=3, history=h)
+    exact = oracle.exact_scores(day("2024-01-04"), h)
+    assert exact["A"] == exact["B"] == Fraction(9, 20)
+    assert oracle.fetch_portfolio_weights(day("2024-01-04"), ["B", "Z", "A", "Y"]) == {"A": 0.5, "Y": -0.5}
+
+
+def test_means_a_float_cannot_tell_apart_are_ranked_exactly() -> None:
+    """(0.1 + 0.2) / 2 is 0.15 exactly, below 0.15000000000000002; in floats both are 0.15000000000000002."""
+    h = _lagged({"A": [0.1, 0.2], "B": [0.15000000000000002] * 2, "Z": [0.0, 0.0]})
+    w = TBNOracle(1, lags=2, history=h).fetch_portfolio_weights(day("2024-01-03"), ["A", "B", "Z"])
+    assert w == {"B": 0.5, "Z": -0.5}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cents=st.lists(st.integers(0, 100), min_size=2, max_size=5),
+    order=st.randoms(use_true_random=False),
+    n_symbols=st.integers(2, 6),
+)
+def test_symbols_with_the_same_scores_in_any_order_tie_exactly(cents, order, n_symbols) -> None:
+    """Every symbol gets the same decimal scores over the lags, each in its own order: their means are equal, so
+    the longs are the first symbols by name and the shorts the next ones, whatever the float sums say."""
+    per_symbol = {}
+    for s in [f"S{i}" for i in range(n_symbols)]:
+        values = [c / 100 for c in cents]
+        order.shuffle(values)
+        per_symbol[s] = values
+    h = _lagged(per_symbol)
+    oracle = TBNOracle(n_symbols // 2, lags=len(cents), history=h)
+    at = day(f"2024-01-{len(cents) + 1:02d}")
+    assert len(set(oracle.exact_scores(at, h).values())) == 1
+    w = oracle.fetch_portfolio_weights(at, list(reversed(per_symbol)))
+    names = sorted(per_symbol)
+    k = n_symbols // 2
+    assert sorted(w.longs()) == names[:k] and sorted(w.shorts()) == names[k : 2 * k]

@@ -28,7 +28,7 @@ from defipm.oracles.static import load_weights_file
         ("bool.toml", "BTC = true\n", "weight of BTC: expected a number, got True"),
         ("bool.json", '{"BTC": false}', "weight of BTC: expected a number, got False"),
         ("nan.toml", "BTC = nan\n", "weight of BTC: expected a finite number, got nan"),
-        ("nan.json", '{"BTC": NaN}', "cannot parse: NaN is not a JSON number"),
+        ("nan.json", '{"BTC": NaN}', "cannot parse: NaN is not a finite number"),
         ("inf.csv", "symbol,weight\nBTC,inf\n", "weight of BTC: expected a finite number"),
         ("huge.json", '{"BTC": 1e308}', "weight of BTC: at most 1000 in size"),
         ("huge.json", '{"BTC": 1e400}', "weight of BTC: expected a finite number"),

@@ -1,7 +1,8 @@
 """The benchmark of a backtest: a symbol of the data or an OHLCV file, aligned on the replay's bars.
 
 The benchmark must cover the whole replay (from its first bar): a series that starts later or ends earlier is an
-error naming it, rather than a silently shortened comparison. Between its own bars the last close is carried.
+error naming it, rather than a silently shortened comparison. A benchmark file's bar grid is inferred and checked
+like a data file's and must have the data's interval; each bar uses the latest benchmark close at or before it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from defipm.core.errors import DataError
+from defipm.data.grid import duration_ns, file_grid
 from defipm.data.panel import PricePanel, to_datetime
 
 DEFAULT_BENCHMARK = "BTC"
@@ -40,16 +42,22 @@ def benchmark_prices(
         return benchmark, np.asarray(panel.close[lo:hi, j], dtype=np.float64).copy()
     path = Path(benchmark)
     if path.suffix.lower() in (".csv", ".parquet", ".pq"):
-        from defipm.data.ohlcv import read_ohlcv
+        from defipm.data.ohlcv import read_ohlcv, utc_ns
 
         frame = read_ohlcv(path)
-        times = frame.index.tz_convert("UTC").tz_localize(None).to_numpy("datetime64[ns]")
-        if bar_label == "open":
-            times = times + np.timedelta64(int(panel.interval.total_seconds() * 1e9), "ns")
+        step = duration_ns(panel.interval)
+        ns = utc_ns(frame)
+        grid = file_grid(path, ns, panel.interval if len(ns) < 2 else None)
+        if grid.interval_ns != step:
+            raise DataError(
+                f"benchmark file {path} has {grid.interval} bars, the data {panel.interval} bars: use a benchmark "
+                "with the data's interval"
+            )
+        times = (ns + (step if bar_label == "open" else 0)).astype("datetime64[ns]")
         close = frame["close"].to_numpy(dtype=np.float64)
         wanted = panel.timestamps[lo:hi]
-        idx = np.searchsorted(times, wanted, side="right") - 1
-        if idx[0] < 0 or times[-1] < wanted[-1] - np.timedelta64(int(panel.interval.total_seconds() * 1e9), "ns"):
+        idx = np.searchsorted(times, wanted, side="right") - 1  # the latest benchmark close at or before each bar
+        if idx[0] < 0 or times[-1] < wanted[-1] - np.timedelta64(step, "ns"):
             raise DataError(
                 f"benchmark file {path} covers {to_datetime(times[0])} to {to_datetime(times[-1])}, "
                 f"outside the backtest's {start} to {end}"

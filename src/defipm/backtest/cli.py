@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,20 +23,43 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from defipm.backtest.config import BacktestConfig, CostModel
+from defipm.backtest.config import BacktestConfig, CostModel, FieldError, bounded
 from defipm.backtest.engine import run_backtest
-from defipm.backtest.report import summary_table, write_html, write_json
-from defipm.backtest.search import search
+from defipm.backtest.report import finite_json, summary_table, write_html, write_json
+from defipm.backtest.schedule import parse_duration, parse_schedule
+from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, search
 from defipm.core.errors import ConfigError, DefipmError
 from defipm.core.planner import PlannerConfig
+from defipm.data.ohlcv import BarLabel
+from defipm.data.panel import PricePanel
 from defipm.data.view import MarketView
 from defipm.oracles.base import Oracle
 
 console = Console()
 
 
-def _parse_value(text: str, name: str) -> Any:
-    """A JSON value (a duplicated key or NaN refused), else the text itself."""
+FIELD_OPTIONS = {
+    "initial_cash": "--cash", "mode": "--mode", "max_leverage": "--max-leverage", "costs.taker_fee": "--fee",
+    "costs.slippage_bps": "--slippage-bps", "costs.impact": "--impact", "costs.volume_floor": "--volume-floor",
+    "costs.funding_rate": "--funding", "costs.min_notional": "--min-notional", "schedule": "--schedule",
+    "start": "--start", "end": "--end", "benchmark": "--benchmark", "benchmark_bar_label": "--bar-label",
+    "planner.no_trade_band": "--band",
+}  # fmt: skip
+"""Backtest settings -> the option that sets them (the others come from ``--config``)."""
+SEARCH_DEFAULTS: dict[str, Any] = {"schedules": "24h,48h,168h", "metric": "sharpe", "train_fraction": 0.66}
+
+
+@contextmanager
+def _naming_options() -> Iterator[None]:
+    """Turn a setting's ``FieldError`` into an error that names the option the user typed."""
+    try:
+        yield
+    except FieldError as exc:
+        raise ConfigError(f"{FIELD_OPTIONS.get(exc.field, '--config')}: {exc}") from None
+
+
+def _parse_value(text: str, what: str) -> Any:
+    """A JSON value, or the text itself when it is not JSON; NaN, infinities and a duplicated key are refused."""
     from defipm.config_schema import strict_json
 
     try:
@@ -42,19 +67,63 @@ def _parse_value(text: str, name: str) -> Any:
     except json.JSONDecodeError:
         return text
     except ValueError as exc:
-        raise ConfigError(f"{name}: {text!r}: {exc}") from None
+        raise ConfigError(f"{what}: {exc}") from None
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, str]:
+    """KEY=VALUE items; an empty key or value, or a key given twice, is an error naming the item."""
     out: dict[str, str] = {}
     for item in items or []:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
             raise ConfigError(f"{what} {item!r}: expected KEY=VALUE")
-        if key.strip() in out:
-            raise ConfigError(f"{what} {key.strip()} given twice")
-        out[key.strip()] = value.strip()
+        if key in out:
+            raise ConfigError(f"{what} {key!r} is given twice ({out[key]!r} and {value!r}): give it once")
+        out[key] = value
     return out
+
+
+def _grid(items: list[str]) -> dict[str, list[Any]]:
+    space: dict[str, list[Any]] = {}
+    for key, values in _pairs(items, "--grid").items():
+        parts = [v.strip() for v in values.split(",")]
+        if not all(parts):
+            raise ConfigError(f"--grid {key}={values!r}: an empty value; give V1,V2,...")
+        space[key] = [_parse_value(v, f"--grid {key}") for v in parts]
+    return space
+
+
+def _symbol_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    names = [s.strip() for s in text.split(",")]
+    if not all(names):
+        raise ConfigError(f"--symbols {text!r}: an empty symbol name; give SYM1,SYM2,...")
+    return names
+
+
+def _search_options(grid: list[str] | None, given: dict[str, Any]) -> dict[str, Any]:
+    """The search options with their defaults; any of them given without ``--grid`` is an error naming it."""
+    if not grid:
+        used = [name for name, value in given.items() if value is not None]
+        if used:
+            options = ", ".join("--" + name.replace("_", "-") for name in used)
+            raise ConfigError(f"{options}: grid-search option(s) without --grid; add --grid KEY=V1,V2 or drop them")
+        return {}
+    opts: dict[str, Any] = {k: SEARCH_DEFAULTS.get(k) if v is None else v for k, v in given.items()}
+    bounded("--train-fraction", opts["train_fraction"], 0, 1, low_open=True, high_open=True)
+    if opts["walk_forward"] is not None and opts["walk_forward"] < 1:
+        raise ConfigError(f"--walk-forward must be at least 1 fold, got {opts['walk_forward']}")
+    if opts["metric"] not in HIGHER_IS_BETTER | LOWER_IS_BETTER:
+        known = ", ".join(sorted(HIGHER_IS_BETTER | LOWER_IS_BETTER))
+        raise ConfigError(f"--metric {opts['metric']!r} is not one of {known}")
+    for spec in opts["schedules"].split(","):
+        try:
+            parse_schedule(spec.strip())
+        except ConfigError as exc:
+            raise ConfigError(f"--schedules: {exc}") from None
+    return opts
 
 
 class RegistryOracleFactory:
@@ -87,8 +156,14 @@ def _date(text: str | None, option: str) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _bar_label(text: str) -> BarLabel:
+    if text not in ("open", "close"):
+        raise ConfigError(f"--bar-label {text!r}: use 'open' (times are bar opens, as Yahoo's) or 'close'")
+    return text  # type: ignore[return-value]
+
+
 def backtest(
-    data: Annotated[Path, typer.Option(help="Folder of <SYMBOL>.csv/.parquet OHLCV files.")],
+    data: Annotated[Path, typer.Option(help="Folder of <SYMBOL>.csv/.parquet OHLCV files (and funding/).")],
     oracle: Annotated[
         str | None, typer.Option(help="Oracle kind: equal_weight, static, momentum, tbn, ... (default: the config's)")
     ] = None,
@@ -96,7 +171,7 @@ def backtest(
     grid: Annotated[list[str] | None, typer.Option(help="Search: KEY=V1,V2,... (JSON values); repeatable.")] = None,
     symbols: Annotated[str | None, typer.Option(help="Comma-separated symbols (default: every file).")] = None,
     schedule: Annotated[str, typer.Option(help="Rebalance: 1bars, 24h, daily@00:00, weekly@mon@00:00.")] = "24h",
-    schedules: Annotated[str, typer.Option(help="Search: comma-separated schedules.")] = "24h,48h,168h",
+    schedules: Annotated[str | None, typer.Option(help="Search: comma-separated schedules [24h,48h,168h].")] = None,
     start: Annotated[str | None, typer.Option(help="First bar (ISO date, UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="Last bar (ISO date, UTC).")] = None,
     mode: Annotated[str, typer.Option(help="perp (long/short) or spot (long only).")] = "perp",
@@ -105,13 +180,20 @@ def backtest(
     slippage_bps: Annotated[float, typer.Option(help="Fixed slippage in bps.")] = 0.0,
     impact: Annotated[float, typer.Option(help="Square-root impact coefficient vs bar volume.")] = 0.0,
     volume_floor: Annotated[float, typer.Option(help="Smallest bar volume used for impact.")] = 1.0,
-    funding: Annotated[float, typer.Option(help="Funding per day as a fraction of notional (longs pay).")] = 0.0,
+    funding: Annotated[
+        float, typer.Option(help="Funding per day as a fraction of notional (longs pay), on top of funding/ files.")
+    ] = 0.0,
     min_notional: Annotated[float, typer.Option(help="Minimum order value.")] = 0.0,
     max_leverage: Annotated[float, typer.Option(help="Perp margin cap.")] = 3.0,
     benchmark: Annotated[str, typer.Option(help="Benchmark symbol or OHLCV file; 'none' for no benchmark.")] = "BTC",
     bar_label: Annotated[str, typer.Option(help="What a file's time means: open (Yahoo) or close.")] = "open",
-    metric: Annotated[str, typer.Option(help="Search: metric to maximise on the training part.")] = "sharpe",
-    train_fraction: Annotated[float, typer.Option(help="Search: chronological train share.")] = 0.66,
+    interval: Annotated[
+        str | None, typer.Option(help="Bar length (1h, 1d, ...) instead of inferring it from each file.")
+    ] = None,
+    metric: Annotated[
+        str | None, typer.Option(help="Search: metric to maximise on the training part [sharpe].")
+    ] = None,
+    train_fraction: Annotated[float | None, typer.Option(help="Search: chronological train share [0.66].")] = None,
     walk_forward: Annotated[int | None, typer.Option(help="Search: number of walk-forward folds.")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Search: local processes (1 = inline).")] = None,
     ray_address: Annotated[str | None, typer.Option(help="Search: Ray cluster address ('local' to start one).")] = None,
@@ -126,12 +208,18 @@ def backtest(
         ),
     ] = None,
 ) -> None:
-    """Backtest an oracle on historical bars through the live PortfolioManager and the paper venue."""
+    """Backtest an oracle on historical bars through the live PortfolioManager and the paper venue.
+
+    Every option is checked before anything runs; a bad value is an error naming the option."""
     from defipm.config import load_settings
     from defipm.core.risk import RiskLimits
     from defipm.data.cache import load_prices
 
     try:
+        search_opts = _search_options(grid, {
+            "schedules": schedules, "metric": metric, "train_fraction": train_fraction,
+            "walk_forward": walk_forward, "workers": workers, "ray_address": ray_address,
+        })  # fmt: skip
         settings = load_settings(config_file) if config_file is not None else None
         params = {k: _parse_value(v, f"--param {k}") for k, v in _pairs(param, "--param").items()}
         if oracle is None:
@@ -143,46 +231,40 @@ def backtest(
             planner = dataclasses.replace(planner, no_trade_band=band)
         risk = settings.risk.limits() if settings is not None else RiskLimits()
         factory = RegistryOracleFactory(oracle, params)
-        panel = load_prices(data, symbols.split(",") if symbols else None, bar_label=bar_label)  # type: ignore[arg-type]
-        config = BacktestConfig(
-            initial_cash=cash,
-            mode=mode,  # type: ignore[arg-type]
-            max_leverage=max_leverage,
-            costs=CostModel(
-                taker_fee=fee,
-                slippage_bps=slippage_bps,
-                impact=impact,
-                volume_floor=volume_floor,
-                funding_rate=funding,
-                min_notional=min_notional,
-            ),
-            schedule=schedule,
-            start=_date(start, "--start"),
-            end=_date(end, "--end"),
-            benchmark=None if benchmark.lower() == "none" else benchmark,
-            benchmark_bar_label=bar_label,  # type: ignore[arg-type]
-            planner=planner,
-            risk=risk,
-        )
+        with _naming_options():
+            costs = CostModel(taker_fee=fee, slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor,
+                              funding_rate=funding, min_notional=min_notional)  # fmt: skip
+            config = BacktestConfig(
+                initial_cash=cash, mode=mode, max_leverage=max_leverage, costs=costs, schedule=schedule,  # type: ignore[arg-type]
+                start=_date(start, "--start"), end=_date(end, "--end"),
+                benchmark=None if benchmark.strip().lower() == "none" else benchmark,
+                benchmark_bar_label=_bar_label(bar_label), planner=planner, risk=risk,
+            )  # fmt: skip
+        bar_interval = parse_duration(interval, "--interval") if interval is not None else None
+        panel = load_prices(data, _symbol_list(symbols), bar_label=_bar_label(bar_label), interval=bar_interval)
         if grid:
-            space = {
-                k: [_parse_value(x, f"--grid {k}") for x in v.split(",")] for k, v in _pairs(grid, "--grid").items()
-            }
-            _run_search(panel, factory, space, config, schedules, metric, train_fraction, walk_forward, workers,
-                        ray_address, out)  # fmt: skip
+            _run_search(panel, factory, _grid(grid), config, search_opts, out)
             return
         with _progress() as bar:
             task = bar.add_task(f"backtest {oracle}", total=len(panel))
             result = run_backtest(
                 panel, factory, config, params=params, progress=lambda d, n: bar.update(task, completed=d, total=n)
             )
+        html = _write(write_html, result, out / "report.html")
+        summary = _write(write_json, result, out / "summary.json")
     except DefipmError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    html = write_html(result, out / "report.html")
-    summary = write_json(result, out / "summary.json")
     console.print(summary_table(result))
     console.print(f"report: {html}\nsummary: {summary}")
+
+
+def _write(writer: Callable[[Any, Path], Path], what: Any, target: Path) -> Path:
+    """Write a report file; an unwritable ``--out`` is an error naming it."""
+    try:
+        return writer(what, target)
+    except OSError as exc:
+        raise ConfigError(f"--out: cannot write {target}: {exc.strerror or exc}") from None
 
 
 def _progress() -> Progress:
@@ -192,21 +274,28 @@ def _progress() -> Progress:
     )  # fmt: skip
 
 
-def _run_search(panel, factory, space, config, schedules, metric, train_fraction, walk_forward, workers,  # type: ignore[no-untyped-def]
-                ray_address, out) -> None:  # fmt: skip
+def _run_search(
+    panel: PricePanel,
+    factory: RegistryOracleFactory,
+    space: dict[str, list[Any]],
+    config: BacktestConfig,
+    opts: dict[str, Any],
+    out: Path,
+) -> None:
+    metric = opts["metric"]
     with _progress() as bar:
         task = bar.add_task("grid search (training runs)", total=None)
         result = search(
             panel,
             factory,
             space,
-            schedules=[s.strip() for s in schedules.split(",") if s.strip()],
+            schedules=[s.strip() for s in opts["schedules"].split(",") if s.strip()],
             config=config,
             metric=metric,
-            train_fraction=train_fraction,
-            walk_forward=walk_forward,
-            workers=workers,
-            ray_address=ray_address,
+            train_fraction=opts["train_fraction"],
+            walk_forward=opts["walk_forward"],
+            workers=opts["workers"],
+            ray_address=opts["ray_address"],
             progress=lambda d, n: bar.update(task, completed=d, total=n),
         )
     table = Table(title=f"grid search, picked on training data by {metric}")
@@ -224,6 +313,12 @@ def _run_search(panel, factory, space, config, schedules, metric, train_fraction
             f"{oos.get('total_return', float('nan')):.2%}" if "total_return" in oos else "n/a",
         )
     console.print(table)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "search.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
-    console.print(f"search results: {out / 'search.json'}")
+    target = out / "search.json"
+    _write(lambda r, t: _write_text(t, json.dumps(finite_json(r.to_dict()), indent=2, allow_nan=False)), result, target)
+    console.print(f"search results: {target}")
+
+
+def _write_text(target: Path, text: str) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    return target

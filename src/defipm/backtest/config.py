@@ -1,14 +1,17 @@
 """What a backtest is configured with: costs, account, schedule, dates and benchmark (frozen values).
 
-Every field says its unit. Costs are applied by the paper venue (fees, slippage, spot/perp rules) and by the
-engine (funding), never re-implemented beside them.
+Every field says its unit, and every field is checked when the value is built: a value of the wrong type, NaN, an
+infinity or a number outside the field's bounds is a ``FieldError`` (a ``ConfigError``) naming the field and the
+accepted range, so no run starts on a value that would end in a traceback or in NaN figures. The CLI maps each
+field to its option. Costs are applied by the paper venue (fees, slippage, spot/perp rules) and by the engine
+(funding), never re-implemented beside them.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 import numpy as np
@@ -16,20 +19,70 @@ from numpy.typing import NDArray
 
 from defipm.backtest.schedule import EveryKBars, Schedule, parse_schedule
 from defipm.core.errors import ConfigError
+from defipm.core.orders import OrderType
 from defipm.core.planner import PlannerConfig
 from defipm.core.risk import RiskLimits
+from defipm.data.funding import MAX_FUNDING_RATE
+
+MAX_CASH = 1e12
+"""Largest ``initial_cash``: reports keep equity in floats, exact to the cent below about 10^13."""
+MAX_FEE = 0.05
+MAX_SLIPPAGE_BPS = 1000.0
+MAX_IMPACT = 10.0
+MAX_LEVERAGE = 100.0
+MAX_AMOUNT = 1e15
+"""Largest volume floor or minimum order value, in quote currency."""
+
+
+class FieldError(ConfigError):
+    """A backtest setting is out of bounds. ``field`` is its dotted name (``costs.funding_rate``)."""
+
+    def __init__(self, field: str, message: str, *, named: bool = False) -> None:
+        """``message`` follows the field's name, or is the whole message when it ``named`` the field already."""
+        self.field = field
+        super().__init__(message if named else f"{field} {message}")
+
+
+def bounded(
+    name: str, value: object, low: float, high: float, *, low_open: bool = False, high_open: bool = False
+) -> float:
+    """``value`` as a float within ``low .. high`` (ends open or closed); raises ``FieldError`` naming ``name``."""
+    left, right = "(" if low_open else "[", ")" if high_open else "]"
+    span = f"a number in {left}{low:g}, {high:g}{right}"
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise FieldError(name, f"must be {span}, got {value!r}")
+    number = float(value)
+    ok = math.isfinite(number) and (number > low if low_open else number >= low)
+    if not ok or not (number < high if high_open else number <= high):
+        raise FieldError(name, f"must be {span}, got {value!r}")
+    return number
+
+
+def _check_funding_series(series: object) -> None:
+    if not isinstance(series, np.ndarray) or series.ndim != 2:
+        raise FieldError("costs.funding_series", f"must be a bars x symbols array, got {type(series).__name__}")
+    values = np.asarray(series, dtype=np.float64)
+    bad = ~np.isnan(values) & ~(np.abs(values) < MAX_FUNDING_RATE)
+    if bad.any():
+        i, j = (int(x) for x in np.argwhere(bad)[0])
+        raise FieldError(
+            "costs.funding_series",
+            f"holds {values[i, j]} at bar {i}, symbol column {j}: rates per bar are NaN (none) or finite with "
+            f"|rate| < {MAX_FUNDING_RATE}",
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CostModel:
     """Trading costs.
 
-    taker_fee: fee as a fraction of traded notional (0.00045 = 4.5 bps), charged on every fill.
-    slippage_bps: fixed adverse move of every fill from the bar close, in basis points.
+    taker_fee: fee as a fraction of traded notional (0.00045 = 4.5 bps), charged on every fill; at most ``MAX_FEE``.
+    slippage_bps: fixed adverse move of every fill from the bar close, in basis points (at most 1,000).
     impact: square-root impact coefficient: a fill of notional N moves ``impact x sqrt(N / bar volume)``.
     volume_floor: smallest bar volume (quote currency) used for impact; hourly sources often report 0.
     funding_rate: constant funding per day as a fraction of position notional (longs pay, shorts receive;
-      0.0001 = 1 bp a day), charged every bar pro rata. Perp mode only.
+      0.0001 = 1 bp a day), charged every bar pro rata, in (-1, 1). Perp mode only. Funding files in the data
+      folder (``funding/``) are charged on top of it.
     funding_series: per-bar funding rates (bars x symbols of the panel, NaN = none), instead of or on top of
       ``funding_rate``.
     min_notional: smallest order value in quote currency; smaller trades are skipped (and reported).
@@ -46,16 +99,15 @@ class CostModel:
     size_step: float = 1e-8
 
     def __post_init__(self) -> None:
-        for name in ("taker_fee", "slippage_bps", "impact", "min_notional"):
-            value = getattr(self, name)
-            if not math.isfinite(value) or value < 0:
-                raise ConfigError(f"costs.{name} must be a finite number >= 0, got {value}")
-        if not self.volume_floor > 0:
-            raise ConfigError(f"costs.volume_floor must be > 0, got {self.volume_floor}")
-        if not self.size_step > 0:
-            raise ConfigError(f"costs.size_step must be > 0, got {self.size_step}")
-        if not math.isfinite(self.funding_rate):
-            raise ConfigError(f"costs.funding_rate must be finite, got {self.funding_rate}")
+        bounded("costs.taker_fee", self.taker_fee, 0, MAX_FEE)
+        bounded("costs.slippage_bps", self.slippage_bps, 0, MAX_SLIPPAGE_BPS)
+        bounded("costs.impact", self.impact, 0, MAX_IMPACT)
+        bounded("costs.volume_floor", self.volume_floor, 0, MAX_AMOUNT, low_open=True)
+        bounded("costs.funding_rate", self.funding_rate, -1, 1, low_open=True, high_open=True)
+        bounded("costs.min_notional", self.min_notional, 0, MAX_AMOUNT)
+        bounded("costs.size_step", self.size_step, 0, 1e6, low_open=True)
+        if self.funding_series is not None:
+            _check_funding_series(self.funding_series)
 
     @property
     def has_funding(self) -> bool:
@@ -91,19 +143,51 @@ class BacktestConfig:
     risk: RiskLimits | None = None
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.initial_cash) and self.initial_cash > 0):
-            raise ConfigError(f"initial_cash must be a positive amount, got {self.initial_cash}")
+        bounded("initial_cash", self.initial_cash, 0, MAX_CASH, low_open=True)
         if self.mode not in ("perp", "spot"):
-            raise ConfigError(f"mode must be 'perp' or 'spot', got {self.mode!r}")
-        if not self.max_leverage > 0:
-            raise ConfigError(f"max_leverage must be > 0, got {self.max_leverage}")
+            raise FieldError("mode", f"must be 'perp' or 'spot', got {self.mode!r}")
+        bounded("max_leverage", self.max_leverage, 0, MAX_LEVERAGE, low_open=True)
+        if not isinstance(self.costs, CostModel):
+            raise FieldError("costs", f"must be a CostModel, got {self.costs!r}")
         if self.benchmark_bar_label not in ("open", "close"):
-            raise ConfigError(f"benchmark_bar_label must be 'open' or 'close', got {self.benchmark_bar_label!r}")
-        object.__setattr__(self, "schedule", parse_schedule(self.schedule))
+            raise FieldError("benchmark_bar_label", f"must be 'open' or 'close', got {self.benchmark_bar_label!r}")
+        if self.benchmark is not None and (not isinstance(self.benchmark, str) or not self.benchmark.strip()):
+            raise FieldError("benchmark", f"must be a symbol, an OHLCV file or None, got {self.benchmark!r}")
+        try:
+            object.__setattr__(self, "schedule", parse_schedule(self.schedule))
+        except ConfigError as exc:
+            raise FieldError("schedule", str(exc), named=True) from None
+        for name in ("start", "end"):
+            object.__setattr__(self, name, _utc(name, getattr(self, name)))
         if self.start is not None and self.end is not None and self.end < self.start:
-            raise ConfigError(f"end {self.end} is before start {self.start}")
+            raise FieldError("end", f"{self.end} is before start {self.start}")
+        _check_planner(self.planner)
+        if self.risk is not None and not isinstance(self.risk, RiskLimits):
+            raise FieldError("risk", f"must be RiskLimits or None, got {self.risk!r}")
 
     @property
     def rebalance_schedule(self) -> Schedule:
         assert not isinstance(self.schedule, str | int)
         return self.schedule
+
+
+def _utc(name: str, value: object) -> datetime | None:
+    """A replay bound as an aware UTC datetime (naive ones are UTC)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise FieldError(name, f"must be a datetime or None, got {value!r}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _check_planner(planner: object) -> None:
+    if not isinstance(planner, PlannerConfig):
+        raise FieldError("planner", f"must be a PlannerConfig, got {planner!r}")
+    bounded("planner.no_trade_band", planner.no_trade_band, 0, 1, high_open=True)
+    bounded("planner.cost_reserve_bps", planner.cost_reserve_bps, 0, MAX_SLIPPAGE_BPS)
+    if not isinstance(planner.reserve_fees, bool):
+        raise FieldError("planner.reserve_fees", f"must be true or false, got {planner.reserve_fees!r}")
+    if not isinstance(planner.order_type, OrderType):
+        raise FieldError("planner.order_type", f"must be one of {', '.join(OrderType)}, got {planner.order_type!r}")
+    if planner.limit_slippage is not None:
+        bounded("planner.limit_slippage", planner.limit_slippage, 0, 1, low_open=True, high_open=True)

@@ -30,7 +30,7 @@ from defipm.core.instruments import InstrumentRules
 from defipm.core.metrics import PerformanceSummary, summarize
 from defipm.core.reports import CycleStatus
 from defipm.data.panel import PricePanel, to_datetime, to_datetime64
-from defipm.data.view import MarketView
+from defipm.data.view import MarketView, ReplayClock
 from defipm.manager import PortfolioManager
 from defipm.oracles.base import Oracle
 from defipm.venues.paper import PaperVenue, SlippageModel
@@ -68,6 +68,8 @@ class BacktestResult:
     notes: list[str] = field(default_factory=list)
     failed_orders: int = 0
     halted_cycles: int = 0
+    funding_from_data: bool = False
+    """True when the data carried funding rates (a ``funding/`` folder) and the run charged them."""
 
     @property
     def start(self) -> datetime:
@@ -87,16 +89,17 @@ class BacktestResult:
         if self.benchmark_equity is not None:
             bench = np.concatenate(([self.benchmark_equity[0]], self.benchmark_equity))
         pad = np.zeros(1)
-        return summarize(
-            self.equity_curve,
-            self.periods_per_year,
-            benchmark_equity=bench,
-            traded_notional=np.concatenate((pad, self.traded_notional)),
-            fees=self.fees,
-            funding=self.funding,
-            weights=self.weights,
-            risk_free=risk_free,
-        )
+        with np.errstate(divide="ignore", invalid="ignore"):  # a wiped-out book's figures are NaN, not warnings
+            return summarize(
+                self.equity_curve,
+                self.periods_per_year,
+                benchmark_equity=bench,
+                traded_notional=np.concatenate((pad, self.traded_notional)),
+                fees=self.fees,
+                funding=self.funding,
+                weights=self.weights,
+                risk_free=risk_free,
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary of the run: settings, figures and a few counts (no per-bar arrays)."""
@@ -120,6 +123,7 @@ class BacktestResult:
                 "volume_floor": costs.volume_floor,
                 "funding_rate_per_day": costs.funding_rate,
                 "funding_series": costs.funding_series is not None,
+                "funding_from_data": self.funding_from_data,
                 "min_notional": costs.min_notional,
             },
             "benchmark": self.benchmark,
@@ -129,6 +133,16 @@ class BacktestResult:
             "halted_cycles": self.halted_cycles,
             "notes": self.notes[:50],
         }
+
+
+def _funding_series(cfg: BacktestConfig, panel: PricePanel) -> NDArray[np.float64] | None:
+    """Per-bar funding rates beyond the constant one: the data's (``panel.funding``) plus ``costs.funding_series``."""
+    extra = cfg.costs.funding_series
+    if extra is not None and extra.shape != panel.close.shape:
+        raise DataError(f"costs.funding_series has shape {extra.shape}, the prices {panel.close.shape}")
+    if panel.funding is None:
+        return extra
+    return panel.funding if extra is None else panel.funding + np.nan_to_num(extra)
 
 
 def _first_listed_index(panel: PricePanel) -> int:
@@ -174,6 +188,17 @@ def _replay_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
+def _check_point_in_time(view: MarketView, clock: ReplayClock, index: int, oracle: str) -> None:
+    """Fail the run when the oracle looked ahead (even if it swallowed the error) or moved the replay clock."""
+    if view.violations:
+        raise LookAheadError(f"oracle {oracle!r}: {view.violations[0]}")
+    if clock.index != index:
+        raise LookAheadError(
+            f"oracle {oracle!r} moved the replay clock from bar {index} to bar {clock.index}: an oracle may only read "
+            "its MarketView"
+        )
+
+
 def run_backtest(
     panel: PricePanel,
     oracle: Oracle | OracleFactory,
@@ -191,7 +216,8 @@ def run_backtest(
     cfg = config or BacktestConfig()
     if len(panel) < 2:
         raise DataError(f"a backtest needs at least 2 bars, the data has {len(panel)}")
-    view = MarketView(panel, 0)
+    clock = ReplayClock(panel, 0)
+    view = clock.view()
     the_oracle = oracle if isinstance(oracle, Oracle) else oracle(view)
     venue = make_venue(cfg)
     manager = PortfolioManager(the_oracle, venue, planner=cfg.planner, risk=cfg.risk)
@@ -212,10 +238,8 @@ def run_backtest(
     close, volume = panel.close, panel.volume
     use_volume = cfg.costs.impact > 0
     per_bar_funding = cfg.costs.funding_rate * panel.interval.total_seconds() / 86_400.0
-    funding_series = cfg.costs.funding_series
-    if funding_series is not None and funding_series.shape != close.shape:
-        raise DataError(f"costs.funding_series has shape {funding_series.shape}, the prices {close.shape}")
-    charge_funding = cfg.mode == "perp" and cfg.costs.has_funding
+    funding_series = _funding_series(cfg, panel)
+    charge_funding = cfg.mode == "perp" and (cfg.costs.funding_rate != 0 or funding_series is not None)
 
     equity = np.empty(n)
     cash = np.empty(n)
@@ -225,7 +249,9 @@ def run_backtest(
     funding = np.zeros(n)
     slippage = np.zeros(n)
     pos = np.zeros(len(symbols))
-    notes: list[str] = []
+    notes: list[str] = list(panel.notes)
+    if panel.funding is not None and cfg.mode != "perp":
+        notes.append(f"the data's funding rates are not charged: mode {cfg.mode!r} (funding is for perpetuals)")
     seen_notes: set[str] = set()
     failed = halted = 0
     listed_key: bytes | None = None
@@ -235,7 +261,7 @@ def run_backtest(
     with _replay_gc():
         for k in range(n):
             i = lo + k
-            view.advance(i)
+            clock.advance(i)
             ts = to_datetime(times[k])
             mask = panel.listed(i)
             key = mask.tobytes()
@@ -266,8 +292,9 @@ def run_backtest(
                     report = manager.manage_portfolio(ts)
                 except InvalidWeightsError as exc:
                     raise InvalidWeightsError([f"at {ts.isoformat()}: {p}" for p in exc.problems]) from exc
-                if view.violations:
-                    raise LookAheadError(view.violations[0])
+                except LookAheadError as exc:
+                    raise LookAheadError(f"oracle {the_oracle.name!r}: {exc}") from exc
+                _check_point_in_time(view, clock, i, the_oracle.name)
                 for note in report.notes:
                     if note not in seen_notes:
                         seen_notes.add(note)
@@ -283,8 +310,8 @@ def run_backtest(
                 pos[:] = 0.0
                 for s, q in venue.positions.items():
                     pos[col[s]] = float(q)
-            elif view.violations:
-                raise LookAheadError(view.violations[0])
+            else:
+                _check_point_in_time(view, clock, i, the_oracle.name)
 
             c = float(venue.cash)
             value = pos * np.nan_to_num(row)
@@ -296,6 +323,12 @@ def run_backtest(
             if progress is not None:
                 progress(k + 1, n)
 
+    if (equity <= 0).any():
+        k = int(np.argmax(equity <= 0))
+        notes.append(
+            f"{to_datetime(times[k]):%Y-%m-%d %H:%M}: equity fell to {equity[k]:,.2f}, at or below zero: the account "
+            "is wiped out and the figures after it do not describe a tradable book"
+        )
     bench_equity = None
     if bench_px is not None:
         bench_equity = cfg.initial_cash * bench_px / bench_px[0]
@@ -321,4 +354,5 @@ def run_backtest(
         notes=notes,
         failed_orders=failed,
         halted_cycles=halted,
+        funding_from_data=panel.funding is not None and charge_funding,
     )

@@ -59,10 +59,27 @@ def _fmt_metric(key: str, value: Any, periods_per_year: float) -> str:
     return _fmt(key, value)
 
 
+def finite_json(value: Any) -> Any:
+    """``value`` made strict-JSON-ready: NaN and infinities (Python or numpy) become None (``null``), numpy
+    scalars plain numbers, anything else unknown its ``str``. ``json.dumps(..., allow_nan=False)`` accepts it."""
+    if isinstance(value, dict):
+        return {str(k): finite_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_json(v) for v in value]
+    if isinstance(value, bool | None | str | int) and not isinstance(value, np.integer):
+        return value
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    return str(value)
+
+
 def write_json(result: BacktestResult, path: str | Path) -> Path:
+    """Write ``summary.json``: strict JSON (a figure that is NaN or infinite, e.g. a ratio without risk, is null)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    target.write_text(json.dumps(finite_json(result.to_dict()), indent=2, allow_nan=False))
     return target
 
 

@@ -3,30 +3,38 @@
 - ``EveryKBars(k)``: the first bar, then every ``k`` bars.
 - ``Every(period)``: the first bar, then the first bar at least ``period`` after the previous rebalance
   (``"48h"`` on daily bars = every 2 bars; on hourly bars = every 48 bars).
-- ``Daily(at)``: the first bar at or after ``HH:MM`` UTC of each day.
+- ``Daily(at)``: the first bar at or after ``at`` (UTC) of each day.
+- ``Weekly(weekday, at)``: the first bar at or after ``at`` (UTC) of that weekday, each week.
 
 Every schedule also rebalances on the replay's first bar, so a run starts invested.
-- ``Weekly(weekday, at)``: the first bar at or after ``HH:MM`` UTC of that weekday, each week.
 
 A schedule is a frozen value; ``due(timestamps)`` gives the boolean mask for a whole replay at once, so a replay
 can be resumed or split (train/test) without hidden state. ``parse_schedule`` reads the CLI spellings:
-``5bars``, ``24h``, ``2d``, ``1w``, ``daily@00:00``, ``weekly@mon@00:00``.
+``5bars``, ``24h``, ``1.5h``, ``2d``, ``1w``, ``daily@00:00``, ``weekly@mon@00:00``.
+
+Every computation is in integer nanoseconds: no count of days or steps goes through a float, so a schedule is
+exact at any length (a rounded ``numpy.arange`` length once dropped the last bar of a 409-day replay).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from defipm.core.errors import ConfigError
+from defipm.data.grid import duration_ns
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_NS_PER_DAY = 86_400 * 10**9
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+NS_PER_DAY = 86_400 * 10**9
+EPOCH_WEEKDAY = 3
+"""1970-01-01 was a Thursday (Monday = 0)."""
 
 
 class Schedule(Protocol):
@@ -37,30 +45,48 @@ class Schedule(Protocol):
     def describe(self) -> str: ...
 
 
+def _ns(timestamps: NDArray[np.datetime64]) -> NDArray[np.int64]:
+    return np.asarray(timestamps, dtype="datetime64[ns]").astype(np.int64)
+
+
 @dataclass(frozen=True, slots=True)
 class EveryKBars:
     k: int = 1
 
     def __post_init__(self) -> None:
-        if self.k < 1:
-            raise ConfigError(f"schedule: every k bars needs k >= 1, got {self.k}")
+        if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer) or self.k < 1:
+            raise ConfigError(f"schedule: every k bars needs a whole number k >= 1, got {self.k!r}")
 
     def due(self, timestamps: NDArray[np.datetime64]) -> NDArray[np.bool_]:
         mask = np.zeros(len(timestamps), dtype=bool)
-        mask[:: self.k] = True
+        mask[:: int(self.k)] = True
         return mask
 
     def describe(self) -> str:
         return "every bar" if self.k == 1 else f"every {self.k} bars"
 
 
-def _first_at_or_after(ts: NDArray[np.int64], targets: NDArray[np.int64]) -> NDArray[np.bool_]:
-    """Mask of the first bar at or after each target time (targets sorted; several targets may share a bar)."""
+def _first_at_or_after(ts: NDArray[np.int64], first_target: int, step: int) -> NDArray[np.bool_]:
+    """Mask of the first bar at or after each target ``first_target + j * step`` up to the last bar (several
+    targets may share a bar). The number of targets is counted with integer floor division: exact at any length."""
     mask = np.zeros(len(ts), dtype=bool)
+    last = int(ts[-1])
+    if first_target > last:
+        return mask
+    count = (last - first_target) // step + 1
+    targets = first_target + step * np.arange(count, dtype=np.int64)
     idx = np.searchsorted(ts, targets, side="left")
-    idx = idx[idx < len(ts)]
-    mask[idx] = True
+    mask[idx[idx < len(ts)]] = True
     return mask
+
+
+def _check_at(at: object, what: str) -> int:
+    """Nanoseconds after midnight of a naive ``time`` (schedule times are UTC)."""
+    if not isinstance(at, time):
+        raise ConfigError(f"schedule: {what} time must be a datetime.time, got {at!r}")
+    if at.tzinfo is not None:
+        raise ConfigError(f"schedule: {what} time {at} has a time zone; schedule times are UTC, give a naive time")
+    return ((at.hour * 60 + at.minute) * 60 + at.second) * 10**9 + at.microsecond * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,23 +94,21 @@ class Every:
     period: timedelta
 
     def __post_init__(self) -> None:
-        if self.period <= timedelta(0):
-            raise ConfigError(f"schedule: period must be positive, got {self.period}")
+        if not isinstance(self.period, timedelta) or self.period <= timedelta(0):
+            raise ConfigError(f"schedule: period must be a positive duration, got {self.period!r}")
 
     def due(self, timestamps: NDArray[np.datetime64]) -> NDArray[np.bool_]:
-        ts = np.asarray(timestamps, dtype="datetime64[ns]").astype(np.int64)
+        ts = _ns(timestamps)
         mask = np.zeros(len(ts), dtype=bool)
-        if not len(ts):
-            return mask
-        step = int(self.period.total_seconds() * 1e9)
+        step = duration_ns(self.period)
         i = 0
         while i < len(ts):
             mask[i] = True
-            i = int(np.searchsorted(ts, ts[i] + step, side="left"))
+            i = int(np.searchsorted(ts, int(ts[i]) + step, side="left"))
         return mask
 
     def describe(self) -> str:
-        hours = self.period.total_seconds() / 3600
+        hours = self.period / timedelta(hours=1)
         return f"every {hours:g}h"
 
 
@@ -92,16 +116,19 @@ class Every:
 class Daily:
     at: time = time(0, 0)
 
+    def __post_init__(self) -> None:
+        _check_at(self.at, "daily")
+
     def due(self, timestamps: NDArray[np.datetime64]) -> NDArray[np.bool_]:
-        ts = np.asarray(timestamps, dtype="datetime64[ns]").astype(np.int64)
+        ts = _ns(timestamps)
         if not len(ts):
             return np.zeros(0, dtype=bool)
-        offset = (self.at.hour * 3600 + self.at.minute * 60) * 10**9
-        day0 = (ts[0] // _NS_PER_DAY) * _NS_PER_DAY
-        if day0 + offset > ts[0]:
-            day0 -= _NS_PER_DAY
-        targets = np.arange(day0 + offset, ts[-1] + 1, _NS_PER_DAY, dtype=np.int64)
-        return _first_at_or_after(ts, targets)
+        offset = _check_at(self.at, "daily")
+        first = int(ts[0])
+        target = (first - offset) // NS_PER_DAY * NS_PER_DAY + offset  # the latest target at or before the first bar
+        mask = _first_at_or_after(ts, target + NS_PER_DAY, NS_PER_DAY)
+        mask[0] = True
+        return mask
 
     def describe(self) -> str:
         return f"daily at {self.at:%H:%M} UTC"
@@ -114,21 +141,21 @@ class Weekly:
     at: time = time(0, 0)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.weekday <= 6:
-            raise ConfigError(f"schedule: weekday must be 0 (Monday) .. 6 (Sunday), got {self.weekday}")
+        if isinstance(self.weekday, bool) or not isinstance(self.weekday, int) or not 0 <= self.weekday <= 6:
+            raise ConfigError(f"schedule: weekday must be 0 (Monday) .. 6 (Sunday), got {self.weekday!r}")
+        _check_at(self.at, "weekly")
 
     def due(self, timestamps: NDArray[np.datetime64]) -> NDArray[np.bool_]:
-        ts = np.asarray(timestamps, dtype="datetime64[ns]").astype(np.int64)
+        ts = _ns(timestamps)
         if not len(ts):
             return np.zeros(0, dtype=bool)
-        first_day = datetime.fromtimestamp(int(ts[0] // 10**9), tz=UTC).date()
-        back = (first_day.weekday() - self.weekday) % 7  # days back to the scheduled weekday
-        offset = (self.at.hour * 3600 + self.at.minute * 60) * 10**9
-        start = (ts[0] // _NS_PER_DAY - back) * _NS_PER_DAY + offset
-        if start > ts[0]:
-            start -= 7 * _NS_PER_DAY
-        targets = np.arange(start, ts[-1] + 1, 7 * _NS_PER_DAY, dtype=np.int64)
-        mask = _first_at_or_after(ts, targets)
+        week = 7 * NS_PER_DAY
+        # a target time in the epoch's week: Thursday 1970-01-01 plus the days to the weekday, plus ``at``
+        anchor = ((self.weekday - EPOCH_WEEKDAY) % 7) * NS_PER_DAY + _check_at(self.at, "weekly")
+        first = int(ts[0])
+        target = (first - anchor) // week * week + anchor  # the latest target at or before the first bar
+        mask = _first_at_or_after(ts, target + week, week)
+        mask[0] = True
         return mask
 
     def describe(self) -> str:
@@ -137,6 +164,27 @@ class Weekly:
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)$")
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+MAX_DURATION = timedelta(days=3650)
+"""The longest duration a spelling may give (ten years): longer is a typo, and would overflow a timedelta."""
+
+
+def parse_duration(text: str, what: str = "duration") -> timedelta:
+    """``"90m"``, ``"1.5h"``, ``"2d"``, ``"1w"`` as an exact ``timedelta`` (decimal, never through a float).
+
+    Raises ``ConfigError`` naming ``what`` for anything else, for zero, for less than a microsecond and for more
+    than ``MAX_DURATION``."""
+    m = _DURATION.fullmatch(str(text).strip().lower())
+    if m is None:
+        raise ConfigError(f"{what} {text!r} is not a duration: use e.g. '90m', '1h', '1.5h', '2d', '1w'")
+    try:
+        micros = Decimal(m.group(1)) * _UNITS[m.group(2)] * 10**6
+    except InvalidOperation:
+        raise ConfigError(f"{what} {text!r} is not a duration") from None
+    if micros != micros.to_integral_value() or micros <= 0:
+        raise ConfigError(f"{what} {text!r} must be a positive whole number of microseconds")
+    if micros > MAX_DURATION / timedelta(microseconds=1):
+        raise ConfigError(f"{what} {text!r} is longer than {MAX_DURATION.days} days")
+    return timedelta(microseconds=int(micros))
 
 
 def _parse_time(text: str, spec: str) -> time:
@@ -149,25 +197,27 @@ def _parse_time(text: str, spec: str) -> time:
 
 def parse_schedule(spec: str | int | Schedule) -> Schedule:
     """A schedule from its CLI spelling (see the module doc); an int is every k bars."""
-    if not isinstance(spec, str | int):
-        return spec
+    if not isinstance(spec, str | int) or isinstance(spec, bool):
+        if hasattr(spec, "due") and hasattr(spec, "describe"):
+            return spec
+        raise ConfigError(f"schedule must be a spelling like '24h' or a Schedule, got {spec!r}")
     if isinstance(spec, int):
         return EveryKBars(spec)
     text = spec.strip().lower()
     if m := re.fullmatch(r"(\d+)\s*bars?", text):
         return EveryKBars(int(m.group(1)))
-    if m := _DURATION.fullmatch(text):
-        return Every(timedelta(seconds=float(m.group(1)) * _UNITS[m.group(2)]))
-    if text.startswith("daily"):
-        parts = text.split("@")
+    if _DURATION.fullmatch(text):
+        return Every(parse_duration(text, "schedule"))
+    parts = text.split("@")
+    if parts[0] == "daily" and len(parts) <= 2:
         return Daily(_parse_time(parts[1], spec) if len(parts) > 1 else time(0, 0))
-    if text.startswith("weekly"):
-        parts = text.split("@")
+    if parts[0] == "weekly" and len(parts) <= 3:
         day = parts[1] if len(parts) > 1 else "mon"
-        if day[:3] not in WEEKDAYS:
+        names = {**{d: i for i, d in enumerate(WEEKDAYS)}, **{d: i for i, d in enumerate(WEEKDAY_NAMES)}}
+        if day not in names:
             raise ConfigError(f"schedule {spec!r}: weekday {day!r} is not one of {', '.join(WEEKDAYS)}")
         at = _parse_time(parts[2], spec) if len(parts) > 2 else time(0, 0)
-        return Weekly(WEEKDAYS.index(day[:3]), at)
+        return Weekly(names[day], at)
     raise ConfigError(
         f"schedule {spec!r} not understood: use e.g. '5bars', '24h', '2d', '1w', 'daily@00:00', 'weekly@mon@00:00'"
     )

@@ -1,4 +1,5 @@
-"""Market data: OHLCV panels, the point-in-time ``MarketView``, file loading with a cache, synthetic prices.
+"""Market data: OHLCV panels, the point-in-time ``MarketView`` on a ``ReplayClock``, data folders (bars, funding,
+side files) loaded with a cache, synthetic prices.
 
 ``PricePanel``, ``MarketView`` and ``synthetic_panel`` need numpy only; ``load_prices`` and ``read_ohlcv`` need
 the ``backtest`` extra (pandas, pyarrow, duckdb) and import it when called.
@@ -10,9 +11,11 @@ from typing import Any
 
 from defipm.data.panel import PricePanel
 from defipm.data.synthetic import synthetic_panel, write_synthetic_csv
-from defipm.data.view import MarketView
+from defipm.data.view import MarketView, ReplayClock
 
-__all__ = ["MarketView", "PricePanel", "load_prices", "read_ohlcv", "synthetic_panel", "write_synthetic_csv"]
+__all__ = [
+    "MarketView", "PricePanel", "ReplayClock", "load_prices", "read_ohlcv", "synthetic_panel", "write_synthetic_csv",
+]  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

@@ -1,8 +1,9 @@
 """The price cache: checked OHLCV folders stored as one Parquet file each, read back through DuckDB.
 
-A folder's key is a hash of its path and of every file's name, size and modification time, so editing, adding or
+A folder's key is a hash of its path and of every bar file's name, size and modification time, so editing, adding or
 removing a file invalidates the entry. The cache is an optimisation only: a corrupt or unreadable entry is
-rebuilt from the source files. Default location: ``$DEFIPM_CACHE_DIR`` or ``~/.cache/defipm/prices``.
+rebuilt from the source files. Funding files (``funding/``) are small and read on every load, after the bars.
+Default location: ``$DEFIPM_CACHE_DIR`` or ``~/.cache/defipm/prices``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ from pathlib import Path
 import numpy as np
 
 from defipm.core.errors import DataError
-from defipm.data.ohlcv import BarLabel, find_files, panel_from_files
+from defipm.data.folder import DataFolder, scan_folder
+from defipm.data.funding import attach_funding
+from defipm.data.grid import duration_ns, ns_duration
+from defipm.data.ohlcv import BarLabel, panel_from_files
 from defipm.data.panel import FIELDS, PricePanel
 
-CACHE_VERSION = 1
+NOTE_SEPARATOR = "\x1e"
+
+CACHE_VERSION = 2
 
 
 def default_cache_dir() -> Path:
@@ -27,9 +33,12 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "defipm" / "prices"
 
 
-def cache_key(files: dict[str, Path], bar_label: str, interval: timedelta | None) -> str:
+def cache_key(
+    files: dict[str, Path], bar_label: str, interval: timedelta | None, side_files: dict[str, Path] | None = None
+) -> str:
+    """The entry's name: the settings and every bar file's (and side file's) path, size and modification time."""
     h = hashlib.sha256(f"v{CACHE_VERSION}|{bar_label}|{interval}".encode())
-    for sym, path in sorted(files.items()):
+    for sym, path in [*sorted(files.items()), *sorted((side_files or {}).items())]:
         st = path.stat()
         h.update(f"|{sym}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
     return h.hexdigest()[:24]
@@ -48,8 +57,9 @@ def _write(panel: PricePanel, target: Path) -> None:
         }
     )
     meta = {
-        b"defipm.interval_ns": str(int(panel.interval.total_seconds() * 1e9)).encode(),
+        b"defipm.interval_ns": str(duration_ns(panel.interval)).encode(),
         b"defipm.symbols": "\x1f".join(panel.symbols).encode(),
+        b"defipm.notes": NOTE_SEPARATOR.join(panel.notes).encode(),
     }
     table = table.replace_schema_metadata(meta)
     tmp = target.with_suffix(".tmp")
@@ -63,8 +73,9 @@ def _read(target: Path, source: str, order: Sequence[str]) -> PricePanel:
     import pyarrow.parquet as pq
 
     meta = pq.read_schema(target).metadata or {}
-    interval = timedelta(microseconds=int(meta[b"defipm.interval_ns"]) / 1000)
+    interval = ns_duration(int(meta[b"defipm.interval_ns"]))
     symbols = meta[b"defipm.symbols"].decode().split("\x1f")
+    notes = [n for n in meta[b"defipm.notes"].decode().split(NOTE_SEPARATOR) if n]
     if sorted(symbols) != sorted(order):
         raise DataError(f"price cache {target.name} holds {', '.join(symbols)}, not {', '.join(order)}")
     con = duckdb.connect()
@@ -78,7 +89,7 @@ def _read(target: Path, source: str, order: Sequence[str]) -> PricePanel:
         con.close()
     cols = {k: np.asarray(v) for k, v in arrays.items()}
     cols["timestamp"] = cols["timestamp"].astype("datetime64[ns]")
-    return PricePanel.from_columns(cols, interval=interval, source=source, symbols=list(order))
+    return PricePanel.from_columns(cols, interval=interval, source=source, symbols=list(order), notes=notes)
 
 
 def load_prices(
@@ -91,15 +102,22 @@ def load_prices(
 ) -> PricePanel:
     """OHLCV of ``symbols`` (default: every file) from a folder of ``<SYMBOL>.csv|.parquet`` files.
 
-    ``bar_label`` says what a file's time means (see ``panel_from_files``); ``cache`` is True (default folder),
-    False, or a cache folder. Raises ``DataError`` naming the file, column or row of any bad input.
+    Every entry of the folder is used or refused (``defipm.data.folder``): funding files in ``funding/`` become
+    the panel's per-bar ``funding`` (``defipm.data.funding``). ``bar_label`` says what a file's time means and
+    ``interval`` gives the bar length instead of inferring it per file (see ``panel_from_files``); ``cache`` is
+    True (default folder), False, or a cache folder. Raises ``DataError`` naming the file, column or row of any bad
+    input.
     """
-    files = find_files(folder, symbols)
-    source = str(Path(folder))
+    found = scan_folder(folder, symbols)
+    return attach_funding(_bars(found, bar_label, interval, cache), found.funding)
+
+
+def _bars(found: DataFolder, bar_label: BarLabel, interval: timedelta | None, cache: bool | str | Path) -> PricePanel:
+    files, source = found.bars, str(found.root)
     if cache is False:
         return panel_from_files(files, bar_label=bar_label, interval=interval, source=source)
     cache_dir = default_cache_dir() if cache is True else Path(cache)
-    target = cache_dir / f"{cache_key(files, bar_label, interval)}.parquet"
+    target = cache_dir / f"{cache_key(files, bar_label, interval, found.side_files)}.parquet"
     if target.is_file():
         try:
             return _read(target, source, list(files))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from defipm.core.errors import ConfigError
 from defipm.data.synthetic import synthetic_symbols
 
 
@@ -31,6 +32,9 @@ class SyntheticFeed:
         start: Mapping[str, float] | None = None,
         daily_volume: float = 50_000_000.0,
     ) -> None:
+        """Raises ``ConfigError`` naming a parameter that is not finite, out of range, or a start price that is not
+        a positive number (``interval`` from 1 second to 366 days, ``annual_volatility`` in [0, 5])."""
+        _check_feed(interval, annual_volatility, daily_volume, start)
         self.symbols = synthetic_symbols(symbols) if isinstance(symbols, int) else list(symbols)
         self.interval = interval
         self.sigma = annual_volatility / math.sqrt(365 * 86_400 / interval.total_seconds())
@@ -52,6 +56,24 @@ class SyntheticFeed:
         return now, prices, dict.fromkeys(self.symbols, self.volume)
 
 
+def _number(name: str, value: object, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= float(value) <= high:
+        raise ConfigError(f"synthetic feed: {name} must be a number in [{low:g}, {high:g}], got {value!r}")
+    return float(value)
+
+
+def _check_feed(
+    interval: object, annual_volatility: object, daily_volume: object, start: Mapping[str, float] | None
+) -> None:
+    if not isinstance(interval, timedelta) or not timedelta(seconds=1) <= interval <= timedelta(days=366):
+        raise ConfigError(f"synthetic feed: interval must be from 1 second to 366 days, got {interval!r}")
+    _number("annual_volatility", annual_volatility, 0, 5)
+    _number("daily_volume", daily_volume, 0, 1e15)
+    for symbol, price in (start or {}).items():
+        if isinstance(price, bool) or not isinstance(price, int | float) or not 0 < float(price) < math.inf:
+            raise ConfigError(f"synthetic feed: start price of {symbol!r} must be a positive number, got {price!r}")
+
+
 class LatestBarFeed:
     """The last bar of every symbol in a folder of OHLCV files (as loaded for backtests)."""
 
@@ -62,6 +84,8 @@ class LatestBarFeed:
         self._panel = load_prices(self.folder)
         self.as_of = self._panel.end
         self.label = f"latest bars from {self.folder}, closed {self.as_of:%Y-%m-%d %H:%M} UTC (not live prices)"
+        if self._panel.funding is not None:
+            self.label += "; its funding/ files are not used (paper trading charges no funding from files)"
 
     def __call__(self) -> tuple[datetime, dict[str, float], dict[str, float]]:
         panel = self._panel

@@ -17,16 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
 from defipm.core.errors import DataError
-from defipm.data.panel import FIELDS, PricePanel, infer_interval
+from defipm.data.folder import BAR_SUFFIXES, scan_folder
+from defipm.data.grid import alignment_delay, alignment_notes, common_grid, file_grid
+from defipm.data.panel import FIELDS, PricePanel
 
 if TYPE_CHECKING:
     import pandas as pd
 
 TIME_COLUMNS = ("date", "datetime", "timestamp", "time")
 IGNORED_COLUMNS = ("adj close", "adj_close", "adjclose")
-SUFFIXES = (".csv", ".parquet", ".pq")
+SUFFIXES = BAR_SUFFIXES
 BarLabel = Literal["open", "close"]
 
 
@@ -38,20 +41,9 @@ def read_ohlcv(path: str | Path) -> pd.DataFrame:
     import pandas as pd
 
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such OHLCV file")
-    try:
-        raw = pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
-    except Exception as exc:  # pandas raises many types; translate at the boundary
-        raise DataError(f"{path}: cannot read: {exc}") from exc
-    if isinstance(raw.index, pd.DatetimeIndex):
-        raw = raw.reset_index()
+    raw = read_table(path, "OHLCV")
     names = {str(c).strip().lower(): c for c in raw.columns}
-    time_cols = [names[c] for c in TIME_COLUMNS if c in names]
-    if not time_cols:
-        raise DataError(f"{path}: no time column (expected one of {', '.join(TIME_COLUMNS)}; got {list(raw.columns)})")
-    if len(time_cols) > 1:
-        raise DataError(f"{path}: several time columns {time_cols}; keep one")
+    time_col = time_column(path, names, list(raw.columns))
     unexpected = [
         str(c)
         for key, c in names.items()
@@ -67,19 +59,7 @@ def read_ohlcv(path: str | Path) -> pd.DataFrame:
     if raw.empty:
         raise DataError(f"{path}: no rows")
 
-    time_col = time_cols[0]
-    try:
-        column = raw[time_col]
-        if pd.api.types.is_numeric_dtype(column):  # epoch numbers: exchange exports use s, ms, us or ns
-            times = pd.to_datetime(column, utc=True, unit=_epoch_unit(path, str(time_col), column))
-        else:
-            times = pd.to_datetime(column, utc=True)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise DataError(f"{path}: column {time_col!r} has values that are not dates: {exc}") from exc
-    if times.isna().any():
-        row = int(np.argmax(times.isna().to_numpy()))
-        raise DataError(f"{path}: column {time_col!r} is empty at row {row + 2}")
-
+    times = parse_times(path, raw[time_col], str(time_col))
     frame = pd.DataFrame(index=pd.DatetimeIndex(times, name="timestamp"))
     for field in FIELDS:
         if field not in names:
@@ -91,8 +71,50 @@ def read_ohlcv(path: str | Path) -> pd.DataFrame:
             raise DataError(f"{path}: column {col!r} has non-numeric values: {exc}") from exc
         _check_values(path, str(col), field, values, times)
         frame[field] = values
-    _check_times(path, str(time_col), times)
+    check_times(path, str(time_col), times)
     return frame
+
+
+def read_table(path: Path, what: str) -> pd.DataFrame:
+    """A CSV or Parquet file (by suffix) as a DataFrame with its time index, if any, as a column."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise DataError(f"{path}: no such {what} file")
+    try:
+        raw = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
+    except Exception as exc:  # pandas raises many types; translate at the boundary
+        raise DataError(f"{path}: cannot read: {exc}") from exc
+    if isinstance(raw.index, pd.DatetimeIndex):
+        raw = raw.reset_index()
+    return raw
+
+
+def time_column(path: Path, names: dict[str, object], columns: list[object]) -> object:
+    """The one time column among ``names`` (lower-cased name -> column)."""
+    time_cols = [names[c] for c in TIME_COLUMNS if c in names]
+    if not time_cols:
+        raise DataError(f"{path}: no time column (expected one of {', '.join(TIME_COLUMNS)}; got {columns})")
+    if len(time_cols) > 1:
+        raise DataError(f"{path}: several time columns {time_cols}; keep one")
+    return time_cols[0]
+
+
+def parse_times(path: Path, column: pd.Series, name: str) -> pd.Series:
+    """UTC times from dates (naive = UTC, offsets converted) or epoch numbers in s, ms, us or ns."""
+    import pandas as pd
+
+    try:
+        if pd.api.types.is_numeric_dtype(column):  # epoch numbers: exchange exports use s, ms, us or ns
+            times = pd.to_datetime(column, utc=True, unit=_epoch_unit(path, name, column))
+        else:
+            times = pd.to_datetime(column, utc=True)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise DataError(f"{path}: column {name!r} has values that are not dates: {exc}") from exc
+    if times.isna().any():
+        row = int(np.argmax(times.isna().to_numpy()))
+        raise DataError(f"{path}: column {name!r} is empty at row {row + 2}")
+    return times
 
 
 def _epoch_unit(path: Path, col: str, values: pd.Series) -> str:
@@ -122,7 +144,8 @@ def _check_values(path: Path, col: str, field: str, values: np.ndarray, times: p
         raise DataError(f"{path}: column {col!r} is infinite at row {i + 2} ({times.iloc[i]})")
 
 
-def _check_times(path: Path, col: str, times: pd.Series) -> None:
+def check_times(path: Path, col: str, times: pd.Series) -> None:
+    """Strictly increasing times; names the row of a duplicate or of a step back."""
     t = times.to_numpy(dtype="datetime64[ns]").astype(np.int64)
     if len(t) < 2:
         return
@@ -138,24 +161,14 @@ def _check_times(path: Path, col: str, times: pd.Series) -> None:
 
 
 def find_files(folder: str | Path, symbols: Sequence[str] | None = None) -> dict[str, Path]:
-    """Symbol -> file in ``folder`` (``<SYMBOL>.csv`` or ``.parquet``); names the missing ones."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise DataError(f"{root}: no such data folder")
-    found: dict[str, Path] = {}
-    for p in sorted(root.iterdir()):
-        if p.is_file() and p.suffix.lower() in SUFFIXES:
-            if p.stem in found:
-                raise DataError(f"{root}: two files for symbol {p.stem!r}: {found[p.stem].name} and {p.name}")
-            found[p.stem] = p
-    if symbols is None:
-        if not found:
-            raise DataError(f"{root}: no .csv or .parquet files")
-        return found
-    missing = [s for s in symbols if s not in found]
-    if missing:
-        raise DataError(f"{root}: missing file(s) for {', '.join(missing)} (expected <SYMBOL>.csv or .parquet)")
-    return {s: found[s] for s in symbols}
+    """Symbol -> bar file in ``folder`` (``<SYMBOL>.csv`` or ``.parquet``); every other entry is classified and
+    anything nothing reads is refused (``defipm.data.folder.scan_folder``); names the missing symbols."""
+    return scan_folder(folder, symbols).bars
+
+
+def utc_ns(frame: pd.DataFrame) -> NDArray[np.int64]:
+    """A frame's UTC time index as integer nanoseconds."""
+    return frame.index.tz_convert("UTC").tz_localize(None).to_numpy("datetime64[ns]").astype(np.int64)
 
 
 def panel_from_files(
@@ -163,14 +176,26 @@ def panel_from_files(
 ) -> PricePanel:
     """Read every file, check it, and align them on the union of their times (see ``PricePanel``).
 
+    Each file's bar grid is inferred and checked on its own (``defipm.data.grid``; ``interval`` gives the bar
+    length instead of inferring it); the files must share the interval, and files stamped at another phase are
+    moved to the first grid time at or after each bar's close (reported in the panel's notes).
     ``bar_label="open"`` (Yahoo's convention: a daily bar is labelled by the day it opens) moves every time to
     the bar's close, ``time + interval``, so the replay clock only sees a close once it has happened.
     """
+    if bar_label not in ("open", "close"):
+        raise DataError(f"bar_label must be 'open' or 'close', got {bar_label!r}")
+    if interval is not None and (not isinstance(interval, timedelta) or interval < timedelta(microseconds=1)):
+        raise DataError(f"interval must be a positive timedelta (the bar length) or None, got {interval!r}")
     frames = {sym: read_ohlcv(path) for sym, path in files.items()}
+    times = {sym: utc_ns(frame) for sym, frame in frames.items()}
+    grids = {sym: file_grid(files[sym], t, interval) for sym, t in times.items()}
+    common = common_grid({files[sym].name: g for sym, g in grids.items()})
+    step = common.interval_ns
     columns: dict[str, list[np.ndarray]] = {k: [] for k in ("timestamp", "symbol", *FIELDS)}
     for sym, frame in frames.items():
         n = len(frame)
-        columns["timestamp"].append(frame.index.tz_convert("UTC").tz_localize(None).to_numpy("datetime64[ns]"))
+        shift = (step if bar_label == "open" else 0) + alignment_delay(grids[sym], common)
+        columns["timestamp"].append((times[sym] + shift).astype("datetime64[ns]"))
         columns["symbol"].append(np.full(n, sym, dtype=object))
         close = frame["close"].to_numpy()
         for f in FIELDS:
@@ -179,10 +204,5 @@ def panel_from_files(
             else:
                 columns[f].append(close if f != "volume" else np.full(n, np.nan))
     merged = {k: np.concatenate(v) for k, v in columns.items()}
-    if interval is None:
-        interval = infer_interval(np.unique(merged["timestamp"]))
-    if bar_label == "open":
-        merged["timestamp"] = merged["timestamp"] + np.timedelta64(int(interval.total_seconds() * 1e9), "ns")
-    elif bar_label != "close":
-        raise DataError(f"bar_label must be 'open' or 'close', got {bar_label!r}")
-    return PricePanel.from_columns(merged, interval=interval, source=source, symbols=list(files))
+    notes = alignment_notes({files[sym].name: g for sym, g in grids.items()}, common)
+    return PricePanel.from_columns(merged, interval=common.interval, source=source, symbols=list(files), notes=notes)

@@ -8,13 +8,16 @@ while callers can still tell a real bar from a carried one.
 
 ``timestamps`` are the times at which each bar's close is known (bar close times, UTC, numpy ``datetime64[ns]``):
 the replay clock runs on them. The loader shifts open-labelled files (Yahoo's daily ``Date``) by one interval.
-Numpy only, so the synthetic generator and the engine need no pandas.
+Every timestamp sits on one grid, ``timestamps[0] + k * interval``: a panel whose times do not is refused, so the
+annualisation (``periods_per_year``) and the bar shift always describe the bars themselves (the loader infers and
+checks each file's grid, ``defipm.data.grid``). Numpy only, so the synthetic generator and the engine need no
+pandas.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -22,6 +25,7 @@ from numpy.typing import NDArray
 
 from defipm.core.errors import DataError
 from defipm.core.metrics import periods_per_year
+from defipm.data.grid import duration_ns, infer_step, ns_duration
 
 FIELDS = ("open", "high", "low", "close", "volume")
 STALE_AFTER_BARS = 3
@@ -63,6 +67,11 @@ class PricePanel:
     """True for generated prices (``defipm.data.synthetic``): reports label them as synthetic."""
     source: str = ""
     """Where the data came from (a folder, "synthetic seed=7", ...), for reports."""
+    funding: NDArray[np.float64] | None = field(default=None, repr=False)
+    """Per bar and symbol: the funding rate paid over that bar, as a fraction of position notional (longs pay
+    positive rates, shorts receive them; 0 where none), e.g. from a folder's ``funding/`` files; None: no data."""
+    notes: tuple[str, ...] = ()
+    """What loading did that a reader of the results should know (files moved onto the grid, funding gaps)."""
     first_index: NDArray[np.int64] = field(init=False, repr=False)
     """Per symbol: index of its first bar (``len(timestamps)`` when it has none)."""
     last_index: NDArray[np.int64] = field(init=False, repr=False)
@@ -81,8 +90,13 @@ class PricePanel:
         self.timestamps.setflags(write=False)
         if len(set(self.symbols)) != len(self.symbols):
             raise DataError(f"duplicated symbols in panel: {self.symbols}")
+        if self.funding is not None:
+            if self.funding.shape != shape:
+                raise DataError(f"panel funding has shape {self.funding.shape}, expected {shape}")
+            self.funding.setflags(write=False)
         if shape[0] > 1 and not np.all(np.diff(self.timestamps.astype(np.int64)) > 0):
             raise DataError("panel timestamps must be strictly increasing")
+        self._check_grid()
         first = np.full(shape[1], shape[0], dtype=np.int64)
         last = np.full(shape[1], -1, dtype=np.int64)
         any_bar = self.has_bar.any(axis=0)
@@ -95,6 +109,27 @@ class PricePanel:
         last_bar = np.maximum.accumulate(np.where(self.has_bar, rows, np.int32(-1)), axis=0) if shape[0] else rows
         last_bar.setflags(write=False)
         object.__setattr__(self, "_last_bar", last_bar)
+
+    def _check_grid(self) -> None:
+        """Every timestamp on ``timestamps[0] + k * interval``; names the first one off it and its symbols."""
+        if not isinstance(self.interval, timedelta) or duration_ns(self.interval) <= 0:
+            raise DataError(f"panel interval must be a positive duration, got {self.interval!r}")
+        if len(self.timestamps) < 2:
+            return
+        ts = self.timestamps.astype(np.int64)
+        off = (ts - ts[0]) % duration_ns(self.interval) != 0
+        if off.any():
+            i = int(np.argmax(off))
+            who = [s for s, has in zip(self.symbols, self.has_bar[i], strict=True) if has]
+            raise DataError(
+                f"the bars are not on one {self.interval} grid: {to_datetime(self.timestamps[i]).isoformat()} "
+                f"(bars of {', '.join(who) or 'no symbol'}) is {ns_duration(int(ts[i] - ts[i - 1]))} after the "
+                f"previous bar time; give each symbol's bars the same interval and phase, or pass interval="
+            )
+
+    def with_funding(self, funding: NDArray[np.float64] | None, notes: Sequence[str] = ()) -> PricePanel:
+        """This panel with per-bar funding rates (bars x symbols, see ``funding``) and more notes."""
+        return replace(self, funding=funding, notes=(*self.notes, *notes))
 
     # -- construction ---------------------------------------------------------------------------------------
     @classmethod
@@ -111,8 +146,12 @@ class PricePanel:
         interval: timedelta | None = None,
         synthetic: bool = False,
         source: str = "",
+        notes: Sequence[str] = (),
     ) -> PricePanel:
-        """Build from ``(bars, symbols)`` arrays with NaN where a symbol has no bar; fills gaps as described above."""
+        """Build from ``(bars, symbols)`` arrays with NaN where a symbol has no bar; fills gaps as described above.
+
+        ``interval`` defaults to the most common gap between ``timestamps``; either way every timestamp must sit on
+        its grid (``DataError`` names the first that does not)."""
         ts = np.asarray(timestamps, dtype="datetime64[ns]")
         close = np.asarray(close, dtype=np.float64)
         has_bar = ~np.isnan(close)
@@ -140,6 +179,7 @@ class PricePanel:
             interval=interval or infer_interval(ts),
             synthetic=synthetic,
             source=source,
+            notes=tuple(notes),
             **out,
         )
 
@@ -190,6 +230,8 @@ class PricePanel:
             synthetic=self.synthetic,
             source=self.source,
             has_bar=self.has_bar[sl].copy(),
+            funding=None if self.funding is None else self.funding[sl].copy(),
+            notes=self.notes,
             **{f: getattr(self, f)[sl].copy() for f in FIELDS},
         )
 
@@ -212,6 +254,8 @@ class PricePanel:
             synthetic=self.synthetic,
             source=self.source,
             has_bar=self.has_bar[keep][:, cols].copy(),
+            funding=None if self.funding is None else self.funding[keep][:, cols].copy(),
+            notes=self.notes,
             **{f: getattr(self, f)[keep][:, cols].copy() for f in FIELDS},
         )
 
@@ -232,6 +276,7 @@ class PricePanel:
         interval: timedelta | None = None,
         source: str = "",
         symbols: Sequence[str] | None = None,
+        notes: Sequence[str] = (),
     ) -> PricePanel:
         """Inverse of ``to_columns``: pivot long rows (timestamp, symbol, OHLCV) onto the union time axis."""
         ts = np.asarray(columns["timestamp"], dtype="datetime64[ns]")
@@ -255,6 +300,7 @@ class PricePanel:
             volume=arrays["volume"],
             interval=interval,
             source=source,
+            notes=notes,
         )
 
 
@@ -276,12 +322,12 @@ def _carry_forward(values: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def infer_interval(timestamps: NDArray[np.datetime64]) -> timedelta:
-    """The bar interval: the most common gap between consecutive timestamps."""
+    """The bar interval of one series of times: the most common gap between consecutive timestamps (ties: the
+    shortest). The panel then checks that every timestamp sits on that grid."""
     if len(timestamps) < 2:
         raise DataError("cannot infer the bar interval from fewer than 2 bars; pass interval=")
-    diffs = np.diff(np.asarray(timestamps, dtype="datetime64[ns]").astype(np.int64))
-    values, counts = np.unique(diffs, return_counts=True)
-    nanos = int(values[np.argmax(counts)])
+    ns: NDArray[np.int64] = np.asarray(timestamps, dtype="datetime64[ns]").astype(np.int64)
+    nanos = infer_step(np.diff(ns))
     if nanos <= 0:
         raise DataError("timestamps are not increasing; cannot infer the bar interval")
-    return timedelta(microseconds=nanos / 1000)
+    return ns_duration(nanos)

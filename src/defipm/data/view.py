@@ -1,8 +1,10 @@
 """``MarketView``: the point-in-time window on a ``PricePanel`` that oracles read, and that cannot see the future.
 
-The view has a clock (a bar index, moved forward by whoever replays history). Every query ends at or before the
-clock: asking for a time after it raises ``LookAheadError``, and the attempt is also remembered in
-``violations`` so a replay can fail even when the caller swallows the exception. Queries return read-only numpy
+The view reads a ``ReplayClock`` (a bar index) that only whoever replays history holds: the view itself cannot
+move it, so an oracle given the view cannot step the replay onto the next bar's closes (``MarketView.advance``
+refuses, and the refusal is recorded like a look-ahead). Every query ends at or before the clock: asking for a
+time after it raises ``LookAheadError``, and the attempt is also remembered in ``violations`` so a replay can fail
+even when the caller swallows the exception. Queries return read-only numpy
 views bounded by index arithmetic, so their cost depends on the lookback asked for, not on how much history lies
 behind the clock. (The arrays are views: a caller that walks ``.base`` on purpose can reach the whole panel.
 That is circumvention, not an accident the view can stop.)
@@ -20,32 +22,72 @@ from defipm.core.errors import DataError, LookAheadError
 from defipm.data.panel import FIELDS, PricePanel, to_datetime, to_datetime64
 
 
-class MarketView:
-    """Point-in-time access to a panel. ``now`` is the close time of the latest bar the view may show."""
+class ReplayClock:
+    """The bar a replay has reached, as an index into a panel. It only moves forward.
+
+    Whoever replays history (the backtest engine, a notebook) holds the clock and advances it; oracles get a
+    ``MarketView`` on it (``clock.view()``), which reads the clock and cannot move it.
+    """
+
+    __slots__ = ("_index", "_panel")
 
     def __init__(self, panel: PricePanel, index: int = 0) -> None:
         self._panel = panel
         self._index = -1
-        self.violations: list[str] = []
-        """Every look-ahead attempt, as the message of the ``LookAheadError`` it raised."""
         self.advance(index)
 
-    # -- the clock ------------------------------------------------------------------------------------------
     def advance(self, index: int) -> None:
-        """Move the clock to bar ``index`` (the replay engine calls this; it never moves backwards)."""
+        """Move to bar ``index``. Raises ``DataError`` outside the data or backwards."""
+        if isinstance(index, bool) or not isinstance(index, int | np.integer):
+            raise DataError(f"bar index must be a whole number, got {index!r}")
         if not 0 <= index < len(self._panel):
             raise DataError(f"bar index {index} outside the data (0..{len(self._panel) - 1})")
         if index < self._index:
             raise DataError(f"the clock only moves forward: at bar {self._index}, asked for {index}")
-        self._index = index
+        self._index = int(index)
 
     @property
     def index(self) -> int:
         return self._index
 
+    def view(self) -> MarketView:
+        """A point-in-time view on this clock (what an oracle gets)."""
+        return MarketView(self._panel, clock=self)
+
+
+class MarketView:
+    """Point-in-time access to a panel. ``now`` is the close time of the latest bar the view may show.
+
+    ``MarketView(panel, index)`` is a view fixed at bar ``index`` (its own clock, which nobody else holds);
+    ``MarketView(panel, clock=clock)`` (or ``clock.view()``) follows a replay's clock.
+    """
+
+    def __init__(self, panel: PricePanel, index: int = 0, *, clock: ReplayClock | None = None) -> None:
+        if clock is not None and clock._panel is not panel:
+            raise DataError("a MarketView must read a clock over the same panel")
+        self._panel = panel
+        self._clock = clock if clock is not None else ReplayClock(panel, index)
+        self.violations: list[str] = []
+        """Every look-ahead attempt (and every attempt to move the clock), as the message of the error it raised."""
+
+    # -- the clock ------------------------------------------------------------------------------------------
+    def advance(self, index: int) -> None:
+        """Refused: a view cannot move the replay clock (its holder does, ``ReplayClock.advance``). The attempt
+        raises ``LookAheadError`` and is recorded in ``violations``, so a replay fails even if it is swallowed."""
+        msg = (
+            f"look-ahead: a MarketView cannot move the replay clock (asked for bar {index} at bar {self.index}, "
+            f"{self.now.isoformat()}); only the replay engine advances it"
+        )
+        self.violations.append(msg)
+        raise LookAheadError(msg)
+
+    @property
+    def index(self) -> int:
+        return self._clock.index
+
     @property
     def now(self) -> datetime:
-        return to_datetime(self._panel.timestamps[self._index])
+        return to_datetime(self._panel.timestamps[self._clock.index])
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -67,10 +109,11 @@ class MarketView:
 
     def end_index(self, end: datetime | np.datetime64 | None = None) -> int:
         """Index of the last bar at or before ``end`` (default: the clock). Raises for ``end`` after the clock."""
+        now = self._clock.index
         if end is None:
-            return self._index
+            return now
         key = to_datetime64(end)
-        if key > self._panel.timestamps[self._index]:
+        if key > self._panel.timestamps[now]:
             raise self._lookahead("a query", end)
         return self._panel.index_at_or_before(key)
 

@@ -6,6 +6,10 @@ For a timestamp ``t`` the oracle sees only rows already published: a row dated D
 score (ties by symbol, so the picks are deterministic) and gives ``+gross / 2N`` to the top N and ``-gross / 2N``
 to the bottom N. With fewer than 2N symbols N shrinks symmetrically and the cycle report says so.
 
+Averages are exact: each score is read as the decimal it prints as (``repr``: 0.7 is 7/10, not its binary
+neighbour) and averaged as a rational number, so two symbols whose scores have the same mean (0.7, 0.61, 0.04 and
+0.5, 0.22, 0.63 both average 9/20) tie exactly and rank by symbol, never by a float rounding.
+
 It raises ``DataError`` (and so trades nothing) for a timestamp before the first usable date, data older than
 ``max_staleness``, or a universe sharing fewer than two symbols with the signal.
 """
@@ -13,8 +17,9 @@ It raises ``DataError`` (and so trades nothing) for a timestamp before the first
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Self
 
@@ -34,6 +39,25 @@ if TYPE_CHECKING:
 
 HistoryProvider = Callable[[], MetaModelHistory]
 """Something that returns the current history (e.g. ``NumeraiCryptoSource(...).load``), asked every cycle."""
+Score = float | Fraction
+"""A score: a float from the data, or the exact rational mean the oracle ranks by."""
+
+
+def exact_score(value: Score) -> Fraction:
+    """``value`` as an exact rational: a float is read as the decimal its ``repr`` prints (0.7 -> 7/10)."""
+    return value if isinstance(value, Fraction) else Fraction(repr(float(value)))
+
+
+def exact_means(pairs: Iterable[tuple[str, Score]]) -> dict[str, Fraction]:
+    """Per key, the exact mean of its finite values (see ``exact_score``); keys with none are left out."""
+    sums: dict[str, Fraction] = {}
+    counts: dict[str, int] = {}
+    for key, value in pairs:
+        if not isinstance(value, Fraction) and not math.isfinite(value):
+            continue
+        sums[key] = sums.get(key, Fraction(0)) + exact_score(value)
+        counts[key] = counts.get(key, 0) + 1
+    return {key: total / counts[key] for key, total in sums.items()}
 
 
 Hours = Annotated[float, Field(ge=0, le=24 * 366, allow_inf_nan=False)]
@@ -179,7 +203,12 @@ class TBNOracle(Oracle):
         return [d for d in history.dates if d + self.publication_delay <= t]
 
     def scores(self, timestamp: datetime, history: MetaModelHistory | None = None) -> dict[str, float]:
-        """Numerai symbol -> score averaged over the last ``lags`` usable dates at ``timestamp``."""
+        """Numerai symbol -> score averaged over the last ``lags`` usable dates at ``timestamp`` (the exact mean of
+        ``exact_scores``, rounded once to a float)."""
+        return {s: float(v) for s, v in self.exact_scores(timestamp, history).items()}
+
+    def exact_scores(self, timestamp: datetime, history: MetaModelHistory | None = None) -> dict[str, Fraction]:
+        """Numerai symbol -> exact mean score over the last ``lags`` usable dates at ``timestamp`` (module doc)."""
         h = history if history is not None else self.history()
         t = utc_naive(timestamp)
         usable = self.usable_dates(h, t)
@@ -209,28 +238,29 @@ class TBNOracle(Oracle):
                 f"TB-N: {len(dropped)} symbol(s) absent from the newest meta-model date {latest:%Y-%m-%d} left out "
                 f"(e.g. {', '.join(dropped[:5])})"
             )
-        means = rows.groupby("symbol", sort=True)["meta_model"].mean()
-        scores = {str(s): float(v) for s, v in means.items() if math.isfinite(float(v))}
-        if len(scores) < len(means):
-            self.note(f"TB-N: {len(means) - len(scores)} symbol(s) without a finite score left out")
-        return scores
+        symbols = [str(s) for s in rows["symbol"]]
+        scores = exact_means(zip(symbols, rows["meta_model"].tolist(), strict=True))
+        missing = len(set(symbols)) - len(scores)
+        if missing:
+            self.note(f"TB-N: {missing} symbol(s) without a finite score left out")
+        return dict(sorted(scores.items()))
 
     # -- weights ----------------------------------------------------------------------------------------------
 
-    def venue_scores(self, scores: Mapping[str, float], universe: Sequence[str]) -> dict[str, float]:
+    def venue_scores(self, scores: Mapping[str, Score], universe: Sequence[str]) -> dict[str, float]:
         """Map Numerai scores onto venue symbols in ``universe`` (one asset under two names: mean score)."""
+        return {s: float(v) for s, v in self.exact_venue_scores(scores, universe).items()}
+
+    def exact_venue_scores(self, scores: Mapping[str, Score], universe: Sequence[str]) -> dict[str, Fraction]:
+        """``venue_scores`` as exact rationals (what ``select`` ranks); a NaN score is no rank: never picked."""
         allowed = set(universe)
-        grouped: dict[str, list[float]] = {}
-        for numerai_symbol, venue_symbol in self.symbol_map.translate(sorted(scores)).items():
-            score = scores[numerai_symbol]
-            if venue_symbol in allowed and math.isfinite(score):  # a NaN score is no rank: never picked
-                grouped.setdefault(venue_symbol, []).append(score)
-        return {s: math.fsum(v) / len(v) for s, v in grouped.items()}
+        translated = self.symbol_map.translate(sorted(scores)).items()
+        return exact_means((venue, scores[numerai]) for numerai, venue in translated if venue in allowed)
 
     def fetch_portfolio_weights(self, timestamp: datetime, universe: Sequence[str]) -> Weights:
         h = self.history()
-        scores = self.scores(timestamp, h)
-        candidates = self.venue_scores(scores, universe)
+        scores = self.exact_scores(timestamp, h)
+        candidates = self.exact_venue_scores(scores, universe)
         if len(candidates) < 2:
             sample = ", ".join(sorted(universe)[:8]) or "empty"
             raise DataError(
@@ -240,15 +270,17 @@ class TBNOracle(Oracle):
             )
         return self.select(candidates)
 
-    def select(self, candidates: Mapping[str, float]) -> Weights:
-        """Top/bottom-N equal weights over venue-symbol scores; shrinks N when there are fewer than 2N."""
-        k = min(self.n, len(candidates) // 2)
+    def select(self, candidates: Mapping[str, Score]) -> Weights:
+        """Top/bottom-N equal weights over venue-symbol scores (ties by symbol); shrinks N when there are fewer than
+        2N. Scores are compared exactly (``exact_score``)."""
+        exact = {s: exact_score(v) for s, v in candidates.items() if isinstance(v, Fraction) or math.isfinite(v)}
+        k = min(self.n, len(exact) // 2)
         if k < self.n:
             self.note(
-                f"TB-N: only {len(candidates)} symbol(s) in both the meta-model and the universe; "
+                f"TB-N: only {len(exact)} symbol(s) in both the meta-model and the universe; "
                 f"N shrunk from {self.n} to {k}"
             )
-        ranked = sorted(candidates.items(), key=lambda kv: (-kv[1], kv[0]))
+        ranked = sorted(exact.items(), key=lambda kv: (-kv[1], kv[0]))
         longs = [s for s, _ in ranked[:k]]
         rest = sorted(ranked[k:], key=lambda kv: (kv[1], kv[0]))
         shorts = [s for s, _ in rest[:k]]
