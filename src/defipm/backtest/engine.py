@@ -32,7 +32,7 @@ from defipm.core.reports import CycleStatus
 from defipm.data.panel import PricePanel, to_datetime, to_datetime64
 from defipm.data.view import MarketView
 from defipm.manager import PortfolioManager
-from defipm.oracles.base import Oracle
+from defipm.oracles.base import Oracle, Rotation
 from defipm.venues.paper import PaperVenue, SlippageModel
 
 OracleFactory = Callable[[MarketView], Oracle]
@@ -68,6 +68,8 @@ class BacktestResult:
     notes: list[str] = field(default_factory=list)
     failed_orders: int = 0
     halted_cycles: int = 0
+    rotations: tuple[Rotation, ...] = ()
+    """Changes of the oracle's held set (``Oracle.rotations``), for the report's marks."""
 
     @property
     def start(self) -> datetime:
@@ -127,6 +129,16 @@ class BacktestResult:
             "slippage_paid": float(self.slippage.sum()),
             "failed_orders": self.failed_orders,
             "halted_cycles": self.halted_cycles,
+            "rotations": [
+                {
+                    "timestamp": r.timestamp.isoformat(),
+                    "held": list(r.held),
+                    "added": list(r.added),
+                    "dropped": list(r.dropped),
+                    "summary": r.summary,
+                }
+                for r in self.rotations
+            ],
             "notes": self.notes[:50],
         }
 
@@ -321,4 +333,5 @@ def run_backtest(
         notes=notes,
         failed_orders=failed,
         halted_cycles=halted,
+        rotations=tuple(the_oracle.rotations()),
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from defipm.core.errors import DataError
+from defipm.data.contracts import check_against_panel, read_contracts
 from defipm.data.ohlcv import BarLabel, find_files, panel_from_files
 from defipm.data.panel import FIELDS, PricePanel
 
@@ -92,9 +93,24 @@ def load_prices(
     """OHLCV of ``symbols`` (default: every file) from a folder of ``<SYMBOL>.csv|.parquet`` files.
 
     ``bar_label`` says what a file's time means (see ``panel_from_files``); ``cache`` is True (default folder),
-    False, or a cache folder. Raises ``DataError`` naming the file, column or row of any bad input.
+    False, or a cache folder. A contract manifest (``symbols.csv``, see ``defipm.data.contracts``) is checked
+    against the files and the bars. Raises ``DataError`` naming the file, column or row of any bad input.
     """
     files = find_files(folder, symbols)
+    contracts = read_contracts(folder, find_files(folder) if symbols is not None else files)
+    panel = _load_panel(folder, files, bar_label, interval, cache)
+    if contracts is not None:
+        check_against_panel(contracts, panel, panel.interval if bar_label == "open" else timedelta(0))
+    return panel
+
+
+def _load_panel(
+    folder: str | Path,
+    files: dict[str, Path],
+    bar_label: BarLabel,
+    interval: timedelta | None,
+    cache: bool | str | Path,
+) -> PricePanel:
     source = str(Path(folder))
     if cache is False:
         return panel_from_files(files, bar_label=bar_label, interval=interval, source=source)
