@@ -150,7 +150,7 @@ def _table(result: Classification, limit: int) -> Table:
             shown += 1
         rank = row["rank"]
         cells = [
-            "" if rank is None or rank != rank else str(rank),
+            "" if rank is None else str(rank),
             escape(row["symbol"]),
             _pct(row["return"]),
             _pct(row["trend"]),

@@ -81,7 +81,7 @@ def _row(rotation_id: str, row: dict[str, Any]) -> dict[str, Any]:
         "sortino": finite_or_none(row["sortino"]),
         "kept": bool(row["kept"]),
         "reason": row["reason"],
-        "rank": None if rank is None or rank != rank else int(rank),
+        "rank": None if rank is None else int(rank),
     }
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from defipm.classify.config import ScreenConfig
-from defipm.classify.result import Classification
+from defipm.classify.result import COLUMNS, Classification
 from defipm.classify.tags import TagTable, load_tag_file, shipped_tags, tags_from_mapping
 from defipm.core.errors import DataError
 from defipm.data.contracts import ContractTable, contract_of
@@ -97,7 +97,7 @@ class Classifier:
         self.contracts = contracts
         self._con: duckdb.DuckDBPyConnection = duckdb.connect()
         self._con.execute(
-            "CREATE TABLE bars (i INTEGER, ts TIMESTAMP, j INTEGER, n INTEGER, close DOUBLE, volume DOUBLE)"
+            "CREATE TABLE bars (i INTEGER, ts TIMESTAMP, j INTEGER, n INTEGER, close DOUBLE, prev DOUBLE, volume DOUBLE)"
         )
         self._loaded = -1  # bar index loaded up to (inclusive)
         self._counts = np.zeros(len(market.symbols), dtype=np.int64)
@@ -144,7 +144,12 @@ class Classifier:
         count = end - self._loaded
         view = self.market
         mask = np.asarray(view.real_bars(count, at))
-        close = np.asarray(view.history("close", count, at))
+        with_prior = np.asarray(
+            view.history("close", count + 1, at)
+        )  # carried closes: the bar before is the last real one
+        if len(with_prior) == count:  # the first bar of the data has no bar before it
+            with_prior = np.vstack([np.full((1, with_prior.shape[1]), np.nan), with_prior])
+        close, prior = with_prior[1:], with_prior[:-1]
         volume = np.asarray(view.history("volume", count, at))
         times = np.asarray(view.timestamps(count, at))
         running = np.cumsum(mask, axis=0) + self._counts
@@ -156,6 +161,7 @@ class Classifier:
                 "j": pa.array(cols.astype(np.int32)),
                 "n": pa.array(running[rows, cols].astype(np.int32)),
                 "close": pa.array(close[rows, cols], type=pa.float64()),
+                "prev": pa.array(prior[rows, cols], type=pa.float64()),
                 "volume": pa.array(np.nan_to_num(volume[rows, cols]), type=pa.float64()),
             }
         )
@@ -186,8 +192,8 @@ class Classifier:
         now = to_datetime(times[-1])
         self._check_history(now, to_datetime(times[0]), end + 1)
         self._load_until(end, requested)
-        frame = self._con.execute(screen_sql(), self._params(now)).df()
-        return self._answer(frame, now, requested)
+        arrays = self._con.execute(screen_sql(), self._params(now)).fetchnumpy()
+        return self._answer(arrays, now, requested)
 
     def _check_history(self, now: datetime, first: datetime, bars: int) -> None:
         c = self.config
@@ -230,32 +236,49 @@ class Classifier:
             "top_n": c.top_n,
         }
 
-    def _answer(self, frame: Any, now: datetime, requested: datetime) -> Classification:
-        first = frame.iloc[0] if len(frame) else None
-        means = {
-            "return": _float(first["mean_return"]) if first is not None else math.nan,
-            "volume": _float(first["mean_volume"]) if first is not None else math.nan,
-            "sortino": _float(first["mean_sortino"]) if first is not None else math.nan,
-        }
-        candidates = int(first["candidates"]) if first is not None else 0
-        table = frame.drop(columns=["mean_return", "mean_volume", "mean_sortino", "candidates"])
-        table["reason"] = table["reason"].astype(object).where(table["reason"].notna(), None)
-        table.insert(table.columns.get_loc("reason"), "kept", table["reason"].isna())
-        table["rank"] = table["rank"].astype("Int64")
-        table["bars"] = table["bars"].astype("int64")
+    def _answer(self, arrays: dict[str, Any], now: datetime, requested: datetime) -> Classification:
+        """The query's columns as the ``Classification`` table (NULL: NaN for numbers, None for the reason)."""
+        import pandas as pd
+
+        first = {k: _first(arrays[k]) for k in ("mean_return", "mean_volume", "mean_sortino", "candidates")}
+        reason = arrays["reason"]
+        reasons = np.array(np.ma.getdata(reason), dtype=object)
+        reasons[np.ma.getmaskarray(reason)] = None
+        rank = arrays["rank"]
+        rank_mask = np.ma.getmaskarray(rank)
+        columns: dict[str, Any] = {}
+        for name in COLUMNS:
+            if name == "kept":
+                columns[name] = np.array([r is None for r in reasons], dtype=bool)
+            elif name == "reason":
+                columns[name] = pd.Series(reasons, dtype=object)  # None when kept (not a string dtype's NaN)
+            elif name == "rank":
+                columns[name] = pd.arrays.IntegerArray(np.ma.getdata(rank).astype(np.int64), rank_mask)
+            elif name in ("symbol", "asset", "categories"):
+                columns[name] = np.asarray(np.ma.getdata(arrays[name]), dtype=object)
+            elif name in ("bars", "multiplier"):
+                columns[name] = np.ma.filled(arrays[name], 0).astype(np.int64)
+            else:
+                columns[name] = np.ma.filled(np.ma.asarray(arrays[name], dtype=np.float64), np.nan)
+        means = {"return": first["mean_return"], "volume": first["mean_volume"], "sortino": first["mean_sortino"]}
+        candidates = 0 if math.isnan(first["candidates"]) else int(first["candidates"])
         return Classification(
-            at=now, requested=requested, table=table, config=self.config, means=means, candidates=candidates
+            at=now,
+            requested=requested,
+            table=pd.DataFrame(columns),
+            config=self.config,
+            means=means,
+            candidates=candidates,
         )
+
+
+def _first(values: Any) -> float:
+    """The first value of a result column as a float (NaN when empty or NULL)."""
+    if len(values) == 0 or np.ma.getmaskarray(values)[0]:
+        return math.nan
+    return float(np.ma.getdata(values)[0])
 
 
 def _naive(value: datetime) -> datetime:
     """UTC wall time without a zone, as the bars table stores it."""
     return to_datetime64(value).astype("datetime64[us]").item()  # type: ignore[no-any-return]
-
-
-def _float(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number

@@ -1,14 +1,14 @@
 -- The token screen at one time, run by DuckDB (defipm.classify.screen). Point in time: only bars that closed by
 -- $now (the close time of the last bar at or before the time asked for) are read.
 --
--- Tables: bars(i, ts, j, n, close, volume): one row per real bar (never a carried close), n = the token's
--- running bar count; tokens(j, symbol, asset, multiplier, categories, category_ok).
+-- Tables: bars(i, ts, j, n, close, prev, volume): one row per real bar (never a carried close), n = the token's
+-- running bar count, prev = its previous real close (NULL at its first bar); tokens(j, symbol, asset, multiplier, categories, category_ok).
 -- Only the span the longest window needs is scanned: a token without a bar in it is not trading at $now and
 -- shows 0 bars.
 -- Windows are half-open in time: "over the last D days" = bars with ts in ($now - D days, $now].
 
 WITH recent AS (
-    SELECT j, i, ts, n, close, volume
+    SELECT j, i, ts, n, close, prev, volume
     FROM bars
     WHERE ts > $scan_start AND ts <= $now
 ),
@@ -26,14 +26,10 @@ per_token AS (
     FROM recent
     GROUP BY j
 ),
-steps AS (
-    SELECT j, ts, close / lag(close) OVER (PARTITION BY j ORDER BY ts) - 1 AS r
+downside AS (  -- bar returns close / previous close - 1 within the Sortino window
+    SELECT j, avg(close / prev - 1) AS mean_r, sqrt(avg(least(close / prev - 1, 0) ** 2)) AS downside
     FROM recent
-),
-downside AS (
-    SELECT j, avg(r) AS mean_r, sqrt(avg(least(r, 0) * least(r, 0))) AS downside
-    FROM steps
-    WHERE ts > $sortino_start AND r IS NOT NULL
+    WHERE ts > $sortino_start AND prev IS NOT NULL
     GROUP BY j
 ),
 metrics AS (

@@ -78,42 +78,35 @@ class ContractTable:
         return {c.asset: c.symbol for c in self.contracts.values() if c.asset != c.symbol}
 
 
-def _bundles(venue: str, entries: Iterable[tuple[str, str, int]]) -> dict[str, Contract]:
-    return {symbol: Contract(symbol, asset, multiplier, venue) for symbol, asset, multiplier in entries}
+def _bundles(source: str, entries: Iterable[tuple[str, str, int, str]]) -> ContractTable:
+    contracts = {symbol: Contract(symbol, asset, multiplier, venue) for symbol, asset, multiplier, venue in entries}
+    return ContractTable(contracts, source)
 
+
+_BYBIT_BUNDLES = (
+    ("1000PEPE", "PEPE", 1000), ("1000FLOKI", "FLOKI", 1000), ("1000BONK", "BONK", 1000), ("1000LUNC", "LUNC", 1000),
+    ("1000XEC", "XEC", 1000), ("1000BTT", "BTT", 1000), ("1000CAT", "CAT", 1000), ("1000NEIROCTO", "NEIROCTO", 1000),
+    ("1000RATS", "RATS", 1000), ("1000TURBO", "TURBO", 1000), ("1000X", "X", 1000), ("10000SATS", "SATS", 10_000),
+    ("1000000MOG", "MOG", 1_000_000), ("1000000BABYDOGE", "BABYDOGE", 1_000_000), ("SHIB1000", "SHIB", 1000),
+)  # fmt: skip
+_HYPERLIQUID_KILO = ("PEPE", "SHIB", "BONK", "FLOKI", "LUNC", "NEIRO")
+
+VENUE_BUNDLES: Mapping[str, ContractTable] = MappingProxyType(
+    {
+        "bybit": _bundles(
+            "Bybit's bundle contracts", [(name, asset, n, f"{name}USDT") for name, asset, n in _BYBIT_BUNDLES]
+        ),
+        "hyperliquid": _bundles("Hyperliquid's k coins", [(f"k{c}", c, 1000, f"k{c}") for c in _HYPERLIQUID_KILO]),
+    }
+)
+"""The bundle contracts defipm knows without a manifest, by venue: Bybit's (``1000PEPE``, ``SHIB1000``, ...) and
+Hyperliquid's ``k`` coins (``kPEPE`` = 1,000 PEPE). Keep in step with the venues' listings (tests check Bybit's
+against the wide panel's manifest and Hyperliquid's against ``defipm.oracles.symbols.HYPERLIQUID_KILO``)."""
 
 BUNDLES = ContractTable(
-    {
-        **_bundles(
-            "bybit",
-            [
-                ("1000PEPE", "PEPE", 1000),
-                ("1000FLOKI", "FLOKI", 1000),
-                ("1000BONK", "BONK", 1000),
-                ("1000LUNC", "LUNC", 1000),
-                ("1000XEC", "XEC", 1000),
-                ("1000BTT", "BTT", 1000),
-                ("1000CAT", "CAT", 1000),
-                ("1000NEIROCTO", "NEIROCTO", 1000),
-                ("1000RATS", "RATS", 1000),
-                ("1000TURBO", "TURBO", 1000),
-                ("1000X", "X", 1000),
-                ("10000SATS", "SATS", 10_000),
-                ("1000000MOG", "MOG", 1_000_000),
-                ("1000000BABYDOGE", "BABYDOGE", 1_000_000),
-                ("SHIB1000", "SHIB", 1000),
-            ],
-        ),
-        **_bundles(
-            "hyperliquid",
-            [(f"k{coin}", coin, 1000) for coin in ("PEPE", "SHIB", "BONK", "FLOKI", "LUNC", "NEIRO")],
-        ),
-    },
-    "defipm.data.contracts.BUNDLES",
+    {s: c for table in VENUE_BUNDLES.values() for s, c in table.contracts.items()}, "known bundle contracts"
 )
-"""The bundle contracts defipm knows without a manifest: Bybit's (``1000PEPE``, ``SHIB1000``, ...) and
-Hyperliquid's ``k`` coins (``kPEPE`` = 1,000 PEPE). ``venue_symbol`` holds the venue's id. Keep in step with the
-venues' listings (a test checks Bybit's against the wide panel's manifest)."""
+"""Every contract of ``VENUE_BUNDLES``, by symbol."""
 
 
 def contract_of(symbol: str, manifest: ContractTable | None = None) -> Contract:
