@@ -106,13 +106,16 @@ def test_an_open_or_low_of_zero_is_kept_as_unknown_with_a_warning(tmp_path: Path
     with pytest.warns(DataWarning) as record:
         panel = load_prices(root, cache=tmp_path / "cache")
     messages = [str(w.message) for w in record]
-    assert len(messages) == 2 and "BCH.csv: column 'Open' is not a positive price at row 2 (2024-01-01" in messages[0]
-    assert "column 'Low'" in messages[1] and "kept as unknown (the Close is used)" in messages[1]
+    assert len(messages) == 2 and "BCH.csv: column 'Open' is 0 at row 2 (2024-01-01" in messages[0]
+    assert "column 'Low'" in messages[1] and "not a price; kept as unknown (the Close is used)" in messages[1]
     assert np.isnan(panel.open[0, 0]) and np.isnan(panel.low[0, 0]) and panel.close[0, 0] == 10.5
     again = load_prices(root, cache=tmp_path / "cache")  # through the cache: still unknown, not zero
     assert np.isnan(again.open[0, 0]) and again.volume[0, 0] == 1000
     (root / "BCH.csv").write_text(HEADER + "2024-01-01,10,11,9,0,1000,100\n")
     with pytest.raises(DataError, match="'Close' has a non-positive value"):  # the Close stays strict
+        read_ohlcv(root / "BCH.csv")
+    (root / "BCH.csv").write_text(HEADER + "2024-01-01,-1,11,9,10,1000,100\n")
+    with pytest.raises(DataError, match="'Open' has a non-positive value -1.0"):  # and so does a negative Open
         read_ohlcv(root / "BCH.csv")
 
 

@@ -12,9 +12,9 @@ units): where both are given, each bar's average price ``Volume / BaseVolume`` m
 (an error names the row otherwise: the columns are swapped or in other units); where only ``BaseVolume`` is given,
 the dollar volume is estimated as ``BaseVolume x (High + Low + Close) / 3``.
 
-Open, High and Low are auxiliary (nothing trades on them): a value there that is not a positive finite price, such as the 0 Open
-and Low of a listing-day bar, is kept as unknown (NaN) with a ``DataWarning`` naming the file, column and rows,
-and the bar's Close and Volume are still used.
+Open, High and Low are auxiliary (nothing trades on them): a value of exactly 0 there, such as the Open and Low
+of a listing-day bar in the wide panel, is kept as unknown (NaN) with a ``DataWarning`` naming the file, column
+and rows, and the bar's Close and Volume are still used. Negative, NaN or infinite values stay errors.
 
 A folder may hold a contract manifest, ``symbols.csv`` (``defipm.data.contracts``); it is never read as bars.
 
@@ -113,10 +113,9 @@ def read_ohlcv(path: str | Path) -> pd.DataFrame:
             continue
         col = names[field]
         values = _numbers(path, raw[col])
+        _check_values(path, str(col), field, values, times)
         if field in AUXILIARY_PRICES:
-            values = _auxiliary_prices(path, str(col), values, times)
-        else:
-            _check_values(path, str(col), field, values, times)
+            values = _unrecorded_as_unknown(path, str(col), values, times)
         frame[field] = values
     if base_cols:
         _base_volume(path, str(base_cols[0]), _numbers(path, raw[base_cols[0]]), frame, times)
@@ -133,22 +132,22 @@ def _numbers(path: Path, column: pd.Series) -> np.ndarray:
         raise DataError(f"{path}: column {column.name!r} has non-numeric values: {exc}") from exc
 
 
-def _auxiliary_prices(path: Path, col: str, values: np.ndarray, times: pd.Series) -> np.ndarray:
-    """Open/High/Low that are not positive finite prices become unknown (NaN), with a warning naming the rows."""
-    with np.errstate(invalid="ignore"):
-        bad = ~(np.isfinite(values) & (values > 0))
-    if not bad.any():
+def _unrecorded_as_unknown(path: Path, col: str, values: np.ndarray, times: pd.Series) -> np.ndarray:
+    """An Open/High/Low of exactly 0 (a source's way of saying it has none) becomes unknown (NaN), with a warning
+    naming the rows; any other non-positive, NaN or infinite value stays an error."""
+    zero = values == 0
+    if not zero.any():
         return values
-    rows = np.nonzero(bad)[0]
-    shown = ", ".join(f"row {i + 2} ({times.iloc[i]}: {values[i]})" for i in rows[:3])
+    rows = np.nonzero(zero)[0]
+    shown = ", ".join(f"row {i + 2} ({times.iloc[i]})" for i in rows[:3])
     more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
     warnings.warn(
-        f"{path}: column {col!r} is not a positive price at {shown}{more}; kept as unknown (the Close is used)",
+        f"{path}: column {col!r} is 0 at {shown}{more}: not a price; kept as unknown (the Close is used)",
         DataWarning,
         stacklevel=4,
     )
     out = values.copy()
-    out[bad] = np.nan
+    out[zero] = np.nan
     return out
 
 
@@ -193,7 +192,7 @@ def _check_values(path: Path, col: str, field: str, values: np.ndarray, times: p
     if bad_nan.any():
         i = int(np.argmax(bad_nan))
         raise DataError(f"{path}: column {col!r} is NaN at row {i + 2} ({times.iloc[i]}); {int(bad_nan.sum())} NaN(s)")
-    bad = values < 0 if field == "volume" else values <= 0
+    bad = values < 0 if field in ("volume", *AUXILIARY_PRICES) else values <= 0  # a 0 Open/High/Low is made unknown by read_ohlcv
     if bad.any():
         i = int(np.argmax(bad))
         what = "negative" if field == "volume" else "non-positive"
