@@ -115,7 +115,7 @@ def test_an_open_or_low_of_zero_is_kept_as_unknown_with_a_warning(tmp_path: Path
     with pytest.raises(DataError, match="'Close' has a non-positive value"):  # the Close stays strict
         read_ohlcv(root / "BCH.csv")
     (root / "BCH.csv").write_text(HEADER + "2024-01-01,-1,11,9,10,1000,100\n")
-    with pytest.raises(DataError, match="'Open' has a non-positive value -1.0"):  # and so does a negative Open
+    with pytest.raises(DataError, match=r"'Open' has a non-positive value -1\.0"):  # and so does a negative Open
         read_ohlcv(root / "BCH.csv")
 
 

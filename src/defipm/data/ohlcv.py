@@ -192,7 +192,8 @@ def _check_values(path: Path, col: str, field: str, values: np.ndarray, times: p
     if bad_nan.any():
         i = int(np.argmax(bad_nan))
         raise DataError(f"{path}: column {col!r} is NaN at row {i + 2} ({times.iloc[i]}); {int(bad_nan.sum())} NaN(s)")
-    bad = values < 0 if field in ("volume", *AUXILIARY_PRICES) else values <= 0  # a 0 Open/High/Low is made unknown by read_ohlcv
+    # an Open/High/Low of 0 passes here: read_ohlcv keeps it as unknown
+    bad = values < 0 if field in ("volume", *AUXILIARY_PRICES) else values <= 0
     if bad.any():
         i = int(np.argmax(bad))
         what = "negative" if field == "volume" else "non-positive"
