@@ -47,14 +47,20 @@ def wide_folder() -> Path:
 
 
 @pytest.fixture(scope="session")
-def wide_panel(wide_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PricePanel]:
+def price_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One price cache for the session, so the wide panel's 329 files are parsed once."""
+    return tmp_path_factory.mktemp("price-cache")
+
+
+@pytest.fixture(scope="session")
+def wide_panel(wide_folder: Path, price_cache: Path) -> Iterator[PricePanel]:
     import warnings
 
     from defipm.data.cache import load_prices
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # BCH's listing-day Open/Low of 0 (tested in tests/data)
-        yield load_prices(wide_folder, cache=tmp_path_factory.mktemp("cache"))
+        yield load_prices(wide_folder, cache=price_cache)
 
 
 def _daily_panel(close: dict[str, list[float]], volume: dict[str, list[float]] | None = None) -> PricePanel:

@@ -82,13 +82,30 @@ def test_a_missing_folder_and_a_bad_tag_file(tmp_path: Path, folder: Path):
     assert bad.exit_code == 1 and "tags.csv line 3 (ETH): unknown category 'memecoin'" in " ".join(bad.output.split())
 
 
-def test_the_real_wide_panel(wide_folder: Path, tmp_path: Path):
+def test_the_real_wide_panel(wide_folder: Path, price_cache: Path, tmp_path: Path):
     out = tmp_path / "out"
-    result = classify(
-        "--data", str(wide_folder), "--at", "2024-06-01", "-p", "top_n=30", "--out", str(out), cache=tmp_path
-    )
+    args = ("--data", str(wide_folder), "--at", "2024-06-01", "-p", "top_n=30", "--out", str(out))
+    result = classify(*args, cache=price_cache)  # the session's cache: the panel is parsed once
     assert result.exit_code == 0, result.output
     table = pd.read_csv(next(out.glob("*.csv")))
     assert len(table) == 329 and 0 < table["kept"].sum() <= 30
     pepe = table.set_index("symbol").loc["1000PEPE"]
     assert pepe["asset"] == "PEPE" and pepe["multiplier"] == 1000 and pepe["reason"] == "category"
+
+
+def test_backtest_a_rotation_from_the_command_line(folder: Path, tmp_path: Path):
+    out = tmp_path / "bt"
+    result = runner.invoke(
+        app,
+        ["backtest", "--data", str(folder), "--bar-label", "close", "--benchmark", "none", "--oracle", "classifier",
+         *SHORT, "-p", "period_days=7", "-p", "volume_threshold=0", "--mode", "spot", "--out", str(out)],
+        env={"COLUMNS": "150", "DEFIPM_CACHE_DIR": str(tmp_path / "c")},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text()
+    assert "Rotations (" in html
+    bad = runner.invoke(
+        app, ["backtest", "--data", str(folder), "--bar-label", "close", "--oracle", "classifier", "-p", "period=7"],
+        env={"DEFIPM_CACHE_DIR": str(tmp_path / "c")},
+    )  # fmt: skip
+    assert bad.exit_code == 1 and "unknown key(s) period (did you mean period_days?)" in " ".join(bad.output.split())

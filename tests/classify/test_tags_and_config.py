@@ -47,6 +47,10 @@ def test_every_hyperliquid_coin_of_the_recorded_meta_is_tagged(hyperliquid_fixtu
     assert {"BTC", "kPEPE", "MATIC", "RNDR"} <= coins
     table = shipped_tags()
     assert [c for c in sorted(coins) if table.categories(c, contract_of(c).asset) is None] == []
+    from defipm.venues.hyperliquid.sim.seed import builtin_seed
+
+    simulated = {a["name"] for a in builtin_seed().universe}  # the local exchange's coins, delisted ones too
+    assert [c for c in sorted(simulated) if table.categories(c, contract_of(c).asset) is None] == []
     kilo = {c.asset for c in VENUE_BUNDLES["hyperliquid"].contracts.values()}
     assert kilo == set(HYPERLIQUID_KILO)  # the symbol map and the contract list name the same k coins
 
