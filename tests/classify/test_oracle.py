@@ -56,6 +56,14 @@ def test_the_registry_knows_the_classifier_and_refuses_unknown_params():
         build_oracle("classifier", {}, BuildContext())
     with pytest.raises(ConfigError, match=r"oracle.params.weighting.kind"):
         build(view, weighting={"kind": "classifier"})
+    with pytest.raises(ConfigError, match=r"oracle.params.data: no such data folder /nowhere"):
+        build_oracle("classifier", {"data": "/nowhere"}, BuildContext())
+    with pytest.raises(
+        ConfigError, match=r"oracle.params.symbol_map: unknown map 'binance' \(known: hyperliquid, bybit"
+    ):
+        build(view, symbol_map="binance")
+    with pytest.raises(ConfigError, match=r"oracle.params.weighting: oracle: unknown kind 'momentm'"):
+        build(view, weighting={"kind": "momentm"})
 
 
 def test_a_backtest_rotates_at_each_period_end_and_holds_the_set_equally_within_it(tmp_path: Path):
@@ -202,3 +210,16 @@ def test_bundle_contracts_map_to_the_venues_names(daily_panel):  # type: ignore[
     assert on_hl.fetch_portfolio_weights(panel.end, ["kPEPE", "BTC"]) == {"kPEPE": 1.0}
     on_paper = build_oracle("classifier", params, BuildContext(market=view, venue="paper"))
     assert on_paper.fetch_portfolio_weights(panel.end, ["1000PEPE", "BTC"]) == {"1000PEPE": 1.0}
+
+
+def test_a_window_longer_than_the_data_holds_cash_and_says_until_when():
+    from defipm.oracles.equal_weight import EqualWeightOracle
+
+    panel = swinging_panel()
+    result = run_backtest(panel, lambda view: build(view, window_days=400), BacktestConfig(benchmark=None))
+    assert result.rotations == () and result.traded_notional.sum() == 0
+    assert result.notes == [
+        f"{panel.start:%Y-%m-%d %H:%M}: classifier: holding cash until 2021-02-04: the data before then is shorter "
+        "than the screen's 400-day window"
+    ]
+    assert run_backtest(panel, EqualWeightOracle(), BacktestConfig(benchmark=None)).rotations == ()

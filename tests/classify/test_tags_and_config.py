@@ -140,6 +140,7 @@ def test_unknown_settings_are_named_with_the_accepted_list():
         ({"exclude_categories": ["stablecoins"]}, r"exclude_categories: unknown category 'stablecoins'"),
         ({"return_margin": "nan"}, r"return_margin: must be a finite number"),
         ({"top_n": 0}, r"oracle.params.top_n"),
+        ({"tags": {"BTC": ["layer1"]}}, r"oracle.params.tags: BTC: unknown category 'layer1' \(known: l1, l2,"),
     ],
 )
 def test_bad_settings_name_the_key(params: dict, message: str):

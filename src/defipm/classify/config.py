@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from defipm.classify.tags import CATEGORIES, check_categories
+from defipm.classify.tags import CATEGORIES, check_categories, parse_categories
 from defipm.core.errors import ConfigError
 
 RULES = ("history", "category", "return", "trend", "volume", "sortino", "top_n")
@@ -77,6 +77,19 @@ class ScreenConfig(BaseModel):
                 return tuple(sorted(check_categories(value, "exclude_categories")))
             except ConfigError as exc:
                 raise ValueError(str(exc).removeprefix("exclude_categories: ")) from None
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: dict[str, list[str] | str]) -> dict[str, list[str] | str]:
+        for symbol, categories in value.items():
+            try:
+                if isinstance(categories, str):
+                    parse_categories(categories, symbol)
+                else:
+                    check_categories(categories, symbol)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @model_validator(mode="after")

@@ -79,7 +79,7 @@ class TagTable:
         for name in sorted(set(self.tags) - set(known)):
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
-            out.append(f"tag table {self.source}: {name} is not a token of the data{hint}; its tags are unused")
+            out.append(f"{self.source}: {name} is not a token of the data{hint}; its tags are unused")
         return out
 
 

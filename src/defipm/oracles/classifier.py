@@ -101,6 +101,8 @@ class ClassifierOracle(Oracle):
                 "oracle.params.data: the classifier needs market data: set data = a folder of OHLCV files, "
                 "or run it in a backtest"
             )
+        if market is None and self.config.data is not None and not self.config.data.is_dir():
+            raise ConfigError(f"oracle.params.data: no such data folder {self.config.data}")
         self.market = market
         self.weighting = weighting
         self.store = store
@@ -133,14 +135,15 @@ class ClassifierOracle(Oracle):
 
             if config.weighting.kind == cls.name:
                 raise ConfigError("oracle.params.weighting.kind: the classifier cannot weight its set by itself")
-            weighting = build_oracle(config.weighting.kind, config.weighting.params, context)
+            try:
+                weighting = build_oracle(config.weighting.kind, config.weighting.params, context)
+            except ConfigError as exc:
+                raise ConfigError(f"oracle.params.weighting: {exc}") from None
         venue = getattr(context, "venue", None)
-        map_id = config.symbol_map or ("hyperliquid" if venue == "hyperliquid" else None)
-        symbol_map = None
-        if map_id is not None and map_id not in ("none", "paper"):
-            symbol_map = SymbolMap.for_venue(map_id)
-        elif config.symbol_map is not None and config.symbol_map not in VENUE_MAPS:
-            raise ConfigError(f"oracle.params.symbol_map: unknown map {config.symbol_map!r}")
+        map_id = config.symbol_map or ("hyperliquid" if venue == "hyperliquid" else "none")
+        if map_id not in VENUE_MAPS:
+            raise ConfigError(f"oracle.params.symbol_map: unknown map {map_id!r} (known: {', '.join(VENUE_MAPS)})")
+        symbol_map = None if map_id in ("none", "paper") else SymbolMap.for_venue(map_id)
         store = getattr(context, "store", None)
         run = getattr(context, "run", "default")
         return cls(market, config, weighting=weighting, store=store, run=run, symbol_map=symbol_map)
