@@ -25,6 +25,7 @@ from defipm.core.errors import ConfigError, DefipmError
 
 console = Console()
 err_console = Console(stderr=True)
+PARAM_HELP = f"Screen setting KEY=VALUE (JSON value), KEY one of: {', '.join(ScreenConfig.model_fields)}."
 
 
 def classify(
@@ -32,9 +33,7 @@ def classify(
     at: Annotated[
         str | None, typer.Option(help="Classify with the bars closed by this time (ISO, UTC); default: the last bar.")
     ] = None,
-    param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="Screen setting KEY=VALUE (JSON value).")
-    ] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help=PARAM_HELP)] = None,
     out: Annotated[Path, typer.Option(help="Folder for the table and the chart.")] = Path("reports/classify"),
     fmt: Annotated[str, typer.Option("--format", help="Table file format: csv or parquet.")] = "csv",
     bar_label: Annotated[str, typer.Option(help="What a file's time means: open (daily dates) or close.")] = "open",

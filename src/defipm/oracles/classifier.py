@@ -19,6 +19,7 @@ period instead of re-classifying early.
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -95,6 +96,9 @@ class ClassifierOracle(Oracle):
         symbol_map: SymbolMap | None = None,
     ) -> None:
         super().__init__()
+        missing = [m for m in ("duckdb", "pandas", "pyarrow") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise ConfigError(f"the classifier oracle needs {', '.join(missing)}: pip install 'defipm[backtest]'")
         self.config = config or ClassifierConfig()
         if market is None and self.config.data is None:
             raise ConfigError(
