@@ -170,7 +170,11 @@ def test_rotations_are_recorded_in_the_store_and_a_restart_resumes_the_period(st
     assert set(weights) == set(stored[-1].held) and restarted.rotations() == ()
     assert any("resuming the set" in n for n in restarted.pop_notes())
     latest = latest_rotation(store, "rot", "classifier")
-    assert latest is not None and latest.id == stored[-1].id
+    assert latest is not None and latest.id == stored[-1].id and latest.params["window_days"] == 10
+
+    changed = build(MarketView(panel, 40), store, volume_threshold=0, window_days=12)  # new settings: no resume
+    changed.fetch_portfolio_weights(panel.datetime_at(40), universe)
+    assert len(changed.rotations()) == 1 and any("settings changed" in n for n in changed.pop_notes())
 
 
 def test_weights_of_another_oracle_are_restricted_to_the_set():

@@ -30,6 +30,8 @@ class StoredRotation:
     period_end: datetime | None
     held: tuple[str, ...]
     excluded: dict[str, int]
+    params: dict[str, Any]
+    """The screen's settings the rotation was made with."""
 
 
 def record_rotation(
@@ -44,7 +46,7 @@ def record_rotation(
 ) -> str:
     """Write a rotation with its classification table; returns the rotation's id."""
     rotation_id = uuid.uuid4().hex
-    params = classification.config.model_dump(mode="json")
+    params = screen_params(classification)
     with store.begin() as conn:
         conn.execute(
             insert(RotationRecord).values(
@@ -64,6 +66,11 @@ def record_rotation(
         if rows:
             conn.execute(insert(ClassificationRow), rows)
     return rotation_id
+
+
+def screen_params(classification: Classification) -> dict[str, Any]:
+    """The settings a classification was made with, as stored (JSON values)."""
+    return json.loads(json.dumps(classification.config.model_dump(mode="json"), default=str))  # type: ignore[no-any-return]
 
 
 def _row(rotation_id: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +94,13 @@ def _row(rotation_id: str, row: dict[str, Any]) -> dict[str, Any]:
 
 def _stored(m: Any) -> StoredRotation:
     return StoredRotation(
-        m["id"], m["oracle"], m["timestamp"], m["period_end"], tuple(json.loads(m["held"])), json.loads(m["excluded"])
+        m["id"],
+        m["oracle"],
+        m["timestamp"],
+        m["period_end"],
+        tuple(json.loads(m["held"])),
+        json.loads(m["excluded"]),
+        json.loads(m["params"]),
     )
 
 

@@ -178,10 +178,11 @@ class ClassifierOracle(Oracle):
         weights = self.weighting.fetch_portfolio_weights(timestamp, members)
         for remark in self.weighting.pop_notes():
             self.note(remark)
-        outside = sorted(s for s in weights if s not in set(members))
+        inside = set(members)
+        outside = sorted(s for s in weights if s not in inside)
         if outside:
             self.note(f"classifier: {self.weighting.name} weights outside the set dropped: {', '.join(outside)}")
-        return Weights({s: w for s, w in weights.items() if s in set(members)})
+        return Weights({s: w for s, w in weights.items() if s in inside})
 
     def _resume(self, timestamp: datetime) -> None:
         """A restarted live portfolio keeps the stored period's set until that period ends."""
@@ -191,12 +192,16 @@ class ClassifierOracle(Oracle):
         from defipm.classify.records import latest_rotation
 
         stored = latest_rotation(self.store, self.run, self.name)
-        if stored is not None and stored.period_end is not None and stored.timestamp <= timestamp < stored.period_end:
-            self._held, self._period_end = stored.held, stored.period_end
-            self.note(
-                f"classifier: resuming the set of {stored.timestamp:%Y-%m-%d} ({len(stored.held)} token(s)) until "
-                f"{stored.period_end:%Y-%m-%d}"
-            )
+        if stored is None or stored.period_end is None or not stored.timestamp <= timestamp < stored.period_end:
+            return
+        if stored.params != self.config.screen().model_dump(mode="json"):
+            self.note(f"classifier: settings changed since the rotation of {stored.timestamp:%Y-%m-%d}: re-classifying")
+            return
+        self._held, self._period_end = stored.held, stored.period_end
+        self.note(
+            f"classifier: resuming the set of {stored.timestamp:%Y-%m-%d} ({len(stored.held)} token(s)) until "
+            f"{stored.period_end:%Y-%m-%d}"
+        )
 
     def _rotate(self, timestamp: datetime) -> None:
         try:
