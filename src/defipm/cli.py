@@ -1,5 +1,5 @@
 """The ``defipm`` command line: init, demo, rebalance, run, status, kill-switch, deposit and withdraw, plus the
-sub-commands of the other parts (backtest, numerai, chain, arb, hl-sim) when their extras are installed."""
+sub-commands of the other parts (backtest, classify, numerai, chain, arb, hl-sim) when their extras are installed."""
 
 from __future__ import annotations
 
@@ -429,6 +429,7 @@ def withdraw(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
 # -- sub-commands of the other parts ---------------------------------------------------------------------------
 SUBAPPS = {
     "backtest": ("defipm.backtest.cli", "backtest"),
+    "classify": ("defipm.classify.cli", "backtest"),
     "numerai": ("defipm.oracles.numerai_cli", "numerai"),
     "chain": ("defipm.chain.cli", "chain"),
     "arb": ("defipm.arb.cli", "arb"),

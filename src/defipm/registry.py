@@ -48,6 +48,7 @@ BUILTIN_ORACLES = {
     "equal_weight": "defipm.oracles.equal_weight:EqualWeightOracle",
     "momentum": "defipm.oracles.momentum:MomentumOracle",
     "tbn": "defipm.oracles.tbn:TBNOracle",
+    "classifier": "defipm.oracles.classifier:ClassifierOracle",
 }
 BUILTIN_VENUES = {
     "paper": "defipm.venues.paper.venue:PaperVenue",

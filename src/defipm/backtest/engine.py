@@ -32,7 +32,7 @@ from defipm.core.reports import CycleStatus
 from defipm.data.panel import PricePanel, to_datetime, to_datetime64
 from defipm.data.view import MarketView, ReplayClock
 from defipm.manager import PortfolioManager
-from defipm.oracles.base import Oracle
+from defipm.oracles.base import Oracle, Rotation
 from defipm.venues.paper import PaperVenue, SlippageModel
 
 OracleFactory = Callable[[MarketView], Oracle]
@@ -70,6 +70,8 @@ class BacktestResult:
     halted_cycles: int = 0
     funding_from_data: bool = False
     """True when the data carried funding rates (a ``funding/`` folder) and the run charged them."""
+    rotations: tuple[Rotation, ...] = ()
+    """Changes of the oracle's held set (``Oracle.rotations``), for the report's marks."""
 
     @property
     def start(self) -> datetime:
@@ -131,6 +133,16 @@ class BacktestResult:
             "slippage_paid": float(self.slippage.sum()),
             "failed_orders": self.failed_orders,
             "halted_cycles": self.halted_cycles,
+            "rotations": [
+                {
+                    "timestamp": r.timestamp.isoformat(),
+                    "held": list(r.held),
+                    "added": list(r.added),
+                    "dropped": list(r.dropped),
+                    "summary": r.summary,
+                }
+                for r in self.rotations
+            ],
             "notes": self.notes[:50],
         }
 
@@ -355,4 +367,5 @@ def run_backtest(
         failed_orders=failed,
         halted_cycles=halted,
         funding_from_data=panel.funding is not None and charge_funding,
+        rotations=tuple(the_oracle.rotations()),
     )

@@ -2,10 +2,12 @@
 
 The HTML embeds plotly.js (no network needed to open it) and shows equity against the benchmark, drawdown,
 weights over time, turnover per bar and a monthly returns table. Synthetic data is labelled as such in the title.
+Rotations of the held set (``BacktestResult.rotations``) are marked on the equity chart and listed below it.
 """
 
 from __future__ import annotations
 
+import html as html_text
 import json
 import math
 from pathlib import Path
@@ -102,6 +104,7 @@ def write_html(result: BacktestResult, path: str | Path) -> Path:
         fig.add_trace(
             go.Scatter(x=times, y=result.benchmark_equity, name=f"{result.benchmark} (buy and hold)"), row=1, col=1
         )
+    _mark_rotations(fig, result)
     fig.add_trace(go.Scatter(x=times, y=drawdown(result.equity), name="drawdown", fill="tozeroy"), row=2, col=1)
     held = np.nonzero(np.abs(result.weights).max(axis=0) > 0)[0]
     for j in held:
@@ -143,6 +146,7 @@ def write_html(result: BacktestResult, path: str | Path) -> Path:
         f"mode {summary['mode']}, data: {result.source}</p>"
         + fig.to_html(full_html=False, include_plotlyjs=True)
         + table.to_html(full_html=False, include_plotlyjs=False)
+        + _rotations_html(result)
         + f"<h3>Figures</h3><table>{rows}</table>"
         + f"<h3>Settings</h3><pre>{json.dumps({k: summary[k] for k in ('params', 'costs')}, indent=2)}</pre>"
         + "</body></html>"
@@ -151,6 +155,50 @@ def write_html(result: BacktestResult, path: str | Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(html, encoding="utf-8")
     return target
+
+
+def _mark_rotations(fig: Any, result: BacktestResult) -> None:
+    """A dotted line on the equity chart at each rotation, and a marker whose hover lists what changed."""
+    import plotly.graph_objects as go
+
+    if not result.rotations:
+        return
+    stamps = np.array([np.datetime64(r.timestamp.replace(tzinfo=None), "ns") for r in result.rotations])
+    at = np.clip(np.searchsorted(result.timestamps, stamps), 0, len(result.timestamps) - 1)
+    for stamp in stamps:
+        fig.add_vline(x=stamp.astype("datetime64[ms]").astype(object), line_dash="dot", line_width=1, row=1, col=1)
+    hover = [
+        f"rotation: {len(r.held)} held<br>+ {', '.join(r.added) or '-'}<br>- {', '.join(r.dropped) or '-'}"
+        for r in result.rotations
+    ]
+    fig.add_trace(
+        go.Scatter(
+            x=stamps.astype("datetime64[ms]").astype(object),
+            y=result.equity[at],
+            mode="markers",
+            marker={"symbol": "diamond", "size": 9},
+            name="rotations",
+            text=hover,
+            hoverinfo="text",
+        ),
+        row=1,
+        col=1,
+    )
+
+
+def _rotations_html(result: BacktestResult) -> str:
+    if not result.rotations:
+        return ""
+    rows = "".join(
+        f"<tr><td>{r.timestamp:%Y-%m-%d %H:%M}</td><td>{len(r.held)}</td>"
+        f"<td>{html_text.escape(', '.join(r.added))}</td><td>{html_text.escape(', '.join(r.dropped))}</td>"
+        f"<td>{html_text.escape(r.summary)}</td></tr>"
+        for r in result.rotations
+    )
+    return (
+        f"<h3>Rotations ({len(result.rotations)})</h3><table><tr><th>UTC</th><th>held</th><th>added</th>"
+        f"<th>dropped</th><th>why</th></tr>{rows}</table>"
+    )
 
 
 SUMMARY_ROWS = (

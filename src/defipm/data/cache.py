@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from defipm.core.errors import DataError
+from defipm.data.contracts import check_against_panel, read_contracts
 from defipm.data.folder import DataFolder, scan_folder
 from defipm.data.funding import attach_funding
 from defipm.data.grid import duration_ns, ns_duration
@@ -103,13 +104,19 @@ def load_prices(
     """OHLCV of ``symbols`` (default: every file) from a folder of ``<SYMBOL>.csv|.parquet`` files.
 
     Every entry of the folder is used or refused (``defipm.data.folder``): funding files in ``funding/`` become
-    the panel's per-bar ``funding`` (``defipm.data.funding``). ``bar_label`` says what a file's time means and
-    ``interval`` gives the bar length instead of inferring it per file (see ``panel_from_files``); ``cache`` is
-    True (default folder), False, or a cache folder. Raises ``DataError`` naming the file, column or row of any bad
-    input.
+    the panel's per-bar ``funding`` (``defipm.data.funding``); a contract manifest (``symbols.csv``, see
+    ``defipm.data.contracts``) is checked against the files and the bars. ``bar_label`` says what a file's time
+    means and ``interval`` gives the bar length instead of inferring it per file (see ``panel_from_files``);
+    ``cache`` is True (default folder), False, or a cache folder. Raises ``DataError`` naming the file, column or
+    row of any bad input.
     """
     found = scan_folder(folder, symbols)
-    return attach_funding(_bars(found, bar_label, interval, cache), found.funding)
+    every_file = scan_folder(folder).bars if symbols is not None else found.bars
+    contracts = read_contracts(found.root, every_file)
+    panel = attach_funding(_bars(found, bar_label, interval, cache), found.funding)
+    if contracts is not None:
+        check_against_panel(contracts, panel, panel.interval if bar_label == "open" else timedelta(0))
+    return panel
 
 
 def _bars(found: DataFolder, bar_label: BarLabel, interval: timedelta | None, cache: bool | str | Path) -> PricePanel:

@@ -1,16 +1,29 @@
 """Reading and checking OHLCV files: one CSV or Parquet file per symbol, the symbol being the file's stem.
 
 Accepted columns (case-insensitive, any order): a time column (``Date``, ``Datetime``, ``Timestamp`` or
-``Time``), ``Close`` (required), and any of ``Open``, ``High``, ``Low``, ``Volume``; ``Adj Close`` is ignored.
-That covers the ``Date,Close,High,Low,Open,Volume`` Yahoo layout, with or without ``+00:00`` offsets (naive
-times are UTC). Anything else is an error naming the file and the column, and so are NaN or non-positive
-prices, negative or NaN volume, and non-increasing or duplicated times (naming the row and the time).
+``Time``), ``Close`` (required), and any of ``Open``, ``High``, ``Low``, ``Volume``, ``BaseVolume``; ``Adj Close``
+is ignored. That covers the ``Date,Close,High,Low,Open,Volume`` Yahoo layout, with or without ``+00:00`` offsets
+(naive times are UTC), and the ``Date,Open,High,Low,Close,Volume,BaseVolume`` layout of the wide Bybit panel.
+Anything else is an error naming the file and the column, and so are NaN or non-positive closes, negative or NaN
+volume, and non-increasing or duplicated times (naming the row and the time).
+
+``Volume`` is the traded value in quote currency (dollars). ``BaseVolume`` is the traded quantity (in contract
+units): where both are given, each bar's average price ``Volume / BaseVolume`` must lie within its Low..High
+(an error names the row otherwise: the columns are swapped or in other units); where only ``BaseVolume`` is given,
+the dollar volume is estimated as ``BaseVolume x (High + Low + Close) / 3``.
+
+Open, High and Low are auxiliary (nothing trades on them): a value of exactly 0 there, such as the Open and Low
+of a listing-day bar in the wide panel, is kept as unknown (NaN) with a ``DataWarning`` naming the file, column
+and rows, and the bar's Close and Volume are still used. Negative, NaN or infinite values stay errors.
+
+A folder may hold a contract manifest, ``symbols.csv`` (``defipm.data.contracts``); it is never read as bars.
 
 Needs pandas (the ``backtest`` extra).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -30,6 +43,16 @@ if TYPE_CHECKING:
 TIME_COLUMNS = ("date", "datetime", "timestamp", "time")
 IGNORED_COLUMNS = ("adj close", "adj_close", "adjclose")
 SUFFIXES = BAR_SUFFIXES
+BASE_VOLUME_COLUMNS = ("basevolume", "base_volume", "base volume")
+AUXILIARY_PRICES = ("open", "high", "low")
+VWAP_TOLERANCE = 1e-4
+"""Relative slack of the Volume / BaseVolume check, for the rounding of the source's figures."""
+
+
+class DataWarning(UserWarning):
+    """Input the loader kept but could not use in full (e.g. a bar's Open of 0 kept as unknown)."""
+
+
 BarLabel = Literal["open", "close"]
 
 
@@ -47,13 +70,16 @@ def read_ohlcv(path: str | Path) -> pd.DataFrame:
     unexpected = [
         str(c)
         for key, c in names.items()
-        if key not in FIELDS and key not in TIME_COLUMNS and key not in IGNORED_COLUMNS
+        if key not in FIELDS and key not in TIME_COLUMNS and key not in IGNORED_COLUMNS + BASE_VOLUME_COLUMNS
     ]
     if unexpected:
         raise DataError(
             f"{path}: unexpected column(s) {', '.join(repr(c) for c in unexpected)} "
-            f"(expected Date and Close, optionally Open, High, Low, Volume)"
+            f"(expected Date and Close, optionally Open, High, Low, Volume, BaseVolume)"
         )
+    base_cols = [names[c] for c in BASE_VOLUME_COLUMNS if c in names]
+    if len(base_cols) > 1:
+        raise DataError(f"{path}: several base-volume columns {base_cols}; keep one")
     if "close" not in names:
         raise DataError(f"{path}: missing column 'Close'")
     if raw.empty:
@@ -65,12 +91,13 @@ def read_ohlcv(path: str | Path) -> pd.DataFrame:
         if field not in names:
             continue
         col = names[field]
-        try:
-            values = pd.to_numeric(raw[col], errors="raise").astype("float64").to_numpy()
-        except (ValueError, TypeError) as exc:
-            raise DataError(f"{path}: column {col!r} has non-numeric values: {exc}") from exc
+        values = _numbers(path, raw[col])
         _check_values(path, str(col), field, values, times)
+        if field in AUXILIARY_PRICES:
+            values = _unrecorded_as_unknown(path, str(col), values, times)
         frame[field] = values
+    if base_cols:
+        _base_volume(path, str(base_cols[0]), _numbers(path, raw[base_cols[0]]), frame, times)
     check_times(path, str(time_col), times)
     return frame
 
@@ -117,6 +144,58 @@ def parse_times(path: Path, column: pd.Series, name: str) -> pd.Series:
     return times
 
 
+def _numbers(path: Path, column: pd.Series) -> np.ndarray:
+    import pandas as pd
+
+    try:
+        return pd.to_numeric(column, errors="raise").astype("float64").to_numpy()
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{path}: column {column.name!r} has non-numeric values: {exc}") from exc
+
+
+def _unrecorded_as_unknown(path: Path, col: str, values: np.ndarray, times: pd.Series) -> np.ndarray:
+    """An Open/High/Low of exactly 0 (a source's way of saying it has none) becomes unknown (NaN), with a warning
+    naming the rows; any other non-positive, NaN or infinite value stays an error."""
+    zero = values == 0
+    if not zero.any():
+        return values
+    rows = np.nonzero(zero)[0]
+    shown = ", ".join(f"row {i + 2} ({times.iloc[i]})" for i in rows[:3])
+    more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+    warnings.warn(
+        f"{path}: column {col!r} is 0 at {shown}{more}: not a price; kept as unknown (the Close is used)",
+        DataWarning,
+        stacklevel=4,
+    )
+    out = values.copy()
+    out[zero] = np.nan
+    return out
+
+
+def _base_volume(path: Path, col: str, base: np.ndarray, frame: pd.DataFrame, times: pd.Series) -> None:
+    """Check Volume against BaseVolume (average price within Low..High), or estimate Volume from it."""
+    _check_values(path, col, "volume", base, times)
+    low = frame["low"].to_numpy() if "low" in frame else frame["close"].to_numpy()
+    high = frame["high"].to_numpy() if "high" in frame else frame["close"].to_numpy()
+    if "volume" not in frame:
+        close = frame["close"].to_numpy()
+        typical = np.where(np.isfinite(low) & np.isfinite(high), (high + low + close) / 3.0, close)
+        frame["volume"] = base * typical
+        return
+    volume = frame["volume"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vwap = volume / base
+        outside = (vwap < low * (1 - VWAP_TOLERANCE)) | (vwap > high * (1 + VWAP_TOLERANCE))
+    bad = np.where(base > 0, outside, volume > 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"{path}: row {i + 2} ({times.iloc[i]}): Volume {volume[i]} / {col} {base[i]} = {vwap[i]:.6g} is not a "
+            f"price within the bar's Low..High ({low[i]:.6g}..{high[i]:.6g}): Volume must be the traded value in "
+            f"quote currency and {col} the traded quantity"
+        )
+
+
 def _epoch_unit(path: Path, col: str, values: pd.Series) -> str:
     """The unit of epoch times, from their size (any time from 1973 to 2286 is unambiguous)."""
     largest = float(np.nanmax(np.abs(values.to_numpy(dtype="float64")))) if len(values) else 0.0
@@ -134,7 +213,8 @@ def _check_values(path: Path, col: str, field: str, values: np.ndarray, times: p
     if bad_nan.any():
         i = int(np.argmax(bad_nan))
         raise DataError(f"{path}: column {col!r} is NaN at row {i + 2} ({times.iloc[i]}); {int(bad_nan.sum())} NaN(s)")
-    bad = values < 0 if field == "volume" else values <= 0
+    # an Open/High/Low of 0 passes here: read_ohlcv keeps it as unknown
+    bad = values < 0 if field in ("volume", *AUXILIARY_PRICES) else values <= 0
     if bad.any():
         i = int(np.argmax(bad))
         what = "negative" if field == "volume" else "non-positive"

@@ -102,6 +102,11 @@ class MarketView:
     def periods_per_year(self) -> float:
         return self._panel.periods_per_year
 
+    @property
+    def source(self) -> str:
+        """Where the data came from (a folder, "synthetic seed=7", ...)."""
+        return self._panel.source
+
     def _lookahead(self, what: str, timestamp: object) -> LookAheadError:
         msg = f"look-ahead: {what} asked for {timestamp}, but the clock is at {self.now.isoformat()}"
         self.violations.append(msg)
@@ -157,6 +162,13 @@ class MarketView:
     ) -> NDArray[np.float64]:
         """One symbol's ``field`` over the last ``lookback`` bars up to ``end`` (NaNs before its first bar)."""
         return self.history(field, lookback, end)[:, self._panel.column(symbol)]
+
+    def real_bars(self, lookback: int | None = None, end: datetime | None = None) -> NDArray[np.bool_]:
+        """``(bars, symbols)`` read-only mask, True where a symbol had a bar of its own (not a carried close), over
+        the same bars as ``history``."""
+        stop = self.end_index(end) + 1
+        start = 0 if lookback is None else max(0, stop - int(lookback))
+        return self._panel.has_bar[start:stop]
 
     def timestamps(self, lookback: int | None = None, end: datetime | None = None) -> NDArray[np.datetime64]:
         stop = self.end_index(end) + 1

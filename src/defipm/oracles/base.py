@@ -10,11 +10,27 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from defipm.component import Configurable
 from defipm.core.validation import WeightConstraints, check_weights
 from defipm.core.weights import Weights
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """The oracle replaced the set of symbols it holds (e.g. a re-classification), for reports.
+
+    timestamp: when the new set took effect. held: the new set. added / dropped: against the previous set.
+    summary: one line on why (e.g. how many tokens each rule excluded).
+    """
+
+    timestamp: datetime
+    held: tuple[str, ...]
+    added: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    summary: str = ""
 
 
 class Oracle(Configurable, ABC):
@@ -44,6 +60,10 @@ class Oracle(Configurable, ABC):
         if not hasattr(self, "_notes"):
             self._notes = []
         self._notes.append(message)
+
+    def rotations(self) -> Sequence[Rotation]:
+        """Every change of the held set so far, oldest first (empty for oracles without one)."""
+        return ()
 
     def pop_notes(self) -> list[str]:
         notes = getattr(self, "_notes", [])

@@ -12,6 +12,9 @@ What the maintained maps hold:
   (``kPEPE`` is 1,000 PEPE), so their price is 1,000 times the coin's. Weights are fractions of equity, so the
   contract size changes nothing for the oracle; only the name differs.
 - ``DELISTED``: tickers that must never trade even if a venue lists the same letters.
+- ``BYBIT``: Bybit's USDT perpetuals quote some coins in bundles (``1000PEPE`` is 1,000 PEPE, ``SHIB1000`` 1,000
+  SHIB; the list is ``defipm.data.contracts.VENUE_BUNDLES["bybit"]``). A data folder's own contract manifest
+  (``symbols.csv``) gives the same through ``SymbolMap.from_contracts``.
 
 Keep these in step with the venues' announcements; an entry that goes out of date only costs overlap, because
 the oracle also intersects with the venue's live universe.
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from defipm.core.errors import ConfigError
+from defipm.data.contracts import VENUE_BUNDLES, ContractTable
 
 RENAMES: Mapping[str, str | None] = MappingProxyType(
     {
@@ -47,11 +51,20 @@ HYPERLIQUID: Mapping[str, str | None] = MappingProxyType(
     {**RENAMES, **DELISTED, **{coin: f"k{coin}" for coin in HYPERLIQUID_KILO}}
 )
 
+BYBIT: Mapping[str, str | None] = MappingProxyType({**RENAMES, **DELISTED, **VENUE_BUNDLES["bybit"].bundles()})
+"""Bybit's USDT perpetuals: the renames, the delistings and the bundle contracts (PEPE -> 1000PEPE)."""
+
 GENERIC: Mapping[str, str | None] = MappingProxyType({**RENAMES, **DELISTED})
 """For venues without ticker quirks (the paper venue, Uniswap by token symbol)."""
 
 VENUE_MAPS: Mapping[str, Mapping[str, str | None]] = MappingProxyType(
-    {"hyperliquid": HYPERLIQUID, "generic": GENERIC, "paper": MappingProxyType({}), "none": MappingProxyType({})}
+    {
+        "hyperliquid": HYPERLIQUID,
+        "bybit": BYBIT,
+        "generic": GENERIC,
+        "paper": MappingProxyType({}),
+        "none": MappingProxyType({}),
+    }
 )
 """Maintained maps by venue id. ``paper`` and ``none`` pass every symbol through unchanged: paper trading and
 backtests run on price files named as the coin was named then (e.g. ``MATIC.csv``), where a rename would lose
@@ -81,6 +94,12 @@ class SymbolMap:
         except KeyError:
             raise ConfigError(f"no symbol map for venue {venue!r}; known: {', '.join(sorted(VENUE_MAPS))}") from None
         return cls({**base, **(overrides or {})})
+
+    @classmethod
+    def from_contracts(cls, contracts: ContractTable, base: Mapping[str, str | None] | None = None) -> SymbolMap:
+        """A map from each bundle contract's asset to its symbol (``PEPE -> 1000PEPE``), from a data folder's
+        manifest, on top of ``base`` (e.g. ``GENERIC``)."""
+        return cls({**(base or {}), **contracts.bundles()})
 
     def merged(self, overrides: Mapping[str, str | None]) -> SymbolMap:
         """A new map with ``overrides`` merged on top (a plain dict merge)."""

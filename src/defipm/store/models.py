@@ -1,6 +1,6 @@
 """SQLAlchemy models of everything defipm records: manager cycles, target weights, the order journal, fills,
-equity snapshots, quote-currency flows, risk events, run settings (kill switch, peak equity) and the paper
-venue's books. Every row belongs to a ``run`` (one portfolio), so several portfolios can share one database.
+equity snapshots, quote-currency flows, risk events, run settings (kill switch, peak equity), the paper venue's
+books and the rotations of the classifier oracle with their classification tables. Every row belongs to a ``run`` (one portfolio), so several portfolios can share one database.
 
 Schema changes go through a new Alembic revision in ``store/migrations/versions``.
 """
@@ -173,3 +173,50 @@ class PaperFill(Base):
     fee: Mapped[Decimal] = mapped_column(DecimalText())
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (UniqueConstraint("account", "client_order_id"),)
+
+
+class RotationRecord(Base):
+    """One re-selection of the set an oracle holds (the classifier's rotation at the end of each period)."""
+
+    __tablename__ = "rotations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run: Mapped[str] = mapped_column(String(64), index=True)
+    oracle: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    """When the set took effect (the close time of the last bar the classification used)."""
+    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the next rotation is due."""
+    held: Mapped[str] = mapped_column(Text)
+    """JSON list of the symbols held for the period, highest return first."""
+    added: Mapped[str] = mapped_column(Text)
+    """JSON list: symbols not held in the previous period."""
+    dropped: Mapped[str] = mapped_column(Text)
+    """JSON list: symbols of the previous period no longer held."""
+    excluded: Mapped[str] = mapped_column(Text)
+    """JSON object: rule -> how many tokens it excluded."""
+    params: Mapped[str] = mapped_column(Text)
+    """JSON object: the screen's settings."""
+    __table_args__ = (Index("ix_rotations_run_timestamp", "run", "timestamp"),)
+
+
+class ClassificationRow(Base):
+    """One token of a rotation's classification table: its metrics and verdict (``defipm.classify.result``)."""
+
+    __tablename__ = "classifications"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rotation_id: Mapped[str] = mapped_column(ForeignKey("rotations.id"), index=True)
+    symbol: Mapped[str] = mapped_column(String(64))
+    asset: Mapped[str] = mapped_column(String(64))
+    categories: Mapped[str] = mapped_column(String(255))
+    bars: Mapped[int] = mapped_column(Integer)
+    ret: Mapped[float | None] = mapped_column("return", Float)
+    """Cumulative return over the window (fraction); NULL without the history."""
+    ma_short: Mapped[float | None] = mapped_column(Float)
+    ma_long: Mapped[float | None] = mapped_column(Float)
+    volume: Mapped[float | None] = mapped_column(Float)
+    """Mean daily dollar volume over the window."""
+    sortino: Mapped[float | None] = mapped_column(Float)
+    kept: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(16))
+    """The first rule the token failed; NULL when kept."""
+    rank: Mapped[int | None] = mapped_column(Integer)
