@@ -13,6 +13,7 @@ from defipm.manager import PortfolioManager
 from defipm.oracles.base import Oracle
 from defipm.registry import BuildContext, build_oracle, build_venue
 from defipm.store.database import Store
+from defipm.store.lock import RunLock
 from defipm.venues.base import Venue
 from defipm.venues.paper.venue import PaperVenue
 
@@ -26,6 +27,14 @@ class Portfolio:
     manager: PortfolioManager
     market_label: str | None = None
     """Where paper prices come from, shown to the user (e.g. that they are synthetic)."""
+    lock: RunLock | None = None
+    """This process's hold on the run (None for read-only use)."""
+
+    def close(self) -> None:
+        """Release the run's lock and close the store (idempotent)."""
+        if self.lock is not None:
+            self.lock.release()
+        self.store.close()
 
 
 def attach_paper_feed(venue: PaperVenue, settings: Settings) -> str:
@@ -71,10 +80,26 @@ def check_mainnet_opt_in(settings: Settings, allow_mainnet: bool) -> None:
         )
 
 
-def build_portfolio(settings: Settings, *, allow_mainnet: bool = False, connect: bool = True) -> Portfolio:
-    """Open the store, build and connect the venue (its feed too, when on paper), the oracle and the manager."""
+def build_portfolio(
+    settings: Settings, *, allow_mainnet: bool = False, connect: bool = True, lock: bool = True
+) -> Portfolio:
+    """Open the store, take the run's lock (``lock``: refused with ``PortfolioLockedError`` naming the holder while
+    another process runs this portfolio; read-only callers pass False), build and connect the venue (its feed too,
+    when on paper), the oracle and the manager. ``Portfolio.close()`` releases the lock."""
     check_mainnet_opt_in(settings, allow_mainnet)
     store = Store(settings.database)
+    run_lock = None
+    try:
+        run_lock = RunLock(store, settings.run).acquire() if lock else None
+        return _assemble(settings, store, run_lock, connect)
+    except BaseException:
+        if run_lock is not None:
+            run_lock.release()
+        store.close()
+        raise
+
+
+def _assemble(settings: Settings, store: Store, lock: RunLock | None, connect: bool) -> Portfolio:
     context = BuildContext(store=store, run=settings.run, venue=settings.venue.kind)
     params = dict(settings.venue.params)
     if settings.venue.kind == "paper":
@@ -91,5 +116,6 @@ def build_portfolio(settings: Settings, *, allow_mainnet: bool = False, connect:
         run=settings.run,
         risk=settings.risk.limits(),
         planner=settings.planner.config() if "planner" in settings.model_fields_set else None,
+        lock=lock,
     )
-    return Portfolio(settings, store, venue, oracle, manager, label)
+    return Portfolio(settings, store, venue, oracle, manager, label, lock)

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from defipm.config import DEFAULT_CONFIG, EXAMPLE_CONFIG, load_settings
-from defipm.core.errors import DefipmError
+from defipm.core.errors import DefipmError, PortfolioLockedError
 from defipm.core.reports import CycleReport
 
 app = typer.Typer(
@@ -39,9 +39,13 @@ def _fail(exc: BaseException) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+_opened: list[Any] = []
+"""Portfolios the running command opened (``_open``): ``guarded`` closes them, releasing their run locks."""
+
+
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn defipm errors, and the ``ValueError``s that name a bad value, into one clear line on stderr and
-    exit code 1."""
+    exit code 1; close what the command opened however it ends."""
     import functools
 
     @functools.wraps(fn)
@@ -50,6 +54,9 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except (DefipmError, ValueError) as exc:
             raise _fail(exc) from None
+        finally:
+            while _opened:
+                _opened.pop().close()
 
     return wrapper
 
@@ -191,10 +198,14 @@ MainnetOption = Annotated[
 ]
 
 
-def _open(config: Path, allow_mainnet: bool = False) -> Any:
+def _open(config: Path, allow_mainnet: bool = False, *, lock: bool = True) -> Any:
+    """The portfolio of ``config``, holding its run's lock unless ``lock`` is False (read-only commands); the lock
+    and the store are released when the (``guarded``) command ends."""
     from defipm.assembly import build_portfolio
 
-    return build_portfolio(load_settings(config), allow_mainnet=allow_mainnet)
+    portfolio = build_portfolio(load_settings(config), allow_mainnet=allow_mainnet, lock=lock)
+    _opened.append(portfolio)
+    return portfolio
 
 
 @app.command()
@@ -254,6 +265,8 @@ def run(
             try:
                 report = portfolio.manager.manage_portfolio(started)
                 print_cycles([report], title=f"cycle {done + 1}")
+            except PortfolioLockedError:
+                raise  # another process took this portfolio over: stop, never trade beside it
             except DefipmError as exc:
                 err_console.print(f"[bold red]cycle failed:[/] {escape(str(exc))}", soft_wrap=True)
             done += 1
@@ -264,7 +277,7 @@ def run(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        portfolio.store.close()
+        portfolio.close()
     console.print(f"stopped after {done} cycle(s)")
 
 
@@ -273,8 +286,9 @@ def run(
 def status(config: ConfigOption = DEFAULT_CONFIG, cycles: int = 10) -> None:
     """Positions, target vs actual weights, equity, performance and recent cycles."""
     from defipm.core.performance import time_weighted_return
+    from defipm.store.lock import lock_holder
 
-    portfolio = _open(config, allow_mainnet=True)  # read-only
+    portfolio = _open(config, allow_mainnet=True, lock=False)  # read-only
     store, run_name = portfolio.store, portfolio.settings.run
     recent = store.recent_cycles(run_name, cycles)
     latest_target = store.targets_of(recent[0].id) if recent else {}
@@ -297,6 +311,9 @@ def status(config: ConfigOption = DEFAULT_CONFIG, cycles: int = 10) -> None:
     halted = portfolio.manager.halt_reason()
     if halted:
         console.print(f"[bold red]KILL SWITCH ENGAGED:[/] {halted}")
+    holder = lock_holder(store, run_name)
+    if holder is not None:
+        console.print(f"running: {escape(holder.describe())}", highlight=False)
     recent_table = Table(title="Recent cycles")
     for col in ("time (UTC)", "status", "equity", "fees", "turnover", "error"):
         recent_table.add_column(col)
