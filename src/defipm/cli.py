@@ -20,6 +20,7 @@ from rich.table import Table
 
 from defipm.config import DEFAULT_CONFIG, EXAMPLE_CONFIG, load_settings
 from defipm.core.errors import DefipmError, PortfolioLockedError
+from defipm.core.redaction import redact_text
 from defipm.core.reports import CycleReport
 
 app = typer.Typer(
@@ -35,7 +36,7 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Config file 
 
 
 def _fail(exc: BaseException) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(redact_text(str(exc)))}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -484,7 +485,7 @@ def main() -> None:
         err_console.print(f"[bold red]error:[/] this needs {module}: {hint}", highlight=False)
         raise SystemExit(1) from None
     except DefipmError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(redact_text(str(exc)))}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
 
 

@@ -36,6 +36,14 @@ class ComponentSettings(_Section):
     params: dict[str, Any] = Field(default_factory=dict)
     """Keyword arguments of the component's constructor (checked by the component)."""
 
+    def __repr_args__(self) -> Any:
+        from defipm.core.redaction import redact_url
+
+        for name, value in super().__repr_args__():
+            if name == "params" and isinstance(value, dict):  # an RPC URL carries its API key in its path
+                value = {k: redact_url(v) if isinstance(v, str) and "://" in v else v for k, v in value.items()}
+            yield name, value
+
 
 class RiskSettings(_Section):
     max_gross_leverage: float | None = Field(default=None, gt=0)
@@ -109,7 +117,7 @@ class Settings(BaseSettings):
     market: MarketSettings = MarketSettings()
 
     def __repr_args__(self) -> Any:
-        from defipm.store.database import redact_url
+        from defipm.core.redaction import redact_url
 
         for name, value in super().__repr_args__():
             yield name, redact_url(value) if name == "database" and isinstance(value, str) else value
