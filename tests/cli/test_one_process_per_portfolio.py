@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from defipm import Store
+from defipm.cli import app
 from defipm.store.lock import lock_holder
 from defipm.store.models import Flow, OrderRecord, PaperAccount, PaperFill, PaperPosition
 
@@ -94,6 +96,9 @@ def test_a_second_run_is_refused_and_a_killed_holder_is_taken_over(store: Store,
         assert second.returncode == 1, out + err
         assert f"already being run by pid {first.pid} on host" in err and "Traceback" not in err
         assert "cycle 1" not in out
+        status = CliRunner().invoke(app, ["status", "-c", str(cfg)], env={"COLUMNS": "200"})
+        assert status.exit_code == 0, status.output  # read-only: not refused, and it names the holder
+        assert f"running: pid {first.pid} on host" in status.output
         _wait_for_cycles(store, 3, first)  # the first one kept trading, alone
     finally:
         first.send_signal(signal.SIGKILL)

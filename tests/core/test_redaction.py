@@ -53,6 +53,15 @@ def test_no_secret_part_of_a_url_survives_in_a_message(scheme, host, port, user,
         assert not any(s in cleaned for s in secrets), cleaned
 
 
+def test_a_url_in_a_sentence_keeps_the_punctuation_after_it():
+    text = (
+        "cannot open database postgresql+psycopg://u:hunter2@127.0.0.1:1/x: refused. See http://h:8545/k123456789, then"
+    )
+    assert (
+        redact_text(text) == "cannot open database postgresql+psycopg://127.0.0.1:1: refused. See http://h:8545, then"
+    )
+
+
 def test_text_without_secrets_is_left_alone():
     text = "read chain id: node unreachable (ConnectionError: connection refused)"
     assert redact_text(text, "http://127.0.0.1:8545") == text

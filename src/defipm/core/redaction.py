@@ -16,7 +16,8 @@ import threading
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 HIDDEN = "***"
-_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s'\"<>()\[\]{}|\\^`]*")
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]*://(?:[^\s'\"<>()\[\]{}|\\^`]*[^\s'\"<>()\[\]{}|\\^`.,:;!?])?")
+"""A URL in running text; punctuation that ends a sentence or a clause is not part of it."""
 _REQUEST_PATH = re.compile(r"(\burl: )/[^\s'\"()]*")
 _MIN_SECRET = 4
 """Shorter URL parts (``v2``, ``rpc``) are not worth scrubbing from a message and would mangle it."""
