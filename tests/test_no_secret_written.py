@@ -152,14 +152,11 @@ def _reprs(written: Written, config: Path) -> None:
 
     settings = load_settings(config)
     written.add("repr settings", repr(settings) + str(settings))
-    portfolio = build_portfolio(settings, allow_mainnet=False)
-    try:
+    with build_portfolio(settings, allow_mainnet=False) as portfolio:
         venue = portfolio.venue
         shown = [repr(portfolio), repr(venue), str(venue), repr(getattr(venue, "config", None))]
         shown += [repr(getattr(venue, "client", None)), repr(portfolio.store), repr(portfolio.lock)]
         written.add(f"reprs {settings.venue.kind}", "\n".join(shown))
-    finally:
-        portfolio.close()
 
 
 @pytest.fixture

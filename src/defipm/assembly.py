@@ -36,6 +36,12 @@ class Portfolio:
             self.lock.release()
         self.store.close()
 
+    def __enter__(self) -> Portfolio:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def attach_paper_feed(venue: PaperVenue, settings: Settings) -> str:
     market = settings.market
