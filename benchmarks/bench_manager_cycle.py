@@ -3,7 +3,8 @@
 Targets (issue 2): under 5 ms median without store writes, under 20 ms with SQLite writes. Each cycle moves every
 price by a random +-1% (seeded) and a rotating long/short oracle swaps a few names in and out (about 10 orders a
 cycle; the rest stay inside the 0.2% no-trade band). The first cycle from cash (one order per asset) is reported
-separately, as a per-order figure.
+separately, as a per-order figure. The run lock's renewal (once a cycle, issue 12) is measured alone, target under
+1 ms on SQLite, and as the paired difference of runs with and without it.
 
     .venv/bin/python benchmarks/bench_manager_cycle.py [--assets 200] [--cycles 200]
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from defipm import Oracle, PaperVenue, PlannerConfig, PortfolioManager, Store, Weights
+from defipm.store.lock import RunLock
 
 
 class RotatingOracle(Oracle):
@@ -45,13 +47,18 @@ class RotatingOracle(Oracle):
         return Weights({s: (w if k < half else -w) for k, s in enumerate(self.order)})
 
 
-def run(assets: int, cycles: int, store: Store | None) -> tuple[float, list[float], float]:
+def run(assets: int, cycles: int, store: Store | None, lock: RunLock | None = None) -> tuple[float, list[float], float]:
     rng = np.random.default_rng(42)
     symbols = [f"A{i:03d}" for i in range(assets)]
     prices = rng.uniform(1, 1000, assets)
     venue = PaperVenue(initial_cash=Decimal(10_000_000), store=store, account="bench")
     manager = PortfolioManager(
-        RotatingOracle(symbols), venue, store=store, run="bench", planner=PlannerConfig(no_trade_band=0.002)
+        RotatingOracle(symbols),
+        venue,
+        store=store,
+        run="bench",
+        planner=PlannerConfig(no_trade_band=0.002),
+        lock=lock,
     )
     t = datetime(2024, 1, 1, tzinfo=UTC)
     venue.update_market(t, dict(zip(symbols, prices.tolist(), strict=True)))
@@ -94,6 +101,40 @@ def main() -> None:
             f"target < 20 ms: {'OK' if med < 20 else 'MISSED'}"
         )
         store.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        lock_cost(f"sqlite:///{Path(tmp) / 'lock.db'}", args.assets, args.cycles)
+
+
+def lock_cost(url: str, assets: int, cycles: int, repeats: int = 5) -> None:
+    """The run lock's cost a cycle on SQLite: its renewal alone, and cycles with it minus cycles without it (paired
+    runs on fresh databases, alternating, the median of the per-run medians)."""
+    store = Store(url)
+    lock = RunLock(store, "alone", heartbeat=False).acquire()
+    renewals = []
+    for _ in range(2000):
+        start = time.perf_counter()
+        lock.renew()
+        renewals.append(time.perf_counter() - start)
+    lock.release()
+    store.close()
+    alone = statistics.median(renewals) * 1e3
+    diffs = []
+    for k in range(repeats):
+        medians = {}
+        for locked in (k % 2 == 0, k % 2 != 0):  # alternate which goes first
+            db = Store(url.replace("lock.db", f"cycle-{k}-{locked}.db"))
+            held = RunLock(db, "bench", heartbeat=False).acquire() if locked else None
+            medians[locked] = statistics.median(run(assets, cycles, db, held)[1])
+            if held is not None:
+                held.release()
+            db.close()
+        diffs.append(medians[True] - medians[False])
+    paired = statistics.median(diffs) * 1e3
+    print(
+        f"  run lock      : renewal median {alone:6.3f} ms (p90 {np.percentile(renewals, 90) * 1e3:.3f} ms); "
+        f"cycle with lock - without, paired median of {repeats}: {paired:+.3f} ms  "
+        f"target < 1 ms: {'OK' if alone < 1 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ from defipm.config import Settings
 from defipm.core.errors import ConfigError
 from defipm.manager import PortfolioManager
 from defipm.oracles.base import Oracle
-from defipm.registry import BuildContext, oracle_spec, venue_spec
+from defipm.registry import BuildContext, ComponentSpec, oracle_spec, venue_spec
 from defipm.store.database import Store
+from defipm.store.lock import RunLock
 from defipm.venues.base import Venue
 from defipm.venues.paper.venue import PaperVenue
 
@@ -26,6 +27,20 @@ class Portfolio:
     manager: PortfolioManager
     market_label: str | None = None
     """Where paper prices come from, shown to the user (e.g. that they are synthetic)."""
+    lock: RunLock | None = None
+    """This process's hold on the run (None for read-only use)."""
+
+    def close(self) -> None:
+        """Release the run's lock and close the store (idempotent)."""
+        if self.lock is not None:
+            self.lock.release()
+        self.store.close()
+
+    def __enter__(self) -> Portfolio:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def attach_paper_feed(venue: PaperVenue, settings: Settings) -> str:
@@ -69,11 +84,30 @@ def check_mainnet_opt_in(settings: Settings, allow_mainnet: bool) -> None:
         )
 
 
-def build_portfolio(settings: Settings, *, allow_mainnet: bool = False, connect: bool = True) -> Portfolio:
+def build_portfolio(
+    settings: Settings, *, allow_mainnet: bool = False, connect: bool = True, lock: bool = True
+) -> Portfolio:
     """Check the whole config first (the mainnet opt-in, both components' params, ``[market]``), so bad input
-    opens and writes nothing; then open the store, build the oracle, build and connect the venue (its feed too,
-    when on paper) and the manager."""
+    opens and writes nothing; then open the store, take the run's lock (``lock``: refused with
+    ``PortfolioLockedError`` naming the holder while another process runs this portfolio; read-only callers pass
+    False), build the oracle, build and connect the venue (its feed too, when on paper) and the manager.
+    ``Portfolio.close()`` releases the lock."""
     check_mainnet_opt_in(settings, allow_mainnet)
+    components = _checked_components(settings)
+    store = Store(settings.database)
+    run_lock = None
+    try:
+        run_lock = RunLock(store, settings.run).acquire() if lock else None
+        return _assemble(settings, store, run_lock, components, connect)
+    except BaseException:
+        if run_lock is not None:
+            run_lock.release()
+        store.close()
+        raise
+
+
+def _checked_components(settings: Settings) -> tuple[ComponentSpec[Venue], ComponentSpec[Oracle]]:
+    """Both components' params validated (and ``[market]`` only beside the paper venue), before anything opens."""
     params = dict(settings.venue.params)
     if settings.venue.kind == "paper":
         params.setdefault("account", settings.run)
@@ -84,23 +118,30 @@ def build_portfolio(settings: Settings, *, allow_mainnet: bool = False, connect:
             f"market: only the paper venue reads [market], not {settings.venue.kind!r}: remove the section (or its "
             "DEFIPM_MARKET variables)"
         )
-    store = Store(settings.database)
-    try:
-        context = BuildContext(store=store, run=settings.run, venue=settings.venue.kind)
-        oracle = oracle_plan.build(context)  # before the venue, which may write its book
-        venue = venue_plan.build(context)
-        if connect:
-            venue.connect()
-        label = attach_paper_feed(venue, settings) if isinstance(venue, PaperVenue) else None
-        manager = PortfolioManager(
-            oracle,
-            venue,
-            store=store,
-            run=settings.run,
-            risk=settings.risk.limits(),
-            planner=settings.planner.config() if "planner" in settings.model_fields_set else None,
-        )
-    except BaseException:
-        store.close()
-        raise
-    return Portfolio(settings, store, venue, oracle, manager, label)
+    return venue_plan, oracle_plan
+
+
+def _assemble(
+    settings: Settings,
+    store: Store,
+    lock: RunLock | None,
+    components: tuple[ComponentSpec[Venue], ComponentSpec[Oracle]],
+    connect: bool,
+) -> Portfolio:
+    venue_plan, oracle_plan = components
+    context = BuildContext(store=store, run=settings.run, venue=settings.venue.kind)
+    oracle = oracle_plan.build(context)  # before the venue, which may write its book
+    venue = venue_plan.build(context)
+    if connect:
+        venue.connect()
+    label = attach_paper_feed(venue, settings) if isinstance(venue, PaperVenue) else None
+    manager = PortfolioManager(
+        oracle,
+        venue,
+        store=store,
+        run=settings.run,
+        risk=settings.risk.limits(),
+        planner=settings.planner.config() if "planner" in settings.model_fields_set else None,
+        lock=lock,
+    )
+    return Portfolio(settings, store, venue, oracle, manager, label, lock)

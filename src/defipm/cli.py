@@ -19,7 +19,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from defipm.config import DEFAULT_CONFIG, EXAMPLE_CONFIG, load_settings
-from defipm.core.errors import DefipmError
+from defipm.core.errors import DefipmError, PortfolioLockedError
+from defipm.core.redaction import redact_text
 from defipm.core.reports import CycleReport
 
 app = typer.Typer(
@@ -35,7 +36,7 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Config file 
 
 
 def _fail(exc: BaseException) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(redact_text(str(exc)))}", highlight=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -51,9 +52,13 @@ def _environment() -> None:
         raise _fail(exc) from None
 
 
+_opened: list[Any] = []
+"""Portfolios the running command opened (``_open``): ``guarded`` closes them, releasing their run locks."""
+
+
 def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn defipm errors, and the ``ValueError``s that name a bad value, into one clear line on stderr and
-    exit code 1."""
+    exit code 1; close what the command opened however it ends."""
     import functools
 
     @functools.wraps(fn)
@@ -62,6 +67,9 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
         except (DefipmError, ValueError) as exc:
             raise _fail(exc) from None
+        finally:
+            while _opened:
+                _opened.pop().close()
 
     return wrapper
 
@@ -203,10 +211,14 @@ MainnetOption = Annotated[
 ]
 
 
-def _open(config: Path, allow_mainnet: bool = False) -> Any:
+def _open(config: Path, allow_mainnet: bool = False, *, lock: bool = True) -> Any:
+    """The portfolio of ``config``, holding its run's lock unless ``lock`` is False (read-only commands); the lock
+    and the store are released when the (``guarded``) command ends."""
     from defipm.assembly import build_portfolio
 
-    return build_portfolio(load_settings(config), allow_mainnet=allow_mainnet)
+    portfolio = build_portfolio(load_settings(config), allow_mainnet=allow_mainnet, lock=lock)
+    _opened.append(portfolio)
+    return portfolio
 
 
 @app.command()
@@ -232,13 +244,13 @@ LONGEST_INTERVAL = timedelta(days=366)
 
 
 def parse_interval(text: str) -> timedelta:
-    """``30m``, ``1h``, ``1d``: from one second to a year (a longer wait is a mistake, a shorter one a busy loop)."""
+    """``30m``, ``1h``, ``1d``: from a tenth of a second to a year (a longer wait is a mistake, a shorter one a busy loop)."""
     m = INTERVAL.match(text.strip())
     if not m:
         raise typer.BadParameter(f"{text!r}: expected a number and a unit s, m, h or d (e.g. 30m, 1h, 1d)")
     seconds = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-    if not 1 <= seconds <= LONGEST_INTERVAL.total_seconds():
-        raise typer.BadParameter(f"{text!r}: the interval must be from 1s to {LONGEST_INTERVAL.days}d")
+    if not 0.1 <= seconds <= LONGEST_INTERVAL.total_seconds():
+        raise typer.BadParameter(f"{text!r}: the interval must be from 0.1s to {LONGEST_INTERVAL.days}d")
     return timedelta(seconds=seconds)
 
 
@@ -267,6 +279,8 @@ def run(
             try:
                 report = portfolio.manager.manage_portfolio(started)
                 print_cycles([report], title=f"cycle {done + 1}")
+            except PortfolioLockedError:
+                raise  # another process took this portfolio over: stop, never trade beside it
             except DefipmError as exc:
                 err_console.print(f"[bold red]cycle failed:[/] {escape(str(exc))}", soft_wrap=True)
             done += 1
@@ -277,7 +291,7 @@ def run(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        portfolio.store.close()
+        portfolio.close()
     console.print(f"stopped after {done} cycle(s)")
 
 
@@ -289,8 +303,9 @@ def status(
 ) -> None:
     """Positions, target vs actual weights, equity, performance and recent cycles."""
     from defipm.core.performance import time_weighted_return
+    from defipm.store.lock import lock_holder
 
-    portfolio = _open(config, allow_mainnet=True)  # read-only
+    portfolio = _open(config, allow_mainnet=True, lock=False)  # read-only
     store, run_name = portfolio.store, portfolio.settings.run
     recent = store.recent_cycles(run_name, cycles)
     latest_target = store.targets_of(recent[0].id) if recent else {}
@@ -313,6 +328,9 @@ def status(
     halted = portfolio.manager.halt_reason()
     if halted:
         console.print(f"[bold red]KILL SWITCH ENGAGED:[/] {halted}")
+    holder = lock_holder(store, run_name)
+    if holder is not None:
+        console.print(f"running: {escape(holder.describe())}", highlight=False)
     recent_table = Table(title="Recent cycles")
     for col in ("time (UTC)", "status", "equity", "fees", "turnover", "error"):
         recent_table.add_column(col)
@@ -493,7 +511,7 @@ def main() -> None:
         err_console.print(f"[bold red]error:[/] this needs {module}: {hint}", highlight=False)
         raise SystemExit(1) from None
     except DefipmError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(redact_text(str(exc)))}", highlight=False, soft_wrap=True)
         raise SystemExit(1) from None
 
 

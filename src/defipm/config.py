@@ -57,6 +57,14 @@ class ComponentSettings(ConfigModel):
                     raise ValueError(f"{key}: not valid JSON ({exc})") from None
         return decoded
 
+    def __repr_args__(self) -> Any:
+        from defipm.core.redaction import redact_url
+
+        for name, value in super().__repr_args__():
+            if name == "params" and isinstance(value, dict):  # an RPC URL carries its API key in its path
+                value = {k: redact_url(v) if isinstance(v, str) and "://" in v else v for k, v in value.items()}
+            yield name, value
+
 
 class RiskSettings(ConfigModel):
     max_gross_leverage: float | None = Field(default=None, gt=0, le=MAX_LEVERAGE, allow_inf_nan=False)
@@ -159,7 +167,7 @@ class Settings(BaseSettings):
     market: MarketSettings = MarketSettings()
 
     def __repr_args__(self) -> Any:
-        from defipm.store.database import redact_url
+        from defipm.core.redaction import redact_url
 
         for name, value in super().__repr_args__():
             yield name, redact_url(value) if name == "database" and isinstance(value, str) else value

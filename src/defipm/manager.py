@@ -29,6 +29,7 @@ from defipm.core.weights import Weights
 from defipm.journal import Reconciliation, SqlJournal
 from defipm.oracles.base import Oracle
 from defipm.store.database import Store
+from defipm.store.lock import RunLock
 from defipm.venues.base import Venue, to_decimal
 
 KILL_SWITCH = "kill_switch"
@@ -51,6 +52,8 @@ class PortfolioManager:
     constraints: weight constraints to enforce (default: the oracle's own).
     risk: operator risk limits. planner: how weights become orders (None = the venue's default).
     resume_window: how old an unsent intent may be and still be sent after a restart.
+    lock: this process's hold on the run (``RunLock``), renewed before every cycle and manual trade: a process whose
+    lock was taken over raises ``PortfolioLockedError`` there and sends nothing.
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class PortfolioManager:
         risk: RiskLimits | None = None,
         planner: PlannerConfig | None = None,
         resume_window: timedelta = timedelta(minutes=15),
+        lock: RunLock | None = None,
     ) -> None:
         self.oracle = oracle
         self.venue = venue
@@ -73,6 +77,7 @@ class PortfolioManager:
         self.risk = risk or RiskLimits()
         self.planner = planner
         self.resume_window = resume_window
+        self.lock = lock
         self.journal: OrderJournal = SqlJournal(store, run) if store is not None else MemoryJournal()
         self._reconciled = store is None
         self._peak: Decimal | None = None
@@ -175,6 +180,8 @@ class PortfolioManager:
         reduce_only: bool = False,
     ) -> OrderResult:
         """One manual order (signed quantity), journalled like a rebalance and refused while trading is halted."""
+        if self.lock is not None:
+            self.lock.renew()
         halted = self.halt_reason()
         if not self._reconciled or self._unresolved:
             self.reconcile(resume=not self._reconciled and not halted)
@@ -234,6 +241,8 @@ class PortfolioManager:
         ts = timestamp or datetime.now(UTC)
         if ts.tzinfo is None:
             raise ValueError(f"timestamp {ts!r} is naive: pass a timezone-aware UTC datetime")
+        if self.lock is not None:
+            self.lock.renew()  # before anything, reconciliation included: another process may have taken over
         report = CycleReport(cycle_id=uuid.uuid4().hex, timestamp=ts, status=CycleStatus.TRADED)
         halted = self.halt_reason()
         if not self._reconciled or self._unresolved:

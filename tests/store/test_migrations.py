@@ -1,5 +1,7 @@
-"""The Alembic migrations build exactly the schema the models declare, on SQLite and PostgreSQL."""
+"""The Alembic migrations build exactly the schema the models declare, on SQLite and PostgreSQL; racing processes
+all open a fresh database; a database already at head is opened without Alembic."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -41,5 +43,94 @@ def test_database_password_never_shown():
     url = "postgresql+psycopg://trader:hunter2-secret@127.0.0.1:1/defipm"
     with pytest.raises(ConfigError) as exc:
         Store(url)  # nothing listens on port 1: the error must not carry the password
-    assert "hunter2-secret" not in str(exc.value)
-    assert "***" in str(exc.value)
+    assert "hunter2-secret" not in str(exc.value) and "trader" not in str(exc.value)
+    assert "postgresql+psycopg://127.0.0.1:1" in str(exc.value)  # scheme, host and port only
+
+
+RACE = """
+import multiprocessing as mp, sys
+import defipm.store.database
+
+def open_store(url, barrier, answers):
+    barrier.wait()
+    try:
+        defipm.store.database.Store(url).close()
+        answers.put("ok")
+    except Exception as exc:
+        answers.put(f"{type(exc).__name__}: {exc}")
+
+if __name__ == "__main__":
+    ctx = mp.get_context("fork")
+    barrier, answers = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=open_store, args=(sys.argv[1], barrier, answers)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    print([answers.get() for _ in procs])
+"""
+
+
+def _fresh_database(kind: str, request, tmp_path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    from sqlalchemy import create_engine, text
+
+    base = request.getfixturevalue("postgres_url").rsplit("/", 1)[0]
+    name = f"race_{abs(hash(request.node.nodeid)) % 10**8}"
+    admin = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return f"{base}/{name}"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_processes_opening_a_fresh_database_at_once_all_succeed(kind, request, tmp_path):
+    import subprocess
+    import sys
+
+    url = _fresh_database(kind, request, tmp_path)
+    script = tmp_path / "race.py"
+    script.write_text(RACE)
+    out = subprocess.run([sys.executable, str(script), url], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == str(["ok"] * 4), out.stdout + out.stderr  # never "table ... already exists"
+    store = Store(url)
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    store.close()
+
+
+def test_the_head_read_from_the_revision_files_is_alembics():
+    from alembic.script import ScriptDirectory
+
+    from defipm.store.migrate import MIGRATIONS, head_revision
+
+    assert head_revision() == ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def test_opening_a_database_at_head_skips_alembic_and_one_behind_is_migrated(tmp_path):
+    import subprocess
+    import sys
+
+    from sqlalchemy import create_engine
+
+    from defipm.store.migrate import current_revision, head_revision, upgrade
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    Store(url).close()
+    code = f"import sys; from defipm.store.database import Store; Store({url!r}); print('alembic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+    behind = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    engine = create_engine(behind)
+    upgrade(engine, "0001")
+    assert current_revision(engine) == "0001"
+    engine.dispose()
+    store = Store(behind)
+    assert current_revision(store.engine) == head_revision()
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    store.close()

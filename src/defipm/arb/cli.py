@@ -32,6 +32,7 @@ from defipm.arb.opportunity import CostModel
 from defipm.arb.scanner import Scanner
 from defipm.arb.snapshot import load_snapshot
 from defipm.core.errors import DefipmError
+from defipm.core.redaction import hide_in_logs, redact_text, redact_url
 
 if TYPE_CHECKING:
     from defipm.arb.chain_pools import PoolRef as PoolRefLike
@@ -174,6 +175,7 @@ def run(
     console = Console()
     try:
         refs = _load_pool_refs(pools)
+        hide_in_logs(rpc)  # web3 and urllib3 log each request's URL, API key included
         w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": rpc_timeout}))
         sender = TransactionSender(w3, Wallet.from_env(key_env, allow_mainnet=allow_mainnet))
         chosen: ExecutionEngine
@@ -189,7 +191,7 @@ def run(
             raise DefipmError(f"unknown engine {engine!r} (flash or capital)")
         store = Store(db or None)
     except DefipmError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        console.print(f"[red]error:[/red] {escape(redact_text(str(exc), rpc))}")
         raise typer.Exit(1) from exc
     bus = EventBus()
     ArbRecorder(store).attach(bus)
@@ -198,7 +200,9 @@ def run(
         ChainPoolReader(w3, refs), chosen, native=native, starts=tuple(start), max_len=max_len, risk=risk, bus=bus
     )
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
-    console.print(f"watching {len(refs)} pools on {rpc} with the {engine} engine as {sender.address}; Ctrl-C stops")
+    console.print(
+        f"watching {len(refs)} pools on {redact_url(rpc)} with the {engine} engine as {sender.address}; Ctrl-C stops"
+    )
     rounds = executed = 0
     profit = 0
     try:
@@ -206,7 +210,7 @@ def run(
             report = runner.step()
             rounds += 1
             if report.error:
-                console.print(f"[yellow]round {rounds}:[/yellow] {report.error}")
+                console.print(f"[yellow]round {rounds}:[/yellow] {escape(redact_text(report.error, rpc))}")
             elif report.new_block:
                 line = f"block {report.block}: {report.pools} pools, {len(report.opportunities)} opportunities"
                 if report.skipped:

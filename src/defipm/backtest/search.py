@@ -7,7 +7,7 @@ part, the best by ``metric`` is chosen there, and only that point is run on the 
 figures are reported beside the in-sample ones, never used to choose.
 
 Runs go to local processes (``concurrent.futures``) by default, to a Ray cluster with ``ray_address`` ("local"
-starts one in-process), or inline with ``workers=1``. ``factory(view, **params)`` must be importable by the
+starts one on this machine, listening on loopback only), or inline with ``workers=1``. ``factory(view, **params)`` must be importable by the
 workers (a module-level class or function, e.g. ``MomentumOracle``).
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -149,7 +150,10 @@ def _run_all(
         import ray
 
         if not ray.is_initialized():
-            ray.init(address=None if ray_address == "local" else ray_address, ignore_reinit_error=True)
+            if ray_address == "local":
+                start_local_ray()
+            else:
+                ray.init(address=ray_address, ignore_reinit_error=True)
         panel_ref = ray.put(panel)
         remote = ray.remote(evaluate)
         refs = [remote.remote(panel_ref, factory, p, config, s, e) for p, s, e in jobs]
@@ -171,6 +175,42 @@ def _run_all(
             if progress:
                 progress(k + 1, len(jobs))
     return out
+
+
+RAY_SINGLE_MACHINE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""Ray's switch for clusters of several machines (off by default on macOS and Windows). Off, Ray takes loopback as
+the node's address, and every server it starts binds to that address."""
+
+
+def start_local_ray() -> None:
+    """Start a Ray cluster on this machine whose servers listen on loopback only, without the dashboard.
+
+    Ray binds its servers (GCS, raylet, workers, the autoscaler's metrics) to the node's address, which on Linux is
+    the machine's outward one: ``ray.init(_node_ip_address="127.0.0.1")`` is turned back into it. With Ray's
+    multi-machine switch off, the node's address is loopback. Ray reads that switch when it is imported, and the
+    processes ``ray.init`` starts inherit it; it is restored afterwards. Raises ``ConfigError`` if Ray still chose
+    another address (then nothing is left running)."""
+    import ray
+    from ray._private import ray_constants
+
+    previous = os.environ.get(RAY_SINGLE_MACHINE), ray_constants.ENABLE_RAY_CLUSTER
+    os.environ[RAY_SINGLE_MACHINE] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False  # Ray may have been imported before the variable was set
+    try:
+        ray.init(include_dashboard=False, ignore_reinit_error=True)
+    finally:
+        if previous[0] is None:
+            os.environ.pop(RAY_SINGLE_MACHINE, None)
+        else:
+            os.environ[RAY_SINGLE_MACHINE] = previous[0]
+        ray_constants.ENABLE_RAY_CLUSTER = previous[1]
+    address = ray.util.get_node_ip_address()
+    if address not in ("127.0.0.1", "::1"):
+        ray.shutdown()
+        raise ConfigError(
+            f"the local Ray cluster would listen on {address}, not loopback only: start Ray yourself and pass its "
+            "address as ray_address"
+        )
 
 
 def _boundaries(panel: PricePanel, config: BacktestConfig, train_fraction: float, walk_forward: int | None):

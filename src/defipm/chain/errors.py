@@ -24,6 +24,7 @@ from defipm.core.errors import (
     VenueError,
     VenueUnavailableError,
 )
+from defipm.core.redaction import redact_text
 
 
 class WalletError(ConfigError):
@@ -53,11 +54,13 @@ class RpcUnavailableError(VenueUnavailableError):
 
 
 def translate_web3_error(exc: BaseException, context: str) -> DefipmError:
-    """The defipm error for an exception raised while doing ``context`` (e.g. "swap USDC->WETH")."""
+    """The defipm error for an exception raised while doing ``context`` (e.g. "swap USDC->WETH"). The library's text
+    goes through ``redact_text``: an HTTP error names the node's URL, whose path or query carries its API key."""
     from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted, Web3RPCError
 
     if isinstance(exc, DefipmError):
         return exc
+    text = redact_text(str(exc))
     if isinstance(exc, ContractCustomError):
         return TransactionRevertedError(f"{context}: reverted with custom error {exc.data}", reason=str(exc.data))
     if isinstance(exc, ContractLogicError):
@@ -65,21 +68,21 @@ def translate_web3_error(exc: BaseException, context: str) -> DefipmError:
         reason = reason.removeprefix("execution reverted: ").removeprefix("execution reverted")
         return TransactionRevertedError(f"{context}: reverted ({reason or 'no reason'})", reason=reason or None)
     if isinstance(exc, TimeExhausted):
-        return RpcUnavailableError(f"{context}: timed out waiting for the node ({exc})")
+        return RpcUnavailableError(f"{context}: timed out waiting for the node ({text})")
     if isinstance(exc, Web3RPCError):
-        message = str(exc)
+        message = text
         if "revert" in message.lower():
             return TransactionRevertedError(f"{context}: reverted ({message})", reason=message)
         if "nonce" in message.lower() or "insufficient funds" in message.lower():
             return OrderRejectedError(f"{context}: node refused the transaction ({message})")
         return RpcUnavailableError(f"{context}: RPC error ({message})")
     if isinstance(exc, ConnectionError | TimeoutError | OSError):
-        return RpcUnavailableError(f"{context}: node unreachable ({type(exc).__name__}: {exc})")
+        return RpcUnavailableError(f"{context}: node unreachable ({type(exc).__name__}: {text})")
     try:
         import requests
 
         if isinstance(exc, requests.RequestException):
-            return RpcUnavailableError(f"{context}: node unreachable ({type(exc).__name__}: {exc})")
+            return RpcUnavailableError(f"{context}: node unreachable ({type(exc).__name__}: {text})")
     except ImportError:  # pragma: no cover - requests ships with web3
         pass
-    return VenueError(f"{context}: {type(exc).__name__}: {exc}")
+    return VenueError(f"{context}: {type(exc).__name__}: {text}")

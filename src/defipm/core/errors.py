@@ -12,7 +12,8 @@ DefipmError
  │    │    └── InsufficientMarginError
  │    └── VenueUnavailableError  network, rate limit or server error; the call may be retried
  ├── JournalError                the order journal and the venue disagree in a way that needs a human
- └── TradingHaltedError          the kill switch or a circuit breaker stops trading
+ ├── TradingHaltedError          the kill switch or a circuit breaker stops trading
+ └── PortfolioLockedError        another process runs this portfolio (or took it over from this one)
 """
 
 from __future__ import annotations
@@ -79,3 +80,8 @@ class JournalError(DefipmError):
 
 class TradingHaltedError(DefipmError):
     """The kill switch is engaged or a circuit breaker has tripped."""
+
+
+class PortfolioLockedError(DefipmError):
+    """Another process holds this portfolio's run lock (the message names it: host, pid, since when), or took the
+    lock over from this process, which must then stop trading."""

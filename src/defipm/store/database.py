@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from defipm.core.errors import ConfigError
+from defipm.core.redaction import hide_in_logs, redact_text, redact_url
 from defipm.store.models import Base, Cycle, EquitySnapshot, Flow, RiskEvent, Setting, TargetWeight
 
 
@@ -29,32 +30,11 @@ def default_url(path: str | Path = "defipm.db") -> str:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")  # first: switching a fresh file to WAL may wait for another process
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def redact_url(url: str) -> str:
-    """``url`` with its password replaced by ***, for logs, errors and reprs."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable database URL>"
-
-
-def _scrub(text: str, url: str) -> str:
-    """Remove the URL's password from a driver's message, should the driver echo it."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        password = make_url(url).password
-    except Exception:
-        return text
-    return text.replace(str(password), "***") if password else text
 
 
 class Store:
@@ -62,10 +42,11 @@ class Store:
 
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
         self.url = url or default_url()
+        hide_in_logs(self.url)  # a driver's or SQLAlchemy's log line never shows the password
         try:
             self.engine: Engine = create_engine(self.url, future=True)
         except (SQLAlchemyError, ModuleNotFoundError, ValueError) as exc:
-            raise ConfigError(f"database URL {redact_url(self.url)}: {_scrub(str(exc), self.url)}") from None
+            raise ConfigError(f"database URL {redact_url(self.url)}: {redact_text(str(exc), self.url)}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._writer: Connection | None = None
@@ -82,7 +63,7 @@ class Store:
         try:
             upgrade(self.engine)
         except SQLAlchemyError as exc:
-            detail = _scrub(str(exc).splitlines()[0] if str(exc) else "", self.url)
+            detail = redact_text(str(exc).splitlines()[0] if str(exc) else "", self.url)
             raise ConfigError(
                 f"cannot open database {redact_url(self.url)}: {exc.__class__.__name__}: {detail}"
             ) from None
@@ -219,4 +200,4 @@ class Store:
             return [RiskEvent(**row._mapping) for row in rows]
 
 
-__all__ = ["Base", "Store", "default_url"]
+__all__ = ["Base", "Store", "default_url", "redact_url"]

@@ -1,6 +1,6 @@
 """SQLAlchemy models of everything defipm records: manager cycles, target weights, the order journal, fills,
-equity snapshots, quote-currency flows, risk events, run settings (kill switch, peak equity), the paper venue's
-books and the rotations of the classifier oracle with their classification tables. Every row belongs to a ``run`` (one portfolio), so several portfolios can share one database.
+equity snapshots, quote-currency flows, risk events, run settings (kill switch, peak equity), run locks, the paper
+venue's books and the rotations of the classifier oracle with their classification tables. Every row belongs to a ``run`` (one portfolio), so several portfolios can share one database.
 
 Schema changes go through a new Alembic revision in ``store/migrations/versions``.
 """
@@ -220,3 +220,24 @@ class ClassificationRow(Base):
     reason: Mapped[str | None] = mapped_column(String(16))
     """The first rule the token failed; NULL when kept."""
     rank: Mapped[int | None] = mapped_column(Integer)
+
+
+class RunLockRecord(Base):
+    """Which process runs a portfolio: one row per run while a process holds its lock (``store/lock.py``)."""
+
+    __tablename__ = "run_locks"
+    run: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(32))
+    """Random id of this holding: every renewal, take-over and release matches on it."""
+    host: Mapped[str] = mapped_column(String(255))
+    """Host name of the holder, for people."""
+    machine: Mapped[str] = mapped_column(String(128))
+    """Identity of the holder's process table (kernel boot id and pid namespace); '' when unknown. A holder's pid
+    is only looked up from the same machine."""
+    pid: Mapped[int] = mapped_column(Integer)
+    process_start: Mapped[str] = mapped_column(String(32))
+    """Start of the holder's process in clock ticks since boot ('' when unknown): a live holder and a new process
+    that reused its pid differ here."""
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[float] = mapped_column(Float)
+    """End of the lease, seconds since 1970 by the database's clock; the holder renews it while it runs."""

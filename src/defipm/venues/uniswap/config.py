@@ -111,14 +111,10 @@ class UniswapConfig(ConfigModel):
 
     @property
     def rpc_display(self) -> str:
-        """The endpoint without its path and query (where hosted RPC URLs carry their API key)."""
-        from urllib.parse import urlsplit
+        """The endpoint as scheme, host and port only (hosted RPC URLs carry their API key in the path or query)."""
+        from defipm.core.redaction import redact_url
 
-        parts = urlsplit(self.rpc_url)
-        host = parts.hostname or "?"
-        port = f":{parts.port}" if parts.port else ""
-        hidden = "/…" if parts.path not in ("", "/") or parts.query else ""
-        return f"{parts.scheme}://{host}{port}{hidden}"
+        return redact_url(self.rpc_url)
 
     @classmethod
     def from_deployment(cls, deployment: UniswapDeployment, rpc_url: str, **overrides: object) -> UniswapConfig:

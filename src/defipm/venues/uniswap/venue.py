@@ -37,6 +37,7 @@ from defipm.chain.v3_reader import PoolInfo
 from defipm.core.errors import ConfigError, OrderRejectedError, UnknownSymbolError, VenueError, VenueUnavailableError
 from defipm.core.instruments import InstrumentRules
 from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, Side
+from defipm.core.redaction import hide_in_logs
 from defipm.venues.base import Venue
 from defipm.venues.uniswap.client import MAX_UINT256, SwapCall, SwapFill, UniswapClient, cloid_tag, tx_hash_of
 from defipm.venues.uniswap.config import UniswapConfig
@@ -126,6 +127,7 @@ class UniswapVenue(Venue):
         if self._w3 is None:
             from web3 import Web3
 
+            hide_in_logs(self.config.rpc_url)  # web3 and urllib3 log each request's URL, API key included
             self._w3 = Web3(Web3.HTTPProvider(self.config.rpc_url, request_kwargs={"timeout": 60}))
         wallet = self._wallet or self.config.load_wallet()
         self._wallet = wallet
