@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 from defipm.arb.execution.report import ExecutionReport
 from defipm.arb.journal import ABANDONED, HELD, SETTLED, ArbJournal, JournalledExecution, JournalledTx
 from defipm.arb.unwind import routes_back
-from defipm.core.errors import DefipmError
+from defipm.core.errors import DefipmError, JournalError
 
 if TYPE_CHECKING:
     from defipm.arb.costs import PriceBook
@@ -114,8 +114,13 @@ class Settlement:
     # -- steps -----------------------------------------------------------------------------------------------
     def _read_outcomes(self, txs: list[JournalledTx]) -> tuple[list[JournalledTx], JournalledTx | None]:
         """Fill in the outcome of every transaction still marked signed; the first still pending, if any."""
-        assert self.sender is not None, "transactions were journalled: the settlement needs the wallet's sender"
         from defipm.arb.execution.receipts import wallet_flows
+
+        if self.sender is None:
+            raise JournalError(
+                f"{len(txs)} transaction(s) were journalled but the engine has no wallet sender to read their "
+                "outcome with: run with the engine that sent them"
+            )
 
         out = []
         for tx in txs:

@@ -69,8 +69,9 @@ class GasCosting:
             return None
         share = cost / notional if notional > 0 else Decimal("Infinity")
         return (
-            f"expected gas {cost:.6g} {self.base_symbol} ({self.gas_per_order} gas at {_gwei(self.fees.expected_per_gas)}"
-            f" gwei) is {share:.2%} of the order's value {notional:.6g}, above max_gas_share {self.max_share:.2%}"
+            f"expected gas {cost.normalize():.6g} {self.base_symbol} ({self.gas_per_order} gas at "
+            f"{_gwei(self.fees.expected_per_gas)} gwei) is {share:.2%} of the order's value {notional.normalize():.6g}, "
+            f"above max_gas_share {self.max_share:.2%}"
         )
 
 
