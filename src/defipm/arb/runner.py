@@ -98,7 +98,8 @@ class ArbRunner:
 
     native: the native token's ERC-20 (WETH) address, to price gas. starts: tokens to count profit in.
     max_len: longest cycle. costs: cost model (its ``flash_loan`` should match the engine's).
-    gas_price_wei: fixed gas price for costing, or None to ask the node every round.
+    gas_price_wei: fixed gas price for costing, or None to ask the node every round (the node's price is what the
+        risk manager's gas ceiling is checked against either way).
     journal: the execution journal (default: an in-memory one, lost with the process). unwinder: swaps tokens a
     half-done capital cycle left back into its start token (the capital engine; default: none, they stay held).
     unwind_slippage_bps: allowance below the quote on each hop of such a route back.
@@ -199,13 +200,12 @@ class ArbRunner:
             return None
         return self.prices.to_native(opportunity.start_token, opportunity.amount_in)
 
-    def _gas_price(self) -> int:
-        if self.gas_price_wei is not None:
-            return self.gas_price_wei
+    def _node_gas_price(self) -> int | None:
+        """The node's gas price now (checked against the risk manager's ceiling), None when it cannot tell."""
         try:
             return int(self.reader.w3.eth.gas_price)
         except Exception:
-            return self.costs.gas_price_wei
+            return None
 
     def _latest_pools(self) -> Mapping[str, Pool]:
         """Every watched pool at the latest block, by address (refreshes graph and prices)."""
@@ -262,7 +262,8 @@ class ArbRunner:
             return report
         changed = self._apply(refresh)
         assert self.scanner is not None
-        gas_price = self._gas_now = self._gas_price()
+        self._gas_now = self._node_gas_price()
+        gas_price = self.gas_price_wei if self.gas_price_wei is not None else self._gas_now or self.costs.gas_price_wei
         self.scanner.costs = replace(self.scanner.costs, gas_price_wei=gas_price)
         last = self._scan_gas_price
         gas_moved = last is None or abs(gas_price - last) * GAS_RESCAN_DIVISOR > last
