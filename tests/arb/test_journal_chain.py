@@ -113,7 +113,7 @@ def test_no_arbitrage_while_gas_is_above_the_ceiling(arb: ArbLocalWorld) -> None
 
     assert report.decision is not None and not report.decision.approved
     assert "above max_gas_price_wei" in report.decision.reason and report.execution is None
-    with pytest.raises(GasPriceTooHighError, match="above the ceiling of 300.00 gwei"):
+    with pytest.raises(GasPriceTooHighError, match=r"above the ceiling of 300\.00 gwei"):
         sender.build(engine.executor.functions.owner())  # nothing is even signed at this base fee
     assert arb.world.w3.eth.get_transaction_count(arb.wallet.address, "pending") == nonce
 
