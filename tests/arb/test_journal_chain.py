@@ -20,7 +20,7 @@ from defipm.arb.execution.capital import CapitalEngine
 from defipm.arb.execution.flash import FlashLoanEngine
 from defipm.arb.execution.plan import HopPlan
 from defipm.arb.journal import ArbJournal
-from defipm.arb.local_world import ARB_WALLET, ArbLocalWorld
+from defipm.arb.local_world import ARB_WALLET, ArbLocalWorld, Scenario
 from defipm.arb.opportunity import CostModel
 from defipm.arb.risk import ArbRiskManager
 from defipm.arb.runner import ArbRunner
@@ -99,9 +99,11 @@ def test_a_capital_cycle_stopped_by_a_reverted_hop_is_unwound_and_booked_honestl
 
 def test_no_arbitrage_while_gas_is_above_the_ceiling(arb: ArbLocalWorld) -> None:
     ring = arb.scenario("two-hop")
-    node = arb.world.node
-    node.rpc("anvil_setNextBlockBaseFeePerGas", hex(3_000 * GWEI))
-    node.rpc("evm_mine")
+    with arb.world.base_fee(3_000 * GWEI):
+        _no_arbitrage_at_3000_gwei(arb, ring)
+
+
+def _no_arbitrage_at_3000_gwei(arb: ArbLocalWorld, ring: Scenario) -> None:
     sender = TransactionSender(arb.world.w3, arb.wallet, GasPolicy(max_fee_per_gas_wei=300 * GWEI))
     engine = FlashLoanEngine(sender, arb.executor)
     # costed at 1 gwei the gap pays (at 3,000 gwei nothing would be found): the ceiling must still refuse it

@@ -267,7 +267,9 @@ class UniswapVenue(Venue):
         if symbol not in self.config.tokens or symbol == self.config.base_token:
             raise UnknownSymbolError(f"{symbol}: not a tradable token on {self.name} (tokens: "
                                      f"{sorted(self.config.tokens)})")  # fmt: skip
-        cost = self._gas.order_cost() if self._gas is not None else None
+        gas = self._gas
+        # above the fee ceiling every order is deferred for that reason (``plan``), not skipped for its cost
+        cost = gas.order_cost() if gas is not None and gas.fee_refusal() is None else None
         return InstrumentRules(
             size_step=Decimal(1).scaleb(-self._decimals[symbol]),
             min_notional=self.config.min_trade_base,
