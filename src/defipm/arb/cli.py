@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 
     from defipm.arb.chain_pools import PoolRef as PoolRefLike
     from defipm.arb.execution.capital import CapitalEngine
+    from defipm.arb.execution.report import ExecutionReport
+    from defipm.arb.opportunity import Opportunity
+    from defipm.arb.pools import Token
     from defipm.arb.runner import ArbRunner, ExecutionEngine, StepReport
     from defipm.chain.transactions import TransactionSender
     from defipm.store import Store
@@ -79,19 +82,11 @@ def scan(
     except DefipmError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
-    by_symbol: dict[str, str | None] = {}
-    for a, t in load.tokens.items():  # a symbol two tokens share names neither
-        by_symbol[t.symbol.upper()] = None if t.symbol.upper() in by_symbol else a
-    starts = []
-    for s in start:  # an address of the snapshot, or a symbol it lists once
-        address = s.lower() if s.lower() in load.tokens else by_symbol.get(s.upper())
-        if address is None:
-            console.print(
-                f"[red]error:[/red] --start {s}: not a token of the snapshot, or a symbol several tokens share "
-                "(give its address)"
-            )
-            raise typer.Exit(1)
-        starts.append(address)
+    try:
+        starts = _snapshot_starts(load.tokens, start)
+    except DefipmError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
     if native.lower() not in load.tokens:
         console.print(f"[red]error:[/red] --native {native}: not a token of the snapshot")
         raise typer.Exit(1)
@@ -134,6 +129,22 @@ def scan(
         "[dim]Snapshot profits are only as real as the snapshot: rows from different blocks and rebasing "
         "tokens show cycles that never existed.[/dim]"
     )
+
+
+def _snapshot_starts(tokens: dict[str, Token], start: list[str]) -> list[str]:
+    """``--start`` values as token addresses: an address of the snapshot, or a symbol it lists once."""
+    by_symbol: dict[str, str | None] = {}
+    for a, t in tokens.items():  # a symbol two tokens share names neither
+        by_symbol[t.symbol.upper()] = None if t.symbol.upper() in by_symbol else a
+    starts = []
+    for s in start:
+        address = s.lower() if s.lower() in tokens else by_symbol.get(s.upper())
+        if address is None:
+            raise DefipmError(
+                f"--start {s}: not a token of the snapshot, or a symbol several tokens share (give its address)"
+            )
+        starts.append(address)
+    return starts
 
 
 def _load_pool_refs(path: Path) -> list[PoolRefLike]:
@@ -349,28 +360,9 @@ def demo(
             why = decision.reason if decision else "no opportunity found"
             console.print(f"[red]nothing executed:[/red] {why}")
             raise typer.Exit(1)
-        o = decision.opportunity
         symbols = {t.address: t.symbol for t in runner.reader.tokens.values()}
-        table = Table(title=f"Flash-loan arbitrage at block {execution.block_number}")
-        table.add_column("", style="bold")
-        table.add_column("value", justify="right")
-        rows = [
-            ("path", " > ".join(symbols.get(t, t[:10]) for t in o.tokens)),
-            ("pools", ", ".join(o.kinds)),
-            ("borrowed", f"{o.amount_in / 1e18:.6f} WETH"),
-            ("flash-loan premium", f"{o.premium / 1e18:.8f} WETH"),
-            ("estimated profit (exact quote)", f"{o.gross_profit / 1e18:.8f} WETH"),
-            ("realised profit (wallet WETH)", f"{weth_gain / 1e18:.8f} WETH"),
-            ("difference", f"{weth_gain - o.gross_profit} wei"),
-            ("gas used (model)", f"{execution.gas_used:,} ({o.gas_units:,})"),
-            ("gas paid", f"{eth_spent / 1e18:.8f} ETH"),
-            ("net of gas", f"{(weth_gain - eth_spent) / 1e18:.8f} ETH"),
-            ("transaction", execution.tx_hash or "-"),
-            ("recorded", f"{len(recorder.opportunities())} opportunity, {len(recorder.executions())} execution"),
-        ]
-        for k, v in rows:
-            table.add_row(k, v)
-        console.print(table)
+        recorded = f"{len(recorder.opportunities())} opportunity, {len(recorder.executions())} execution"
+        console.print(_demo_table(decision.opportunity, execution, symbols, weth_gain, eth_spent, recorded))
         if not execution.success:
             console.print(f"[red]execution failed:[/red] {execution.reason}")
             raise typer.Exit(1)
@@ -381,3 +373,29 @@ def demo(
         if store is not None:
             store.close()
         world.stop()
+
+
+def _demo_table(
+    o: Opportunity, execution: ExecutionReport, symbols: dict[str, str], weth_gain: int, eth_spent: int, recorded: str
+) -> Table:
+    """The demo's result: the cycle, the estimate next to the realised profit, gas."""
+    table = Table(title=f"Flash-loan arbitrage at block {execution.block_number}")
+    table.add_column("", style="bold")
+    table.add_column("value", justify="right")
+    rows = [
+        ("path", " > ".join(symbols.get(t, t[:10]) for t in o.tokens)),
+        ("pools", ", ".join(o.kinds)),
+        ("borrowed", f"{o.amount_in / 1e18:.6f} WETH"),
+        ("flash-loan premium", f"{o.premium / 1e18:.8f} WETH"),
+        ("estimated profit (exact quote)", f"{o.gross_profit / 1e18:.8f} WETH"),
+        ("realised profit (wallet WETH)", f"{weth_gain / 1e18:.8f} WETH"),
+        ("difference", f"{weth_gain - o.gross_profit} wei"),
+        ("gas used (model)", f"{execution.gas_used:,} ({o.gas_units:,})"),
+        ("gas paid", f"{eth_spent / 1e18:.8f} ETH"),
+        ("net of gas", f"{(weth_gain - eth_spent) / 1e18:.8f} ETH"),
+        ("transaction", execution.tx_hash or "-"),
+        ("recorded", recorded),
+    ]
+    for k, v in rows:
+        table.add_row(k, v)
+    return table

@@ -299,8 +299,8 @@ class ArbRunner:
                     self._account(resolution)
                 else:
                     blocked.append(resolution.reason)
-        except (DefipmError, SQLAlchemyError) as exc:
-            blocked = [f"cannot settle the executions in flight: {exc}"]
+        except Exception as exc:  # whatever it is, trading on top of an unsettled execution could double it
+            blocked = [f"cannot settle the executions in flight: {_describe(exc)}"]
         if blocked:
             report.blocked = "; ".join(blocked)
             return False
@@ -328,9 +328,9 @@ class ArbRunner:
         engine_report = self._execute(plan)
         try:
             resolution = self.settlement.resolve(self.journal.execution(opportunity_id), engine_report)
-        except (DefipmError, SQLAlchemyError) as exc:
+        except Exception as exc:  # settled again next round, before anything else is traded
             report.execution = engine_report
-            report.blocked = f"execution {opportunity_id} not settled yet: {exc}"
+            report.blocked = f"execution {opportunity_id} not settled yet: {_describe(exc)}"
             return
         report.resolved.append(resolution)
         report.execution = resolution.report or engine_report
@@ -446,3 +446,8 @@ class ArbRunner:
                 break
             self._stop.wait(poll_interval_s)
         return list(reports)
+
+
+def _describe(exc: Exception) -> str:
+    """An error for a report: defipm's own message, or the type and message of anything else (a fault to fix)."""
+    return str(exc) if isinstance(exc, DefipmError | SQLAlchemyError) else f"{type(exc).__name__}: {exc}"

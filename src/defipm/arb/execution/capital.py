@@ -44,11 +44,13 @@ class _Totals:
     gas_used: int = 0
     gas_cost_wei: int = 0
     tx_hashes: list[str] = field(default_factory=list)
+    last_block: int | None = None
 
     def add(self, outcome: TxOutcome) -> None:
         self.gas_used += outcome.gas_used
         self.gas_cost_wei += outcome.gas_cost_wei
         self.tx_hashes.append(outcome.tx_hash)
+        self.last_block = max(self.last_block or 0, outcome.block_number)
 
 
 @dataclass
@@ -199,7 +201,11 @@ class CapitalEngine:
         """Swap ``amount_in`` through ``hops`` in order, each hop spending what the previous one returned (read
         from its receipt); stops at the first hop that would miss its minimum, reverts or fails."""
         run = HopRun(amount_out=amount_in)
-        deadline = deadline_in(self.sender.w3, self.deadline_s)
+        try:
+            deadline = deadline_in(self.sender.w3, self.deadline_s)
+        except Exception as exc:
+            run.reason = f"not started: {translate_web3_error(exc, 'read the latest block')}"
+            return run
         for i, hop in enumerate(hops):
             amount = run.amount_out
             try:
@@ -251,7 +257,7 @@ class CapitalEngine:
             gas_used=setup.gas_used + run.totals.gas_used,
             gas_cost_wei=setup.gas_cost_wei + run.totals.gas_cost_wei,
             tx_hashes=(*setup.tx_hashes, *run.totals.tx_hashes),
-            block_number=int(self.sender.w3.eth.block_number),
+            block_number=run.totals.last_block,
             simulated_profit=None,
             elapsed_ms=(time.perf_counter() - started) * 1000,
             reason=run.reason,
