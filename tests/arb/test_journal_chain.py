@@ -18,7 +18,9 @@ from defipm.arb.chain_pools import ChainPoolReader
 from defipm.arb.events import EventBus, ExecutionResult
 from defipm.arb.execution.capital import CapitalEngine
 from defipm.arb.execution.flash import FlashLoanEngine
-from defipm.arb.execution.plan import HopPlan
+from defipm.arb.execution.plan import ExecutionPlan, HopPlan
+from defipm.arb.execution.report import ExecutionReport
+from defipm.arb.execution.txlog import TxLog, TxStep
 from defipm.arb.journal import ArbJournal
 from defipm.arb.local_world import ARB_WALLET, ArbLocalWorld, Scenario
 from defipm.arb.opportunity import CostModel
@@ -94,6 +96,54 @@ def test_a_capital_cycle_stopped_by_a_reverted_hop_is_unwound_and_booked_honestl
     assert -settled.amount_in // 50 < weth_change < 0
     assert runner.risk.daily_loss() == eth_spent - weth_change < settled.amount_in // 50
     assert journal.ledger() == [(settled.id, "settled", weth_change, weth_change - eth_spent, eth_spent, {})]
+    store.close()
+
+
+class SpedUp(FlashLoanEngine):
+    """Journals its transaction, then the wallet re-signs the same call with a higher tip (a "speed up") and only
+    that one is broadcast; the process then dies before it learns the outcome."""
+
+    def execute(self, plan: ExecutionPlan, log: TxLog | None = None) -> ExecutionReport:
+        prepared = self.prepare(plan)
+        assert log is not None
+        log.signed(self.sender.sign(prepared.tx), TxStep("flash", None, plan.start_token, plan.start_token, 1))
+        faster = {**prepared.tx, "maxPriorityFeePerGas": prepared.tx["maxPriorityFeePerGas"] + GWEI,
+                  "maxFeePerGas": prepared.tx["maxFeePerGas"] + GWEI}  # fmt: skip
+        self.sender.w3.eth.send_raw_transaction(self.sender.sign(faster).raw)
+        raise RuntimeError("killed before the receipt")
+
+
+def test_a_replaced_transaction_is_found_by_its_nonce_and_a_taken_nonce_is_not_ours(
+    arb: ArbLocalWorld, tmp_path: Path
+) -> None:
+    ring = arb.scenario("two-hop")
+    sender = TransactionSender(arb.world.w3, arb.wallet)
+    store = Store(f"sqlite:///{tmp_path / 'arb.db'}")
+    journal = ArbJournal(store, "speed-up")
+    runner = ArbRunner(ChainPoolReader(arb.world.w3, ring.pools), SpedUp(sender, arb.executor),
+                       native=arb.address("WETH"), max_len=2, journal=journal)  # fmt: skip
+    weth_before, eth_before = arb.balance("WETH"), _eth(arb)
+
+    report = runner.step()
+
+    execution = report.execution
+    assert execution is not None and execution.success and report.blocked is None, report
+    (tx,) = journal.transactions(journal.executions()[0].id)
+    assert tx.status == "mined" and tx.replaced_by is not None and tx.replaced_by != tx.tx_hash
+    assert execution.tx_hashes == (tx.tx_hash,) and execution.profit == arb.balance("WETH") - weth_before > 0
+    assert execution.gas_cost_wei == eth_before - _eth(arb)
+
+    # a journalled transaction whose nonce went to another call was never mined: nothing to account
+    plan = ExecutionPlan("taken", arb.address("WETH"), 1, (), 0, 0, 1, None)  # type: ignore[arg-type]
+    journal.begin(plan, "flash")
+    w3 = arb.world.w3
+    call = {"to": arb.wallet.address, "value": 0, "gas": 30_000, "chainId": sender.chain_id,
+            "maxFeePerGas": 10 * GWEI, "maxPriorityFeePerGas": GWEI}  # fmt: skip
+    sender.resync_nonce()
+    journal.tx_log("taken").signed(sender.sign({**call, "data": "0x01"}), TxStep("flash"))
+    w3.eth.send_raw_transaction(sender.sign({**call, "data": "0x02"}).raw)  # the same nonce, another call
+    resolution = runner.settlement.resolve(journal.execution("taken"))
+    assert resolution.status == "abandoned" and [t.status for t in journal.transactions("taken")] == ["dropped"]
     store.close()
 
 

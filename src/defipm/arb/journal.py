@@ -58,6 +58,9 @@ class JournalledTx:
     gas_used: int = 0
     gas_cost_wei: int = 0
     flows: dict[str, int] = field(default_factory=dict)
+    to: str = ""
+    data: str = "0x"
+    replaced_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +134,7 @@ class ArbJournal:
             conn.execute(
                 insert(ArbTransactionRecord).values(
                     tx_hash=tx.tx_hash, execution_id=execution_id, seq=seq, purpose=step.purpose, hop=step.hop,
-                    nonce=tx.nonce, token_in=step.token_in, token_out=step.token_out,
+                    nonce=tx.nonce, to_address=tx.to, data=tx.data, token_in=step.token_in, token_out=step.token_out,
                     amount_in=None if step.amount_in is None else Decimal(step.amount_in), status="signed",
                     created_at=now, updated_at=now,
                 )
@@ -144,16 +147,18 @@ class ArbJournal:
 
     def record_outcome(
         self, tx_hash: str, status: str, *, block: int | None = None, gas_used: int = 0, gas_cost_wei: int = 0,
-        flows: Mapping[str, int] | None = None,
+        flows: Mapping[str, int] | None = None, replaced_by: str | None = None,
     ) -> None:  # fmt: skip
-        """What the chain says about ``tx_hash``: mined or reverted (with gas and token flows), or dropped."""
+        """What the chain says about ``tx_hash``: mined or reverted (with gas and token flows; ``replaced_by`` the
+        hash that was mined in its place), or dropped."""
         with self.store.begin() as conn:
             conn.execute(
                 update(ArbTransactionRecord)
                 .where(ArbTransactionRecord.tx_hash == tx_hash)
                 .values(
                     status=status, block_number=block, gas_used=gas_used, gas_cost_wei=Decimal(gas_cost_wei),
-                    flows=json.dumps({t: str(v) for t, v in (flows or {}).items()}), updated_at=datetime.now(UTC),
+                    flows=json.dumps({t: str(v) for t, v in (flows or {}).items()}), replaced_by=replaced_by,
+                    updated_at=datetime.now(UTC),
                 )
             )  # fmt: skip
 
@@ -246,5 +251,5 @@ def _tx(m: Any) -> JournalledTx:
     return JournalledTx(
         tx_hash=m["tx_hash"], seq=m["seq"], step=step, nonce=m["nonce"], status=m["status"],
         block_number=m["block_number"], gas_used=int(m["gas_used"] or 0), gas_cost_wei=int(m["gas_cost_wei"] or 0),
-        flows=_amounts(m["flows"]),
+        flows=_amounts(m["flows"]), to=m["to_address"], data=m["data"], replaced_by=m["replaced_by"],
     )  # fmt: skip

@@ -4,7 +4,10 @@
 has no known outcome yet (by hash, recorded before it was broadcast):
 
 - a transaction still pending keeps the execution open ("in flight"): nothing else may trade until it is mined;
-- one the node neither holds nor mined was never broadcast (or was dropped): it is marked so and ignored;
+- one the node neither holds nor mined was never broadcast, or dropped: when its nonce is still free (and nothing
+  with that nonce waits in the mempool) it is marked dropped and ignored; when the nonce was taken, the transaction
+  mined with it is looked up (``defipm.chain.history``) and, if it is the same call re-signed (a "speed up"), its
+  receipt is this one's outcome;
 - mined ones (reverted included) give their gas and the wallet's token flows (receipt Transfer logs).
 
 The execution's account is then the sum over its transactions: profit = the wallet's change of the start token,
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 from defipm.arb.execution.report import ExecutionReport
 from defipm.arb.journal import ABANDONED, HELD, SETTLED, ArbJournal, JournalledExecution, JournalledTx
 from defipm.arb.unwind import routes_back
+from defipm.chain.history import transaction_by_nonce
 from defipm.core.errors import DefipmError, JournalError
 
 if TYPE_CHECKING:
@@ -35,7 +39,7 @@ if TYPE_CHECKING:
     from defipm.arb.execution.plan import HopPlan
     from defipm.arb.execution.txlog import TxLog
     from defipm.arb.pools import Pool
-    from defipm.chain.transactions import TransactionSender
+    from defipm.chain.transactions import TransactionSender, TxOutcome
 
 __all__ = ["HopSwapper", "Resolution", "Settlement"]
 
@@ -72,7 +76,7 @@ class Settlement:
 
     pools: the latest pool states by address (for quoting routes back). prices: native prices of tokens, or None.
     unwinder: swaps held tokens back (the capital engine); None leaves them held. slippage_bps: allowance below
-    the quote on every hop of a route back."""
+    the quote on every hop of a route back. lookback_blocks: how far back a replaced transaction is looked for."""
 
     def __init__(
         self,
@@ -83,7 +87,9 @@ class Settlement:
         prices: Callable[[], PriceBook | None],
         unwinder: HopSwapper | None = None,
         slippage_bps: int = 50,
+        lookback_blocks: int = 5_000,
     ) -> None:
+        self.lookback_blocks = lookback_blocks
         self.journal = journal
         self.sender = sender
         self.pools = pools
@@ -125,10 +131,10 @@ class Settlement:
         out = []
         for tx in txs:
             if tx.status == "signed":
-                outcome = self.sender.outcome_of(tx.tx_hash)
+                outcome, replaced_by, pending = self._find(tx)
+                if pending:
+                    return txs, tx
                 if outcome is None:
-                    if self.sender.is_pending(tx.tx_hash):
-                        return txs, tx
                     self.journal.record_outcome(tx.tx_hash, "dropped")
                     tx = _replace_tx(tx, "dropped")
                 else:
@@ -136,11 +142,31 @@ class Settlement:
                     status = "mined" if outcome.success else "reverted"
                     self.journal.record_outcome(tx.tx_hash, status, block=outcome.block_number,
                                                 gas_used=outcome.gas_used, gas_cost_wei=outcome.gas_cost_wei,
-                                                flows=flows)  # fmt: skip
+                                                flows=flows, replaced_by=replaced_by)  # fmt: skip
                     tx = JournalledTx(tx.tx_hash, tx.seq, tx.step, tx.nonce, status, outcome.block_number,
-                                      outcome.gas_used, outcome.gas_cost_wei, flows)  # fmt: skip
+                                      outcome.gas_used, outcome.gas_cost_wei, flows, tx.to, tx.data,
+                                      replaced_by)  # fmt: skip
             out.append(tx)
         return out, None
+
+    def _find(self, tx: JournalledTx) -> tuple[TxOutcome | None, str | None, bool]:
+        """(outcome, hash of the replacement that was mined, still pending) of a journalled transaction: by its
+        hash; else, when its nonce was taken, by that nonce (the same call re-signed, e.g. with a higher fee)."""
+        sender = self.sender
+        assert sender is not None
+        outcome = sender.outcome_of(tx.tx_hash)
+        if outcome is not None:
+            return outcome, None, False
+        if sender.is_pending(tx.tx_hash):
+            return None, None, True
+        if sender.mined_nonce() <= tx.nonce:
+            # its nonce is free: never broadcast, unless another transaction with that nonce waits in the mempool
+            return None, None, sender.pending_nonce() > tx.nonce
+        other = transaction_by_nonce(sender.w3, sender.address, tx.nonce, self.lookback_blocks)
+        if other is None or str(other.get("to") or "").lower() != tx.to or _hex(other.get("input")) != tx.data:
+            return None, None, False  # the nonce went to another call: this one was never mined
+        replacement = _hex(other["hash"])
+        return sender.outcome_of(replacement), replacement, False
 
     def _bring_back(self, execution: JournalledExecution, held: dict[str, int]) -> str:
         """Try once to turn each held token back into the start token; returns what went wrong ("" if nothing)."""
@@ -240,4 +266,11 @@ def _held(execution: JournalledExecution, txs: list[JournalledTx]) -> dict[str, 
 
 def _replace_tx(tx: JournalledTx, status: str) -> JournalledTx:
     return JournalledTx(tx.tx_hash, tx.seq, tx.step, tx.nonce, status, tx.block_number, tx.gas_used,
-                        tx.gas_cost_wei, tx.flows)  # fmt: skip
+                        tx.gas_cost_wei, tx.flows, tx.to, tx.data, tx.replaced_by)  # fmt: skip
+
+
+def _hex(value: object) -> str:
+    """``0x`` lower-case hex of a hash or calldata as web3 returns it (bytes, HexBytes or text)."""
+    if isinstance(value, str):
+        return "0x" + value.removeprefix("0x").lower()
+    return "0x" + bytes(value or b"").hex()  # type: ignore[call-overload]

@@ -71,11 +71,14 @@ class FeeQuote:
 
 @dataclass(frozen=True, slots=True)
 class SignedTx:
-    """A signed transaction not yet broadcast: its nonce, its hash (known before sending) and the raw bytes."""
+    """A signed transaction not yet broadcast: its nonce, its hash (known before sending), the raw bytes, and the
+    call (``to``, ``data`` as 0x hex) that finds it again if it is replaced by another with the same nonce."""
 
     nonce: int
     tx_hash: str
     raw: bytes
+    to: str = ""
+    data: str = "0x"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +140,13 @@ class TransactionSender:
             return int(self.w3.eth.get_transaction_count(self.wallet.address, "latest"))  # type: ignore[arg-type]
         except Exception as exc:
             raise translate_web3_error(exc, "read the mined nonce") from exc
+
+    def pending_nonce(self) -> int:
+        """The wallet's nonce counting its transactions in the node's mempool (read now, not the local count)."""
+        try:
+            return int(self.w3.eth.get_transaction_count(self.wallet.address, "pending"))  # type: ignore[arg-type]
+        except Exception as exc:
+            raise translate_web3_error(exc, "read the pending nonce") from exc
 
     def fee_quote(self) -> FeeQuote:
         """The fees a transaction sent now would offer (reads the latest block and, unless fixed, the tip)."""
@@ -232,7 +242,9 @@ class TransactionSender:
         raw = self.wallet.sign_transaction(tx, chain_id=self.chain_id)
         from eth_utils import keccak
 
-        return SignedTx(int(tx["nonce"]), "0x" + keccak(raw).hex(), raw)
+        data = tx.get("data", b"")
+        data_hex = "0x" + (bytes(data).hex() if not isinstance(data, str) else data.removeprefix("0x"))
+        return SignedTx(int(tx["nonce"]), "0x" + keccak(raw).hex(), raw, str(tx.get("to") or "").lower(), data_hex)
 
     def send_built(
         self,

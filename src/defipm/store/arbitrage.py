@@ -93,8 +93,9 @@ class ArbExecutionRecord(Base):
 
 class ArbTransactionRecord(Base):
     """One signed transaction of an execution, written before it is broadcast. ``purpose``: approve, hop, flash,
-    unwind. ``status``: signed (outcome not yet read), mined, reverted, dropped (never mined: not pending and no
-    receipt). ``flows``: JSON token -> the wallet's signed change in the receipt's Transfer logs."""
+    complete, unwind. ``status``: signed (outcome not yet read), mined, reverted (gas paid), dropped (never mined:
+    not pending, no receipt, and its nonce free or taken by another call). ``flows``: JSON token -> the wallet's
+    signed change in the receipt's Transfer logs."""
 
     __tablename__ = "arbitrage_transactions"
     tx_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
@@ -103,6 +104,11 @@ class ArbTransactionRecord(Base):
     purpose: Mapped[str] = mapped_column(String(16))
     hop: Mapped[int | None] = mapped_column(Integer)
     nonce: Mapped[int] = mapped_column(Integer)
+    to_address: Mapped[str] = mapped_column(String(42), default="")
+    data: Mapped[str] = mapped_column(Text, default="0x")
+    """The call (0x hex calldata): finds the transaction again if another with its nonce replaced it."""
+    replaced_by: Mapped[str | None] = mapped_column(String(66))
+    """Hash of the transaction that was mined with this nonce and the same call, when it is not this one."""
     token_in: Mapped[str | None] = mapped_column(String(42))
     token_out: Mapped[str | None] = mapped_column(String(42))
     amount_in: Mapped[Decimal | None] = mapped_column(DecimalText())
