@@ -216,8 +216,9 @@ class Settlement:
         gas_cost = sum(t.gas_cost_wei for t in mined)
         native = self._native(start, profit, held, gas_cost)
         unwound = any(t.step.purpose == "unwind" and t.status == "mined" for t in mined)
+        recovered = any(t.step.purpose in ("unwind", "complete") and t.status == "mined" for t in mined)
         closed = any(t.status == "mined" and t.step.token_out == start and t.step.purpose != "approve" for t in mined)
-        success = closed and not unwound and not held
+        success = closed and not recovered and not held  # the cycle ran as planned
         reason = report.reason if report is not None else "resolved from the chain after a restart"
         if unwound:
             reason += f"; unwound into {start}"
