@@ -284,9 +284,15 @@ class _Tally:
 
     def print(self, report: StepReport) -> None:
         self.rounds += 1
-        for resolution in report.resolved:
-            if resolution.final and report.execution is None:
-                self.console.print(f"settled {resolution.execution_id}: {escape(resolution.reason)}")
+        for resolution in report.resolved:  # executions left open by an earlier round or process
+            done = resolution.report
+            if resolution.final and done is not None and done is not report.execution:
+                self.executed += 1
+                self.profit += done.profit
+                self.console.print(
+                    f"settled {resolution.execution_id} ({resolution.status}): profit {done.profit}, gas "
+                    f"{done.gas_used}; {escape(resolution.reason)}"
+                )
         if report.blocked:
             self.console.print(f"[yellow]round {self.rounds}: not trading:[/yellow] {escape(report.blocked)}")
         elif report.error:
