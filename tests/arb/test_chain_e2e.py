@@ -14,6 +14,7 @@ from defipm.arb.execution.capital import CapitalEngine
 from defipm.arb.execution.flash import FlashLoanEngine, PreparedFlash
 from defipm.arb.execution.plan import ExecutionPlan
 from defipm.arb.execution.report import ExecutionReport
+from defipm.arb.execution.txlog import TxLog
 from defipm.arb.local_world import ArbLocalWorld
 from defipm.arb.recorder import ArbRecorder
 from defipm.arb.runner import ArbRunner
@@ -95,12 +96,13 @@ class FrontRunFlash:
     def __init__(self, arb: ArbLocalWorld) -> None:
         self.arb = arb
         self.inner = FlashLoanEngine(arb.sender, arb.executor)
+        self.sender = arb.sender
         self.prepared: PreparedFlash | None = None
 
-    def execute(self, plan: ExecutionPlan) -> ExecutionReport:
+    def execute(self, plan: ExecutionPlan, log: TxLog | None = None) -> ExecutionReport:
         self.prepared = self.inner.prepare(plan)  # simulation passes: the mispricing is still there
         self.arb.swap_v2("USDC", "WETH", self.arb.amount_of("USDC", 12))  # another trader closes the gap
-        return self.inner.send(self.prepared)
+        return self.inner.send(self.prepared, log)
 
 
 def test_vanished_mispricing_reverts_and_costs_only_gas(arb: ArbLocalWorld, store: Store) -> None:

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-import defipm.arb.records  # noqa: F401
+import defipm.store.arbitrage  # noqa: F401
 from defipm import Store
 from defipm.store.models import Base
 
@@ -17,6 +17,7 @@ def test_migrated_schema_matches_models(store: Store):
     assert diff == []
     tables = set(inspect(store.engine).get_table_names())
     assert {"cycles", "orders", "fills", "equity_snapshots", "flows", "arbitrage_opportunities"} <= tables
+    assert {"arbitrage_executions", "arbitrage_transactions"} <= tables
 
 
 def test_reopening_is_idempotent(store: Store):

@@ -5,10 +5,14 @@ long cycles by compound search through ``--start`` tokens, and prints the best o
 gross and net profit (after the flash-loan premium and gas) in a rich table. Skipped rows are counted with
 reasons; nothing in a snapshot can crash the scan.
 
-``run --rpc URL --pools FILE`` watches a chain: every new block it refreshes the pools, detects, validates (risk
-limits, re-quote on the latest block), executes the best opportunity with the flash-loan executor (``--executor``)
-or the wallet's own tokens through the routers (``--engine capital``), and records everything in the store.
-Ctrl-C (or SIGTERM) stops it after the current round; ``--max-iterations`` bounds it for tests.
+``run --rpc URL --pools FILE`` drives ``ArbRunner``: every new block it refreshes the pools, detects, validates
+(risk limits, re-quote on the latest block), executes the best opportunity with the flash-loan executor
+(``--executor``) or the wallet's own tokens through the routers (``--engine capital``), and records everything in
+the store. Executions are journalled (``defipm.arb.journal``) and the risk state persists under the run's name, so a
+restart first settles what was in flight (waits for a pending transaction, unwinds a half-done capital cycle) and
+keeps the breaker and the day's loss. ``--config FILE`` holds the run's settings (``defipm.arb.settings``); a
+mainnet needs ``allow_mainnet = true`` there and ``--mainnet``. Ctrl-C (or SIGTERM) stops it after the current
+round; ``--max-iterations`` bounds it for tests.
 
 ``demo`` starts a local chain with Uniswap V2/V3 deployed, creates a mispricing across V2 and V3 pools, detects it,
 executes it with a flash loan and prints the realised profit next to the estimate.
@@ -30,12 +34,22 @@ from defipm.arb.costs import PriceBook
 from defipm.arb.graph import PoolGraph
 from defipm.arb.opportunity import CostModel
 from defipm.arb.scanner import Scanner
+from defipm.arb.settings import ArbRunSettings, check_mainnet_opt_in, load_arb_settings
 from defipm.arb.snapshot import load_snapshot
 from defipm.core.errors import DefipmError
 from defipm.core.redaction import hide_in_logs, redact_text, redact_url
 
 if TYPE_CHECKING:
+    from web3 import Web3
+
     from defipm.arb.chain_pools import PoolRef as PoolRefLike
+    from defipm.arb.execution.capital import CapitalEngine
+    from defipm.arb.execution.report import ExecutionReport
+    from defipm.arb.opportunity import Opportunity
+    from defipm.arb.pools import Token
+    from defipm.arb.runner import ArbRunner, ExecutionEngine, StepReport
+    from defipm.chain.transactions import TransactionSender
+    from defipm.store import Store
 
 app = typer.Typer(
     help="Cross-DEX arbitrage: scan pool snapshots, run against a chain, or watch a local demo.", no_args_is_help=True
@@ -69,19 +83,11 @@ def scan(
     except DefipmError as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
-    by_symbol: dict[str, str | None] = {}
-    for a, t in load.tokens.items():  # a symbol two tokens share names neither
-        by_symbol[t.symbol.upper()] = None if t.symbol.upper() in by_symbol else a
-    starts = []
-    for s in start:  # an address of the snapshot, or a symbol it lists once
-        address = s.lower() if s.lower() in load.tokens else by_symbol.get(s.upper())
-        if address is None:
-            console.print(
-                f"[red]error:[/red] --start {s}: not a token of the snapshot, or a symbol several tokens share "
-                "(give its address)"
-            )
-            raise typer.Exit(1)
-        starts.append(address)
+    try:
+        starts = _snapshot_starts(load.tokens, start)
+    except DefipmError as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from exc
     if native.lower() not in load.tokens:
         console.print(f"[red]error:[/red] --native {native}: not a token of the snapshot")
         raise typer.Exit(1)
@@ -126,6 +132,22 @@ def scan(
     )
 
 
+def _snapshot_starts(tokens: dict[str, Token], start: list[str]) -> list[str]:
+    """``--start`` values as token addresses: an address of the snapshot, or a symbol it lists once."""
+    by_symbol: dict[str, str | None] = {}
+    for a, t in tokens.items():  # a symbol two tokens share names neither
+        by_symbol[t.symbol.upper()] = None if t.symbol.upper() in by_symbol else a
+    starts = []
+    for s in start:
+        address = s.lower() if s.lower() in tokens else by_symbol.get(s.upper())
+        if address is None:
+            raise DefipmError(
+                f"--start {s}: not a token of the snapshot, or a symbol several tokens share (give its address)"
+            )
+        starts.append(address)
+    return starts
+
+
 def _load_pool_refs(path: Path) -> list[PoolRefLike]:
     """Pool list file: a JSON list of {"address": "0x..", "kind": "v2"|"v3", "fee_bps": 30}."""
     from defipm.arb.chain_pools import PoolRef
@@ -146,91 +168,154 @@ def run(
     max_len: int = typer.Option(4, help="Longest cycle (edges)."),
     engine: str = typer.Option("flash", help="flash (ArbExecutor + Aave flash loan) or capital (wallet + routers)."),
     executor: str = typer.Option("", help="ArbExecutor address (flash engine), owned by the wallet."),
-    v2_router: str = typer.Option("", help="Uniswap V2 Router02 address (capital engine)."),
-    v3_router: str = typer.Option("", help="Uniswap V3 SwapRouter address (capital engine)."),
+    v2_router: str = typer.Option("", help="Uniswap V2 Router02 address (capital engine; also unwinds)."),
+    v3_router: str = typer.Option("", help="Uniswap V3 SwapRouter address (capital engine; also unwinds)."),
     key_env: str = typer.Option("DEFIPM_PRIVATE_KEY", help="Environment variable holding the wallet's private key."),
-    allow_mainnet: bool = typer.Option(False, help="Allow signing on a known mainnet chain id."),
+    config: Path | None = typer.Option(None, "--config", help="TOML settings: run name, allow_mainnet, gas, risk."),
+    mainnet: bool = typer.Option(False, "--mainnet", help="Confirm trading on mainnet; the config must opt in too."),
     db: str = typer.Option("", help="Store URL for the records (default: defipm.db in the current directory)."),
     min_profit_wei: int = typer.Option(0, help="Least net profit to trade, in wei of the native token."),
     max_iterations: int = typer.Option(0, help="Stop after this many rounds (0 = until Ctrl-C)."),
     poll_interval: float = typer.Option(1.0, help="Seconds between polls for a new block."),
     rpc_timeout: float = typer.Option(10.0, help="Seconds before an RPC request times out."),
 ) -> None:
-    """Watch a chain: detect, validate, execute and record arbitrage every new block."""
+    """Watch a chain: detect, validate, execute and record arbitrage every new block (journalled: a restart settles
+    what was in flight first)."""
     import signal
 
-    from web3 import Web3
-
-    from defipm.arb.chain_pools import ChainPoolReader
-    from defipm.arb.events import EventBus
-    from defipm.arb.execution.capital import CapitalEngine
-    from defipm.arb.execution.flash import FlashLoanEngine
-    from defipm.arb.recorder import ArbRecorder
-    from defipm.arb.risk import ArbRiskConfig, ArbRiskManager
-    from defipm.arb.runner import ArbRunner, ExecutionEngine
-    from defipm.chain.transactions import TransactionSender
-    from defipm.chain.wallet import Wallet
     from defipm.store import Store
 
     console = Console()
     try:
+        settings = load_arb_settings(config)
         refs = _load_pool_refs(pools)
         hide_in_logs(rpc)  # web3 and urllib3 log each request's URL, API key included
-        w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": rpc_timeout}))
-        sender = TransactionSender(w3, Wallet.from_env(key_env, allow_mainnet=allow_mainnet))
-        chosen: ExecutionEngine
-        if engine == "flash":
-            if not executor:
-                raise DefipmError("--executor is required with the flash engine")
-            chosen = FlashLoanEngine(sender, executor)
-        elif engine == "capital":
-            if not (v2_router and v3_router):
-                raise DefipmError("--v2-router and --v3-router are required with the capital engine")
-            chosen = CapitalEngine(sender, v2_router, v3_router)
-        else:
-            raise DefipmError(f"unknown engine {engine!r} (flash or capital)")
+        w3, sender = _sender(rpc, rpc_timeout, key_env, settings, mainnet)
+        chosen, unwinder = _engines(sender, engine, executor, v2_router, v3_router)
         store = Store(db or None)
     except DefipmError as exc:
         console.print(f"[red]error:[/red] {escape(redact_text(str(exc), rpc))}")
         raise typer.Exit(1) from exc
-    bus = EventBus()
-    ArbRecorder(store).attach(bus)
-    risk = ArbRiskManager(ArbRiskConfig(min_profit_native=min_profit_wei), bus=bus)
-    runner = ArbRunner(
-        ChainPoolReader(w3, refs), chosen, native=native, starts=tuple(start), max_len=max_len, risk=risk, bus=bus
-    )
+    runner = _runner(store, settings, w3, refs, chosen, unwinder, native, start, max_len, min_profit_wei)
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     console.print(
         f"watching {len(refs)} pools on {redact_url(rpc)} with the {engine} engine as {sender.address}; Ctrl-C stops"
     )
-    rounds = executed = 0
-    profit = 0
+    tally = _Tally(console, rpc)
     try:
-        while not runner.stop_requested:
-            report = runner.step()
-            rounds += 1
-            if report.error:
-                console.print(f"[yellow]round {rounds}:[/yellow] {escape(redact_text(report.error, rpc))}")
-            elif report.new_block:
-                line = f"block {report.block}: {report.pools} pools, {len(report.opportunities)} opportunities"
-                if report.skipped:
-                    line += f", {len(report.skipped)} skipped ({report.skipped[0].reason})"
-                if report.decision is not None:
-                    line += f"; {report.decision.reason}"
-                if report.execution is not None:
-                    executed += 1
-                    profit += report.execution.profit if report.execution.success else 0
-                    ok = "ok" if report.execution.success else report.execution.reason
-                    line += f"; executed: {ok}, profit {report.execution.profit}, gas {report.execution.gas_used}"
-                console.print(line)
-            if max_iterations and rounds >= max_iterations:
-                break
-            runner.wait(poll_interval)
+        runner.run(max_iterations or None, poll_interval, history=settings.history, on_step=tally.print)
     except KeyboardInterrupt:
         console.print("interrupted")
     finally:
         store.close()
-    console.print(f"stopped after {rounds} rounds, {executed} executions, profit {profit} (start-token units)")
+    console.print(
+        f"stopped after {tally.rounds} rounds, {tally.executed} executions, profit {tally.profit} (start-token units)"
+    )
+
+
+def _sender(
+    rpc: str, timeout: float, key_env: str, settings: ArbRunSettings, mainnet: bool
+) -> tuple[Web3, TransactionSender]:
+    """The node and the wallet's sender, refusing a mainnet without both opt-ins (before anything is signed)."""
+    from web3 import Web3
+
+    from defipm.chain.errors import translate_web3_error
+    from defipm.chain.transactions import GasPolicy, TransactionSender
+    from defipm.chain.wallet import Wallet
+
+    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": timeout}))
+    try:
+        chain_id = int(w3.eth.chain_id)
+    except Exception as exc:
+        raise translate_web3_error(exc, "read chain id") from exc
+    wallet = Wallet.from_env(key_env, allow_mainnet=check_mainnet_opt_in(chain_id, settings, mainnet))
+    return w3, TransactionSender(w3, wallet, GasPolicy(max_fee_per_gas_wei=settings.max_fee_per_gas_wei))
+
+
+def _engines(
+    sender: TransactionSender, engine: str, executor: str, v2_router: str, v3_router: str
+) -> tuple[ExecutionEngine, CapitalEngine | None]:
+    """The execution engine, and the capital engine that unwinds half-done cycles (when routers are given)."""
+    from defipm.arb.execution.capital import CapitalEngine
+    from defipm.arb.execution.flash import FlashLoanEngine
+
+    unwinder = CapitalEngine(sender, v2_router, v3_router) if v2_router and v3_router else None
+    if engine == "flash":
+        if not executor:
+            raise DefipmError("--executor is required with the flash engine")
+        return FlashLoanEngine(sender, executor), unwinder
+    if engine == "capital":
+        if unwinder is None:
+            raise DefipmError("--v2-router and --v3-router are required with the capital engine")
+        return unwinder, unwinder
+    raise DefipmError(f"unknown engine {engine!r} (flash or capital)")
+
+
+def _runner(
+    store: Store, settings: ArbRunSettings, w3: Web3, refs: list[PoolRefLike], engine: ExecutionEngine,
+    unwinder: CapitalEngine | None, native: str, start: list[str], max_len: int, min_profit_wei: int,
+) -> ArbRunner:  # fmt: skip
+    """The runner with its journal, records and risk state in ``store`` under the settings' run name."""
+    from defipm.arb.chain_pools import ChainPoolReader
+    from defipm.arb.events import EventBus
+    from defipm.arb.journal import ArbJournal
+    from defipm.arb.recorder import ArbRecorder
+    from defipm.arb.risk import ArbRiskManager
+    from defipm.arb.risk_state import StoredRiskState
+    from defipm.arb.runner import ArbRunner
+
+    bus = EventBus()
+    ArbRecorder(store).attach(bus)
+    limits = settings.risk
+    if min_profit_wei:
+        limits = limits.model_copy(update={"min_profit_native": min_profit_wei})
+    if settings.max_fee_per_gas_wei is not None and limits.max_gas_price_wei is not None:
+        limits = limits.model_copy(update={"max_gas_price_wei": min(limits.max_gas_price_wei,
+                                                                    settings.max_fee_per_gas_wei)})  # fmt: skip
+    risk = ArbRiskManager(limits, bus=bus, state=StoredRiskState(store, settings.run))
+    return ArbRunner(
+        ChainPoolReader(w3, refs), engine, native=native, starts=tuple(start), max_len=max_len, risk=risk, bus=bus,
+        journal=ArbJournal(store, settings.run), unwinder=unwinder, unwind_slippage_bps=settings.unwind_slippage_bps,
+    )  # fmt: skip
+
+
+class _Tally:
+    """Prints one line per round of ``arb run`` and counts executions and profit."""
+
+    def __init__(self, console: Console, rpc: str = "") -> None:
+        self.console = console
+        self.rpc = rpc
+        """The node's URL, scrubbed from every message printed (it may carry an API key)."""
+        self.rounds = self.executed = self.profit = 0
+
+    def print(self, report: StepReport) -> None:
+        self.rounds += 1
+        for resolution in report.resolved:  # executions left open by an earlier round or process
+            done = resolution.report
+            if resolution.final and done is not None and done is not report.execution:
+                self.executed += 1
+                self.profit += done.profit
+                self.console.print(
+                    f"settled {resolution.execution_id} ({resolution.status}): profit {done.profit}, gas "
+                    f"{done.gas_used}; {escape(resolution.reason)}"
+                )
+        if report.blocked:
+            blocked = redact_text(report.blocked, self.rpc)
+            self.console.print(f"[yellow]round {self.rounds}: not trading:[/yellow] {escape(blocked)}")
+        elif report.error:
+            self.console.print(f"[yellow]round {self.rounds}:[/yellow] {escape(redact_text(report.error, self.rpc))}")
+        elif report.new_block:
+            line = f"block {report.block}: {report.pools} pools, {len(report.opportunities)} opportunities"
+            if report.skipped:
+                line += f", {len(report.skipped)} skipped ({report.skipped[0].reason})"
+            if report.decision is not None:
+                line += f"; {report.decision.reason}"
+            if report.execution is not None:
+                self.executed += 1
+                self.profit += report.execution.profit
+                ok = "ok" if report.execution.success else report.execution.reason
+                line += f"; executed: {ok}, profit {report.execution.profit}, gas {report.execution.gas_used}"
+            self.console.print(escape(line))
 
 
 @app.command()
@@ -245,6 +330,7 @@ def demo(
     from defipm.arb.chain_pools import ChainPoolReader
     from defipm.arb.events import EventBus
     from defipm.arb.execution.flash import FlashLoanEngine
+    from defipm.arb.journal import ArbJournal
     from defipm.arb.local_world import SCENARIOS, ArbLocalWorld
     from defipm.arb.recorder import ArbRecorder
     from defipm.arb.runner import ArbRunner
@@ -274,8 +360,9 @@ def demo(
         recorder.attach(bus)
         engine = FlashLoanEngine(arb.sender, arb.executor)
         runner = ArbRunner(
-            ChainPoolReader(world.w3, ring.pools), engine, native=arb.address("WETH"), max_len=ring.length, bus=bus
-        )
+            ChainPoolReader(world.w3, ring.pools), engine, native=arb.address("WETH"), max_len=ring.length, bus=bus,
+            journal=ArbJournal(store, "demo"),
+        )  # fmt: skip
         eth_before = int(world.w3.eth.get_balance(arb.wallet.address))  # type: ignore[arg-type]
         weth_before = arb.balance("WETH")
         report = runner.step()
@@ -286,28 +373,9 @@ def demo(
             why = decision.reason if decision else "no opportunity found"
             console.print(f"[red]nothing executed:[/red] {why}")
             raise typer.Exit(1)
-        o = decision.opportunity
         symbols = {t.address: t.symbol for t in runner.reader.tokens.values()}
-        table = Table(title=f"Flash-loan arbitrage at block {execution.block_number}")
-        table.add_column("", style="bold")
-        table.add_column("value", justify="right")
-        rows = [
-            ("path", " > ".join(symbols.get(t, t[:10]) for t in o.tokens)),
-            ("pools", ", ".join(o.kinds)),
-            ("borrowed", f"{o.amount_in / 1e18:.6f} WETH"),
-            ("flash-loan premium", f"{o.premium / 1e18:.8f} WETH"),
-            ("estimated profit (exact quote)", f"{o.gross_profit / 1e18:.8f} WETH"),
-            ("realised profit (wallet WETH)", f"{weth_gain / 1e18:.8f} WETH"),
-            ("difference", f"{weth_gain - o.gross_profit} wei"),
-            ("gas used (model)", f"{execution.gas_used:,} ({o.gas_units:,})"),
-            ("gas paid", f"{eth_spent / 1e18:.8f} ETH"),
-            ("net of gas", f"{(weth_gain - eth_spent) / 1e18:.8f} ETH"),
-            ("transaction", execution.tx_hash or "-"),
-            ("recorded", f"{len(recorder.opportunities())} opportunity, {len(recorder.executions())} execution"),
-        ]
-        for k, v in rows:
-            table.add_row(k, v)
-        console.print(table)
+        recorded = f"{len(recorder.opportunities())} opportunity, {len(recorder.executions())} execution"
+        console.print(_demo_table(decision.opportunity, execution, symbols, weth_gain, eth_spent, recorded))
         if not execution.success:
             console.print(f"[red]execution failed:[/red] {execution.reason}")
             raise typer.Exit(1)
@@ -318,3 +386,29 @@ def demo(
         if store is not None:
             store.close()
         world.stop()
+
+
+def _demo_table(
+    o: Opportunity, execution: ExecutionReport, symbols: dict[str, str], weth_gain: int, eth_spent: int, recorded: str
+) -> Table:
+    """The demo's result: the cycle, the estimate next to the realised profit, gas."""
+    table = Table(title=f"Flash-loan arbitrage at block {execution.block_number}")
+    table.add_column("", style="bold")
+    table.add_column("value", justify="right")
+    rows = [
+        ("path", " > ".join(symbols.get(t, t[:10]) for t in o.tokens)),
+        ("pools", ", ".join(o.kinds)),
+        ("borrowed", f"{o.amount_in / 1e18:.6f} WETH"),
+        ("flash-loan premium", f"{o.premium / 1e18:.8f} WETH"),
+        ("estimated profit (exact quote)", f"{o.gross_profit / 1e18:.8f} WETH"),
+        ("realised profit (wallet WETH)", f"{weth_gain / 1e18:.8f} WETH"),
+        ("difference", f"{weth_gain - o.gross_profit} wei"),
+        ("gas used (model)", f"{execution.gas_used:,} ({o.gas_units:,})"),
+        ("gas paid", f"{eth_spent / 1e18:.8f} ETH"),
+        ("net of gas", f"{(weth_gain - eth_spent) / 1e18:.8f} ETH"),
+        ("transaction", execution.tx_hash or "-"),
+        ("recorded", recorded),
+    ]
+    for k, v in rows:
+        table.add_row(k, v)
+    return table

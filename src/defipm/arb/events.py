@@ -65,7 +65,9 @@ class ExecutionResult(ArbEvent):
     execution_time_ms: float
     reason: str = ""
     actual_profit_native: int | None = None
-    """Profit net of gas in native wei, when the start token is priced."""
+    """Profit net of gas in native wei (tokens left over valued at market), when every token involved is priced."""
+    gas_cost_wei: int = 0
+    """Gas paid over every transaction of the execution, wei of the native coin."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,18 @@
 """The on-chain arbitrage loop: watch blocks, refresh pools, detect, validate, execute, record.
 
-``ArbRunner.step()`` does one round: when a new block has arrived it reads every watched pool at that block
+``ArbRunner.step()`` does one round. First it settles what earlier rounds (or an earlier process) left open in
+the execution journal (``defipm.arb.journal``, ``defipm.arb.settlement``): while a transaction is pending or a
+half-done capital cycle holds tokens it cannot turn back into the start token, it trades nothing and says why
+(``StepReport.blocked``). Then, when a new block has arrived, it reads every watched pool at that block
 (``ChainPoolReader``), feeds changed pools to the scanner (only the cycles through them are re-evaluated; the first
 round scans everything), and for the best opportunity asks the risk manager, which re-quotes it on the latest block.
-An approved opportunity becomes an ``ExecutionPlan`` whose amounts are the exact off-chain quote at that block and
-goes to the engine (flash loan or capital). Each opportunity is published as ``ArbitrageOpportunity`` with the
-decision and its reason in ``metadata``, each attempt as ``ExecutionResult``, and the outcome is fed back to the
-risk manager (daily loss, circuit breaker). ``run()`` repeats until ``max_iterations`` or ``stop()``.
+An approved opportunity becomes an ``ExecutionPlan`` whose amounts are the exact off-chain quote at that block; it
+is journalled before anything is signed, each transaction is journalled before it is broadcast, and after the
+engine (flash loan or capital) returns, the execution is settled from the receipts: profit in the start token, gas,
+and any token left over unwound (or completed when still profitable). Each opportunity is published as
+``ArbitrageOpportunity`` with the decision and its reason in ``metadata``, each settled execution as
+``ExecutionResult``, and the outcome is fed back to the risk manager (daily loss, circuit breaker). ``run()`` repeats
+until ``max_iterations`` or ``stop()``, keeping the last ``history`` step reports.
 
 Pools that fail to refresh stay in the graph as paused (cycles through them are rejected with the reason) and are
 listed in the step report; nothing a pool or the RPC does crashes the loop.
@@ -17,24 +23,37 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from defipm.arb.chain_pools import ChainPoolReader, PoolRefresh, SkippedPool
 from defipm.arb.costs import PriceBook
 from defipm.arb.events import ArbitrageOpportunity, EventBus, ExecutionResult
 from defipm.arb.execution.plan import ExecutionPlan, plan_execution
 from defipm.arb.execution.report import ExecutionReport
+from defipm.arb.execution.txlog import TxLog
 from defipm.arb.graph import PoolGraph
+from defipm.arb.journal import ArbJournal
 from defipm.arb.metrics import ArbMetrics
 from defipm.arb.opportunity import CostModel, Opportunity, Rejection, evaluate_cycle
 from defipm.arb.pools import Pool
 from defipm.arb.risk import ArbRiskManager, Decision
 from defipm.arb.scanner import Scanner
+from defipm.arb.settlement import HopSwapper, Resolution, Settlement
 from defipm.core.errors import DefipmError
 
+if TYPE_CHECKING:
+    from defipm.chain.transactions import TransactionSender
+
 __all__ = ["ArbRunner", "ExecutionEngine", "StepReport"]
+
+HISTORY = 100
+"""Step reports ``run`` keeps by default (the newest)."""
 
 
 class ExecutionEngine(Protocol):
@@ -43,7 +62,12 @@ class ExecutionEngine(Protocol):
     name: str
     flash_loan: bool
 
-    def execute(self, plan: ExecutionPlan) -> ExecutionReport: ...
+    @property
+    def sender(self) -> TransactionSender | None:
+        """The wallet's sender (settlement reads receipts through it); None only for engines that send nothing."""
+        ...
+
+    def execute(self, plan: ExecutionPlan, log: TxLog | None = None) -> ExecutionReport: ...
 
 
 @dataclass
@@ -58,6 +82,10 @@ class StepReport:
     decision: Decision | None = None
     execution: ExecutionReport | None = None
     error: str | None = None
+    resolved: list[Resolution] = field(default_factory=list)
+    """Executions settled (or still open) this round, before any trading."""
+    blocked: str | None = None
+    """Why nothing was traded this round: a transaction in flight or tokens held (None: free to trade)."""
 
 
 GAS_RESCAN_DIVISOR = 10
@@ -70,7 +98,11 @@ class ArbRunner:
 
     native: the native token's ERC-20 (WETH) address, to price gas. starts: tokens to count profit in.
     max_len: longest cycle. costs: cost model (its ``flash_loan`` should match the engine's).
-    gas_price_wei: fixed gas price for costing, or None to ask the node every round.
+    gas_price_wei: fixed gas price for costing, or None to ask the node every round (the node's price is what the
+        risk manager's gas ceiling is checked against either way).
+    journal: the execution journal (default: an in-memory one, lost with the process). unwinder: swaps tokens a
+    half-done capital cycle left back into its start token (the capital engine; default: none, they stay held).
+    unwind_slippage_bps: allowance below the quote on each hop of such a route back.
     """
 
     def __init__(
@@ -87,9 +119,22 @@ class ArbRunner:
         metrics: ArbMetrics | None = None,
         max_amount: int | None = None,
         gas_price_wei: int | None = None,
+        journal: ArbJournal | None = None,
+        unwinder: HopSwapper | None = None,
+        unwind_slippage_bps: int = 50,
     ) -> None:
         self.reader = reader
         self.engine = engine
+        if journal is None:
+            from defipm.store import Store
+
+            journal = ArbJournal(Store("sqlite://"))
+        self.journal = journal
+        self.settlement = Settlement(journal, engine.sender, pools=self._latest_pools, prices=lambda: self.prices,
+                                     unwinder=unwinder, slippage_bps=unwind_slippage_bps)  # fmt: skip
+        self._settled = False
+        """No execution of the journal is open (checked on the first round, then after each execution)."""
+        self._gas_now: int | None = None
         self.native = native.lower()
         self.starts = tuple(s.lower() for s in starts) or (self.native,)
         self.max_len = max_len
@@ -155,13 +200,22 @@ class ArbRunner:
             return None
         return self.prices.to_native(opportunity.start_token, opportunity.amount_in)
 
-    def _gas_price(self) -> int:
-        if self.gas_price_wei is not None:
-            return self.gas_price_wei
+    def _node_gas_price(self) -> int | None:
+        """The node's gas price now (checked against the risk manager's ceiling), None when it cannot tell."""
         try:
             return int(self.reader.w3.eth.gas_price)
         except Exception:
-            return self.costs.gas_price_wei
+            return None
+
+    def _latest_pools(self) -> Mapping[str, Pool]:
+        """Every watched pool at the latest block, by address (refreshes graph and prices)."""
+        refresh = self.reader.refresh()
+        changed = self._apply(refresh)
+        if self.scanner is not None:
+            for pool in changed:
+                self.scanner.update_pool(pool)
+        assert self.graph is not None
+        return {p.address: p for p in self.graph.pools}
 
     def requote(self, opportunity: Opportunity) -> Opportunity | Rejection:
         """The same cycle sized and costed again on the latest block's state (the estimate executed)."""
@@ -188,12 +242,15 @@ class ArbRunner:
 
     # -- one round -------------------------------------------------------------------------------------------
     def step(self) -> StepReport:
-        """One round: new block? refresh, detect, validate and execute the best opportunity."""
+        """One round: settle what is open; then, on a new block, refresh, detect, validate and execute the best
+        opportunity."""
         try:
             block = self.reader.block_number()
         except DefipmError as exc:
             return StepReport(None, error=str(exc))
         report = StepReport(block)
+        if not self._settled and not self._settle_open(report):
+            return report
         if block == self.last_block and self.scanner is not None:
             return report
         report.new_block = True
@@ -205,7 +262,8 @@ class ArbRunner:
             return report
         changed = self._apply(refresh)
         assert self.scanner is not None
-        gas_price = self._gas_price()
+        self._gas_now = self._node_gas_price()
+        gas_price = self.gas_price_wei if self.gas_price_wei is not None else self._gas_now or self.costs.gas_price_wei
         self.scanner.costs = replace(self.scanner.costs, gas_price_wei=gas_price)
         last = self._scan_gas_price
         gas_moved = last is None or abs(gas_price - last) * GAS_RESCAN_DIVISOR > last
@@ -229,9 +287,31 @@ class ArbRunner:
             self._trade(report.opportunities[0], report)
         return report
 
+    def _settle_open(self, report: StepReport) -> bool:
+        """Settle every open execution of the journal; False (and ``report.blocked``) while any stays open."""
+        try:
+            executions = self.journal.open_executions()
+            blocked = []
+            for execution in executions:
+                resolution = self.settlement.resolve(execution)
+                report.resolved.append(resolution)
+                if resolution.final:
+                    self._account(resolution)
+                else:
+                    blocked.append(resolution.reason)
+        except Exception as exc:  # whatever it is, trading on top of an unsettled execution could double it
+            blocked = [f"cannot settle the executions in flight: {_describe(exc)}"]
+        if blocked:
+            report.blocked = "; ".join(blocked)
+            return False
+        self._settled = True
+        return True
+
     def _trade(self, opportunity: Opportunity, report: StepReport) -> None:
         opportunity_id = uuid.uuid4().hex
-        decision = self.risk.check(opportunity, self.requote, value_native=self._value_native)
+        decision = self.risk.check(
+            opportunity, self.requote, value_native=self._value_native, gas_price_wei=self._gas_now
+        )
         report.decision = decision
         chosen = decision.opportunity or opportunity
         self._publish_opportunity(opportunity_id, opportunity, chosen, decision)
@@ -240,19 +320,49 @@ class ArbRunner:
         assert self.graph is not None
         plan = plan_execution(self.graph, decision.opportunity, opportunity_id, min_profit=self._min_profit(chosen))
         try:
-            execution = self.engine.execute(plan)
+            self.journal.begin(plan, self.engine.name)
+        except (DefipmError, SQLAlchemyError) as exc:
+            report.error = f"not executed: the journal could not record it ({exc})"
+            return
+        self._settled = False
+        engine_report = self._execute(plan)
+        try:
+            resolution = self.settlement.resolve(self.journal.execution(opportunity_id), engine_report)
+        except Exception as exc:  # settled again next round, before anything else is traded
+            report.execution = engine_report
+            report.blocked = f"execution {opportunity_id} not settled yet: {_describe(exc)}"
+            return
+        report.resolved.append(resolution)
+        report.execution = resolution.report or engine_report
+        if resolution.final:
+            self._account(resolution)
+            self._settled = True
+        else:
+            report.blocked = resolution.reason
+
+    def _execute(self, plan: ExecutionPlan) -> ExecutionReport:
+        """Run the engine; an error becomes a failed report (the settlement then reads what reached the chain)."""
+        log = self.journal.tx_log(plan.opportunity_id)
+        try:
+            return self.engine.execute(plan, log)
         except DefipmError as exc:
-            execution = ExecutionReport(self.engine.name, False, 0, 0, 0, reason=f"not sent: {exc}")
+            return ExecutionReport(self.engine.name, False, 0, 0, 0, reason=f"not sent: {exc}")
         except Exception as exc:  # e.g. a node timeout mid-execution: count it (breaker, records), keep running
             reason = f"engine error, a transaction may have been sent: {exc!r}"
-            execution = ExecutionReport(self.engine.name, False, 0, 0, 0, reason=reason)
-        report.execution = execution
-        profit_native = self._profit_native(plan, execution)
-        self.risk.record_execution(execution.success, profit_native if profit_native is not None else 0)
+            return ExecutionReport(self.engine.name, False, 0, 0, 0, reason=reason)
+
+    def _account(self, resolution: Resolution) -> None:
+        """Feed a settled execution to the risk manager and publish it."""
+        execution = resolution.report
+        assert execution is not None
+        profit_native = resolution.profit_native
+        self.risk.record_execution(
+            execution.success, profit_native if profit_native is not None else -execution.gas_cost_wei
+        )
         self.bus.publish(
             ExecutionResult(
                 at=datetime.now(UTC),
-                opportunity_id=opportunity_id,
+                opportunity_id=resolution.execution_id,
                 engine=execution.engine,
                 success=execution.success,
                 tx_hash=execution.tx_hash,
@@ -262,19 +372,13 @@ class ArbRunner:
                 execution_time_ms=execution.elapsed_ms,
                 reason=execution.reason,
                 actual_profit_native=profit_native,
+                gas_cost_wei=execution.gas_cost_wei,
             )
         )
 
     def _min_profit(self, opportunity: Opportunity) -> int:
         """The executor reverts below this: the trade must at least pay its gas (and at least 1 unit)."""
         return max(1, opportunity.gas_cost or 0)
-
-    def _profit_native(self, plan: ExecutionPlan, execution: ExecutionReport) -> int | None:
-        value = self.prices.to_native(plan.start_token, execution.profit) if self.prices else None
-        if execution.profit < 0 and self.prices is not None:
-            loss = self.prices.to_native(plan.start_token, -execution.profit)
-            value = None if loss is None else -loss
-        return None if value is None else value - execution.gas_cost_wei
 
     def _publish_opportunity(
         self, opportunity_id: str, found: Opportunity, chosen: Opportunity, decision: Decision
@@ -320,12 +424,30 @@ class ArbRunner:
         """Sleep up to ``seconds``, waking early when ``stop()`` is called."""
         self._stop.wait(seconds)
 
-    def run(self, max_iterations: int | None = None, poll_interval_s: float = 1.0) -> list[StepReport]:
-        """Repeat ``step`` every ``poll_interval_s`` until ``max_iterations`` rounds or ``stop()``."""
-        reports: list[StepReport] = []
+    def run(
+        self,
+        max_iterations: int | None = None,
+        poll_interval_s: float = 1.0,
+        *,
+        history: int = HISTORY,
+        on_step: Callable[[StepReport], None] | None = None,
+    ) -> list[StepReport]:
+        """Repeat ``step`` every ``poll_interval_s`` until ``max_iterations`` rounds or ``stop()``; ``on_step`` sees
+        every report as it comes. Returns the last ``history`` reports (memory stays bounded on long runs)."""
+        reports: deque[StepReport] = deque(maxlen=history)
+        rounds = 0
         while not self._stop.is_set():
-            reports.append(self.step())
-            if max_iterations is not None and len(reports) >= max_iterations:
+            report = self.step()
+            rounds += 1
+            reports.append(report)
+            if on_step is not None:
+                on_step(report)
+            if max_iterations is not None and rounds >= max_iterations:
                 break
             self._stop.wait(poll_interval_s)
-        return reports
+        return list(reports)
+
+
+def _describe(exc: Exception) -> str:
+    """An error for a report: defipm's own message, or the type and message of anything else (a fault to fix)."""
+    return str(exc) if isinstance(exc, DefipmError | SQLAlchemyError) else f"{type(exc).__name__}: {exc}"

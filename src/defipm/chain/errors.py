@@ -7,7 +7,8 @@
      └── VenueError
           ├── ChainError                   a local-chain setup step failed (anvil, artifacts, deployment)
           ├── OrderRejectedError
-          │    └── TransactionRevertedError  the transaction reverted (in simulation or on chain)
+          │    ├── TransactionRevertedError  the transaction reverted (in simulation or on chain)
+          │    └── GasPriceTooHighError      the fee per gas is above the configured ceiling: nothing sent
           └── VenueUnavailableError
                └── RpcUnavailableError     the node is unreachable or timed out; the outcome may be unknown
 
@@ -46,6 +47,16 @@ class TransactionRevertedError(OrderRejectedError):
     def __init__(self, message: str, *, reason: str | None = None, tx_hash: str | None = None) -> None:
         self.reason = reason
         self.tx_hash = tx_hash
+        super().__init__(message)
+
+
+class GasPriceTooHighError(OrderRejectedError):
+    """The network's fee per gas (base fee + tip) is above the configured ceiling; nothing was signed or sent.
+    ``fee_per_gas_wei`` and ``ceiling_wei`` give both figures."""
+
+    def __init__(self, message: str, *, fee_per_gas_wei: int, ceiling_wei: int) -> None:
+        self.fee_per_gas_wei = fee_per_gas_wei
+        self.ceiling_wei = ceiling_wei
         super().__init__(message)
 
 

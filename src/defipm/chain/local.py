@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -90,6 +91,19 @@ class LocalUniswap:
     def revert(self, snapshot_id: str) -> None:
         """Return the chain to ``snapshot_id`` (the snapshot is consumed)."""
         self.node.rpc("evm_revert", snapshot_id)
+
+    @contextmanager
+    def base_fee(self, wei: int) -> Iterator[None]:
+        """Blocks with a base fee of ``wei`` per gas inside the ``with`` block (one is mined on entry); the base fee
+        of before on the way out (anvil keeps a base fee across ``revert``, so tests must undo it)."""
+        usual = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+        self.node.rpc("anvil_setNextBlockBaseFeePerGas", hex(wei))
+        self.node.rpc("evm_mine")
+        try:
+            yield
+        finally:
+            self.node.rpc("anvil_setNextBlockBaseFeePerGas", hex(usual))
+            self.node.rpc("evm_mine")
 
     def stop(self) -> None:
         self.node.stop()

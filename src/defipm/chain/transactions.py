@@ -4,14 +4,27 @@
 (re-reading after any send whose outcome is unknown). ``send`` simulates the call first (``eth_estimateGas``,
 which also surfaces revert reasons before any gas is paid), signs, broadcasts, waits for the receipt and returns a
 ``TxOutcome`` with the gas used and its cost in wei. Every web3 error leaves as a defipm error.
+
+Journalling: ``on_signed`` (of ``send`` / ``send_built``) is called with the signed transaction's nonce and hash
+after signing and before broadcasting, so a caller can record what it is about to send; if it raises, nothing is
+sent. ``outcome_of`` / ``is_pending`` find a transaction again by its hash after a restart.
+
+Gas ceiling: with ``GasPolicy.max_fee_per_gas_wei`` set, a transaction is refused (``GasPriceTooHighError``, nothing
+signed) while the latest base fee plus the tip is above it, and no transaction offers a max fee above it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from defipm.chain.errors import RpcUnavailableError, TransactionRevertedError, translate_web3_error
+from defipm.chain.errors import (
+    GasPriceTooHighError,
+    RpcUnavailableError,
+    TransactionRevertedError,
+    translate_web3_error,
+)
 from defipm.chain.wallet import Wallet
 
 if TYPE_CHECKING:
@@ -29,6 +42,8 @@ class GasPolicy:
     max_fee_multiplier: max fee per gas = base fee * this + tip.
     fixed_gas_limit: skip estimation and use this limit (a revert is then only seen on chain, gas paid).
     receipt_timeout_s: seconds to wait for a receipt before the outcome is declared unknown.
+    max_fee_per_gas_wei: ceiling on the fee per gas, wei: nothing is sent while base fee + tip is above it, and
+        no transaction offers a max fee above it. None: no ceiling.
     """
 
     estimate_multiplier_bps: int = 12_000
@@ -36,6 +51,34 @@ class GasPolicy:
     max_fee_multiplier: int = 2
     fixed_gas_limit: int | None = None
     receipt_timeout_s: float = 120.0
+    max_fee_per_gas_wei: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeeQuote:
+    """The fees a transaction sent now would offer, wei per gas: the latest block's base fee, the tip, and the
+    max fee (``base x max_fee_multiplier + tip``, capped at the ceiling)."""
+
+    base_fee_wei: int
+    priority_fee_wei: int
+    max_fee_per_gas_wei: int
+
+    @property
+    def expected_per_gas(self) -> int:
+        """What one gas unit costs if the transaction is included at the current base fee (base fee + tip)."""
+        return self.base_fee_wei + self.priority_fee_wei
+
+
+@dataclass(frozen=True, slots=True)
+class SignedTx:
+    """A signed transaction not yet broadcast: its nonce, its hash (known before sending), the raw bytes, and the
+    call (``to``, ``data`` as 0x hex) that finds it again if it is replaced by another with the same nonce."""
+
+    nonce: int
+    tx_hash: str
+    raw: bytes
+    to: str = ""
+    data: str = "0x"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +134,53 @@ class TransactionSender:
         """Forget the local nonce; the next send reads the pending count from the node."""
         self._nonce = None
 
-    def _fees(self) -> dict[str, int]:
-        block = self.w3.eth.get_block("latest")
+    def mined_nonce(self) -> int:
+        """How many of the wallet's transactions are mined (its nonce at the latest block)."""
+        try:
+            return int(self.w3.eth.get_transaction_count(self.wallet.address, "latest"))  # type: ignore[arg-type]
+        except Exception as exc:
+            raise translate_web3_error(exc, "read the mined nonce") from exc
+
+    def pending_nonce(self) -> int:
+        """The wallet's nonce counting its transactions in the node's mempool (read now, not the local count)."""
+        try:
+            return int(self.w3.eth.get_transaction_count(self.wallet.address, "pending"))  # type: ignore[arg-type]
+        except Exception as exc:
+            raise translate_web3_error(exc, "read the pending nonce") from exc
+
+    def fee_quote(self) -> FeeQuote:
+        """The fees a transaction sent now would offer (reads the latest block and, unless fixed, the tip)."""
+        try:
+            block = self.w3.eth.get_block("latest")
+            tip = self.gas.priority_fee_wei
+            if tip is None:
+                tip = int(self.w3.eth.max_priority_fee)
+        except Exception as exc:
+            raise translate_web3_error(exc, "read the base fee") from exc
         base = int(block.get("baseFeePerGas", 0) or 0)
-        tip = self.gas.priority_fee_wei
-        if tip is None:
-            tip = int(self.w3.eth.max_priority_fee)
-        return {"maxFeePerGas": base * self.gas.max_fee_multiplier + tip, "maxPriorityFeePerGas": tip}
+        offer = base * self.gas.max_fee_multiplier + tip
+        if self.gas.max_fee_per_gas_wei is not None:
+            offer = min(offer, self.gas.max_fee_per_gas_wei)
+        return FeeQuote(base, tip, offer)
+
+    def check_fee_ceiling(self, quote: FeeQuote | None = None) -> FeeQuote:
+        """The current ``FeeQuote``; raises GasPriceTooHighError when base fee + tip is above the ceiling."""
+        quote = quote or self.fee_quote()
+        ceiling = self.gas.max_fee_per_gas_wei
+        if ceiling is not None and quote.expected_per_gas > ceiling:
+            raise GasPriceTooHighError(
+                f"fee per gas {quote.expected_per_gas / 10**9:,.2f} gwei (base fee {quote.base_fee_wei / 10**9:,.2f} "
+                f"+ tip {quote.priority_fee_wei / 10**9:,.2f}) is above the ceiling of {ceiling / 10**9:,.2f} gwei: "
+                "nothing sent (raise the max fee per gas in the config to pay it)",
+                fee_per_gas_wei=quote.expected_per_gas,
+                ceiling_wei=ceiling,
+            )
+        return quote
+
+    def _fees(self) -> dict[str, int]:
+        quote = self.check_fee_ceiling()
+        tip = min(quote.priority_fee_wei, quote.max_fee_per_gas_wei)
+        return {"maxFeePerGas": quote.max_fee_per_gas_wei, "maxPriorityFeePerGas": tip}
 
     def build(
         self, call: ContractFunction | ContractConstructor, value: int = 0, *, calldata_suffix: bytes = b""
@@ -109,8 +192,8 @@ class TransactionSender:
         tag that finds the transaction again later; the gas estimate then simulates the tagged data."""
         context = _describe(call)
         base: dict[str, Any] = {"from": self.wallet.address, "value": value, "chainId": self.chain_id}
+        fees = self._fees()
         try:
-            fees = self._fees()
             if calldata_suffix:
                 return self._build_with_suffix(call, base, fees, calldata_suffix)
             if self.gas.fixed_gas_limit is not None:
@@ -139,22 +222,46 @@ class TransactionSender:
         return tx, estimate
 
     def send(
-        self, call: ContractFunction | ContractConstructor, value: int = 0, *, calldata_suffix: bytes = b""
+        self,
+        call: ContractFunction | ContractConstructor,
+        value: int = 0,
+        *,
+        calldata_suffix: bytes = b"",
+        on_signed: Callable[[SignedTx], None] | None = None,
     ) -> TxOutcome:
         """Simulate, sign, send and wait. Reverts raise TransactionRevertedError (with the tx hash when mined);
         an unreachable node after broadcasting raises RpcUnavailableError (outcome unknown, nonce resynced).
-        ``calldata_suffix``: as in ``build``."""
+        ``calldata_suffix``: as in ``build``; ``on_signed``: as in ``send_built``."""
         tx, estimate = self.build(call, value, calldata_suffix=calldata_suffix)
-        return self.send_built(tx, estimate, _describe(call))
+        return self.send_built(tx, estimate, _describe(call), on_signed=on_signed)
 
-    def send_built(self, tx: dict[str, Any], estimate: int, context: str) -> TxOutcome:
-        """Sign and send a transaction made earlier by ``build`` (gas limit fixed then, no new simulation),
-        wait and return its outcome; raises like ``send``."""
+    def sign(self, tx: dict[str, Any]) -> SignedTx:
+        """Sign ``tx`` with the next nonce (nothing is sent)."""
         tx = dict(tx)
         tx["nonce"] = self.next_nonce()
         raw = self.wallet.sign_transaction(tx, chain_id=self.chain_id)
+        from eth_utils import keccak
+
+        data = tx.get("data", b"")
+        data_hex = "0x" + (bytes(data).hex() if not isinstance(data, str) else data.removeprefix("0x"))
+        return SignedTx(int(tx["nonce"]), "0x" + keccak(raw).hex(), raw, str(tx.get("to") or "").lower(), data_hex)
+
+    def send_built(
+        self,
+        tx: dict[str, Any],
+        estimate: int,
+        context: str,
+        *,
+        on_signed: Callable[[SignedTx], None] | None = None,
+    ) -> TxOutcome:
+        """Sign and send a transaction made earlier by ``build`` (gas limit fixed then, no new simulation),
+        wait and return its outcome; raises like ``send``. ``on_signed(signed)`` runs between signing and
+        broadcasting (to journal the nonce and hash); when it raises, nothing is sent."""
+        signed = self.sign(tx)
+        if on_signed is not None:
+            on_signed(signed)
         try:
-            tx_hash = self.w3.eth.send_raw_transaction(raw)
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw)
         except Exception as exc:
             self.resync_nonce()
             raise translate_web3_error(exc, context) from exc
@@ -184,15 +291,32 @@ class TransactionSender:
             if isinstance(error, RpcUnavailableError):
                 raise error from exc
             raise RpcUnavailableError(str(error)) from exc
-        return TxOutcome(
-            tx_hash=tx_hash,
-            success=receipt["status"] == 1,
-            block_number=int(receipt["blockNumber"]),
-            gas_estimate=gas_estimate,
-            gas_used=int(receipt["gasUsed"]),
-            effective_gas_price=int(receipt.get("effectiveGasPrice", 0) or 0),
-            receipt=receipt,
-        )
+        return _outcome(tx_hash, gas_estimate, receipt)
+
+    def outcome_of(self, tx_hash: str) -> TxOutcome | None:
+        """The outcome of an earlier transaction from its receipt, or None while the node has no receipt for it
+        (pending, dropped or never received: ``is_pending`` tells which)."""
+        from web3.exceptions import TransactionNotFound
+
+        try:
+            receipt = self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return None
+        except Exception as exc:
+            raise translate_web3_error(exc, f"read receipt {tx_hash}") from exc
+        return _outcome(tx_hash, 0, receipt)
+
+    def is_pending(self, tx_hash: str) -> bool:
+        """Whether the node holds ``tx_hash`` unmined (in its mempool)."""
+        from web3.exceptions import TransactionNotFound
+
+        try:
+            tx = self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return False
+        except Exception as exc:
+            raise translate_web3_error(exc, f"read transaction {tx_hash}") from exc
+        return tx.get("blockNumber") is None
 
     def revert_reason(self, tx: dict[str, Any], block_number: int) -> str | None:
         """Replay a reverted transaction as a call on the state before its block to recover the reason."""
@@ -203,6 +327,18 @@ class TransactionSender:
             error = translate_web3_error(exc, "replay")
             return getattr(error, "reason", None) or str(error)
         return None
+
+
+def _outcome(tx_hash: str, gas_estimate: int, receipt: Any) -> TxOutcome:
+    return TxOutcome(
+        tx_hash=tx_hash,
+        success=receipt["status"] == 1,
+        block_number=int(receipt["blockNumber"]),
+        gas_estimate=gas_estimate,
+        gas_used=int(receipt["gasUsed"]),
+        effective_gas_price=int(receipt.get("effectiveGasPrice", 0) or 0),
+        receipt=receipt,
+    )
 
 
 def _describe(call: Any) -> str:

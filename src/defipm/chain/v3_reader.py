@@ -34,11 +34,13 @@ class PoolInfo:
     tick_spacing: int
 
 
-def batch_call(w3: Web3, contract: Any, calls: Sequence[tuple[str, Sequence[Any]]], block: int) -> list[Any]:
-    """``eth_call`` each (function name, args) on ``contract`` at ``block``, in JSON-RPC batches; decoded."""
+def batch_call(w3: Web3, contract: Any, calls: Sequence[tuple[str, Sequence[Any]]], block: int | str) -> list[Any]:
+    """``eth_call`` each (function name, args) on ``contract`` at ``block`` (a number, or a tag such as
+    ``"pending"``), in JSON-RPC batches; decoded."""
     from eth_abi import decode
 
     results: list[Any] = []
+    tag = hex(block) if isinstance(block, int) else block
     for start in range(0, len(calls), _BATCH):
         chunk = calls[start : start + _BATCH]
         requests = []
@@ -47,7 +49,7 @@ def batch_call(w3: Web3, contract: Any, calls: Sequence[tuple[str, Sequence[Any]
             fn = contract.get_function_by_name(name)
             output_types.append([o["type"] for o in fn.abi["outputs"]])
             data = contract.encode_abi(name, args=list(args))
-            requests.append(("eth_call", [{"to": contract.address, "data": data}, hex(block)]))
+            requests.append(("eth_call", [{"to": contract.address, "data": data}, tag]))
         responses = w3.provider.make_batch_request(requests)  # type: ignore[attr-defined]
         if isinstance(responses, dict):  # the whole batch failed
             raise ChainError(f"batch eth_call failed: {responses.get('error')}")

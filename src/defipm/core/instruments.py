@@ -24,6 +24,10 @@ class InstrumentRules:
     taker_fee: fee as a fraction of notional for aggressive orders (0.00045 = 4.5 bps).
     max_leverage: the venue's leverage cap for the symbol.
     min_notional_on_close: whether ``min_notional`` also applies to orders that fully close a position.
+    order_cost: fixed cost of sending one order, quote currency (the expected gas of a swap on a chain venue):
+        the planner keeps it back like fees.
+    max_cost_share: the planner skips an order whose ``order_cost`` is above this share of its notional
+        (0.01 = 1%); None: no such limit.
     """
 
     size_step: Decimal = Decimal("0.00000001")
@@ -34,6 +38,8 @@ class InstrumentRules:
     taker_fee: Decimal = ZERO
     max_leverage: Decimal = Decimal(1)
     min_notional_on_close: bool = True
+    order_cost: Decimal = ZERO
+    max_cost_share: Decimal | None = None
 
     def round_size(self, quantity: Decimal) -> Decimal:
         """Round a non-negative size down to the size step (never up: rounding must not add exposure)."""

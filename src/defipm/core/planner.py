@@ -6,7 +6,8 @@ Guarantees (tested as properties):
 - target sizes are rounded toward zero, reductions are rounded up (never past zero), so rounding never leaves
   gross exposure above the target;
 - changes smaller than ``no_trade_band`` x equity are skipped, except closing a position the target drops;
-- orders under the venue's minimum notional are skipped and reported;
+- orders under the venue's minimum notional are skipped and reported, and so are orders whose fixed cost
+  (``InstrumentRules.order_cost``, e.g. gas) is above ``max_cost_share`` of their notional;
 - positions absent from the target are closed.
 """
 
@@ -104,6 +105,8 @@ def plan_rebalance(
             if trade < 0:
                 trade = -trade
             est_fees += trade * (r.taker_fee + extra if extra is not None else r.taker_fee)
+            if r.order_cost and trade:
+                est_fees += r.order_cost
     if missing:
         raise MissingPriceError(f"no usable price for: {', '.join(missing)}")
     investable = equity - est_fees if reserve else equity
@@ -169,6 +172,15 @@ def plan_rebalance(
                         s,
                         size if leg_buy else -size,
                         f"notional {notional:.2f} below minimum notional {r.min_notional}",
+                    )
+                )
+                continue
+            if r.max_cost_share is not None and r.order_cost > notional * r.max_cost_share:
+                skipped.append(
+                    SkippedOrder(
+                        s,
+                        size if leg_buy else -size,
+                        f"order cost {r.order_cost:.6g} above {r.max_cost_share:.2%} of notional {notional:.2f}",
                     )
                 )
                 continue

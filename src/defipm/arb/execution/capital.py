@@ -4,8 +4,13 @@ Each hop is one transaction: ``UniswapV2Router02.swapExactTokensForTokens`` for 
 ``SwapRouter.exactInputSingle`` for V3 pools, always with ``amountOutMinimum`` = the hop's exact expected output
 less ``slippage_bps``. Routers find pools through their factory, so ``prepare`` checks that every pool of the
 plan belongs to the router's factory. Before each hop is sent it is simulated with ``eth_call``; a hop that would
-return less than its minimum stops the cycle, and the report lists the tokens left in hand (``held``). Missing
-allowances are granted on the way (unlimited, once per token and router) and their gas is counted.
+return less than its minimum stops the cycle. Missing allowances are granted on the way (unlimited, once per token
+and router) and their gas is counted; a hop that reverts on chain counts its gas from the receipt.
+
+What each transaction did is read from its receipt's Transfer logs (``receipts.wallet_flows``): the profit is the
+wallet's change of the start token, and a cycle that stops half-way reports the tokens it left in hand
+(``held``), which the runner then unwinds (``swap_hops`` runs any route of hops, the unwinding too). Balances and
+allowances are read in the pending state. Every transaction is passed to the ``TxLog`` before it is broadcast.
 """
 
 from __future__ import annotations
@@ -17,17 +22,21 @@ from typing import TYPE_CHECKING, Any
 
 from defipm.arb.execution.contracts import erc20
 from defipm.arb.execution.plan import ExecutionPlan, HopPlan, gas_limit
+from defipm.arb.execution.receipts import wallet_flows
 from defipm.arb.execution.report import ExecutionReport
+from defipm.arb.execution.txlog import TxLog, TxStep
 from defipm.chain.artifacts import abi_of, to_checksum
 from defipm.chain.deploy import MAX_UINT256
 from defipm.chain.errors import TransactionRevertedError, translate_web3_error
-from defipm.chain.transactions import TxOutcome, deadline_in
+from defipm.chain.transactions import SignedTx, TxOutcome, deadline_in
 from defipm.core.errors import DefipmError, OrderRejectedError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from defipm.chain.transactions import TransactionSender
 
-__all__ = ["CapitalEngine", "PreparedCapital"]
+__all__ = ["CapitalEngine", "HopRun", "PreparedCapital"]
 
 
 @dataclass
@@ -35,11 +44,33 @@ class _Totals:
     gas_used: int = 0
     gas_cost_wei: int = 0
     tx_hashes: list[str] = field(default_factory=list)
+    last_block: int | None = None
 
     def add(self, outcome: TxOutcome) -> None:
         self.gas_used += outcome.gas_used
         self.gas_cost_wei += outcome.gas_cost_wei
         self.tx_hashes.append(outcome.tx_hash)
+        self.last_block = max(self.last_block or 0, outcome.block_number)
+
+
+@dataclass
+class HopRun:
+    """What running a route of hops did: hops mined (``done``), the last one's output, the wallet's token flows
+    and the gas over every transaction (approvals and reverted hops included), and why it stopped ("ok")."""
+
+    done: int = 0
+    amount_out: int = 0
+    flows: dict[str, int] = field(default_factory=dict)
+    totals: _Totals = field(default_factory=_Totals)
+    reason: str = "ok"
+
+    def merge(self, flows: dict[str, int]) -> None:
+        for token, change in flows.items():
+            self.flows[token] = self.flows.get(token, 0) + change
+
+
+def _on_signed(log: TxLog | None, step: TxStep) -> Callable[[SignedTx], None] | None:
+    return None if log is None else lambda tx: log.signed(tx, step)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,13 +148,13 @@ class CapitalEngine:
         return int(out[-1] if isinstance(out, list | tuple) else out)
 
     # -- the two steps ---------------------------------------------------------------------------------------
-    def prepare(self, plan: ExecutionPlan) -> PreparedCapital:
+    def prepare(self, plan: ExecutionPlan, log: TxLog | None = None) -> PreparedCapital:
         """Check balance, allowances' routers and pools, and simulate the first hop (raises if it would fail)."""
         for hop in plan.hops:
             self._check_factory(hop)
         token = erc20(self.sender, plan.start_token)
         try:
-            balance = int(token.functions.balanceOf(self.sender.address).call())
+            balance = int(token.functions.balanceOf(self.sender.address).call(block_identifier="pending"))
             block = int(self.sender.w3.eth.block_number)
         except Exception as exc:
             raise translate_web3_error(exc, "read start-token balance") from exc
@@ -131,7 +162,7 @@ class CapitalEngine:
             raise OrderRejectedError(f"wallet holds {balance} of {plan.start_token}, the plan needs {plan.amount_in}")
         first = plan.hops[0]
         setup = _Totals()
-        self._ensure_allowance(first, setup)  # a first-time approval is needed before simulating
+        self._ensure_allowance(first, setup, log)  # a first-time approval is needed before simulating
         out = self._simulate(
             self._swap_call(first, plan.amount_in, deadline_in(self.sender.w3, self.deadline_s)), first
         )
@@ -146,64 +177,92 @@ class CapitalEngine:
         for token in tokens:
             for kind in ("v2", "v3"):
                 hop = HopPlan("", kind, token.lower(), "", True, 0, 0, 0)
-                self._ensure_allowance(hop, _Totals())
+                self._ensure_allowance(hop, _Totals(), None)
 
-    def _ensure_allowance(self, hop: HopPlan, totals: _Totals) -> None:
+    def _ensure_allowance(self, hop: HopPlan, totals: _Totals, log: TxLog | None) -> None:
         router = self._router_of(hop)
         key = (hop.token_in, router.address)
         if key in self._allowed:
             return
         token = erc20(self.sender, hop.token_in)
-        if int(token.functions.allowance(self.sender.address, router.address).call()) < MAX_UINT256 // 2:
-            totals.add(self.sender.send(token.functions.approve(router.address, MAX_UINT256)))
+        try:
+            allowance = token.functions.allowance(self.sender.address, router.address).call(block_identifier="pending")
+        except Exception as exc:
+            raise translate_web3_error(exc, f"read allowance of {hop.token_in}") from exc
+        if int(allowance) < MAX_UINT256 // 2:
+            step = TxStep("approve", token_in=hop.token_in)
+            totals.add(self.sender.send(token.functions.approve(router.address, MAX_UINT256),
+                                        on_signed=_on_signed(log, step)))  # fmt: skip
         self._allowed.add(key)
 
-    def send(self, prepared: PreparedCapital) -> ExecutionReport:
-        """Run the hops in order; stop at the first that would miss its minimum or fails."""
-        started = time.perf_counter()
-        plan = prepared.plan
-        me = self.sender.address
-        start = erc20(self.sender, plan.start_token)
-        start_before = int(start.functions.balanceOf(me).call())
-        totals = _Totals(prepared.setup.gas_used, prepared.setup.gas_cost_wei, list(prepared.setup.tx_hashes))
-        amount = plan.amount_in
-        reason = "ok"
-        held: dict[str, int] = {}
-        deadline = deadline_in(self.sender.w3, self.deadline_s)
-        for i, hop in enumerate(plan.hops):
-            out_token = erc20(self.sender, hop.token_out)
+    def swap_hops(
+        self, hops: Sequence[HopPlan], amount_in: int, log: TxLog | None = None, purpose: str = "hop"
+    ) -> HopRun:
+        """Swap ``amount_in`` through ``hops`` in order, each hop spending what the previous one returned (read
+        from its receipt); stops at the first hop that would miss its minimum, reverts or fails."""
+        run = HopRun(amount_out=amount_in)
+        try:
+            deadline = deadline_in(self.sender.w3, self.deadline_s)
+        except Exception as exc:
+            run.reason = f"not started: {translate_web3_error(exc, 'read the latest block')}"
+            return run
+        for i, hop in enumerate(hops):
+            amount = run.amount_out
             try:
-                self._ensure_allowance(hop, totals)
+                self._ensure_allowance(hop, run.totals, log)
                 call = self._swap_call(hop, amount, deadline)
                 simulated = self._simulate(call, hop)
                 if simulated < self._min_out(hop):
                     raise TransactionRevertedError(
                         f"hop {i + 1} would return {simulated} < minimum {self._min_out(hop)}", reason="slippage"
                     )
-                before = int(out_token.functions.balanceOf(me).call())
                 tx, estimate = self.sender.build(call)
                 tx["gas"] = gas_limit(estimate, [hop])
-                totals.add(self.sender.send_built(tx, estimate, f"swap hop {i + 1} on {hop.pool}"))
-                amount = int(out_token.functions.balanceOf(me).call()) - before
+                step = TxStep(purpose, i if purpose == "hop" else None, hop.token_in, hop.token_out, amount)
+                outcome = self.sender.send_built(tx, estimate, f"swap hop {i + 1} on {hop.pool}",
+                                                 on_signed=_on_signed(log, step))  # fmt: skip
             except DefipmError as exc:
-                reason = f"hop {i + 1} ({hop.pool}) failed: {exc}"
-                if i > 0:
-                    held[hop.token_in] = amount
-                break
-        start_after = int(start.functions.balanceOf(me).call())
+                self._count_reverted(exc, run.totals)
+                run.reason = f"hop {i + 1} ({hop.pool}) failed: {exc}"
+                return run
+            run.totals.add(outcome)
+            flows = wallet_flows(self.sender.w3, outcome.receipt, self.sender.address)
+            run.merge(flows)
+            run.amount_out = flows.get(hop.token_out, 0)
+            run.done += 1
+        return run
+
+    def _count_reverted(self, exc: DefipmError, totals: _Totals) -> None:
+        """Add the gas of a hop that reverted on chain (read from its receipt; nothing if it cannot be read)."""
+        if isinstance(exc, TransactionRevertedError) and exc.tx_hash:
+            try:
+                outcome = self.sender.outcome_of(exc.tx_hash)
+            except DefipmError:
+                outcome = None
+            if outcome is not None:
+                totals.add(outcome)
+
+    def send(self, prepared: PreparedCapital, log: TxLog | None = None) -> ExecutionReport:
+        """Run the hops in order; stop at the first that would miss its minimum or fails."""
+        started = time.perf_counter()
+        plan = prepared.plan
+        run = self.swap_hops(plan.hops, plan.amount_in, log)
+        setup = prepared.setup
+        start = plan.start_token
+        held = {t: v for t, v in run.flows.items() if t != start and v > 0}
         return ExecutionReport(
             engine=self.name,
-            success=reason == "ok",
-            profit=start_after - start_before,
-            gas_used=totals.gas_used,
-            gas_cost_wei=totals.gas_cost_wei,
-            tx_hashes=tuple(totals.tx_hashes),
-            block_number=int(self.sender.w3.eth.block_number),
+            success=run.reason == "ok",
+            profit=run.flows.get(start, 0),
+            gas_used=setup.gas_used + run.totals.gas_used,
+            gas_cost_wei=setup.gas_cost_wei + run.totals.gas_cost_wei,
+            tx_hashes=(*setup.tx_hashes, *run.totals.tx_hashes),
+            block_number=run.totals.last_block,
             simulated_profit=None,
             elapsed_ms=(time.perf_counter() - started) * 1000,
-            reason=reason,
+            reason=run.reason,
             held=held,
         )
 
-    def execute(self, plan: ExecutionPlan) -> ExecutionReport:
-        return self.send(self.prepare(plan))
+    def execute(self, plan: ExecutionPlan, log: TxLog | None = None) -> ExecutionReport:
+        return self.send(self.prepare(plan, log), log)

@@ -2,9 +2,10 @@
 
 ``prepare(plan)`` encodes the hops, simulates ``execute`` with ``eth_call`` (the simulated profit must equal the
 plan's exact estimate, else the state moved and the plan is refused) and builds the transaction with its gas limit
-fixed. ``send(prepared)`` broadcasts it; when the state has moved since (the mispricing vanished), the executor
-reverts on chain and the report shows the gas paid and a profit of 0. The realised profit is read from the
-wallet's start-token balance around the transaction's block.
+fixed. ``send(prepared, log)`` signs it, hands nonce and hash to the ``TxLog`` and broadcasts it; when the state has
+moved since (the mispricing vanished), the executor reverts on chain and the report shows the gas paid (from the
+receipt) and a profit of 0. The realised profit is the start token the executor paid the wallet, read from the
+receipt's Transfer logs.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from defipm.arb.execution.contracts import bind, erc20
+from defipm.arb.execution.contracts import bind
 from defipm.arb.execution.plan import ExecutionPlan, gas_limit
+from defipm.arb.execution.receipts import wallet_flows
 from defipm.arb.execution.report import ExecutionReport
+from defipm.arb.execution.txlog import TxLog, TxStep
 from defipm.chain.artifacts import to_checksum
 from defipm.chain.errors import TransactionRevertedError, translate_web3_error
+from defipm.core.errors import DefipmError
 
 if TYPE_CHECKING:
     from defipm.chain.transactions import TransactionSender
@@ -86,50 +90,37 @@ class FlashLoanEngine:
         tx["gas"] = gas_limit(estimate, plan.hops)
         return PreparedFlash(plan, tx, estimate, profit, block)
 
-    def send(self, prepared: PreparedFlash) -> ExecutionReport:
-        """Broadcast a prepared transaction and measure what it did."""
+    def send(self, prepared: PreparedFlash, log: TxLog | None = None) -> ExecutionReport:
+        """Sign, journal (``log``), broadcast and measure a prepared transaction."""
         started = time.perf_counter()
         plan = prepared.plan
-        token = erc20(self.sender, plan.start_token)
-        me = self.sender.address
+        step = TxStep("flash", None, plan.start_token, plan.start_token, plan.amount_in)
+        on_signed = None if log is None else (lambda tx: log.signed(tx, step))
         try:
-            outcome = self.sender.send_built(prepared.tx, prepared.gas_estimate, "flash-loan arbitrage")
+            outcome = self.sender.send_built(prepared.tx, prepared.gas_estimate, "flash-loan arbitrage",
+                                             on_signed=on_signed)  # fmt: skip
         except TransactionRevertedError as exc:
             if exc.tx_hash is None:
                 raise
             # mined and reverted: gas was paid; measuring it must not lose the report if the node stalls
             try:
-                receipt = self.sender.w3.eth.get_transaction_receipt(exc.tx_hash)  # type: ignore[arg-type]
-                gas_used = int(receipt["gasUsed"])
-                block = int(receipt["blockNumber"])
-                gas_cost = gas_used * int(receipt.get("effectiveGasPrice", 0) or 0)
-                profit = _balance_change(token, me, block)
-                unmeasured = ""
-            except Exception as read_exc:
-                gas_used = gas_cost = profit = 0
-                block = None
-                unmeasured = f"; gas and balance unmeasured ({translate_web3_error(read_exc, 'read the receipt')})"
+                mined = self.sender.outcome_of(exc.tx_hash)
+                unmeasured = "" if mined is not None else "; gas unmeasured (no receipt)"
+            except DefipmError as read_exc:
+                mined, unmeasured = None, f"; gas unmeasured ({read_exc})"
             return ExecutionReport(
                 engine=self.name,
                 success=False,
-                profit=profit,
-                gas_used=gas_used,
-                gas_cost_wei=gas_cost,
+                profit=0,
+                gas_used=mined.gas_used if mined else 0,
+                gas_cost_wei=mined.gas_cost_wei if mined else 0,
                 tx_hashes=(exc.tx_hash,),
-                block_number=block,
+                block_number=mined.block_number if mined else None,
                 simulated_profit=prepared.simulated_profit,
                 elapsed_ms=(time.perf_counter() - started) * 1000,
                 reason=f"reverted on chain: {exc.reason or exc}{unmeasured}",
             )
-        reason = "ok"
-        try:
-            profit = _balance_change(token, me, outcome.block_number)
-        except Exception as read_exc:  # mined and succeeded: the contract guaranteed at least the minimum
-            profit = prepared.simulated_profit
-            reason = (
-                f"profit not measured ({translate_web3_error(read_exc, 'read balances')}): the simulated one is "
-                "reported"
-            )
+        profit = wallet_flows(self.sender.w3, outcome.receipt, self.sender.address).get(plan.start_token.lower(), 0)
         return ExecutionReport(
             engine=self.name,
             success=True,
@@ -140,15 +131,7 @@ class FlashLoanEngine:
             block_number=outcome.block_number,
             simulated_profit=prepared.simulated_profit,
             elapsed_ms=(time.perf_counter() - started) * 1000,
-            reason=reason,
         )
 
-    def execute(self, plan: ExecutionPlan) -> ExecutionReport:
-        return self.send(self.prepare(plan))
-
-
-def _balance_change(token: Any, owner: str, block: int) -> int:
-    """``owner``'s balance of ``token`` after ``block`` minus before it."""
-    after = int(token.functions.balanceOf(owner).call(block_identifier=block))
-    before = int(token.functions.balanceOf(owner).call(block_identifier=block - 1))
-    return after - before
+    def execute(self, plan: ExecutionPlan, log: TxLog | None = None) -> ExecutionReport:
+        return self.send(self.prepare(plan), log)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-import defipm.arb.records  # noqa: F401  (registers the arbitrage tables on Base)
+import defipm.store.arbitrage  # noqa: F401  (registers the arbitrage tables on Base)
 from defipm.store.models import Base
 
 config = context.config

@@ -116,19 +116,21 @@ class UniswapClient:
         except Exception as exc:
             raise translate_web3_error(exc, f"read decimals of {token}") from exc
 
-    def balances(self, tokens: dict[str, str], owner: str) -> dict[str, int]:
-        """``balanceOf(owner)`` for each symbol -> address, read in one batch at one block."""
+    def balances(self, tokens: dict[str, str], owner: str, block: int | str = "pending") -> dict[str, int]:
+        """``balanceOf(owner)`` for each symbol -> address at ``block``: by default the pending state, so a swap
+        of this wallet still in the mempool has already spent its input (a transaction may be in flight)."""
         symbols = list(tokens)
         try:
-            block = self.w3.eth.block_number
             out = [batch_call(self.w3, self.erc20(tokens[s]), [("balanceOf", (owner,))], block)[0] for s in symbols]
         except Exception as exc:
             raise translate_web3_error(exc, "read token balances") from exc
         return {s: int(v) for s, v in zip(symbols, out, strict=True)}
 
     def allowance(self, token: str, spender: str) -> int:
+        """The wallet's allowance for ``spender`` in the pending state (counting approvals still in flight)."""
         try:
-            return int(self.erc20(token).functions.allowance(self.address, to_checksum(spender)).call())
+            call = self.erc20(token).functions.allowance(self.address, to_checksum(spender))
+            return int(call.call(block_identifier="pending"))
         except Exception as exc:
             raise translate_web3_error(exc, f"read allowance of {token}") from exc
 
@@ -348,15 +350,7 @@ class UniswapClient:
 
     def receipt_outcome(self, tx_hash: str) -> TxOutcome | None:
         """The outcome of an earlier transaction, or None when the node does not know it (yet)."""
-        from web3.exceptions import TransactionNotFound
-
-        try:
-            self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-        except TransactionNotFound:
-            return None
-        except Exception as exc:
-            raise translate_web3_error(exc, f"read receipt {tx_hash}") from exc
-        return self.sender.wait(tx_hash, 0, "lookup")
+        return self.sender.outcome_of(tx_hash)
 
     @staticmethod
     def _transferred(outcome: TxOutcome, token: str, *, sender: str | None = None, recipient: str | None = None) -> int:

@@ -69,6 +69,17 @@ class UniswapConfig(ConfigModel):
     """Gas limit = estimate x this / 10_000 (12_000 = +20%)."""
     priority_fee_wei: int | None = None
     """Tip per gas in wei; None asks the node."""
+    max_fee_per_gas_gwei: Decimal | None = Field(default=Decimal(300), gt=0)
+    """Ceiling on the fee per gas (latest base fee + tip), gwei. Above it the venue sends nothing: the planner skips
+    every order and a swap is refused, each saying why (the next cycle tries again); no transaction ever offers a
+    max fee above it. None: no ceiling."""
+    max_gas_share: Decimal | None = Field(default=Decimal("0.01"), gt=0, lt=1)
+    """Largest expected gas cost of one order as a share of its value (0.01 = 1%): the planner skips smaller
+    orders (gas would exceed what they are worth to the rebalance) and a swap above it is refused. Gas is valued
+    in the base token (through the wrapped native token's price when the base is not it). None: no limit."""
+    gas_per_order: int = Field(default=180_000, gt=21_000)
+    """Gas units one order is expected to use (a V3 swap and, without unlimited approvals, its approval), for the
+    gas checks above and the planner's cost of an order."""
     planning_fee: Decimal = Field(default=Decimal("0.003"), ge=0, lt=1)
     """Fee fraction the planner reserves per trade (0.003 = 0.3%) so the book stays solvent after pool fees."""
     base_is_native: bool | None = None
@@ -108,6 +119,13 @@ class UniswapConfig(ConfigModel):
         if self.base_is_native is None:
             object.__setattr__(self, "base_is_native", self.base_token.upper() in WRAPPED_NATIVE)
         return self
+
+    @property
+    def max_fee_per_gas_wei(self) -> int | None:
+        """``max_fee_per_gas_gwei`` in wei (rounded down), or None."""
+        if self.max_fee_per_gas_gwei is None:
+            return None
+        return int(self.max_fee_per_gas_gwei.scaleb(9))
 
     @property
     def rpc_display(self) -> str:

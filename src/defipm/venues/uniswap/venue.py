@@ -3,6 +3,10 @@
 - universe: tokens with a V3 pool against the base holding at least ``min_pool_base_liquidity`` of base;
 - prices: mid of the deepest pool (most base token), from ``sqrtPriceX96``, in base per whole token;
 - positions / cash: ERC-20 ``balanceOf`` of the wallet (cash = base token balance);
+- balances and allowances are read in the pending state, so a swap of this wallet still in the mempool counts;
+- gas: above ``max_fee_per_gas_gwei`` nothing is sent (orders skipped at planning, refused at sending, saying why);
+  each order costs ``gas_per_order`` gas in the plan, and one whose gas is above ``max_gas_share`` of its value is
+  skipped (``defipm.venues.uniswap.gas``);
 - orders: the core planner sizes trades in value and puts sells (into the base) before buys; each order becomes
   one ``exactInputSingle`` in the fee tier whose off-chain quote (exact V3 maths) pays most, with
   ``amountOutMinimum`` = quote x (1 - slippage) and a deadline. A sell spends ``quantity`` tokens; a buy spends
@@ -24,7 +28,7 @@ hides some of the wallet's pending transactions makes the lookup raise rather th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING, Any
@@ -32,15 +36,19 @@ from typing import TYPE_CHECKING, Any
 from defipm.amm.errors import AmmError
 from defipm.amm.v3_pool import V3PoolState
 from defipm.chain.errors import TransactionRevertedError
-from defipm.chain.transactions import GasPolicy
+from defipm.chain.transactions import FeeQuote, GasPolicy
 from defipm.chain.v3_reader import PoolInfo
+from defipm.core.account import AccountSnapshot
 from defipm.core.errors import ConfigError, OrderRejectedError, UnknownSymbolError, VenueError, VenueUnavailableError
 from defipm.core.instruments import InstrumentRules
-from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, Side
+from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, Plan, Side, SkippedOrder
+from defipm.core.planner import PlannerConfig
 from defipm.core.redaction import hide_in_logs
+from defipm.core.weights import Weights
 from defipm.venues.base import Venue
 from defipm.venues.uniswap.client import MAX_UINT256, SwapCall, SwapFill, UniswapClient, cloid_tag, tx_hash_of
-from defipm.venues.uniswap.config import UniswapConfig
+from defipm.venues.uniswap.config import WRAPPED_NATIVE, UniswapConfig
+from defipm.venues.uniswap.gas import GasCosting
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -113,6 +121,7 @@ class UniswapVenue(Venue):
         self._tagged: dict[bytes, dict[str, SwapCall]] = {}
         self._wallet_txs: dict[int, Any] = {}
         self._scanned_to: int | None = None
+        self._gas: GasCosting | None = None
         self.executions: dict[str, SwapExecution] = {}
         """Per client order id: the on-chain outcome of the order (gas figures, tier, quote, minimum)."""
 
@@ -135,6 +144,7 @@ class UniswapVenue(Venue):
             estimate_multiplier_bps=self.config.gas_estimate_multiplier_bps,
             priority_fee_wei=self.config.priority_fee_wei,
             fixed_gas_limit=None if self.config.simulate_before_send else self.config.gas_limit,
+            max_fee_per_gas_wei=self.config.max_fee_per_gas_wei,
         )
         client = UniswapClient(self._w3, wallet, gas, self.config.factory, self.config.swap_router)
         if self.config.chain_id is not None and client.chain_id != self.config.chain_id:
@@ -170,10 +180,42 @@ class UniswapVenue(Venue):
                     continue
                 info = client.pool_info(pool)
                 state = client.pool_state(pool, info, self.config.tick_word_radius)
-                reserve = client.balances({"base": base}, pool)["base"]
+                reserve = client.balances({"base": base}, pool, "latest")["base"]
                 views.append(PoolView(symbol, fee, info, state, reserve))
             pools[symbol] = views
         self._pools = pools
+        self._gas = self._read_gas(client.sender.fee_quote())
+
+    # -- gas ------------------------------------------------------------------------------------------------
+    def _read_gas(self, fees: FeeQuote) -> GasCosting:
+        """The gas checks at ``fees``, gas valued in the base token (through the native coin's deepest pool, as
+        read by the last refresh, when the base is not the wrapped native coin)."""
+        price: Decimal | None = Decimal(1) if self.config.base_is_native else None
+        if price is None:
+            native = [s for s in self.config.tokens if s.upper() in WRAPPED_NATIVE and s != self.config.base_token]
+            views = [v for s in native[:1] for v in self._liquid_pools(s)]
+            if views:
+                deepest = max(views, key=lambda p: p.base_reserve)
+                price = self._price(deepest.symbol, deepest.state, deepest.info)
+        return GasCosting(fees, self.config.max_fee_per_gas_wei, self.config.gas_per_order,
+                          self.config.max_gas_share, price, self.config.base_token)  # fmt: skip
+
+    def plan(
+        self,
+        weights: Weights,
+        config: PlannerConfig | None = None,
+        snapshot: AccountSnapshot | None = None,
+        client_order_id: Callable[[], str] | None = None,
+    ) -> tuple[AccountSnapshot, Plan]:
+        """The core plan, each order costing its expected gas (``get_rules``); while the fee per gas is above the
+        ceiling every order is skipped instead, saying why."""
+        snap, plan = super().plan(weights, config, snapshot, client_order_id)
+        reason = self._gas.fee_refusal() if self._gas is not None else None
+        if reason is None or not plan.orders:
+            return snap, plan
+        deferred = tuple(SkippedOrder(o.symbol, o.quantity if o.side is Side.BUY else -o.quantity, reason)
+                         for o in plan.orders)  # fmt: skip
+        return snap, Plan((), plan.skipped + deferred)
 
     # -- market and account state -------------------------------------------------------------------------
     def _floor_wei(self) -> int:
@@ -227,10 +269,15 @@ class UniswapVenue(Venue):
         if symbol not in self.config.tokens or symbol == self.config.base_token:
             raise UnknownSymbolError(f"{symbol}: not a tradable token on {self.name} (tokens: "
                                      f"{sorted(self.config.tokens)})")  # fmt: skip
+        gas = self._gas
+        # above the fee ceiling every order is deferred for that reason (``plan``), not skipped for its cost
+        cost = gas.order_cost() if gas is not None and gas.fee_refusal() is None else None
         return InstrumentRules(
             size_step=Decimal(1).scaleb(-self._decimals[symbol]),
             min_notional=self.config.min_trade_base,
             taker_fee=self.config.planning_fee,
+            order_cost=cost or Decimal(0),
+            max_cost_share=self.config.max_gas_share if cost is not None else None,
         )
 
     # -- orders ---------------------------------------------------------------------------------------------
@@ -269,9 +316,20 @@ class UniswapVenue(Venue):
                                      symbol=symbol, client_order_id=order.client_order_id)  # fmt: skip
         fee = max(quotes, key=lambda f: (quotes[f], -f))
         quoted = quotes[fee]
+        self._check_gas(order, quoted if order.side is Side.SELL else amount_in)
         # rounded up: the minimum never lets through a fill below the configured slippage bound
         minimum = -(-quoted * (10_000 - self.config.slippage_bps) // 10_000)
         return PreparedSwap(order, symbol_in, symbol_out, fee, amount_in, quoted, minimum, quotes)
+
+    def _check_gas(self, order: Order, base_wei: int) -> None:
+        """Refuse ``order`` (worth ``base_wei`` of the base token) when gas now is above the ceiling or its
+        expected gas is above ``max_gas_share`` of its value: nothing is sent, the next cycle plans again."""
+        gas = self._read_gas(self.client.sender.fee_quote())
+        self._gas = gas
+        reason = gas.fee_refusal() or gas.share_refusal(self._to_units(self.config.base_token, base_wei))
+        if reason is not None:
+            raise OrderRejectedError(f"{order.symbol}: not sent: {reason}", symbol=order.symbol,
+                                     client_order_id=order.client_order_id)  # fmt: skip
 
     def send_swap(self, prepared: PreparedSwap) -> OrderResult:
         """Approve (exactly, unless configured), then swap with the prepared minimum and a fresh deadline."""
