@@ -458,7 +458,7 @@ SUBAPPS = {
 MODULE_EXTRAS = {
     "pandas": "backtest", "duckdb": "backtest", "pyarrow": "backtest", "plotly": "backtest",
     "psycopg": "postgres", "hyperliquid": "hyperliquid", "eth_account": "chain", "numerapi": "numerai",
-    "web3": "chain", "prometheus_client": "arb", "ray": "ray", "fastapi": "service", "uvicorn": "service",
+    "web3": "chain", "prometheus_client": "arb", "ray": "ray", "fastapi": "service", "uvicorn": "service", "skfolio": "allocation",
 }  # fmt: skip
 """Optional modules and the extra that installs each, for one-line "needs the X extra" errors."""
 
