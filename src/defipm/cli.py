@@ -251,11 +251,11 @@ def run(
     try:
         while not stop.is_set():
             started = datetime.now(UTC)
-            try:
+            try:  # a venue or price failure comes back as a FAILED report; anything else skips this cycle only
                 report = portfolio.manager.manage_portfolio(started)
                 print_cycles([report], title=f"cycle {done + 1}")
-            except DefipmError as exc:
-                err_console.print(f"[bold red]cycle failed:[/] {escape(str(exc))}", soft_wrap=True)
+            except (DefipmError, ValueError, ArithmeticError) as exc:
+                err_console.print(f"[bold red]cycle skipped:[/] {escape(str(exc))}", soft_wrap=True)
             done += 1
             if max_cycles is not None and done >= max_cycles:
                 break

@@ -283,8 +283,8 @@ def test_restart_resend_does_not_trade_on_stale_prices(store):
         [Order("BTC", Side.BUY, Decimal("0.1"), OrderType.MARKET, reference_price=Decimal(40_000))], "crashed-cycle"
     )
     m = PortfolioManager(StaticOracle({"BTC": 0.5}), venue, store=store)
-    with pytest.raises(Exception, match="old"):
-        m.manage_portfolio(datetime.now(UTC))
+    report = m.manage_portfolio(datetime.now(UTC))
+    assert report.status is CycleStatus.FAILED and "above max_price_age 60s" in report.error
     assert venue.get_positions() == {}, f"filled on 2-hour-old prices: {venue.get_positions()}"
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
@@ -61,6 +62,7 @@ class HyperliquidVenue(Venue):
         self._stale = True
         self._leverage_set: dict[str, int] = {}
         self._flows: UsdcFlows | None = None
+        self._market_read_at: datetime | None = None
 
     def __repr__(self) -> str:
         address = self._client.address if self._client else None
@@ -113,6 +115,11 @@ class HyperliquidVenue(Venue):
         self._state = user_state
         self._user = parse_user_state(user_state)
         self._stale = False
+        self._market_read_at = datetime.now(UTC)
+
+    def market_time(self) -> datetime | None:
+        """When ``meta`` and ``allMids`` were last read (the base venue refreshes past ``max_price_age``)."""
+        return self._market_read_at
 
     def mark_stale(self) -> None:
         """The account changed on the exchange: re-read ``clearinghouseState`` before the next answer about it."""

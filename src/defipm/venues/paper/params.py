@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from defipm.core.instruments import InstrumentRules
-from defipm.venues.paper.fill_model import SlippageModel
+from defipm.venues.paper.fill_model import MAX_SLIPPAGE_BPS, SlippageModel
 
 Amount = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
@@ -24,12 +24,15 @@ class _Strict(BaseModel):
 
 
 class SlippageParams(_Strict):
-    """``SlippageModel`` fields: fixed_bps (half-spread), impact (square-root coefficient), volume_floor, noise_bps."""
+    """``SlippageModel`` fields: fixed_bps (half-spread), impact (square-root coefficient), volume_floor, noise_bps,
+    max_slippage_bps (cap on the adverse move), max_participation (share of a bar's volume one order may take)."""
 
     fixed_bps: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     impact: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     volume_floor: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
     noise_bps: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    max_slippage_bps: Annotated[float, Field(gt=0, lt=10_000, allow_inf_nan=False)] = MAX_SLIPPAGE_BPS
+    max_participation: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
 
 
 class RulesParams(_Strict):
@@ -51,6 +54,8 @@ class PaperParams(_Strict):
     rules: dict[str, RulesParams] = Field(default_factory=dict)
     """Per-symbol rules; symbols not named here trade with the defaults."""
     max_leverage: Positive = Decimal(3)
+    maintenance_margin: Amount | None = None
+    """Perp maintenance margin, fraction of gross notional (default: half the initial margin, as on Hyperliquid)."""
     seed: int = 0
     account: str = "paper"
     max_price_age: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
@@ -63,6 +68,7 @@ class PaperParams(_Strict):
             "slippage": SlippageModel(**self.slippage.model_dump()),
             "rules": {s: InstrumentRules(**r.model_dump()) for s, r in self.rules.items()} or None,
             "max_leverage": self.max_leverage,
+            "maintenance_margin": self.maintenance_margin,
             "seed": self.seed,
             "account": self.account,
             "max_price_age": self.max_price_age,
