@@ -100,7 +100,10 @@ def test_equity_below_the_maintenance_margin_liquidates_the_book(store: Store):
     assert liq.maintenance == (Decimal("0.45") * 15_000 + 10 * 100) / 4
     fees = Decimal("0.45") * 15_000 * Decimal("0.00045") + 10 * 100 * Decimal("0.00045")
     assert liq.shortfall == -(liq.equity - fees) and v.get_cash() == 0 == v.get_equity()
-    assert {f.symbol: (f.side, f.quantity) for f in liq.fills} == {"BTC": (Side.SELL, Decimal("0.45")), "SOL": (Side.BUY, 10)}
+    assert {f.symbol: (f.side, f.quantity) for f in liq.fills} == {
+        "BTC": (Side.SELL, Decimal("0.45")),
+        "SOL": (Side.BUY, 10),
+    }
     assert "liquidated: equity" in v.pop_notices()[0] and v.pop_notices() == []
     restarted = PaperVenue(store=store, account="liq", max_leverage=2)
     assert restarted.get_positions() == {} and restarted.get_cash() == 0

@@ -119,7 +119,9 @@ def fill_costs(
         vol = np.asarray(np.nan if volume is None else volume, dtype=np.float64)
         vol = np.where(np.isnan(vol), np.inf, vol)
         amount = np.asarray(notional, dtype=np.float64)
-        return _costs(amount, vol, model, fee_rate, noise, np.minimum, np.maximum, np.sqrt)
+        out = _costs(amount, vol, model, fee_rate, noise, np.minimum, np.maximum, np.sqrt)
+        shape = np.broadcast_shapes(amount.shape, vol.shape, np.shape(noise))
+        return FillCosts(*(np.array(np.broadcast_to(x, shape), dtype=np.float64) for x in out))
     vol_f = math.inf if volume is None or volume != volume else float(volume)
     return _costs(float(notional), vol_f, model, fee_rate, noise, min, max, math.sqrt)
 
