@@ -105,7 +105,7 @@ def weights_from(answer: object) -> Weights:
             try:
                 data[symbol] = float(w)
             except OverflowError:  # an int beyond the float range
-                data[symbol] = math.inf if int(w) > 0 else -math.inf
+                data[symbol] = math.inf if str(w)[0] != "-" else -math.inf
             except ValueError:  # a signaling NaN: check_weights names it as NaN
                 data[symbol] = math.nan
     if problems:
