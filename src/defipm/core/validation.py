@@ -86,6 +86,19 @@ def check_weights(
     return problems
 
 
+def _as_float(w: Real | Decimal) -> float:
+    """A number as a float: beyond the float range it is an infinity, a signaling NaN is NaN (``check_weights``
+    names both)."""
+    if isinstance(w, int) and abs(w) >= 2**1024:
+        return math.inf if w > 0 else -math.inf
+    try:
+        return float(w)
+    except ValueError:  # Decimal("sNaN")
+        return math.nan
+    except OverflowError:  # a Fraction or the like beyond the float range
+        return -math.inf if w < 0 else math.inf
+
+
 def weights_from(answer: object) -> Weights:
     """An oracle's answer as ``Weights``: ``Weights`` as they are, a mapping of symbol to number converted.
     Raises ``InvalidWeightsError`` naming every key that is not a symbol name and every value that is not a
@@ -102,12 +115,7 @@ def weights_from(answer: object) -> Weights:
         elif isinstance(w, bool) or not isinstance(w, Real | Decimal):
             problems.append(f"{symbol}: weight {w!r} is not a number")
         else:
-            try:
-                data[symbol] = float(w)
-            except OverflowError:  # an int beyond the float range
-                data[symbol] = math.inf if str(w)[0] != "-" else -math.inf
-            except ValueError:  # a signaling NaN: check_weights names it as NaN
-                data[symbol] = math.nan
+            data[symbol] = _as_float(w)
     if problems:
         raise InvalidWeightsError(problems)
     return Weights(data)
