@@ -36,13 +36,13 @@ def test_zero_volume_bar_fills_within_the_cap_not_at_a_negative_price():
 def test_impact_charges_what_the_docstring_says():
     """impact 0.1: a fill of 1% of the bar's volume costs 0.1 x sqrt(0.01) = 1% (100 bps), 0.01% costs 10 bps."""
     model = SlippageModel(impact=0.1)
-    assert fill_costs(10_000.0, 1_000_000.0, model).slippage == pytest.approx(0.01, rel=1e-12)
-    assert fill_costs(100.0, 1_000_000.0, model).slippage == pytest.approx(0.001, rel=1e-12)
-    assert fill_costs(100.0, None, model).slippage == 0.0  # unknown volume: no impact term
+    assert fill_costs(model, 10_000.0, 1_000_000.0).slippage == pytest.approx(0.01, rel=1e-12)
+    assert fill_costs(model, 100.0, 1_000_000.0).slippage == pytest.approx(0.001, rel=1e-12)
+    assert fill_costs(model, 100.0, None).slippage == 0.0  # unknown volume: no impact term
 
 
 def test_fee_is_charged_on_the_filled_notional_at_the_fill_price():
-    costs = fill_costs(1_000.0, None, SlippageModel(fixed_bps=10), fee_rate=0.0005)
+    costs = fill_costs(SlippageModel(fixed_bps=10), 1_000.0, None, fee_rate=0.0005)
     assert costs == FillCosts(1_000.0, 0.001, 0.0005 * 1_000.0 * 1.001)
 
 
@@ -103,7 +103,7 @@ volumes = st.none() | st.just(math.nan) | st.floats(0, 1e15)
 @settings(max_examples=300, deadline=None)
 @given(model=models, notional=notionals, volume=volumes, z=st.floats(-8, 8), mid=st.floats(1e-12, 1e12))
 def test_every_fill_price_is_positive_and_bounded(model, notional, volume, z, mid):
-    c = fill_costs(notional, volume, model, 0.001, z)
+    c = fill_costs(model, notional, volume, 0.001, z)
     cap = model.max_slippage_bps / 1e4
     assert 0.0 <= c.slippage <= cap < 1.0
     assert 0.0 <= c.filled <= notional
@@ -121,9 +121,9 @@ def test_the_array_path_gives_exactly_the_scalar_answers(model, rows):
     notional = np.array([r[0] for r in rows])
     volume = np.array([math.nan if r[1] is None else r[1] for r in rows])
     z = np.array([r[2] for r in rows])
-    arrays = fill_costs(notional, volume, model, 0.00045, z)
+    arrays = fill_costs(model, notional, volume, 0.00045, z)
     for i, (n, v, zi) in enumerate(rows):
-        one = fill_costs(n, v, model, 0.00045, zi)
+        one = fill_costs(model, n, v, 0.00045, zi)
         assert (arrays.filled[i], arrays.slippage[i], arrays.fee[i]) == (one.filled, one.slippage, one.fee)
 
 

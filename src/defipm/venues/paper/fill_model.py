@@ -1,7 +1,7 @@
 """How a simulated fill is priced and how much of it fills: one cost function for the paper venue, the backtest
 that drives it, and any vectorised simulator (an RL environment) that must give the same answer.
 
-``fill_costs(notional, volume, model, fee_rate, noise)`` takes the notional asked for and the bar's dollar volume
+``fill_costs(model, notional, volume, fee_rate, noise)`` takes the notional asked for and the bar's dollar volume
 (floats, or numpy arrays over assets, broadcast together) and returns, for each:
 
 - ``filled``: the notional that fills. With ``max_participation`` set, at most that share of the bar's dollar
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -51,6 +50,65 @@ class FillCosts(NamedTuple):
     """Adverse move of the fill price as a fraction of the mid (0 <= slippage <= max_slippage_bps / 1e4)."""
     fee: Any
     """Taker fee on the filled notional at the fill price, quote currency."""
+
+
+def fill_costs(
+    model: SlippageModel, notional: Amount, volume: Amount | None, fee_rate: float = 0.0, noise: Amount = 0.0
+) -> FillCosts:
+    """Filled notional, slippage fraction and fee of fills of ``notional`` (>= 0, quote currency) on bars of
+    ``volume`` dollar volume (None or NaN: unknown), under ``model`` and taker ``fee_rate``; ``noise`` is the
+    standard normal draw of the noise term. ``SlippageModel.costs`` is this function.
+
+    Numbers in, floats out (the paper venue's per-order path: plain float arithmetic, no numpy); any array in,
+    arrays out (broadcast). Both spell the same formula with the same IEEE operations in the same order, so they
+    give identical numbers for identical inputs (``tests/venues/paper/test_fill_model.py`` pins it)."""
+    if type(notional) is not float or type(noise) is not float or not (volume is None or type(volume) is float):
+        if isinstance(notional, np.ndarray) or isinstance(volume, np.ndarray) or isinstance(noise, np.ndarray):
+            return _array_costs(model, notional, volume, fee_rate, noise)
+        notional, noise = float(notional), float(noise)
+        volume = None if volume is None else float(volume)
+    vol = math.inf if volume is None or volume != volume else volume  # unknown: no impact, no cap
+    filled = notional
+    if model.max_participation is not None:
+        capacity = model.max_participation * vol
+        if capacity < filled:
+            filled = capacity
+    slip = model.fixed_bps / 1e4
+    if model.impact:
+        floor = model.volume_floor
+        slip = slip + model.impact * math.sqrt(filled / (vol if vol > floor else floor))
+    if model.noise_bps:
+        slip = slip + abs(noise) * (model.noise_bps / 1e4)
+    cap = model.max_slippage_bps / 1e4
+    if slip > cap:
+        slip = cap
+    return _new_costs(FillCosts, (filled, slip, fee_rate * filled * (1.0 + slip)))
+
+
+def _array_costs(
+    model: SlippageModel, notional: Amount, volume: Amount | None, fee_rate: float, noise: Amount
+) -> FillCosts:
+    """``fill_costs`` over arrays: the scalar path's formula with numpy's element-wise operations."""
+    amount = np.asarray(notional, dtype=np.float64)
+    vol = np.asarray(np.nan if volume is None else volume, dtype=np.float64)
+    vol = np.where(np.isnan(vol), np.inf, vol)
+    z = np.asarray(noise, dtype=np.float64)
+    filled = amount
+    if model.max_participation is not None:
+        filled = np.minimum(amount, model.max_participation * vol)
+    slip: Any = np.float64(model.fixed_bps / 1e4)
+    if model.impact:
+        slip = slip + model.impact * np.sqrt(filled / np.maximum(vol, model.volume_floor))
+    if model.noise_bps:
+        slip = slip + np.abs(z) * (model.noise_bps / 1e4)
+    slip = np.minimum(slip, model.max_slippage_bps / 1e4)
+    fee = fee_rate * filled * (1.0 + slip)
+    shape = np.broadcast_shapes(amount.shape, vol.shape, z.shape)
+    return FillCosts(*(np.array(np.broadcast_to(x, shape), dtype=np.float64) for x in (filled, slip, fee)))
+
+
+_new_costs = tuple.__new__
+"""Builds a ``FillCosts`` without the generated ``__new__``'s argument binding (the venue's per-order path)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,58 +154,14 @@ class SlippageModel:
         """Whether fills can differ from "all of it at the mid" (the venue skips the model otherwise)."""
         return bool(self.fixed_bps or self.impact or self.noise_bps or self.max_participation is not None)
 
-    def costs(self, notional: Amount, volume: Amount | None, fee_rate: float = 0.0, noise: Amount = 0.0) -> FillCosts:
-        """``fill_costs`` with this model."""
-        return fill_costs(notional, volume, self, fee_rate, noise)
+    costs = fill_costs
+    """``fill_costs`` with this model: ``model.costs(notional, volume, fee_rate, noise)``."""
 
     def fraction(self, notional: float, volume: float | None, rng: random.Random | None = None) -> float:
         """Adverse price move as a fraction of the mid for a fill of ``notional`` (the ``slippage`` of
         ``fill_costs``, with the noise drawn from ``rng``)."""
         z = rng.gauss(0.0, 1.0) if self.noise_bps and rng is not None else 0.0
-        return float(fill_costs(abs(notional), volume, self, 0.0, z).slippage)
-
-
-def fill_costs(
-    notional: Amount, volume: Amount | None, model: SlippageModel, fee_rate: float = 0.0, noise: Amount = 0.0
-) -> FillCosts:
-    """Filled notional, slippage fraction and fee of fills of ``notional`` (>= 0, quote currency) on bars of
-    ``volume`` dollar volume (None or NaN: unknown), under ``model`` and taker ``fee_rate``.
-
-    Floats in, floats out (the paper venue's per-order path, no numpy); any array in, arrays out (broadcast),
-    with the same arithmetic, so both give identical numbers for identical inputs."""
-    if isinstance(notional, np.ndarray) or isinstance(volume, np.ndarray) or isinstance(noise, np.ndarray):
-        vol = np.asarray(np.nan if volume is None else volume, dtype=np.float64)
-        vol = np.where(np.isnan(vol), np.inf, vol)
-        amount = np.asarray(notional, dtype=np.float64)
-        out = _costs(amount, vol, model, fee_rate, noise, np.minimum, np.maximum, np.sqrt)
-        shape = np.broadcast_shapes(amount.shape, vol.shape, np.shape(noise))
-        return FillCosts(*(np.array(np.broadcast_to(x, shape), dtype=np.float64) for x in out))
-    vol_f = math.inf if volume is None or volume != volume else float(volume)
-    return _costs(float(notional), vol_f, model, fee_rate, noise, min, max, math.sqrt)
-
-
-def _costs(
-    notional: Any,
-    volume: Any,
-    m: SlippageModel,
-    fee_rate: float,
-    noise: Any,
-    minimum: Callable[[Any, Any], Any],
-    maximum: Callable[[Any, Any], Any],
-    sqrt: Callable[[Any], Any],
-) -> FillCosts:
-    """The formula once, for floats (``min``, ``max``, ``math.sqrt``) or arrays (their numpy twins); an unknown
-    volume arrives as +inf, which switches off both the impact term and the participation cap."""
-    filled = notional
-    if m.max_participation is not None:
-        filled = minimum(notional, m.max_participation * volume)  # inf x share = inf: no cap
-    slip = m.fixed_bps / 1e4
-    if m.impact:
-        slip = slip + m.impact * sqrt(filled / maximum(volume, m.volume_floor))
-    if m.noise_bps:
-        slip = slip + abs(noise) * (m.noise_bps / 1e4)
-    slip = minimum(slip, m.max_slippage_bps / 1e4)
-    return FillCosts(filled, slip, fee_rate * filled * (1.0 + slip))
+        return float(fill_costs(self, abs(notional), volume, 0.0, z).slippage)
 
 
 def _is_number(value: object) -> bool:

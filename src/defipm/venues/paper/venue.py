@@ -102,6 +102,7 @@ class PaperVenue(Venue):
             raise ValueError(f"paper venue taker_fee must be a finite fraction >= 0, got {taker_fee}")
         self.slippage = slippage or SlippageModel()
         self._slippage_active = self.slippage.active
+        self._fill_costs = self.slippage.costs  # bound once: the per-order path calls it for every fill
         # by default, keep back the fixed slippage so costs never leave the book above its target gross
         self.planner = PlannerConfig(cost_reserve_bps=self.slippage.fixed_bps)
         self._rules = rules
@@ -222,6 +223,8 @@ class PaperVenue(Venue):
     def untradable(self) -> dict[str, str]:
         """Held symbols the latest market update did not price: valued at their last mark, never traded at it."""
         quoted = self._quoted
+        if self.positions.keys() <= quoted.keys():  # the usual case, checked at C speed
+            return {}
         return {
             s: f"{s}: no price in the latest market update ({self.timestamp}); its last mark is stale, not traded at"
             for s, q in self.positions.items()
@@ -419,11 +422,12 @@ class PaperVenue(Venue):
         rng = self._rng()
         notional = float(qty * mid)
         volume = self._volumes.get(s)
-        costs = self.slippage.costs(notional, volume, 0.0, rng.gauss(0.0, 1.0) if rng is not None else 0.0)
-        filled, slip = costs.filled, costs.slippage
-        if not filled >= 0.0 or not 0.0 <= slip < 1.0:  # also true for NaN
+        filled, slip, _ = self._fill_costs(notional, volume, 0.0, rng.gauss(0.0, 1.0) if rng is not None else 0.0)
+        if not filled >= 0.0 or not 0.0 <= slip < 1.0:  # also true for NaN: a fill price <= 0 or not finite
             raise OrderRejectedError(
-                f"{s}: the fill model answered filled {filled!r}, slippage {slip!r}: not a fill", symbol=s
+                f"{s}: the fill model answered filled {filled!r}, slippage {slip!r}: the fill price would not be "
+                f"a positive, finite price (mid {mid})",
+                symbol=s,
             )
         if filled < notional:
             qty = self.get_rules(s).round_size(qty * Decimal(repr(filled / notional)))
@@ -433,11 +437,8 @@ class PaperVenue(Venue):
                     f"({volume if volume is not None else 'unknown'}) is below one size step",
                     symbol=s,
                 )
-        move = Decimal(repr(slip))
-        price = mid * (1 + move) if buy else mid * (1 - move)
-        if not price.is_finite() or price <= 0:
-            raise OrderRejectedError(f"{s}: fill price {price} from mid {mid} is not a positive price", symbol=s)
-        return qty, price
+        move = Decimal(repr(slip))  # 0 <= move < 1 (checked above): the price is positive and finite
+        return qty, (mid * (1 + move) if buy else mid * (1 - move))
 
     def _book_fill(
         self, fill: Fill, cash_after: Decimal, new_position: Decimal, mid: Decimal, exposure: tuple[Decimal, Decimal]
