@@ -87,6 +87,9 @@ class SqlJournal:
     def __init__(self, store: Store, run: str = "default") -> None:
         self.store = store
         self.run = run
+        self._sender: dict[str, str | None] = {}
+        """Sending cycle of the intents this journal object wrote or adopted and has not seen finish (the fill
+        rows' ``cycle_id`` without a query per order); others are read from the store."""
 
     def new_client_order_id(self) -> str:
         return new_client_order_id()
@@ -118,6 +121,9 @@ class SqlJournal:
         ]
         with self.store.begin() as conn:
             conn.execute(insert(OrderRecord), rows)
+        for o in out:
+            assert o.client_order_id is not None
+            self._sender[o.client_order_id] = cycle_id
         return out
 
     def mark_sent(self, client_order_id: str) -> None:
@@ -134,6 +140,7 @@ class SqlJournal:
                 .where(OrderRecord.client_order_id.in_(list(client_order_ids)))
                 .values(sent_cycle_id=cycle_id, updated_at=_now())
             )
+        self._sender.update(dict.fromkeys(client_order_ids, cycle_id))
 
     def sent_totals(self, cycle_id: str) -> tuple[int, Decimal]:
         """(orders sent, their fees) of one cycle, resent ones included (intents it never sent do not count)."""
@@ -159,6 +166,11 @@ class SqlJournal:
 
     def record_result(self, result: OrderResult) -> None:
         cloid = result.order.client_order_id
+        known = cloid is not None and cloid in self._sender
+        sender = None
+        if known:
+            assert cloid is not None
+            sender = self._sender.pop(cloid) if result.status.is_final else self._sender[cloid]
         with self.store.begin() as conn:
             conn.execute(
                 _RECORD_RESULT,
@@ -173,7 +185,7 @@ class SqlJournal:
                 },
             )
             if result.fills:
-                sent_by = conn.execute(_SENT_CYCLE, {"cloid": cloid}).scalar()
+                sent_by = sender if known else conn.execute(_SENT_CYCLE, {"cloid": cloid}).scalar()
                 now = _now()
                 conn.execute(
                     _INSERT_FILL,

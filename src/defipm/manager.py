@@ -99,6 +99,8 @@ class PortfolioManager:
         self._halt_by_breaker = False
         self._unresolved = False
         """Some order's outcome is unknown (a transport error): reconcile before the next cycle trades."""
+        self._opened: tuple[str, int, int] | None = None
+        """(cycle id, targets, breaches) of the row written before the cycle's first order, until completed."""
         self.last_reconciliation: Reconciliation | None = None
 
     # -- kill switch and breaker ----------------------------------------------------------------------------
@@ -471,6 +473,8 @@ class PortfolioManager:
             report.error = f"{report.error}; {failed}" if report.error else failed
 
     def _record(self, report: CycleReport, *, completed: bool = True) -> None:
+        """Write the cycle's row: open (status "running") before its first order, or complete. A completion of a
+        row opened with the same targets and breaches leaves those child rows as they are."""
         if self.store is None:
             return
         targets: dict[str, tuple[float | None, float]] = {}
@@ -480,28 +484,43 @@ class PortfolioManager:
             for s in sorted(set(asked_all) | set(executed)):
                 asked = asked_all.get(s, 0.0)
                 targets[s] = (asked if math.isfinite(asked) else None, executed.get(s, 0.0))
-        snapshot = None
+        children = (report.cycle_id, len(targets), len(report.breaches))
+        unchanged = self._opened == children
+        self._opened = None if completed else children
         rb = report.rebalance
+        snapshot = None
         if rb is not None and completed:
             after = rb.weights_after
             snapshot = (rb.equity_after, rb.after.cash, after.gross, after.net)
-        orders, fees = self.journal.sent_totals(report.cycle_id) if isinstance(self.journal, SqlJournal) else (0, None)
+        orders, fees = self._sent(report, opened=self._opened is not None or unchanged or report.resent != ())
         self.store.record_cycle(
             run=self.run,
             cycle_id=report.cycle_id,
             timestamp=report.timestamp,
             status=report.status.value if completed else RUNNING,
             equity=report.equity,
-            fees=fees if rb is not None or report.resent or orders else None,
+            fees=fees,
             turnover=rb.turnover if rb is not None else None,
             error=report.error,
             notes=report.notes + [f"risk {b.limit}: {b.detail} ({b.action})" for b in report.breaches],
-            targets=targets,
-            risk_events=[(b.limit, b.detail, b.action) for b in report.breaches],
+            targets=None if unchanged else targets,
+            risk_events=None if unchanged else [(b.limit, b.detail, b.action) for b in report.breaches],
             snapshot=snapshot,
             completed=completed,
             orders=orders,
         )
+
+    def _sent(self, report: CycleReport, *, opened: bool) -> tuple[int, Decimal | None]:
+        """(orders the cycle sent, their fees): from its report, or from the journal when an error cut the report
+        short after the row was opened (some orders may have gone out)."""
+        rb = report.rebalance
+        if rb is None and opened and isinstance(self.journal, SqlJournal):
+            return self.journal.sent_totals(report.cycle_id)
+        results = [*report.resent, *(rb.results if rb is not None else ())]
+        sent = [r for r in results if r.status is not OrderStatus.CANCELLED and r.status is not OrderStatus.PLANNED]
+        if rb is None and not sent:
+            return 0, None
+        return len(sent), sum((r.fees for r in sent), Decimal(0))
 
 
 __all__ = ["PortfolioManager"]

@@ -129,8 +129,8 @@ class Store:
         turnover: float | None,
         error: str | None,
         notes: list[str],
-        targets: dict[str, tuple[float | None, float]],
-        risk_events: list[tuple[str, str, str]],
+        targets: dict[str, tuple[float | None, float]] | None,
+        risk_events: list[tuple[str, str, str]] | None,
         snapshot: tuple[Decimal, Decimal, float, float] | None,
         completed: bool = True,
         orders: int | None = None,
@@ -139,7 +139,7 @@ class Store:
 
         Called twice for a cycle that sends orders: with ``completed=False`` just before its first order (the row
         then exists for the journal's orders to point to), and again when it is done; the second call replaces
-        the first's row, targets and risk events."""
+        the first's row, and its targets and risk events unless they are None (kept as written)."""
         row = {
             "run": run,
             "timestamp": timestamp,
@@ -156,8 +156,10 @@ class Store:
             exists = conn.execute(select(Cycle.id).where(Cycle.id == cycle_id)).first() is not None
             if exists:
                 conn.execute(update(Cycle).where(Cycle.id == cycle_id).values(**row))
-                conn.execute(delete(TargetWeight).where(TargetWeight.cycle_id == cycle_id))
-                conn.execute(delete(RiskEvent).where(RiskEvent.cycle_id == cycle_id))
+                if targets is not None:
+                    conn.execute(delete(TargetWeight).where(TargetWeight.cycle_id == cycle_id))
+                if risk_events is not None:
+                    conn.execute(delete(RiskEvent).where(RiskEvent.cycle_id == cycle_id))
             else:
                 conn.execute(insert(Cycle).values(id=cycle_id, **row))
             if targets:
