@@ -232,6 +232,10 @@ def _config_with(tmp_path: Path, venue_params: str) -> Path:
         ("slippage = { fixed_bsp = 2 }", "venue.params.slippage.fixed_bsp: unknown key"),
         ("rules = { SYN000 = { size_step = -1 } }", "venue.params.rules.SYN000.size_step"),
         ("max_price_age = -5", "venue.params.max_price_age"),
+        ("slippage = { max_slippage_bps = 10000 }", "venue.params.slippage.max_slippage_bps"),
+        ("slippage = { max_participation = 0 }", "venue.params.slippage.max_participation"),
+        ("maintenance_margin = -0.1", "venue.params.maintenance_margin"),
+        ("maintenance_margin = 0.5", "maintenance_margin"),
     ],
 )
 def test_cli_bad_paper_venue_param_is_a_config_error_naming_the_key(tmp_path: Path, params, named):
@@ -242,7 +246,14 @@ def test_cli_bad_paper_venue_param_is_a_config_error_naming_the_key(tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    "params", ["slippage = { fixed_bps = 2 }", "max_price_age = 600", 'rules = { SYN000 = { size_step = "0.001" } }']
+    "params",
+    [
+        "slippage = { fixed_bps = 2 }",
+        "max_price_age = 600",
+        'rules = { SYN000 = { size_step = "0.001" } }',
+        "slippage = { impact = 0.1, max_slippage_bps = 500, max_participation = 0.05 }",
+        "maintenance_margin = 0.1",
+    ],
 )
 def test_cli_paper_venue_tables_are_built(tmp_path: Path, params):
     result = CliRunner().invoke(app_(), ["rebalance", "-c", str(_config_with(tmp_path, params))])
