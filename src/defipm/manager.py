@@ -485,6 +485,7 @@ class PortfolioManager:
                 asked = asked_all.get(s, 0.0)
                 targets[s] = (asked if math.isfinite(asked) else None, executed.get(s, 0.0))
         children = (report.cycle_id, len(targets), len(report.breaches))
+        opened = self._opened is not None and self._opened[0] == report.cycle_id  # orders may have gone out
         unchanged = self._opened == children
         self._opened = None if completed else children
         rb = report.rebalance
@@ -492,7 +493,7 @@ class PortfolioManager:
         if rb is not None and completed:
             after = rb.weights_after
             snapshot = (rb.equity_after, rb.after.cash, after.gross, after.net)
-        orders, fees = self._sent(report, opened=self._opened is not None or unchanged or report.resent != ())
+        orders, fees = self._sent(report, opened=opened)
         self.store.record_cycle(
             run=self.run,
             cycle_id=report.cycle_id,
