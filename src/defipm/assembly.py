@@ -17,6 +17,9 @@ from defipm.store.lock import RunLock
 from defipm.venues.base import Venue
 from defipm.venues.paper.venue import PaperVenue
 
+PAPER_TRADING_MAX_PRICE_AGE = 300.0
+"""Seconds a live paper quote may be old before the venue refreshes it or refuses to trade on it."""
+
 
 @dataclass(slots=True)
 class Portfolio:
@@ -44,7 +47,12 @@ class Portfolio:
 
 
 def attach_paper_feed(venue: PaperVenue, settings: Settings) -> str:
+    """Give the paper venue its price feed. Live sources (synthetic, hyperliquid) stamp quotes with the time they
+    are read, so the venue also gets ``PAPER_TRADING_MAX_PRICE_AGE`` unless the config sets ``max_price_age``; a
+    csv folder's latest bars are old by nature and are labelled so instead."""
     market = settings.market
+    if market.source != "csv" and venue.max_price_age is None:
+        venue.max_price_age = PAPER_TRADING_MAX_PRICE_AGE
     if market.source == "hyperliquid":
         from defipm.venues.hyperliquid.feed import HyperliquidMidsFeed
 

@@ -244,13 +244,13 @@ LONGEST_INTERVAL = timedelta(days=366)
 
 
 def parse_interval(text: str) -> timedelta:
-    """``30m``, ``1h``, ``1d``: from a tenth of a second to a year (a longer wait is a mistake, a shorter one a busy loop)."""
+    """``30m``, ``1h``, ``1d``: from 10 ms to a year (a longer wait is a mistake, a shorter one a busy loop)."""
     m = INTERVAL.match(text.strip())
     if not m:
         raise typer.BadParameter(f"{text!r}: expected a number and a unit s, m, h or d (e.g. 30m, 1h, 1d)")
     seconds = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-    if not 0.1 <= seconds <= LONGEST_INTERVAL.total_seconds():
-        raise typer.BadParameter(f"{text!r}: the interval must be from 0.1s to {LONGEST_INTERVAL.days}d")
+    if not 0.01 <= seconds <= LONGEST_INTERVAL.total_seconds():
+        raise typer.BadParameter(f"{text!r}: the interval must be from 0.01s to {LONGEST_INTERVAL.days}d")
     return timedelta(seconds=seconds)
 
 
@@ -276,13 +276,13 @@ def run(
     try:
         while not stop.is_set():
             started = datetime.now(UTC)
-            try:
+            try:  # a venue or price failure comes back as a FAILED report; anything else skips this cycle only
                 report = portfolio.manager.manage_portfolio(started)
                 print_cycles([report], title=f"cycle {done + 1}")
             except PortfolioLockedError:
                 raise  # another process took this portfolio over: stop, never trade beside it
-            except DefipmError as exc:
-                err_console.print(f"[bold red]cycle failed:[/] {escape(str(exc))}", soft_wrap=True)
+            except (DefipmError, ValueError, ArithmeticError) as exc:
+                err_console.print(f"[bold red]cycle skipped:[/] {escape(str(exc))}", soft_wrap=True)
             done += 1
             if max_cycles is not None and done >= max_cycles:
                 break

@@ -75,6 +75,9 @@ class RiskSettings(ConfigModel):
     """Cap on sum |w_target - w_now| per cycle."""
     max_drawdown: float | None = Field(default=None, gt=0, lt=1)
     """Halt trading once equity is this fraction below its peak (0.25 = 25%)."""
+    on_breach: Literal["freeze", "reduce", "flatten"] = "reduce"
+    """While the drawdown breaker has halted trading: send nothing (freeze), reduce-only orders back within
+    max_weight and the gross limit (reduce), or close every position (flatten). The kill switch always freezes."""
 
     def limits(self) -> RiskLimits:
         return RiskLimits(**self.model_dump())

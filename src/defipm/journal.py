@@ -1,6 +1,9 @@
 """The persistent order journal: every intent is written (with its client order id) before it is sent, and every
 venue answer after. At start-up ``reconcile`` asks the venue about each unfinished intent by client order id, so
 a crash between sending and recording never leads to a second order for the same intent.
+
+Every order carries the cycle that planned it (``cycle_id``) and the cycle that sent it (``sent_cycle_id``: the
+same, or the cycle that resent it after a restart); every fill carries the sending cycle and its time.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -47,6 +51,7 @@ _RECORD_RESULT = (
     )
 )
 _INSERT_FILL = insert(cast(Table, FillRecord.__table__))
+_SENT_CYCLE = select(_ORDERS.c.sent_cycle_id).where(_ORDERS.c.client_order_id == bindparam("cloid"))
 
 
 @dataclass(slots=True)
@@ -82,6 +87,9 @@ class SqlJournal:
     def __init__(self, store: Store, run: str = "default") -> None:
         self.store = store
         self.run = run
+        self._sender: dict[str, str | None] = {}
+        """Sending cycle of the intents this journal object wrote or adopted and has not seen finish (the fill
+        rows' ``cycle_id`` without a query per order); others are read from the store."""
 
     def new_client_order_id(self) -> str:
         return new_client_order_id()
@@ -96,6 +104,7 @@ class SqlJournal:
                 "client_order_id": o.client_order_id,
                 "run": self.run,
                 "cycle_id": cycle_id,
+                "sent_cycle_id": cycle_id,
                 "seq": i,
                 "symbol": o.symbol,
                 "side": o.side.value,
@@ -112,14 +121,56 @@ class SqlJournal:
         ]
         with self.store.begin() as conn:
             conn.execute(insert(OrderRecord), rows)
+        for o in out:
+            assert o.client_order_id is not None
+            self._sender[o.client_order_id] = cycle_id
         return out
 
     def mark_sent(self, client_order_id: str) -> None:
         with self.store.begin() as conn:
             conn.execute(_MARK_SENT, {"cloid": client_order_id, "now": _now()})
 
+    def adopt(self, client_order_ids: Sequence[str], cycle_id: str) -> None:
+        """Mark intents of an interrupted cycle as sent by ``cycle_id`` (the cycle about to resend them)."""
+        if not client_order_ids:
+            return
+        with self.store.begin() as conn:
+            conn.execute(
+                update(OrderRecord)
+                .where(OrderRecord.client_order_id.in_(list(client_order_ids)))
+                .values(sent_cycle_id=cycle_id, updated_at=_now())
+            )
+        self._sender.update(dict.fromkeys(client_order_ids, cycle_id))
+
+    def sent_totals(self, cycle_id: str) -> tuple[int, Decimal]:
+        """(orders sent, their fees) of one cycle, resent ones included (intents it never sent do not count)."""
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(OrderRecord.status, OrderRecord.fee).where(
+                    OrderRecord.run == self.run, OrderRecord.sent_cycle_id == cycle_id
+                )
+            ).all()
+        sent = [fee for status, fee in rows if status not in (OrderStatus.PLANNED.value, OrderStatus.CANCELLED.value)]
+        return len(sent), sum((fee or Decimal(0) for fee in sent), Decimal(0))
+
+    def newest_order(self) -> tuple[str | None, str] | None:
+        """(cycle id, client order id) of the intent journalled last in this run, or None for an empty journal."""
+        with self.store.engine.connect() as conn:
+            row = conn.execute(
+                select(OrderRecord.cycle_id, OrderRecord.client_order_id)
+                .where(OrderRecord.run == self.run)
+                .order_by(OrderRecord.created_at.desc(), OrderRecord.seq.desc())
+                .limit(1)
+            ).first()
+        return (row[0], row[1]) if row is not None else None
+
     def record_result(self, result: OrderResult) -> None:
         cloid = result.order.client_order_id
+        known = cloid is not None and cloid in self._sender
+        sender = None
+        if known:
+            assert cloid is not None
+            sender = self._sender.pop(cloid) if result.status.is_final else self._sender[cloid]
         with self.store.begin() as conn:
             conn.execute(
                 _RECORD_RESULT,
@@ -134,18 +185,21 @@ class SqlJournal:
                 },
             )
             if result.fills:
+                sent_by = sender if known else conn.execute(_SENT_CYCLE, {"cloid": cloid}).scalar()
+                now = _now()
                 conn.execute(
                     _INSERT_FILL,
                     [
                         {
                             "run": self.run,
                             "client_order_id": cloid,
+                            "cycle_id": sent_by,
                             "symbol": f.symbol,
                             "side": f.side.value,
                             "quantity": f.quantity,
                             "price": f.price,
                             "fee": f.fee,
-                            "timestamp": f.timestamp,
+                            "timestamp": f.timestamp or now,
                             "venue_order_id": f.venue_order_id,
                         }
                         for f in result.fills

@@ -5,9 +5,18 @@ plan -> execute through the journal -> record. It never knows whether it is repl
 hands it a paper venue fed with historical bars and a historical timestamp.
 
 On its first cycle it reconciles the order journal with the venue: intents the venue executed are recorded;
-intents the venue never saw are sent once if they are recent (the rebalance a crash interrupted), or abandoned;
-intents whose outcome the venue cannot tell yet (a transaction still pending) are kept open, never resent, and
-the manager does not trade until a later cycle's reconciliation resolves them.
+intents the venue never saw are sent once if they are recent and belong to the latest plan (the rebalance a crash
+interrupted), or abandoned; intents whose outcome the venue cannot tell yet (a transaction still pending) are kept
+open, never resent, and while any is open nothing at all is sent, resends included, until a later cycle's
+reconciliation resolves them.
+
+The contract for failures (pinned by tests/manager): an error of the venue (any ``VenueError``: an outage, a node
+that is gone, a stale or bad price, an account that cannot be read) never escapes ``manage_portfolio``; the cycle
+is recorded as FAILED with the error, and if orders may have been sent, the next cycle reconciles the journal
+before it trades. Invalid weights (``InvalidWeightsError``) and oracle failures are recorded, then raised.
+
+The audit trail: the cycle row is written before the cycle's first order is sent (status "running") and
+completed afterwards; a row left running by a stopped process is closed at the restart.
 """
 
 from __future__ import annotations
@@ -18,15 +27,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from defipm.core.errors import DefipmError, InvalidWeightsError, TradingHaltedError
+from defipm.core.account import AccountSnapshot
+from defipm.core.errors import DefipmError, InvalidWeightsError, TradingHaltedError, VenueError
 from defipm.core.journal import MemoryJournal, OrderJournal
 from defipm.core.orders import OrderResult, OrderStatus, OrderType
 from defipm.core.planner import PlannerConfig
 from defipm.core.reports import CycleReport, CycleStatus
-from defipm.core.risk import RiskLimits, apply_risk_limits
-from defipm.core.validation import WeightConstraints, check_weights
+from defipm.core.risk import RiskLimits, apply_risk_limits, halted_book_target
+from defipm.core.validation import WeightConstraints, check_weights, weights_from
 from defipm.core.weights import Weights
-from defipm.journal import Reconciliation, SqlJournal
+from defipm.journal import Intent, Reconciliation, SqlJournal
 from defipm.oracles.base import Oracle
 from defipm.store.database import Store
 from defipm.store.lock import RunLock
@@ -34,12 +44,20 @@ from defipm.venues.base import Venue, to_decimal
 
 KILL_SWITCH = "kill_switch"
 PEAK_EQUITY = "peak_equity"
+HALTED_BY = "halted_by"
+"""Who engaged the kill switch: "breaker" (the drawdown circuit breaker) or absent (the operator)."""
+RUNNING = "running"
+"""Status of a cycle row written before its first order is sent, until the cycle is recorded in full."""
+HALTED_BAND = 0.001
+"""No-trade band (share of equity) of the risk-reducing orders sent while halted: a cap that acts by less is left."""
 
 
-def set_kill_switch(store: Store, run: str, reason: str | None) -> None:
+def set_kill_switch(store: Store, run: str, reason: str | None, *, breaker: bool = False) -> None:
     """Engage (with a reason) or release (None) the persisted kill switch of ``run`` without building a venue.
-    Releasing also restarts drawdown measurement from the next cycle's equity."""
+    Engaged by the operator (``breaker=False``) it freezes the book: nothing is sent. Releasing also releases a
+    tripped drawdown breaker and restarts drawdown measurement from the next cycle's equity."""
     store.set_setting(run, KILL_SWITCH, reason)
+    store.set_setting(run, HALTED_BY, "breaker" if breaker and reason is not None else None)
     if reason is None:
         store.set_setting(run, PEAK_EQUITY, None)
 
@@ -50,7 +68,8 @@ class PortfolioManager:
     store: where cycles, the journal and equity are recorded (None = in memory only, e.g. fast backtests).
     run: name of this portfolio in the store (several portfolios may share one database).
     constraints: weight constraints to enforce (default: the oracle's own).
-    risk: operator risk limits. planner: how weights become orders (None = the venue's default).
+    risk: operator risk limits (and ``on_breach``, what the drawdown breaker does with the book).
+    planner: how weights become orders (None = the venue's default).
     resume_window: how old an unsent intent may be and still be sent after a restart.
     lock: this process's hold on the run (``RunLock``), renewed before every cycle and manual trade: a process whose
     lock was taken over raises ``PortfolioLockedError`` there and sends nothing.
@@ -82,8 +101,11 @@ class PortfolioManager:
         self._reconciled = store is None
         self._peak: Decimal | None = None
         self._halt: str | None = None
+        self._halt_by_breaker = False
         self._unresolved = False
         """Some order's outcome is unknown (a transport error): reconcile before the next cycle trades."""
+        self._opened: tuple[str, int, int] | None = None
+        """(cycle id, targets, breaches) of the row written before the cycle's first order, until completed."""
         self.last_reconciliation: Reconciliation | None = None
 
     # -- kill switch and breaker ----------------------------------------------------------------------------
@@ -92,19 +114,26 @@ class PortfolioManager:
             return self._halt
         return self.store.get_setting(self.run, KILL_SWITCH)
 
-    def engage_kill_switch(self, reason: str) -> None:
-        """Stop all trading for this run until ``release_kill_switch`` (persisted)."""
+    def breaker_tripped(self) -> bool:
+        """Whether the halt is the drawdown breaker's (its ``on_breach`` policy applies) and not the operator's."""
         if self.store is None:
-            self._halt = reason
-        else:
-            set_kill_switch(self.store, self.run, reason)
+            return self._halt is not None and self._halt_by_breaker
+        return self.store.get_setting(self.run, HALTED_BY) == "breaker"
+
+    def engage_kill_switch(self, reason: str) -> None:
+        """Stop all trading for this run until ``release_kill_switch`` (persisted). Nothing is sent meanwhile."""
+        self._set_halt(reason, breaker=False)
 
     def release_kill_switch(self) -> None:
-        if self.store is None:
-            self._halt = None
-        else:
-            set_kill_switch(self.store, self.run, None)
+        """Release the kill switch, or a tripped drawdown breaker; drawdown is measured afresh from here."""
+        self._set_halt(None, breaker=False)
         self._peak = None
+
+    def _set_halt(self, reason: str | None, *, breaker: bool) -> None:
+        if self.store is None:
+            self._halt, self._halt_by_breaker = reason, breaker and reason is not None
+        else:
+            set_kill_switch(self.store, self.run, reason, breaker=breaker)
 
     def _stored_peak(self) -> Decimal | None:
         """The drawdown breaker's equity peak, read from the store when there is one (another process, such as
@@ -179,129 +208,212 @@ class PortfolioManager:
         limit_price: Decimal | float | str | None = None,
         reduce_only: bool = False,
     ) -> OrderResult:
-        """One manual order (signed quantity), journalled like a rebalance and refused while trading is halted."""
+        """One manual order (signed quantity), journalled like a rebalance. Refused while trading is halted,
+        except, under a tripped drawdown breaker whose ``on_breach`` is not "freeze", an order that only reduces
+        a position (sent reduce-only)."""
         if self.lock is not None:
             self.lock.renew()
         halted = self.halt_reason()
         if not self._reconciled or self._unresolved:
-            self.reconcile(resume=not self._reconciled and not halted)
-        if halted:
-            raise TradingHaltedError(f"trading halted: {halted}")
+            self._reconcile(None, startup=not self._reconciled, halted=halted is not None)
         if self._unresolved:
             raise TradingHaltedError(
                 "an earlier order's outcome is still unknown: not trading until the venue confirms it"
             )
+        may_reduce = halted is not None and self.breaker_tripped() and self.risk.on_breach != "freeze"
+        if halted and not may_reduce:
+            raise TradingHaltedError(f"trading halted: {halted}")
         self.venue.refresh()
+        if halted:
+            if not self._reduces(symbol, quantity):
+                raise TradingHaltedError(f"trading halted: {halted} (only orders that reduce a position are taken)")
+            reduce_only = True
+        self._unresolved = True  # until the venue answers: an exception while sending is reconciled first
         result = self.venue.execute_trade(
             symbol, quantity, order_type, limit_price=limit_price, reduce_only=reduce_only, journal=self.journal
         )
-        if result.status is OrderStatus.UNKNOWN:
-            self._unresolved = True  # the next cycle (or trade) reconciles before trading on top of it
+        self._unresolved = result.status is OrderStatus.UNKNOWN  # if so, reconcile before trading on top of it
         return result
+
+    def _reduces(self, symbol: str, quantity: Decimal | float | int | str) -> bool:
+        """Whether a signed ``quantity`` of ``symbol`` only reduces the position held (never past zero)."""
+        qty = to_decimal(quantity, f"{symbol}: quantity")
+        held = self.venue.get_positions().get(symbol, Decimal(0))
+        return qty.is_finite() and bool(held) and (held > 0) != (qty > 0) and abs(qty) <= abs(held)
 
     # -- restart --------------------------------------------------------------------------------------------
     def reconcile(self, *, resume: bool = True) -> Reconciliation:
         """Match the journal with the venue: record what the venue executed, keep orders of unknown outcome open.
 
-        ``resume`` (after a restart): intents the venue never saw are sent once if recent (the rebalance a crash
-        interrupted), else abandoned. Without ``resume`` (during a run, after a transport error) they are
-        abandoned: the cycle that follows plans afresh from the venue's positions."""
+        ``resume`` (after a restart): intents the venue never saw are sent once if they are recent and of the
+        latest plan (the rebalance a crash interrupted), else abandoned; while any order's outcome is unknown,
+        nothing is sent. Without ``resume`` (during a run, after a transport error) they are abandoned: the cycle
+        that follows plans afresh from the venue's positions."""
+        return self._reconcile(None, startup=resume, halted=not resume)
+
+    def _reconcile(self, report: CycleReport | None, *, startup: bool, halted: bool) -> Reconciliation:
         if not isinstance(self.journal, SqlJournal):
             self._reconciled = True
             return Reconciliation()
         rec = self.journal.reconcile(self.venue)
-        now = datetime.now(UTC)
-        resend = []
-        for intent in rec.unsent:
-            assert intent.order.client_order_id is not None
-            if resume and now - intent.created_at <= self.resume_window:
-                resend.append(intent.order)
-            else:
-                reason = (
-                    "abandoned after restart: older than resume_window"
-                    if resume
-                    else "not received by the venue; replaced by the next plan"
-                )
-                self.journal.cancel(intent.order.client_order_id, reason)
+        if startup:
+            self._close_interrupted_cycles(report)
+        resend = self._resumable(rec, resume=startup and not halted)
         still_unknown = bool(rec.unknown)
         if resend:
+            if report is not None:
+                self.journal.adopt(
+                    [i.order.client_order_id for i in resend if i.order.client_order_id], report.cycle_id
+                )
+                self._record(report, completed=False)  # the row exists before the first order is sent
             self.venue.refresh()
-            results, _ = self.venue.send_intents(resend, self.journal)
+            self._unresolved = True  # until the venue answers
+            results, _ = self.venue.send_intents([i.order for i in resend], self.journal)
             still_unknown = still_unknown or any(r.status is OrderStatus.UNKNOWN for r in results)
-        # Orders of unknown outcome (e.g. a swap still pending) stay open: ask again next cycle.
+            if report is not None:
+                report.resent = tuple(results)
         self._reconciled = True
-        self._unresolved = still_unknown
+        self._unresolved = still_unknown  # orders of unknown outcome stay open: ask again next cycle
         self.last_reconciliation = rec
         return rec
 
+    def _resumable(self, rec: Reconciliation, *, resume: bool) -> list[Intent]:
+        """The never-sent intents to send now; the others are cancelled in the journal with the reason."""
+        assert isinstance(self.journal, SqlJournal)
+        newest = self.journal.newest_order() if resume and rec.unsent else None
+        now = datetime.now(UTC)
+        resend = []
+        for intent in rec.unsent:
+            cloid = intent.order.client_order_id
+            assert cloid is not None
+            latest = newest is not None and (
+                intent.cycle_id == newest[0] if intent.cycle_id is not None else cloid == newest[1]
+            )
+            if not resume:
+                reason = "not received by the venue; replaced by the next plan"
+            elif rec.unknown:
+                reason = "not sent after restart: an order of unknown outcome is open; the next plan replaces it"
+            elif not latest:
+                reason = "abandoned after restart: a later plan superseded it"
+            elif now - intent.created_at > self.resume_window:
+                reason = "abandoned after restart: older than resume_window"
+            else:
+                resend.append(intent)
+                continue
+            self.journal.cancel(cloid, reason)
+        return resend
+
+    def _close_interrupted_cycles(self, report: CycleReport | None) -> None:
+        """Complete the rows of cycles a stopped process left open, with the orders they sent and their fees."""
+        if self.store is None or not isinstance(self.journal, SqlJournal):
+            return
+        for cycle in self.store.incomplete_cycles(self.run):
+            if report is not None and cycle.id == report.cycle_id:
+                continue
+            orders, fees = self.journal.sent_totals(cycle.id)
+            by = f" (cycle {report.cycle_id} resumes its unsent orders if recent)" if report is not None else ""
+            error = f"interrupted: the process stopped during this cycle; reconciled at restart{by}"
+            self.store.close_cycle(cycle.id, status=CycleStatus.FAILED.value, error=error, fees=fees, orders=orders)
+
     # -- the cycle ------------------------------------------------------------------------------------------
     def manage_portfolio(self, timestamp: datetime | None = None) -> CycleReport:
-        """Run one cycle at ``timestamp`` (now by default). Raises ``InvalidWeightsError`` (after recording the
-        rejected cycle) when the oracle's weights are invalid; otherwise returns the cycle report."""
+        """Run one cycle at ``timestamp`` (now by default) and return its report.
+
+        A venue error fails the cycle (FAILED report, recorded, not raised). Invalid weights raise
+        ``InvalidWeightsError`` and an oracle failure raises its error, both after the cycle is recorded."""
         ts = timestamp or datetime.now(UTC)
         if ts.tzinfo is None:
             raise ValueError(f"timestamp {ts!r} is naive: pass a timezone-aware UTC datetime")
         if self.lock is not None:
             self.lock.renew()  # before anything, reconciliation included: another process may have taken over
         report = CycleReport(cycle_id=uuid.uuid4().hex, timestamp=ts, status=CycleStatus.TRADED)
-        halted = self.halt_reason()
-        if not self._reconciled or self._unresolved:
-            startup = not self._reconciled
-            what = "restart reconciliation" if startup else "reconciliation"
-            # while halted nothing is sent, not even the intents a crash interrupted: they are abandoned
-            rec = self.reconcile(resume=startup and not halted)
-            if not rec.clean:
-                report.notes.append(
-                    f"{what}: {len(rec.confirmed)} order(s) confirmed by the venue, "
-                    f"{len(rec.unsent)} never sent ({'resent if recent, else abandoned' if startup else 'abandoned'}), "
-                    f"{len(rec.unknown)} of unknown outcome (kept open, not resent)"
-                )
-            if rec.unknown:
-                # Trading on top of orders that may still execute could double them: wait until they resolve.
+        raised: DefipmError | None = None
+        try:
+            raised = self._cycle(report)
+        except VenueError as exc:
+            failure = f"venue {self.venue.name}: {exc}"
+            if report.status is not CycleStatus.HALTED:  # a halted cycle stays halted, with the failure added
                 report.status = CycleStatus.FAILED
-                report.error = (
-                    f"{what}: outcome unknown for "
-                    + ", ".join(
-                        f"{r.order.symbol} {r.order.side.value} {r.order.quantity} ({r.order.client_order_id}: {r.error})"
-                        for r in rec.unknown
-                    )
-                    + "; not trading until the venue confirms them"
-                )
-                self._record(report)
-                return report
+            report.error = f"{report.error}; {failure}" if report.error else failure
+        self._record(report)
+        if raised is not None:
+            raise raised
+        return report
 
+    def _cycle(self, report: CycleReport) -> DefipmError | None:
+        """The steps of one cycle, filling ``report``; returns the error to raise once it is recorded."""
+        halted = self.halt_reason()
+        must_reconcile = not self._reconciled or self._unresolved
+        if must_reconcile and not self._reconcile_first(report, halted is not None):
+            return None  # an order's outcome is still unknown
         if halted:
             report.status = CycleStatus.HALTED
             report.error = f"trading halted: {halted}"
-            self._record(report)
-            return report
+            if self.breaker_tripped() and self.risk.on_breach != "freeze":
+                self.venue.refresh()
+                report.notes.extend(self.venue.pop_notices())
+                self._manage_halted_book(report, self.venue.snapshot())
+            return None
 
         self.venue.refresh()
+        report.notes.extend(self.venue.pop_notices())
         universe = self.venue.get_universe()
         try:
-            weights = self.oracle.fetch_portfolio_weights(ts, universe)
+            weights = weights_from(self.oracle.fetch_portfolio_weights(report.timestamp, universe))
+        except InvalidWeightsError as exc:
+            report.status, report.error = CycleStatus.REJECTED, "; ".join(exc.problems)
+            return exc
         except DefipmError as exc:
-            report.status = CycleStatus.FAILED
-            report.error = f"oracle {self.oracle.name}: {exc}"
+            report.status, report.error = CycleStatus.FAILED, f"oracle {self.oracle.name}: {exc}"
             report.notes.extend(self.oracle.pop_notes())
-            self._record(report)
-            raise
-        if not isinstance(weights, Weights):
-            weights = Weights(weights)
+            return exc
         report.target = weights
         report.notes.extend(self.oracle.pop_notes())
 
+        constraints = self._constraints()
+        problems = check_weights(weights, universe, constraints)
+        if problems:
+            report.status, report.error = CycleStatus.REJECTED, "; ".join(problems)
+            return InvalidWeightsError(problems)
+        self._trade(report, weights, self.venue.snapshot())
+        return None
+
+    def _reconcile_first(self, report: CycleReport, halted: bool) -> bool:
+        """Reconcile before trading (first cycle after a start, or after an order of unknown outcome). False when
+        the cycle must stop here: some order's outcome is still unknown."""
+        startup = not self._reconciled
+        what = "restart reconciliation" if startup else "reconciliation"
+        # while halted nothing is sent, not even the intents a crash interrupted: they are abandoned
+        rec = self._reconcile(report, startup=startup, halted=halted)
+        if not rec.clean or report.resent:
+            unsent = f"{len(report.resent)} resent, the rest abandoned" if startup else "abandoned"
+            report.notes.append(
+                f"{what}: {len(rec.confirmed)} order(s) confirmed by the venue, "
+                f"{len(rec.unsent)} never sent ({unsent}), "
+                f"{len(rec.unknown)} of unknown outcome (kept open, not resent)"
+            )
+        if not rec.unknown:
+            return True
+        # Trading on top of orders that may still execute could double them: wait until they resolve.
+        report.status = CycleStatus.FAILED
+        report.error = (
+            f"{what}: outcome unknown for "
+            + ", ".join(
+                f"{r.order.symbol} {r.order.side.value} {r.order.quantity} ({r.order.client_order_id}: {r.error})"
+                for r in rec.unknown
+            )
+            + "; not trading until the venue confirms them"
+        )
+        return False
+
+    def _constraints(self) -> WeightConstraints:
         constraints = self.constraints or self.oracle.constraints
         if not self.venue.allows_shorts and not constraints.long_only:
             constraints = replace(constraints, long_only=True)
-        problems = check_weights(weights, universe, constraints)
-        if problems:
-            report.status = CycleStatus.REJECTED
-            report.error = "; ".join(problems)
-            self._record(report)
-            raise InvalidWeightsError(problems)
+        return constraints
 
-        snapshot = self.venue.snapshot()
+    def _trade(self, report: CycleReport, weights: Weights, snapshot: AccountSnapshot) -> None:
+        """Risk limits, then the rebalance (or, when the drawdown breaker trips now, its ``on_breach`` policy)."""
         equity = snapshot.equity
         report.equity = equity
         peak = self._update_peak(equity)
@@ -311,15 +423,48 @@ class PortfolioManager:
         report.breaches.extend(decision.breaches)
         if decision.halt:
             reason = decision.breaches[-1].detail
-            self.engage_kill_switch(f"drawdown circuit breaker: {reason}")
+            self._set_halt(f"drawdown circuit breaker: {reason}", breaker=True)
             report.status = CycleStatus.HALTED
             report.error = f"trading halted by the drawdown circuit breaker: {reason}"
-            self._record(report)
-            return report
-
+            self._manage_halted_book(report, snapshot)
+            return
         report.executed_target = decision.weights
+        self._rebalance(report, decision.weights, snapshot, self.planner, reduce_only=False)
+
+    def _manage_halted_book(self, report: CycleReport, snapshot: AccountSnapshot) -> None:
+        """Under a tripped breaker: reduce-only orders toward the caps ("reduce") or to flat ("flatten")."""
+        report.equity = snapshot.equity
+        gross_limit = self.risk.max_gross_leverage
+        if gross_limit is None:
+            gross_limit = self._constraints().max_gross if self._constraints().max_gross > 0 else None
+        target, breaches = halted_book_target(snapshot.weights(), self.risk, gross_limit)
+        if target is None:
+            return
+        report.breaches.extend(breaches)
+        report.executed_target = target
+        base = self.planner or self.venue.planner or PlannerConfig()
+        planner = replace(base, no_trade_band=max(base.no_trade_band, HALTED_BAND))
+        self._rebalance(report, target, snapshot, planner, reduce_only=True)
+
+    def _rebalance(
+        self,
+        report: CycleReport,
+        target: Weights,
+        snapshot: AccountSnapshot,
+        planner: PlannerConfig | None,
+        *,
+        reduce_only: bool,
+    ) -> None:
+        if self.store is not None:
+            self._record(report, completed=False)  # the row exists before the first order is sent
+        self._unresolved = True  # until the rebalance reports back: an exception while sending is reconciled first
         rebalance = self.venue.set_portfolio_weights(
-            decision.weights, planner=self.planner, journal=self.journal, cycle_id=report.cycle_id, snapshot=snapshot
+            target,
+            planner=planner,
+            journal=self.journal,
+            cycle_id=report.cycle_id,
+            snapshot=snapshot,
+            reduce_only=reduce_only,
         )
         report.rebalance = rebalance
         self._unresolved = rebalance.has_unknown
@@ -327,43 +472,65 @@ class PortfolioManager:
         for skipped in rebalance.skipped:
             if "no-trade band" not in skipped.reason:
                 report.notes.append(f"skipped {skipped.symbol} {skipped.signed_quantity}: {skipped.reason}")
-        if not rebalance.ok:
+        if not rebalance.ok and report.status is CycleStatus.TRADED:
             report.status = CycleStatus.FAILED
-            report.error = "; ".join(
+        if rebalance.failures or rebalance.stopped_early:
+            failed = "; ".join(
                 f"{r.order.symbol} {r.order.side.value} {r.order.quantity}: {r.status.value} ({r.error})"
                 for r in rebalance.failures
             )
-        self._record(report)
-        return report
+            report.error = f"{report.error}; {failed}" if report.error else failed
 
-    def _record(self, report: CycleReport) -> None:
+    def _record(self, report: CycleReport, *, completed: bool = True) -> None:
+        """Write the cycle's row: open (status "running") before its first order, or complete. A completion of a
+        row opened with the same targets and breaches leaves those child rows as they are."""
         if self.store is None:
             return
         targets: dict[str, tuple[float | None, float]] = {}
-        if report.target is not None:
+        if report.target is not None or report.executed_target is not None:
+            asked_all = report.target or Weights({})
             executed = report.executed_target or Weights({})
-            for s in sorted(set(report.target) | set(executed)):
-                asked = report.target.get(s, 0.0)
+            for s in sorted(set(asked_all) | set(executed)):
+                asked = asked_all.get(s, 0.0)
                 targets[s] = (asked if math.isfinite(asked) else None, executed.get(s, 0.0))
-        snapshot = None
+        children = (report.cycle_id, len(targets), len(report.breaches))
+        opened = self._opened is not None and self._opened[0] == report.cycle_id  # orders may have gone out
+        unchanged = self._opened == children
+        self._opened = None if completed else children
         rb = report.rebalance
-        if rb is not None:
+        snapshot = None
+        if rb is not None and completed:
             after = rb.weights_after
-            snapshot = (rb.equity_after, self.venue.get_cash(), after.gross, after.net)
+            snapshot = (rb.equity_after, rb.after.cash, after.gross, after.net)
+        orders, fees = self._sent(report, opened=opened)
         self.store.record_cycle(
             run=self.run,
             cycle_id=report.cycle_id,
             timestamp=report.timestamp,
-            status=report.status.value,
+            status=report.status.value if completed else RUNNING,
             equity=report.equity,
-            fees=rb.fees if rb is not None else None,
+            fees=fees,
             turnover=rb.turnover if rb is not None else None,
             error=report.error,
             notes=report.notes + [f"risk {b.limit}: {b.detail} ({b.action})" for b in report.breaches],
-            targets=targets,
-            risk_events=[(b.limit, b.detail, b.action) for b in report.breaches],
+            targets=None if unchanged else targets,
+            risk_events=None if unchanged else [(b.limit, b.detail, b.action) for b in report.breaches],
             snapshot=snapshot,
+            completed=completed,
+            orders=orders,
         )
+
+    def _sent(self, report: CycleReport, *, opened: bool) -> tuple[int, Decimal | None]:
+        """(orders the cycle sent, their fees): from its report, or from the journal when an error cut the report
+        short after the row was opened (some orders may have gone out)."""
+        rb = report.rebalance
+        if rb is None and opened and isinstance(self.journal, SqlJournal):
+            return self.journal.sent_totals(report.cycle_id)
+        results = [*report.resent, *(rb.results if rb is not None else ())]
+        sent = [r for r in results if r.status is not OrderStatus.CANCELLED and r.status is not OrderStatus.PLANNED]
+        if rb is None and not sent:
+            return 0, None
+        return len(sent), sum((r.fees for r in sent), Decimal(0))
 
 
 __all__ = ["PortfolioManager"]

@@ -131,13 +131,14 @@ def test_every_config_field_is_checked_by_name(build: Any, field: str) -> None:
 
 
 def test_a_wiped_out_run_writes_strict_json_and_says_so(tmp_path: Path) -> None:
-    """A short that loses three times its equity: the figures may be undefined, summary.json stays valid JSON."""
+    """A short that would lose three times its equity is liquidated at zero: the figures may be undefined,
+    summary.json stays valid JSON and the notes say the account is wiped out."""
     days = np.datetime64("2024-01-01", "ns") + np.arange(10) * np.timedelta64(1, "D")
     close = np.linspace(100.0, 400.0, 10)[:, None]
     panel = PricePanel.from_arrays(days, ["A"], close)
     cfg = BacktestConfig(benchmark=None, schedule="weekly@mon@00:00", costs=CostModel(taker_fee=0.0))
     result = run_backtest(panel, StaticOracle({"A": -1.0}), cfg)
-    assert result.equity.min() < 0
+    assert result.equity.min() == 0 and any(e.kind == "liquidation" for e in result.events)
     assert any("wiped out" in n for n in result.notes)
     summary = _strict(write_json(result, tmp_path / "summary.json").read_text())
     assert summary["notes"] and summary["bars"] == 10

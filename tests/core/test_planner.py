@@ -137,3 +137,28 @@ def test_sizes_round_down_exactly_even_past_28_digits():
     whole_units = {"B": InstrumentRules(size_step=Decimal(1))}
     plan = plan_rebalance({}, prices, equity, Weights({"B": 1.0}), whole_units, PlannerConfig(reserve_fees=False))
     assert [(o.side, o.quantity) for o in plan.orders] == [(Side.BUY, Decimal(3))]
+
+
+def test_a_price_too_small_to_size_is_skipped_by_name_not_an_error():
+    """Issue 12.4: a price of 1e-17 made the planner's exact floor division raise DivisionImpossible."""
+    plan = plan_rebalance(
+        {}, {"A": Decimal("1e-17"), "B": Decimal(100)}, Decimal(10_000), Weights({"A": 0.5, "B": 0.5})
+    )
+    assert [o.symbol for o in plan.orders] == ["B"]
+    [skipped] = plan.skipped
+    assert skipped.symbol == "A" and "size out of range at price 1E-17" in skipped.reason
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    prices=st.fixed_dictionaries(
+        {s: st.decimals(min_value=Decimal("1e-40"), max_value=Decimal("1e40"), allow_nan=False) for s in SYMBOLS}
+    ),
+    positions=st.dictionaries(st.sampled_from(SYMBOLS), st.decimals(-(10**20), 10**20, allow_nan=False, places=8)),
+    weights=st.dictionaries(st.sampled_from(SYMBOLS), st.floats(-1e308, 1e308, allow_nan=False)),
+    equity=st.decimals(min_value=Decimal("1e-10"), max_value=Decimal("1e30"), allow_nan=False),
+)
+def test_the_planner_never_raises_on_extreme_finite_input(prices, positions, weights, equity):
+    """Prices, sizes and weights at any finite magnitude: orders or skipped trades, never an arithmetic error."""
+    plan = plan_rebalance(positions, prices, equity, Weights(weights), RULES)
+    assert all(o.quantity > 0 for o in plan.orders)

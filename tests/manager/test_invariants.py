@@ -2,7 +2,7 @@
 
 After every cycle: cash + sum(quantity x price) == equity exactly; every position equals the sum of the venue's
 fills; every journal order marked filled has exactly one fill at the venue with its client order id, and no fill
-exists without a journal order.
+exists without a journal order (except the venue's own liquidation fills).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from defipm import InvalidWeightsError, PlannerConfig, PortfolioManager, RiskLim
 from defipm.oracles.base import Oracle
 from defipm.store.models import PaperFill
 from defipm.testing.faults import FaultyVenue
+from defipm.venues.paper.liquidation import LIQUIDATION_ID_PREFIX
 
 SYMBOLS = ["BTC", "ETH", "SOL", "DOGE"]
 START = {"BTC": 40_000.0, "ETH": 2_000.0, "SOL": 100.0, "DOGE": 0.1}
@@ -44,7 +45,7 @@ step_st = st.tuples(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(step_st, min_size=1, max_size=6), faults=st.dictionaries(st.integers(1, 12),
-       st.sampled_from(["reject", "unavailable", "lost_reply"]), max_size=3))  # fmt: skip
+       st.sampled_from(["reject", "unavailable", "lost_reply", "garbled_reply", "exception", "exception_after"]), max_size=3))  # fmt: skip
 def test_books_and_journal_always_agree(tmp_path_factory, steps, faults):
     store = Store(f"sqlite:///{tmp_path_factory.mktemp('inv') / 'db.sqlite'}")
     venue = FaultyVenue(
@@ -78,7 +79,9 @@ def test_books_and_journal_always_agree(tmp_path_factory, steps, faults):
         for _cloid, symbol, side, qty in fills:
             held[symbol] = held.get(symbol, Decimal(0)) + (qty if side == "buy" else -qty)
         assert {s: q for s, q in held.items() if q} == venue.get_positions()
-        per_cloid = Counter(c for c, *_ in fills)
+        liquidated = {f.client_order_id for liq in venue.liquidations for f in liq.fills}
+        assert all(c.startswith(LIQUIDATION_ID_PREFIX) for c in liquidated)  # the exchange's own, not our orders
+        per_cloid = Counter(c for c, *_ in fills if c not in liquidated)
         journal = {o.client_order_id: o.status for o in manager.journal.orders()}
         assert all(n == 1 for n in per_cloid.values())
         assert set(per_cloid) <= set(journal)  # no fill without an intent

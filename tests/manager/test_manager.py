@@ -147,15 +147,16 @@ def test_an_unreadable_answer_is_looked_up_and_the_rest_of_the_rebalance_goes_on
     assert {o.symbol: o.status for o in m.journal.orders(report.cycle_id)} == {"BTC": "filled", "ETH": "filled"}
 
 
-def test_missing_price_for_held_asset_is_a_clear_error():
-    from defipm import MissingPriceError
-
-    v = paper()
-    v.positions["LUNA"] = Decimal(5)  # held, but no longer quoted
-    m = PortfolioManager(StaticOracle({"BTC": 0.5}), v)
-    with pytest.raises(MissingPriceError, match="LUNA"):
-        m.manage_portfolio(T0)
+def test_missing_price_for_held_asset_fails_the_cycle_naming_it(store: Store):
+    """A venue error is a FAILED cycle (recorded, returned), never an exception out of manage_portfolio."""
+    v = paper(store)
+    v.positions["LUNA"] = Decimal(5)  # held, but never quoted
+    m = PortfolioManager(StaticOracle({"BTC": 0.5}), v, store=store)
+    report = m.manage_portfolio(T0)
+    assert report.status is CycleStatus.FAILED and "LUNA" in report.error and "no price" in report.error
     assert "BTC" not in v.get_positions()
+    [cycle] = store.recent_cycles("default")
+    assert cycle.status == "failed" and "LUNA" in cycle.error
 
 
 def test_oracle_notes_reach_the_report():

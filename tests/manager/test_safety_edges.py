@@ -232,6 +232,10 @@ def _config_with(tmp_path: Path, venue_params: str) -> Path:
         ("slippage = { fixed_bsp = 2 }", "venue.params.slippage.fixed_bsp: unknown key"),
         ("rules = { SYN000 = { size_step = -1 } }", "venue.params.rules.SYN000.size_step"),
         ("max_price_age = -5", "venue.params.max_price_age"),
+        ("slippage = { max_slippage_bps = 10000 }", "venue.params.slippage.max_slippage_bps"),
+        ("slippage = { max_participation = 0 }", "venue.params.slippage.max_participation"),
+        ("maintenance_margin = -0.1", "venue.params.maintenance_margin"),
+        ("maintenance_margin = 0.5", "maintenance_margin"),
     ],
 )
 def test_cli_bad_paper_venue_param_is_a_config_error_naming_the_key(tmp_path: Path, params, named):
@@ -242,7 +246,14 @@ def test_cli_bad_paper_venue_param_is_a_config_error_naming_the_key(tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    "params", ["slippage = { fixed_bps = 2 }", "max_price_age = 600", 'rules = { SYN000 = { size_step = "0.001" } }']
+    "params",
+    [
+        "slippage = { fixed_bps = 2 }",
+        "max_price_age = 600",
+        'rules = { SYN000 = { size_step = "0.001" } }',
+        "slippage = { impact = 0.1, max_slippage_bps = 500, max_participation = 0.05 }",
+        "maintenance_margin = 0.1",
+    ],
 )
 def test_cli_paper_venue_tables_are_built(tmp_path: Path, params):
     result = CliRunner().invoke(app_(), ["rebalance", "-c", str(_config_with(tmp_path, params))])
@@ -283,8 +294,8 @@ def test_restart_resend_does_not_trade_on_stale_prices(store):
         [Order("BTC", Side.BUY, Decimal("0.1"), OrderType.MARKET, reference_price=Decimal(40_000))], "crashed-cycle"
     )
     m = PortfolioManager(StaticOracle({"BTC": 0.5}), venue, store=store)
-    with pytest.raises(Exception, match="old"):
-        m.manage_portfolio(datetime.now(UTC))
+    report = m.manage_portfolio(datetime.now(UTC))
+    assert report.status is CycleStatus.FAILED and "above max_price_age 60s" in report.error
     assert venue.get_positions() == {}, f"filled on 2-hour-old prices: {venue.get_positions()}"
 
 

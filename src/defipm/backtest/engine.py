@@ -39,6 +39,18 @@ OracleFactory = Callable[[MarketView], Oracle]
 ProgressCallback = Callable[[int, int], None]
 
 
+@dataclass(frozen=True, slots=True)
+class BarEvent:
+    """Something the report marks on a bar: a halt, a risk limit that acted, a liquidation, a failed cycle."""
+
+    bar: int
+    """Index into ``BacktestResult.timestamps``."""
+    kind: str
+    """"halt" (the breaker tripped, or trading stayed halted), "breach" (a risk limit scaled or clipped the
+    target), "liquidation" (the venue closed the book below its maintenance margin) or "failed" (a cycle failed)."""
+    detail: str
+
+
 @dataclass(slots=True)
 class BacktestResult:
     """Everything a replay recorded, one row per bar (after that bar's trades)."""
@@ -72,6 +84,8 @@ class BacktestResult:
     """True when the data carried funding rates (a ``funding/`` folder) and the run charged them."""
     rotations: tuple[Rotation, ...] = ()
     """Changes of the oracle's held set (``Oracle.rotations``), for the report's marks."""
+    events: list[BarEvent] = field(default_factory=list)
+    """Halts, risk breaches, liquidations and failed cycles, by bar (a halt is listed on the bar it began)."""
 
     @property
     def start(self) -> datetime:
@@ -142,6 +156,10 @@ class BacktestResult:
                     "summary": r.summary,
                 }
                 for r in self.rotations
+            ],
+            "events": {k: sum(e.kind == k for e in self.events) for k in ("halt", "breach", "liquidation", "failed")},
+            "first_events": [
+                {"time": str(self.timestamps[e.bar]), "kind": e.kind, "detail": e.detail} for e in self.events[:50]
             ],
             "notes": self.notes[:50],
         }
@@ -266,6 +284,9 @@ def run_backtest(
         notes.append(f"the data's funding rates are not charged: mode {cfg.mode!r} (funding is for perpetuals)")
     seen_notes: set[str] = set()
     failed = halted = 0
+    events: list[BarEvent] = []
+    was_halted = False
+    liquidations_seen = 0
     listed_key: bytes | None = None
     listed_syms: list[str] = []
     listed_cols = np.zeros(0, dtype=np.int64)
@@ -285,6 +306,12 @@ def run_backtest(
             prices = dict(zip(listed_syms, row[listed_cols].tolist(), strict=True))
             vols = dict(zip(listed_syms, volume[i, listed_cols].tolist(), strict=True)) if use_volume else None
             venue.update_market(ts, prices, vols)
+            if len(venue.liquidations) > liquidations_seen:  # the book was closed at this bar's marks
+                events.extend(
+                    BarEvent(k, "liquidation", liq.describe()) for liq in venue.liquidations[liquidations_seen:]
+                )
+                liquidations_seen = len(venue.liquidations)
+                pos[:] = 0.0
 
             if charge_funding and venue.positions:
                 rates: dict[str, float] = {}
@@ -313,6 +340,12 @@ def run_backtest(
                         notes.append(f"{ts:%Y-%m-%d %H:%M}: {note}")
                 if report.status is CycleStatus.HALTED:
                     halted += 1
+                    if not was_halted:
+                        events.append(BarEvent(k, "halt", report.error or "halted"))
+                elif report.status is CycleStatus.FAILED:
+                    events.append(BarEvent(k, "failed", report.error or "failed"))
+                was_halted = report.status is CycleStatus.HALTED
+                events.extend(BarEvent(k, "breach", f"{b.limit}: {b.detail} ({b.action})") for b in report.breaches)
                 rb = report.rebalance
                 if rb is not None:
                     fees[k] = float(rb.fees)
@@ -368,4 +401,5 @@ def run_backtest(
         halted_cycles=halted,
         funding_from_data=panel.funding is not None and charge_funding,
         rotations=tuple(the_oracle.rotations()),
+        events=events,
     )

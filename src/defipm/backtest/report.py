@@ -77,6 +77,22 @@ def finite_json(value: Any) -> Any:
     return str(value)
 
 
+EVENT_MARKERS = {"halt": "x", "liquidation": "diamond", "breach": "triangle-down", "failed": "circle-open"}
+"""Marker of each kind of ``BarEvent`` on the equity chart."""
+
+
+def _events_html(result: BacktestResult, limit: int = 200) -> str:
+    """The run's halts, liquidations, risk breaches and failed cycles as a table (the first ``limit``)."""
+    if not result.events:
+        return "<h3>Events</h3><p>no halt, liquidation, risk breach or failed cycle</p>"
+    rows = "".join(
+        f"<tr><td>{result.timestamps[e.bar]}</td><td>{e.kind}</td><td>{html_text.escape(e.detail)}</td></tr>"
+        for e in result.events[:limit]
+    )
+    more = f"<p>... and {len(result.events) - limit} more</p>" if len(result.events) > limit else ""
+    return f"<h3>Events</h3><table><tr><th>time</th><th>event</th><th>detail</th></tr>{rows}</table>{more}"
+
+
 def write_json(result: BacktestResult, path: str | Path) -> Path:
     """Write ``summary.json``: strict JSON (a figure that is NaN or infinite, e.g. a ratio without risk, is null)."""
     target = Path(path)
@@ -105,6 +121,22 @@ def write_html(result: BacktestResult, path: str | Path) -> Path:
             go.Scatter(x=times, y=result.benchmark_equity, name=f"{result.benchmark} (buy and hold)"), row=1, col=1
         )
     _mark_rotations(fig, result)
+    for kind, marker in EVENT_MARKERS.items():  # halts, limits that acted, liquidations, failed cycles
+        marked = [e for e in result.events if e.kind == kind]
+        if marked:
+            fig.add_trace(
+                go.Scatter(
+                    x=[times[e.bar] for e in marked],
+                    y=[result.equity[e.bar] for e in marked],
+                    text=[e.detail for e in marked],
+                    mode="markers",
+                    marker={"symbol": marker, "size": 11},
+                    name=kind,
+                    hovertemplate="%{text}<extra></extra>",
+                ),
+                row=1,
+                col=1,
+            )
     fig.add_trace(go.Scatter(x=times, y=drawdown(result.equity), name="drawdown", fill="tozeroy"), row=2, col=1)
     held = np.nonzero(np.abs(result.weights).max(axis=0) > 0)[0]
     for j in held:
@@ -148,6 +180,7 @@ def write_html(result: BacktestResult, path: str | Path) -> Path:
         + table.to_html(full_html=False, include_plotlyjs=False)
         + _rotations_html(result)
         + f"<h3>Figures</h3><table>{rows}</table>"
+        + _events_html(result)
         + f"<h3>Settings</h3><pre>{json.dumps({k: summary[k] for k in ('params', 'costs')}, indent=2)}</pre>"
         + "</body></html>"
     )
@@ -226,4 +259,6 @@ def summary_table(result: BacktestResult) -> Any:
     rebalances = int(result.rebalanced.sum())
     halted = f"{result.halted_cycles} of {rebalances}" if result.halted_cycles else "0"
     table.add_row("halted cycles", f"[bold red]{halted}[/]" if result.halted_cycles else halted)
+    liquidations = sum(e.kind == "liquidation" for e in result.events)
+    table.add_row("liquidations", f"[bold red]{liquidations}[/]" if liquidations else "0")
     return table

@@ -8,6 +8,8 @@ Guarantees (tested as properties):
 - changes smaller than ``no_trade_band`` x equity are skipped, except closing a position the target drops;
 - orders under the venue's minimum notional are skipped and reported, and so are orders whose fixed cost
   (``InstrumentRules.order_cost``, e.g. gas) is above ``max_cost_share`` of their notional;
+- a size that exact arithmetic cannot represent (more than 28 significant digits of size steps, e.g. at a price
+  of 1e-17) is skipped and reported, never an error;
 - positions absent from the target are closed.
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
 from defipm.core.errors import MissingPriceError
 from defipm.core.instruments import DEFAULT_RULES, InstrumentRules
@@ -124,73 +126,83 @@ def plan_rebalance(
     can_invest = investable > 0
 
     for s in symbols:
-        r = rules_of[s]
-        price = px[s]
-        step = r.size_step
-        current = held.get(s, ZERO)
-        w = exact.get(s)
-        target_qty = ZERO
-        if w is not None and can_invest:
-            # whole steps toward zero; ``//`` is exact (``/`` would round to 28 digits first, possibly up)
-            if w > 0:
-                target_qty = w * investable // (price * step) * step
-            else:
-                target_qty = -((-w) * investable // (price * step)) * step
-        delta = target_qty - current
-        if not delta:
-            continue
-        abs_delta = delta if delta > 0 else -delta
-        if target_qty and abs_delta * price < band_value:
-            skipped.append(SkippedOrder(s, delta, f"inside no-trade band ({cfg.no_trade_band:.4%} of equity)"))
-            continue
-        abs_current = current if current >= 0 else -current
-        abs_target = target_qty if target_qty >= 0 else -target_qty
-        buy = delta > 0
+        try:
+            r = rules_of[s]
+            price = px[s]
+            step = r.size_step
+            current = held.get(s, ZERO)
+            w = exact.get(s)
+            target_qty = ZERO
+            if w is not None and can_invest:
+                # whole steps toward zero; ``//`` is exact (``/`` would round to 28 digits first, possibly up)
+                if w > 0:
+                    target_qty = w * investable // (price * step) * step
+                else:
+                    target_qty = -((-w) * investable // (price * step)) * step
+            delta = target_qty - current
+            if not delta:
+                continue
+            abs_delta = delta if delta > 0 else -delta
+            if target_qty and abs_delta * price < band_value:
+                skipped.append(SkippedOrder(s, delta, f"inside no-trade band ({cfg.no_trade_band:.4%} of equity)"))
+                continue
+            abs_current = current if current >= 0 else -current
+            abs_target = target_qty if target_qty >= 0 else -target_qty
+            buy = delta > 0
 
-        legs: tuple[tuple[Decimal, bool, bool], ...]  # (size, reduce_only, buy) for this symbol
-        if current and (not target_qty or (current > 0) != (target_qty > 0)):
-            if target_qty and r.min_notional_on_close and abs_current * price < r.min_notional:
-                # the closing half of this flip is too small to send alone: one order through zero instead
+            legs: tuple[tuple[Decimal, bool, bool], ...]  # (size, reduce_only, buy) for this symbol
+            if current and (not target_qty or (current > 0) != (target_qty > 0)):
+                if target_qty and r.min_notional_on_close and abs_current * price < r.min_notional:
+                    # the closing half of this flip is too small to send alone: one order through zero instead
+                    legs = ((r.round_size(abs_delta), False, buy),)
+                elif target_qty:
+                    legs = ((abs_current, True, buy), (abs_target, False, buy))  # full close, then open
+                else:
+                    legs = ((abs_current, True, buy),)  # full close
+            elif abs_target < abs_current:
+                up = (abs_delta / step).to_integral_value(rounding=ROUND_CEILING) * step
+                legs = ((up if up < abs_current else abs_current, True, buy),)
+            else:
                 legs = ((r.round_size(abs_delta), False, buy),)
-            elif target_qty:
-                legs = ((abs_current, True, buy), (abs_target, False, buy))  # full close, then open
-            else:
-                legs = ((abs_current, True, buy),)  # full close
-        elif abs_target < abs_current:
-            up = (abs_delta / step).to_integral_value(rounding=ROUND_CEILING) * step
-            legs = ((up if up < abs_current else abs_current, True, buy),)
-        else:
-            legs = ((r.round_size(abs_delta), False, buy),)
 
-        for size, reduce_only, leg_buy in legs:
-            if not size:
-                continue
-            notional = size * price
-            if notional < r.min_notional and (not (reduce_only and size == abs_current) or r.min_notional_on_close):
-                skipped.append(
-                    SkippedOrder(
-                        s,
-                        size if leg_buy else -size,
-                        f"notional {notional:.2f} below minimum notional {r.min_notional}",
+            for size, reduce_only, leg_buy in legs:
+                if not size:
+                    continue
+                notional = size * price
+                if notional < r.min_notional and (not (reduce_only and size == abs_current) or r.min_notional_on_close):
+                    skipped.append(
+                        SkippedOrder(
+                            s,
+                            size if leg_buy else -size,
+                            f"notional {notional:.2f} below minimum notional {r.min_notional}",
+                        )
                     )
-                )
-                continue
-            if r.max_cost_share is not None and r.order_cost > notional * r.max_cost_share:
-                skipped.append(
-                    SkippedOrder(
-                        s,
-                        size if leg_buy else -size,
-                        f"order cost {r.order_cost:.6g} above {r.max_cost_share:.2%} of notional {notional:.2f}",
+                    continue
+                if r.max_cost_share is not None and r.order_cost > notional * r.max_cost_share:
+                    skipped.append(
+                        SkippedOrder(
+                            s,
+                            size if leg_buy else -size,
+                            f"order cost {r.order_cost:.6g} above {r.max_cost_share:.2%} of notional {notional:.2f}",
+                        )
                     )
+                    continue
+                side = _BUY if leg_buy else _SELL
+                limit_price = None
+                if limit_slip is not None:
+                    raw = price * (1 + limit_slip) if leg_buy else price * (1 - limit_slip)
+                    limit_price = r.round_price(raw, up=not leg_buy)
+                cloid = client_order_id() if client_order_id is not None else None
+                order = Order(s, side, size, order_type, limit_price, reduce_only, cloid, price)
+                (reductions if reduce_only else increases).append(order)
+        except InvalidOperation:  # a size beyond 28 significant digits (e.g. a price of 1e-17): not an order
+            skipped.append(
+                SkippedOrder(
+                    s,
+                    ZERO,
+                    f"{s}: size out of range at price {px[s]} and step {rules_of[s].size_step} "
+                    "(more than 28 significant digits of steps)",
                 )
-                continue
-            side = _BUY if leg_buy else _SELL
-            limit_price = None
-            if limit_slip is not None:
-                raw = price * (1 + limit_slip) if leg_buy else price * (1 - limit_slip)
-                limit_price = r.round_price(raw, up=not leg_buy)
-            cloid = client_order_id() if client_order_id is not None else None
-            order = Order(s, side, size, order_type, limit_price, reduce_only, cloid, price)
-            (reductions if reduce_only else increases).append(order)
+            )
 
     return Plan(orders=tuple(reductions + increases), skipped=tuple(skipped))

@@ -129,11 +129,13 @@ class CycleStatus(StrEnum):
     TRADED = "traded"
     """The cycle rebalanced (possibly with nothing to trade)."""
     HALTED = "halted"
-    """The kill switch or the drawdown breaker stopped trading; nothing was sent."""
+    """The kill switch or the drawdown breaker stopped trading: the oracle's target was not traded. Under the
+    breaker's ``on_breach`` policy "reduce" or "flatten", risk-reducing orders may have been sent (``rebalance``)."""
     REJECTED = "rejected"
     """The oracle's weights failed validation; nothing was sent."""
     FAILED = "failed"
-    """Some orders failed; the report says which."""
+    """Some orders failed, the venue could not be read or reached, or an order of unknown outcome is still open;
+    ``error`` says which."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,14 @@ class CycleReport:
     notes: list[str] = field(default_factory=list)
     error: str | None = None
     equity: Decimal | None = None
+    resent: tuple[OrderResult, ...] = ()
+    """Orders of an interrupted earlier cycle that this cycle sent after a restart (they count in this cycle)."""
+
+    @property
+    def fees(self) -> Decimal:
+        """Fees of every order this cycle sent (its rebalance and any resent orders), quote currency."""
+        fees = self.rebalance.fees if self.rebalance is not None else ZERO
+        return fees + sum((r.fees for r in self.resent), ZERO)
 
     @property
     def ok(self) -> bool:

@@ -2,7 +2,9 @@
 
 Limits act visibly: each one that changes the target returns a ``RiskBreach`` saying what it did (clipped,
 scaled, halted); the manager puts every breach in the cycle report and the store. The drawdown breaker halts
-trading (persisted by the manager) until an operator resets it.
+trading (persisted by the manager) until an operator resets it; ``on_breach`` says what happens to the book
+meanwhile (``halted_book_target``): "freeze" sends nothing, "reduce" (the default) keeps bringing it back within
+``max_weight`` and the gross limit with reduce-only orders, "flatten" closes it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from defipm.core.reports import RiskBreach
 from defipm.core.weights import Weights
@@ -24,18 +27,26 @@ class RiskLimits:
     max_turnover: cap on sum |w_target - w_current| per cycle (moves only that far toward the target; the weight
         and gross caps still hold afterwards, even when that takes more turnover).
     max_drawdown: halt trading once equity is this fraction below its (flow-adjusted) peak, e.g. 0.25.
+    on_breach: what the tripped drawdown breaker does with the book while trading is halted: "freeze" (send
+        nothing), "reduce" (reduce-only orders back within max_weight and the gross limit) or "flatten" (close
+        every position). The operator's kill switch always freezes.
     """
 
     max_gross_leverage: float | None = None
     max_weight: float | None = None
     max_turnover: float | None = None
     max_drawdown: float | None = None
+    on_breach: Literal["freeze", "reduce", "flatten"] = "reduce"
 
     def __post_init__(self) -> None:
         for name in ("max_gross_leverage", "max_weight", "max_turnover", "max_drawdown"):
             value = getattr(self, name)
-            if value is not None and (not math.isfinite(value) or value <= 0):
-                raise ValueError(f"risk limit {name} must be a positive number, got {value}")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0
+            ):
+                raise ValueError(f"risk limit {name} must be a positive number, got {value!r}")
+        if self.on_breach not in ("freeze", "reduce", "flatten"):
+            raise ValueError(f"risk on_breach must be 'freeze', 'reduce' or 'flatten', got {self.on_breach!r}")
         if self.max_drawdown is not None and self.max_drawdown >= 1:
             raise ValueError(f"risk limit max_drawdown must be below 1 (a fraction), got {self.max_drawdown}")
 
@@ -126,3 +137,26 @@ def apply_risk_limits(
             # part of the way from a book beyond the caps can still be beyond them: the caps are hard limits
             weights = _within_caps(weights, limits, breaches, " after the turnover cap")
     return RiskDecision(Weights(weights) if breaches else target, breaches)
+
+
+def halted_book_target(
+    current: Weights, limits: RiskLimits, gross_limit: float | None
+) -> tuple[Weights | None, list[RiskBreach]]:
+    """What a halted book should be brought to under ``limits.on_breach``, or None when nothing should be sent.
+
+    "reduce": ``current`` clipped to ``max_weight`` and scaled to ``gross_limit`` (the manager passes
+    ``max_gross_leverage``, else the oracle's ``max_gross``); None when both already hold. "flatten": no
+    position at all. "freeze": None. Every weight of the result is no larger in size than it is now and has the
+    same sign, so every order toward it is reduce-only."""
+    if limits.on_breach == "freeze" or not current:
+        return None, []
+    if limits.on_breach == "flatten":
+        return Weights({}), [
+            RiskBreach("on_breach", "halted: closing every position (on_breach = flatten)", "flattened")
+        ]
+    breaches: list[RiskBreach] = []
+    caps = RiskLimits(max_weight=limits.max_weight, max_gross_leverage=gross_limit)
+    reduced = _within_caps(dict(current.items()), caps, breaches, " while halted")
+    if not breaches:
+        return None, []
+    return Weights(reduced), breaches

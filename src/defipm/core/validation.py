@@ -7,11 +7,13 @@ a non-empty list into one ``InvalidWeightsError`` before anything is traded.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from numbers import Real
 
 from defipm.core.errors import InvalidWeightsError
-from defipm.core.weights import Weights
+from defipm.core.weights import Weights, exact_sum
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +44,18 @@ def check_weights(
     universe: Collection[str] | None = None,
     constraints: WeightConstraints | None = None,
 ) -> list[str]:
-    """Return every problem with ``weights`` (empty list when valid). Pure; never raises on bad values."""
+    """Return every problem with ``weights`` (empty list when valid), one line each naming the symbol or the
+    limit. Pure; never raises, whatever the values (NaN, infinities, 1e308). When some weights are not finite,
+    the gross limit is still checked on the finite ones (it is exceeded whatever the others are); the target
+    gross and net are only checked on a fully finite target."""
     c = constraints or WeightConstraints()
     problems: list[str] = []
-    finite = True
+    finite: list[float] = []
     for symbol, w in weights.items():
         if not math.isfinite(w):
             problems.append(f"{symbol}: weight is {w} (must be a finite number)")
-            finite = False
             continue
+        finite.append(w)
         if c.long_only and w < 0:
             problems.append(f"{symbol}: negative weight {w:.6g} in a long-only portfolio")
         if c.max_weight is not None and abs(w) > c.max_weight + 1e-12:
@@ -62,20 +67,58 @@ def check_weights(
             problems.append(f"{symbol}: not in the venue's universe")
     if not any(w != 0 for w in weights.values()) and not c.allow_empty:
         problems.append("empty portfolio: no non-zero weight (set allow_empty to go flat on purpose)")
-    if finite:
-        gross, net = weights.gross, weights.net
-        if gross > c.max_gross + 1e-9:
-            problems.append(f"gross exposure {gross:.6g} above max_gross {c.max_gross:.6g}")
-        if c.target_gross is not None and abs(gross - c.target_gross) > c.gross_tolerance and weights:
+    all_finite = len(finite) == len(weights)
+    gross = exact_sum(abs(w) for w in finite)
+    if gross > c.max_gross + 1e-9:
+        of = "" if all_finite else " of the finite weights"
+        problems.append(f"gross exposure{of} {gross:.6g} above max_gross {c.max_gross:.6g}")
+    if all_finite and weights:
+        net = exact_sum(finite)
+        if c.target_gross is not None and not abs(gross - c.target_gross) <= c.gross_tolerance:
             problems.append(
                 f"gross exposure {gross:.6g} differs from target_gross {c.target_gross:.6g} "
                 f"by more than {c.gross_tolerance:.3g}"
             )
-        if c.target_net is not None and abs(net - c.target_net) > c.net_tolerance and weights:
+        if c.target_net is not None and not abs(net - c.target_net) <= c.net_tolerance:
             problems.append(
                 f"net exposure {net:.6g} differs from target_net {c.target_net:.6g} by more than {c.net_tolerance:.3g}"
             )
     return problems
+
+
+def _as_float(w: Real | Decimal) -> float:
+    """A number as a float: beyond the float range it is an infinity, a signaling NaN is NaN (``check_weights``
+    names both)."""
+    if isinstance(w, int) and abs(w) >= 2**1024:
+        return math.inf if w > 0 else -math.inf
+    try:
+        return float(w)
+    except ValueError:  # Decimal("sNaN")
+        return math.nan
+    except OverflowError:  # a Fraction or the like beyond the float range
+        return -math.inf if w < 0 else math.inf
+
+
+def weights_from(answer: object) -> Weights:
+    """An oracle's answer as ``Weights``: ``Weights`` as they are, a mapping of symbol to number converted.
+    Raises ``InvalidWeightsError`` naming every key that is not a symbol name and every value that is not a
+    number (a boolean, text or None is never taken as a weight)."""
+    if isinstance(answer, Weights):
+        return answer
+    if not isinstance(answer, Mapping):
+        raise InvalidWeightsError([f"expected a mapping of symbol to weight, got {type(answer).__name__}"])
+    problems: list[str] = []
+    data: dict[str, float] = {}
+    for symbol, w in answer.items():
+        if not isinstance(symbol, str) or not symbol:
+            problems.append(f"{symbol!r}: not a symbol name (weights need non-empty text keys)")
+        elif isinstance(w, bool) or not isinstance(w, Real | Decimal):
+            problems.append(f"{symbol}: weight {w!r} is not a number")
+        else:
+            data[symbol] = _as_float(w)
+    if problems:
+        raise InvalidWeightsError(problems)
+    return Weights(data)
 
 
 def ensure_valid(

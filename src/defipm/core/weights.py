@@ -8,10 +8,28 @@ A weight is the signed share of account equity held in a symbol: 0.25 is a long 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Context, Decimal
 from typing import TypeVar, overload
 
 _T = TypeVar("_T")
+
+
+_NO_TRAPS = Context(traps=[])
+
+
+def exact_sum(values: Iterable[float]) -> float:
+    """The correctly rounded sum of floats (``math.fsum``), never raising: where fsum raises (a partial sum past
+    the float range, 1e308 + 1e308; or inf - inf), the exact decimal sum is rounded instead (to inf, back into
+    range, or NaN)."""
+    values = list(values)
+    try:
+        return math.fsum(values)
+    except (OverflowError, ValueError):
+        total = Decimal(0)
+        for v in values:
+            total = _NO_TRAPS.add(total, Decimal(v))
+        return float(total)
 
 
 class Weights(Mapping[str, float]):
@@ -25,6 +43,8 @@ class Weights(Mapping[str, float]):
             for symbol, weight in source.items():
                 if not isinstance(symbol, str) or not symbol:
                     raise TypeError(f"weight keys must be non-empty symbol strings, got {symbol!r}")
+                if isinstance(weight, bool | str | bytes) or weight is None:
+                    raise TypeError(f"{symbol}: weight must be a number, got {weight!r}")
                 merged[symbol] = float(weight)
         self._data = merged
 
@@ -73,13 +93,13 @@ class Weights(Mapping[str, float]):
 
     @property
     def gross(self) -> float:
-        """Sum of absolute weights: total exposure as a multiple of equity."""
-        return math.fsum(abs(w) for w in self._data.values())
+        """Sum of absolute weights: total exposure as a multiple of equity (inf when it passes the float range)."""
+        return exact_sum(abs(w) for w in self._data.values())
 
     @property
     def net(self) -> float:
         """Sum of signed weights: long exposure minus short exposure."""
-        return math.fsum(self._data.values())
+        return exact_sum(self._data.values())
 
     @property
     def cash(self) -> float:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, insert, select
+from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -110,26 +110,39 @@ class Store:
         turnover: float | None,
         error: str | None,
         notes: list[str],
-        targets: dict[str, tuple[float | None, float]],
-        risk_events: list[tuple[str, str, str]],
+        targets: dict[str, tuple[float | None, float]] | None,
+        risk_events: list[tuple[str, str, str]] | None,
         snapshot: tuple[Decimal, Decimal, float, float] | None,
+        completed: bool = True,
+        orders: int | None = None,
     ) -> None:
-        """Write one cycle with its targets, risk events and closing equity snapshot in one transaction."""
+        """Write one cycle with its targets, risk events and closing equity snapshot in one transaction.
+
+        Called twice for a cycle that sends orders: with ``completed=False`` just before its first order (the row
+        then exists for the journal's orders to point to), and again when it is done; the second call replaces
+        the first's row, and its targets and risk events unless they are None (kept as written)."""
+        row = {
+            "run": run,
+            "timestamp": timestamp,
+            "status": status,
+            "equity": equity,
+            "fees": fees,
+            "turnover": turnover,
+            "error": error,
+            "notes": json.dumps(notes),
+            "completed": completed,
+            "orders": orders,
+        }
         with self.begin() as conn:
-            conn.execute(
-                insert(Cycle).values(
-                    id=cycle_id,
-                    run=run,
-                    timestamp=timestamp,
-                    status=status,
-                    equity=equity,
-                    fees=fees,
-                    turnover=turnover,
-                    error=error,
-                    notes=json.dumps(notes),
-                    completed=True,
-                )
-            )
+            exists = conn.execute(select(Cycle.id).where(Cycle.id == cycle_id)).first() is not None
+            if exists:
+                conn.execute(update(Cycle).where(Cycle.id == cycle_id).values(**row))
+                if targets is not None:
+                    conn.execute(delete(TargetWeight).where(TargetWeight.cycle_id == cycle_id))
+                if risk_events is not None:
+                    conn.execute(delete(RiskEvent).where(RiskEvent.cycle_id == cycle_id))
+            else:
+                conn.execute(insert(Cycle).values(id=cycle_id, **row))
             if targets:
                 conn.execute(
                     insert(TargetWeight),
@@ -157,6 +170,23 @@ class Store:
                         run=run, timestamp=timestamp, equity=eq, cash=cash, gross=gross, net=net
                     )
                 )
+
+    def incomplete_cycles(self, run: str) -> list[Cycle]:
+        """Cycles of ``run`` whose row was opened before sending and never completed (the process stopped)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Cycle).where(Cycle.run == run, Cycle.completed.is_(False)).order_by(Cycle.timestamp)
+            )
+            return [Cycle(**row._mapping) for row in rows]
+
+    def close_cycle(self, cycle_id: str, *, status: str, error: str, fees: Decimal, orders: int) -> None:
+        """Complete a cycle row left open by a stopped process (its orders' outcomes are known by now)."""
+        with self.begin() as conn:
+            conn.execute(
+                update(Cycle)
+                .where(Cycle.id == cycle_id)
+                .values(status=status, error=error, fees=fees, orders=orders, completed=True)
+            )
 
     def record_flow(self, run: str, timestamp: datetime, amount: Decimal, kind: str, note: str | None = None) -> None:
         with self.begin() as conn:

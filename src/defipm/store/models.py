@@ -42,6 +42,10 @@ class Cycle(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     """JSON list of remarks (oracle notes, skipped trades)."""
     completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    """False from just before the cycle's first order is sent until the cycle is recorded in full; a row left
+    incomplete (status "running") belongs to a process that stopped mid-cycle, and is closed at the restart."""
+    orders: Mapped[int | None] = mapped_column(Integer)
+    """Orders this cycle sent, resent intents of an interrupted cycle included."""
 
 
 class TargetWeight(Base):
@@ -62,6 +66,9 @@ class OrderRecord(Base):
     client_order_id: Mapped[str] = mapped_column(String(66), primary_key=True)
     run: Mapped[str] = mapped_column(String(64), index=True)
     cycle_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The cycle that planned the order (None for a manual trade)."""
+    sent_cycle_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The cycle that sent it: the planning cycle, or the one that resent it after a restart."""
     seq: Mapped[int] = mapped_column(Integer)
     """Position of the order in its plan."""
     symbol: Mapped[str] = mapped_column(String(64))
@@ -85,12 +92,15 @@ class FillRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run: Mapped[str] = mapped_column(String(64), index=True)
     client_order_id: Mapped[str | None] = mapped_column(String(66), index=True)
+    cycle_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The cycle that sent the order (``orders.sent_cycle_id``)."""
     symbol: Mapped[str] = mapped_column(String(64))
     side: Mapped[str] = mapped_column(String(4))
     quantity: Mapped[Decimal] = mapped_column(DecimalText())
     price: Mapped[Decimal] = mapped_column(DecimalText())
     fee: Mapped[Decimal] = mapped_column(DecimalText())
     timestamp: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When the fill happened (the venue's time; the time it was recorded when the venue gives none)."""
     venue_order_id: Mapped[str | None] = mapped_column(String(128))
 
 

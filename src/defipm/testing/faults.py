@@ -3,7 +3,9 @@
 ``FaultyVenue(fail_on={3: "reject"})`` rejects the third order; ``"unavailable"`` raises a transport error before
 the order reaches the book; ``"lost_reply"`` executes the order and then raises, as when a reply times out
 after the exchange acted (the journal must find the order by client order id instead of sending it again);
-``"garbled_reply"`` executes the order and then raises a plain ``VenueError``, as when an answer cannot be read.
+``"garbled_reply"`` executes the order and then raises a plain ``VenueError``, as when an answer cannot be read;
+``"exception"`` raises a ``RuntimeError`` before the order reaches the book and ``"exception_after"`` after it
+executed, as a bug or an untranslated library error in a venue would.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from defipm.core.errors import OrderRejectedError, VenueError, VenueUnavailableE
 from defipm.core.orders import Order, OrderResult
 from defipm.venues.paper.venue import PaperVenue
 
-Fault = Literal["reject", "unavailable", "lost_reply", "garbled_reply"]
+Fault = Literal["reject", "unavailable", "lost_reply", "garbled_reply", "exception", "exception_after"]
 
 
 class FaultyVenue(PaperVenue):
@@ -33,9 +35,13 @@ class FaultyVenue(PaperVenue):
             )
         if fault == "unavailable":
             raise VenueUnavailableError(f"injected outage on order #{self.submitted}")
+        if fault == "exception":
+            raise RuntimeError(f"injected bug before order #{self.submitted}")
         result = super().submit_order(order)
         if fault == "lost_reply":
             raise VenueUnavailableError(f"injected timeout after order #{self.submitted} executed")
         if fault == "garbled_reply":
             raise VenueError(f"injected unreadable answer to order #{self.submitted}")
+        if fault == "exception_after":
+            raise RuntimeError(f"injected bug after order #{self.submitted} executed")
         return result

@@ -4,6 +4,16 @@ A venue implements a handful of narrow primitives: market state (``get_universe`
 ``get_positions``, ``get_cash``, ``get_rules``), one order (``submit_order``) and one lookup by client order id
 (``lookup_order``). Everything else (``set_portfolio_weights``, ``execute_trade``) is built here on top of them,
 once, so every venue plans and journals orders the same way.
+
+Rules every venue gets from here, whoever calls it:
+- prices older than ``max_price_age`` are refreshed before anything is planned or sent, and refused (a
+  ``MissingPriceError``) if the refresh does not bring them back within it;
+- symbols the venue calls ``untradable`` (e.g. held, but with no fresh price) keep their positions and are reported
+  as skipped, never traded at a stale price;
+- once an order of a rebalance fails, every later order that would raise exposure is re-checked on the book that
+  actually resulted (``defipm.core.exposure``) and held back if it relied on the failed one;
+- an exception from the venue's own code while sending (not a ``VenueError``) ends the send: that order is looked
+  up by client order id (UNKNOWN if the venue cannot say), and the orders after it are cancelled, never sent.
 """
 
 from __future__ import annotations
@@ -11,20 +21,26 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from defipm.component import Configurable
 from defipm.core.account import AccountSnapshot
-from defipm.core.errors import OrderRejectedError, UnknownSymbolError, VenueError
+from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSymbolError, VenueError
+from defipm.core.exposure import ExposureGuard
 from defipm.core.instruments import InstrumentRules
 from defipm.core.journal import MemoryJournal, OrderJournal
-from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Plan, Side
+from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder
 from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.reports import RebalanceReport
 from defipm.core.weights import Weights
 
 _FILLED = OrderStatus.FILLED
+ZERO = Decimal(0)
+DEFAULT_MAX_PRICE_AGE = 60.0
+"""Seconds a venue's cached market data may be old before it is refreshed (venues that read live ignore it)."""
+HALTED_SKIP = "halted: only risk-reducing orders are sent"
 
 
 def to_decimal(value: Decimal | float | int | str, what: str = "amount") -> Decimal:
@@ -58,6 +74,9 @@ class Venue(Configurable, ABC):
     """Stop a rebalance at the first failed order instead of continuing with the rest."""
     planner: PlannerConfig | None = None
     """The venue's default planner settings, used when a rebalance is given none."""
+    max_price_age: float | None = DEFAULT_MAX_PRICE_AGE
+    """Seconds the market data behind ``market_time`` may be old before planning or sending refreshes it (None:
+    no check). Only venues that cache their market data (``market_time`` not None) are affected."""
 
     # -- lifecycle -----------------------------------------------------------------------------------------
     def connect(
@@ -70,6 +89,39 @@ class Venue(Configurable, ABC):
 
     def refresh(self) -> None:
         """Bring cached market and account state up to date; the manager calls it once at the start of a cycle."""
+
+    def market_time(self) -> datetime | None:
+        """When the venue's cached market data was read (or the time it is stamped with), timezone-aware; None
+        for a venue that reads prices live on every call."""
+        return None
+
+    def ensure_fresh_prices(self) -> bool:
+        """Refresh when the market data is older than ``max_price_age``; True when it refreshed. Raises
+        ``MissingPriceError`` when it is still too old after the refresh (the source has stopped updating)."""
+        limit = self.max_price_age
+        if limit is None:
+            return False
+        stamp = self.market_time()
+        if stamp is None or (datetime.now(UTC) - stamp).total_seconds() <= limit:
+            return False
+        self.refresh()
+        stamp = self.market_time()
+        age = (datetime.now(UTC) - stamp).total_seconds() if stamp is not None else 0.0
+        if age > limit:
+            raise MissingPriceError(
+                f"{self.name}: prices are {age:.0f}s old, above max_price_age {limit:.0f}s, even after a refresh"
+            )
+        return True
+
+    def untradable(self) -> dict[str, str]:
+        """Symbols that cannot be traded now, with the reason (e.g. held, but with no fresh price). Plans leave
+        their positions as they are and report them as skipped."""
+        return {}
+
+    def pop_notices(self) -> list[str]:
+        """What the venue did on its own since the last call (e.g. a liquidation), one line each; the manager
+        puts them in the cycle report."""
+        return []
 
     # -- market and account state -------------------------------------------------------------------------
     @abstractmethod
@@ -124,6 +176,7 @@ class Venue(Configurable, ABC):
             raise ValueError(f"{symbol}: quantity must be a finite, non-zero number, got {quantity!r}")
         limit = finite_positive(limit_price, f"{symbol}: limit price") if limit_price is not None else None
         order_type = OrderType(order_type)
+        self.ensure_fresh_prices()
         if symbol not in self.get_universe() and symbol not in self.get_positions():
             raise UnknownSymbolError(f"{symbol}: not listed on {self.name}")
         rules = self.get_rules(symbol)
@@ -152,11 +205,22 @@ class Venue(Configurable, ABC):
         snapshot: AccountSnapshot | None = None,
         client_order_id: Callable[[], str] | None = None,
     ) -> tuple[AccountSnapshot, Plan]:
-        """The orders ``set_portfolio_weights`` would send now, without sending them."""
+        """The orders ``set_portfolio_weights`` would send now, without sending them. Positions in ``untradable``
+        symbols are left as they are (reported as skipped)."""
+        if self.ensure_fresh_prices():
+            snapshot = None
         snap = snapshot if snapshot is not None else self.snapshot()
+        blocked = self.untradable()
+        positions: Mapping[str, Decimal] = snap.positions
+        if blocked:
+            positions = {s: q for s, q in positions.items() if s not in blocked}
+            weights = Weights({s: w for s, w in weights.items() if s not in blocked})
         plan = plan_rebalance(
-            snap.positions, snap.prices, snap.equity, weights, self.get_rules, config or self.planner, client_order_id
+            positions, snap.prices, snap.equity, weights, self.get_rules, config or self.planner, client_order_id
         )
+        if blocked:
+            kept = tuple(SkippedOrder(s, ZERO, reason) for s, reason in sorted(blocked.items()))
+            plan = Plan(plan.orders, kept + plan.skipped)
         return snap, plan
 
     def set_portfolio_weights(
@@ -167,14 +231,24 @@ class Venue(Configurable, ABC):
         journal: OrderJournal | None = None,
         cycle_id: str | None = None,
         snapshot: AccountSnapshot | None = None,
+        reduce_only: bool = False,
     ) -> RebalanceReport:
         """Rebalance to ``weights`` (signed fractions of equity): plan with the venue's rules, journal, execute.
 
-        ``snapshot`` may pass the account state the caller has just read, to save reading it again."""
+        ``snapshot`` may pass the account state the caller has just read, to save reading it again.
+        ``reduce_only`` sends only the orders that reduce a position (a halted book); the others are skipped."""
         target = weights if isinstance(weights, Weights) else Weights(weights)
         journal = journal or MemoryJournal()
         ids = getattr(journal, "new_client_order_id", None)
+        if self.ensure_fresh_prices():  # also for venues whose own ``plan`` does not ask
+            snapshot = None
         before, plan = self.plan(target, planner, snapshot, ids)
+        if reduce_only:
+            kept = tuple(o for o in plan.orders if o.reduce_only)
+            dropped = tuple(
+                SkippedOrder(o.symbol, o.signed_quantity, HALTED_SKIP) for o in plan.orders if not o.reduce_only
+            )
+            plan = Plan(kept, plan.skipped + dropped)
         results, stopped = self.execute_orders(plan.orders, journal, cycle_id=cycle_id)
         after = self.snapshot()
         return RebalanceReport(
@@ -197,26 +271,75 @@ class Venue(Configurable, ABC):
         return self.send_intents(intents, journal)
 
     def send_intents(self, intents: Sequence[Order], journal: OrderJournal) -> tuple[list[OrderResult], bool]:
-        """Send already-journalled intents (each has a client order id). Used after a restart, too."""
+        """Send already-journalled intents (each has a client order id) in order; used after a restart too.
+        Returns the results (one per intent) and whether it stopped before sending them all."""
         results: list[OrderResult] = []
         mark_sent, record_result, submit = journal.mark_sent, journal.record_result, self.submit_order
-        for order in intents:
+        guard: ExposureGuard | None = None
+        for i, order in enumerate(intents):
             cloid = order.client_order_id
             assert cloid is not None
+            if guard is not None:
+                reason = guard.hold_back(order)
+                if reason is not None:
+                    held = OrderResult(order, OrderStatus.CANCELLED, error=f"{order.symbol}: {reason}")
+                    record_result(held)
+                    results.append(held)
+                    continue
             mark_sent(cloid)
             try:
                 result = submit(order)
             except VenueError as exc:
                 result = self._failed_send(order, exc)
-            except Exception as exc:
-                # a fault in the venue's own code: the journal must not keep the intent as "sent" forever
-                record_result(OrderResult(order, OrderStatus.UNKNOWN, error=f"{order.symbol}: {exc!r}"))
-                raise
+            except Exception as exc:  # a fault in the venue's own code: stop sending, ask about this order
+                result = self._faulted_send(order, exc)
+                record_result(result)
+                results.append(result)
+                self._cancel_rest(
+                    intents[i + 1 :], f"not sent: the {order.symbol} order before it failed", journal, results
+                )
+                return results, True
             record_result(result)
             results.append(result)
-            if self.stop_on_failure and result.status is not _FILLED:
-                return results, len(results) < len(intents)
+            if result.status is not _FILLED:
+                if self.stop_on_failure:
+                    return results, len(results) < len(intents)
+                if guard is None:
+                    guard = self._exposure_guard(intents, results)
+                    continue
+            if guard is not None:
+                guard.record(result)
         return results, False
+
+    def _exposure_guard(self, intents: Sequence[Order], results: Sequence[OrderResult]) -> ExposureGuard:
+        """The guard for the rest of a plan after a failure, on the account as it is now; when the account
+        cannot be read, one that lets only reduce-only orders through."""
+        try:
+            return ExposureGuard(intents, results, self.get_positions(), self.get_prices())
+        except VenueError as exc:
+            return ExposureGuard.blind(f"the account could not be read to re-check exposure ({exc})")
+
+    def _cancel_rest(
+        self, intents: Sequence[Order], reason: str, journal: OrderJournal, results: list[OrderResult]
+    ) -> None:
+        """Record never-sent intents as cancelled (final: a restart does not send them)."""
+        for order in intents:
+            cancelled = OrderResult(order, OrderStatus.CANCELLED, error=f"{order.symbol}: {reason}")
+            journal.record_result(cancelled)
+            results.append(cancelled)
+
+    def _faulted_send(self, order: Order, exc: Exception) -> OrderResult:
+        """The result of an order whose ``submit_order`` raised something other than a ``VenueError``: a bug or
+        an untranslated library error, after which the order may or may not have reached the venue. It is looked
+        up by client order id at once (never resent blind); UNKNOWN if the venue cannot say."""
+        error = f"{order.symbol}: unexpected {type(exc).__name__} from {self.name} while sending: {exc}"
+        try:
+            known = self.lookup_order(order.client_order_id) if order.client_order_id else None
+        except Exception:  # the venue cannot answer either: the outcome stays unknown
+            known = None
+        if known is not None and known.status is not OrderStatus.UNKNOWN:
+            return replace(known, order=order)
+        return OrderResult(order, OrderStatus.UNKNOWN, error=error)
 
     def _failed_send(self, order: Order, exc: VenueError) -> OrderResult:
         """The result of an order whose ``submit_order`` raised. A refusal is final; any other venue error (a

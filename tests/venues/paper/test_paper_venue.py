@@ -69,18 +69,53 @@ def test_perp_margin_limit():
     books_balance(v)
 
 
-def test_an_underwater_book_can_always_reduce_and_close():
+def test_a_book_below_its_initial_margin_can_always_reduce_and_close():
     v = venue(max_leverage=2)
     v.execute_trade("BTC", "0.45")
     v.execute_trade("SOL", -10)
-    v.update_market(T0 + timedelta(hours=1), {**PRICES, "BTC": 15_000.0})  # equity now far below zero
-    assert v.get_equity() < 0
+    v.update_market(T0 + timedelta(hours=1), {**PRICES, "BTC": 32_000.0})  # equity ~6.4k, gross ~15.4k
+    assert v.margin_used() > v.get_equity() > v.margin_used() / 2  # below initial margin, above maintenance
+    assert v.liquidations == []
     assert v.execute_trade("ETH", 1).status is OrderStatus.REJECTED  # no new exposure
     assert v.execute_trade("BTC", "-0.2").status is OrderStatus.FILLED  # a reduction
     assert v.execute_trade("BTC", "-0.25").status is OrderStatus.FILLED  # the close
     assert v.execute_trade("SOL", 10).status is OrderStatus.FILLED
     assert v.get_positions() == {}
     books_balance(v)
+
+
+def test_equity_below_the_maintenance_margin_liquidates_the_book(store: Store):
+    """Hyperliquid's rule: maintenance margin = half the initial margin at max leverage, gross / (2 x 2) here.
+    BTC 40,000 -> 15,000 on 0.45 BTC long leaves equity far below it (below zero, even): the exchange closes
+    everything at the mark, and the account ends at zero, the shortfall absorbed."""
+    v = PaperVenue(initial_cash=Decimal(10_000), max_leverage=2, store=store, account="liq")
+    v.update_market(T0, PRICES)
+    v.execute_trade("BTC", "0.45")
+    v.execute_trade("SOL", -10)
+    cash_before = v.get_cash()
+    v.update_market(T0 + timedelta(hours=1), {**PRICES, "BTC": 15_000.0})
+    assert v.get_positions() == {}
+    [liq] = v.liquidations
+    assert liq.equity == cash_before + Decimal("0.45") * 15_000 - 10 * 100  # marked at the triggering prices
+    assert liq.maintenance == (Decimal("0.45") * 15_000 + 10 * 100) / 4
+    fees = Decimal("0.45") * 15_000 * Decimal("0.00045") + 10 * 100 * Decimal("0.00045")
+    assert liq.shortfall == -(liq.equity - fees) and v.get_cash() == 0 == v.get_equity()
+    assert {f.symbol: (f.side, f.quantity) for f in liq.fills} == {
+        "BTC": (Side.SELL, Decimal("0.45")),
+        "SOL": (Side.BUY, 10),
+    }
+    assert "liquidated: equity" in v.pop_notices()[0] and v.pop_notices() == []
+    restarted = PaperVenue(store=store, account="liq", max_leverage=2)
+    assert restarted.get_positions() == {} and restarted.get_cash() == 0
+
+
+def test_no_liquidation_above_the_maintenance_margin():
+    v = venue(max_leverage=3)  # maintenance = gross / 6
+    v.execute_trade("BTC", "0.6")  # 24k notional on 10k
+    v.update_market(T0 + timedelta(hours=1), {**PRICES, "BTC": 28_500.0})  # equity ~3.1k, maintenance ~2.85k
+    assert v.get_positions() == {"BTC": Decimal("0.6")} and v.liquidations == []
+    v.update_market(T0 + timedelta(hours=2), {**PRICES, "BTC": 28_000.0})  # equity ~2.8k < maintenance 2.8k
+    assert v.get_positions() == {} and len(v.liquidations) == 1
 
 
 def test_reduce_only_and_unknown_symbol():

@@ -144,11 +144,6 @@ def _private_key(index: int) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the manager's part of issue 20 item 1 (branch p1-loop): no resend of a cycle's never-sent intents "
-    "while one of its orders is UNKNOWN; remove this marker when it is merged",
-)
 def test_restart_with_a_pending_swap_sends_nothing_until_it_is_mined(world: LocalUniswap, tmp_path: Path) -> None:
     trader = world.wallets[TRADER]
     world.fund(trader, weth=20 * WEI)

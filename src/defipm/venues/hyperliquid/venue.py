@@ -77,6 +77,7 @@ class HyperliquidVenue(Venue):
         self._stale = True
         self._leverage_set: dict[str, int] = {}
         self._flows: UsdcFlows | None = None
+        self._market_read_at: datetime | None = None
 
     def __repr__(self) -> str:
         address = self._client.address if self._client else None
@@ -143,6 +144,11 @@ class HyperliquidVenue(Venue):
         self._meta = {a["name"]: a for a in meta["universe"]}
         self._rules, self._mids, self._state, self._user = rules, mids, user_state, user
         self._stale = False
+        self._market_read_at = datetime.now(UTC)
+
+    def market_time(self) -> datetime | None:
+        """When ``meta`` and ``allMids`` were last read (the base venue refreshes past ``max_price_age``)."""
+        return self._market_read_at
 
     def mark_stale(self) -> None:
         """The account changed on the exchange: re-read ``clearinghouseState`` before the next answer about it."""

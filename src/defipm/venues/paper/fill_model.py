@@ -1,9 +1,27 @@
-"""How the paper venue prices a fill: the mid, moved against the taker by a fixed spread plus size impact.
+"""How a simulated fill is priced and how much of it fills: one cost function for the paper venue, the backtest
+that drives it, and any vectorised simulator (an RL environment) that must give the same answer.
 
-``fraction = fixed_bps / 1e4 + impact * sqrt(notional / max(bar_volume, volume_floor)) + noise``. The square-root
-impact law is the usual empirical shape; ``impact`` = 0.1 means trading 1% of a bar's volume costs 1% x 0.1 = 10 bps
-... of sqrt(0.01) = 0.1, i.e. 1 bp per 0.1 of impact coefficient. With no volume known, only the fixed part applies.
-``noise_bps`` adds a seeded, reproducible random component (a half-normal draw: noise never improves a fill).
+``fill_costs(model, notional, volume, fee_rate, noise)`` takes the notional asked for and the bar's dollar volume
+(floats, or numpy arrays over assets, broadcast together) and returns, for each:
+
+- ``filled``: the notional that fills. With ``max_participation`` set, at most that share of the bar's dollar
+  volume fills (a partial fill beyond it; nothing on a bar with zero volume); otherwise all of it.
+- ``slippage``: the adverse move of the fill price from the mid, as a fraction (buys pay ``mid x (1 + s)``, sells
+  get ``mid x (1 - s)``)::
+
+      s = min(fixed_bps / 1e4 + impact x sqrt(filled / max(volume, volume_floor)) + noise_bps / 1e4 x |z|,
+              max_slippage_bps / 1e4)
+
+  The square-root law of market impact (Almgren et al., "Direct estimation of equity market impact", 2005;
+  Tóth et al., "Anomalous price impact and the critical nature of liquidity", 2011): with ``impact = 0.1``, a
+  fill of 1% of the bar's volume costs ``0.1 x sqrt(0.01) = 1%`` (100 bps), and 0.01% of it costs 10 bps. The
+  cap keeps every fill price positive and bounded whatever the volume (hourly sources often report 0), since
+  ``max_slippage_bps`` is below 10,000 (100%).
+- ``fee``: ``fee_rate x filled x (1 + s)``, the taker fee on the filled notional at the fill price.
+
+An unknown volume (``None``, or NaN in an array) means no impact term and no participation cap. ``noise`` is the
+standard normal draw(s) ``z`` of the seeded noise term (0 without noise): the caller owns the random source, so
+the function is pure and a replay gives the same fills.
 """
 
 from __future__ import annotations
@@ -11,32 +29,143 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+Amount = float | NDArray[np.float64]
+"""A scalar, or an array over assets (numpy broadcasting applies between the arguments)."""
+
+MAX_SLIPPAGE_BPS = 1_000.0
+"""Default cap on the adverse move of a fill: 10% of the mid."""
+
+
+class FillCosts(NamedTuple):
+    """What ``fill_costs`` returns, each a float or an array shaped like the broadcast inputs."""
+
+    filled: Any
+    """Notional that fills, quote currency (0 <= filled <= notional)."""
+    slippage: Any
+    """Adverse move of the fill price as a fraction of the mid (0 <= slippage <= max_slippage_bps / 1e4)."""
+    fee: Any
+    """Taker fee on the filled notional at the fill price, quote currency."""
+
+
+def fill_costs(
+    model: SlippageModel, notional: Amount, volume: Amount | None, fee_rate: float = 0.0, noise: Amount = 0.0
+) -> FillCosts:
+    """Filled notional, slippage fraction and fee of fills of ``notional`` (>= 0, quote currency) on bars of
+    ``volume`` dollar volume (None or NaN: unknown), under ``model`` and taker ``fee_rate``; ``noise`` is the
+    standard normal draw of the noise term. ``SlippageModel.costs`` is this function.
+
+    Numbers in, floats out (the paper venue's per-order path: plain float arithmetic, no numpy); any array in,
+    arrays out (broadcast). Both spell the same formula with the same IEEE operations in the same order, so they
+    give identical numbers for identical inputs (``tests/venues/paper/test_fill_model.py`` pins it)."""
+    if type(notional) is not float or type(noise) is not float or not (volume is None or type(volume) is float):
+        if isinstance(notional, np.ndarray) or isinstance(volume, np.ndarray) or isinstance(noise, np.ndarray):
+            return _array_costs(model, notional, volume, fee_rate, noise)
+        notional, noise = float(notional), float(noise)
+        volume = None if volume is None else float(volume)
+    vol = math.inf if volume is None or volume != volume else volume  # unknown: no impact, no cap
+    filled = notional
+    if model.max_participation is not None:
+        capacity = model.max_participation * vol
+        if capacity < filled:
+            filled = capacity
+    slip = model.fixed_bps / 1e4
+    if model.impact:
+        floor = model.volume_floor
+        slip = slip + model.impact * math.sqrt(filled / (vol if vol > floor else floor))
+    if model.noise_bps:
+        slip = slip + abs(noise) * (model.noise_bps / 1e4)
+    cap = model.max_slippage_bps / 1e4
+    if slip > cap:
+        slip = cap
+    return _new_costs(FillCosts, (filled, slip, fee_rate * filled * (1.0 + slip)))
+
+
+def _array_costs(
+    model: SlippageModel, notional: Amount, volume: Amount | None, fee_rate: float, noise: Amount
+) -> FillCosts:
+    """``fill_costs`` over arrays: the scalar path's formula with numpy's element-wise operations."""
+    amount = np.asarray(notional, dtype=np.float64)
+    vol = np.asarray(np.nan if volume is None else volume, dtype=np.float64)
+    vol = np.where(np.isnan(vol), np.inf, vol)
+    z = np.asarray(noise, dtype=np.float64)
+    filled = amount
+    if model.max_participation is not None:
+        filled = np.minimum(amount, model.max_participation * vol)
+    slip: Any = np.float64(model.fixed_bps / 1e4)
+    if model.impact:
+        slip = slip + model.impact * np.sqrt(filled / np.maximum(vol, model.volume_floor))
+    if model.noise_bps:
+        slip = slip + np.abs(z) * (model.noise_bps / 1e4)
+    slip = np.minimum(slip, model.max_slippage_bps / 1e4)
+    fee = fee_rate * filled * (1.0 + slip)
+    shape = np.broadcast_shapes(amount.shape, vol.shape, z.shape)
+    return FillCosts(*(np.array(np.broadcast_to(x, shape), dtype=np.float64) for x in (filled, slip, fee)))
+
+
+_new_costs = tuple.__new__
+"""Builds a ``FillCosts`` without the generated ``__new__``'s argument binding (the venue's per-order path)."""
 
 
 @dataclass(frozen=True, slots=True)
 class SlippageModel:
+    """The paper venue's fill model (see the module docstring for the formula).
+
+    fixed_bps: half-spread paid on every fill, in basis points.
+    impact: square-root impact coefficient against the bar's dollar volume (0.1: 1% of the volume costs 1%).
+    volume_floor: smallest bar volume (quote currency) used in the impact term.
+    noise_bps: scale of the seeded half-normal noise, in basis points (noise never improves a fill).
+    max_slippage_bps: cap on the whole adverse move, in basis points (0 < cap < 10,000: prices stay positive).
+    max_participation: largest share of a bar's dollar volume one order may take (None: no cap); the rest of
+        the order does not fill.
+    Raises ``ValueError`` naming the field for a value out of range.
+    """
+
     fixed_bps: float = 0.0
-    """Half-spread paid on every fill, in basis points."""
     impact: float = 0.0
-    """Square-root impact coefficient against bar volume (quote currency)."""
     volume_floor: float = 1.0
-    """Smallest bar volume used in the impact term (hourly data often reports 0)."""
     noise_bps: float = 0.0
-    """Scale of the seeded half-normal noise, in basis points."""
+    max_slippage_bps: float = MAX_SLIPPAGE_BPS
+    max_participation: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("fixed_bps", "impact", "noise_bps"):
             value = getattr(self, name)
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"slippage {name} must be a finite number >= 0, got {value}")
-        if not self.volume_floor > 0:
-            raise ValueError(f"slippage volume_floor must be > 0, got {self.volume_floor}")
+            if not _is_number(value) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"slippage {name} must be a finite number >= 0, got {value!r}")
+        if not _is_number(self.volume_floor) or not 0 < self.volume_floor < math.inf:
+            raise ValueError(f"slippage volume_floor must be a finite number > 0, got {self.volume_floor!r}")
+        cap = self.max_slippage_bps
+        if not _is_number(cap) or not 0 < cap < 10_000:
+            raise ValueError(
+                f"slippage max_slippage_bps must be above 0 and below 10000 (a fill price must stay above 0), "
+                f"got {cap!r}"
+            )
+        part = self.max_participation
+        if part is not None and (not _is_number(part) or not 0 < part <= 1):
+            raise ValueError(f"slippage max_participation must be a fraction in (0, 1], got {part!r}")
+
+    @property
+    def active(self) -> bool:
+        """Whether fills can differ from "all of it at the mid" (the venue skips the model otherwise)."""
+        return bool(self.fixed_bps or self.impact or self.noise_bps or self.max_participation is not None)
+
+    costs = fill_costs
+    """``fill_costs`` with this model: ``model.costs(notional, volume, fee_rate, noise)``."""
 
     def fraction(self, notional: float, volume: float | None, rng: random.Random | None = None) -> float:
-        """Adverse price move as a fraction of the mid for a fill of ``notional`` quote currency."""
-        frac = self.fixed_bps / 1e4
-        if self.impact and volume is not None:
-            frac += self.impact * math.sqrt(abs(notional) / max(volume, self.volume_floor))
-        if self.noise_bps and rng is not None:
-            frac += abs(rng.gauss(0.0, self.noise_bps / 1e4))
-        return frac
+        """Adverse price move as a fraction of the mid for a fill of ``notional`` (the ``slippage`` of
+        ``fill_costs``, with the noise drawn from ``rng``)."""
+        z = rng.gauss(0.0, 1.0) if self.noise_bps and rng is not None else 0.0
+        return float(fill_costs(self, abs(notional), volume, 0.0, z).slippage)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+__all__ = ["MAX_SLIPPAGE_BPS", "FillCosts", "SlippageModel", "fill_costs"]

@@ -16,20 +16,24 @@ from pydantic import Field, ValidationError
 
 from defipm.config_schema import ConfigModel, FeeFraction, Leverage, Money, Seconds, Symbol, problems
 from defipm.core.instruments import InstrumentRules
-from defipm.venues.paper.fill_model import SlippageModel
+from defipm.venues.paper.fill_model import MAX_SLIPPAGE_BPS, SlippageModel
 
 Step = Annotated[Decimal, Field(ge=Decimal("1e-18"), le=Decimal("1e9"), allow_inf_nan=False)]
 """A size or price increment: from 1e-18 (the finest token unit) to 1e9."""
 
 
 class SlippageParams(ConfigModel):
-    """``SlippageModel`` fields: fixed_bps (half-spread), impact (square-root coefficient), volume_floor, noise_bps."""
+    """``SlippageModel`` fields: fixed_bps (half-spread), impact (square-root coefficient), volume_floor, noise_bps,
+    max_slippage_bps (cap on the adverse move), max_participation (share of a bar's volume one order may take)."""
 
     fixed_bps: Annotated[float, Field(ge=0, lt=10_000, allow_inf_nan=False)] = 0.0
     """Half-spread in bps, below 10,000 (a 100% half-spread would fill a sell at zero)."""
     impact: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
     volume_floor: Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)] = 1.0
     noise_bps: Annotated[float, Field(ge=0, lt=10_000, allow_inf_nan=False)] = 0.0
+    max_slippage_bps: Annotated[float, Field(gt=0, lt=10_000, allow_inf_nan=False)] = MAX_SLIPPAGE_BPS
+    """Cap on the adverse move, in bps, below 10,000 so a fill price stays positive."""
+    max_participation: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
 
 
 class RulesParams(ConfigModel):
@@ -52,6 +56,8 @@ class PaperParams(ConfigModel):
     rules: dict[Symbol, RulesParams] = Field(default_factory=dict)
     """Per-symbol rules; symbols not named here trade with the defaults."""
     max_leverage: Leverage = Decimal(3)
+    maintenance_margin: Annotated[Decimal, Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
+    """Perp maintenance margin, fraction of gross notional (default: half the initial margin, as on Hyperliquid)."""
     seed: int = 0
     account: str = Field(default="paper", min_length=1, max_length=64)
     max_price_age: Seconds | None = None
@@ -64,6 +70,7 @@ class PaperParams(ConfigModel):
             "slippage": SlippageModel(**self.slippage.model_dump()),
             "rules": {s: InstrumentRules(**r.model_dump()) for s, r in self.rules.items()} or None,
             "max_leverage": self.max_leverage,
+            "maintenance_margin": self.maintenance_margin,
             "seed": self.seed,
             "account": self.account,
             "max_price_age": self.max_price_age,

@@ -1,9 +1,12 @@
-"""``PaperVenue``: a simulated exchange that fills at the mid plus a slippage model, charges taker fees, keeps
-perpetual-style long/short books with margin checks (or spot books with no shorts), applies funding, and persists
-its books in the store so a restart continues where it stopped.
+"""``PaperVenue``: a simulated exchange that fills at the mid moved by its fill model (bounded slippage, a cap on
+the share of a bar's volume), charges taker fees, keeps perpetual-style long/short books with margin checks and
+liquidation at the maintenance margin (or spot books with no shorts), applies funding, and persists its books in
+the store so a restart continues where it stopped.
 
 Market data is pushed in with ``update_market`` (a backtest feeds one historical bar at a time; paper trading
 feeds live or synthetic quotes). The same object is the backtester's simulator and the paper-trading venue.
+Only symbols priced by the latest update trade: a held symbol missing from it keeps its last mark for valuation
+but is not traded at that stale price (the planner skips it and the venue refuses fills on it).
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from typing import Literal
 from defipm.component import BuildContext
 from defipm.core.account import AccountSnapshot
 from defipm.core.errors import (
+    DefipmError,
     InsufficientMarginError,
     MissingPriceError,
     OrderRejectedError,
     UnknownSymbolError,
+    VenueUnavailableError,
 )
 from defipm.core.instruments import InstrumentRules
 from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Side
@@ -31,13 +36,14 @@ from defipm.store.database import Store
 from defipm.venues.base import Venue, to_decimal
 from defipm.venues.paper.book import PaperBook
 from defipm.venues.paper.fill_model import SlippageModel
+from defipm.venues.paper.liquidation import LIQUIDATION_ID_PREFIX, Liquidation, default_maintenance_fraction
 from defipm.venues.paper.params import PaperParams, checked
+from defipm.venues.paper.quotes import checked_prices, checked_volumes
 
 ZERO = Decimal(0)
 _BUY = Side.BUY
 _LIMIT, _LIMIT_IOC = OrderType.LIMIT, OrderType.LIMIT_IOC
-_FILLED = OrderStatus.FILLED
-_INF = float("inf")
+_FILLED, _PARTIAL = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
 RECENT_RESULTS = 1_000
 """Order results kept in memory for ``lookup_order`` (at least this many, at most twice); older ones are found
 through the store's fill log."""
@@ -60,6 +66,9 @@ class PaperVenue(Venue):
     taker_fee: fee as a fraction of notional; overrides the fee of ``rules``.
     rules: per-symbol ``InstrumentRules`` (a mapping or a function); defaults allow any size to 1e-8.
     max_leverage: perp margin limit: gross notional <= equity x max_leverage after every fill.
+    maintenance_margin: perp maintenance margin as a fraction of gross notional; when a market update leaves
+        equity below it, every position is liquidated (see ``defipm.venues.paper.liquidation``). Default: half the
+        initial margin at ``max_leverage``, ``1 / (2 x max_leverage)``, as on Hyperliquid.
     max_price_age: refuse to trade on prices older than this many seconds (None = no check; backtests).
     feed: optional callable returning (timestamp, prices, volumes); ``refresh`` pulls from it.
     """
@@ -82,6 +91,7 @@ class PaperVenue(Venue):
         account: str = "paper",
         max_price_age: float | None = None,
         feed: MarketFeed | None = None,
+        maintenance_margin: Decimal | float | str | None = None,
     ) -> None:
         mode = checked("mode", mode)
         self.mode = mode
@@ -89,16 +99,30 @@ class PaperVenue(Venue):
         self._spot = mode == "spot"
         self.taker_fee: Decimal = checked("taker_fee", taker_fee)
         self.slippage = slippage or SlippageModel()
-        self._slippage_active = bool(self.slippage.fixed_bps or self.slippage.impact or self.slippage.noise_bps)
+        self._slippage_active = self.slippage.active
+        self._fill_costs = self.slippage.costs  # bound once: the per-order path calls it for every fill
         # by default, keep back the fixed slippage so costs never leave the book above its target gross
         self.planner = PlannerConfig(cost_reserve_bps=self.slippage.fixed_bps)
         self._rules = rules
         self.max_leverage: Decimal = checked("max_leverage", max_leverage)
+        initial = 1 / self.max_leverage
+        if maintenance_margin is None:
+            self.maintenance_margin = default_maintenance_fraction(self.max_leverage)
+        else:
+            self.maintenance_margin = checked("maintenance_margin", maintenance_margin)
+            if not self.maintenance_margin < initial:
+                raise ValueError(
+                    f"paper venue maintenance_margin must be below the initial margin 1 / max_leverage = "
+                    f"{initial:.6g}, got {maintenance_margin}"
+                )
         self.seed = seed
         self.max_price_age: float | None = checked("max_price_age", max_price_age)
         self.feed = feed
         self.account = account
         self._prices: dict[str, Decimal] = {}
+        """Last mark of every symbol ever priced (held symbols are valued at it)."""
+        self._quoted: Mapping[str, Decimal] = {}
+        """The latest update's prices: the only ones traded at."""
         self._volumes: dict[str, float] = {}
         self._universe: list[str] | None = None
         self.timestamp: datetime | None = None
@@ -107,6 +131,9 @@ class PaperVenue(Venue):
         (deleting a dict's oldest key one at a time gets slower as deleted slots pile up at its front)."""
         self._rules_cache: dict[str, InstrumentRules] = {}
         self._exposure_cache: tuple[Decimal, Decimal] | None = None
+        self.liquidations: list[Liquidation] = []
+        """Every liquidation so far, oldest first."""
+        self._notices: list[str] = []
         self._book = PaperBook(store, account) if store is not None else None
         loaded = self._book.load() if self._book is not None else None
         if loaded is not None:
@@ -136,44 +163,73 @@ class PaperVenue(Venue):
         prices: Mapping[str, float | Decimal],
         volumes: Mapping[str, float] | None = None,
     ) -> None:
-        """Set mid prices (and optional bar volumes in quote currency) as of ``timestamp``.
+        """Set mid prices (and optional bar volumes in quote currency) as of ``timestamp`` (timezone-aware).
 
-        Symbols absent from ``prices`` leave the universe; held ones keep their last mark.
-        """
-        new: dict[str, Decimal] = {}
-        bad = []
-        for s, p in prices.items():
-            if type(p) is float:  # the common case (a backtest's bars): check the float, then convert exactly
-                if 0.0 < p < _INF:
-                    new[s] = Decimal(repr(p))
-                else:
-                    bad.append(f"{s}={p}")
-                continue
-            d = p if isinstance(p, Decimal) else Decimal(repr(float(p)))
-            if not d.is_finite() or d <= 0:
-                bad.append(f"{s}={p}")
-            else:
-                new[s] = d
-        if bad:
-            raise MissingPriceError(f"non-positive or non-finite price(s) at {timestamp}: {', '.join(bad)}")
+        Symbols absent from ``prices`` leave the universe; held ones keep their last mark for valuation but are
+        not traded until a later update prices them again. A price that is not a positive, finite number (NaN, 0,
+        a boolean, text, None) refuses the whole update with ``MissingPriceError`` naming it; nothing changes.
+        In perp mode, an update that leaves equity below the maintenance margin liquidates every position."""
+        new = checked_prices(timestamp, prices)
+        vols = checked_volumes(timestamp, volumes)
         self.timestamp = timestamp
         self._universe = sorted(new)
         self._prices.update(new)
+        self._quoted = new
+        self._volumes = vols
         self._exposure_cache = None
-        self._volumes = dict(volumes) if volumes else {}
-        if self._book is not None and self.positions:
+        if not self.positions:
+            return
+        if not self._spot:
+            value, gross = self._exposure()
+            equity = self.cash + value
+            maintenance = gross * self.maintenance_margin
+            if equity < maintenance:
+                self._liquidate(equity, maintenance)
+                return
+        if self._book is not None:
             self._save_state()  # persist the marks, so a restarted venue (or `defipm status`) values the book right
 
     def refresh(self) -> None:
-        if self.feed is not None:
+        """Pull the next quotes from ``feed`` (when there is one). A feed that fails or answers something that is
+        not a price update raises a ``VenueError`` naming the feed; the venue keeps its previous prices."""
+        if self.feed is None:
+            return
+        label = getattr(self.feed, "label", type(self.feed).__name__)
+        try:
             ts, prices, volumes = self.feed()
-            self.update_market(ts, prices, volumes)
+        except DefipmError:
+            raise
+        except (OSError, TimeoutError) as exc:
+            raise VenueUnavailableError(f"price feed {label}: {type(exc).__name__}: {exc}") from None
+        except (ArithmeticError, LookupError, TypeError, ValueError) as exc:
+            raise MissingPriceError(f"price feed {label}: unreadable answer ({type(exc).__name__}: {exc})") from None
+        if not isinstance(prices, Mapping) or not (volumes is None or isinstance(volumes, Mapping)):
+            raise MissingPriceError(f"price feed {label}: expected prices and volumes by symbol, got {prices!r}")
+        self.update_market(ts, prices, volumes)
+
+    def market_time(self) -> datetime | None:
+        return self.timestamp
+
+    def untradable(self) -> dict[str, str]:
+        """Held symbols the latest market update did not price: valued at their last mark, never traded at it."""
+        quoted = self._quoted
+        if self.positions.keys() <= quoted.keys():  # the usual case, checked at C speed
+            return {}
+        return {
+            s: f"{s}: no price in the latest market update ({self.timestamp}); its last mark is stale, not traded at"
+            for s, q in self.positions.items()
+            if q and s not in quoted
+        }
+
+    def pop_notices(self) -> list[str]:
+        notices, self._notices = self._notices, []
+        return notices
 
     def get_universe(self) -> list[str]:
         return list(self._universe) if self._universe is not None else sorted(self._prices)
 
     def get_prices(self) -> dict[str, Decimal]:
-        self._check_fresh()
+        """The latest mark of every listed or held symbol (a held symbol's may be stale: see ``untradable``)."""
         return dict(self._prices)
 
     def get_positions(self) -> dict[str, Decimal]:
@@ -204,7 +260,8 @@ class PaperVenue(Venue):
 
     def submit_order(self, order: Order) -> OrderResult:
         try:
-            result = OrderResult(order, _FILLED, (self._fill(order),))
+            fill = self._fill(order)
+            result = OrderResult(order, _FILLED if fill.quantity == order.quantity else _PARTIAL, (fill,))
         except OrderRejectedError as exc:
             result = OrderResult(order, OrderStatus.REJECTED, error=str(exc))
         cloid = order.client_order_id
@@ -291,8 +348,13 @@ class PaperVenue(Venue):
 
     def _fill(self, order: Order) -> Fill:
         s = order.symbol
-        mid = self._prices.get(s)
+        mid = self._quoted.get(s)
         if mid is None:
+            if s in self._prices:  # held or once listed, but not priced by the latest update
+                raise OrderRejectedError(
+                    f"{s}: no price in the latest market update ({self.timestamp}): not filling at a stale mark",
+                    symbol=s,
+                )
             raise UnknownSymbolError(f"{s}: not listed on the paper venue (no price)")
         if self.max_price_age is not None:  # never fill on prices the venue itself calls stale
             try:
@@ -304,26 +366,24 @@ class PaperVenue(Venue):
             raise OrderRejectedError(f"{s}: the paper venue only takes market and IOC orders", symbol=s)
         qty = order.quantity
         buy = order.side is _BUY
-        signed = qty if buy else -qty
         current = self.positions.get(s, ZERO)
         abs_current = current if current >= 0 else -current
-        new_position = current + signed
         if order.reduce_only and (not current or (current > 0) == buy or qty > abs_current):
             raise OrderRejectedError(
                 f"{s}: reduce-only {order.side.value} {qty} would not reduce position {current}", symbol=s
             )
-        if self._spot and new_position < 0:
+        if self._spot and not buy and qty > current:
             raise OrderRejectedError(f"{s}: spot mode forbids shorts (position {current}, sell {qty})", symbol=s)
         price = mid
         if self._slippage_active:
-            frac = self.slippage.fraction(float(qty * mid), self._volumes.get(s), self._rng())
-            move = Decimal(repr(frac))
-            price = mid * (1 + move) if buy else mid * (1 - move)
+            qty, price = self._model_fill(s, qty, mid, buy)
         limit = order.limit_price
         if order_type is _LIMIT_IOC and limit is not None and (price > limit if buy else price < limit):
             raise OrderRejectedError(f"{s}: IOC limit {limit} not reachable (fill would be {price:.8g})", symbol=s)
+        signed = qty if buy else -qty
         fee = qty * price * self.taker_fee
         cash_after = self.cash - signed * price - fee
+        new_position = current + signed
         value, gross = self._exposure_cache or self._exposure()
         abs_new = new_position if new_position >= 0 else -new_position
         value_after = value + signed * mid
@@ -342,17 +402,76 @@ class PaperVenue(Venue):
                     f"max_leverage {self.max_leverage} x the equity left after its fee ({equity_after:.2f})",
                     symbol=s,
                 )
+        fill = Fill(s, order.side, qty, price, fee, order.client_order_id, self.timestamp)
+        self._book_fill(fill, cash_after, new_position, mid, (value_after, gross_after))
+        return fill
+
+    def _model_fill(self, s: str, qty: Decimal, mid: Decimal, buy: bool) -> tuple[Decimal, Decimal]:
+        """(quantity that fills, fill price) under the fill model. Refuses an order of which nothing fills, and
+        any price that is not positive and finite, whatever model produced it."""
+        rng = self._rng()
+        notional = float(qty * mid)
+        volume = self._volumes.get(s)
+        filled, slip, _ = self._fill_costs(notional, volume, 0.0, rng.gauss(0.0, 1.0) if rng is not None else 0.0)
+        if not filled >= 0.0 or not 0.0 <= slip < 1.0:  # also true for NaN: a fill price <= 0 or not finite
+            raise OrderRejectedError(
+                f"{s}: the fill model answered filled {filled!r}, slippage {slip!r}: the fill price would not be "
+                f"a positive, finite price (mid {mid})",
+                symbol=s,
+            )
+        if filled < notional:
+            qty = self.get_rules(s).round_size(qty * Decimal(repr(filled / notional)))
+            if not qty:
+                raise OrderRejectedError(
+                    f"{s}: nothing fills: max_participation {self.slippage.max_participation} of the bar's volume "
+                    f"({volume if volume is not None else 'unknown'}) is below one size step",
+                    symbol=s,
+                )
+        move = Decimal(repr(slip))  # 0 <= move < 1 (checked above): the price is positive and finite
+        return qty, (mid * (1 + move) if buy else mid * (1 - move))
+
+    def _book_fill(
+        self, fill: Fill, cash_after: Decimal, new_position: Decimal, mid: Decimal, exposure: tuple[Decimal, Decimal]
+    ) -> None:
+        """Apply one fill to the books (and the store's fill log, in one transaction)."""
+        s = fill.symbol
         self.cash = cash_after
         if new_position:
             self.positions[s] = new_position
         else:
             self.positions.pop(s, None)
-        self._exposure_cache = (value_after, gross_after)
+        self._exposure_cache = exposure
         self.fill_count += 1
-        fill = Fill(s, order.side, qty, price, fee, order.client_order_id, self.timestamp)
         if self._book is not None:
             self._book.save_fill(fill, cash_after, new_position, mid, self.fill_count)
-        return fill
+
+    def _liquidate(self, equity: Decimal, maintenance: Decimal) -> None:
+        """Close every position at its mark (fill model slippage without the participation cap, taker fee)."""
+        model = replace(self.slippage, max_participation=None)
+        fills = []
+        for s in sorted(self.positions):
+            q = self.positions[s]
+            if not q:
+                continue
+            mid = self._prices[s]
+            slip = model.costs(float(abs(q) * mid), self._volumes.get(s)).slippage if model.active else 0.0
+            move = Decimal(repr(slip))
+            buy = q < 0
+            price = mid * (1 + move) if buy else mid * (1 - move)
+            fee = abs(q) * price * self.taker_fee
+            cash_after = self.cash + q * price - fee
+            cloid = f"{LIQUIDATION_ID_PREFIX}{self.fill_count + 1}"
+            fill = Fill(s, Side.BUY if buy else Side.SELL, abs(q), price, fee, cloid, self.timestamp)
+            self._book_fill(fill, cash_after, ZERO, mid, (ZERO, ZERO))
+            fills.append(fill)
+        shortfall = -self.cash if self.cash < 0 else ZERO
+        if shortfall:
+            self.cash = ZERO
+        self._exposure_cache = None
+        event = Liquidation(self.timestamp, equity, maintenance, tuple(fills), shortfall)
+        self.liquidations.append(event)
+        self._notices.append(event.describe())
+        self._save_state()
 
     def _rng(self) -> random.Random | None:
         if not self.slippage.noise_bps:
