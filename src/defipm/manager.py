@@ -12,9 +12,10 @@ the manager does not trade until a later cycle's reconciliation resolves them.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -34,6 +35,9 @@ from defipm.venues.base import Venue, to_decimal
 
 KILL_SWITCH = "kill_switch"
 PEAK_EQUITY = "peak_equity"
+RISK_LIMITS = "risk_limits"
+"""Setting holding the limits the run's process trades with (JSON of ``RiskLimits``), for readers such as the
+service; written when a process that holds the run's lock builds its manager."""
 
 
 def set_kill_switch(store: Store, run: str, reason: str | None) -> None:
@@ -78,6 +82,8 @@ class PortfolioManager:
         self.planner = planner
         self.resume_window = resume_window
         self.lock = lock
+        if store is not None and lock is not None:
+            store.set_setting(run, RISK_LIMITS, json.dumps(asdict(self.risk)))
         self.journal: OrderJournal = SqlJournal(store, run) if store is not None else MemoryJournal()
         self._reconciled = store is None
         self._peak: Decimal | None = None
