@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from defipm.core.errors import ConfigError, DefipmError
 from defipm.core.redaction import redact_text, redact_url
@@ -89,7 +90,7 @@ class StoreAccess:
         try:
             with store.engine.connect() as conn:
                 yield conn
-        except SQLAlchemyError as exc:
+        except (DBAPIError, PoolTimeout) as exc:  # the driver's errors; a bug of ours stays a 500
             raise self.unavailable(exc) from None
 
     def write(self, fn: Callable[..., T], *args: Any) -> T:
@@ -100,10 +101,10 @@ class StoreAccess:
         try:
             with self._writing, store.begin():
                 return fn(store, *args)
-        except SQLAlchemyError as exc:
+        except (DBAPIError, PoolTimeout) as exc:  # the driver's errors; a bug of ours stays a 500
             raise self.unavailable(exc) from None
 
-    def unavailable(self, exc: SQLAlchemyError) -> DatabaseUnavailable:
+    def unavailable(self, exc: DBAPIError | PoolTimeout) -> DatabaseUnavailable:
         cause = exc.orig if isinstance(exc, DBAPIError) else exc
         first = (str(cause).splitlines() or [type(cause).__name__])[0]
         return DatabaseUnavailable(

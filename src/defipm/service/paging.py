@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, literal, or_
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.types import TypeDecorator
 
 from defipm.service.refusals import BadField
 
@@ -64,7 +65,8 @@ def _plain(value: Any) -> Any:
 
 
 def _typed(column: Any, value: Any, problem: str) -> Any:
-    python_type = column.type.python_type
+    kind = column.type
+    python_type = kind.impl_instance.python_type if isinstance(kind, TypeDecorator) else kind.python_type
     if python_type is datetime:
         if not isinstance(value, str):
             raise BadField("cursor", problem)
