@@ -137,7 +137,7 @@ def _opportunity_json(r: Row[Any]) -> dict[str, Any]:
         "id": r.id, "detected_at": r.detected_at.isoformat(), "strategy": r.strategy_type,
         "venues": json.loads(r.venues), "start_token": r.start_token, "amount_in": _s(r.amount_in),
         "estimated_profit": _s(r.estimated_profit), "confidence": r.confidence_score,
-        "metadata": json.loads(r.metadata_json or "{}"),
+        "metadata": json.loads(r._mapping["metadata"] or "{}"),
     }  # fmt: skip
 
 
