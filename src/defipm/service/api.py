@@ -18,8 +18,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from defipm.service.arbitrage import arb_overview, execution_detail, journal_page, opportunities_page, results_page
 from defipm.service.audit import recent_audit
 from defipm.service.controls import WriteRequest
-from defipm.service.ledger import Window, cycles_page, equity_series, fills_page, flows_page, orders_page
+from defipm.service.ledger import cycles_page, equity_series, fills_page, flows_page, orders_page
 from defipm.service.overview import runs_overview
+from defipm.service.paging import Window
 from defipm.service.refusals import BadField
 from defipm.service.runs import run_status
 from defipm.service.state import ServiceState, service_state

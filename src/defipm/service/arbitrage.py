@@ -19,8 +19,7 @@ from sqlalchemy import func, select, union
 from sqlalchemy.engine import Connection, Row
 
 from defipm.arb.risk_state import RISK_STATE_KEY
-from defipm.service.ledger import Window
-from defipm.service.paging import Keys, Page, read_page
+from defipm.service.paging import Keys, Page, Window
 from defipm.service.refusals import NotFound
 from defipm.store.arbitrage import (
     ArbExecutionRecord,
@@ -143,11 +142,8 @@ def _opportunity_json(r: Row[Any]) -> dict[str, Any]:
 
 def opportunities_page(conn: Connection, window: Window) -> Page:
     o = ArbitrageOpportunityRecord
-    conditions = window.between(o.detected_at)
-    if window.strategy is not None:
-        conditions.append(o.strategy_type == window.strategy)
-    return read_page(conn, select(o), Keys((o.detected_at, o.id)), cursor=window.cursor, limit=window.limit,
-                     conditions=conditions, to_json=_opportunity_json)  # fmt: skip
+    conditions = window.filters(o.detected_at, strategy=o.strategy_type)
+    return window.read(conn, select(o), Keys((o.detected_at, o.id)), _opportunity_json, conditions)
 
 
 def _result_json(r: Row[Any]) -> dict[str, Any]:
@@ -163,11 +159,9 @@ def _result_json(r: Row[Any]) -> dict[str, Any]:
 def results_page(conn: Connection, window: Window) -> Page:
     e, o = ExecutionResultRecord, ArbitrageOpportunityRecord
     query = select(e, o.strategy_type).join(o, o.id == e.opportunity_id, isouter=True)
-    conditions = window.between(e.executed_at)
-    if window.strategy is not None:
-        conditions.append(o.strategy_type == window.strategy)
-    return read_page(conn, query, Keys((e.id,)), cursor=window.cursor, limit=window.limit, conditions=conditions,
-                     to_json=_result_json)  # fmt: skip
+    return window.read(
+        conn, query, Keys((e.id,)), _result_json, window.filters(e.executed_at, strategy=o.strategy_type)
+    )
 
 
 def _journal_json(r: Any) -> dict[str, Any]:
@@ -182,13 +176,8 @@ def _journal_json(r: Any) -> dict[str, Any]:
 
 def journal_page(conn: Connection, window: Window) -> Page:
     x = ArbExecutionRecord
-    conditions = window.between(x.created_at)
-    if window.run is not None:
-        conditions.append(x.run == window.run)
-    if window.status is not None:
-        conditions.append(x.status == window.status)
-    return read_page(conn, select(x), Keys((x.created_at, x.id)), cursor=window.cursor, limit=window.limit,
-                     conditions=conditions, to_json=_journal_json)  # fmt: skip
+    conditions = window.filters(x.created_at, run=x.run, status=x.status)
+    return window.read(conn, select(x), Keys((x.created_at, x.id)), _journal_json, conditions)
 
 
 def execution_detail(conn: Connection, execution_id: str) -> dict[str, Any]:

@@ -10,45 +10,21 @@ of the compounded index), so a withdrawal is never a drawdown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection, Row
 
 from defipm.core.metrics import drawdown
 from defipm.core.performance import time_weighted_returns
-from defipm.service.paging import Keys, Page, read_page
+from defipm.service.paging import Keys, Page, Window
 from defipm.service.runs import cycle_json, require_run
 from defipm.store.models import Cycle, EquitySnapshot, FillRecord, Flow, OrderRecord
 
-__all__ = ["Window", "cycles_page", "equity_series", "fills_page", "flows_page", "orders_page"]
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """A page request: ``cursor`` and ``limit``, rows from ``since`` (inclusive) to ``until`` (exclusive), and the
-    optional ``symbol``, ``status``, ``strategy`` and ``run`` filters (each list reads the ones it has)."""
-
-    cursor: str | None = None
-    limit: int = 100
-    since: datetime | None = None
-    until: datetime | None = None
-    symbol: str | None = None
-    status: str | None = None
-    strategy: str | None = None
-    run: str | None = None
-
-    def between(self, column: Any) -> list[ColumnElement[bool]]:
-        out = []
-        if self.since is not None:
-            out.append(column >= self.since)
-        if self.until is not None:
-            out.append(column < self.until)
-        return out
+__all__ = ["cycles_page", "equity_series", "fills_page", "flows_page", "orders_page"]
 
 
 def _s(value: Decimal | None) -> str | None:
@@ -61,12 +37,9 @@ def _t(value: datetime | None) -> str | None:
 
 def cycles_page(conn: Connection, run: str, window: Window) -> Page:
     require_run(conn, run)
-    conditions = [Cycle.run == run, *window.between(Cycle.timestamp)]
-    if window.status is not None:
-        conditions.append(Cycle.status == window.status)
-    keys = Keys((Cycle.timestamp, Cycle.id))
-    return read_page(conn, select(Cycle), keys, cursor=window.cursor, limit=window.limit, conditions=conditions,
-                     to_json=cycle_json)  # fmt: skip
+    c = Cycle
+    conditions = [c.run == run, *window.filters(c.timestamp, status=c.status)]
+    return window.read(conn, select(c), Keys((c.timestamp, c.id)), cycle_json, conditions)
 
 
 def _order_json(r: Row[Any]) -> dict[str, Any]:
@@ -81,14 +54,9 @@ def _order_json(r: Row[Any]) -> dict[str, Any]:
 
 def orders_page(conn: Connection, run: str, window: Window) -> Page:
     require_run(conn, run)
-    conditions = [OrderRecord.run == run, *window.between(OrderRecord.created_at)]
-    if window.symbol is not None:
-        conditions.append(OrderRecord.symbol == window.symbol)
-    if window.status is not None:
-        conditions.append(OrderRecord.status == window.status)
-    keys = Keys((OrderRecord.created_at, OrderRecord.client_order_id))
-    return read_page(conn, select(OrderRecord), keys, cursor=window.cursor, limit=window.limit,
-                     conditions=conditions, to_json=_order_json)  # fmt: skip
+    o = OrderRecord
+    conditions = [o.run == run, *window.filters(o.created_at, symbol=o.symbol, status=o.status)]
+    return window.read(conn, select(o), Keys((o.created_at, o.client_order_id)), _order_json, conditions)
 
 
 def _fill_json(r: Row[Any]) -> dict[str, Any]:
@@ -101,11 +69,9 @@ def _fill_json(r: Row[Any]) -> dict[str, Any]:
 
 def fills_page(conn: Connection, run: str, window: Window) -> Page:
     require_run(conn, run)
-    conditions = [FillRecord.run == run, *window.between(FillRecord.timestamp)]
-    if window.symbol is not None:
-        conditions.append(FillRecord.symbol == window.symbol)
-    return read_page(conn, select(FillRecord), Keys((FillRecord.id,)), cursor=window.cursor, limit=window.limit,
-                     conditions=conditions, to_json=_fill_json)  # fmt: skip
+    f = FillRecord
+    conditions = [f.run == run, *window.filters(f.timestamp, symbol=f.symbol)]
+    return window.read(conn, select(f), Keys((f.id,)), _fill_json, conditions)
 
 
 def _flow_json(r: Row[Any]) -> dict[str, Any]:
@@ -114,16 +80,15 @@ def _flow_json(r: Row[Any]) -> dict[str, Any]:
 
 def flows_page(conn: Connection, run: str, window: Window) -> Page:
     require_run(conn, run)
-    conditions = [Flow.run == run, *window.between(Flow.timestamp)]
-    return read_page(conn, select(Flow), Keys((Flow.timestamp, Flow.id)), cursor=window.cursor, limit=window.limit,
-                     conditions=conditions, to_json=_flow_json)  # fmt: skip
+    conditions = [Flow.run == run, *window.filters(Flow.timestamp)]
+    return window.read(conn, select(Flow), Keys((Flow.timestamp, Flow.id)), _flow_json, conditions)
 
 
 def equity_series(conn: Connection, run: str, window: Window) -> dict[str, Any]:
     """The latest ``window.limit`` equity snapshots in ``[since, until)``, oldest first, with flow-adjusted
     drawdown (a fraction <= 0) from the series' running peak."""
     require_run(conn, run)
-    conditions = [EquitySnapshot.run == run, *window.between(EquitySnapshot.timestamp)]
+    conditions = [EquitySnapshot.run == run, *window.filters(EquitySnapshot.timestamp)]
     rows = conn.execute(
         select(EquitySnapshot)
         .where(*conditions)

@@ -21,8 +21,9 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from defipm.service.arbitrage import arb_overview, journal_page, opportunities_page, results_page
-from defipm.service.ledger import Window, equity_series, orders_page
+from defipm.service.ledger import equity_series, orders_page
 from defipm.service.overview import runs_overview
+from defipm.service.paging import Window
 from defipm.service.runs import run_status
 from defipm.service.security import REPORT_POLICY
 from defipm.service.state import ServiceState, service_state

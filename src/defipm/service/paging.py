@@ -22,7 +22,7 @@ from sqlalchemy.types import TypeDecorator
 
 from defipm.service.refusals import BadField
 
-__all__ = ["Keys", "Page", "read_page"]
+__all__ = ["Keys", "Page", "Window", "read_page"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +110,41 @@ def read_page(
     more = len(rows) > limit
     rows = rows[:limit]
     return Page([to_json(r) for r in rows], keys.encode(rows[-1]) if more and rows else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A page request: ``cursor`` and ``limit``, rows from ``since`` (inclusive) to ``until`` (exclusive), and the
+    optional ``symbol``, ``status``, ``strategy`` and ``run`` filters (each list applies the ones it has)."""
+
+    cursor: str | None = None
+    limit: int = 100
+    since: datetime | None = None
+    until: datetime | None = None
+    symbol: str | None = None
+    status: str | None = None
+    strategy: str | None = None
+    run: str | None = None
+
+    def filters(self, time: Any, **columns: Any) -> list[ColumnElement[bool]]:
+        """Conditions on ``time`` and on each named filter's column (``symbol=Table.symbol``) that is set."""
+        out: list[ColumnElement[bool]] = []
+        if self.since is not None:
+            out.append(time >= self.since)
+        if self.until is not None:
+            out.append(time < self.until)
+        values = {"symbol": self.symbol, "status": self.status, "strategy": self.strategy, "run": self.run}
+        for name, column in columns.items():
+            value = values[name]
+            if value is not None:
+                out.append(column == value)
+        return out
+
+    def read(
+        self, conn: Connection, query: Any, keys: Keys, to_json: Callable[[Row[Any]], dict[str, Any]],
+        conditions: Sequence[ColumnElement[bool]],
+    ) -> Page:  # fmt: skip
+        """This window's page of ``query``."""
+        return read_page(
+            conn, query, keys, cursor=self.cursor, limit=self.limit, conditions=conditions, to_json=to_json
+        )
