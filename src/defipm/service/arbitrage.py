@@ -15,12 +15,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select, union
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Row
 
 from defipm.arb.risk_state import RISK_STATE_KEY
 from defipm.service.paging import Keys, Page, Window
 from defipm.service.refusals import NotFound
+from defipm.service.runs import distinct_runs
 from defipm.store.arbitrage import (
     ArbExecutionRecord,
     ArbitrageOpportunityRecord,
@@ -47,8 +48,8 @@ def _s(value: Decimal | None) -> str | None:
 
 def arb_runs(conn: Connection) -> list[str]:
     """Arbitrage runs: those with a journalled execution or a stored risk state."""
-    names = union(select(ArbExecutionRecord.run).distinct(), select(Setting.run).where(Setting.key == RISK_STATE_KEY))
-    return sorted(conn.execute(names).scalars())
+    stored = conn.execute(select(Setting.run).where(Setting.key == RISK_STATE_KEY)).scalars()
+    return sorted({*distinct_runs(conn, ArbExecutionRecord.run), *stored})
 
 
 def require_arb_run(conn: Connection, run: str) -> None:

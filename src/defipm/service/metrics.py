@@ -1,7 +1,8 @@
 """Prometheus metrics of both loops, read from the store (so they cover every process that writes it).
 
 Portfolio runs: cycles by status (``defipm_cycles_total``), orders by status (``defipm_orders``), fills and fees
-(``defipm_fills_total``, ``defipm_fees_total``, quote currency, summed exactly and tallied incrementally by fill id),
+(``defipm_fills_total``, ``defipm_fees_total``, quote currency: the history summed once in SQL, then tallied by
+fill id),
 equity, drawdown against the breaker's stored peak, kill switch and breaker state, whether a process holds the run's
 lock, and risk limits that acted (``defipm_risk_events_total``). Arbitrage: the existing ``ArbMetrics`` (counters of
 opportunities, executions, profit, gas and the execution-latency histogram), fed by replaying the recorded
@@ -25,7 +26,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -37,7 +38,7 @@ from defipm.service.runs import latest_snapshot, list_runs, risk_view, run_setti
 from defipm.service.watermark import IdWatermark, TimeWatermark
 from defipm.store.arbitrage import ArbExecutionRecord, ArbitrageOpportunityRecord, ExecutionResultRecord
 from defipm.store.lock import read_holder
-from defipm.store.models import Cycle, FillRecord, OrderRecord, RiskEvent
+from defipm.store.models import Cycle, OrderRecord, RiskEvent
 
 __all__ = ["ArbRecordsReplay", "FillTally", "StoreMetrics", "store_registry"]
 
@@ -46,27 +47,41 @@ BATCH = 50_000
 
 
 class FillTally:
-    """Fills and fees per run, advanced by fill id (each fill counted once, late PostgreSQL commits included)."""
+    """Fills and fees per run. The first call sums the history in SQL up to ``SETTLED`` ids below the newest (one
+    scan); after that fills are tallied by id (``IdWatermark``), so each is counted once, late PostgreSQL commits
+    included. Fees are summed as floats, as Prometheus holds them."""
+
+    SETTLED = 10_000
 
     def __init__(self) -> None:
-        self.mark = IdWatermark(0, gap_timeout=300.0)
+        self.mark: IdWatermark | None = None
         self.count: dict[str, int] = defaultdict(int)
-        self.fees: dict[str, Decimal] = defaultdict(Decimal)
+        self.fees: dict[str, float] = defaultdict(float)
+
+    def _history(self, conn: Connection) -> IdWatermark:
+        top = max(0, (conn.execute(text("SELECT MAX(id) FROM fills")).scalar() or 0) - self.SETTLED)
+        rows = conn.execute(
+            text("SELECT run, COUNT(*), SUM(CAST(fee AS REAL)) FROM fills WHERE id <= :top GROUP BY run"), {"top": top}
+        )
+        for run, n, fees in rows:
+            self.count[run] += n
+            self.fees[run] += fees or 0.0
+        return IdWatermark(top, gap_timeout=300.0)
 
     def advance(self, conn: Connection) -> None:
+        """Count the fills written since the last call."""
+        mark = self.mark = self.mark or self._history(conn)
         while True:
-            gaps = self.mark.gaps[-1000:]
-            where = (
-                or_(FillRecord.id > self.mark.top, FillRecord.id.in_(gaps)) if gaps else FillRecord.id > self.mark.top
-            )
+            gaps = mark.gaps[-1000:]
+            where = "id > :top" + (f" OR id IN ({','.join(str(g) for g in gaps)})" if gaps else "")
             rows = conn.execute(
-                select(FillRecord.id, FillRecord.run, FillRecord.fee).where(where).order_by(FillRecord.id).limit(BATCH)
+                text(f"SELECT id, run, fee FROM fills WHERE {where} ORDER BY id LIMIT {BATCH}"), {"top": mark.top}
             ).all()
-            fresh = set(self.mark.accept(r.id for r in rows))
-            for r in rows:
-                if r.id in fresh:
-                    self.count[r.run] += 1
-                    self.fees[r.run] += r.fee
+            fresh = set(mark.accept(r[0] for r in rows))
+            for fill_id, run, fee in rows:
+                if fill_id in fresh:
+                    self.count[run] += 1
+                    self.fees[run] += float(fee)
             if len(rows) < BATCH:
                 return
 

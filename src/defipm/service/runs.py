@@ -16,7 +16,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, select, union
+from sqlalchemy import exists, select, text, union
 from sqlalchemy.engine import Connection
 
 from defipm.manager import KILL_SWITCH, PEAK_EQUITY, RISK_LIMITS
@@ -37,6 +37,7 @@ from defipm.store.models import (
 __all__ = [
     "BREAKER_PREFIX",
     "cycle_json",
+    "distinct_runs",
     "latest_snapshot",
     "list_runs",
     "require_run",
@@ -53,15 +54,24 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
 
 
+def distinct_runs(conn: Connection, column: Any) -> list[str]:
+    """The distinct values of an indexed ``run`` column, one index seek per value (a loose index scan written as a
+    recursive query, on SQLite and PostgreSQL alike: ``DISTINCT`` would read every row of a million-order table)."""
+    table, name = column.table.name, column.name
+    query = text(
+        f"WITH RECURSIVE r(v) AS (SELECT MIN({name}) FROM {table} UNION ALL "
+        f"SELECT (SELECT MIN({name}) FROM {table} WHERE {name} > r.v) FROM r WHERE r.v IS NOT NULL) "
+        "SELECT v FROM r WHERE v IS NOT NULL"
+    )
+    return list(conn.execute(query).scalars())
+
+
 def list_runs(conn: Connection) -> list[str]:
     """Every portfolio run with a cycle, an order, a lock or a kill switch / risk setting, sorted."""
-    names = union(
-        select(Cycle.run).distinct(),
-        select(OrderRecord.run).distinct(),
-        select(RunLockRecord.run),
-        select(Setting.run).where(Setting.key.in_((KILL_SWITCH, RISK_LIMITS))),
-    )
-    return sorted(conn.execute(names).scalars())
+    named = conn.execute(
+        union(select(RunLockRecord.run), select(Setting.run).where(Setting.key.in_((KILL_SWITCH, RISK_LIMITS))))
+    ).scalars()
+    return sorted({*distinct_runs(conn, Cycle.run), *distinct_runs(conn, OrderRecord.run), *named})
 
 
 def require_run(conn: Connection, run: str) -> None:
@@ -110,21 +120,28 @@ def latest_snapshot(conn: Connection, run: str) -> Any:
     return conn.execute(query.order_by(EquitySnapshot.timestamp.desc(), EquitySnapshot.id.desc()).limit(1)).first()
 
 
+TARGETS_LOOKBACK = 1_000
+"""Cycles looked back through for the latest one with target weights (halted cycles have none)."""
+
+
 def _latest_targets(conn: Connection, run: str) -> tuple[str | None, dict[str, tuple[float | None, float]]]:
-    """The newest cycle of ``run`` that recorded target weights, and those weights."""
-    newest = (
-        select(Cycle.id)
-        .where(Cycle.run == run, exists().where(TargetWeight.cycle_id == Cycle.id))
-        .order_by(Cycle.timestamp.desc(), Cycle.id.desc())
-        .limit(1)
-    )
-    cycle_id = conn.execute(newest).scalar()
-    if cycle_id is None:
-        return None, {}
-    rows = conn.execute(
-        select(TargetWeight.symbol, TargetWeight.target, TargetWeight.executed).where(TargetWeight.cycle_id == cycle_id)
-    )
-    return cycle_id, {s: (t, e) for s, t, e in rows}
+    """The newest cycle of ``run`` (among its last ``TARGETS_LOOKBACK``) that recorded target weights, and those
+    weights; read newest first, 50 cycles at a time, so a store of any size costs a few indexed reads."""
+    newest = select(Cycle.id).where(Cycle.run == run).order_by(Cycle.timestamp.desc(), Cycle.id.desc())
+    for offset in range(0, TARGETS_LOOKBACK, 50):
+        ids = list(conn.execute(newest.offset(offset).limit(50)).scalars())
+        having = set(conn.execute(select(TargetWeight.cycle_id).where(TargetWeight.cycle_id.in_(ids))).scalars())
+        cycle_id = next((i for i in ids if i in having), None)
+        if cycle_id is not None:
+            rows = conn.execute(
+                select(TargetWeight.symbol, TargetWeight.target, TargetWeight.executed).where(
+                    TargetWeight.cycle_id == cycle_id
+                )
+            )
+            return cycle_id, {s: (t, e) for s, t, e in rows}
+        if len(ids) < 50:
+            break
+    return None, {}
 
 
 def _paper_book(conn: Connection, run: str) -> tuple[Decimal, dict[str, tuple[Decimal, Decimal | None]]] | None:

@@ -51,7 +51,10 @@ class Cycle(Base):
     """When the row was last written (the writer's clock; set on every insert and update): lets a reader in another
     process find new and changed cycles without scanning (``timestamp`` is the cycle's own time, which a replay
     sets in the past). NULL for rows written before revision 0007."""
-    __table_args__ = (Index("ix_cycles_run_timestamp", "run", "timestamp"),)
+    __table_args__ = (
+        Index("ix_cycles_run_timestamp", "run", "timestamp"),
+        Index("ix_cycles_run_status", "run", "status"),
+    )
 
 
 class TargetWeight(Base):

@@ -14,7 +14,7 @@ branch_labels = None
 depends_on = None
 
 INDEXES = {
-    "cycles": [("ix_cycles_run_timestamp", ["run", "timestamp"])],
+    "cycles": [("ix_cycles_run_timestamp", ["run", "timestamp"]), ("ix_cycles_run_status", ["run", "status"])],
     "orders": [
         ("ix_orders_run_created_at", ["run", "created_at"]),
         ("ix_orders_run_symbol_created_at", ["run", "symbol", "created_at"]),
