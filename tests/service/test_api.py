@@ -83,11 +83,17 @@ def test_pages_cover_every_row_once_newest_first(served: tuple[TestClient, Store
     items = _all_pages(client, f"/api/runs/{RUN}/{kind}", 3)
     with store.engine.connect() as conn:
         if kind == "fills":
-            expected = list(conn.execute(select(FillRecord.id).where(FillRecord.run == RUN).order_by(FillRecord.id.desc())).scalars())
+            expected = list(
+                conn.execute(
+                    select(FillRecord.id).where(FillRecord.run == RUN).order_by(FillRecord.id.desc())
+                ).scalars()
+            )
             assert [i["id"] for i in items] == expected
         elif kind == "orders":
             rows = conn.execute(select(OrderRecord).where(OrderRecord.run == RUN)).all()
-            expected_ids = [r.client_order_id for r in sorted(rows, key=lambda r: (r.created_at, r.client_order_id), reverse=True)]
+            expected_ids = [
+                r.client_order_id for r in sorted(rows, key=lambda r: (r.created_at, r.client_order_id), reverse=True)
+            ]
             assert [i["client_order_id"] for i in items] == expected_ids
         else:
             assert [i["id"] for i in items] == [c.id for c in store.recent_cycles(RUN, 1000)]
@@ -101,7 +107,9 @@ def test_a_cursor_stays_right_while_rows_are_written(served: tuple[TestClient, S
     rest = _all_pages_from(client, f"/api/runs/{RUN}/fills", first["next_cursor"])
     seen = [i["id"] for i in first["items"] + rest]
     with store.engine.connect() as conn:
-        before = [i for i in conn.execute(select(FillRecord.id).order_by(FillRecord.id.desc())).scalars() if i <= seen[0]]
+        before = [
+            i for i in conn.execute(select(FillRecord.id).order_by(FillRecord.id.desc())).scalars() if i <= seen[0]
+        ]
     assert seen == before  # no fill repeated, none skipped, none of the new ones mixed in
 
 
@@ -155,7 +163,9 @@ def test_equity_series_and_flows(served: tuple[TestClient, Store, Path]) -> None
         ("/api/reports/..%5Cwindows", "name"),
     ],
 )
-def test_malformed_input_is_a_422_naming_the_field(served: tuple[TestClient, Store, Path], url: str, field: str) -> None:
+def test_malformed_input_is_a_422_naming_the_field(
+    served: tuple[TestClient, Store, Path], url: str, field: str
+) -> None:
     client, _, _ = served
     answer = client.get(url)
     assert answer.status_code == 422, answer.text

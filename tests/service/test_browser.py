@@ -25,7 +25,9 @@ DRIVER = "/usr/bin/chromedriver"
 
 
 def _browser_missing() -> str | None:
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")) or not (Path(DRIVER).exists() or shutil.which("chromedriver")):
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")) or not (
+        Path(DRIVER).exists() or shutil.which("chromedriver")
+    ):
         return "Chromium or chromedriver not installed (apt-get install chromium chromium-driver; scripts/test does)"
     try:
         import selenium  # noqa: F401
@@ -50,7 +52,9 @@ def browser() -> Iterator[Any]:
                  "--disable-component-update", "--disable-sync", "--window-size=1280,2000"):  # fmt: skip
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER if Path(DRIVER).exists() else shutil.which("chromedriver")), options=options)
+    driver = webdriver.Chrome(
+        service=Service(DRIVER if Path(DRIVER).exists() else shutil.which("chromedriver")), options=options
+    )
     driver.set_page_load_timeout(30)
     yield driver
     driver.quit()
@@ -96,7 +100,9 @@ def test_run_page_shows_the_store_and_its_kill_switch_needs_the_token(browser: A
     server, store, _, token = world
     browser.get(f"{server.url}/runs/{RUN}")
     _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#equity-chart .main-svg"))  # Plotly drew, CSP allowed it
-    assert Decimal(browser.find_element(By.ID, "equity").get_attribute("data-value")) == store.equity_history(RUN)[-1][1]
+    assert (
+        Decimal(browser.find_element(By.ID, "equity").get_attribute("data-value")) == store.equity_history(RUN)[-1][1]
+    )
     targets = store.targets_of(store.recent_cycles(RUN, 1)[0].id)
     for row in browser.find_elements(By.CSS_SELECTOR, "#positions tbody tr"):
         symbol = row.get_attribute("data-symbol")

@@ -76,7 +76,9 @@ def test_metrics_equal_the_store(store: Store, tmp_path: Path) -> None:
     text = client.get("/metrics").text
     families = {f.name: f for f in text_string_to_metric_families(text)}
     with store.engine.connect() as conn:
-        by_status = dict(conn.execute(select(Cycle.status, func.count()).where(Cycle.run == RUN).group_by(Cycle.status)).all())
+        by_status = dict(
+            conn.execute(select(Cycle.status, func.count()).where(Cycle.run == RUN).group_by(Cycle.status)).all()
+        )
         fees = sum((f for f in conn.execute(select(FillRecord.fee).where(FillRecord.run == RUN)).scalars()), Decimal(0))
         fills = conn.execute(select(func.count()).select_from(FillRecord)).scalar()
     cycles = {s.labels["status"]: s.value for s in families["defipm_cycles"].samples if s.name == "defipm_cycles_total"}
@@ -137,7 +139,9 @@ def test_reports_folder(tmp_path: Path) -> None:
 
     reports = tmp_path / "reports"
     (reports / "momentum-2024").mkdir(parents=True)
-    (reports / "momentum-2024" / "summary.json").write_text(json.dumps({"oracle": "momentum", "metrics": {"sharpe": 1.5}}))
+    (reports / "momentum-2024" / "summary.json").write_text(
+        json.dumps({"oracle": "momentum", "metrics": {"sharpe": 1.5}})
+    )
     (reports / "momentum-2024" / "report.html").write_text("<html><script>1</script></html>")
     (reports / "empty").mkdir()
     url = f"sqlite:///{tmp_path}/s.db"
@@ -173,3 +177,45 @@ def test_every_id_is_reported_once_whatever_the_commit_order(order: list[int], b
         reported += mark.accept(visible)
     assert sorted(reported) == list(range(1, 41)) and len(reported) == len(set(reported))
     assert mark.gaps == []
+
+
+def test_arb_metrics_port_serves_the_live_class_and_the_stored_state(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from defipm.arb.events import EventBus, ExecutionResult
+    from defipm.arb.metrics import ArbMetrics
+    from defipm.arb.risk import ArbRiskManager
+    from defipm.arb.risk_state import StoredRiskState
+    from defipm.service.exporter import serve_arb_metrics
+
+    store = Store(f"sqlite:///{tmp_path}/s.db")
+    ArbRiskManager(state=StoredRiskState(store, "arb-1")).pause("test")
+    metrics, bus = ArbMetrics(), EventBus()
+    metrics.attach(bus)
+    metrics.observe_scan(0.003)  # only the arbitrage process itself sees scan latency
+    bus.publish(ExecutionResult(datetime.now(UTC), "o1", "flash", True, "0x1", 5, 100_000, 1.0, 12.0))
+    port = free_port()
+    with serve_arb_metrics(port, store, metrics):
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    assert "defipm_arb_scan_seconds_count 1.0" in text
+    assert 'defipm_arb_executions_total{engine="flash",outcome="success"} 1.0' in text
+    assert 'defipm_arb_paused{run="arb-1"} 1.0' in text
+    store.close()
+
+
+def test_serve_warns_on_a_non_loopback_bind_and_names_the_token_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    from defipm.cli import app
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **kw: calls.append(kw))  # the network boundary
+    url = f"sqlite:///{tmp_path}/s.db"
+    args = ["serve", "--db", url, "--token-file", str(tmp_path / "tok"), "--host", "0.0.0.0", "--allow-remote"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert "warning" in done.output and "0.0.0.0" in done.output and str(tmp_path / "tok") in done.output
+    assert calls == [{"host": "0.0.0.0", "port": 8765, "log_level": "info", "access_log": False}]
+    assert (tmp_path / "tok").read_text().strip() not in done.output

@@ -55,14 +55,20 @@ def test_token_file_is_private_and_the_token_never_shown(
     logging.getLogger("defipm.test").info("header was Bearer %s", token)
     assert token not in caplog.text
     shown = [client.get(u).text for u in ("/", f"/runs/{RUN}", "/arb", "/openapi.json", "/metrics", "/api/audit")]
-    shown.append(client.post(f"/api/runs/{RUN}/kill-switch", json={"engaged": "yes"}, headers={"Authorization": f"Bearer {token}"}).text)
+    shown.append(
+        client.post(
+            f"/api/runs/{RUN}/kill-switch", json={"engaged": "yes"}, headers={"Authorization": f"Bearer {token}"}
+        ).text
+    )
     assert not any(token in text for text in shown)
     os.chmod(path, 0o644)
     with pytest.raises(ConfigError, match="chmod 600"):
         AccessToken.load_or_create(path)
 
 
-@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token-of-enough-length-000000000", "Basic abc", "Bearer"])
+@pytest.mark.parametrize(
+    "authorization", [None, "Bearer wrong-token-of-enough-length-000000000", "Basic abc", "Bearer"]
+)
 def test_a_write_without_the_token_is_401_changes_nothing_and_is_audited(
     served: tuple[TestClient, Store, Path, str], authorization: str | None
 ) -> None:
@@ -118,10 +124,15 @@ def test_a_write_to_an_unknown_run_is_404_and_audited(served: tuple[TestClient, 
     assert store.get_setting("ghost", KILL_SWITCH) is None
     paused = client.post("/api/arb/ghost/pause", json={"paused": True}, headers=auth)
     assert paused.status_code == 404
-    assert [(e.action, e.outcome) for e in _audit(store)] == [("kill_switch.engage", "not_found"), ("arb.pause", "not_found")]
+    assert [(e.action, e.outcome) for e in _audit(store)] == [
+        ("kill_switch.engage", "not_found"),
+        ("arb.pause", "not_found"),
+    ]
 
 
-def test_pause_set_by_the_service_holds_in_a_running_arbitrage_loop(served: tuple[TestClient, Store, Path, str]) -> None:
+def test_pause_set_by_the_service_holds_in_a_running_arbitrage_loop(
+    served: tuple[TestClient, Store, Path, str],
+) -> None:
     from tests.arb.test_risk_events import _opp
 
     client, store, _, token = served
