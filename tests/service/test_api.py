@@ -123,7 +123,7 @@ def _all_pages_from(client: TestClient, url: str, cursor: str | None) -> list[di
 
 
 def test_filters_by_symbol_and_time(served: tuple[TestClient, Store, Path]) -> None:
-    client, store, _ = served
+    client, _, _ = served
     fills = _all_pages(client, f"/api/runs/{RUN}/fills", 100)
     middle = sorted(f["timestamp"] for f in fills)[len(fills) // 2]  # type: ignore[type-var]
     newer = client.get(f"/api/runs/{RUN}/fills", params={"since": middle, "limit": 1000}).json()["items"]
