@@ -38,12 +38,16 @@ class EventHub:
     def listeners(self) -> int:
         return len(self._queues)
 
+    async def ready(self) -> None:
+        """Start the feed if no client listens yet; raises ``DatabaseUnavailable`` when the store cannot be read."""
+        if self._feed is None:
+            self._feed = await anyio.to_thread.run_sync(self._start_feed)
+
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[StoreEvent]]:
         """A queue of the events written from now on, for the duration of the ``async with``."""
         queue: asyncio.Queue[StoreEvent] = asyncio.Queue(QUEUE_SIZE)
-        if self._feed is None:
-            self._feed = await anyio.to_thread.run_sync(self._start_feed)
+        await self.ready()
         self._queues.add(queue)
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._poll_while_listened())

@@ -8,7 +8,6 @@ format (``service.metrics``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -52,11 +51,10 @@ async def events(
     kinds: Annotated[str | None, Query(description=f"comma-separated: {', '.join(EVENT_KINDS)}")] = None,
 ) -> EventSourceResponse:
     wanted = _kinds(kinds)
-    subscription = state.hub.subscribe()
-    queue = await subscription.__aenter__()  # before answering: a missing database is a 503, not a broken stream
+    await state.hub.ready()  # before answering: a missing database is a 503, not a broken stream
 
     async def stream() -> AsyncIterator[dict[str, Any]]:
-        try:
+        async with state.hub.subscribe() as queue:
             yield {"event": "ready", "data": json.dumps({"run": run, "kinds": sorted(wanted)})}
             while True:
                 event = await queue.get()
@@ -64,10 +62,6 @@ async def events(
                     return
                 if _wanted(event, run, wanted):
                     yield {"event": event.kind, "id": event.id, "data": json.dumps(event.data)}
-        except asyncio.CancelledError:
-            raise
-        finally:
-            await subscription.__aexit__(None, None, None)
 
     return EventSourceResponse(stream(), ping=15)
 
