@@ -51,10 +51,7 @@ class Cycle(Base):
     """When the row was last written (the writer's clock; set on every insert and update): lets a reader in another
     process find new and changed cycles without scanning (``timestamp`` is the cycle's own time, which a replay
     sets in the past). NULL for rows written before revision 0007."""
-    __table_args__ = (
-        Index("ix_cycles_run_timestamp", "run", "timestamp"),
-        Index("ix_cycles_run_status", "run", "status"),
-    )
+    __table_args__ = (Index("ix_cycles_run_timestamp", "run", "timestamp", "id"),)
 
 
 class TargetWeight(Base):
@@ -92,8 +89,8 @@ class OrderRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (
-        Index("ix_orders_run_created_at", "run", "created_at"),
-        Index("ix_orders_run_symbol_created_at", "run", "symbol", "created_at"),
+        Index("ix_orders_run_created_at", "run", "created_at", "client_order_id"),
+        Index("ix_orders_run_symbol_created_at", "run", "symbol", "created_at", "client_order_id"),
         Index("ix_orders_run_status", "run", "status"),
     )
 

@@ -13,11 +13,11 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-INDEXES = {
-    "cycles": [("ix_cycles_run_timestamp", ["run", "timestamp"]), ("ix_cycles_run_status", ["run", "status"])],
+INDEXES = {  # keyset pages: the filter columns, then every ordering key (no sort left for the planner to choose)
+    "cycles": [("ix_cycles_run_timestamp", ["run", "timestamp", "id"])],
     "orders": [
-        ("ix_orders_run_created_at", ["run", "created_at"]),
-        ("ix_orders_run_symbol_created_at", ["run", "symbol", "created_at"]),
+        ("ix_orders_run_created_at", ["run", "created_at", "client_order_id"]),
+        ("ix_orders_run_symbol_created_at", ["run", "symbol", "created_at", "client_order_id"]),
         ("ix_orders_run_status", ["run", "status"]),
     ],
     "fills": [
