@@ -105,7 +105,7 @@ def equity_series(conn: Connection, run: str, window: Window) -> dict[str, Any]:
         )
         flows = [(t, a) for t, a in flow_rows]
     growth = np.cumprod([1.0] + [1.0 + r for _, r in time_weighted_returns(points, flows)])
-    under = drawdown(growth) if len(points) == len(growth) else np.full(len(points), np.nan)
+    under: list[float | None] = drawdown(growth).tolist() if len(points) == len(growth) else [None] * len(points)
     return {
         "run": run,
         "points": [
@@ -115,7 +115,7 @@ def equity_series(conn: Connection, run: str, window: Window) -> dict[str, Any]:
                 "cash": _s(r.cash),
                 "gross": r.gross,
                 "net": r.net,
-                "drawdown": None if np.isnan(d) else float(d),
+                "drawdown": d,
             }
             for r, d in zip(rows, under, strict=True)
         ],
