@@ -180,3 +180,15 @@ def test_unknown_run_is_a_404_naming_it(served: tuple[TestClient, Store, Path]) 
         assert answer.status_code == 404 and "'nobody'" in answer.json()["error"] and RUN in answer.json()["error"]
     page = client.get("/runs/nobody")
     assert page.status_code == 404 and "nobody" in page.text and page.headers["x-frame-options"] == "DENY"
+
+
+def test_openapi_document_describes_reads_and_writes(served: tuple[TestClient, Store, Path]) -> None:
+    client, _, _ = served
+    document = client.get("/openapi.json").json()
+    for path in ("/api/runs", "/api/runs/{run}", "/api/runs/{run}/fills", "/api/arb/opportunities", "/api/events"):
+        assert "get" in document["paths"][path]
+    body = document["paths"]["/api/runs/{run}/kill-switch"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["required"] == ["engaged"]
+    assert {"limit", "cursor", "since", "until", "symbol"} <= {
+        p["name"] for p in document["paths"]["/api/runs/{run}/fills"]["get"]["parameters"]
+    }

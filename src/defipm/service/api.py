@@ -14,10 +14,11 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 
 from defipm.service.arbitrage import arb_overview, execution_detail, journal_page, opportunities_page, results_page
 from defipm.service.audit import recent_audit
-from defipm.service.controls import WriteRequest
+from defipm.service.controls import KillSwitchRequest, PauseRequest, WriteRequest
 from defipm.service.ledger import cycles_page, equity_series, fills_page, flows_page, orders_page
 from defipm.service.overview import runs_overview
 from defipm.service.paging import Window
@@ -164,8 +165,15 @@ async def _write_request(request: Request, run: str) -> WriteRequest:
     return WriteRequest(run, body, request.headers.get("authorization"), client)
 
 
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a write (its JSON is parsed by ``Controls``, so refusals are audited)."""
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
 @router.post(
     "/runs/{run}/kill-switch",
+    openapi_extra=_body(KillSwitchRequest),
     summary='Engage ({"engaged": true, "reason": "..."}) or release ({"engaged": false}) the kill switch',
     responses={401: {"description": "missing or wrong bearer token"}, 404: {"description": "unknown run"}},
 )
@@ -176,6 +184,7 @@ async def post_kill_switch(state: State, run: str, request: Request) -> dict[str
 
 @router.post(
     "/arb/{run}/pause",
+    openapi_extra=_body(PauseRequest),
     summary='Pause ({"paused": true}) or resume ({"paused": false}) an arbitrage run',
     responses={401: {"description": "missing or wrong bearer token"}, 404: {"description": "unknown run"}},
 )

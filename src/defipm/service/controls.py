@@ -80,7 +80,7 @@ class Controls:
 
     def pause(self, request: WriteRequest) -> dict[str, Any]:
         """Pause or resume arbitrage run ``request.run``; returns its risk state as stored."""
-        asked = self._checked(request, PauseRequest, "arb.pause")
+        asked = self._checked(request, PauseRequest, "arb.pause_resume")
         assert isinstance(asked, PauseRequest)
         action = "arb.pause" if asked.paused else "arb.resume"
         self._require(request, action, require_arb_run)

@@ -270,7 +270,8 @@ class AuditRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     action: Mapped[str] = mapped_column(String(32))
-    """What was asked: ``kill_switch.engage``, ``kill_switch.release``, ``arb.pause``, ``arb.resume``."""
+    """What was asked: ``kill_switch.engage``, ``kill_switch.release``, ``arb.pause``, ``arb.resume``; a request
+    refused before its body was read (no or a wrong token) is ``kill_switch`` or ``arb.pause_resume``."""
     run: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(16))
     """``done``, or why nothing changed: ``unauthorized``, ``not_found``, ``invalid``."""
