@@ -261,10 +261,17 @@ def run(
     every: Annotated[str, typer.Option("--every", help="Time between cycles, e.g. 30m, 1h, 1d.")] = "1h",
     max_cycles: Annotated[int | None, typer.Option(min=1, help="Stop after this many cycles.")] = None,
     mainnet: MainnetOption = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Serve this run's Prometheus /metrics on 127.0.0.1:PORT.")
+    ] = None,
 ) -> None:
     """Run cycles on a schedule. Ctrl-C or SIGTERM stops cleanly between cycles."""
     interval = parse_interval(every)
     portfolio = _open(config, mainnet)
+    if metrics_port is not None:
+        from defipm.service.exporter import serve_run_metrics
+
+        _opened.append(serve_run_metrics(metrics_port, portfolio.store, portfolio.settings.run))
     stop = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:
@@ -452,13 +459,15 @@ SUBAPPS = {
     "chain": ("defipm.chain.cli", "chain"),
     "arb": ("defipm.arb.cli", "arb"),
     "hl-sim": ("defipm.venues.hyperliquid.cli", "hyperliquid"),
+    "serve": ("defipm.service.cli", "service"),
 }
 
 
 MODULE_EXTRAS = {
     "pandas": "backtest", "duckdb": "backtest", "pyarrow": "backtest", "plotly": "backtest",
     "psycopg": "postgres", "hyperliquid": "hyperliquid", "eth_account": "chain", "numerapi": "numerai",
-    "web3": "chain", "prometheus_client": "arb", "ray": "ray", "fastapi": "service", "uvicorn": "service", "skfolio": "allocation",
+    "web3": "chain", "prometheus_client": "arb", "ray": "ray", "fastapi": "service", "uvicorn": "service",
+    "sse_starlette": "service", "jinja2": "service", "skfolio": "allocation",
 }  # fmt: skip
 """Optional modules and the extra that installs each, for one-line "needs the X extra" errors."""
 

@@ -39,6 +39,7 @@ OWN_VARIABLES: Mapping[str, str] = {
     "DEFIPM_DATA": "benchmarks: the shared data folder",
     "DEFIPM_REQUIRE_CHAIN": "tests: fail instead of skipping when anvil or the npm artifacts are missing (CI)",
     "DEFIPM_REQUIRE_POSTGRES": "tests: fail instead of skipping when PostgreSQL is missing (CI)",
+    "DEFIPM_REQUIRE_BROWSER": "tests: fail instead of skipping when Chromium or chromedriver is missing (CI)",
 }
 """defipm's variables that are not settings, with what each is for."""
 OWN_PREFIXES: Mapping[str, str] = {

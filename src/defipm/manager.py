@@ -21,9 +21,10 @@ completed afterwards; a row left running by a stopped process is closed at the r
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -50,6 +51,9 @@ RUNNING = "running"
 """Status of a cycle row written before its first order is sent, until the cycle is recorded in full."""
 HALTED_BAND = 0.001
 """No-trade band (share of equity) of the risk-reducing orders sent while halted: a cap that acts by less is left."""
+RISK_LIMITS = "risk_limits"
+"""Setting holding the limits the run's process trades with (JSON of ``RiskLimits``), for readers such as the
+service; written when a process that holds the run's lock builds its manager."""
 
 
 def set_kill_switch(store: Store, run: str, reason: str | None, *, breaker: bool = False) -> None:
@@ -97,6 +101,8 @@ class PortfolioManager:
         self.planner = planner
         self.resume_window = resume_window
         self.lock = lock
+        if store is not None and lock is not None:
+            store.set_setting(run, RISK_LIMITS, json.dumps(asdict(self.risk)))
         self.journal: OrderJournal = SqlJournal(store, run) if store is not None else MemoryJournal()
         self._reconciled = store is None
         self._peak: Decimal | None = None

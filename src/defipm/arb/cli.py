@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -178,6 +179,7 @@ def run(
     max_iterations: int = typer.Option(0, help="Stop after this many rounds (0 = until Ctrl-C)."),
     poll_interval: float = typer.Option(1.0, help="Seconds between polls for a new block."),
     rpc_timeout: float = typer.Option(10.0, help="Seconds before an RPC request times out."),
+    metrics_port: int = typer.Option(0, min=0, max=65535, help="Serve Prometheus /metrics on 127.0.0.1:PORT (0: off)."),
 ) -> None:
     """Watch a chain: detect, validate, execute and record arbitrage every new block (journalled: a restart settles
     what was in flight first)."""
@@ -197,6 +199,7 @@ def run(
         console.print(f"[red]error:[/red] {escape(redact_text(str(exc), rpc))}")
         raise typer.Exit(1) from exc
     runner = _runner(store, settings, w3, refs, chosen, unwinder, native, start, max_len, min_profit_wei)
+    exporter = _metrics(metrics_port, store, runner, console)
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
     console.print(
         f"watching {len(refs)} pools on {redact_url(rpc)} with the {engine} engine as {sender.address}; Ctrl-C stops"
@@ -207,10 +210,31 @@ def run(
     except KeyboardInterrupt:
         console.print("interrupted")
     finally:
+        exporter.close()
         store.close()
     console.print(
         f"stopped after {tally.rounds} rounds, {tally.executed} executions, profit {tally.profit} (start-token units)"
     )
+
+
+def _metrics(port: int, store: Store, runner: ArbRunner, console: Console) -> ExitStack:
+    """With a port, the runner's live metrics served on loopback (closed with the returned stack)."""
+    stack = ExitStack()
+    if port:
+        from defipm.arb.metrics import ArbMetrics
+        from defipm.service.exporter import serve_arb_metrics
+
+        metrics = ArbMetrics()
+        runner.metrics = metrics
+        metrics.attach(runner.bus)
+        try:
+            stack.enter_context(serve_arb_metrics(port, store, metrics))
+        except DefipmError as exc:
+            store.close()
+            console.print(f"[red]error:[/red] {escape(str(exc))}")
+            raise typer.Exit(1) from exc
+        console.print(f"metrics on http://127.0.0.1:{port}/metrics")
+    return stack
 
 
 def _sender(

@@ -9,7 +9,8 @@ failed or losing executions in a row open the breaker for ``breaker_cooldown_s``
 ``max_gas_price_wei`` refuses every trade until it falls.
 
 With a ``state`` store (``defipm.arb.risk_state.StoredRiskState``) the pause, the breaker and the day's loss are
-saved on every change and restored on construction, so a restart neither resets the breaker nor the daily loss.
+saved on every change and restored on construction, so a restart neither resets the breaker nor the daily loss;
+the stored pause is read again before every check, so a pause set by another process (the service) holds.
 ``decisions`` keeps the last ``DECISIONS_KEPT`` verdicts.
 """
 
@@ -107,8 +108,19 @@ class ArbRiskManager:
             self._day = str(saved.get("day", ""))
             self._day_loss = int(saved.get("day_loss", 0))
 
-    def _save(self) -> None:
+    def _sync_pause(self) -> None:
+        """Take the pause another process may have stored (``risk_state.set_paused``) as this manager's own."""
+        if self.state is None:
+            return
+        stored = self.state.load()
+        if stored is not None and bool(stored.get("paused", False)) != self.paused:
+            self.paused = bool(stored.get("paused", False))
+            self._alert("critical" if self.paused else "info", "pause", "paused" if self.paused else "resumed")
+
+    def _save(self, *, pause_changed: bool = False) -> None:
         if self.state is not None:
+            if not pause_changed:
+                self._sync_pause()  # never write back an older pause over one set from another process
             until = self.breaker_open_until
             self.state.save(
                 {
@@ -122,12 +134,12 @@ class ArbRiskManager:
 
     def pause(self, reason: str = "emergency pause") -> None:
         self.paused = True
-        self._save()
+        self._save(pause_changed=True)
         self._alert("critical", "pause", reason)
 
     def resume(self) -> None:
         self.paused = False
-        self._save()
+        self._save(pause_changed=True)
         self._alert("info", "pause", "resumed")
 
     def breaker_open(self) -> bool:
@@ -159,6 +171,7 @@ class ArbRiskManager:
         applied to the re-quoted opportunity. A trade whose value cannot be told is refused while the limit is set.
         ``gas_price_wei``: the gas price now, checked against ``max_gas_price_wei``."""
         cfg = self.config
+        self._sync_pause()
         if self.paused:
             return self._decide(False, "emergency pause is on", opportunity)
         if self.breaker_open():

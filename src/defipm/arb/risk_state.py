@@ -3,6 +3,10 @@
 ``StoredRiskState(store, run)`` is the ``RiskStateStore`` of ``ArbRiskManager``: one JSON value in the store's
 per-run settings (key ``arb_risk``), where the portfolio's kill switch and drawdown peak live too, written in one
 committed transaction on every change.
+
+The pause may be set from another process (``set_paused``: the service's pause and resume): the risk manager reads
+it back before every check and before saving anything else, so a running loop obeys it within a round and never
+writes an older pause over it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from defipm.core.errors import JournalError
 if TYPE_CHECKING:
     from defipm.store import Store
 
-__all__ = ["RISK_STATE_KEY", "StoredRiskState"]
+__all__ = ["RISK_STATE_KEY", "StoredRiskState", "set_paused"]
 
 RISK_STATE_KEY = "arb_risk"
 
@@ -44,3 +48,19 @@ class StoredRiskState:
 
     def save(self, state: dict[str, Any]) -> None:
         self.store.set_setting(self.run, RISK_STATE_KEY, json.dumps(state))
+
+    def paused(self) -> bool | None:
+        """The stored pause (None when nothing is stored)."""
+        saved = self.load()
+        return None if saved is None else bool(saved.get("paused", False))
+
+
+def set_paused(store: Store, run: str, paused: bool) -> dict[str, Any]:
+    """Pause or resume arbitrage run ``run`` from any process, keeping the rest of its stored state (a run with none
+    yet starts with a closed breaker and no loss today); returns the state saved. A running loop obeys it from its
+    next check. Raises ``JournalError`` when the stored state is unreadable."""
+    state = StoredRiskState(store, run)
+    saved = state.load() or {}
+    saved["paused"] = paused
+    state.save(saved)
+    return saved

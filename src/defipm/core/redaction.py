@@ -78,7 +78,15 @@ _hiding_lock = threading.Lock()
 def hide_in_logs(url: str) -> None:
     """From now on, log records made in this process (defipm's and every library's) show the secret parts of
     ``url`` as ``***``. Costs nothing while logging is off; a record is only built for an enabled level."""
-    parts = secret_parts(url)
+    _hide(secret_parts(url))
+
+
+def hide_secret_in_logs(secret: str) -> None:
+    """From now on, log records made in this process show ``secret`` (a token, a key: any text) as ``***``."""
+    _hide([secret] if len(secret) >= _MIN_SECRET else [])
+
+
+def _hide(parts: list[str]) -> None:
     if not parts:
         return
     with _hiding_lock:
@@ -106,4 +114,4 @@ def _install_record_factory() -> None:
     logging.setLogRecordFactory(hiding_record)
 
 
-__all__ = ["HIDDEN", "hide_in_logs", "redact_text", "redact_url", "secret_parts"]
+__all__ = ["HIDDEN", "hide_in_logs", "hide_secret_in_logs", "redact_text", "redact_url", "secret_parts"]

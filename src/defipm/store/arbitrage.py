@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from defipm.store.models import Base
@@ -89,6 +89,10 @@ class ArbExecutionRecord(Base):
     held: Mapped[str] = mapped_column(Text, default="{}")
     """JSON: token -> raw amount the execution left in the wallet besides the start token."""
     reason: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        Index("ix_arbitrage_executions_updated_at", "updated_at"),
+        Index("ix_arbitrage_executions_run_created_at", "run", "created_at"),
+    )
 
 
 class ArbTransactionRecord(Base):

@@ -116,10 +116,11 @@ class LockHolder:
 def lock_holder(store: Store, run: str) -> LockHolder | None:
     """The recorded holder of ``run``'s lock, or None."""
     with store.engine.connect() as conn:
-        return _read_holder(conn, run)
+        return read_holder(conn, run)
 
 
-def _read_holder(conn: Connection, run: str) -> LockHolder | None:
+def read_holder(conn: Connection, run: str) -> LockHolder | None:
+    """The recorded holder of ``run``'s lock, read on ``conn``."""
     clock = database_clock(conn.dialect.name)
     row = conn.execute(select(_LOCKS, clock.label("now")).where(_LOCKS.c.run == run)).first()
     if row is None:
@@ -289,4 +290,4 @@ class RunLock:
             pass  # left behind: taken over at once on this machine (dead pid), elsewhere when the lease runs out
 
 
-__all__ = ["DEFAULT_LEASE", "LockHolder", "RunLock", "lock_holder"]
+__all__ = ["DEFAULT_LEASE", "LockHolder", "RunLock", "lock_holder", "read_holder"]

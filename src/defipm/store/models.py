@@ -1,13 +1,14 @@
 """SQLAlchemy models of everything defipm records: manager cycles, target weights, the order journal, fills,
-equity snapshots, quote-currency flows, risk events, run settings (kill switch, peak equity), run locks, the paper
-venue's books and the rotations of the classifier oracle with their classification tables. Every row belongs to a ``run`` (one portfolio), so several portfolios can share one database.
+equity snapshots, quote-currency flows, risk events, run settings (kill switch, peak equity, risk limits), run locks,
+the paper venue's books, the rotations of the classifier oracle with their classification tables, and the service's
+audit of write requests. Every row belongs to a ``run`` (one portfolio), so several portfolios can share one database.
 
 Schema changes go through a new Alembic revision in ``store/migrations/versions``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
@@ -25,6 +26,10 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Cycle(Base):
@@ -46,6 +51,11 @@ class Cycle(Base):
     incomplete (status "running") belongs to a process that stopped mid-cycle, and is closed at the restart."""
     orders: Mapped[int | None] = mapped_column(Integer)
     """Orders this cycle sent, resent intents of an interrupted cycle included."""
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=_now, onupdate=_now, index=True)
+    """When the row was last written (the writer's clock; set on every insert and update): lets a reader in another
+    process find new and changed cycles without scanning (``timestamp`` is the cycle's own time, which a replay
+    sets in the past). NULL for rows written before revision 0007."""
+    __table_args__ = (Index("ix_cycles_run_timestamp", "run", "timestamp", "id"),)
 
 
 class TargetWeight(Base):
@@ -85,6 +95,11 @@ class OrderRecord(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (
+        Index("ix_orders_run_created_at", "run", "created_at", "client_order_id"),
+        Index("ix_orders_run_symbol_created_at", "run", "symbol", "created_at", "client_order_id"),
+        Index("ix_orders_run_status", "run", "status"),
+    )
 
 
 class FillRecord(Base):
@@ -102,6 +117,11 @@ class FillRecord(Base):
     timestamp: Mapped[datetime | None] = mapped_column(UTCDateTime())
     """When the fill happened (the venue's time; the time it was recorded when the venue gives none)."""
     venue_order_id: Mapped[str | None] = mapped_column(String(128))
+    __table_args__ = (
+        Index("ix_fills_run_id", "run", "id"),
+        Index("ix_fills_run_symbol_id", "run", "symbol", "id"),
+        Index("ix_fills_run_timestamp", "run", "timestamp"),
+    )
 
 
 class EquitySnapshot(Base):
@@ -251,3 +271,22 @@ class RunLockRecord(Base):
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[float] = mapped_column(Float)
     """End of the lease, seconds since 1970 by the database's clock; the holder renews it while it runs."""
+
+
+class AuditRecord(Base):
+    """One write request to the service (kill switch, arbitrage pause), done or refused: when, what, from where."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    """What was asked: ``kill_switch.engage``, ``kill_switch.release``, ``arb.pause``, ``arb.resume``; a request
+    refused before its body was read (no or a wrong token) is ``kill_switch`` or ``arb.pause_resume``."""
+    run: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(16))
+    """``done``, or why nothing changed: ``unauthorized``, ``not_found``, ``invalid``."""
+    status_code: Mapped[int] = mapped_column(Integer)
+    client: Mapped[str] = mapped_column(String(64))
+    """The requesting address (host:port as the server saw it)."""
+    detail: Mapped[str] = mapped_column(Text, default="")
+    """The reason given with the request, or the refusal (never a token)."""
