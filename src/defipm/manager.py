@@ -40,7 +40,7 @@ from defipm.journal import Intent, Reconciliation, SqlJournal
 from defipm.oracles.base import Oracle
 from defipm.store.database import Store
 from defipm.store.lock import RunLock
-from defipm.venues.base import Venue, to_decimal
+from defipm.venues.base import CashTransfers, Venue, to_decimal
 
 KILL_SWITCH = "kill_switch"
 PEAK_EQUITY = "peak_equity"
@@ -180,23 +180,26 @@ class PortfolioManager:
                 self._set_peak(max(peak + amount, Decimal(0)))
 
     def deposit(self, amount: Decimal | float | str, timestamp: datetime | None = None) -> None:
-        """Deposit quote currency on a venue that supports it (the paper venue) and record the flow."""
-        deposit = getattr(self.venue, "deposit", None)
-        if deposit is None:
-            raise DefipmError(f"{self.venue.name} does not take deposits through defipm")
+        """Deposit quote currency on a venue that takes deposits (``Venue.cash_transfers``) and record the flow."""
+        transfers = self._transfers("deposits")
         value = to_decimal(amount)
         before = self.venue.get_equity()
-        deposit(value)
+        transfers.deposit(value)
         self.record_flow(value, "deposit", timestamp, equity_before=before)
 
     def withdraw(self, amount: Decimal | float | str, timestamp: datetime | None = None) -> None:
-        withdraw = getattr(self.venue, "withdraw", None)
-        if withdraw is None:
-            raise DefipmError(f"{self.venue.name} does not take withdrawals through defipm")
+        """Withdraw quote currency from a venue that takes withdrawals and record the flow."""
+        transfers = self._transfers("withdrawals")
         value = to_decimal(amount)
         before = self.venue.get_equity()
-        withdraw(value)
+        transfers.withdraw(value)
         self.record_flow(-value, "withdrawal", timestamp, equity_before=before)
+
+    def _transfers(self, what: str) -> CashTransfers:
+        transfers = self.venue.cash_transfers()
+        if transfers is None:
+            raise DefipmError(f"{self.venue.name} does not take {what} through defipm")
+        return transfers
 
     # -- manual trades --------------------------------------------------------------------------------------
     def execute_trade(

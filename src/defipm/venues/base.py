@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from defipm.component import Configurable
 from defipm.core.account import AccountSnapshot
@@ -62,6 +62,22 @@ def finite_positive(value: Decimal | float | int | str, what: str) -> Decimal:
     if not d.is_finite() or d <= 0:
         raise ValueError(f"{what} must be a finite number above 0, got {value!r}")
     return d
+
+
+class CashTransfers(Protocol):
+    """Deposits into and withdrawals from a venue's account through defipm, in quote currency.
+
+    A venue that takes them returns an implementation from ``Venue.cash_transfers`` (the paper venue: its own
+    cash; Hyperliquid: USDC between the spot and perp balances). Both take a positive ``amount``; a refusal raises
+    a ``DefipmError`` (``InsufficientMarginError`` for more than is withdrawable) and moves nothing."""
+
+    def deposit(self, amount: Decimal) -> object:
+        """Add ``amount`` to the account; returns the venue's record of it."""
+        ...
+
+    def withdraw(self, amount: Decimal) -> object:
+        """Take ``amount`` out of the account; returns the venue's record of it."""
+        ...
 
 
 class Venue(Configurable, ABC):
@@ -117,6 +133,10 @@ class Venue(Configurable, ABC):
         """Symbols that cannot be traded now, with the reason (e.g. held, but with no fresh price). Plans leave
         their positions as they are and report them as skipped."""
         return {}
+
+    def cash_transfers(self) -> CashTransfers | None:
+        """How money moves into and out of the account through defipm, or None where it does not (the default)."""
+        return None
 
     def pop_notices(self) -> list[str]:
         """What the venue did on its own since the last call (e.g. a liquidation), one line each; the manager

@@ -29,7 +29,7 @@ from defipm.core.journal import OrderJournal, new_client_order_id
 from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder
 from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.weights import Weights
-from defipm.venues.base import Venue
+from defipm.venues.base import CashTransfers, Venue
 from defipm.venues.hyperliquid.authority import Authority
 from defipm.venues.hyperliquid.client import HyperliquidClient
 from defipm.venues.hyperliquid.config import HyperliquidConfig
@@ -219,6 +219,10 @@ class HyperliquidVenue(Venue):
         if self._flows is None:
             self._flows = UsdcFlows(self)
         return self._flows
+
+    def cash_transfers(self) -> CashTransfers:
+        """Deposits and withdrawals move USDC between the spot balance and the perp account."""
+        return self
 
     def deposit(self, amount: Decimal) -> FlowRecord:
         """Move USDC from the spot balance into the perp account (``usdClassTransfer``, toPerp)."""

@@ -33,7 +33,7 @@ from defipm.core.instruments import InstrumentRules
 from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Side
 from defipm.core.planner import PlannerConfig
 from defipm.store.database import Store
-from defipm.venues.base import Venue, to_decimal
+from defipm.venues.base import CashTransfers, Venue, to_decimal
 from defipm.venues.paper.book import PaperBook
 from defipm.venues.paper.fill_model import SlippageModel
 from defipm.venues.paper.liquidation import LIQUIDATION_ID_PREFIX, Liquidation, default_maintenance_fraction
@@ -284,6 +284,10 @@ class PaperVenue(Venue):
         return None
 
     # -- cash flows and funding -----------------------------------------------------------------------------
+    def cash_transfers(self) -> CashTransfers:
+        """Deposits and withdrawals change the paper account's cash."""
+        return self
+
     def deposit(self, amount: Decimal | float | str) -> Decimal:
         """Add quote currency (a flow: the manager records it so it never counts as profit). Returns new cash."""
         amt = to_decimal(amount)
