@@ -30,7 +30,7 @@ from decimal import Decimal
 from defipm.core.account import AccountSnapshot
 from defipm.core.errors import DefipmError, InvalidWeightsError, TradingHaltedError, VenueError
 from defipm.core.journal import MemoryJournal, OrderJournal
-from defipm.core.orders import OrderResult, OrderStatus, OrderType
+from defipm.core.orders import OrderResult, OrderStatus, OrderType, SkipReason
 from defipm.core.planner import PlannerConfig
 from defipm.core.reports import CycleReport, CycleStatus
 from defipm.core.risk import RiskLimits, apply_risk_limits, halted_book_target
@@ -48,6 +48,8 @@ HALTED_BY = "halted_by"
 """Who engaged the kill switch: "breaker" (the drawdown circuit breaker) or absent (the operator)."""
 RUNNING = "running"
 """Status of a cycle row written before its first order is sent, until the cycle is recorded in full."""
+ROUTINE_SKIPS = frozenset({SkipReason.NO_TRADE_BAND, SkipReason.STEP_ROUNDING})
+"""Skipped trades too common to note in a cycle's report (they are in its rebalance report)."""
 HALTED_BAND = 0.001
 """No-trade band (share of equity) of the risk-reducing orders sent while halted: a cap that acts by less is left."""
 
@@ -473,8 +475,8 @@ class PortfolioManager:
         self._unresolved = rebalance.has_unknown
         report.equity = rebalance.equity_after
         for skipped in rebalance.skipped:
-            if "no-trade band" not in skipped.reason:
-                report.notes.append(f"skipped {skipped.symbol} {skipped.signed_quantity}: {skipped.reason}")
+            if skipped.reason not in ROUTINE_SKIPS:
+                report.notes.append(f"skipped {skipped.symbol} {skipped.signed_quantity}: {skipped.detail}")
         if not rebalance.ok and report.status is CycleStatus.TRADED:
             report.status = CycleStatus.FAILED
         if rebalance.failures or rebalance.stopped_early:

@@ -31,7 +31,7 @@ from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSym
 from defipm.core.exposure import ExposureGuard
 from defipm.core.instruments import InstrumentRules
 from defipm.core.journal import MemoryJournal, OrderJournal
-from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder
+from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.reports import RebalanceReport
 from defipm.core.weights import Weights
@@ -129,9 +129,9 @@ class Venue(Configurable, ABC):
             )
         return True
 
-    def untradable(self) -> dict[str, str]:
-        """Symbols that cannot be traded now, with the reason (e.g. held, but with no fresh price). Plans leave
-        their positions as they are and report them as skipped."""
+    def untradable(self) -> dict[str, SkippedOrder]:
+        """Symbols that cannot be traded now, each with the skip it is reported as (e.g. held, but with no fresh
+        price: ``SkipReason.STALE_PRICE``). Plans leave their positions as they are."""
         return {}
 
     def cash_transfers(self) -> CashTransfers | None:
@@ -239,7 +239,7 @@ class Venue(Configurable, ABC):
             positions, snap.prices, snap.equity, weights, self.get_rules, config or self.planner, client_order_id
         )
         if blocked:
-            kept = tuple(SkippedOrder(s, ZERO, reason) for s, reason in sorted(blocked.items()))
+            kept = tuple(blocked[s] for s in sorted(blocked))
             plan = Plan(plan.orders, kept + plan.skipped)
         return snap, plan
 
@@ -266,7 +266,9 @@ class Venue(Configurable, ABC):
         if reduce_only:
             kept = tuple(o for o in plan.orders if o.reduce_only)
             dropped = tuple(
-                SkippedOrder(o.symbol, o.signed_quantity, HALTED_SKIP) for o in plan.orders if not o.reduce_only
+                SkippedOrder(o.symbol, o.signed_quantity, SkipReason.HALTED, HALTED_SKIP)
+                for o in plan.orders
+                if not o.reduce_only
             )
             plan = Plan(kept, plan.skipped + dropped)
         results, stopped = self.execute_orders(plan.orders, journal, cycle_id=cycle_id)

@@ -26,7 +26,7 @@ from defipm.core.account import AccountSnapshot
 from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSymbolError, VenueError
 from defipm.core.instruments import InstrumentRules
 from defipm.core.journal import OrderJournal, new_client_order_id
-from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder
+from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.weights import Weights
 from defipm.venues.base import CashTransfers, Venue
@@ -276,18 +276,19 @@ class HyperliquidVenue(Venue):
         skipped: list[SkippedOrder] = []
         tradable: dict[str, float] = {}
         for coin, w in weights.items():
-            reason = self._untradable(coin)
-            if reason is None:
+            blocked = self._untradable(coin)
+            if blocked is None:
                 tradable[coin] = w
             elif w or snap.positions.get(coin):
-                skipped.append(SkippedOrder(coin, ZERO, reason))
+                skipped.append(blocked)
         positions = {c: q for c, q in snap.positions.items() if self._untradable(c) is None}
         for coin, q in snap.positions.items():
-            if coin not in positions and coin not in weights:
-                skipped.append(SkippedOrder(coin, -q, self._untradable(coin) or "untradable"))
+            blocked = self._untradable(coin)
+            if blocked is not None and coin not in weights:
+                skipped.append(replace(blocked, signed_quantity=-q))
         for coin, reason in self._ensure_leverage([c for c, w in tradable.items() if w]).items():
             del tradable[coin]  # its position (if any) is kept as it is, and reported
-            skipped.append(SkippedOrder(coin, ZERO, reason))
+            skipped.append(SkippedOrder(coin, ZERO, SkipReason.LEVERAGE_REFUSED, reason))
             positions.pop(coin, None)
         plan = plan_rebalance(
             positions,
@@ -301,13 +302,14 @@ class HyperliquidVenue(Venue):
         plan = self._hl_adjust(plan, positions, snap.prices, Weights(tradable))
         return snap, Plan(plan.orders, tuple(skipped) + plan.skipped)
 
-    def _untradable(self, coin: str) -> str | None:
+    def _untradable(self, coin: str) -> SkippedOrder | None:
+        """The skip of a coin that cannot be traded now, or None."""
         if coin not in self._meta:
-            return f"{coin}: not listed on Hyperliquid (not in meta)"
+            return SkippedOrder(coin, ZERO, SkipReason.NOT_LISTED, f"{coin}: not listed on Hyperliquid (not in meta)")
         if self._meta[coin].get("isDelisted"):
-            return f"{coin}: delisted on Hyperliquid"
+            return SkippedOrder(coin, ZERO, SkipReason.NOT_LISTED, f"{coin}: delisted on Hyperliquid")
         if coin not in self._mids:
-            return f"{coin}: no mid price in allMids"
+            return SkippedOrder(coin, ZERO, SkipReason.STALE_PRICE, f"{coin}: no mid price in allMids")
         return None
 
     def _hl_adjust(
@@ -319,7 +321,7 @@ class HyperliquidVenue(Venue):
         first: list[Order] = []
         for sk in plan.skipped:
             cur = positions.get(sk.symbol, ZERO)
-            if not cur or sk.signed_quantity != -cur or "minimum notional" not in sk.reason:
+            if not cur or sk.signed_quantity != -cur or sk.reason is not SkipReason.MIN_NOTIONAL:
                 continue
             s, price, rules = sk.symbol, prices[sk.symbol], self.get_rules(sk.symbol)
             close_side = Side.of(-cur)
@@ -328,7 +330,10 @@ class HyperliquidVenue(Venue):
                 (
                     k
                     for k in skipped
-                    if k is not sk and k.symbol == s and k.signed_quantity and Side.of(k.signed_quantity) is close_side
+                    if k is not sk
+                    and k.symbol == s
+                    and k.reason is SkipReason.MIN_NOTIONAL
+                    and Side.of(k.signed_quantity) is close_side
                 ),
                 None,
             )

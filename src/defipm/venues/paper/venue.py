@@ -30,7 +30,7 @@ from defipm.core.errors import (
     VenueUnavailableError,
 )
 from defipm.core.instruments import InstrumentRules
-from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Side
+from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig
 from defipm.store.database import Store
 from defipm.venues.base import CashTransfers, Venue, to_decimal
@@ -210,13 +210,14 @@ class PaperVenue(Venue):
     def market_time(self) -> datetime | None:
         return self.timestamp
 
-    def untradable(self) -> dict[str, str]:
+    def untradable(self) -> dict[str, SkippedOrder]:
         """Held symbols the latest market update did not price: valued at their last mark, never traded at it."""
         quoted = self._quoted
         if self.positions.keys() <= quoted.keys():  # the usual case, checked at C speed
             return {}
+        stale = f"no price in the latest market update ({self.timestamp}); its last mark is stale, not traded at"
         return {
-            s: f"{s}: no price in the latest market update ({self.timestamp}); its last mark is stale, not traded at"
+            s: SkippedOrder(s, ZERO, SkipReason.STALE_PRICE, f"{s}: {stale}")
             for s, q in self.positions.items()
             if q and s not in quoted
         }
