@@ -20,8 +20,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from defipm.core.errors import ConfigError
+from defipm.core.orders import OrderStatus
 from defipm.core.redaction import hide_in_logs, redact_text, redact_url
-from defipm.store.models import Base, Cycle, EquitySnapshot, Flow, RiskEvent, Setting, TargetWeight
+from defipm.store.models import Base, Cycle, EquitySnapshot, Flow, OrderRecord, RiskEvent, Setting, TargetWeight
 
 
 def default_url(path: str | Path = "defipm.db") -> str:
@@ -187,6 +188,18 @@ class Store:
                 .where(Cycle.id == cycle_id)
                 .values(status=status, error=error, fees=fees, orders=orders, completed=True)
             )
+
+    def orders_sent(self, run: str, cycle_id: str) -> tuple[int, Decimal]:
+        """(orders sent, their fees) of one cycle, resent ones included (intents it never sent do not count)."""
+        unsent = (OrderStatus.PLANNED.value, OrderStatus.CANCELLED.value)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(OrderRecord.status, OrderRecord.fee).where(
+                    OrderRecord.run == run, OrderRecord.sent_cycle_id == cycle_id
+                )
+            ).all()
+        sent = [fee for status, fee in rows if status not in unsent]
+        return len(sent), sum((fee or Decimal(0) for fee in sent), Decimal(0))
 
     def record_flow(self, run: str, timestamp: datetime, amount: Decimal, kind: str, note: str | None = None) -> None:
         with self.begin() as conn:

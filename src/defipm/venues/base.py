@@ -259,10 +259,9 @@ class Venue(Configurable, ABC):
         ``reduce_only`` sends only the orders that reduce a position (a halted book); the others are skipped."""
         target = weights if isinstance(weights, Weights) else Weights(weights)
         journal = journal or MemoryJournal()
-        ids = getattr(journal, "new_client_order_id", None)
         if self.ensure_fresh_prices():  # also for venues whose own ``plan`` does not ask
             snapshot = None
-        before, plan = self.plan(target, planner, snapshot, ids)
+        before, plan = self.plan(target, planner, snapshot, journal.ids)
         if reduce_only:
             kept = tuple(o for o in plan.orders if o.reduce_only)
             dropped = tuple(

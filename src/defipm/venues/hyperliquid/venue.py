@@ -14,7 +14,7 @@ slippage cap, each with the journal's cloid, so ``lookup_order`` can find them a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal
@@ -25,7 +25,6 @@ from pydantic import SecretStr
 from defipm.core.account import AccountSnapshot
 from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSymbolError, VenueError
 from defipm.core.instruments import InstrumentRules
-from defipm.core.journal import OrderJournal, new_client_order_id
 from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.weights import Weights
@@ -355,14 +354,6 @@ class HyperliquidVenue(Venue):
         return Plan(tuple(first + orders), tuple(skipped))
 
     # -- orders ---------------------------------------------------------------------------------------------
-    def execute_orders(
-        self, orders: Sequence[Order], journal: OrderJournal, *, cycle_id: str | None = None
-    ) -> tuple[list[OrderResult], bool]:
-        """Give every order a random cloid before the journal sees it: a counter-based id (the in-memory
-        journal's) would repeat across calls and processes, and Hyperliquid refuses a reused cloid."""
-        fresh = [o if o.client_order_id else replace(o, client_order_id=new_client_order_id()) for o in orders]
-        return super().execute_orders(fresh, journal, cycle_id=cycle_id)
-
     def aggressive_price(self, symbol: str, side: Side, reference: Decimal | None = None) -> Decimal:
         """The IOC limit: the mid moved by the slippage cap against us, rounded back toward the mid."""
         mid = reference if reference is not None else self._mids.get(symbol)
