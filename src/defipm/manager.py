@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from defipm.core.account import AccountSnapshot
+from defipm.core.amounts import to_decimal
 from defipm.core.errors import DefipmError, InvalidWeightsError, TradingHaltedError, VenueError
 from defipm.core.journal import Intent, MemoryJournal, OrderJournal, Reconciliation
 from defipm.core.orders import OrderResult, OrderStatus, OrderType, SkipReason
@@ -40,7 +41,7 @@ from defipm.journal import SqlJournal
 from defipm.oracles.base import Oracle
 from defipm.store.database import Store
 from defipm.store.lock import RunLock
-from defipm.venues.base import CashTransfers, Venue, to_decimal
+from defipm.venues.base import CashTransfers, Venue
 
 KILL_SWITCH = "kill_switch"
 PEAK_EQUITY = "peak_equity"

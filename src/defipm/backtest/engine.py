@@ -34,6 +34,7 @@ from defipm.data.view import MarketView, ReplayClock
 from defipm.manager import PortfolioManager
 from defipm.oracles.base import Oracle, Rotation
 from defipm.venues.paper import PaperVenue, SlippageModel
+from defipm.venues.paper.params import PaperMode
 
 OracleFactory = Callable[[MarketView], Oracle]
 ProgressCallback = Callable[[int, int], None]
@@ -269,7 +270,7 @@ def run_backtest(
     use_volume = cfg.costs.impact > 0
     per_bar_funding = cfg.costs.funding_rate * panel.interval.total_seconds() / 86_400.0
     funding_series = _funding_series(cfg, panel)
-    charge_funding = cfg.mode == "perp" and (cfg.costs.funding_rate != 0 or funding_series is not None)
+    charge_funding = cfg.mode is PaperMode.PERP and (cfg.costs.funding_rate != 0 or funding_series is not None)
 
     equity = np.empty(n)
     cash = np.empty(n)
@@ -280,7 +281,7 @@ def run_backtest(
     slippage = np.zeros(n)
     pos = np.zeros(len(symbols))
     notes: list[str] = list(panel.notes)
-    if panel.funding is not None and cfg.mode != "perp":
+    if panel.funding is not None and cfg.mode is not PaperMode.PERP:
         notes.append(f"the data's funding rates are not charged: mode {cfg.mode!r} (funding is for perpetuals)")
     seen_notes: set[str] = set()
     failed = halted = 0

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from defipm.component import Configurable
 from defipm.core.account import AccountSnapshot
+from defipm.core.amounts import finite_positive, to_decimal
 from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSymbolError, VenueError
 from defipm.core.exposure import ExposureGuard
 from defipm.core.instruments import InstrumentRules
@@ -41,27 +42,6 @@ ZERO = Decimal(0)
 DEFAULT_MAX_PRICE_AGE = 60.0
 """Seconds a venue's cached market data may be old before it is refreshed (venues that read live ignore it)."""
 HALTED_SKIP = "halted: only risk-reducing orders are sent"
-
-
-def to_decimal(value: Decimal | float | int | str, what: str = "amount") -> Decimal:
-    """Exact conversion for user input: floats go through their shortest repr, never their binary expansion.
-    Raises ``ValueError`` naming ``what`` for text that is not a number."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    try:
-        return Decimal(value)
-    except (ArithmeticError, TypeError, ValueError):
-        raise ValueError(f"{what} must be a number, got {value!r}") from None
-
-
-def finite_positive(value: Decimal | float | int | str, what: str) -> Decimal:
-    """``to_decimal``, refusing NaN, infinities, zero and negatives with an error naming ``what``."""
-    d = to_decimal(value, what)
-    if not d.is_finite() or d <= 0:
-        raise ValueError(f"{what} must be a finite number above 0, got {value!r}")
-    return d
 
 
 class CashTransfers(Protocol):

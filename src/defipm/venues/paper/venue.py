@@ -17,10 +17,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import islice
-from typing import Literal
 
 from defipm.component import BuildContext
 from defipm.core.account import AccountSnapshot
+from defipm.core.amounts import to_decimal
 from defipm.core.errors import (
     DefipmError,
     InsufficientMarginError,
@@ -33,11 +33,11 @@ from defipm.core.instruments import InstrumentRules
 from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig
 from defipm.store.database import Store
-from defipm.venues.base import CashTransfers, Venue, to_decimal
+from defipm.venues.base import CashTransfers, Venue
 from defipm.venues.paper.book import PaperBook
 from defipm.venues.paper.fill_model import SlippageModel
 from defipm.venues.paper.liquidation import LIQUIDATION_ID_PREFIX, Liquidation, default_maintenance_fraction
-from defipm.venues.paper.params import PaperParams, checked
+from defipm.venues.paper.params import PaperMode, PaperParams, checked
 from defipm.venues.paper.quotes import checked_prices, checked_volumes
 
 ZERO = Decimal(0)
@@ -61,7 +61,8 @@ MarketFeed = Callable[[], tuple[datetime, Mapping[str, float], Mapping[str, floa
 class PaperVenue(Venue):
     """Simulated venue.
 
-    mode: "perp" (long/short, margin = gross notional / max_leverage) or "spot" (long only, cash never negative).
+    mode: ``PaperMode.PERP`` ("perp": long/short, margin = gross notional / max_leverage) or ``PaperMode.SPOT``
+        ("spot": long only, cash never negative).
     initial_cash: quote currency the account starts with (ignored when the store already holds the account).
     taker_fee: fee as a fraction of notional; overrides the fee of ``rules``.
     rules: per-symbol ``InstrumentRules`` (a mapping or a function); defaults allow any size to 1e-8.
@@ -81,7 +82,7 @@ class PaperVenue(Venue):
         self,
         *,
         initial_cash: Decimal | float | str = Decimal(10_000),
-        mode: Literal["perp", "spot"] = "perp",
+        mode: PaperMode | str = PaperMode.PERP,
         taker_fee: Decimal | float | str = Decimal("0.00045"),
         slippage: SlippageModel | None = None,
         rules: Mapping[str, InstrumentRules] | Callable[[str], InstrumentRules] | None = None,
@@ -93,10 +94,9 @@ class PaperVenue(Venue):
         feed: MarketFeed | None = None,
         maintenance_margin: Decimal | float | str | None = None,
     ) -> None:
-        mode = checked("mode", mode)
-        self.mode = mode
-        self.allows_shorts = mode == "perp"
-        self._spot = mode == "spot"
+        self.mode: PaperMode = checked("mode", mode)
+        self.allows_shorts = self.mode is PaperMode.PERP
+        self._spot = self.mode is PaperMode.SPOT
         self.taker_fee: Decimal = checked("taker_fee", taker_fee)
         self.slippage = slippage or SlippageModel()
         self._slippage_active = self.slippage.active
@@ -137,8 +137,8 @@ class PaperVenue(Venue):
         self._book = PaperBook(store, account) if store is not None else None
         loaded = self._book.load() if self._book is not None else None
         if loaded is not None:
-            if loaded.mode != mode:
-                raise ValueError(f"paper account {account!r} is stored in {loaded.mode} mode, not {mode}")
+            if loaded.mode != self.mode:
+                raise ValueError(f"paper account {account!r} is stored in {loaded.mode} mode, not {self.mode}")
             self.cash = loaded.cash
             self.positions = loaded.positions
             self._prices.update(loaded.marks)
@@ -149,7 +149,7 @@ class PaperVenue(Venue):
             self.positions = {}
             self.fill_count = 0
             if self._book is not None:
-                self._book.create(cash, mode)
+                self._book.create(cash, self.mode)
 
     @classmethod
     def from_config(cls, config: PaperParams, context: BuildContext | None = None) -> PaperVenue:
@@ -312,7 +312,7 @@ class PaperVenue(Venue):
 
     def withdrawable(self) -> Decimal:
         equity = self.get_equity()
-        if self.mode == "spot":
+        if self._spot:
             return max(self.cash, ZERO)
         return max(equity - self.margin_used(), ZERO)
 
@@ -321,7 +321,7 @@ class PaperVenue(Venue):
 
     def apply_funding(self, rates: Mapping[str, float | Decimal]) -> Decimal:
         """Charge one funding period: a long pays ``rate x notional`` (receives when negative). Returns the total."""
-        if self.mode == "spot":
+        if self._spot:
             return ZERO
         total = ZERO
         for s, q in self.positions.items():
