@@ -19,17 +19,17 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from defipm.backtest.config import BacktestConfig, CostModel, FieldError, bounded
 from defipm.backtest.engine import run_backtest
 from defipm.backtest.report import finite_json, summary_table, write_html, write_json
-from defipm.backtest.schedule import parse_duration, parse_schedule
 from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, search
+from defipm.cli_errors import fail
 from defipm.core.errors import ConfigError, DefipmError
 from defipm.core.planner import PlannerConfig
+from defipm.core.schedule import parse_duration, parse_schedule
 from defipm.data.ohlcv import BarLabel
 from defipm.data.panel import PricePanel
 from defipm.data.view import MarketView
@@ -253,8 +253,7 @@ def backtest(
         html = _write(write_html, result, out / "report.html")
         summary = _write(write_json, result, out / "summary.json")
     except DefipmError as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
     console.print(summary_table(result))
     console.print(f"report: {html}\nsummary: {summary}")
 

@@ -17,11 +17,11 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from defipm.backtest.schedule import EveryKBars, Schedule, parse_schedule
 from defipm.core.errors import ConfigError
 from defipm.core.orders import OrderType
 from defipm.core.planner import PlannerConfig
 from defipm.core.risk import RiskLimits
+from defipm.core.schedule import EveryKBars, Schedule, parse_schedule
 from defipm.data.funding import MAX_FUNDING_RATE
 from defipm.venues.paper.params import PaperMode
 

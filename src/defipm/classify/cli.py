@@ -21,10 +21,10 @@ from rich.table import Table
 
 from defipm.classify.config import ScreenConfig, parse_config
 from defipm.classify.result import Classification
+from defipm.cli_errors import err_console, fail
 from defipm.core.errors import ConfigError, DefipmError
 
 console = Console()
-err_console = Console(stderr=True)
 PARAM_HELP = f"Screen setting KEY=VALUE (JSON value), KEY one of: {', '.join(ScreenConfig.model_fields)}."
 
 
@@ -50,8 +50,7 @@ def classify(
         _writable(out)
         result, remarks = _run(data, when, config, bar_label)
     except DefipmError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
     for remark in remarks:
         err_console.print(f"[yellow]warning:[/] {escape(remark)}", highlight=False, soft_wrap=True)
     console.print(_table(result, limit))

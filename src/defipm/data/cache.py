@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from defipm.core.errors import DataError
+from defipm.core.schedule import duration_ns, ns_duration
 from defipm.data.contracts import check_against_panel, read_contracts
 from defipm.data.folder import DataFolder, scan_folder
 from defipm.data.funding import attach_funding
-from defipm.data.grid import duration_ns, ns_duration
 from defipm.data.ohlcv import BarLabel, panel_from_files
 from defipm.data.panel import FIELDS, PricePanel
 
