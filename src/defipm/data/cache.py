@@ -134,6 +134,6 @@ def _bars(found: DataFolder, bar_label: BarLabel, interval: timedelta | None, ca
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         _write(panel, target)
-    except OSError as exc:  # read-only home etc.: caching is optional
+    except OSError as exc:  # a read-only home etc.: say where, and how to run without the cache
         raise DataError(f"cannot write the price cache in {cache_dir}: {exc} (pass cache=False)") from exc
     return panel

@@ -205,8 +205,9 @@ class Venue(Configurable, ABC):
         snapshot: AccountSnapshot | None = None,
         client_order_id: Callable[[], str] | None = None,
     ) -> tuple[AccountSnapshot, Plan]:
-        """The orders ``set_portfolio_weights`` would send now, without sending them. Positions in ``untradable``
-        symbols are left as they are (reported as skipped)."""
+        """The orders ``set_portfolio_weights`` would send now. Planning sends nothing and changes nothing at the
+        venue (it refreshes market data older than ``max_price_age``, as sending would); a venue's override must
+        keep it so. Positions in ``untradable`` symbols are left as they are (reported as skipped)."""
         if self.ensure_fresh_prices():
             snapshot = None
         snap = snapshot if snapshot is not None else self.snapshot()
