@@ -25,6 +25,36 @@ from defipm.core.redaction import hide_in_logs, redact_text, redact_url
 from defipm.store.models import Base, Cycle, EquitySnapshot, Flow, OrderRecord, RiskEvent, Setting, TargetWeight
 
 
+def _write_cycle_children(
+    conn: Connection,
+    run: str,
+    cycle_id: str,
+    timestamp: datetime,
+    targets: dict[str, tuple[float | None, float]] | None,
+    risk_events: list[tuple[str, str, str]] | None,
+    snapshot: tuple[Decimal, Decimal, float, float] | None,
+) -> None:
+    """A cycle's target weights, risk events and closing equity snapshot (each only when given)."""
+    if targets:
+        conn.execute(
+            insert(TargetWeight),
+            [{"cycle_id": cycle_id, "symbol": s, "target": t, "executed": e} for s, (t, e) in targets.items()],
+        )
+    if risk_events:
+        conn.execute(
+            insert(RiskEvent),
+            [
+                {"run": run, "cycle_id": cycle_id, "timestamp": timestamp, "limit": lim, "detail": d, "action": a}
+                for lim, d, a in risk_events
+            ],
+        )
+    if snapshot is not None:
+        eq, cash, gross, net = snapshot
+        conn.execute(
+            insert(EquitySnapshot).values(run=run, timestamp=timestamp, equity=eq, cash=cash, gross=gross, net=net)
+        )
+
+
 def default_url(path: str | Path = "defipm.db") -> str:
     return f"sqlite:///{Path(path).expanduser()}"
 
@@ -144,33 +174,7 @@ class Store:
                     conn.execute(delete(RiskEvent).where(RiskEvent.cycle_id == cycle_id))
             else:
                 conn.execute(insert(Cycle).values(id=cycle_id, **row))
-            if targets:
-                conn.execute(
-                    insert(TargetWeight),
-                    [{"cycle_id": cycle_id, "symbol": s, "target": t, "executed": e} for s, (t, e) in targets.items()],
-                )
-            if risk_events:
-                conn.execute(
-                    insert(RiskEvent),
-                    [
-                        {
-                            "run": run,
-                            "cycle_id": cycle_id,
-                            "timestamp": timestamp,
-                            "limit": lim,
-                            "detail": d,
-                            "action": a,
-                        }
-                        for lim, d, a in risk_events
-                    ],
-                )
-            if snapshot is not None:
-                eq, cash, gross, net = snapshot
-                conn.execute(
-                    insert(EquitySnapshot).values(
-                        run=run, timestamp=timestamp, equity=eq, cash=cash, gross=gross, net=net
-                    )
-                )
+            _write_cycle_children(conn, run, cycle_id, timestamp, targets, risk_events, snapshot)
 
     def incomplete_cycles(self, run: str) -> list[Cycle]:
         """Cycles of ``run`` whose row was opened before sending and never completed (the process stopped)."""

@@ -55,6 +55,21 @@ def _value_and_gross(values: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
     return sum(values, ZERO), sum(map(abs, values), ZERO)
 
 
+def _maintenance_margin(max_leverage: Decimal, given: Decimal | float | str | None) -> Decimal:
+    """The perp maintenance margin: ``given`` (below the initial margin ``1 / max_leverage``), or by default half
+    the initial margin, as on Hyperliquid."""
+    if given is None:
+        return default_maintenance_fraction(max_leverage)
+    margin: Decimal = checked("maintenance_margin", given)
+    initial = 1 / max_leverage
+    if not margin < initial:
+        raise ValueError(
+            f"paper venue maintenance_margin must be below the initial margin 1 / max_leverage = {initial:.6g}, "
+            f"got {given}"
+        )
+    return margin
+
+
 MarketFeed = Callable[[], tuple[datetime, Mapping[str, float], Mapping[str, float] | None]]
 
 
@@ -105,16 +120,7 @@ class PaperVenue(Venue):
         self.planner = PlannerConfig(cost_reserve_bps=self.slippage.fixed_bps)
         self._rules = rules
         self.max_leverage: Decimal = checked("max_leverage", max_leverage)
-        initial = 1 / self.max_leverage
-        if maintenance_margin is None:
-            self.maintenance_margin = default_maintenance_fraction(self.max_leverage)
-        else:
-            self.maintenance_margin = checked("maintenance_margin", maintenance_margin)
-            if not self.maintenance_margin < initial:
-                raise ValueError(
-                    f"paper venue maintenance_margin must be below the initial margin 1 / max_leverage = "
-                    f"{initial:.6g}, got {maintenance_margin}"
-                )
+        self.maintenance_margin = _maintenance_margin(self.max_leverage, maintenance_margin)
         self.seed = seed
         self.max_price_age: float | None = checked("max_price_age", max_price_age)
         self.feed = feed
@@ -135,10 +141,18 @@ class PaperVenue(Venue):
         """Every liquidation so far, oldest first."""
         self._notices: list[str] = []
         self._book = PaperBook(store, account) if store is not None else None
+        self.cash = ZERO
+        self.positions: dict[str, Decimal] = {}
+        """Signed size by symbol (flat symbols absent)."""
+        self.fill_count = 0
+        self._open_account(initial_cash)
+
+    def _open_account(self, initial_cash: Decimal | float | str) -> None:
+        """The account the store holds (its cash, positions and marks), or a new one with ``initial_cash``."""
         loaded = self._book.load() if self._book is not None else None
         if loaded is not None:
             if loaded.mode != self.mode:
-                raise ValueError(f"paper account {account!r} is stored in {loaded.mode} mode, not {self.mode}")
+                raise ValueError(f"paper account {self.account!r} is stored in {loaded.mode} mode, not {self.mode}")
             self.cash = loaded.cash
             self.positions = loaded.positions
             self._prices.update(loaded.marks)
