@@ -431,21 +431,26 @@ def _amount(text: str) -> Decimal:
 @app.command()
 @guarded
 def deposit(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """Deposit quote currency into the paper account (recorded as a flow, not profit)."""
-    value = _amount(amount)  # checked before anything is opened
-    portfolio = _open(config)
-    portfolio.manager.deposit(value)
-    console.print(f"deposited {amount}; equity {_money(portfolio.venue.get_equity())}")
+    """Deposit quote currency into the account (recorded as a flow, not profit)."""
+    _move_cash(amount, config, deposit=True)
 
 
 @app.command()
 @guarded
 def withdraw(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """Withdraw quote currency from the paper account (recorded as a flow)."""
+    """Withdraw quote currency from the account (recorded as a flow)."""
+    _move_cash(amount, config, deposit=False)
+
+
+def _move_cash(amount: str, config: Path, *, deposit: bool) -> None:
+    """A deposit or withdrawal through the manager (the venue's ``cash_transfers``), recorded as a flow."""
     value = _amount(amount)  # checked before anything is opened
     portfolio = _open(config)
-    portfolio.manager.withdraw(value)
-    console.print(f"withdrew {amount}; equity {_money(portfolio.venue.get_equity())}")
+    if deposit:
+        portfolio.manager.deposit(value)
+    else:
+        portfolio.manager.withdraw(value)
+    console.print(f"{'deposited' if deposit else 'withdrew'} {amount}; equity {_money(portfolio.venue.get_equity())}")
 
 
 # -- sub-commands of the other parts ---------------------------------------------------------------------------

@@ -13,7 +13,6 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,6 +26,7 @@ from defipm.backtest.engine import BacktestResult, run_backtest
 from defipm.backtest.report import finite_json, summary_table, write_html, write_json
 from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, search
 from defipm.cli_errors import fail
+from defipm.config_schema import utc_datetime
 from defipm.core.errors import ConfigError, DefipmError
 from defipm.core.planner import PlannerConfig
 from defipm.core.schedule import parse_duration, parse_schedule
@@ -149,16 +149,6 @@ class RegistryOracleFactory:
             raise ConfigError(f"oracle {self.kind!r}: {exc}") from None
 
 
-def _date(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"{option} {text!r} is not an ISO date (YYYY-MM-DD)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _bar_label(text: str) -> BarLabel:
     if text not in ("open", "close"):
         raise ConfigError(f"--bar-label {text!r}: use 'open' (times are bar opens, as Yahoo's) or 'close'")
@@ -256,7 +246,7 @@ def backtest(
                 initial_cash=cash, mode=mode, max_leverage=max_leverage, schedule=schedule,
                 costs=CostModel(taker_fee=fee, slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor,
                                 funding_rate=funding, min_notional=min_notional),
-                start=_date(start, "--start"), end=_date(end, "--end"), benchmark=_benchmark(benchmark),
+                start=utc_datetime(start, "--start"), end=utc_datetime(end, "--end"), benchmark=_benchmark(benchmark),
                 benchmark_bar_label=_bar_label(bar_label), **_trade_settings(settings, band),
             )  # fmt: skip
         panel = _load_panel(data, symbols, bar_label, interval)

@@ -142,6 +142,19 @@ def _first_at_or_after(ts: NDArray[np.int64], first_target: int, step: int) -> N
     return mask
 
 
+def _every_period_from(timestamps: NDArray[np.datetime64], anchor: int, period: int) -> NDArray[np.bool_]:
+    """Mask of the first bar, then the first bar at or after each time ``anchor + k * period`` (nanoseconds since
+    the epoch) after it."""
+    ts = _ns(timestamps)
+    if not len(ts):
+        return np.zeros(0, dtype=bool)
+    first = int(ts[0])
+    target = (first - anchor) // period * period + anchor  # the latest target at or before the first bar
+    mask = _first_at_or_after(ts, target + period, period)
+    mask[0] = True
+    return mask
+
+
 def _check_at(at: object, what: str) -> int:
     """Nanoseconds after midnight of a naive ``time`` (schedule times are UTC)."""
     if not isinstance(at, time):
@@ -182,15 +195,7 @@ class Daily(Schedule):
         _check_at(self.at, "daily")
 
     def due(self, timestamps: NDArray[np.datetime64]) -> NDArray[np.bool_]:
-        ts = _ns(timestamps)
-        if not len(ts):
-            return np.zeros(0, dtype=bool)
-        offset = _check_at(self.at, "daily")
-        first = int(ts[0])
-        target = (first - offset) // NS_PER_DAY * NS_PER_DAY + offset  # the latest target at or before the first bar
-        mask = _first_at_or_after(ts, target + NS_PER_DAY, NS_PER_DAY)
-        mask[0] = True
-        return mask
+        return _every_period_from(timestamps, _check_at(self.at, "daily"), NS_PER_DAY)
 
     def describe(self) -> str:
         return f"daily at {self.at:%H:%M} UTC"
@@ -208,17 +213,9 @@ class Weekly(Schedule):
         _check_at(self.at, "weekly")
 
     def due(self, timestamps: NDArray[np.datetime64]) -> NDArray[np.bool_]:
-        ts = _ns(timestamps)
-        if not len(ts):
-            return np.zeros(0, dtype=bool)
-        week = 7 * NS_PER_DAY
         # a target time in the epoch's week: Thursday 1970-01-01 plus the days to the weekday, plus ``at``
         anchor = ((self.weekday - EPOCH_WEEKDAY) % 7) * NS_PER_DAY + _check_at(self.at, "weekly")
-        first = int(ts[0])
-        target = (first - anchor) // week * week + anchor  # the latest target at or before the first bar
-        mask = _first_at_or_after(ts, target + week, week)
-        mask[0] = True
-        return mask
+        return _every_period_from(timestamps, anchor, 7 * NS_PER_DAY)
 
     def describe(self) -> str:
         return f"weekly on {WEEKDAYS[self.weekday]} at {self.at:%H:%M} UTC"
