@@ -4,7 +4,6 @@ sub-commands of the other parts (backtest, classify, numerai, chain, arb, hl-sim
 from __future__ import annotations
 
 import importlib
-import re
 import signal
 import threading
 from collections.abc import Callable
@@ -18,9 +17,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from defipm.cli_errors import err_console, fail, print_error
 from defipm.config import DEFAULT_CONFIG, EXAMPLE_CONFIG, load_settings
 from defipm.core.errors import DefipmError, PortfolioLockedError
-from defipm.core.redaction import redact_text
 from defipm.core.reports import CycleReport
 
 app = typer.Typer(
@@ -30,14 +29,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Config file (TOML).")]
-
-
-def _fail(exc: BaseException) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(redact_text(str(exc)))}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
 
 
 @app.callback()
@@ -49,7 +42,7 @@ def _environment() -> None:
     try:
         check_environment(Settings)
     except DefipmError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
 
 
 _opened: list[Any] = []
@@ -66,7 +59,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except (DefipmError, ValueError) as exc:
-            raise _fail(exc) from None
+            raise fail(exc) from None
         finally:
             while _opened:
                 _opened.pop().close()
@@ -116,7 +109,7 @@ def init(
 ) -> None:
     """Write a commented example config (paper venue, synthetic market)."""
     if path.exists() and not force:
-        raise _fail(FileExistsError(f"{path} exists (use --force to overwrite)"))
+        raise fail(FileExistsError(f"{path} exists (use --force to overwrite)"))
     path.write_text(EXAMPLE_CONFIG)
     console.print(f"wrote {path}: edit it, then run [bold]defipm rebalance -c {path}[/]")
 
@@ -239,19 +232,30 @@ def rebalance(config: ConfigOption = DEFAULT_CONFIG, mainnet: MainnetOption = Fa
         raise typer.Exit(code=2)
 
 
-INTERVAL = re.compile(r"^(\d{1,9}(?:\.\d{1,9})?)\s*([smhd])$")
+SHORTEST_INTERVAL = timedelta(milliseconds=10)
 LONGEST_INTERVAL = timedelta(days=366)
 
 
 def parse_interval(text: str) -> timedelta:
-    """``30m``, ``1h``, ``1d``: from 10 ms to a year (a longer wait is a mistake, a shorter one a busy loop)."""
-    m = INTERVAL.match(text.strip())
-    if not m:
-        raise typer.BadParameter(f"{text!r}: expected a number and a unit s, m, h or d (e.g. 30m, 1h, 1d)")
-    seconds = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-    if not 0.01 <= seconds <= LONGEST_INTERVAL.total_seconds():
-        raise typer.BadParameter(f"{text!r}: the interval must be from 0.01s to {LONGEST_INTERVAL.days}d")
-    return timedelta(seconds=seconds)
+    """``--every``: a duration in the one grammar (``defipm.core.schedule``: ``30s``, ``30m``, ``1h``, ``1d``) from
+    10 ms to a year (a longer wait is a mistake, a shorter one a busy loop). The other schedule spellings
+    (``daily@18:15``, ``weekly@mon@00:00``, ``5bars``) are refused by name: cycles here are a duration apart."""
+    from defipm.core.errors import ConfigError
+    from defipm.core.schedule import Every, parse_duration, parse_schedule
+
+    try:
+        schedule = parse_schedule(text)
+    except ConfigError:
+        schedule = None
+    if schedule is not None and not isinstance(schedule, Every):
+        raise typer.BadParameter(
+            f"--every {text!r}: {schedule.describe()} is a backtest schedule; defipm run takes a duration "
+            "(e.g. 30m, 1h, 1d)"
+        )
+    try:
+        return parse_duration(text, "--every", shortest=SHORTEST_INTERVAL, longest=LONGEST_INTERVAL)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @app.command()
@@ -434,21 +438,26 @@ def _amount(text: str) -> Decimal:
 @app.command()
 @guarded
 def deposit(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """Deposit quote currency into the paper account (recorded as a flow, not profit)."""
-    value = _amount(amount)  # checked before anything is opened
-    portfolio = _open(config)
-    portfolio.manager.deposit(value)
-    console.print(f"deposited {amount}; equity {_money(portfolio.venue.get_equity())}")
+    """Deposit quote currency into the account (recorded as a flow, not profit)."""
+    _move_cash(amount, config, deposit=True)
 
 
 @app.command()
 @guarded
 def withdraw(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
-    """Withdraw quote currency from the paper account (recorded as a flow)."""
+    """Withdraw quote currency from the account (recorded as a flow)."""
+    _move_cash(amount, config, deposit=False)
+
+
+def _move_cash(amount: str, config: Path, *, deposit: bool) -> None:
+    """A deposit or withdrawal through the manager (the venue's ``cash_transfers``), recorded as a flow."""
     value = _amount(amount)  # checked before anything is opened
     portfolio = _open(config)
-    portfolio.manager.withdraw(value)
-    console.print(f"withdrew {amount}; equity {_money(portfolio.venue.get_equity())}")
+    if deposit:
+        portfolio.manager.deposit(value)
+    else:
+        portfolio.manager.withdraw(value)
+    console.print(f"{'deposited' if deposit else 'withdrew'} {amount}; equity {_money(portfolio.venue.get_equity())}")
 
 
 # -- sub-commands of the other parts ---------------------------------------------------------------------------
@@ -476,7 +485,7 @@ def _bind_missing(extra: str, module: str) -> Callable[..., None]:
     """A placeholder command for a part whose optional dependencies are not installed."""
 
     def missing_extra(ctx: typer.Context) -> None:
-        raise _fail(ModuleNotFoundError(f"`defipm {ctx.info_name}` needs {module}: pip install 'defipm[{extra}]'"))
+        raise fail(ModuleNotFoundError(f"`defipm {ctx.info_name}` needs {module}: pip install 'defipm[{extra}]'"))
 
     return missing_extra
 
@@ -516,11 +525,10 @@ def main() -> None:
         extra = MODULE_EXTRAS.get(module)
         if extra is None:
             raise
-        hint = escape(f"pip install 'defipm[{extra}]'")
-        err_console.print(f"[bold red]error:[/] this needs {module}: {hint}", highlight=False)
+        print_error(f"this needs {module}: pip install 'defipm[{extra}]'")
         raise SystemExit(1) from None
     except DefipmError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(redact_text(str(exc)))}", highlight=False, soft_wrap=True)
+        print_error(exc)
         raise SystemExit(1) from None
 
 

@@ -15,10 +15,13 @@ import difflib
 import json
 import types
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from defipm.core.errors import ConfigError
 
 MAX_AMOUNT = Decimal("1E+15")
 """Largest amount of money (cash, a deposit, a minimum notional): 1e15 quote units. Books are exact ``Decimal``
@@ -171,6 +174,18 @@ def strict_json(text: str) -> Any:
 # -- error wording ---------------------------------------------------------------------------------------------
 _WHOLE = {"int_parsing", "int_type", "int_from_float", "int_parsing_size"}
 _NUMBER = {"float_parsing", "float_type", "decimal_parsing", "decimal_type"}
+
+
+def utc_datetime(text: str | None, option: str) -> datetime | None:
+    """An ISO date or time given as ``option`` (``2024-05-01``, ``2024-05-01T06:00``, with or without an offset)
+    as an aware datetime, UTC when no offset is given; None for None. ``ConfigError`` naming ``option`` otherwise."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{option} {text!r} is not an ISO date or time (YYYY-MM-DD[THH:MM])") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _shown(value: Any) -> str:

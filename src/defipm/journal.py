@@ -9,20 +9,23 @@ same, or the cycle that resent it after a restart); every fill carries the sendi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 
-from defipm.core.journal import new_client_order_id
+from defipm.core.journal import (
+    CLIENT_ORDER_IDS,
+    ClientOrderIds,
+    Intent,
+    OrderLookup,
+    Reconciliation,
+    reconcile_intents,
+)
 from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Side
 from defipm.store.database import Store
 from defipm.store.models import FillRecord, OrderRecord
-
-if TYPE_CHECKING:
-    from defipm.venues.base import Venue
 
 OPEN_STATUSES = (OrderStatus.PLANNED.value, OrderStatus.SENT.value, OrderStatus.UNKNOWN.value)
 
@@ -54,51 +57,22 @@ _INSERT_FILL = insert(cast(Table, FillRecord.__table__))
 _SENT_CYCLE = select(_ORDERS.c.sent_cycle_id).where(_ORDERS.c.client_order_id == bindparam("cloid"))
 
 
-@dataclass(slots=True)
-class Intent:
-    """An unfinished journal entry: the order and the cycle that planned it."""
-
-    order: Order
-    cycle_id: str | None
-    status: OrderStatus
-    created_at: datetime
-
-
-@dataclass(slots=True)
-class Reconciliation:
-    """Outcome of matching the journal against the venue after a restart."""
-
-    confirmed: list[OrderResult] = field(default_factory=list)
-    """Intents the venue knows: their real outcome is now recorded."""
-    unsent: list[Intent] = field(default_factory=list)
-    """Intents the venue never saw: safe to send (once) or to cancel."""
-    unknown: list[OrderResult] = field(default_factory=list)
-    """Intents the venue saw but whose outcome it cannot tell yet (e.g. a transaction still pending): kept open
-    in the journal (status UNKNOWN), never resent, asked about again at the next reconciliation."""
-
-    @property
-    def clean(self) -> bool:
-        return not self.confirmed and not self.unsent and not self.unknown
-
-
 class SqlJournal:
     """Order journal on the store. ``run`` separates portfolios sharing one database."""
 
-    def __init__(self, store: Store, run: str = "default") -> None:
+    def __init__(self, store: Store, run: str = "default", ids: ClientOrderIds | None = None) -> None:
         self.store = store
         self.run = run
+        self.ids = ids or CLIENT_ORDER_IDS
         self._sender: dict[str, str | None] = {}
         """Sending cycle of the intents this journal object wrote or adopted and has not seen finish (the fill
         rows' ``cycle_id`` without a query per order); others are read from the store."""
-
-    def new_client_order_id(self) -> str:
-        return new_client_order_id()
 
     def record_intents(self, orders: Sequence[Order], cycle_id: str | None = None) -> list[Order]:
         if not orders:
             return []
         now = _now()
-        out = [o if o.client_order_id else replace(o, client_order_id=new_client_order_id()) for o in orders]
+        out = [o if o.client_order_id else replace(o, client_order_id=self.ids()) for o in orders]
         rows = [
             {
                 "client_order_id": o.client_order_id,
@@ -141,17 +115,6 @@ class SqlJournal:
                 .values(sent_cycle_id=cycle_id, updated_at=_now())
             )
         self._sender.update(dict.fromkeys(client_order_ids, cycle_id))
-
-    def sent_totals(self, cycle_id: str) -> tuple[int, Decimal]:
-        """(orders sent, their fees) of one cycle, resent ones included (intents it never sent do not count)."""
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(
-                select(OrderRecord.status, OrderRecord.fee).where(
-                    OrderRecord.run == self.run, OrderRecord.sent_cycle_id == cycle_id
-                )
-            ).all()
-        sent = [fee for status, fee in rows if status not in (OrderStatus.PLANNED.value, OrderStatus.CANCELLED.value)]
-        return len(sent), sum((fee or Decimal(0) for fee in sent), Decimal(0))
 
     def newest_order(self) -> tuple[str | None, str] | None:
         """(cycle id, client order id) of the intent journalled last in this run, or None for an empty journal."""
@@ -251,22 +214,7 @@ class SqlJournal:
             rows = conn.execute(query.order_by(OrderRecord.created_at, OrderRecord.seq))
             return [OrderRecord(**row._mapping) for row in rows]
 
-    def reconcile(self, venue: Venue) -> Reconciliation:
-        """Ask ``venue`` about every unfinished intent; record what it knows; return what it never saw.
-
-        An intent the venue knows with an UNKNOWN outcome is not "never seen": it stays open (status UNKNOWN)
-        and goes to ``unknown``, never to ``unsent``."""
-        out = Reconciliation()
-        for intent in self.open_intents():
-            assert intent.order.client_order_id is not None
-            known = venue.lookup_order(intent.order.client_order_id)
-            if known is None:
-                out.unsent.append(intent)
-                continue
-            result = replace(known, order=intent.order)
-            self.record_result(result)
-            if result.status is OrderStatus.UNKNOWN:
-                out.unknown.append(result)
-            else:
-                out.confirmed.append(result)
-        return out
+    def reconcile(self, venue: OrderLookup) -> Reconciliation:
+        """Ask ``venue`` about every unfinished intent; record what it knows; return what it never saw (see
+        ``defipm.core.journal.reconcile_intents``)."""
+        return reconcile_intents(self, venue)

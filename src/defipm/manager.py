@@ -29,19 +29,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from defipm.core.account import AccountSnapshot
+from defipm.core.amounts import to_decimal
 from defipm.core.errors import DefipmError, InvalidWeightsError, TradingHaltedError, VenueError
-from defipm.core.journal import MemoryJournal, OrderJournal
-from defipm.core.orders import OrderResult, OrderStatus, OrderType
+from defipm.core.journal import Intent, MemoryJournal, OrderJournal, Reconciliation
+from defipm.core.orders import OrderResult, OrderStatus, OrderType, SkipReason
 from defipm.core.planner import PlannerConfig
 from defipm.core.reports import CycleReport, CycleStatus
 from defipm.core.risk import RiskLimits, apply_risk_limits, halted_book_target
 from defipm.core.validation import WeightConstraints, check_weights, weights_from
 from defipm.core.weights import Weights
-from defipm.journal import Intent, Reconciliation, SqlJournal
+from defipm.journal import SqlJournal
 from defipm.oracles.base import Oracle
 from defipm.store.database import Store
 from defipm.store.lock import RunLock
-from defipm.venues.base import Venue, to_decimal
+from defipm.venues.base import CashTransfers, Venue
 
 KILL_SWITCH = "kill_switch"
 PEAK_EQUITY = "peak_equity"
@@ -49,6 +50,8 @@ HALTED_BY = "halted_by"
 """Who engaged the kill switch: "breaker" (the drawdown circuit breaker) or absent (the operator)."""
 RUNNING = "running"
 """Status of a cycle row written before its first order is sent, until the cycle is recorded in full."""
+ROUTINE_SKIPS = frozenset({SkipReason.NO_TRADE_BAND, SkipReason.STEP_ROUNDING})
+"""Skipped trades too common to note in a cycle's report (they are in its rebalance report)."""
 HALTED_BAND = 0.001
 """No-trade band (share of equity) of the risk-reducing orders sent while halted: a cap that acts by less is left."""
 RISK_LIMITS = "risk_limits"
@@ -59,11 +62,21 @@ service; written when a process that holds the run's lock builds its manager."""
 def set_kill_switch(store: Store, run: str, reason: str | None, *, breaker: bool = False) -> None:
     """Engage (with a reason) or release (None) the persisted kill switch of ``run`` without building a venue.
     Engaged by the operator (``breaker=False``) it freezes the book: nothing is sent. Releasing also releases a
-    tripped drawdown breaker and restarts drawdown measurement from the next cycle's equity."""
+    tripped drawdown breaker and restarts drawdown measurement from the next cycle's equity. An empty reason is
+    refused (``ValueError``): it would read back as "off"."""
+    if reason is not None:
+        reason = _halt_reason(reason)
     store.set_setting(run, KILL_SWITCH, reason)
     store.set_setting(run, HALTED_BY, "breaker" if breaker and reason is not None else None)
     if reason is None:
         store.set_setting(run, PEAK_EQUITY, None)
+
+
+def _halt_reason(reason: str) -> str:
+    """``reason`` for a kill switch, refused when empty: a switch stored with no reason would read as off."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError(f"kill switch: give a reason (it is shown while trading is stopped), got {reason!r}")
+    return reason
 
 
 class PortfolioManager:
@@ -104,7 +117,8 @@ class PortfolioManager:
         if store is not None and lock is not None:
             store.set_setting(run, RISK_LIMITS, json.dumps(asdict(self.risk)))
         self.journal: OrderJournal = SqlJournal(store, run) if store is not None else MemoryJournal()
-        self._reconciled = store is None
+        self._reconciled = False
+        """The journal has been reconciled with the venue since this manager started."""
         self._peak: Decimal | None = None
         self._halt: str | None = None
         self._halt_by_breaker = False
@@ -127,8 +141,9 @@ class PortfolioManager:
         return self.store.get_setting(self.run, HALTED_BY) == "breaker"
 
     def engage_kill_switch(self, reason: str) -> None:
-        """Stop all trading for this run until ``release_kill_switch`` (persisted). Nothing is sent meanwhile."""
-        self._set_halt(reason, breaker=False)
+        """Stop all trading for this run until ``release_kill_switch`` (persisted). Nothing is sent meanwhile.
+        ``reason`` is shown while trading is stopped; an empty one is refused (``ValueError``)."""
+        self._set_halt(_halt_reason(reason), breaker=False)
 
     def release_kill_switch(self) -> None:
         """Release the kill switch, or a tripped drawdown breaker; drawdown is measured afresh from here."""
@@ -186,23 +201,26 @@ class PortfolioManager:
                 self._set_peak(max(peak + amount, Decimal(0)))
 
     def deposit(self, amount: Decimal | float | str, timestamp: datetime | None = None) -> None:
-        """Deposit quote currency on a venue that supports it (the paper venue) and record the flow."""
-        deposit = getattr(self.venue, "deposit", None)
-        if deposit is None:
-            raise DefipmError(f"{self.venue.name} does not take deposits through defipm")
+        """Deposit quote currency on a venue that takes deposits (``Venue.cash_transfers``) and record the flow."""
+        transfers = self._transfers("deposits")
         value = to_decimal(amount)
         before = self.venue.get_equity()
-        deposit(value)
+        transfers.deposit(value)
         self.record_flow(value, "deposit", timestamp, equity_before=before)
 
     def withdraw(self, amount: Decimal | float | str, timestamp: datetime | None = None) -> None:
-        withdraw = getattr(self.venue, "withdraw", None)
-        if withdraw is None:
-            raise DefipmError(f"{self.venue.name} does not take withdrawals through defipm")
+        """Withdraw quote currency from a venue that takes withdrawals and record the flow."""
+        transfers = self._transfers("withdrawals")
         value = to_decimal(amount)
         before = self.venue.get_equity()
-        withdraw(value)
+        transfers.withdraw(value)
         self.record_flow(-value, "withdrawal", timestamp, equity_before=before)
+
+    def _transfers(self, what: str) -> CashTransfers:
+        transfers = self.venue.cash_transfers()
+        if transfers is None:
+            raise DefipmError(f"{self.venue.name} does not take {what} through defipm")
+        return transfers
 
     # -- manual trades --------------------------------------------------------------------------------------
     def execute_trade(
@@ -258,9 +276,6 @@ class PortfolioManager:
         return self._reconcile(None, startup=resume, halted=not resume)
 
     def _reconcile(self, report: CycleReport | None, *, startup: bool, halted: bool) -> Reconciliation:
-        if not isinstance(self.journal, SqlJournal):
-            self._reconciled = True
-            return Reconciliation()
         rec = self.journal.reconcile(self.venue)
         if startup:
             self._close_interrupted_cycles(report)
@@ -285,7 +300,6 @@ class PortfolioManager:
 
     def _resumable(self, rec: Reconciliation, *, resume: bool) -> list[Intent]:
         """The never-sent intents to send now; the others are cancelled in the journal with the reason."""
-        assert isinstance(self.journal, SqlJournal)
         newest = self.journal.newest_order() if resume and rec.unsent else None
         now = datetime.now(UTC)
         resend = []
@@ -311,12 +325,12 @@ class PortfolioManager:
 
     def _close_interrupted_cycles(self, report: CycleReport | None) -> None:
         """Complete the rows of cycles a stopped process left open, with the orders they sent and their fees."""
-        if self.store is None or not isinstance(self.journal, SqlJournal):
+        if self.store is None:
             return
         for cycle in self.store.incomplete_cycles(self.run):
             if report is not None and cycle.id == report.cycle_id:
                 continue
-            orders, fees = self.journal.sent_totals(cycle.id)
+            orders, fees = self.store.orders_sent(self.run, cycle.id)
             by = f" (cycle {report.cycle_id} resumes its unsent orders if recent)" if report is not None else ""
             error = f"interrupted: the process stopped during this cycle; reconciled at restart{by}"
             self.store.close_cycle(cycle.id, status=CycleStatus.FAILED.value, error=error, fees=fees, orders=orders)
@@ -326,63 +340,90 @@ class PortfolioManager:
         """Run one cycle at ``timestamp`` (now by default) and return its report.
 
         A venue error fails the cycle (FAILED report, recorded, not raised). Invalid weights raise
-        ``InvalidWeightsError`` and an oracle failure raises its error, both after the cycle is recorded."""
-        ts = timestamp or datetime.now(UTC)
-        if ts.tzinfo is None:
-            raise ValueError(f"timestamp {ts!r} is naive: pass a timezone-aware UTC datetime")
-        if self.lock is not None:
-            self.lock.renew()  # before anything, reconciliation included: another process may have taken over
-        report = CycleReport(cycle_id=uuid.uuid4().hex, timestamp=ts, status=CycleStatus.TRADED)
-        raised: DefipmError | None = None
+        ``InvalidWeightsError`` and an oracle failure raises its error, both after the cycle is recorded. Any other
+        exception (a bug, an error no boundary translated) is recorded as the cycle's failure, naming it, and
+        raised: it is never taken for a venue outage, and if orders may have gone out the next cycle reconciles
+        them by client order id before it trades."""
+        report = self._open_cycle(timestamp)
+        raised: Exception | None = None
         try:
             raised = self._cycle(report)
         except VenueError as exc:
-            failure = f"venue {self.venue.name}: {exc}"
-            if report.status is not CycleStatus.HALTED:  # a halted cycle stays halted, with the failure added
-                report.status = CycleStatus.FAILED
-            report.error = f"{report.error}; {failure}" if report.error else failure
+            self._fail(report, f"venue {self.venue.name}: {exc}")
+        except Exception as exc:
+            self._fail(report, _describe_unexpected(exc))
+            raised = exc
         self._record(report)
         if raised is not None:
             raise raised
         return report
 
-    def _cycle(self, report: CycleReport) -> DefipmError | None:
+    def _open_cycle(self, timestamp: datetime | None) -> CycleReport:
+        """The report of a new cycle at ``timestamp``, once this process is known to still hold the run."""
+        ts = timestamp or datetime.now(UTC)
+        if ts.tzinfo is None:
+            raise ValueError(f"timestamp {ts!r} is naive: pass a timezone-aware UTC datetime")
+        if self.lock is not None:
+            self.lock.renew()  # before anything, reconciliation included: another process may have taken over
+        return CycleReport(cycle_id=uuid.uuid4().hex, timestamp=ts, status=CycleStatus.TRADED)
+
+    @staticmethod
+    def _fail(report: CycleReport, failure: str) -> None:
+        """Mark the cycle failed with ``failure`` (a halted cycle stays halted, with the failure added)."""
+        if report.status is not CycleStatus.HALTED:
+            report.status = CycleStatus.FAILED
+        report.error = f"{report.error}; {failure}" if report.error else failure
+
+    def _cycle(self, report: CycleReport) -> Exception | None:
         """The steps of one cycle, filling ``report``; returns the error to raise once it is recorded."""
         halted = self.halt_reason()
-        must_reconcile = not self._reconciled or self._unresolved
-        if must_reconcile and not self._reconcile_first(report, halted is not None):
+        if (not self._reconciled or self._unresolved) and not self._reconcile_first(report, halted is not None):
             return None  # an order's outcome is still unknown
         if halted:
-            report.status = CycleStatus.HALTED
-            report.error = f"trading halted: {halted}"
-            if self.breaker_tripped() and self.risk.on_breach != "freeze":
-                self.venue.refresh()
-                report.notes.extend(self.venue.pop_notices())
-                self._manage_halted_book(report, self.venue.snapshot())
+            self._stay_halted(report, halted)
             return None
+        universe = self._refresh_market(report)
+        try:
+            weights = self._target_weights(report, universe)
+        except Exception as exc:  # the oracle's failure or its invalid weights: in the report, raised once recorded
+            return exc
+        self._trade(report, weights, self.venue.snapshot())
+        return None
 
+    def _stay_halted(self, report: CycleReport, halted: str) -> None:
+        """A halted cycle: nothing is sent, except under a tripped breaker whose ``on_breach`` manages the book."""
+        report.status = CycleStatus.HALTED
+        report.error = f"trading halted: {halted}"
+        if self.breaker_tripped() and self.risk.on_breach != "freeze":
+            self._refresh_market(report)
+            self._manage_halted_book(report, self.venue.snapshot())
+
+    def _refresh_market(self, report: CycleReport) -> list[str]:
+        """Bring the venue up to date, note what it did on its own (a liquidation); return its universe."""
         self.venue.refresh()
         report.notes.extend(self.venue.pop_notices())
-        universe = self.venue.get_universe()
+        return self.venue.get_universe()
+
+    def _target_weights(self, report: CycleReport, universe: list[str]) -> Weights:
+        """The oracle's weights for ``universe``, checked against the constraints. An oracle failure (FAILED) or
+        invalid weights (REJECTED, ``InvalidWeightsError`` with every problem) are put in the report and raised."""
         try:
             weights = weights_from(self.oracle.fetch_portfolio_weights(report.timestamp, universe))
         except InvalidWeightsError as exc:
             report.status, report.error = CycleStatus.REJECTED, "; ".join(exc.problems)
-            return exc
-        except DefipmError as exc:
-            report.status, report.error = CycleStatus.FAILED, f"oracle {self.oracle.name}: {exc}"
+            raise
+        except Exception as exc:
+            detail = str(exc) if isinstance(exc, DefipmError) else _describe_unexpected(exc)
+            report.status, report.error = CycleStatus.FAILED, f"oracle {self.oracle.name}: {detail}"
             report.notes.extend(self.oracle.pop_notes())
-            return exc
+            raise
         report.target = weights
         report.notes.extend(self.oracle.pop_notes())
-
-        constraints = self._constraints()
-        problems = check_weights(weights, universe, constraints)
+        problems = check_weights(weights, universe, self._constraints())
         if problems:
             report.status, report.error = CycleStatus.REJECTED, "; ".join(problems)
-            return InvalidWeightsError(problems)
-        self._trade(report, weights, self.venue.snapshot())
-        return None
+            raise InvalidWeightsError(problems)
+        return weights
 
     def _reconcile_first(self, report: CycleReport, halted: bool) -> bool:
         """Reconcile before trading (first cycle after a start, or after an order of unknown outcome). False when
@@ -476,8 +517,8 @@ class PortfolioManager:
         self._unresolved = rebalance.has_unknown
         report.equity = rebalance.equity_after
         for skipped in rebalance.skipped:
-            if "no-trade band" not in skipped.reason:
-                report.notes.append(f"skipped {skipped.symbol} {skipped.signed_quantity}: {skipped.reason}")
+            if skipped.reason not in ROUTINE_SKIPS:
+                report.notes.append(f"skipped {skipped.symbol} {skipped.signed_quantity}: {skipped.detail}")
         if not rebalance.ok and report.status is CycleStatus.TRADED:
             report.status = CycleStatus.FAILED
         if rebalance.failures or rebalance.stopped_early:
@@ -530,13 +571,18 @@ class PortfolioManager:
         """(orders the cycle sent, their fees): from its report, or from the journal when an error cut the report
         short after the row was opened (some orders may have gone out)."""
         rb = report.rebalance
-        if rb is None and opened and isinstance(self.journal, SqlJournal):
-            return self.journal.sent_totals(report.cycle_id)
+        if rb is None and opened and self.store is not None:
+            return self.store.orders_sent(self.run, report.cycle_id)
         results = [*report.resent, *(rb.results if rb is not None else ())]
         sent = [r for r in results if r.status is not OrderStatus.CANCELLED and r.status is not OrderStatus.PLANNED]
         if rb is None and not sent:
             return 0, None
         return len(sent), sum((r.fees for r in sent), Decimal(0))
+
+
+def _describe_unexpected(exc: BaseException) -> str:
+    """How an exception that is not defipm's own is named in a cycle's error (a bug, or an untranslated error)."""
+    return f"unexpected {type(exc).__name__}: {exc}"
 
 
 __all__ = ["PortfolioManager"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 from web3.exceptions import ContractLogicError, TimeExhausted
 
@@ -20,3 +21,17 @@ def test_transport_failures_become_unavailable() -> None:
     for exc in (requests.ConnectionError("refused"), TimeExhausted("no receipt"), ConnectionError("reset")):
         error = translate_web3_error(exc, "send")
         assert isinstance(error, RpcUnavailableError) and isinstance(error, VenueUnavailableError)
+
+
+def test_a_local_chain_that_will_not_start_is_not_a_venue_error(monkeypatch, tmp_path) -> None:
+    """A setup step (anvil, artifacts, deployment) failing is a ``ChainError``, which the manager never takes for a
+    venue's answer; a node's error answer to a read stays a venue error."""
+    from defipm.chain.anvil import find_anvil
+    from defipm.chain.errors import ChainError
+    from defipm.core.errors import DefipmError, VenueError
+
+    monkeypatch.setenv("DEFIPM_ANVIL", str(tmp_path / "no-anvil"))
+    with pytest.raises(ChainError, match="does not exist") as err:
+        find_anvil()
+    assert isinstance(err.value, DefipmError) and not isinstance(err.value, VenueError)
+    assert issubclass(RpcUnavailableError, VenueError)

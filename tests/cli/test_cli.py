@@ -115,7 +115,7 @@ def test_env_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def test_parse_interval():
     assert parse_interval("1h").total_seconds() == 3600
     assert parse_interval("30m").total_seconds() == 1800
-    with pytest.raises(Exception, match="expected a number and a unit"):
+    with pytest.raises(Exception, match="is not a duration: give a number and a unit"):
         parse_interval("hourly")
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from defipm.cli import app, parse_interval
+from defipm.core.schedule import parse_schedule
 
 runner = CliRunner()
 
@@ -20,13 +22,23 @@ def _config(tmp_path: Path, extra: str = "") -> Path:
 
 @pytest.mark.parametrize("text", ["0s", "0.001s", "367d", "999999999d", "1e9s", "-1h", "1 hour"])
 def test_run_interval_is_bounded(text: str):
-    with pytest.raises(Exception, match=r"interval must be from 0.01s to 366d|expected a number and a unit"):
+    with pytest.raises(typer.BadParameter, match=r"must be from 0.01s to 366d|give a number and a unit"):
+        parse_interval(text)
+
+
+@pytest.mark.parametrize("text", ["daily@18:15", "weekly@mon@00:00", "5bars"])
+def test_run_interval_refuses_the_other_schedule_spellings_by_name(text: str):
+    with pytest.raises(typer.BadParameter, match=r"backtest schedule; defipm run takes a duration"):
         parse_interval(text)
 
 
 def test_run_interval_right_values():
+    """The backtest schedules' grammar: exact decimals, every unit."""
     assert parse_interval("1s").total_seconds() == 1
     assert parse_interval("1.5h").total_seconds() == 5400
+    assert parse_interval("90min") == parse_interval("90m") == parse_schedule("90m").period  # type: ignore[attr-defined]
+    assert parse_interval("1w").days == 7
+    assert parse_interval("0.01s").microseconds == 10_000
     assert parse_interval("366d").days == 366
 
 

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from defipm import InstrumentRules, Weights, plan_rebalance
+from defipm.core.orders import SkipReason
 
 SYMBOLS = ["A", "B", "C"]
 
@@ -27,7 +28,7 @@ def test_no_order_costs_more_than_its_share(cost, share, weights, held) -> None:
     for order in plan.orders:
         assert cost <= share * order.quantity * prices[order.symbol]  # gas never above its share of the order
     for skipped in plan.skipped:
-        if "order cost" in skipped.reason:
+        if skipped.reason is SkipReason.ORDER_COST:
             assert cost > share * abs(skipped.signed_quantity) * prices[skipped.symbol]
 
 
@@ -40,7 +41,8 @@ def test_the_same_orders_without_a_cost_are_sent() -> None:
     plan = plan_rebalance({}, prices, Decimal(10_000), target, {"A": dear})
     assert not plan.orders
     (skipped,) = plan.skipped
-    assert skipped.symbol == "A" and "order cost 2 above 1.00% of notional" in skipped.reason
+    assert skipped.symbol == "A" and skipped.reason is SkipReason.ORDER_COST
+    assert "order cost 2 above 1.00% of notional" in skipped.detail
     # without a share the cost never skips an order, and a fully invested book keeps it back from its cash
     kept = InstrumentRules(size_step=Decimal("0.001"), order_cost=Decimal(2))
     (order,) = plan_rebalance({}, prices, Decimal(10_000), Weights({"A": 1.0}), {"A": kept}).orders

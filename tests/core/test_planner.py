@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from defipm import InstrumentRules, PlannerConfig, Weights, plan_rebalance
-from defipm.core.orders import Side
+from defipm.core.orders import Side, SkipReason
 
 SYMBOLS = ["A", "B", "C", "D", "E"]
 RULES = {
@@ -93,12 +93,13 @@ def test_flip_is_a_close_then_an_open_and_band_and_min_notional_are_reported():
         (Side.SELL, Decimal(2), False),
     ]
     reasons = {s.symbol: s.reason for s in plan.skipped}
-    assert "no-trade band" in reasons["E"]
+    assert reasons["E"] is SkipReason.NO_TRADE_BAND
     small = plan_rebalance(
         {}, prices, Decimal(10_000), Weights({"D": 0.0004}), RULES, PlannerConfig(reserve_fees=False)
     )
     assert not small.orders
-    assert "below minimum notional 5" in small.skipped[0].reason  # 4 units x $1 < D's $5 minimum
+    assert small.skipped[0].reason is SkipReason.MIN_NOTIONAL
+    assert "below minimum notional 5" in small.skipped[0].detail  # 4 units x $1 < D's $5 minimum
     # C is not in the target: it is closed (0.05 x 100 = 5 >= C's minimum of 0)
     assert any(o.symbol == "C" and o.reduce_only and o.quantity == Decimal("0.05") for o in plan.orders)
 
@@ -146,7 +147,8 @@ def test_a_price_too_small_to_size_is_skipped_by_name_not_an_error():
     )
     assert [o.symbol for o in plan.orders] == ["B"]
     [skipped] = plan.skipped
-    assert skipped.symbol == "A" and "size out of range at price 1E-17" in skipped.reason
+    assert skipped.symbol == "A" and skipped.reason is SkipReason.SIZE_OUT_OF_RANGE
+    assert "size out of range at price 1E-17" in skipped.detail
 
 
 @settings(max_examples=200, deadline=None)
@@ -162,3 +164,18 @@ def test_the_planner_never_raises_on_extreme_finite_input(prices, positions, wei
     """Prices, sizes and weights at any finite magnitude: orders or skipped trades, never an arithmetic error."""
     plan = plan_rebalance(positions, prices, equity, Weights(weights), RULES)
     assert all(o.quantity > 0 for o in plan.orders)
+
+
+def test_a_target_or_a_change_under_one_size_step_is_reported_not_dropped():
+    prices = {"B": Decimal(100)}
+    # 0.005 of $1,000 is $5: less than one whole unit (B's step) at $100, so nothing can be bought
+    tiny = plan_rebalance({}, prices, Decimal(1_000), Weights({"B": 0.005}), RULES, PlannerConfig(reserve_fees=False))
+    (skipped,) = tiny.skipped
+    assert not tiny.orders and skipped.reason is SkipReason.STEP_ROUNDING
+    assert skipped.symbol == "B" and skipped.signed_quantity == Decimal("0.05")
+    # a held 2.5 units off the grid: the target of 3 units is a change of half a step, not an order
+    off_grid = plan_rebalance(
+        {"B": Decimal("2.5")}, prices, Decimal(1_000), Weights({"B": 0.3}), RULES, PlannerConfig(reserve_fees=False)
+    )
+    assert not off_grid.orders and [s.reason for s in off_grid.skipped] == [SkipReason.STEP_ROUNDING]
+    assert off_grid.skipped[0].signed_quantity == Decimal("0.5")

@@ -36,6 +36,7 @@ from defipm.core.errors import (
     VenueUnavailableError,
 )
 from defipm.journal import SqlJournal
+from defipm.manager import set_kill_switch
 from defipm.oracles.base import Oracle
 from defipm.testing.faults import FaultyVenue
 
@@ -315,3 +316,61 @@ def test_every_venue_error_is_a_failed_cycle_never_an_exception(store: Store, ma
         venue.orders = 0
         nxt = m.manage_portfolio(datetime(2024, 1, 1, 2, tzinfo=UTC))
         assert nxt.ok and venue.orders == 0  # the journal already had both fills: nothing to re-send
+
+
+@pytest.mark.parametrize("after_orders", [False, True])
+def test_a_bug_is_a_failed_cycle_naming_it_and_is_raised_never_an_unknown_outcome(store: Store, after_orders):
+    """An exception that is not a ``VenueError`` (a bug, an untranslated error) anywhere in the cycle is recorded
+    as the cycle's failure, naming it, and raised; orders it may have cut short are reconciled, never resent."""
+    venue = BrokenVenue(TypeError("'NoneType' object is not subscriptable"), after_orders=after_orders, store=store)
+    venue.update_market(datetime(2024, 1, 1, tzinfo=UTC), PRICES)
+    m = PortfolioManager(Scripted({"A": 0.2, "C": 0.1}), venue, store=store, planner=PlannerConfig(no_trade_band=0.001))
+    with pytest.raises(TypeError, match="not subscriptable"):
+        m.manage_portfolio(datetime(2024, 1, 1, 1, tzinfo=UTC))
+    [cycle] = store.recent_cycles("default")
+    assert cycle.status == "failed" and cycle.completed
+    assert "unexpected TypeError: 'NoneType' object is not subscriptable" in cycle.error
+    assert cycle.orders == (2 if after_orders else 0)
+    venue.after_orders, venue.orders = False, 0
+    venue.refresh = lambda: None  # type: ignore[method-assign]
+    assert m.manage_portfolio(datetime(2024, 1, 1, 2, tzinfo=UTC)).ok
+    assert venue.orders == (0 if after_orders else 2)  # what went out is known from the journal: not sent again
+    assert all(o.status == "filled" for o in m.journal.orders())
+
+
+def test_an_oracle_bug_fails_the_cycle_naming_the_oracle_and_is_raised(store: Store):
+    class Buggy(Scripted):
+        def fetch_portfolio_weights(self, timestamp, universe):  # type: ignore[no-untyped-def]
+            return {"A": 0.1}["B"]
+
+    venue = faulty(store)
+    with pytest.raises(KeyError):
+        PortfolioManager(Buggy(), venue, store=store).manage_portfolio(datetime(2024, 1, 1, 1, tzinfo=UTC))
+    [cycle] = store.recent_cycles("default")
+    assert cycle.status == "failed" and cycle.error == "oracle scripted: unexpected KeyError: 'B'"
+
+
+def test_without_a_store_an_unknown_outcome_is_still_reconciled_before_trading_on():
+    """The in-memory journal reconciles like the persistent one: the order a bug cut short is asked about by its
+    client order id before the next plan, never left open or resent."""
+    venue = faulty(fail_on={1: "exception"})
+    oracle = Scripted({"A": 0.5})
+    m = PortfolioManager(oracle, venue)
+    first = m.manage_portfolio(datetime(2024, 1, 1, 1, tzinfo=UTC))
+    assert first.status is CycleStatus.FAILED and [i.order.symbol for i in m.journal.open_intents()] == ["A"]
+    second = m.manage_portfolio(datetime(2024, 1, 1, 2, tzinfo=UTC))
+    assert second.ok and any("1 never sent (abandoned)" in n for n in second.notes)
+    assert m.journal.open_intents() == [] and m.last_reconciliation is not None
+    assert venue.submitted == 2 and set(venue.get_positions()) == {"A"}
+
+
+def test_an_empty_kill_switch_reason_is_refused_as_on_the_command_line(store: Store):
+    m = PortfolioManager(Scripted({"A": 0.5}), faulty(store), store=store)
+    for reason in ("", "   "):
+        with pytest.raises(ValueError, match="give a reason"):
+            m.engage_kill_switch(reason)
+        with pytest.raises(ValueError, match="give a reason"):
+            set_kill_switch(store, "default", reason)
+    assert m.halt_reason() is None
+    m.engage_kill_switch("operator: maintenance")
+    assert m.halt_reason() == "operator: maintenance"

@@ -43,7 +43,7 @@ step_st = st.tuples(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(step_st, min_size=1, max_size=6), faults=st.dictionaries(st.integers(1, 12),
        st.sampled_from(["reject", "unavailable", "lost_reply", "garbled_reply", "exception", "exception_after"]), max_size=3))  # fmt: skip
 def test_books_and_journal_always_agree(tmp_path_factory, steps, faults):

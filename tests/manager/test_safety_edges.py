@@ -246,26 +246,43 @@ def test_cli_bad_paper_venue_param_is_a_config_error_naming_the_key(tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    "params",
+    ("params", "built"),
     [
-        "slippage = { fixed_bps = 2 }",
-        "max_price_age = 600",
-        'rules = { SYN000 = { size_step = "0.001" } }',
-        "slippage = { impact = 0.1, max_slippage_bps = 500, max_participation = 0.05 }",
-        "maintenance_margin = 0.1",
+        ("slippage = { fixed_bps = 2 }", lambda v: v.slippage.fixed_bps == 2 and v.planner.cost_reserve_bps == 2),
+        ("max_price_age = 600", lambda v: v.max_price_age == 600),
+        ('rules = { SYN000 = { size_step = "0.001" } }', lambda v: v.get_rules("SYN000").size_step == Decimal("0.001")),
+        (
+            "slippage = { impact = 0.1, max_slippage_bps = 500, max_participation = 0.05 }",
+            lambda v: (
+                (v.slippage.impact, v.slippage.max_slippage_bps, v.slippage.max_participation) == (0.1, 500, 0.05)
+            ),
+        ),
+        ("maintenance_margin = 0.1", lambda v: v.maintenance_margin == Decimal("0.1")),
     ],
 )
-def test_cli_paper_venue_tables_are_built(tmp_path: Path, params):
-    result = CliRunner().invoke(app_(), ["rebalance", "-c", str(_config_with(tmp_path, params))])
+def test_cli_paper_venue_tables_are_built(tmp_path: Path, params, built):
+    """Each ``[venue.params]`` table reaches the venue the commands run on (and a rebalance runs with it)."""
+    from defipm.assembly import build_portfolio
+    from defipm.config import load_settings
+
+    cfg = _config_with(tmp_path, params)
+    with build_portfolio(load_settings(cfg), lock=False) as portfolio:
+        assert built(portfolio.venue), params
+    result = CliRunner().invoke(app_(), ["rebalance", "-c", str(cfg)])
     assert result.exit_code == 0, result.output
 
 
 def test_cli_withdraw_with_zero_max_leverage_is_a_clear_error(tmp_path: Path):
-    """max_leverage = 0 is accepted silently; every opening order is then refused as a margin problem and a
-    withdrawal crashes with decimal.DivisionByZero."""
+    """max_leverage = 0 once made every withdrawal crash with decimal.DivisionByZero. It is refused where it is
+    given (config or code), with one line naming the key, before anything is opened or withdrawn."""
     cfg = _config_with(tmp_path, "max_leverage = 0")
     result = CliRunner().invoke(app_(), ["withdraw", "10", "-c", str(cfg)])
+    assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert " ".join(result.output.split()).startswith("error: venue.params.max_leverage"), result.output
+    assert not (tmp_path / "cli.sqlite").exists()  # refused before the store was opened: nothing withdrawn
+    with pytest.raises(ValueError, match="max_leverage"):
+        PaperVenue(max_leverage=0)
 
 
 # -- 7. a manual trade of unknown outcome is not reconciled before the next cycle -------------------------------

@@ -37,6 +37,7 @@ from defipm.arb.opportunity import CostModel
 from defipm.arb.scanner import Scanner
 from defipm.arb.settings import ArbRunSettings, check_mainnet_opt_in, load_arb_settings
 from defipm.arb.snapshot import load_snapshot
+from defipm.cli_errors import fail
 from defipm.core.errors import DefipmError
 from defipm.core.redaction import hide_in_logs, redact_text, redact_url
 
@@ -81,17 +82,11 @@ def scan(
     console = Console()
     try:
         load = load_snapshot(snapshot)
-    except DefipmError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
-    try:
         starts = _snapshot_starts(load.tokens, start)
     except DefipmError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+        raise fail(exc) from None
     if native.lower() not in load.tokens:
-        console.print(f"[red]error:[/red] --native {native}: not a token of the snapshot")
-        raise typer.Exit(1)
+        raise fail(f"--native {native}: not a token of the snapshot")
     graph = PoolGraph(load.pools, load.tokens)
     costs = CostModel(gas_price_wei=int(gas_price_gwei * 10**9), native_price_usd=native_usd, flash_loan=not no_flash)
     prices = PriceBook.from_graph(graph, native.lower())
@@ -196,8 +191,7 @@ def run(
         chosen, unwinder = _engines(sender, engine, executor, v2_router, v3_router)
         store = Store(db or None)
     except DefipmError as exc:
-        console.print(f"[red]error:[/red] {escape(redact_text(str(exc), rpc))}")
-        raise typer.Exit(1) from exc
+        raise fail(exc, rpc) from None
     runner = _runner(store, settings, w3, refs, chosen, unwinder, native, start, max_len, min_profit_wei)
     exporter = _metrics(metrics_port, store, runner, console)
     signal.signal(signal.SIGTERM, lambda *_: runner.stop())
@@ -363,14 +357,12 @@ def demo(
 
     console = Console()
     if scenario not in SCENARIOS:
-        console.print(f"[red]error:[/red] unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
-        raise typer.Exit(2)
+        raise fail(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     console.print("starting a local chain with Uniswap V2 and V3 ...")
     try:
         world = LocalUniswap.start(port=port or None)
     except DefipmError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+        raise fail(exc) from None
     store: Store | None = None
     try:
         store = Store(db or "sqlite://")
@@ -404,8 +396,7 @@ def demo(
             console.print(f"[red]execution failed:[/red] {execution.reason}")
             raise typer.Exit(1)
     except DefipmError as exc:
-        console.print(f"[red]error:[/red] {escape(str(exc))}")
-        raise typer.Exit(1) from exc
+        raise fail(exc) from None
     finally:
         if store is not None:
             store.close()

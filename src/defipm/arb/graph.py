@@ -97,9 +97,6 @@ class PoolGraph:
         """Directed edges leaving ``node``."""
         return self.out_edges[self.out_ptr[node] : self.out_ptr[node + 1]]
 
-    def edge_pool(self, edge: int) -> Pool:
-        return self.pools[edge >> 1]
-
     def edge_tokens(self, edge: int) -> tuple[str, str]:
         """(token in, token out) of a directed edge."""
         return self.tokens[int(self.src[edge])], self.tokens[int(self.dst[edge])]

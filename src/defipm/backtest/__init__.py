@@ -2,7 +2,7 @@
 
 from defipm.backtest.config import BacktestConfig, CostModel
 from defipm.backtest.engine import BacktestResult, run_backtest
-from defipm.backtest.schedule import Daily, Every, EveryKBars, Weekly, parse_schedule
+from defipm.core.schedule import Daily, Every, EveryKBars, Weekly, parse_schedule
 
 __all__ = [
     "BacktestConfig",

@@ -13,7 +13,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from defipm.core.errors import DataError
-from defipm.data.grid import duration_ns, file_grid
+from defipm.core.schedule import duration_ns
+from defipm.data.grid import file_grid
 from defipm.data.panel import PricePanel, to_datetime
 
 DEFAULT_BENCHMARK = "BTC"

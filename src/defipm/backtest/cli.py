@@ -13,27 +13,30 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from defipm.backtest.config import BacktestConfig, CostModel, FieldError, bounded
-from defipm.backtest.engine import run_backtest
+from defipm.backtest.engine import BacktestResult, run_backtest
 from defipm.backtest.report import finite_json, summary_table, write_html, write_json
-from defipm.backtest.schedule import parse_duration, parse_schedule
 from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, search
+from defipm.cli_errors import fail
+from defipm.config_schema import utc_datetime
 from defipm.core.errors import ConfigError, DefipmError
 from defipm.core.planner import PlannerConfig
+from defipm.core.schedule import parse_duration, parse_schedule
 from defipm.data.ohlcv import BarLabel
 from defipm.data.panel import PricePanel
 from defipm.data.view import MarketView
 from defipm.oracles.base import Oracle
+
+if TYPE_CHECKING:
+    from defipm.config import Settings
 
 console = Console()
 
@@ -146,117 +149,161 @@ class RegistryOracleFactory:
             raise ConfigError(f"oracle {self.kind!r}: {exc}") from None
 
 
-def _date(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"{option} {text!r} is not an ISO date (YYYY-MM-DD)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _bar_label(text: str) -> BarLabel:
     if text not in ("open", "close"):
         raise ConfigError(f"--bar-label {text!r}: use 'open' (times are bar opens, as Yahoo's) or 'close'")
     return text  # type: ignore[return-value]
 
 
+DataOption = Annotated[Path, typer.Option(help="Folder of <SYMBOL>.csv/.parquet OHLCV files (and funding/).")]
+OracleOption = Annotated[
+    str | None, typer.Option(help="Oracle kind: equal_weight, static, momentum, tbn, ... (default: the config's)")
+]
+ParamOption = Annotated[list[str] | None, typer.Option("--param", "-p", help="Oracle param KEY=VALUE (JSON).")]
+GridOption = Annotated[list[str] | None, typer.Option(help="Search: KEY=V1,V2,... (JSON values); repeatable.")]
+SymbolsOption = Annotated[str | None, typer.Option(help="Comma-separated symbols (default: every file).")]
+ScheduleOption = Annotated[str, typer.Option(help="Rebalance: 1bars, 24h, daily@00:00, weekly@mon@00:00.")]
+SchedulesOption = Annotated[str | None, typer.Option(help="Search: comma-separated schedules [24h,48h,168h].")]
+StartOption = Annotated[str | None, typer.Option(help="First bar (ISO date, UTC).")]
+EndOption = Annotated[str | None, typer.Option(help="Last bar (ISO date, UTC).")]
+ModeOption = Annotated[str, typer.Option(help="perp (long/short) or spot (long only).")]
+CashOption = Annotated[float, typer.Option(help="Initial cash in quote currency.")]
+FeeOption = Annotated[float, typer.Option(help="Taker fee as a fraction (0.00045 = 4.5 bps).")]
+SlippageOption = Annotated[float, typer.Option(help="Fixed slippage in bps.")]
+ImpactOption = Annotated[float, typer.Option(help="Square-root impact coefficient vs bar volume.")]
+VolumeFloorOption = Annotated[float, typer.Option(help="Smallest bar volume used for impact.")]
+FundingOption = Annotated[
+    float, typer.Option(help="Funding per day as a fraction of notional (longs pay), on top of funding/ files.")
+]
+MinNotionalOption = Annotated[float, typer.Option(help="Minimum order value.")]
+LeverageOption = Annotated[float, typer.Option(help="Perp margin cap.")]
+BenchmarkOption = Annotated[str, typer.Option(help="Benchmark symbol or OHLCV file; 'none' for no benchmark.")]
+BarLabelOption = Annotated[str, typer.Option(help="What a file's time means: open (Yahoo) or close.")]
+IntervalOption = Annotated[
+    str | None, typer.Option(help="Bar length (1h, 1d, ...) instead of inferring it from each file.")
+]
+MetricOption = Annotated[str | None, typer.Option(help="Search: metric to maximise on the training part [sharpe].")]
+TrainOption = Annotated[float | None, typer.Option(help="Search: chronological train share [0.66].")]
+FoldsOption = Annotated[int | None, typer.Option(help="Search: number of walk-forward folds.")]
+WorkersOption = Annotated[int | None, typer.Option(min=1, help="Search: local processes (1 = inline).")]
+RayOption = Annotated[str | None, typer.Option(help="Search: Ray cluster address ('local' to start one).")]
+OutOption = Annotated[Path, typer.Option(help="Folder for report.html and summary.json.")]
+BandOption = Annotated[
+    float | None, typer.Option(help="No-trade band as a share of equity (default: the config's, or 0).")
+]
+ConfigFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Trade config (defipm.toml): its oracle, risk limits and planner are replayed."
+    ),
+]
+
+
 def backtest(
-    data: Annotated[Path, typer.Option(help="Folder of <SYMBOL>.csv/.parquet OHLCV files (and funding/).")],
-    oracle: Annotated[
-        str | None, typer.Option(help="Oracle kind: equal_weight, static, momentum, tbn, ... (default: the config's)")
-    ] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Oracle param KEY=VALUE (JSON).")] = None,
-    grid: Annotated[list[str] | None, typer.Option(help="Search: KEY=V1,V2,... (JSON values); repeatable.")] = None,
-    symbols: Annotated[str | None, typer.Option(help="Comma-separated symbols (default: every file).")] = None,
-    schedule: Annotated[str, typer.Option(help="Rebalance: 1bars, 24h, daily@00:00, weekly@mon@00:00.")] = "24h",
-    schedules: Annotated[str | None, typer.Option(help="Search: comma-separated schedules [24h,48h,168h].")] = None,
-    start: Annotated[str | None, typer.Option(help="First bar (ISO date, UTC).")] = None,
-    end: Annotated[str | None, typer.Option(help="Last bar (ISO date, UTC).")] = None,
-    mode: Annotated[str, typer.Option(help="perp (long/short) or spot (long only).")] = "perp",
-    cash: Annotated[float, typer.Option(help="Initial cash in quote currency.")] = 10_000.0,
-    fee: Annotated[float, typer.Option(help="Taker fee as a fraction (0.00045 = 4.5 bps).")] = 0.00045,
-    slippage_bps: Annotated[float, typer.Option(help="Fixed slippage in bps.")] = 0.0,
-    impact: Annotated[float, typer.Option(help="Square-root impact coefficient vs bar volume.")] = 0.0,
-    volume_floor: Annotated[float, typer.Option(help="Smallest bar volume used for impact.")] = 1.0,
-    funding: Annotated[
-        float, typer.Option(help="Funding per day as a fraction of notional (longs pay), on top of funding/ files.")
-    ] = 0.0,
-    min_notional: Annotated[float, typer.Option(help="Minimum order value.")] = 0.0,
-    max_leverage: Annotated[float, typer.Option(help="Perp margin cap.")] = 3.0,
-    benchmark: Annotated[str, typer.Option(help="Benchmark symbol or OHLCV file; 'none' for no benchmark.")] = "BTC",
-    bar_label: Annotated[str, typer.Option(help="What a file's time means: open (Yahoo) or close.")] = "open",
-    interval: Annotated[
-        str | None, typer.Option(help="Bar length (1h, 1d, ...) instead of inferring it from each file.")
-    ] = None,
-    metric: Annotated[
-        str | None, typer.Option(help="Search: metric to maximise on the training part [sharpe].")
-    ] = None,
-    train_fraction: Annotated[float | None, typer.Option(help="Search: chronological train share [0.66].")] = None,
-    walk_forward: Annotated[int | None, typer.Option(help="Search: number of walk-forward folds.")] = None,
-    workers: Annotated[int | None, typer.Option(min=1, help="Search: local processes (1 = inline).")] = None,
-    ray_address: Annotated[str | None, typer.Option(help="Search: Ray cluster address ('local' to start one).")] = None,
-    out: Annotated[Path, typer.Option(help="Folder for report.html and summary.json.")] = Path("reports/backtest"),
-    band: Annotated[
-        float | None, typer.Option(help="No-trade band as a share of equity (default: the config's, or 0).")
-    ] = None,
-    config_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", help="Trade config (defipm.toml): its oracle, risk limits and planner are replayed."
-        ),
-    ] = None,
+    data: DataOption,
+    oracle: OracleOption = None,
+    param: ParamOption = None,
+    grid: GridOption = None,
+    symbols: SymbolsOption = None,
+    schedule: ScheduleOption = "24h",
+    schedules: SchedulesOption = None,
+    start: StartOption = None,
+    end: EndOption = None,
+    mode: ModeOption = "perp",
+    cash: CashOption = 10_000.0,
+    fee: FeeOption = 0.00045,
+    slippage_bps: SlippageOption = 0.0,
+    impact: ImpactOption = 0.0,
+    volume_floor: VolumeFloorOption = 1.0,
+    funding: FundingOption = 0.0,
+    min_notional: MinNotionalOption = 0.0,
+    max_leverage: LeverageOption = 3.0,
+    benchmark: BenchmarkOption = "BTC",
+    bar_label: BarLabelOption = "open",
+    interval: IntervalOption = None,
+    metric: MetricOption = None,
+    train_fraction: TrainOption = None,
+    walk_forward: FoldsOption = None,
+    workers: WorkersOption = None,
+    ray_address: RayOption = None,
+    out: OutOption = Path("reports/backtest"),
+    band: BandOption = None,
+    config_file: ConfigFileOption = None,
 ) -> None:
     """Backtest an oracle on historical bars through the live PortfolioManager and the paper venue.
 
     Every option is checked before anything runs; a bad value is an error naming the option."""
     from defipm.config import load_settings
-    from defipm.core.risk import RiskLimits
-    from defipm.data.cache import load_prices
 
     try:
-        search_opts = _search_options(grid, {
-            "schedules": schedules, "metric": metric, "train_fraction": train_fraction,
-            "walk_forward": walk_forward, "workers": workers, "ray_address": ray_address,
-        })  # fmt: skip
+        search_opts = _search_options(grid, dict(schedules=schedules, metric=metric, train_fraction=train_fraction,
+                                                 walk_forward=walk_forward, workers=workers, ray_address=ray_address))  # fmt: skip
         settings = load_settings(config_file) if config_file is not None else None
-        params = {k: _parse_value(v, f"--param {k}") for k, v in _pairs(param, "--param").items()}
-        if oracle is None:
-            oracle = settings.oracle.kind if settings is not None else "equal_weight"
-            if settings is not None:
-                params = {**settings.oracle.params, **params}
-        planner = settings.planner.config() if settings is not None else PlannerConfig()
-        if band is not None:
-            planner = dataclasses.replace(planner, no_trade_band=band)
-        risk = settings.risk.limits() if settings is not None else RiskLimits()
-        factory = RegistryOracleFactory(oracle, params)
+        kind, params = _oracle_and_params(oracle, param, settings)
+        factory = RegistryOracleFactory(kind, params)
         with _naming_options():
-            costs = CostModel(taker_fee=fee, slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor,
-                              funding_rate=funding, min_notional=min_notional)  # fmt: skip
             config = BacktestConfig(
-                initial_cash=cash, mode=mode, max_leverage=max_leverage, costs=costs, schedule=schedule,  # type: ignore[arg-type]
-                start=_date(start, "--start"), end=_date(end, "--end"),
-                benchmark=None if benchmark.strip().lower() == "none" else benchmark,
-                benchmark_bar_label=_bar_label(bar_label), planner=planner, risk=risk,
+                initial_cash=cash, mode=mode, max_leverage=max_leverage, schedule=schedule,
+                costs=CostModel(taker_fee=fee, slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor,
+                                funding_rate=funding, min_notional=min_notional),
+                start=utc_datetime(start, "--start"), end=utc_datetime(end, "--end"), benchmark=_benchmark(benchmark),
+                benchmark_bar_label=_bar_label(bar_label), **_trade_settings(settings, band),
             )  # fmt: skip
-        bar_interval = parse_duration(interval, "--interval") if interval is not None else None
-        panel = load_prices(data, _symbol_list(symbols), bar_label=_bar_label(bar_label), interval=bar_interval)
+        panel = _load_panel(data, symbols, bar_label, interval)
         if grid:
             _run_search(panel, factory, _grid(grid), config, search_opts, out)
             return
-        with _progress() as bar:
-            task = bar.add_task(f"backtest {oracle}", total=len(panel))
-            result = run_backtest(
-                panel, factory, config, params=params, progress=lambda d, n: bar.update(task, completed=d, total=n)
-            )
-        html = _write(write_html, result, out / "report.html")
-        summary = _write(write_json, result, out / "summary.json")
+        result, html, summary = _run_one(panel, factory, config, params, kind, out)
     except DefipmError as exc:
-        console.print(f"[red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
     console.print(summary_table(result))
     console.print(f"report: {html}\nsummary: {summary}")
+
+
+def _load_panel(data: Path, symbols: str | None, bar_label: str, interval: str | None) -> PricePanel:
+    from defipm.data.cache import load_prices
+
+    bar_interval = parse_duration(interval, "--interval") if interval is not None else None
+    return load_prices(data, _symbol_list(symbols), bar_label=_bar_label(bar_label), interval=bar_interval)
+
+
+def _oracle_and_params(
+    oracle: str | None, param: list[str] | None, settings: Settings | None
+) -> tuple[str, dict[str, Any]]:
+    """The oracle kind and its params: the options', over the trade config's (without one: equal weight)."""
+    params = {k: _parse_value(v, f"--param {k}") for k, v in _pairs(param, "--param").items()}
+    if oracle is not None:
+        return oracle, params
+    if settings is None:
+        return "equal_weight", params
+    return settings.oracle.kind, {**settings.oracle.params, **params}
+
+
+def _trade_settings(settings: Settings | None, band: float | None) -> dict[str, Any]:
+    """The planner and risk limits replayed: the trade config's (``--band`` over its no-trade band)."""
+    from defipm.core.risk import RiskLimits
+
+    planner = settings.planner.config() if settings is not None else PlannerConfig()
+    if band is not None:
+        planner = dataclasses.replace(planner, no_trade_band=band)
+    return {"planner": planner, "risk": settings.risk.limits() if settings is not None else RiskLimits()}
+
+
+def _benchmark(text: str) -> str | None:
+    return None if text.strip().lower() == "none" else text
+
+
+def _run_one(
+    panel: PricePanel, factory: RegistryOracleFactory, config: BacktestConfig, params: dict[str, Any], kind: str,
+    out: Path,
+) -> tuple[BacktestResult, Path, Path]:  # fmt: skip
+    """One replay with a progress bar; the result and where its report and summary were written."""
+    with _progress() as bar:
+        task = bar.add_task(f"backtest {kind}", total=len(panel))
+        result = run_backtest(
+            panel, factory, config, params=params, progress=lambda d, n: bar.update(task, completed=d, total=n)
+        )
+    return result, _write(write_html, result, out / "report.html"), _write(write_json, result, out / "summary.json")
 
 
 def _write(writer: Callable[[Any, Path], Path], what: Any, target: Path) -> Path:

@@ -17,12 +17,13 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from defipm.backtest.schedule import EveryKBars, Schedule, parse_schedule
 from defipm.core.errors import ConfigError
 from defipm.core.orders import OrderType
 from defipm.core.planner import PlannerConfig
 from defipm.core.risk import RiskLimits
+from defipm.core.schedule import EveryKBars, Schedule, parse_schedule
 from defipm.data.funding import MAX_FUNDING_RATE
+from defipm.venues.paper.params import PaperMode
 
 MAX_CASH = 1e12
 """Largest ``initial_cash``: reports keep equity in floats, exact to the cent below about 10^13."""
@@ -119,7 +120,8 @@ class BacktestConfig:
     """One backtest.
 
     initial_cash: starting equity in quote currency.
-    mode: "perp" (long/short with margin) or "spot" (long only: shorting weights are rejected).
+    mode: ``PaperMode`` (or its spelling): "perp" (long/short with margin) or "spot" (long only: shorting weights
+        are rejected).
     max_leverage: perp margin cap, gross notional <= equity x max_leverage.
     schedule: when to rebalance (a ``Schedule`` or its spelling: "1bars", "24h", "daily@00:00", ...).
     start / end: replay bounds (UTC, inclusive); history before ``start`` is still visible to the oracle.
@@ -131,7 +133,7 @@ class BacktestConfig:
     """
 
     initial_cash: float = 10_000.0
-    mode: Literal["perp", "spot"] = "perp"
+    mode: PaperMode | str = PaperMode.PERP
     max_leverage: float = 3.0
     costs: CostModel = field(default_factory=CostModel)
     schedule: Schedule | str | int = field(default_factory=lambda: EveryKBars(1))
@@ -144,8 +146,9 @@ class BacktestConfig:
 
     def __post_init__(self) -> None:
         bounded("initial_cash", self.initial_cash, 0, MAX_CASH, low_open=True)
-        if self.mode not in ("perp", "spot"):
+        if self.mode not in tuple(PaperMode):
             raise FieldError("mode", f"must be 'perp' or 'spot', got {self.mode!r}")
+        object.__setattr__(self, "mode", PaperMode(self.mode))
         bounded("max_leverage", self.max_leverage, 0, MAX_LEVERAGE, low_open=True)
         if not isinstance(self.costs, CostModel):
             raise FieldError("costs", f"must be a CostModel, got {self.costs!r}")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,144 +24,21 @@ from numpy.typing import NDArray
 
 from defipm.backtest.benchmark import benchmark_prices
 from defipm.backtest.config import BacktestConfig
+from defipm.backtest.result import BacktestResult, BarEvent
 from defipm.core.errors import DataError, InvalidWeightsError, LookAheadError
 from defipm.core.instruments import InstrumentRules
-from defipm.core.metrics import PerformanceSummary, summarize
-from defipm.core.reports import CycleStatus
+from defipm.core.reports import CycleReport, CycleStatus
 from defipm.data.panel import PricePanel, to_datetime, to_datetime64
 from defipm.data.view import MarketView, ReplayClock
 from defipm.manager import PortfolioManager
-from defipm.oracles.base import Oracle, Rotation
+from defipm.oracles.base import Oracle
 from defipm.venues.paper import PaperVenue, SlippageModel
+from defipm.venues.paper.params import PaperMode
 
 OracleFactory = Callable[[MarketView], Oracle]
 ProgressCallback = Callable[[int, int], None]
 
-
-@dataclass(frozen=True, slots=True)
-class BarEvent:
-    """Something the report marks on a bar: a halt, a risk limit that acted, a liquidation, a failed cycle."""
-
-    bar: int
-    """Index into ``BacktestResult.timestamps``."""
-    kind: str
-    """"halt" (the breaker tripped, or trading stayed halted), "breach" (a risk limit scaled or clipped the
-    target), "liquidation" (the venue closed the book below its maintenance margin) or "failed" (a cycle failed)."""
-    detail: str
-
-
-@dataclass(slots=True)
-class BacktestResult:
-    """Everything a replay recorded, one row per bar (after that bar's trades)."""
-
-    timestamps: NDArray[np.datetime64]
-    symbols: tuple[str, ...]
-    equity: NDArray[np.float64]
-    cash: NDArray[np.float64]
-    weights: NDArray[np.float64]
-    """Bars x symbols signed weights after each bar's trades (drifting between rebalances)."""
-    traded_notional: NDArray[np.float64]
-    fees: NDArray[np.float64]
-    funding: NDArray[np.float64]
-    """Funding paid per bar (negative = received)."""
-    slippage: NDArray[np.float64]
-    """What fills cost against the bar close, per bar (positive = paid)."""
-    rebalanced: NDArray[np.bool_]
-    periods_per_year: float
-    config: BacktestConfig
-    oracle: str
-    params: dict[str, Any] = field(default_factory=dict)
-    benchmark: str | None = None
-    benchmark_equity: NDArray[np.float64] | None = None
-    """The benchmark bought with ``initial_cash`` at the first bar's close and held."""
-    synthetic: bool = False
-    source: str = ""
-    notes: list[str] = field(default_factory=list)
-    failed_orders: int = 0
-    halted_cycles: int = 0
-    funding_from_data: bool = False
-    """True when the data carried funding rates (a ``funding/`` folder) and the run charged them."""
-    rotations: tuple[Rotation, ...] = ()
-    """Changes of the oracle's held set (``Oracle.rotations``), for the report's marks."""
-    events: list[BarEvent] = field(default_factory=list)
-    """Halts, risk breaches, liquidations and failed cycles, by bar (a halt is listed on the bar it began)."""
-
-    @property
-    def start(self) -> datetime:
-        return to_datetime(self.timestamps[0])
-
-    @property
-    def end(self) -> datetime:
-        return to_datetime(self.timestamps[-1])
-
-    @property
-    def equity_curve(self) -> NDArray[np.float64]:
-        """``initial_cash`` followed by the equity after each bar (so the first trade's costs count)."""
-        return np.concatenate(([self.config.initial_cash], self.equity))
-
-    def summary(self, risk_free: float = 0.0) -> PerformanceSummary:
-        bench = None
-        if self.benchmark_equity is not None:
-            bench = np.concatenate(([self.benchmark_equity[0]], self.benchmark_equity))
-        pad = np.zeros(1)
-        with np.errstate(divide="ignore", invalid="ignore"):  # a wiped-out book's figures are NaN, not warnings
-            return summarize(
-                self.equity_curve,
-                self.periods_per_year,
-                benchmark_equity=bench,
-                traded_notional=np.concatenate((pad, self.traded_notional)),
-                fees=self.fees,
-                funding=self.funding,
-                weights=self.weights,
-                risk_free=risk_free,
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary of the run: settings, figures and a few counts (no per-bar arrays)."""
-        cfg = self.config
-        costs = cfg.costs
-        return {
-            "oracle": self.oracle,
-            "params": self.params,
-            "data": {"source": self.source, "synthetic": self.synthetic, "symbols": list(self.symbols)},
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "bars": len(self.timestamps),
-            "rebalances": int(self.rebalanced.sum()),
-            "schedule": cfg.rebalance_schedule.describe(),
-            "mode": cfg.mode,
-            "initial_cash": cfg.initial_cash,
-            "costs": {
-                "taker_fee": costs.taker_fee,
-                "slippage_bps": costs.slippage_bps,
-                "impact": costs.impact,
-                "volume_floor": costs.volume_floor,
-                "funding_rate_per_day": costs.funding_rate,
-                "funding_series": costs.funding_series is not None,
-                "funding_from_data": self.funding_from_data,
-                "min_notional": costs.min_notional,
-            },
-            "benchmark": self.benchmark,
-            "metrics": self.summary().to_dict(),
-            "slippage_paid": float(self.slippage.sum()),
-            "failed_orders": self.failed_orders,
-            "halted_cycles": self.halted_cycles,
-            "rotations": [
-                {
-                    "timestamp": r.timestamp.isoformat(),
-                    "held": list(r.held),
-                    "added": list(r.added),
-                    "dropped": list(r.dropped),
-                    "summary": r.summary,
-                }
-                for r in self.rotations
-            ],
-            "events": {k: sum(e.kind == k for e in self.events) for k in ("halt", "breach", "liquidation", "failed")},
-            "first_events": [
-                {"time": str(self.timestamps[e.bar]), "kind": e.kind, "detail": e.detail} for e in self.events[:50]
-            ],
-            "notes": self.notes[:50],
-        }
+__all__ = ["BacktestResult", "BarEvent", "make_venue", "run_backtest"]
 
 
 def _funding_series(cfg: BacktestConfig, panel: PricePanel) -> NDArray[np.float64] | None:
@@ -246,160 +122,207 @@ def run_backtest(
     cfg = config or BacktestConfig()
     if len(panel) < 2:
         raise DataError(f"a backtest needs at least 2 bars, the data has {len(panel)}")
-    clock = ReplayClock(panel, 0)
-    view = clock.view()
-    the_oracle = oracle if isinstance(oracle, Oracle) else oracle(view)
-    venue = make_venue(cfg)
-    manager = PortfolioManager(the_oracle, venue, planner=cfg.planner, risk=cfg.risk)
+    replay = _Replay(panel, oracle, cfg, *_replay_window(panel, cfg))
+    with _replay_gc():
+        replay.run(progress)
+    return replay.result(params)
 
+
+def _replay_window(panel: PricePanel, cfg: BacktestConfig) -> tuple[int, int]:
+    """Bars ``lo:hi`` to replay: from the first listed bar (or ``start``) to ``end``, both inclusive."""
     lo = _first_listed_index(panel)
     if cfg.start is not None:
         lo = max(lo, int(np.searchsorted(panel.timestamps, to_datetime64(cfg.start), side="left")))
     hi = panel.index_at_or_before(cfg.end) + 1 if cfg.end is not None else len(panel)
     if hi - lo < 1:
         raise DataError(f"no bars to replay between {cfg.start} and {cfg.end} (data: {panel.start} to {panel.end})")
-    n = hi - lo
-    times = panel.timestamps[lo:hi]
-    due = cfg.rebalance_schedule.due(times)
-    bench_sym, bench_px = benchmark_prices(cfg.benchmark, panel, lo, hi, cfg.benchmark_bar_label)
+    return lo, hi
 
-    symbols = panel.symbols
-    col = {s: j for j, s in enumerate(symbols)}
-    close, volume = panel.close, panel.volume
-    use_volume = cfg.costs.impact > 0
-    per_bar_funding = cfg.costs.funding_rate * panel.interval.total_seconds() / 86_400.0
-    funding_series = _funding_series(cfg, panel)
-    charge_funding = cfg.mode == "perp" and (cfg.costs.funding_rate != 0 or funding_series is not None)
 
-    equity = np.empty(n)
-    cash = np.empty(n)
-    weights = np.zeros((n, len(symbols)))
-    traded = np.zeros(n)
-    fees = np.zeros(n)
-    funding = np.zeros(n)
-    slippage = np.zeros(n)
-    pos = np.zeros(len(symbols))
-    notes: list[str] = list(panel.notes)
-    if panel.funding is not None and cfg.mode != "perp":
-        notes.append(f"the data's funding rates are not charged: mode {cfg.mode!r} (funding is for perpetuals)")
-    seen_notes: set[str] = set()
-    failed = halted = 0
-    events: list[BarEvent] = []
-    was_halted = False
-    liquidations_seen = 0
-    listed_key: bytes | None = None
-    listed_syms: list[str] = []
-    listed_cols = np.zeros(0, dtype=np.int64)
+class _BarQuotes:
+    """The listed symbols' closes (and volumes) of one bar, as the paper venue's ``update_market`` takes them."""
 
-    with _replay_gc():
+    def __init__(self, panel: PricePanel, with_volume: bool) -> None:
+        self._panel = panel
+        self._with_volume = with_volume
+        self._key: bytes | None = None
+        self._symbols: list[str] = []
+        self._cols = np.zeros(0, dtype=np.int64)
+
+    def at(self, i: int) -> tuple[dict[str, float], dict[str, float] | None]:
+        panel = self._panel
+        mask = panel.listed(i)
+        key = mask.tobytes()
+        if key != self._key:  # the listed set changes rarely: keep its columns until it does
+            self._key = key
+            self._cols = np.nonzero(mask)[0]
+            self._symbols = [panel.symbols[j] for j in self._cols]
+        cols, symbols = self._cols, self._symbols
+        prices = dict(zip(symbols, panel.close[i, cols].tolist(), strict=True))
+        volumes = dict(zip(symbols, panel.volume[i, cols].tolist(), strict=True)) if self._with_volume else None
+        return prices, volumes
+
+
+class _Funding:
+    """Funding charged per bar on perpetuals: the constant rate pro rata, plus the data's and the config's series."""
+
+    def __init__(self, cfg: BacktestConfig, panel: PricePanel) -> None:
+        self.per_bar = cfg.costs.funding_rate * panel.interval.total_seconds() / 86_400.0
+        self.series = _funding_series(cfg, panel)
+        self.active = cfg.mode is PaperMode.PERP and (cfg.costs.funding_rate != 0 or self.series is not None)
+        self._col = {s: j for j, s in enumerate(panel.symbols)}
+
+    def charge(self, venue: PaperVenue, i: int) -> float:
+        """Charge bar ``i``'s funding on the venue's positions; the total paid (negative = received)."""
+        rates: dict[str, float] = {}
+        for s in venue.positions:
+            r = self.per_bar
+            if self.series is not None:
+                extra = self.series[i, self._col[s]]
+                if extra == extra:  # not NaN
+                    r += float(extra)
+            if r:
+                rates[s] = r
+        return float(venue.apply_funding(rates)) if rates else 0.0
+
+
+class _Replay:
+    """One ``run_backtest``: the clock, the venue and the manager it drives, and the records of every bar."""
+
+    def __init__(self, panel: PricePanel, oracle: Oracle | OracleFactory, cfg: BacktestConfig, lo: int, hi: int):
+        self.panel, self.cfg, self.lo = panel, cfg, lo
+        self.clock = ReplayClock(panel, 0)
+        self.view = self.clock.view()
+        self.oracle = oracle if isinstance(oracle, Oracle) else oracle(self.view)
+        self.venue = make_venue(cfg)
+        self.manager = PortfolioManager(self.oracle, self.venue, planner=cfg.planner, risk=cfg.risk)
+        self.times = panel.timestamps[lo:hi]
+        self.due = cfg.rebalance_schedule.due(self.times)
+        self.benchmark = benchmark_prices(cfg.benchmark, panel, lo, hi, cfg.benchmark_bar_label)
+        self.quotes = _BarQuotes(panel, with_volume=cfg.costs.impact > 0)
+        self.funding_model = _Funding(cfg, panel)
+        n, m = hi - lo, len(panel.symbols)
+        self.equity, self.cash = np.empty(n), np.empty(n)
+        self.weights = np.zeros((n, m))
+        self.traded, self.fees, self.funding, self.slippage = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+        self.positions = np.zeros(m)
+        """Float positions by symbol column, for marking between rebalances."""
+        self._col = {s: j for j, s in enumerate(panel.symbols)}
+        self.notes: list[str] = list(panel.notes)
+        if panel.funding is not None and cfg.mode is not PaperMode.PERP:
+            self.notes.append(
+                f"the data's funding rates are not charged: mode {cfg.mode!r} (funding is for perpetuals)"
+            )
+        self._seen_notes: set[str] = set()
+        self.events: list[BarEvent] = []
+        self.failed = self.halted = 0
+        self._was_halted = False
+        self._liquidations_seen = 0
+
+    def run(self, progress: ProgressCallback | None) -> None:
+        """The replay loop: every bar is priced, funded, rebalanced when due, checked and marked."""
+        n, venue, due = len(self.times), self.venue, self.due
         for k in range(n):
-            i = lo + k
-            clock.advance(i)
-            ts = to_datetime(times[k])
-            mask = panel.listed(i)
-            key = mask.tobytes()
-            if key != listed_key:
-                listed_key = key
-                listed_cols = np.nonzero(mask)[0]
-                listed_syms = [symbols[j] for j in listed_cols]
-            row = close[i]
-            prices = dict(zip(listed_syms, row[listed_cols].tolist(), strict=True))
-            vols = dict(zip(listed_syms, volume[i, listed_cols].tolist(), strict=True)) if use_volume else None
-            venue.update_market(ts, prices, vols)
-            if len(venue.liquidations) > liquidations_seen:  # the book was closed at this bar's marks
-                events.extend(
-                    BarEvent(k, "liquidation", liq.describe()) for liq in venue.liquidations[liquidations_seen:]
-                )
-                liquidations_seen = len(venue.liquidations)
-                pos[:] = 0.0
-
-            if charge_funding and venue.positions:
-                rates: dict[str, float] = {}
-                for s in venue.positions:
-                    r = per_bar_funding
-                    if funding_series is not None:
-                        extra = funding_series[i, col[s]]
-                        if extra == extra:  # not NaN
-                            r += float(extra)
-                    if r:
-                        rates[s] = r
-                if rates:
-                    funding[k] = float(venue.apply_funding(rates))
-
+            i = self.lo + k
+            self.clock.advance(i)
+            ts = to_datetime(self.times[k])
+            venue.update_market(ts, *self.quotes.at(i))
+            if len(venue.liquidations) > self._liquidations_seen:
+                self._record_liquidations(k)
+            if self.funding_model.active and venue.positions:
+                self.funding[k] = self.funding_model.charge(venue, i)
             if due[k]:
-                try:
-                    report = manager.manage_portfolio(ts)
-                except InvalidWeightsError as exc:
-                    raise InvalidWeightsError([f"at {ts.isoformat()}: {p}" for p in exc.problems]) from exc
-                except LookAheadError as exc:
-                    raise LookAheadError(f"oracle {the_oracle.name!r}: {exc}") from exc
-                _check_point_in_time(view, clock, i, the_oracle.name)
-                for note in report.notes:
-                    if note not in seen_notes:
-                        seen_notes.add(note)
-                        notes.append(f"{ts:%Y-%m-%d %H:%M}: {note}")
-                if report.status is CycleStatus.HALTED:
-                    halted += 1
-                    if not was_halted:
-                        events.append(BarEvent(k, "halt", report.error or "halted"))
-                elif report.status is CycleStatus.FAILED:
-                    events.append(BarEvent(k, "failed", report.error or "failed"))
-                was_halted = report.status is CycleStatus.HALTED
-                events.extend(BarEvent(k, "breach", f"{b.limit}: {b.detail} ({b.action})") for b in report.breaches)
-                rb = report.rebalance
-                if rb is not None:
-                    fees[k] = float(rb.fees)
-                    traded[k] = float(rb.traded_notional)
-                    slippage[k] = float(rb.slippage_cost)
-                    failed += len(rb.failures)
-                pos[:] = 0.0
-                for s, q in venue.positions.items():
-                    pos[col[s]] = float(q)
-            else:
-                _check_point_in_time(view, clock, i, the_oracle.name)
-
-            c = float(venue.cash)
-            value = pos * np.nan_to_num(row)
-            eq = c + float(value.sum())
-            cash[k] = c
-            equity[k] = eq
-            if eq > 0:
-                weights[k] = value / eq
+                self._record_cycle(k, ts, self._cycle(ts))
+            _check_point_in_time(self.view, self.clock, i, self.oracle.name)
+            self._mark(k, i)
             if progress is not None:
                 progress(k + 1, n)
 
-    if (equity <= 0).any():
-        k = int(np.argmax(equity <= 0))
-        notes.append(
-            f"{to_datetime(times[k]):%Y-%m-%d %H:%M}: equity fell to {equity[k]:,.2f}, at or below zero: the account "
-            "is wiped out and the figures after it do not describe a tradable book"
+    def _cycle(self, ts: datetime) -> CycleReport:
+        """The manager's cycle at ``ts``; its weights' problems and look-aheads name the bar and the oracle."""
+        try:
+            return self.manager.manage_portfolio(ts)
+        except InvalidWeightsError as exc:
+            raise InvalidWeightsError([f"at {ts.isoformat()}: {p}" for p in exc.problems]) from exc
+        except LookAheadError as exc:
+            raise LookAheadError(f"oracle {self.oracle.name!r}: {exc}") from exc
+
+    def _record_liquidations(self, k: int) -> None:
+        """The venue closed the book at this bar's marks: an event each, and nothing held."""
+        new = self.venue.liquidations[self._liquidations_seen :]
+        self.events.extend(BarEvent(k, "liquidation", liq.describe()) for liq in new)
+        self._liquidations_seen = len(self.venue.liquidations)
+        self.positions[:] = 0.0
+
+    def _record_cycle(self, k: int, ts: datetime, report: CycleReport) -> None:
+        """A cycle's notes (each once), events, costs and the positions it left."""
+        for note in report.notes:
+            if note not in self._seen_notes:
+                self._seen_notes.add(note)
+                self.notes.append(f"{ts:%Y-%m-%d %H:%M}: {note}")
+        if report.status is CycleStatus.HALTED:
+            self.halted += 1
+            if not self._was_halted:
+                self.events.append(BarEvent(k, "halt", report.error or "halted"))
+        elif report.status is CycleStatus.FAILED:
+            self.events.append(BarEvent(k, "failed", report.error or "failed"))
+        self._was_halted = report.status is CycleStatus.HALTED
+        self.events.extend(BarEvent(k, "breach", f"{b.limit}: {b.detail} ({b.action})") for b in report.breaches)
+        rb = report.rebalance
+        if rb is not None:
+            self.fees[k] = float(rb.fees)
+            self.traded[k] = float(rb.traded_notional)
+            self.slippage[k] = float(rb.slippage_cost)
+            self.failed += len(rb.failures)
+        self.positions[:] = 0.0
+        for s, q in self.venue.positions.items():
+            self.positions[self._col[s]] = float(q)
+
+    def _mark(self, k: int, i: int) -> None:
+        """Cash, equity and weights after bar ``k``, the positions marked at its closes."""
+        c = float(self.venue.cash)
+        value = self.positions * np.nan_to_num(self.panel.close[i])
+        eq = c + float(value.sum())
+        self.cash[k], self.equity[k] = c, eq
+        if eq > 0:
+            self.weights[k] = value / eq
+
+    def result(self, params: dict[str, Any] | None) -> BacktestResult:
+        cfg, panel = self.cfg, self.panel
+        bench_sym, bench_px = self.benchmark
+        return BacktestResult(
+            timestamps=self.times.copy(),
+            symbols=panel.symbols,
+            equity=self.equity,
+            cash=self.cash,
+            weights=self.weights,
+            traded_notional=self.traded,
+            fees=self.fees,
+            funding=self.funding,
+            slippage=self.slippage,
+            rebalanced=self.due,
+            periods_per_year=panel.periods_per_year,
+            config=cfg,
+            oracle=self.oracle.name,
+            params=dict(params or {}),
+            benchmark=bench_sym,
+            benchmark_equity=cfg.initial_cash * bench_px / bench_px[0] if bench_px is not None else None,
+            synthetic=panel.synthetic,
+            source=panel.source,
+            notes=self.notes + self._wiped_out(),
+            failed_orders=self.failed,
+            halted_cycles=self.halted,
+            funding_from_data=panel.funding is not None and self.funding_model.active,
+            rotations=tuple(self.oracle.rotations()),
+            events=self.events,
         )
-    bench_equity = None
-    if bench_px is not None:
-        bench_equity = cfg.initial_cash * bench_px / bench_px[0]
-    return BacktestResult(
-        timestamps=times.copy(),
-        symbols=symbols,
-        equity=equity,
-        cash=cash,
-        weights=weights,
-        traded_notional=traded,
-        fees=fees,
-        funding=funding,
-        slippage=slippage,
-        rebalanced=due,
-        periods_per_year=panel.periods_per_year,
-        config=cfg,
-        oracle=the_oracle.name,
-        params=dict(params or {}),
-        benchmark=bench_sym,
-        benchmark_equity=bench_equity,
-        synthetic=panel.synthetic,
-        source=panel.source,
-        notes=notes,
-        failed_orders=failed,
-        halted_cycles=halted,
-        funding_from_data=panel.funding is not None and charge_funding,
-        rotations=tuple(the_oracle.rotations()),
-        events=events,
-    )
+
+    def _wiped_out(self) -> list[str]:
+        """The note of the first bar whose equity is at or below zero, if any."""
+        if not (self.equity <= 0).any():
+            return []
+        k = int(np.argmax(self.equity <= 0))
+        return [
+            f"{to_datetime(self.times[k]):%Y-%m-%d %H:%M}: equity fell to {self.equity[k]:,.2f}, at or below zero: the "
+            "account is wiped out and the figures after it do not describe a tradable book"
+        ]

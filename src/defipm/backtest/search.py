@@ -26,8 +26,8 @@ import numpy as np
 
 from defipm.backtest.config import BacktestConfig
 from defipm.backtest.engine import run_backtest
-from defipm.backtest.schedule import parse_schedule
 from defipm.core.errors import ConfigError, DefipmError
+from defipm.core.schedule import parse_schedule
 from defipm.data.panel import PricePanel, to_datetime, to_datetime64
 from defipm.data.view import MarketView
 from defipm.oracles.base import Oracle

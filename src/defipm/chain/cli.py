@@ -41,14 +41,14 @@ def up(
     from defipm.chain.deploy import WorldSpec
     from defipm.chain.errors import ChainError
     from defipm.chain.local import LocalUniswap
+    from defipm.cli_errors import fail
 
     spec = WorldSpec()
     typer.echo("starting anvil and deploying Uniswap ...", err=True)
     try:
         world = LocalUniswap.start(spec, accounts=accounts, port=port or None)
     except ChainError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+        raise fail(exc) from None
     try:
         dep = world.deployment
         for wallet in world.wallets[1:]:

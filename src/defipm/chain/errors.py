@@ -4,8 +4,9 @@
      ├── ConfigError
      │    ├── WalletError                  no key, wrong keystore password, malformed key
      │    └── MainnetSigningRefusedError   a known mainnet chain id and the config did not opt in
+     ├── ChainError                        a local-chain setup step failed (anvil, artifacts, deployment): not a
+     │                                     venue's answer, so never taken for one by the manager
      └── VenueError
-          ├── ChainError                   a local-chain setup step failed (anvil, artifacts, deployment)
           ├── OrderRejectedError
           │    ├── TransactionRevertedError  the transaction reverted (in simulation or on chain)
           │    └── GasPriceTooHighError      the fee per gas is above the configured ceiling: nothing sent
@@ -36,7 +37,7 @@ class MainnetSigningRefusedError(ConfigError):
     """Signing on a known mainnet chain id without ``allow_mainnet`` in the config."""
 
 
-class ChainError(VenueError):
+class ChainError(DefipmError):
     """A local-chain step failed: anvil would not start, an artifact is missing, a deployment failed."""
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from defipm.amm.v3_pool import V3PoolState
 from defipm.amm.v3_tick_math import MAX_TICK, MIN_TICK
 from defipm.chain.artifacts import abi_of, to_checksum
-from defipm.chain.errors import ChainError, translate_web3_error
+from defipm.chain.errors import RpcUnavailableError, translate_web3_error
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -52,11 +52,11 @@ def batch_call(w3: Web3, contract: Any, calls: Sequence[tuple[str, Sequence[Any]
             requests.append(("eth_call", [{"to": contract.address, "data": data}, tag]))
         responses = w3.provider.make_batch_request(requests)  # type: ignore[attr-defined]
         if isinstance(responses, dict):  # the whole batch failed
-            raise ChainError(f"batch eth_call failed: {responses.get('error')}")
+            raise RpcUnavailableError(f"batch eth_call failed: {responses.get('error')}")
         by_id = sorted(responses, key=lambda r: r["id"])
         for response, types in zip(by_id, output_types, strict=True):
             if "error" in response:
-                raise ChainError(f"eth_call failed: {response['error']}")
+                raise RpcUnavailableError(f"eth_call failed: {response['error']}")
             values = decode(types, bytes.fromhex(response["result"][2:]))
             results.append(values[0] if len(values) == 1 else values)
     return results

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,10 +21,11 @@ from rich.table import Table
 
 from defipm.classify.config import ScreenConfig, parse_config
 from defipm.classify.result import Classification
+from defipm.cli_errors import err_console, fail
+from defipm.config_schema import utc_datetime
 from defipm.core.errors import ConfigError, DefipmError
 
 console = Console()
-err_console = Console(stderr=True)
 PARAM_HELP = f"Screen setting KEY=VALUE (JSON value), KEY one of: {', '.join(ScreenConfig.model_fields)}."
 
 
@@ -42,7 +43,7 @@ def classify(
     """Classify the tokens of a data folder at one time: kept, or excluded with the first rule they fail."""
     try:
         config = parse_config(ScreenConfig, _params(param), "--param")
-        when = _when(at)
+        when = utc_datetime(at, "--at")
         if fmt not in ("csv", "parquet"):
             raise ConfigError(f"--format {fmt!r}: use csv or parquet")
         if bar_label not in ("open", "close"):
@@ -50,8 +51,7 @@ def classify(
         _writable(out)
         result, remarks = _run(data, when, config, bar_label)
     except DefipmError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise fail(exc) from None
     for remark in remarks:
         err_console.print(f"[yellow]warning:[/] {escape(remark)}", highlight=False, soft_wrap=True)
     console.print(_table(result, limit))
@@ -75,16 +75,6 @@ def _params(items: list[str] | None) -> dict[str, Any]:
         except json.JSONDecodeError:
             out[key.strip()] = value.strip()
     return out
-
-
-def _when(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"--at {text!r} is not an ISO date or time (YYYY-MM-DD[THH:MM])") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _writable(folder: Path) -> None:

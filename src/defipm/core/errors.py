@@ -10,6 +10,7 @@ DefipmError
  │    ├── MissingPriceError      no price, or a stale one, for a symbol that needs it
  │    ├── OrderRejectedError     the venue refused one order (reason attached)
  │    │    └── InsufficientMarginError
+ │    ├── MalformedAnswerError   a venue's answer could not be read (a missing, mistyped or unusable field)
  │    └── VenueUnavailableError  network, rate limit or server error; the call may be retried
  ├── JournalError                the order journal and the venue disagree in a way that needs a human
  ├── TradingHaltedError          the kill switch or a circuit breaker stops trading
@@ -68,6 +69,11 @@ class OrderRejectedError(VenueError):
 
 class InsufficientMarginError(OrderRejectedError):
     """The account lacks the margin or cash the order needs."""
+
+
+class MalformedAnswerError(VenueError):
+    """A venue's answer could not be read: a missing, mistyped or unusable field (the message names the answer,
+    the symbol and the field). A parse failure inside a venue is this, never a ``ValueError`` or ``KeyError``."""
 
 
 class VenueUnavailableError(VenueError):

@@ -49,7 +49,8 @@ class InstrumentRules:
         return (steps * self.size_step).normalize() if steps else ZERO
 
     def round_price(self, price: Decimal, *, up: bool) -> Decimal:
-        """Round a price to the venue's grid, up (for buy limits) or down (for sell limits)."""
+        """Round a price to the venue's grid, ``up`` or down. A limit is rounded back toward the mid it was moved
+        from (a buy's down, a sell's up), so rounding never allows more slippage than asked."""
         if price <= 0:
             raise ValueError(f"price must be positive, got {price}")
         rounding = ROUND_CEILING if up else ROUND_FLOOR

@@ -1,26 +1,103 @@
-"""The order-journal interface the execution step writes through, and an in-memory journal.
+"""The order journal: what the venue and the manager write through and ask, the one source of client order ids,
+and an in-memory journal.
 
 Every order intent is recorded (with a client order id) before it is sent, marked sent just before the venue
-call, and updated with the venue's answer. The persistent journal (``defipm.journal.SqlJournal``) implements the
-same protocol on the store, so a restart can reconcile instead of sending twice.
+call, and updated with the venue's answer. ``reconcile`` asks the venue about every unfinished intent by client
+order id, so an order whose answer was lost is never sent twice. The persistent journal
+(``defipm.journal.SqlJournal``) implements the same protocol on the store, so this also holds across a restart.
 """
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import os
+import secrets
+import weakref
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Protocol
 
 from defipm.core.orders import Order, OrderResult, OrderStatus
 
 
+class ClientOrderIds:
+    """The one source of client order ids: ``0x`` + 32 hex digits, the 16-byte format Hyperliquid's cloid takes.
+
+    An id is a random 64-bit prefix drawn when the source is made (and again in a forked child) followed by a
+    64-bit counter: unique across calls, journals and processes (two prefixes collide with probability 2^-64), and
+    cheap on a backtest's hot path (no random draw per order). Thread-safe: the counter is ``itertools.count``."""
+
+    _live: weakref.WeakSet[ClientOrderIds] = weakref.WeakSet()
+
+    def __init__(self) -> None:
+        self._reseed()
+        ClientOrderIds._live.add(self)
+
+    def _reseed(self) -> None:
+        self._prefix = "0x" + secrets.token_hex(8)
+        self._count = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._count):016x}"
+
+    @classmethod
+    def _after_fork(cls) -> None:
+        for source in list(cls._live):
+            source._reseed()
+
+
+os.register_at_fork(after_in_child=ClientOrderIds._after_fork)
+
+CLIENT_ORDER_IDS = ClientOrderIds()
+"""The process's id source: every journal draws from it unless it is given its own."""
+
+
 def new_client_order_id() -> str:
-    """A fresh client order id: ``0x`` + 32 hex digits (the 16-byte format Hyperliquid's cloid requires)."""
-    return "0x" + uuid.uuid4().hex
+    """A fresh client order id from the process's source (``CLIENT_ORDER_IDS``)."""
+    return CLIENT_ORDER_IDS()
 
 
-@runtime_checkable
+class OrderLookup(Protocol):
+    """What reconciliation asks a venue: its knowledge of one order, by client order id."""
+
+    def lookup_order(self, client_order_id: str) -> OrderResult | None: ...
+
+
+@dataclass(slots=True)
+class Intent:
+    """An unfinished journal entry: the order and the cycle that planned it."""
+
+    order: Order
+    cycle_id: str | None
+    status: OrderStatus
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class Reconciliation:
+    """Outcome of matching the journal against the venue."""
+
+    confirmed: list[OrderResult] = field(default_factory=list)
+    """Intents the venue knows: their real outcome is now recorded."""
+    unsent: list[Intent] = field(default_factory=list)
+    """Intents the venue never saw: safe to send (once) or to cancel."""
+    unknown: list[OrderResult] = field(default_factory=list)
+    """Intents the venue saw but whose outcome it cannot tell yet (e.g. a transaction still pending): kept open
+    in the journal (status UNKNOWN), never resent, asked about again at the next reconciliation."""
+
+    @property
+    def clean(self) -> bool:
+        return not self.confirmed and not self.unsent and not self.unknown
+
+
 class OrderJournal(Protocol):
+    """Everything the venue (``execute_orders``, ``send_intents``) and the manager (reconciliation, resends) call
+    on a journal."""
+
+    ids: ClientOrderIds
+    """Where the journal's client order ids come from (the planner stamps orders from it)."""
+
     def record_intents(self, orders: Sequence[Order], cycle_id: str | None = None) -> list[Order]:
         """Persist intents (status PLANNED), giving each order without one a client order id; return them."""
         ...
@@ -29,45 +106,108 @@ class OrderJournal(Protocol):
 
     def record_result(self, result: OrderResult) -> None: ...
 
+    def cancel(self, client_order_id: str, reason: str) -> None:
+        """Mark an unsent intent as never to be executed (final: nothing sends it later)."""
+        ...
+
+    def adopt(self, client_order_ids: Sequence[str], cycle_id: str) -> None:
+        """Mark intents of an interrupted cycle as sent by ``cycle_id`` (the cycle about to resend them)."""
+        ...
+
+    def open_intents(self) -> list[Intent]:
+        """Intents not known to be finished, oldest first, in plan order."""
+        ...
+
+    def newest_order(self) -> tuple[str | None, str] | None:
+        """(cycle id, client order id) of the intent journalled last, or None for an empty journal."""
+        ...
+
+    def reconcile(self, venue: OrderLookup) -> Reconciliation:
+        """Ask ``venue`` about every unfinished intent, record what it knows, return what it never saw."""
+        ...
+
+
+def reconcile_intents(journal: OrderJournal, venue: OrderLookup) -> Reconciliation:
+    """Ask ``venue`` about every unfinished intent of ``journal``; record what it knows; return what it never saw.
+
+    An intent the venue knows with an UNKNOWN outcome is not "never seen": it stays open (status UNKNOWN) and goes
+    to ``unknown``, never to ``unsent``. Every journal's ``reconcile`` is this."""
+    out = Reconciliation()
+    for intent in journal.open_intents():
+        assert intent.order.client_order_id is not None
+        known = venue.lookup_order(intent.order.client_order_id)
+        if known is None:
+            out.unsent.append(intent)
+            continue
+        result = replace(known, order=intent.order)
+        journal.record_result(result)
+        if result.status is OrderStatus.UNKNOWN:
+            out.unknown.append(result)
+        else:
+            out.confirmed.append(result)
+    return out
+
 
 class MemoryJournal:
     """Journal kept in memory: enough for backtests and benchmarks, useless after a crash.
 
-    Client order ids are a random per-journal prefix plus a counter: unique, and cheap on a backtest's hot path.
-    Only unfinished intents are kept (``status``), so a long backtest does not accumulate every order.
-    """
+    Only unfinished intents are kept, so a long backtest does not accumulate every order; within the process
+    they reconcile like the persistent journal's."""
 
-    def __init__(self) -> None:
-        self._prefix = "0x" + uuid.uuid4().hex[:16]
-        self._next = 0
-        self.status: dict[str, OrderStatus] = {}
-        """Client order id -> status of each intent not yet known to be final."""
-
-    def new_client_order_id(self) -> str:
-        self._next += 1
-        return f"{self._prefix}{self._next:016x}"
+    def __init__(self, ids: ClientOrderIds | None = None) -> None:
+        self.ids = ids or CLIENT_ORDER_IDS
+        self._open: dict[str, tuple[Order, str | None, datetime]] = {}
+        """Client order id -> (order, planning cycle, time journalled) of each intent not known to be final."""
+        self._status: dict[str, OrderStatus] = {}
+        """Status of the open intents past PLANNED."""
+        self._newest: tuple[str | None, str] | None = None
 
     def record_intents(self, orders: Sequence[Order], cycle_id: str | None = None) -> list[Order]:
         out = []
+        now = datetime.now(UTC)
+        intents = self._open
         for o in orders:
-            if o.client_order_id is None:
-                cloid = self.new_client_order_id()
+            cloid = o.client_order_id
+            if cloid is None:
+                cloid = self.ids()
                 o = Order(
                     o.symbol, o.side, o.quantity, o.order_type, o.limit_price, o.reduce_only, cloid, o.reference_price
                 )
-            assert o.client_order_id is not None
-            self.status[o.client_order_id] = OrderStatus.PLANNED
+            intents[cloid] = (o, cycle_id, now)
             out.append(o)
+        if out:
+            self._newest = (cycle_id, out[-1].client_order_id or "")
         return out
 
     def mark_sent(self, client_order_id: str) -> None:
-        self.status[client_order_id] = OrderStatus.SENT
+        self._status[client_order_id] = OrderStatus.SENT
 
     def record_result(self, result: OrderResult) -> None:
         cloid = result.order.client_order_id
         if cloid is None:
             return
         if result.status.is_final:
-            self.status.pop(cloid, None)
+            self._open.pop(cloid, None)
+            self._status.pop(cloid, None)
         else:
-            self.status[cloid] = result.status
+            self._status[cloid] = result.status
+
+    def cancel(self, client_order_id: str, reason: str) -> None:
+        self._open.pop(client_order_id, None)
+        self._status.pop(client_order_id, None)
+
+    def adopt(self, client_order_ids: Sequence[str], cycle_id: str) -> None:
+        """Nothing to do: the in-memory journal keeps no cycle rows."""
+
+    def open_intents(self) -> list[Intent]:
+        status = self._status
+        return [
+            Intent(order, cycle_id, status.get(cloid, OrderStatus.PLANNED), created_at)
+            for cloid, (order, cycle_id, created_at) in self._open.items()
+        ]
+
+    def newest_order(self) -> tuple[str | None, str] | None:
+        return self._newest
+
+    def reconcile(self, venue: OrderLookup) -> Reconciliation:
+        return reconcile_intents(self, venue)

@@ -143,13 +143,40 @@ class OrderResult:
         return sum((f.quantity * f.price for f in self.fills), Decimal(0)) / qty
 
 
+class SkipReason(StrEnum):
+    """Why a trade was not sent: what code may act on (``SkippedOrder.detail`` says it for people)."""
+
+    NO_TRADE_BAND = "no_trade_band"
+    """The change is smaller than the planner's no-trade band (a share of equity)."""
+    STEP_ROUNDING = "step_rounding"
+    """The change is less than one size step: it rounds to nothing."""
+    MIN_NOTIONAL = "min_notional"
+    """The order's value is below the venue's minimum notional."""
+    ORDER_COST = "order_cost"
+    """The order's fixed cost (gas) is above ``InstrumentRules.max_cost_share`` of its value."""
+    SIZE_OUT_OF_RANGE = "size_out_of_range"
+    """The size needs more significant digits than exact decimal arithmetic holds (a price such as 1e-17)."""
+    STALE_PRICE = "stale_price"
+    """No current price to trade at: missing from the latest quotes (a held symbol keeps its last, stale mark)."""
+    NOT_LISTED = "not_listed"
+    """The venue does not list the symbol, or has delisted it."""
+    LEVERAGE_REFUSED = "leverage_refused"
+    """The venue refused the leverage the symbol is configured with."""
+    GAS_PRICE = "gas_price"
+    """The chain's fee per gas is above the venue's ceiling: nothing is sent until it falls."""
+    HALTED = "halted"
+    """Trading is halted: only orders that reduce a position are sent."""
+
+
 @dataclass(frozen=True, slots=True)
 class SkippedOrder:
-    """A trade the planner decided not to send, and why."""
+    """A trade the planner (or the venue) decided not to send: ``reason`` for code, ``detail`` for people."""
 
     symbol: str
     signed_quantity: Decimal
-    reason: str
+    """The trade not sent (0 where the symbol was left alone without sizing one)."""
+    reason: SkipReason
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,12 @@
 """The weights-to-orders planner: a pure function from account state, prices, target weights and venue rules to
-an ordered list of orders plus the trades it chose to skip (with reasons).
+an ordered list of orders plus the trades it chose to skip (each with a ``SkipReason`` and a sentence).
 
 Guarantees (tested as properties):
 - reductions (and the closing half of a flip) come before increases, so margin is freed before it is used;
 - target sizes are rounded toward zero, reductions are rounded up (never past zero), so rounding never leaves
   gross exposure above the target;
 - changes smaller than ``no_trade_band`` x equity are skipped, except closing a position the target drops;
+- a target, or a change, of less than one size step is skipped and reported (``SkipReason.STEP_ROUNDING``);
 - orders under the venue's minimum notional are skipped and reported, and so are orders whose fixed cost
   (``InstrumentRules.order_cost``, e.g. gas) is above ``max_cost_share`` of their notional;
 - a size that exact arithmetic cannot represent (more than 28 significant digits of size steps, e.g. at a price
@@ -21,7 +22,7 @@ from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
 from defipm.core.errors import MissingPriceError
 from defipm.core.instruments import DEFAULT_RULES, InstrumentRules
-from defipm.core.orders import Order, OrderType, Plan, Side, SkippedOrder
+from defipm.core.orders import Order, OrderType, Plan, Side, SkippedOrder, SkipReason
 from defipm.core.weights import Weights
 
 ZERO = Decimal(0)
@@ -49,6 +50,17 @@ class PlannerConfig:
 
 
 _DEFAULT = PlannerConfig()
+_BAND = SkipReason.NO_TRADE_BAND
+
+
+def _below_one_step(symbol: str, change: Decimal, step: Decimal) -> SkippedOrder:
+    """The skip of a change smaller than one size step (it rounds to no order)."""
+    return SkippedOrder(
+        symbol,
+        change,
+        SkipReason.STEP_ROUNDING,
+        f"{symbol}: a change of {change:.6g} is less than one size step {step}",
+    )
 
 
 def _rules_getter(rules: RulesLookup | None) -> Callable[[str], InstrumentRules]:
@@ -141,10 +153,14 @@ def plan_rebalance(
                     target_qty = -((-w) * investable // (price * step)) * step
             delta = target_qty - current
             if not delta:
+                if w is not None and not current and can_invest:  # a target weight smaller than one size step
+                    skipped.append(_below_one_step(s, w * investable / price, step))
                 continue
             abs_delta = delta if delta > 0 else -delta
             if target_qty and abs_delta * price < band_value:
-                skipped.append(SkippedOrder(s, delta, f"inside no-trade band ({cfg.no_trade_band:.4%} of equity)"))
+                skipped.append(
+                    SkippedOrder(s, delta, _BAND, f"inside no-trade band ({cfg.no_trade_band:.4%} of equity)")
+                )
                 continue
             abs_current = current if current >= 0 else -current
             abs_target = target_qty if target_qty >= 0 else -target_qty
@@ -166,7 +182,8 @@ def plan_rebalance(
                 legs = ((r.round_size(abs_delta), False, buy),)
 
             for size, reduce_only, leg_buy in legs:
-                if not size:
+                if not size:  # a change of less than one size step
+                    skipped.append(_below_one_step(s, delta, step))
                     continue
                 notional = size * price
                 if notional < r.min_notional and (not (reduce_only and size == abs_current) or r.min_notional_on_close):
@@ -174,6 +191,7 @@ def plan_rebalance(
                         SkippedOrder(
                             s,
                             size if leg_buy else -size,
+                            SkipReason.MIN_NOTIONAL,
                             f"notional {notional:.2f} below minimum notional {r.min_notional}",
                         )
                     )
@@ -183,6 +201,7 @@ def plan_rebalance(
                         SkippedOrder(
                             s,
                             size if leg_buy else -size,
+                            SkipReason.ORDER_COST,
                             f"order cost {r.order_cost:.6g} above {r.max_cost_share:.2%} of notional {notional:.2f}",
                         )
                     )
@@ -200,6 +219,7 @@ def plan_rebalance(
                 SkippedOrder(
                     s,
                     ZERO,
+                    SkipReason.SIZE_OUT_OF_RANGE,
                     f"{s}: size out of range at price {px[s]} and step {rules_of[s].size_step} "
                     "(more than 28 significant digits of steps)",
                 )

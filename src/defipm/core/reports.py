@@ -43,10 +43,6 @@ class RebalanceReport:
     _tally: _Tally | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
-    def weights_before(self) -> Weights:
-        return self.before.weights()
-
-    @property
     def weights_after(self) -> Weights:
         return self.after.weights()
 

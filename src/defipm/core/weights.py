@@ -119,9 +119,6 @@ class Weights(Mapping[str, float]):
     def nonzero(self) -> Weights:
         return Weights({s: w for s, w in self._data.items() if w != 0})
 
-    def scaled(self, factor: float) -> Weights:
-        return Weights({s: w * factor for s, w in self._data.items()})
-
     def to_dict(self) -> dict[str, float]:
         return dict(self._data)
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from defipm.core.errors import DataError
+from defipm.core.schedule import duration_ns, ns_duration
 from defipm.data.contracts import check_against_panel, read_contracts
 from defipm.data.folder import DataFolder, scan_folder
 from defipm.data.funding import attach_funding
-from defipm.data.grid import duration_ns, ns_duration
 from defipm.data.ohlcv import BarLabel, panel_from_files
 from defipm.data.panel import FIELDS, PricePanel
 
@@ -134,6 +134,6 @@ def _bars(found: DataFolder, bar_label: BarLabel, interval: timedelta | None, ca
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         _write(panel, target)
-    except OSError as exc:  # read-only home etc.: caching is optional
+    except OSError as exc:  # a read-only home etc.: say where, and how to run without the cache
         raise DataError(f"cannot write the price cache in {cache_dir}: {exc} (pass cache=False)") from exc
     return panel

@@ -24,7 +24,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from defipm.core.errors import DataError
-from defipm.data.grid import duration_ns, infer_step, ns_duration
+from defipm.core.schedule import duration_ns, ns_duration
+from defipm.data.grid import infer_step
 from defipm.data.ohlcv import TIME_COLUMNS, check_times, parse_times, read_table
 from defipm.data.panel import PricePanel, to_datetime
 

@@ -23,18 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from defipm.core.errors import DataError
-
-NS_PER_US = 1000
-
-
-def duration_ns(value: timedelta) -> int:
-    """A ``timedelta`` as an exact integer number of nanoseconds (``total_seconds()`` is a float)."""
-    return (value // timedelta(microseconds=1)) * NS_PER_US
-
-
-def ns_duration(nanos: int) -> timedelta:
-    """Integer nanoseconds as a ``timedelta`` (whole microseconds; grids finer than that are refused)."""
-    return timedelta(microseconds=nanos // NS_PER_US)
+from defipm.core.schedule import NS_PER_US, duration_ns, ns_duration
 
 
 def _when(nanos: int) -> str:

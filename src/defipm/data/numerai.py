@@ -442,8 +442,8 @@ class NumeraiCryptoSource:
         return CacheStatus(path, dataset, new_sha, True, changed, now)
 
     def load(self, *, force: bool = False, now: datetime | None = None) -> MetaModelHistory:
-        """Fetch (if needed) and read the validated history; the parsed table is reused while the file's hash
-        is unchanged, so calling this every cycle is cheap."""
+        """Fetch (if needed) and read the validated history. Every call checks the cached file (``fetch``: its
+        hash, and a download once ``max_age`` has passed); the file is parsed again only when its hash changed."""
         status = self.fetch(force=force, now=now)
         if self._loaded is not None and self._loaded[0] == status.sha256:
             return self._loaded[1]

@@ -25,7 +25,8 @@ from numpy.typing import NDArray
 
 from defipm.core.errors import DataError
 from defipm.core.metrics import periods_per_year
-from defipm.data.grid import duration_ns, infer_step, ns_duration
+from defipm.core.schedule import duration_ns, ns_duration
+from defipm.data.grid import infer_step
 
 FIELDS = ("open", "high", "low", "close", "volume")
 STALE_AFTER_BARS = 3

@@ -56,24 +56,12 @@ def synthetic_panel(
     names = list(symbols) if symbols is not None else synthetic_symbols(n_assets)
     if len(names) != n_assets:
         raise ValueError(f"{len(names)} symbols given for {n_assets} assets")
-    rng = np.random.default_rng(seed)
     bars_per_year = 365.0 * 86_400.0 / interval.total_seconds()
-    sigma = annual_volatility / math.sqrt(bars_per_year)
-    mu = annual_drift / bars_per_year - 0.5 * sigma * sigma
-    common = rng.standard_normal((n_bars, 1))
-    own = rng.standard_normal((n_bars, n_assets))
-    shocks = math.sqrt(market_correlation) * common + math.sqrt(1.0 - market_correlation) * own
-    log_ret = mu + sigma * shocks
-    log_ret[0] = 0.0
-    first = np.asarray(start_price, dtype=np.float64) * np.ones(n_assets)
-    close = first * np.exp(np.cumsum(log_ret, axis=0))
-    prev = np.vstack([close[:1], close[:-1]])
-    open_ = prev * np.exp(sigma * 0.1 * rng.standard_normal((n_bars, n_assets)))
-    wick = np.abs(sigma * 0.5 * rng.standard_normal((n_bars, n_assets)))
-    high = np.maximum(open_, close) * np.exp(wick)
-    low = np.minimum(open_, close) * np.exp(-wick)
     bar_volume = daily_volume * interval.total_seconds() / 86_400.0
-    volume = bar_volume * rng.lognormal(mean=-0.125, sigma=0.5, size=(n_bars, n_assets))
+    open_, high, low, close, volume = _random_walk_bars(
+        np.random.default_rng(seed), (n_bars, n_assets), annual_drift / bars_per_year,
+        annual_volatility / math.sqrt(bars_per_year), market_correlation, start_price, bar_volume,
+    )  # fmt: skip
     if ragged:
         for i in range(n_assets):
             k = i * n_bars // (2 * n_assets)
@@ -94,6 +82,35 @@ def synthetic_panel(
         synthetic=True,
         source=f"synthetic (geometric random walk, seed={seed})",
     )
+
+
+def _random_walk_bars(
+    rng: np.random.Generator,
+    shape: tuple[int, int],
+    drift: float,
+    sigma: float,
+    market_correlation: float,
+    start_price: float | Sequence[float],
+    bar_volume: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(open, high, low, close, volume) of ``shape`` (bars, assets): log returns ``drift - sigma^2 / 2 + sigma x
+    shock`` per bar, each shock a ``market_correlation`` share of one common factor; opens near the previous close,
+    wicks around the body, lognormal volumes averaging ``bar_volume``."""
+    n_bars, n_assets = shape
+    common = rng.standard_normal((n_bars, 1))
+    own = rng.standard_normal(shape)
+    shocks = math.sqrt(market_correlation) * common + math.sqrt(1.0 - market_correlation) * own
+    log_ret = drift - 0.5 * sigma * sigma + sigma * shocks
+    log_ret[0] = 0.0
+    first = np.asarray(start_price, dtype=np.float64) * np.ones(n_assets)
+    close = first * np.exp(np.cumsum(log_ret, axis=0))
+    prev = np.vstack([close[:1], close[:-1]])
+    open_ = prev * np.exp(sigma * 0.1 * rng.standard_normal(shape))
+    wick = np.abs(sigma * 0.5 * rng.standard_normal(shape))
+    high = np.maximum(open_, close) * np.exp(wick)
+    low = np.minimum(open_, close) * np.exp(-wick)
+    volume = bar_volume * rng.lognormal(mean=-0.125, sigma=0.5, size=shape)
+    return open_, high, low, close, volume
 
 
 def write_synthetic_csv(folder: str | Path, panel: PricePanel) -> list[Path]:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from defipm.cli_errors import fail
 from defipm.core.errors import DefipmError
 from defipm.data.numerai import MetaModelHistory, NumeraiCryptoSource, check_not_stale, utc_naive
 from defipm.oracles.symbols import VENUE_MAPS, SymbolMap
@@ -22,11 +23,6 @@ app = typer.Typer(help="Numerai Crypto meta-model: download it, show TB-N picks.
 console = Console(soft_wrap=True)  # paths and hashes stay on one line, copyable
 
 DEFAULT_CACHE = Path(".defipm/cache/numerai")
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    console.print(f"[red]error:[/red] {escape(str(exc))}")
-    return typer.Exit(code=1)
 
 
 @app.command()
@@ -44,7 +40,7 @@ def download(
         status = source.fetch(force=force)
         history = MetaModelHistory.from_file(status.path)
     except DefipmError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from None
     what = "downloaded, changed" if status.changed else "downloaded, unchanged" if status.downloaded else "cached"
     console.print(f"{status.dataset}: {what}")
     console.print(f"  file    {status.path}")
@@ -93,7 +89,7 @@ def show(
         scores = oracle.venue_scores(oracle.scores(at, history), members)
         weights = oracle.fetch_portfolio_weights(at, members)
     except DefipmError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from None
 
     table = Table(title=f"TB-N picks from {day:%Y-%m-%d} (N={n}, lags={lags}, gross={gross:g}, venue map {venue})")
     table.add_column("side")

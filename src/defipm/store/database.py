@@ -20,8 +20,39 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from defipm.core.errors import ConfigError
+from defipm.core.orders import OrderStatus
 from defipm.core.redaction import hide_in_logs, redact_text, redact_url
-from defipm.store.models import Base, Cycle, EquitySnapshot, Flow, RiskEvent, Setting, TargetWeight
+from defipm.store.models import Base, Cycle, EquitySnapshot, Flow, OrderRecord, RiskEvent, Setting, TargetWeight
+
+
+def _write_cycle_children(
+    conn: Connection,
+    run: str,
+    cycle_id: str,
+    timestamp: datetime,
+    targets: dict[str, tuple[float | None, float]] | None,
+    risk_events: list[tuple[str, str, str]] | None,
+    snapshot: tuple[Decimal, Decimal, float, float] | None,
+) -> None:
+    """A cycle's target weights, risk events and closing equity snapshot (each only when given)."""
+    if targets:
+        conn.execute(
+            insert(TargetWeight),
+            [{"cycle_id": cycle_id, "symbol": s, "target": t, "executed": e} for s, (t, e) in targets.items()],
+        )
+    if risk_events:
+        conn.execute(
+            insert(RiskEvent),
+            [
+                {"run": run, "cycle_id": cycle_id, "timestamp": timestamp, "limit": lim, "detail": d, "action": a}
+                for lim, d, a in risk_events
+            ],
+        )
+    if snapshot is not None:
+        eq, cash, gross, net = snapshot
+        conn.execute(
+            insert(EquitySnapshot).values(run=run, timestamp=timestamp, equity=eq, cash=cash, gross=gross, net=net)
+        )
 
 
 def default_url(path: str | Path = "defipm.db") -> str:
@@ -143,33 +174,7 @@ class Store:
                     conn.execute(delete(RiskEvent).where(RiskEvent.cycle_id == cycle_id))
             else:
                 conn.execute(insert(Cycle).values(id=cycle_id, **row))
-            if targets:
-                conn.execute(
-                    insert(TargetWeight),
-                    [{"cycle_id": cycle_id, "symbol": s, "target": t, "executed": e} for s, (t, e) in targets.items()],
-                )
-            if risk_events:
-                conn.execute(
-                    insert(RiskEvent),
-                    [
-                        {
-                            "run": run,
-                            "cycle_id": cycle_id,
-                            "timestamp": timestamp,
-                            "limit": lim,
-                            "detail": d,
-                            "action": a,
-                        }
-                        for lim, d, a in risk_events
-                    ],
-                )
-            if snapshot is not None:
-                eq, cash, gross, net = snapshot
-                conn.execute(
-                    insert(EquitySnapshot).values(
-                        run=run, timestamp=timestamp, equity=eq, cash=cash, gross=gross, net=net
-                    )
-                )
+            _write_cycle_children(conn, run, cycle_id, timestamp, targets, risk_events, snapshot)
 
     def incomplete_cycles(self, run: str) -> list[Cycle]:
         """Cycles of ``run`` whose row was opened before sending and never completed (the process stopped)."""
@@ -187,6 +192,18 @@ class Store:
                 .where(Cycle.id == cycle_id)
                 .values(status=status, error=error, fees=fees, orders=orders, completed=True)
             )
+
+    def orders_sent(self, run: str, cycle_id: str) -> tuple[int, Decimal]:
+        """(orders sent, their fees) of one cycle, resent ones included (intents it never sent do not count)."""
+        unsent = (OrderStatus.PLANNED.value, OrderStatus.CANCELLED.value)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(OrderRecord.status, OrderRecord.fee).where(
+                    OrderRecord.run == run, OrderRecord.sent_cycle_id == cycle_id
+                )
+            ).all()
+        sent = [fee for status, fee in rows if status not in unsent]
+        return len(sent), sum((fee or Decimal(0) for fee in sent), Decimal(0))
 
     def record_flow(self, run: str, timestamp: datetime, amount: Decimal, kind: str, note: str | None = None) -> None:
         with self.begin() as conn:

@@ -23,15 +23,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from defipm.component import Configurable
 from defipm.core.account import AccountSnapshot
+from defipm.core.amounts import finite_positive, to_decimal
 from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSymbolError, VenueError
 from defipm.core.exposure import ExposureGuard
 from defipm.core.instruments import InstrumentRules
 from defipm.core.journal import MemoryJournal, OrderJournal
-from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder
+from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.reports import RebalanceReport
 from defipm.core.weights import Weights
@@ -43,25 +44,20 @@ DEFAULT_MAX_PRICE_AGE = 60.0
 HALTED_SKIP = "halted: only risk-reducing orders are sent"
 
 
-def to_decimal(value: Decimal | float | int | str, what: str = "amount") -> Decimal:
-    """Exact conversion for user input: floats go through their shortest repr, never their binary expansion.
-    Raises ``ValueError`` naming ``what`` for text that is not a number."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    try:
-        return Decimal(value)
-    except (ArithmeticError, TypeError, ValueError):
-        raise ValueError(f"{what} must be a number, got {value!r}") from None
+class CashTransfers(Protocol):
+    """Deposits into and withdrawals from a venue's account through defipm, in quote currency.
 
+    A venue that takes them returns an implementation from ``Venue.cash_transfers`` (the paper venue: its own
+    cash; Hyperliquid: USDC between the spot and perp balances). Both take a positive ``amount``; a refusal raises
+    a ``DefipmError`` (``InsufficientMarginError`` for more than is withdrawable) and moves nothing."""
 
-def finite_positive(value: Decimal | float | int | str, what: str) -> Decimal:
-    """``to_decimal``, refusing NaN, infinities, zero and negatives with an error naming ``what``."""
-    d = to_decimal(value, what)
-    if not d.is_finite() or d <= 0:
-        raise ValueError(f"{what} must be a finite number above 0, got {value!r}")
-    return d
+    def deposit(self, amount: Decimal) -> object:
+        """Add ``amount`` to the account; returns the venue's record of it."""
+        ...
+
+    def withdraw(self, amount: Decimal) -> object:
+        """Take ``amount`` out of the account; returns the venue's record of it."""
+        ...
 
 
 class Venue(Configurable, ABC):
@@ -113,10 +109,14 @@ class Venue(Configurable, ABC):
             )
         return True
 
-    def untradable(self) -> dict[str, str]:
-        """Symbols that cannot be traded now, with the reason (e.g. held, but with no fresh price). Plans leave
-        their positions as they are and report them as skipped."""
+    def untradable(self) -> dict[str, SkippedOrder]:
+        """Symbols that cannot be traded now, each with the skip it is reported as (e.g. held, but with no fresh
+        price: ``SkipReason.STALE_PRICE``). Plans leave their positions as they are."""
         return {}
+
+    def cash_transfers(self) -> CashTransfers | None:
+        """How money moves into and out of the account through defipm, or None where it does not (the default)."""
+        return None
 
     def pop_notices(self) -> list[str]:
         """What the venue did on its own since the last call (e.g. a liquidation), one line each; the manager
@@ -205,8 +205,9 @@ class Venue(Configurable, ABC):
         snapshot: AccountSnapshot | None = None,
         client_order_id: Callable[[], str] | None = None,
     ) -> tuple[AccountSnapshot, Plan]:
-        """The orders ``set_portfolio_weights`` would send now, without sending them. Positions in ``untradable``
-        symbols are left as they are (reported as skipped)."""
+        """The orders ``set_portfolio_weights`` would send now. Planning sends nothing and changes nothing at the
+        venue (it refreshes market data older than ``max_price_age``, as sending would); a venue's override must
+        keep it so. Positions in ``untradable`` symbols are left as they are (reported as skipped)."""
         if self.ensure_fresh_prices():
             snapshot = None
         snap = snapshot if snapshot is not None else self.snapshot()
@@ -219,7 +220,7 @@ class Venue(Configurable, ABC):
             positions, snap.prices, snap.equity, weights, self.get_rules, config or self.planner, client_order_id
         )
         if blocked:
-            kept = tuple(SkippedOrder(s, ZERO, reason) for s, reason in sorted(blocked.items()))
+            kept = tuple(blocked[s] for s in sorted(blocked))
             plan = Plan(plan.orders, kept + plan.skipped)
         return snap, plan
 
@@ -239,14 +240,15 @@ class Venue(Configurable, ABC):
         ``reduce_only`` sends only the orders that reduce a position (a halted book); the others are skipped."""
         target = weights if isinstance(weights, Weights) else Weights(weights)
         journal = journal or MemoryJournal()
-        ids = getattr(journal, "new_client_order_id", None)
         if self.ensure_fresh_prices():  # also for venues whose own ``plan`` does not ask
             snapshot = None
-        before, plan = self.plan(target, planner, snapshot, ids)
+        before, plan = self.plan(target, planner, snapshot, journal.ids)
         if reduce_only:
             kept = tuple(o for o in plan.orders if o.reduce_only)
             dropped = tuple(
-                SkippedOrder(o.symbol, o.signed_quantity, HALTED_SKIP) for o in plan.orders if not o.reduce_only
+                SkippedOrder(o.symbol, o.signed_quantity, SkipReason.HALTED, HALTED_SKIP)
+                for o in plan.orders
+                if not o.reduce_only
             )
             plan = Plan(kept, plan.skipped + dropped)
         results, stopped = self.execute_orders(plan.orders, journal, cycle_id=cycle_id)

@@ -10,7 +10,7 @@ import requests
 from hyperliquid.utils.signing import order_wires_to_order_action, sign_l1_action
 
 from defipm.core.errors import InsufficientMarginError, VenueUnavailableError
-from defipm.core.orders import Order, OrderStatus, OrderType, Side
+from defipm.core.orders import Order, OrderStatus, OrderType, Side, SkipReason
 from defipm.venues.hyperliquid.sim import Fault
 
 
@@ -69,7 +69,7 @@ def test_insufficient_margin(venue, exchange):
 def test_order_under_ten_dollars_is_skipped_not_sent(venue, exchange):
     report = venue.set_portfolio_weights({"ETH": 0.00005})  # $5 of ETH
     assert report.results == ()
-    assert "minimum notional" in report.skipped[0].reason
+    assert report.skipped[0].reason is SkipReason.MIN_NOTIONAL
     assert exchange.engine.order_log == []
     # sent anyway (execute_trade bypasses the planner): the exchange's refusal is reported
     result = venue.execute_trade("ETH", "0.002")
@@ -104,7 +104,9 @@ def test_coin_missing_from_all_mids_is_skipped(venue, exchange):
     venue.refresh()
     report = venue.set_portfolio_weights({"BTC": 0.3, "SOL": 0.3})
     assert [r.order.symbol for r in report.results] == ["BTC"]
-    assert any(s.symbol == "SOL" and "allMids" in s.reason for s in report.skipped)
+    assert any(
+        s.symbol == "SOL" and s.reason is SkipReason.STALE_PRICE and "allMids" in s.detail for s in report.skipped
+    )
 
 
 def test_held_coin_missing_from_all_mids_is_marked_from_position(venue, exchange):
@@ -119,8 +121,9 @@ def test_delisted_and_unknown_coins_in_weights_are_skipped(venue, exchange):
     assert "LUNA" not in venue.get_universe()
     report = venue.set_portfolio_weights({"BTC": 0.3, "LUNA": 0.2, "NOPE": 0.1})
     assert [r.order.symbol for r in report.results] == ["BTC"]
-    reasons = {s.symbol: s.reason for s in report.skipped}
-    assert "delisted" in reasons["LUNA"] and "not listed" in reasons["NOPE"]
+    reasons = {s.symbol: (s.reason, s.detail) for s in report.skipped}
+    assert reasons["LUNA"][0] is reasons["NOPE"][0] is SkipReason.NOT_LISTED
+    assert "delisted" in reasons["LUNA"][1] and "not listed" in reasons["NOPE"][1]
 
 
 @pytest.mark.parametrize("status", [429, 500, 502])

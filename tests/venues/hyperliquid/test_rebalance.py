@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from defipm.core.orders import OrderStatus
+from defipm.core.orders import OrderStatus, SkipReason
 from defipm.core.weights import Weights
 
 
@@ -88,4 +88,7 @@ def test_leverage_is_capped_at_each_coins_maximum_and_a_refusal_skips_only_that_
         venue._leverage_set.pop("XYZ")  # the venue asks again (its cached rules still say 3x)
         report = venue.set_portfolio_weights({"BTC": 0.2, "XYZ": 0.2})
         assert [r.order.symbol for r in report.results] == ["BTC"]
-        assert any(s.symbol == "XYZ" and "leverage" in s.reason for s in report.skipped)
+        assert any(
+            s.symbol == "XYZ" and s.reason is SkipReason.LEVERAGE_REFUSED and "leverage" in s.detail
+            for s in report.skipped
+        )

@@ -1,5 +1,6 @@
 """Property: every order the venue plans passes the exchange's own checks (size step, price grid, $10, reduce-only,
-IOC crossing), or is reported as skipped with a reason. No HTTP: the venue plans from the engine's views."""
+IOC crossing), or is reported as skipped for a reason that holds (under $10, under one size step, inside the
+no-trade band). No HTTP: the venue plans from the engine's views."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from defipm.core.orders import Side
+from defipm.core.orders import Side, SkipReason
 from defipm.core.weights import Weights
 from defipm.venues.hyperliquid.config import HyperliquidConfig
 from defipm.venues.hyperliquid.rules import price_is_valid, size_is_valid, to_wire
@@ -55,8 +56,15 @@ def test_planned_orders_are_accepted_or_skipped_with_reason(case):
     venue.load_state(engine.info_meta(), engine.all_mids(), engine.clearinghouse_state(USER))
     target = Weights({n: w for n, *_, w in coins})
     _, plan = venue.plan(target)
+    band = Decimal(repr(venue.config.no_trade_band)) * equity
     for skipped in plan.skipped:
-        assert skipped.reason
+        value = abs(skipped.signed_quantity) * engine.mids[skipped.symbol]
+        step = Decimal(1).scaleb(-venue.sz_decimals(skipped.symbol))
+        assert {
+            SkipReason.MIN_NOTIONAL: value < 10,
+            SkipReason.STEP_ROUNDING: abs(skipped.signed_quantity) < step,
+            SkipReason.NO_TRADE_BAND: value < band,
+        }.get(skipped.reason, False), skipped
     for order in plan.orders:
         d = venue.sz_decimals(order.symbol)
         price = venue.aggressive_price(order.symbol, order.side, order.reference_price)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from defipm import MissingPriceError, OrderStatus, PaperVenue, VenueUnavailableError, Weights
+from defipm.core.orders import SkipReason
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 PRICES = {"BTC": 40_000.0, "ETH": 2_000.0}
@@ -81,7 +82,7 @@ def test_a_held_symbol_missing_from_the_update_is_stale_and_not_traded_at_its_ol
     report = v.set_portfolio_weights(Weights({"BTC": 0.5}))
     assert [o.order.symbol for o in report.results] == ["BTC"]
     [kept] = [k for k in report.skipped if k.symbol == "ETH"]
-    assert "no price in the latest market update" in kept.reason
+    assert kept.reason is SkipReason.STALE_PRICE and "no price in the latest market update" in kept.detail
     assert v.get_positions()["ETH"] == eth
     refused = v.execute_trade("ETH", -eth)  # asked for directly: refused, not filled at 2,000
     assert refused.status is OrderStatus.REJECTED and "stale" in refused.error

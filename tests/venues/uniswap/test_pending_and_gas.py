@@ -24,7 +24,7 @@ import pytest
 
 from defipm.chain.local import LocalUniswap
 from defipm.core.journal import new_client_order_id
-from defipm.core.orders import Order, OrderStatus, Side
+from defipm.core.orders import Order, OrderStatus, Side, SkipReason
 from defipm.journal import SqlJournal
 from defipm.store import Store
 from defipm.venues.uniswap import UniswapConfig, UniswapVenue
@@ -89,7 +89,10 @@ def _gas_caps(world: LocalUniswap, venue: UniswapVenue) -> None:
 
     report = venue.set_portfolio_weights({"UNI": 0.4, "LINK": 0.4})
     assert not report.results and {s.symbol for s in report.skipped} == {"UNI", "LINK"}
-    assert all("above max_fee_per_gas_gwei 300.00: deferred" in s.reason for s in report.skipped)
+    assert all(
+        s.reason is SkipReason.GAS_PRICE and "above max_fee_per_gas_gwei 300.00: deferred" in s.detail
+        for s in report.skipped
+    )
     direct = venue.execute_trade("UNI", 10)  # used directly, the venue refuses too
     assert direct.status is OrderStatus.REJECTED and "max_fee_per_gas_gwei" in (direct.error or "")
     assert w3.eth.get_transaction_count(trader.address, "pending") == nonce  # nothing signed
@@ -101,7 +104,8 @@ def _gas_caps(world: LocalUniswap, venue: UniswapVenue) -> None:
     report = venue.set_portfolio_weights({"UNI": 0.05, "LINK": 0.4})
     assert [(r.order.symbol, r.status) for r in report.results] == [("LINK", OrderStatus.FILLED)]
     (skipped,) = report.skipped
-    assert skipped.symbol == "UNI" and "order cost" in skipped.reason and "above 1.00% of notional" in skipped.reason
+    assert skipped.symbol == "UNI" and skipped.reason is SkipReason.ORDER_COST
+    assert "above 1.00% of notional" in skipped.detail
     for execution in venue.executions.values():  # what the swap paid per gas stayed under the ceiling
         assert execution.gas_cost_wei <= execution.gas_used * 300 * GWEI
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from defipm.cli_errors import fail
 from defipm.venues.hyperliquid.config import is_address
 from defipm.venues.hyperliquid.sim.roles import RoleError
 from defipm.venues.hyperliquid.sim.seed import DEFAULT_FIXTURES_DIR
@@ -103,8 +104,7 @@ def sim(
     try:
         ex.start()
     except OSError as exc:
-        typer.echo(f"error: cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(1) from None
+        raise fail(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}") from None
     typer.echo(f"local Hyperliquid ({network}) on {ex.url}; {len(ex.engine.universe)} perps; Ctrl-C stops", err=False)
     if not account:
         typer.echo("no account funded yet: restart with --account 0xYOUR_ADDRESS=100000 to trade", err=False)

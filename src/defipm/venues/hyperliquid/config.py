@@ -97,7 +97,8 @@ class HyperliquidConfig(ConfigModel):
     secret_key_env: str | None = None
     """The variable holding the key (see ``AccountProfile``)."""
     leverage: dict[Symbol, int] = Field(default_factory=dict)
-    """Leverage per coin (x), set with ``updateLeverage`` on connect; coins not listed keep the exchange's."""
+    """Leverage per coin (x), set with ``updateLeverage`` before the coin's first order (connecting signs nothing);
+    coins not listed keep the exchange's."""
     default_leverage: int | None = None
     """Leverage (x) for every traded coin not in ``leverage``; None leaves the exchange's setting."""
     cross_margin: bool = True

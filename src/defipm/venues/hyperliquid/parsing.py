@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from defipm.core.errors import VenueError
+from defipm.core.errors import MalformedAnswerError
 from defipm.core.instruments import InstrumentRules
 from defipm.core.orders import Fill, Side
 from defipm.venues.hyperliquid.rules import MAX_PERP_DECIMALS, rules_from_meta
@@ -30,10 +30,6 @@ MIN_PRICE = Decimal("1e-8")
 MAX_TIME_MS = 10**14
 """Milliseconds since 1970 (year ~5138): a larger time is corrupt."""
 _NUMERAL = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
-
-
-class MalformedAnswerError(VenueError):
-    """An exchange answer has a missing, mistyped or unusable field; the message names answer, coin and field."""
 
 
 def _bad(where: str, field: str, value: Any, problem: str) -> MalformedAnswerError:

@@ -14,7 +14,7 @@ slippage cap, each with the journal's cloid, so ``lookup_order`` can find them a
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal
@@ -25,11 +25,10 @@ from pydantic import SecretStr
 from defipm.core.account import AccountSnapshot
 from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSymbolError, VenueError
 from defipm.core.instruments import InstrumentRules
-from defipm.core.journal import OrderJournal, new_client_order_id
-from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder
+from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.weights import Weights
-from defipm.venues.base import Venue
+from defipm.venues.base import CashTransfers, Venue
 from defipm.venues.hyperliquid.authority import Authority
 from defipm.venues.hyperliquid.client import HyperliquidClient
 from defipm.venues.hyperliquid.config import HyperliquidConfig
@@ -220,6 +219,10 @@ class HyperliquidVenue(Venue):
             self._flows = UsdcFlows(self)
         return self._flows
 
+    def cash_transfers(self) -> CashTransfers:
+        """Deposits and withdrawals move USDC between the spot balance and the perp account."""
+        return self
+
     def deposit(self, amount: Decimal) -> FlowRecord:
         """Move USDC from the spot balance into the perp account (``usdClassTransfer``, toPerp)."""
         return self.flows.transfer(amount, to_perp=True)
@@ -272,18 +275,19 @@ class HyperliquidVenue(Venue):
         skipped: list[SkippedOrder] = []
         tradable: dict[str, float] = {}
         for coin, w in weights.items():
-            reason = self._untradable(coin)
-            if reason is None:
+            blocked = self._untradable(coin)
+            if blocked is None:
                 tradable[coin] = w
             elif w or snap.positions.get(coin):
-                skipped.append(SkippedOrder(coin, ZERO, reason))
+                skipped.append(blocked)
         positions = {c: q for c, q in snap.positions.items() if self._untradable(c) is None}
         for coin, q in snap.positions.items():
-            if coin not in positions and coin not in weights:
-                skipped.append(SkippedOrder(coin, -q, self._untradable(coin) or "untradable"))
+            blocked = self._untradable(coin)
+            if blocked is not None and coin not in weights:
+                skipped.append(replace(blocked, signed_quantity=-q))
         for coin, reason in self._ensure_leverage([c for c, w in tradable.items() if w]).items():
             del tradable[coin]  # its position (if any) is kept as it is, and reported
-            skipped.append(SkippedOrder(coin, ZERO, reason))
+            skipped.append(SkippedOrder(coin, ZERO, SkipReason.LEVERAGE_REFUSED, reason))
             positions.pop(coin, None)
         plan = plan_rebalance(
             positions,
@@ -297,13 +301,14 @@ class HyperliquidVenue(Venue):
         plan = self._hl_adjust(plan, positions, snap.prices, Weights(tradable))
         return snap, Plan(plan.orders, tuple(skipped) + plan.skipped)
 
-    def _untradable(self, coin: str) -> str | None:
+    def _untradable(self, coin: str) -> SkippedOrder | None:
+        """The skip of a coin that cannot be traded now, or None."""
         if coin not in self._meta:
-            return f"{coin}: not listed on Hyperliquid (not in meta)"
+            return SkippedOrder(coin, ZERO, SkipReason.NOT_LISTED, f"{coin}: not listed on Hyperliquid (not in meta)")
         if self._meta[coin].get("isDelisted"):
-            return f"{coin}: delisted on Hyperliquid"
+            return SkippedOrder(coin, ZERO, SkipReason.NOT_LISTED, f"{coin}: delisted on Hyperliquid")
         if coin not in self._mids:
-            return f"{coin}: no mid price in allMids"
+            return SkippedOrder(coin, ZERO, SkipReason.STALE_PRICE, f"{coin}: no mid price in allMids")
         return None
 
     def _hl_adjust(
@@ -315,7 +320,7 @@ class HyperliquidVenue(Venue):
         first: list[Order] = []
         for sk in plan.skipped:
             cur = positions.get(sk.symbol, ZERO)
-            if not cur or sk.signed_quantity != -cur or "minimum notional" not in sk.reason:
+            if not cur or sk.signed_quantity != -cur or sk.reason is not SkipReason.MIN_NOTIONAL:
                 continue
             s, price, rules = sk.symbol, prices[sk.symbol], self.get_rules(sk.symbol)
             close_side = Side.of(-cur)
@@ -324,7 +329,10 @@ class HyperliquidVenue(Venue):
                 (
                     k
                     for k in skipped
-                    if k is not sk and k.symbol == s and k.signed_quantity and Side.of(k.signed_quantity) is close_side
+                    if k is not sk
+                    and k.symbol == s
+                    and k.reason is SkipReason.MIN_NOTIONAL
+                    and Side.of(k.signed_quantity) is close_side
                 ),
                 None,
             )
@@ -346,14 +354,6 @@ class HyperliquidVenue(Venue):
         return Plan(tuple(first + orders), tuple(skipped))
 
     # -- orders ---------------------------------------------------------------------------------------------
-    def execute_orders(
-        self, orders: Sequence[Order], journal: OrderJournal, *, cycle_id: str | None = None
-    ) -> tuple[list[OrderResult], bool]:
-        """Give every order a random cloid before the journal sees it: a counter-based id (the in-memory
-        journal's) would repeat across calls and processes, and Hyperliquid refuses a reused cloid."""
-        fresh = [o if o.client_order_id else replace(o, client_order_id=new_client_order_id()) for o in orders]
-        return super().execute_orders(fresh, journal, cycle_id=cycle_id)
-
     def aggressive_price(self, symbol: str, side: Side, reference: Decimal | None = None) -> Decimal:
         """The IOC limit: the mid moved by the slippage cap against us, rounded back toward the mid."""
         mid = reference if reference is not None else self._mids.get(symbol)

@@ -10,13 +10,24 @@ the same fields (``checked``), so there is one definition of what a valid paper 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
 
 from defipm.config_schema import ConfigModel, FeeFraction, Leverage, Money, Seconds, Symbol, problems
 from defipm.core.instruments import InstrumentRules
 from defipm.venues.paper.fill_model import MAX_SLIPPAGE_BPS, SlippageModel
+
+
+class PaperMode(StrEnum):
+    """What a paper account trades."""
+
+    PERP = "perp"
+    """Perpetuals: long and short, margin = gross notional / max_leverage, funding, liquidation."""
+    SPOT = "spot"
+    """Spot: long only, cash never negative."""
+
 
 Step = Annotated[Decimal, Field(ge=Decimal("1e-18"), le=Decimal("1e9"), allow_inf_nan=False)]
 """A size or price increment: from 1e-18 (the finest token unit) to 1e9."""
@@ -50,7 +61,7 @@ class RulesParams(ConfigModel):
 
 class PaperParams(ConfigModel):
     initial_cash: Money = Decimal(10_000)
-    mode: Literal["perp", "spot"] = "perp"
+    mode: PaperMode = PaperMode.PERP
     taker_fee: FeeFraction = Decimal("0.00045")
     slippage: SlippageParams = Field(default_factory=SlippageParams)
     rules: dict[Symbol, RulesParams] = Field(default_factory=dict)

@@ -17,10 +17,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import islice
-from typing import Literal
 
 from defipm.component import BuildContext
 from defipm.core.account import AccountSnapshot
+from defipm.core.amounts import to_decimal
 from defipm.core.errors import (
     DefipmError,
     InsufficientMarginError,
@@ -30,14 +30,14 @@ from defipm.core.errors import (
     VenueUnavailableError,
 )
 from defipm.core.instruments import InstrumentRules
-from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Side
+from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig
 from defipm.store.database import Store
-from defipm.venues.base import Venue, to_decimal
+from defipm.venues.base import CashTransfers, Venue
 from defipm.venues.paper.book import PaperBook
 from defipm.venues.paper.fill_model import SlippageModel
 from defipm.venues.paper.liquidation import LIQUIDATION_ID_PREFIX, Liquidation, default_maintenance_fraction
-from defipm.venues.paper.params import PaperParams, checked
+from defipm.venues.paper.params import PaperMode, PaperParams, checked
 from defipm.venues.paper.quotes import checked_prices, checked_volumes
 
 ZERO = Decimal(0)
@@ -55,13 +55,29 @@ def _value_and_gross(values: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
     return sum(values, ZERO), sum(map(abs, values), ZERO)
 
 
+def _maintenance_margin(max_leverage: Decimal, given: Decimal | float | str | None) -> Decimal:
+    """The perp maintenance margin: ``given`` (below the initial margin ``1 / max_leverage``), or by default half
+    the initial margin, as on Hyperliquid."""
+    if given is None:
+        return default_maintenance_fraction(max_leverage)
+    margin: Decimal = checked("maintenance_margin", given)
+    initial = 1 / max_leverage
+    if not margin < initial:
+        raise ValueError(
+            f"paper venue maintenance_margin must be below the initial margin 1 / max_leverage = {initial:.6g}, "
+            f"got {given}"
+        )
+    return margin
+
+
 MarketFeed = Callable[[], tuple[datetime, Mapping[str, float], Mapping[str, float] | None]]
 
 
 class PaperVenue(Venue):
     """Simulated venue.
 
-    mode: "perp" (long/short, margin = gross notional / max_leverage) or "spot" (long only, cash never negative).
+    mode: ``PaperMode.PERP`` ("perp": long/short, margin = gross notional / max_leverage) or ``PaperMode.SPOT``
+        ("spot": long only, cash never negative).
     initial_cash: quote currency the account starts with (ignored when the store already holds the account).
     taker_fee: fee as a fraction of notional; overrides the fee of ``rules``.
     rules: per-symbol ``InstrumentRules`` (a mapping or a function); defaults allow any size to 1e-8.
@@ -81,7 +97,7 @@ class PaperVenue(Venue):
         self,
         *,
         initial_cash: Decimal | float | str = Decimal(10_000),
-        mode: Literal["perp", "spot"] = "perp",
+        mode: PaperMode | str = PaperMode.PERP,
         taker_fee: Decimal | float | str = Decimal("0.00045"),
         slippage: SlippageModel | None = None,
         rules: Mapping[str, InstrumentRules] | Callable[[str], InstrumentRules] | None = None,
@@ -93,10 +109,9 @@ class PaperVenue(Venue):
         feed: MarketFeed | None = None,
         maintenance_margin: Decimal | float | str | None = None,
     ) -> None:
-        mode = checked("mode", mode)
-        self.mode = mode
-        self.allows_shorts = mode == "perp"
-        self._spot = mode == "spot"
+        self.mode: PaperMode = checked("mode", mode)
+        self.allows_shorts = self.mode is PaperMode.PERP
+        self._spot = self.mode is PaperMode.SPOT
         self.taker_fee: Decimal = checked("taker_fee", taker_fee)
         self.slippage = slippage or SlippageModel()
         self._slippage_active = self.slippage.active
@@ -105,16 +120,7 @@ class PaperVenue(Venue):
         self.planner = PlannerConfig(cost_reserve_bps=self.slippage.fixed_bps)
         self._rules = rules
         self.max_leverage: Decimal = checked("max_leverage", max_leverage)
-        initial = 1 / self.max_leverage
-        if maintenance_margin is None:
-            self.maintenance_margin = default_maintenance_fraction(self.max_leverage)
-        else:
-            self.maintenance_margin = checked("maintenance_margin", maintenance_margin)
-            if not self.maintenance_margin < initial:
-                raise ValueError(
-                    f"paper venue maintenance_margin must be below the initial margin 1 / max_leverage = "
-                    f"{initial:.6g}, got {maintenance_margin}"
-                )
+        self.maintenance_margin = _maintenance_margin(self.max_leverage, maintenance_margin)
         self.seed = seed
         self.max_price_age: float | None = checked("max_price_age", max_price_age)
         self.feed = feed
@@ -135,10 +141,18 @@ class PaperVenue(Venue):
         """Every liquidation so far, oldest first."""
         self._notices: list[str] = []
         self._book = PaperBook(store, account) if store is not None else None
+        self.cash = ZERO
+        self.positions: dict[str, Decimal] = {}
+        """Signed size by symbol (flat symbols absent)."""
+        self.fill_count = 0
+        self._open_account(initial_cash)
+
+    def _open_account(self, initial_cash: Decimal | float | str) -> None:
+        """The account the store holds (its cash, positions and marks), or a new one with ``initial_cash``."""
         loaded = self._book.load() if self._book is not None else None
         if loaded is not None:
-            if loaded.mode != mode:
-                raise ValueError(f"paper account {account!r} is stored in {loaded.mode} mode, not {mode}")
+            if loaded.mode != self.mode:
+                raise ValueError(f"paper account {self.account!r} is stored in {loaded.mode} mode, not {self.mode}")
             self.cash = loaded.cash
             self.positions = loaded.positions
             self._prices.update(loaded.marks)
@@ -149,7 +163,7 @@ class PaperVenue(Venue):
             self.positions = {}
             self.fill_count = 0
             if self._book is not None:
-                self._book.create(cash, mode)
+                self._book.create(cash, self.mode)
 
     @classmethod
     def from_config(cls, config: PaperParams, context: BuildContext | None = None) -> PaperVenue:
@@ -210,13 +224,14 @@ class PaperVenue(Venue):
     def market_time(self) -> datetime | None:
         return self.timestamp
 
-    def untradable(self) -> dict[str, str]:
+    def untradable(self) -> dict[str, SkippedOrder]:
         """Held symbols the latest market update did not price: valued at their last mark, never traded at it."""
         quoted = self._quoted
         if self.positions.keys() <= quoted.keys():  # the usual case, checked at C speed
             return {}
+        stale = f"no price in the latest market update ({self.timestamp}); its last mark is stale, not traded at"
         return {
-            s: f"{s}: no price in the latest market update ({self.timestamp}); its last mark is stale, not traded at"
+            s: SkippedOrder(s, ZERO, SkipReason.STALE_PRICE, f"{s}: {stale}")
             for s, q in self.positions.items()
             if q and s not in quoted
         }
@@ -284,6 +299,10 @@ class PaperVenue(Venue):
         return None
 
     # -- cash flows and funding -----------------------------------------------------------------------------
+    def cash_transfers(self) -> CashTransfers:
+        """Deposits and withdrawals change the paper account's cash."""
+        return self
+
     def deposit(self, amount: Decimal | float | str) -> Decimal:
         """Add quote currency (a flow: the manager records it so it never counts as profit). Returns new cash."""
         amt = to_decimal(amount)
@@ -307,7 +326,7 @@ class PaperVenue(Venue):
 
     def withdrawable(self) -> Decimal:
         equity = self.get_equity()
-        if self.mode == "spot":
+        if self._spot:
             return max(self.cash, ZERO)
         return max(equity - self.margin_used(), ZERO)
 
@@ -316,7 +335,7 @@ class PaperVenue(Venue):
 
     def apply_funding(self, rates: Mapping[str, float | Decimal]) -> Decimal:
         """Charge one funding period: a long pays ``rate x notional`` (receives when negative). Returns the total."""
-        if self.mode == "spot":
+        if self._spot:
             return ZERO
         total = ZERO
         for s, q in self.positions.items():

@@ -41,7 +41,7 @@ from defipm.chain.v3_reader import PoolInfo
 from defipm.core.account import AccountSnapshot
 from defipm.core.errors import ConfigError, OrderRejectedError, UnknownSymbolError, VenueError, VenueUnavailableError
 from defipm.core.instruments import InstrumentRules
-from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, Plan, Side, SkippedOrder
+from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, Plan, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig
 from defipm.core.redaction import hide_in_logs
 from defipm.core.weights import Weights
@@ -213,8 +213,7 @@ class UniswapVenue(Venue):
         reason = self._gas.fee_refusal() if self._gas is not None else None
         if reason is None or not plan.orders:
             return snap, plan
-        deferred = tuple(SkippedOrder(o.symbol, o.quantity if o.side is Side.BUY else -o.quantity, reason)
-                         for o in plan.orders)  # fmt: skip
+        deferred = tuple(SkippedOrder(o.symbol, o.signed_quantity, SkipReason.GAS_PRICE, reason) for o in plan.orders)
         return snap, Plan((), plan.skipped + deferred)
 
     # -- market and account state -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from defipm.venues.hyperliquid.rules import (
@@ -50,6 +51,14 @@ INTERVALS_MS = {
 }
 
 
+class OrderState(StrEnum):
+    """An order's status on the local exchange, spelled as Hyperliquid's ``orderStatus`` answers it."""
+
+    OPEN = "open"
+    FILLED = "filled"
+    CANCELED = "canceled"
+
+
 class OrderError(Exception):
     """One order refused; the message goes into its status as ``{"error": message}``."""
 
@@ -72,7 +81,7 @@ class RestingOrder:
     tif: str
     cloid: str | None
     timestamp: int
-    status: str = "open"
+    status: OrderState = OrderState.OPEN
     status_ts: int = 0
 
     def view(self) -> dict[str, Any]:
@@ -290,7 +299,7 @@ class Engine:
         oid = next(self._oids)
         rest = left if tif in ("Gtc", "Alo") else ZERO
         order = RestingOrder(oid, coin, "B" if is_buy else "A", px, sz, rest, reduce_only, tif, cloid, now)
-        order.status = "open" if rest else ("filled" if not left else "canceled")
+        order.status = OrderState.OPEN if rest else (OrderState.FILLED if not left else OrderState.CANCELED)
         order.status_ts = now
         acct.orders[oid] = order
         if cloid is not None:
@@ -375,10 +384,10 @@ class Engine:
             for c in cancels:
                 oid = acct.by_cloid.get(c["cloid"]) if by_cloid else int(c["o"])
                 order = acct.orders.get(oid) if oid is not None else None
-                if order is None or order.status != "open":
+                if order is None or order.status is not OrderState.OPEN:
                     out.append({"error": "Order was never placed, already canceled, or filled."})
                     continue
-                order.status, order.status_ts, order.sz = "canceled", int(time.time() * 1000), ZERO
+                order.status, order.status_ts, order.sz = OrderState.CANCELED, int(time.time() * 1000), ZERO
                 out.append("success")
             return out
 
@@ -502,7 +511,7 @@ class Engine:
                     **({"cloid": o.cloid} if o.cloid else {}),
                 }
                 for o in acct.orders.values()
-                if o.status == "open"
+                if o.status is OrderState.OPEN
             ]
 
     def user_fills(self, user: str) -> list[dict[str, Any]]:

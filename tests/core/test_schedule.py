@@ -1,4 +1,4 @@
-"""Rebalancing schedules: every k bars, every period, daily at HH:MM, weekly; and their spellings."""
+"""Durations and rebalancing schedules: every k bars, every period, daily at HH:MM, weekly; and their one grammar."""
 
 from __future__ import annotations
 
@@ -10,8 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from defipm.backtest.schedule import Daily, Every, EveryKBars, Weekly, parse_duration, parse_schedule
 from defipm.core.errors import ConfigError
+from defipm.core.schedule import (
+    MAX_DURATION,
+    Daily,
+    Every,
+    EveryKBars,
+    Weekly,
+    parse_duration,
+    parse_schedule,
+    spell_duration,
+)
 
 HOURS = np.arange(np.datetime64("2024-01-01T05:00"), np.datetime64("2024-01-15T00:00"), np.timedelta64(1, "h")).astype(
     "datetime64[ns]"
@@ -128,3 +137,20 @@ def test_durations_are_exact_and_bounded() -> None:
     for spec in ("dailyish", "daily@00:00@x", "weekly@wedx"):
         with pytest.raises(ConfigError, match="schedule"):
             parse_schedule(spec)
+
+
+@settings(max_examples=60, deadline=None)
+@given(micros=st.integers(1, MAX_DURATION // timedelta(microseconds=1)))
+def test_a_duration_reads_back_from_its_spelling(micros: int) -> None:
+    """One grammar: whatever ``spell_duration`` writes (reports, error messages) parses to the same duration."""
+    value = timedelta(microseconds=micros)
+    assert parse_duration(spell_duration(value)) == value
+
+
+def test_every_unit_of_the_grammar() -> None:
+    assert [parse_duration(t) for t in ("30s", "90m", "90min", "1.5h", "2d", "1w")] == [
+        timedelta(seconds=30), timedelta(minutes=90), timedelta(minutes=90), timedelta(minutes=90),
+        timedelta(days=2), timedelta(weeks=1),
+    ]  # fmt: skip
+    with pytest.raises(ConfigError, match=r"--every '2h' is out of range: the duration must be from 0.01s to 1h"):
+        parse_duration("2h", "--every", shortest=timedelta(milliseconds=10), longest=timedelta(hours=1))

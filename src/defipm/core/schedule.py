@@ -1,16 +1,19 @@
-"""Rebalancing schedules: which bars of a replay are rebalance times.
+"""Durations and rebalancing schedules: one grammar for every command and config that takes them.
 
-- ``EveryKBars(k)``: the first bar, then every ``k`` bars.
-- ``Every(period)``: the first bar, then the first bar at least ``period`` after the previous rebalance
-  (``"48h"`` on daily bars = every 2 bars; on hourly bars = every 48 bars).
-- ``Daily(at)``: the first bar at or after ``at`` (UTC) of each day.
-- ``Weekly(weekday, at)``: the first bar at or after ``at`` (UTC) of that weekday, each week.
+Durations are a decimal number and a unit, exact (never through a float): ``30s``, ``90m`` (or ``90min``),
+``1.5h``, ``2d``, ``1w`` (``parse_duration``). Schedules say which bars of a replay are rebalance times:
 
-Every schedule also rebalances on the replay's first bar, so a run starts invested.
+- ``EveryKBars(k)`` (``5bars``): the first bar, then every ``k`` bars.
+- ``Every(period)`` (a duration): the first bar, then the first bar at least ``period`` after the previous
+  rebalance (``"48h"`` on daily bars = every 2 bars; on hourly bars = every 48 bars).
+- ``Daily(at)`` (``daily@00:00``): the first bar at or after ``at`` (UTC) of each day.
+- ``Weekly(weekday, at)`` (``weekly@mon@00:00``): the first bar at or after ``at`` (UTC) of that weekday, each week.
 
-A schedule is a frozen value; ``due(timestamps)`` gives the boolean mask for a whole replay at once, so a replay
-can be resumed or split (train/test) without hidden state. ``parse_schedule`` reads the CLI spellings:
-``5bars``, ``24h``, ``1.5h``, ``2d``, ``1w``, ``daily@00:00``, ``weekly@mon@00:00``.
+Every schedule also rebalances on the replay's first bar, so a run starts invested. A schedule is a frozen value;
+``due(timestamps)`` gives the boolean mask for a whole replay at once, so a replay can be resumed or split
+(train/test) without hidden state. ``parse_schedule`` reads every spelling above; ``defipm run --every`` reads the
+same grammar (and takes a duration: the clock-aligned ``daily@``/``weekly@`` are spelled the same way when it
+learns them).
 
 Every computation is in integer nanoseconds: no count of days or steps goes through a float, so a schedule is
 exact at any length (a rounded ``numpy.arange`` length once dropped the last bar of a 409-day replay).
@@ -19,38 +22,97 @@ exact at any length (a rounded ``numpy.arange`` length once dropped the last bar
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from defipm.core.errors import ConfigError
-from defipm.data.grid import duration_ns
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+NS_PER_US = 1000
 NS_PER_DAY = 86_400 * 10**9
 EPOCH_WEEKDAY = 3
 """1970-01-01 was a Thursday (Monday = 0)."""
 
 
-class Schedule(Protocol):
-    def due(self, timestamps: NDArray[np.datetime64]) -> NDArray[np.bool_]:
-        """Mask of the bars (UTC ``datetime64[ns]`` close times) at which to rebalance."""
-        ...
+def duration_ns(value: timedelta) -> int:
+    """A ``timedelta`` as an exact integer number of nanoseconds (``total_seconds()`` is a float)."""
+    return (value // timedelta(microseconds=1)) * NS_PER_US
 
-    def describe(self) -> str: ...
+
+def ns_duration(nanos: int) -> timedelta:
+    """Integer nanoseconds as a ``timedelta`` (whole microseconds; grids finer than that are refused)."""
+    return timedelta(microseconds=nanos // NS_PER_US)
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)$")
+_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
+MICROSECOND = timedelta(microseconds=1)
+MAX_DURATION = timedelta(days=3650)
+"""The longest duration a spelling may give (ten years): longer is a typo, and would overflow a timedelta."""
+
+
+def spell_duration(value: timedelta) -> str:
+    """``value`` in the duration grammar: whole days, else whole hours or minutes, else seconds (``0.01s``)."""
+    micros = value // MICROSECOND
+    for unit in ("d", "h", "m"):
+        size = _UNITS[unit] * 10**6
+        if micros % size == 0:
+            return f"{micros // size}{unit}"
+    return f"{Decimal(micros).scaleb(-6).normalize():f}s"
+
+
+def parse_duration(
+    text: str, what: str = "duration", *, shortest: timedelta = MICROSECOND, longest: timedelta = MAX_DURATION
+) -> timedelta:
+    """``"30s"``, ``"90m"``, ``"1.5h"``, ``"2d"``, ``"1w"`` as an exact ``timedelta`` (decimal, never through a float).
+
+    Raises ``ConfigError`` naming ``what`` for anything else, for a value that is not a whole number of
+    microseconds, and for one outside ``shortest .. longest`` (one microsecond to ``MAX_DURATION`` by default)."""
+    m = _DURATION.fullmatch(str(text).strip().lower())
+    if m is None:
+        raise ConfigError(
+            f"{what} {text!r} is not a duration: give a number and a unit s, m, h, d or w (e.g. 30s, 90m, 1.5h, 2d, 1w)"
+        )
+    try:
+        micros = Decimal(m.group(1)) * _UNITS[m.group(2)] * 10**6
+    except InvalidOperation:
+        raise ConfigError(f"{what} {text!r} is not a duration") from None
+    if micros != micros.to_integral_value():
+        raise ConfigError(f"{what} {text!r} must be a whole number of microseconds")
+    if not shortest // MICROSECOND <= micros <= longest // MICROSECOND:
+        raise ConfigError(
+            f"{what} {text!r} is out of range: the duration must be from {spell_duration(shortest)} to "
+            f"{spell_duration(longest)}"
+        )
+    return timedelta(microseconds=int(micros))
 
 
 def _ns(timestamps: NDArray[np.datetime64]) -> NDArray[np.int64]:
     return np.asarray(timestamps, dtype="datetime64[ns]").astype(np.int64)
 
 
+class Schedule(ABC):
+    """When to rebalance. A custom schedule subclasses this and gives ``due`` and ``describe``."""
+
+    __slots__ = ()
+
+    @abstractmethod
+    def due(self, timestamps: NDArray[np.datetime64]) -> NDArray[np.bool_]:
+        """Mask of the bars (UTC ``datetime64[ns]`` close times) at which to rebalance."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """The schedule in words, for reports."""
+
+
 @dataclass(frozen=True, slots=True)
-class EveryKBars:
+class EveryKBars(Schedule):
     k: int = 1
 
     def __post_init__(self) -> None:
@@ -80,6 +142,19 @@ def _first_at_or_after(ts: NDArray[np.int64], first_target: int, step: int) -> N
     return mask
 
 
+def _every_period_from(timestamps: NDArray[np.datetime64], anchor: int, period: int) -> NDArray[np.bool_]:
+    """Mask of the first bar, then the first bar at or after each time ``anchor + k * period`` (nanoseconds since
+    the epoch) after it."""
+    ts = _ns(timestamps)
+    if not len(ts):
+        return np.zeros(0, dtype=bool)
+    first = int(ts[0])
+    target = (first - anchor) // period * period + anchor  # the latest target at or before the first bar
+    mask = _first_at_or_after(ts, target + period, period)
+    mask[0] = True
+    return mask
+
+
 def _check_at(at: object, what: str) -> int:
     """Nanoseconds after midnight of a naive ``time`` (schedule times are UTC)."""
     if not isinstance(at, time):
@@ -90,7 +165,7 @@ def _check_at(at: object, what: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class Every:
+class Every(Schedule):
     period: timedelta
 
     def __post_init__(self) -> None:
@@ -113,29 +188,21 @@ class Every:
 
 
 @dataclass(frozen=True, slots=True)
-class Daily:
+class Daily(Schedule):
     at: time = time(0, 0)
 
     def __post_init__(self) -> None:
         _check_at(self.at, "daily")
 
     def due(self, timestamps: NDArray[np.datetime64]) -> NDArray[np.bool_]:
-        ts = _ns(timestamps)
-        if not len(ts):
-            return np.zeros(0, dtype=bool)
-        offset = _check_at(self.at, "daily")
-        first = int(ts[0])
-        target = (first - offset) // NS_PER_DAY * NS_PER_DAY + offset  # the latest target at or before the first bar
-        mask = _first_at_or_after(ts, target + NS_PER_DAY, NS_PER_DAY)
-        mask[0] = True
-        return mask
+        return _every_period_from(timestamps, _check_at(self.at, "daily"), NS_PER_DAY)
 
     def describe(self) -> str:
         return f"daily at {self.at:%H:%M} UTC"
 
 
 @dataclass(frozen=True, slots=True)
-class Weekly:
+class Weekly(Schedule):
     weekday: int = 0
     """0 = Monday ... 6 = Sunday."""
     at: time = time(0, 0)
@@ -146,45 +213,12 @@ class Weekly:
         _check_at(self.at, "weekly")
 
     def due(self, timestamps: NDArray[np.datetime64]) -> NDArray[np.bool_]:
-        ts = _ns(timestamps)
-        if not len(ts):
-            return np.zeros(0, dtype=bool)
-        week = 7 * NS_PER_DAY
         # a target time in the epoch's week: Thursday 1970-01-01 plus the days to the weekday, plus ``at``
         anchor = ((self.weekday - EPOCH_WEEKDAY) % 7) * NS_PER_DAY + _check_at(self.at, "weekly")
-        first = int(ts[0])
-        target = (first - anchor) // week * week + anchor  # the latest target at or before the first bar
-        mask = _first_at_or_after(ts, target + week, week)
-        mask[0] = True
-        return mask
+        return _every_period_from(timestamps, anchor, 7 * NS_PER_DAY)
 
     def describe(self) -> str:
         return f"weekly on {WEEKDAYS[self.weekday]} at {self.at:%H:%M} UTC"
-
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(m|min|h|d|w)$")
-_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
-MAX_DURATION = timedelta(days=3650)
-"""The longest duration a spelling may give (ten years): longer is a typo, and would overflow a timedelta."""
-
-
-def parse_duration(text: str, what: str = "duration") -> timedelta:
-    """``"90m"``, ``"1.5h"``, ``"2d"``, ``"1w"`` as an exact ``timedelta`` (decimal, never through a float).
-
-    Raises ``ConfigError`` naming ``what`` for anything else, for zero, for less than a microsecond and for more
-    than ``MAX_DURATION``."""
-    m = _DURATION.fullmatch(str(text).strip().lower())
-    if m is None:
-        raise ConfigError(f"{what} {text!r} is not a duration: use e.g. '90m', '1h', '1.5h', '2d', '1w'")
-    try:
-        micros = Decimal(m.group(1)) * _UNITS[m.group(2)] * 10**6
-    except InvalidOperation:
-        raise ConfigError(f"{what} {text!r} is not a duration") from None
-    if micros != micros.to_integral_value() or micros <= 0:
-        raise ConfigError(f"{what} {text!r} must be a positive whole number of microseconds")
-    if micros > MAX_DURATION / timedelta(microseconds=1):
-        raise ConfigError(f"{what} {text!r} is longer than {MAX_DURATION.days} days")
-    return timedelta(microseconds=int(micros))
 
 
 def _parse_time(text: str, spec: str) -> time:
@@ -196,10 +230,10 @@ def _parse_time(text: str, spec: str) -> time:
 
 
 def parse_schedule(spec: str | int | Schedule) -> Schedule:
-    """A schedule from its CLI spelling (see the module doc); an int is every k bars."""
+    """A schedule from its spelling (see the module doc); an int is every k bars; a ``Schedule`` as it is."""
+    if isinstance(spec, Schedule):
+        return spec
     if not isinstance(spec, str | int) or isinstance(spec, bool):
-        if hasattr(spec, "due") and hasattr(spec, "describe"):
-            return spec
         raise ConfigError(f"schedule must be a spelling like '24h' or a Schedule, got {spec!r}")
     if isinstance(spec, int):
         return EveryKBars(spec)
