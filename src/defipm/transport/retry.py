@@ -25,6 +25,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_any, wait_exponential_jitter
+from tenacity.stop import stop_base
+
 __all__ = [
     "DEFAULT_POLICY",
     "RETRY_STATUSES",
@@ -130,6 +133,17 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, _transport_classes())
 
 
+class _AsksTooLong(stop_base):
+    """Stop when the server asks for a longer wait than ``limit`` seconds."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+
+    def __call__(self, retry_state: Any) -> bool:
+        asked = retry_after_s(retry_state.outcome.exception())
+        return asked is not None and asked > self.limit
+
+
 def call_with_retry(
     fn: Callable[[], T],
     policy: RetryPolicy = DEFAULT_POLICY,
@@ -141,8 +155,6 @@ def call_with_retry(
 
     ``transient`` decides which errors are retried (default ``is_transient``); ``sleep`` does the waiting (tests
     pass one that records the waits)."""
-    from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_any, wait_exponential_jitter
-
     backoff = wait_exponential_jitter(max=policy.max_delay_s, jitter=policy.jitter_s, multiplier=policy.first_delay_s)
 
     def wait(state: Any) -> float:
@@ -150,12 +162,8 @@ def call_with_retry(
         delay = float(backoff(state))
         return max(delay, asked) if asked is not None else delay
 
-    def asks_too_long(state: Any) -> bool:
-        asked = retry_after_s(state.outcome.exception())
-        return asked is not None and asked > policy.max_retry_after_s
-
     retrying = Retrying(
-        stop=stop_any(stop_after_attempt(policy.attempts), asks_too_long),
+        stop=stop_any(stop_after_attempt(policy.attempts), _AsksTooLong(policy.max_retry_after_s)),
         wait=wait,
         retry=retry_if_exception(transient),
         reraise=True,
