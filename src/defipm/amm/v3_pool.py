@@ -198,14 +198,3 @@ class V3PoolState:
     def with_liquidity_net(self, ticks: Mapping[int, int]) -> V3PoolState:
         """A copy with a different ``ticks`` map (e.g. after reading more bitmap words)."""
         return V3PoolState(self.sqrt_price_x96, self.tick, self.liquidity, self.fee, self.tick_spacing, ticks)
-
-    @property
-    def price_x96_squared(self) -> int:
-        """sqrtPriceX96 ** 2: token1 per token0 in raw units, scaled by 2**192 (exact)."""
-        return self.sqrt_price_x96 * self.sqrt_price_x96
-
-    def check_tick(self) -> None:
-        """Raise AmmError if ``tick`` disagrees with ``sqrt_price_x96`` (a torn read from chain)."""
-        expected = get_tick_at_sqrt_ratio(self.sqrt_price_x96)
-        if expected != self.tick:
-            raise AmmError(f"tick {self.tick} does not match sqrt price (expected {expected})")

@@ -50,10 +50,6 @@ class ExecutionPlan:
     opportunity: Opportunity
 
     @property
-    def expected_out(self) -> int:
-        return self.hops[-1].amount_out
-
-    @property
     def kinds(self) -> tuple[str, ...]:
         return tuple(h.kind for h in self.hops)
 
