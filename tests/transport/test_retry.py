@@ -127,3 +127,21 @@ def test_retry_after_is_read_only_from_rate_limits_and_unavailable() -> None:
     assert retry_after_s(Answer(503, {"Retry-After": "soon"})) is None
     with pytest.raises(ValueError, match="attempts"):
         RetryPolicy(attempts=0)
+
+
+def test_an_sdk_keeping_the_headers_elsewhere_passes_its_own_reader() -> None:
+    class Limited(Exception):
+        status_code = 429
+        error_data = {"Retry-After": "3"}  # where the Hyperliquid SDK puts the headers of an answer that is not JSON
+
+    calls: list[int] = []
+
+    def limited() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise Limited()
+        return "ok"
+
+    waits: list[float] = []
+    asked = call_with_retry(limited, retry_after=lambda e: float(e.error_data["Retry-After"]), sleep=waits.append)  # type: ignore[attr-defined]
+    assert asked == "ok" and waits[0] >= 3.0

@@ -136,11 +136,12 @@ def is_transient(exc: BaseException) -> bool:
 class _AsksTooLong(stop_base):
     """Stop when the server asks for a longer wait than ``limit`` seconds."""
 
-    def __init__(self, limit: float) -> None:
+    def __init__(self, limit: float, asks: Callable[[BaseException], float | None]) -> None:
         self.limit = limit
+        self.asks = asks
 
     def __call__(self, retry_state: Any) -> bool:
-        asked = retry_after_s(retry_state.outcome.exception())
+        asked = self.asks(retry_state.outcome.exception())
         return asked is not None and asked > self.limit
 
 
@@ -149,21 +150,23 @@ def call_with_retry(
     policy: RetryPolicy = DEFAULT_POLICY,
     *,
     transient: Callable[[BaseException], bool] = is_transient,
+    retry_after: Callable[[BaseException], float | None] = retry_after_s,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """``fn()``, called again after a transient failure as ``policy`` says; the last error is re-raised as it was.
 
-    ``transient`` decides which errors are retried (default ``is_transient``); ``sleep`` does the waiting (tests
-    pass one that records the waits)."""
+    ``transient`` decides which errors are retried (default ``is_transient``); ``retry_after`` reads the wait a
+    server asked for from an error (default ``retry_after_s``; an SDK that keeps the headers elsewhere passes its
+    own); ``sleep`` does the waiting (tests pass one that records the waits)."""
     backoff = wait_exponential_jitter(max=policy.max_delay_s, jitter=policy.jitter_s, multiplier=policy.first_delay_s)
 
     def wait(state: Any) -> float:
-        asked = retry_after_s(state.outcome.exception())
+        asked = retry_after(state.outcome.exception())
         delay = float(backoff(state))
         return max(delay, asked) if asked is not None else delay
 
     retrying = Retrying(
-        stop=stop_any(stop_after_attempt(policy.attempts), _AsksTooLong(policy.max_retry_after_s)),
+        stop=stop_any(stop_after_attempt(policy.attempts), _AsksTooLong(policy.max_retry_after_s, retry_after)),
         wait=wait,
         retry=retry_if_exception(transient),
         reraise=True,
