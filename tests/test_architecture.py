@@ -36,6 +36,8 @@ IMPORT_RULES: dict[str, tuple[str, frozenset[str]]] = {
     VENUES: (NEVER, frozenset({VENUES, "defipm.oracles", "defipm.manager", "defipm.backtest"})),
     # the arbitrage engine has no arrow back up into the portfolio loop
     "defipm.arb": (NEVER, frozenset({"defipm.manager", "defipm.oracles", "defipm.venues"})),
+    # network plumbing without trading logic
+    "defipm.transport": (ONLY, frozenset({"defipm.transport", "defipm.core"})),
     # the service reads the store only
     "defipm.service": (ONLY, frozenset({"defipm.service", "defipm.store", "defipm.core"})),
 }

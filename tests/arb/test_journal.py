@@ -24,6 +24,7 @@ from defipm.arb.unwind import routes_back
 from defipm.chain.transactions import SignedTx
 from defipm.core.errors import JournalError
 from defipm.store import Store
+from defipm.testing.arb import ScriptedPoolReader
 
 WETH, X, Y = "0x" + "1" * 40, "0x" + "2" * 40, "0x" + "3" * 40
 E18 = 10**18
@@ -164,21 +165,10 @@ def _fields(pool: V2Pool) -> dict[str, object]:
 # -- the runner settles what a killed process left before it trades -------------------------------------------
 
 
-class Reader:
+def _reader() -> ScriptedPoolReader:
     """Scripted pools at a fixed block."""
-
-    def __init__(self) -> None:
-        self.tokens = {t: Token(t, s, 18) for t, s in ((WETH, "WETH"), (X, "X"), (Y, "Y"))}
-        self.w3 = None
-        self.block = 1
-
-    def block_number(self) -> int:
-        return self.block
-
-    def refresh(self, block: int | None = None):  # type: ignore[no-untyped-def]
-        from defipm.arb.chain_pools import PoolRefresh
-
-        return PoolRefresh(self.block, list(_triangle()), [])
+    tokens = {t: Token(t, s, 18) for t, s in ((WETH, "WETH"), (X, "X"), (Y, "Y"))}
+    return ScriptedPoolReader([(1, _triangle(), [])], tokens)
 
 
 class Engine:
@@ -199,7 +189,7 @@ def test_a_planned_execution_is_abandoned_at_start_then_trading_resumes(sqlite_u
     journal = ArbJournal(store, "alpha")
     journal.begin(_plan("killed-after-prepare"), "capital")  # the process died before signing anything
     engine = Engine()
-    runner = ArbRunner(Reader(), engine, native=WETH, journal=journal, gas_price_wei=10**9)  # type: ignore[arg-type]
+    runner = ArbRunner(_reader(), engine, native=WETH, journal=journal, gas_price_wei=10**9)  # type: ignore[arg-type]
     report = runner.step()
     (resolution,) = report.resolved[:1]
     assert resolution.execution_id == "killed-after-prepare" and resolution.status == "abandoned"
@@ -220,7 +210,7 @@ def test_a_journalled_transaction_without_a_sender_is_never_ignored(sqlite_url: 
     journal.begin(plan, "capital")
     journal.tx_log(plan.opportunity_id).signed(_signed(1), TxStep("hop", 0, WETH, X, plan.amount_in))
     engine = Engine()
-    runner = ArbRunner(Reader(), engine, native=WETH, journal=journal, gas_price_wei=10**9)  # type: ignore[arg-type]
+    runner = ArbRunner(_reader(), engine, native=WETH, journal=journal, gas_price_wei=10**9)  # type: ignore[arg-type]
     report = runner.step()
     assert report.blocked and "cannot settle" in report.blocked  # no way to read the chain: refuse to trade
     assert engine.plans == [] and journal.open_executions()[0].id == plan.opportunity_id

@@ -5,11 +5,8 @@ The pools are scripted here; tests/arb/test_chain_e2e.py and tests/arb/test_jour
 
 from __future__ import annotations
 
-from unittest import mock
-
 import pytest
 
-from defipm.arb.chain_pools import PoolRefresh, SkippedPool
 from defipm.arb.execution.report import ExecutionReport
 from defipm.arb.graph import PoolGraph
 from defipm.arb.opportunity import Opportunity
@@ -19,6 +16,7 @@ from defipm.arb.runner import ArbRunner
 from defipm.arb.scanner import Scanner
 from defipm.arb.sizing import premium_of
 from defipm.arb.snapshot import parse_rows
+from defipm.testing.arb import ScriptedPoolReader
 
 WETH = "0x" + "1" * 40
 X = "0x" + "2" * 40
@@ -43,25 +41,9 @@ def _triangle() -> list[V2Pool]:
 TOKENS = {t: Token(t, s, 18) for t, s in ((WETH, "WETH"), (X, "X"), (Y, "Y"), (Z, "Z"))}
 
 
-class FakeReader:
-    """Stands in for ChainPoolReader: a scripted sequence of (block, refresh) answers."""
-
-    def __init__(self, script: list[tuple[int, list[V2Pool], list[str]]]) -> None:
-        self.script = script
-        self.i = 0
-        self.tokens = TOKENS
-        self.w3 = None
-
-    def _current(self) -> tuple[int, list[V2Pool], list[str]]:
-        return self.script[min(self.i, len(self.script) - 1)]
-
-    def block_number(self) -> int:
-        return self._current()[0]
-
-    def refresh(self, block: int | None = None) -> PoolRefresh:
-        blk, pools, skipped = self._current()
-        self.i += 1  # the next read sees the next scripted block
-        return PoolRefresh(blk, list(pools), [SkippedPool(a, "RPC timeout") for a in skipped])
+def scripted(rounds: list[tuple[int, list[V2Pool], list[str]]], gas_prices: tuple[int, ...] = ()) -> ScriptedPoolReader:
+    """The runner's pools, block by block (``defipm.testing.arb``)."""
+    return ScriptedPoolReader(rounds, TOKENS, gas_prices)
 
 
 class FakeEngine:
@@ -92,7 +74,7 @@ def test_premium_rounds_up_like_aave_v3_flashloansimple(amount: int) -> None:
 
 def test_runner_enforces_max_trade_native() -> None:
     pools = _triangle()
-    reader = FakeReader([(1, pools, []), (1, pools, [])])
+    reader = scripted([(1, pools, []), (1, pools, [])])
     engine = FakeEngine()
     risk = ArbRiskManager(ArbRiskConfig(max_trade_native=E18))  # at most 1 WETH per trade
     runner = ArbRunner(reader, engine, native=WETH, risk=risk, gas_price_wei=10**9)  # type: ignore[arg-type]
@@ -177,7 +159,7 @@ def test_runner_rescans_after_requote_rebuild() -> None:
     tri = _triangle()
     q1 = V2Pool(_addr(4), WETH, Z, 100 * E18, 100 * E18)
     q2 = V2Pool(_addr(5), WETH, Z, 100 * E18, 100 * E18)
-    reader = FakeReader(
+    reader = scripted(
         [
             (1, [*tri, q1], [q2.address]),  # block 1: q2's read times out
             (2, [*tri, q1, q2], []),  # re-quote at block 2: q2 is back -> graph rebuilt
@@ -210,7 +192,7 @@ def test_an_engine_fault_is_recorded_as_a_failed_execution_and_counts_for_the_br
         def execute(self, plan, log=None):  # type: ignore[no-untyped-def]
             raise RuntimeError("node went away mid-execution")
 
-    reader = FakeReader([(1, _triangle(), [])])
+    reader = scripted([(1, _triangle(), [])])
     risk = ArbRiskManager(ArbRiskConfig(breaker_failures=1))
     runner = ArbRunner(reader, Broken(), native=WETH, risk=risk, gas_price_wei=10**9)  # type: ignore[arg-type]
     report = runner.step()
@@ -229,10 +211,7 @@ def test_runner_reevaluates_cycles_when_gas_price_drops() -> None:
         V2Pool(_addr(2), X, Y, 1000 * E18, 1000 * E18),
         V2Pool(_addr(3), WETH, Y, 1020 * E18, 1000 * E18),
     ]
-    reader = FakeReader([(1, pools, []), (2, pools, []), (3, pools, [])])
-    reader.w3 = mock.Mock()
-    prices = iter([2000 * 10**9, 10**9, 10**9])
-    type(reader.w3.eth).gas_price = mock.PropertyMock(side_effect=lambda: next(prices))
+    reader = scripted([(1, pools, []), (2, pools, []), (3, pools, [])], gas_prices=(2000 * 10**9, 10**9))
     engine = FakeEngine()
     runner = ArbRunner(reader, engine, native=WETH)  # type: ignore[arg-type]  # gas price asked every round
     first = runner.step()

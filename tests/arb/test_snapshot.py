@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from defipm.arb.graph import PoolGraph
 from defipm.arb.scanner import Scanner
@@ -99,3 +101,34 @@ def test_scan_takes_start_tokens_by_address_or_symbol_and_refuses_unknown_ones(t
         result = runner.invoke(app, ["scan", "--snapshot", str(path), "--native", T[0], "--start", T[0], *bad])
         assert result.exit_code == 1, result.output
         assert "not a token of the snapshot" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("reserve0", True),
+        ("reserve1", 1.5),
+        ("reserve0", "12e3"),
+        ("fee_bps", -1),
+        ("address", "0x" + "g" * 40),
+        ("token0.decimal", 78),
+        ("token1.decimal", "eighteen"),
+        ("token1.address", 7),
+    ],
+)
+def test_a_bad_field_skips_its_row_and_the_reason_names_it(field: str, value: object) -> None:
+    row = _row(1, 0, 1)
+    target, key = (row, field) if "." not in field else (row[field.split(".")[0]], field.split(".")[1])
+    target[key] = value  # type: ignore[index]
+    load = parse_rows([_row(2, 1, 2), row])
+    assert [p.address[-2:] for p in load.pools] == ["02"]  # the good row is kept
+    (skipped,) = load.skipped
+    assert skipped.row == 1 and skipped.reason.startswith(field), skipped.reason
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 2**255), st.integers(1, 2**255), st.booleans())
+def test_reserves_of_any_size_load_exactly_as_numbers_or_text(r0: int, r1: int, as_text: bool) -> None:
+    row = _row(1, 0, 1, r0=str(r0) if as_text else r0, r1=str(r1) if as_text else r1)
+    (pool,) = parse_rows([row]).pools
+    assert (pool.reserve0, pool.reserve1) == (r0, r1)  # type: ignore[union-attr]

@@ -3,7 +3,7 @@
 ``ChainPoolReader(w3, refs)`` reads a fixed set of pools (``PoolRef``: address, "v2" or "v3", the V2 fee) at one
 block. ``load_tokens()`` reads every pool's tokens and their ``decimals``/``symbol`` once (they never change);
 ``refresh(block)`` reads the mutable state of every pool pinned at ``block``: V2 reserves for all pairs in one
-JSON-RPC batch, and each V3 pool through ``defipm.chain.v3_reader`` (the whole tick bitmap on first read, then
+JSON-RPC batch (``defipm.chain.batch.read_each``: a pair whose read fails is skipped, the others kept), and each V3 pool through ``defipm.chain.v3_reader`` (the whole tick bitmap on first read, then
 only ``refresh_word_radius`` bitmap words around the current tick, merged with the ticks read before).
 
 Nothing here raises for one bad pool: a pool whose read fails (RPC timeout, a reverting call, unknown decimals,
@@ -21,13 +21,14 @@ from defipm.amm.errors import AmmError
 from defipm.amm.v3_pool import V3PoolState
 from defipm.arb.pools import Pool, Token, V2Pool, V3Pool
 from defipm.chain.artifacts import abi_of, to_checksum
-from defipm.chain.errors import translate_web3_error
+from defipm.chain.batch import contract_call, read_each
+from defipm.chain.errors import node_errors, translate_web3_error
 from defipm.core.errors import DefipmError
 
 if TYPE_CHECKING:
     from web3 import Web3
 
-__all__ = ["ChainPoolReader", "PoolRef", "PoolRefresh", "SkippedPool", "batch_eth_call"]
+__all__ = ["ChainPoolReader", "PoolRef", "PoolRefresh", "SkippedPool"]
 
 _ERC20_ABI: list[dict[str, Any]] = [
     {"name": n, "type": "function", "stateMutability": "view", "inputs": [], "outputs": [{"name": "", "type": t}]}
@@ -61,43 +62,6 @@ class PoolRefresh:
     skipped: list[SkippedPool] = field(default_factory=list)
 
 
-def batch_eth_call(w3: Web3, calls: Sequence[tuple[Any, str, Sequence[Any]]], block: int) -> list[Any]:
-    """``eth_call`` each ``(contract, function, args)`` at ``block`` in one JSON-RPC batch.
-
-    Returns the decoded value per call (a tuple for several outputs) or a ``DefipmError`` in its place when that
-    call failed. A failure of the whole batch (timeout, unreachable node) raises the translated error.
-    """
-    from eth_abi import decode
-
-    if not calls:
-        return []
-    requests = []
-    types = []
-    for contract, name, args in calls:
-        fn = contract.get_function_by_name(name)
-        types.append([o["type"] for o in fn.abi["outputs"]])
-        data = contract.encode_abi(name, args=list(args))
-        requests.append(("eth_call", [{"to": contract.address, "data": data}, hex(block)]))
-    try:
-        responses = w3.provider.make_batch_request(requests)  # type: ignore[attr-defined]
-    except Exception as exc:
-        raise translate_web3_error(exc, f"batch of {len(calls)} eth_calls at block {block}") from exc
-    if isinstance(responses, dict):
-        raise translate_web3_error(RuntimeError(str(responses.get("error"))), "batch eth_call")
-    out: list[Any] = []
-    for (contract, name, _), response, ts in zip(calls, sorted(responses, key=lambda r: r["id"]), types, strict=True):
-        if "error" in response:
-            out.append(DefipmError(f"{name} on {contract.address} failed: {response['error']}"))
-            continue
-        try:
-            values = decode(ts, bytes.fromhex(response["result"][2:]))
-        except Exception as exc:  # empty result: no contract there, or not this interface
-            out.append(DefipmError(f"{name} on {contract.address} returned undecodable data ({exc})"))
-            continue
-        out.append(values[0] if len(values) == 1 else values)
-    return out
-
-
 class ChainPoolReader:
     """Reads a fixed set of V2 pairs and V3 pools into pool models, one block at a time."""
 
@@ -121,36 +85,25 @@ class ChainPoolReader:
     def block_number(self) -> int:
         try:
             return int(self.w3.eth.block_number)
-        except Exception as exc:
+        except node_errors() as exc:
             raise translate_web3_error(exc, "read block number") from exc
+
+    def gas_price(self) -> int:
+        """The node's gas price now, wei per gas (raises the translated error when the node cannot tell)."""
+        try:
+            return int(self.w3.eth.gas_price)
+        except node_errors() as exc:
+            raise translate_web3_error(exc, "read the gas price") from exc
 
     def load_tokens(self, block: int | None = None) -> dict[str, Token]:
         """Read each pool's tokens, and each token's decimals and symbol (once). Returns the token table."""
-        from defipm.chain.v3_reader import read_pool_info
-
         at = self.block_number() if block is None else block
-        pair_abi = abi_of("UniswapV2Pair")
-        v2 = [r for r in self.refs if r.kind == "v2"]
-        calls = [(self._contract(r.address, pair_abi), fn, ()) for r in v2 for fn in ("token0", "token1")]
-        results = batch_eth_call(self.w3, calls, at)
-        for i, r in enumerate(v2):
-            t0, t1 = results[2 * i], results[2 * i + 1]
-            if isinstance(t0, DefipmError) or isinstance(t1, DefipmError):
-                self._static_skips[r.address] = f"cannot read tokens: {t0 if isinstance(t0, Exception) else t1}"
-            else:
-                self._pair_tokens[r.address] = (str(t0).lower(), str(t1).lower())
-        for r in self.refs:
-            if r.kind == "v3":
-                try:
-                    info = read_pool_info(self.w3, r.address)
-                except DefipmError as exc:
-                    self._static_skips[r.address] = f"cannot read V3 pool info: {exc}"
-                    continue
-                self._v3_info[r.address] = info
-                self._pair_tokens[r.address] = (info.token0.lower(), info.token1.lower())
+        self._load_v2_pairs(at)
+        self._load_v3_infos()
         wanted = sorted({t for pair in self._pair_tokens.values() for t in pair} - set(self.tokens))
         erc20 = [self._contract(t, _ERC20_ABI) for t in wanted]
-        answers = batch_eth_call(self.w3, [(c, fn, ()) for c in erc20 for fn in ("decimals", "symbol")], at)
+        reads = [contract_call(c, name, block=at) for c in erc20 for name in ("decimals", "symbol")]
+        answers = read_each(self.w3, reads, f"read decimals and symbols at block {at}")
         for i, t in enumerate(wanted):
             dec, sym = answers[2 * i], answers[2 * i + 1]
             if isinstance(dec, DefipmError):
@@ -164,52 +117,81 @@ class ChainPoolReader:
         self._loaded = True
         return self.tokens
 
+    def _load_v2_pairs(self, block: int) -> None:
+        pair_abi = abi_of("UniswapV2Pair")
+        v2 = [r for r in self.refs if r.kind == "v2"]
+        pairs = [self._contract(r.address, pair_abi) for r in v2]
+        reads = [contract_call(p, name, block=block) for p in pairs for name in ("token0", "token1")]
+        results = read_each(self.w3, reads, f"read V2 pair tokens at block {block}")
+        for i, r in enumerate(v2):
+            t0, t1 = results[2 * i], results[2 * i + 1]
+            if isinstance(t0, DefipmError) or isinstance(t1, DefipmError):
+                self._static_skips[r.address] = f"cannot read tokens: {t0 if isinstance(t0, Exception) else t1}"
+            else:
+                self._pair_tokens[r.address] = (str(t0).lower(), str(t1).lower())
+
+    def _load_v3_infos(self) -> None:
+        from defipm.chain.v3_reader import read_pool_info
+
+        for r in self.refs:
+            if r.kind != "v3":
+                continue
+            try:
+                info = read_pool_info(self.w3, r.address)
+            except DefipmError as exc:
+                self._static_skips[r.address] = f"cannot read V3 pool info: {exc}"
+                continue
+            self._v3_info[r.address] = info
+            self._pair_tokens[r.address] = (info.token0.lower(), info.token1.lower())
+
     def refresh(self, block: int | None = None) -> PoolRefresh:
         """Every pool's state at ``block`` (default: the latest block); failures are skipped with the reason."""
-        from defipm.chain.v3_reader import read_pool_state
-
         at = self.block_number() if block is None else block
         if not self._loaded:
             self.load_tokens(at)
         result = PoolRefresh(at)
-        reserves: dict[str, Any] = {}
-        v2 = [r for r in self.refs if r.kind == "v2" and r.address not in self._static_skips]
-        pair_abi = abi_of("UniswapV2Pair")
-        try:
-            answers = batch_eth_call(
-                self.w3, [(self._contract(r.address, pair_abi), "getReserves", ()) for r in v2], at
-            )
-        except DefipmError as exc:
-            answers = [exc] * len(v2)
-        reserves = {r.address: a for r, a in zip(v2, answers, strict=True)}
+        reserves = self._v2_reserves(at)
         for ref in self.refs:
             static = self._static_skips.get(ref.address)
             if static is not None:
                 result.skipped.append(SkippedPool(ref.address, static))
                 continue
-            t0, t1 = self._pair_tokens[ref.address]
             try:
-                if ref.kind == "v2":
-                    answer = reserves[ref.address]
-                    if isinstance(answer, DefipmError):
-                        raise answer
-                    r0, r1 = int(answer[0]), int(answer[1])
-                    if r0 <= 0 or r1 <= 0:
-                        raise AmmError(f"zero reserves ({r0}, {r1})")
-                    pool: Pool = V2Pool(ref.address, t0, t1, r0, r1, ref.fee_bps)
-                else:
-                    pool = V3Pool(ref.address, t0, t1, self._read_v3(ref.address, at, read_pool_state))
+                result.pools.append(self._pool(ref, at, reserves))
             except (DefipmError, AmmError) as exc:
                 result.skipped.append(SkippedPool(ref.address, f"{type(exc).__name__}: {exc}"))
-                continue
-            result.pools.append(pool)
         return result
 
-    def _read_v3(self, address: str, block: int, read: Any) -> V3PoolState:
+    def _v2_reserves(self, block: int) -> dict[str, Any]:
+        """``getReserves`` of every readable V2 pair at ``block``, one batch: the answer or the error per pair."""
+        v2 = [r for r in self.refs if r.kind == "v2" and r.address not in self._static_skips]
+        pair_abi = abi_of("UniswapV2Pair")
+        reads = [contract_call(self._contract(r.address, pair_abi), "getReserves", block=block) for r in v2]
+        try:
+            answers = read_each(self.w3, reads, f"read V2 reserves at block {block}")
+        except DefipmError as exc:
+            answers = [exc] * len(v2)
+        return {r.address: a for r, a in zip(v2, answers, strict=True)}
+
+    def _pool(self, ref: PoolRef, block: int, reserves: dict[str, Any]) -> Pool:
+        t0, t1 = self._pair_tokens[ref.address]
+        if ref.kind == "v3":
+            return V3Pool(ref.address, t0, t1, self._read_v3(ref.address, block))
+        answer = reserves[ref.address]
+        if isinstance(answer, DefipmError):
+            raise answer
+        r0, r1 = int(answer[0]), int(answer[1])
+        if r0 <= 0 or r1 <= 0:
+            raise AmmError(f"zero reserves ({r0}, {r1})")
+        return V2Pool(ref.address, t0, t1, r0, r1, ref.fee_bps)
+
+    def _read_v3(self, address: str, block: int) -> V3PoolState:
+        from defipm.chain.v3_reader import read_pool_state
+
         info = self._v3_info[address]
         known = self._v3_ticks.get(address)
         radius = None if known is None else self.refresh_word_radius
-        state: V3PoolState = read(self.w3, address, info=info, word_radius=radius, block=block)
+        state = read_pool_state(self.w3, address, info=info, word_radius=radius, block=block)
         if known is not None and radius is not None:
             # ticks outside the re-read window keep their earlier liquidityNet
             spacing = info.tick_spacing

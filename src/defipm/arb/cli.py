@@ -47,8 +47,10 @@ if TYPE_CHECKING:
     from defipm.arb.chain_pools import PoolRef as PoolRefLike
     from defipm.arb.execution.capital import CapitalEngine
     from defipm.arb.execution.report import ExecutionReport
+    from defipm.arb.local_world import ArbLocalWorld, Scenario
     from defipm.arb.opportunity import Opportunity
     from defipm.arb.pools import Token
+    from defipm.arb.recorder import ArbRecorder
     from defipm.arb.runner import ArbRunner, ExecutionEngine, StepReport
     from defipm.chain.transactions import TransactionSender
     from defipm.store import Store
@@ -103,29 +105,33 @@ def scan(
         console.print(f"skipped {len(load.skipped)} rows: " + "; ".join(f"{n} x {r}" for r, n in why.most_common(5)))
     if result.reasons:
         console.print("dropped: " + ", ".join(f"{r}: {n}" for r, n in result.reasons.most_common()))
+    console.print(_best_cycles(scanner.best(top), graph, load.tokens, native_usd))
+    console.print(
+        "[dim]Snapshot profits are only as real as the snapshot: rows from different blocks and rebasing "
+        "tokens show cycles that never existed.[/dim]"
+    )
+
+
+def _best_cycles(best: list[Opportunity], graph: PoolGraph, tokens: dict[str, Token], native_usd: float) -> Table:
+    """The scan's best cycles: path, size, gross, gas and net profit in the start token, net in US dollars."""
     table = Table(title="Best cycles")
     for col in ("#", "path", "hops", "size", "gross", "gas", "net", "net USD"):
         table.add_column(col, justify="right" if col not in ("path",) else "left")
-    for i, o in enumerate(scanner.best(top), 1):
-        tok = load.tokens.get(o.start_token)
+    for i, o in enumerate(best, 1):
+        tok = tokens.get(o.start_token)
         dec = tok.decimals if tok else 0
-        sym = graph.symbol(o.start_token)
         usd = "" if o.net_profit_native is None else f"{o.net_profit_native / 1e18 * native_usd:,.2f}"
         table.add_row(
             str(i),
             " > ".join(graph.symbol(t) for t in o.tokens),
             str(len(o.edges)),
-            f"{o.amount_in / 10**dec:,.6g} {sym}",
+            f"{o.amount_in / 10**dec:,.6g} {graph.symbol(o.start_token)}",
             f"{o.gross_profit / 10**dec:,.6g}",
             "?" if o.gas_cost is None else f"{o.gas_cost / 10**dec:,.4g}",
             "?" if o.net_profit is None else f"{o.net_profit / 10**dec:,.6g}",
             usd,
         )
-    console.print(table)
-    console.print(
-        "[dim]Snapshot profits are only as real as the snapshot: rows from different blocks and rebasing "
-        "tokens show cycles that never existed.[/dim]"
-    )
+    return table
 
 
 def _snapshot_starts(tokens: dict[str, Token], start: list[str]) -> list[str]:
@@ -235,16 +241,15 @@ def _sender(
     rpc: str, timeout: float, key_env: str, settings: ArbRunSettings, mainnet: bool
 ) -> tuple[Web3, TransactionSender]:
     """The node and the wallet's sender, refusing a mainnet without both opt-ins (before anything is signed)."""
-    from web3 import Web3
-
-    from defipm.chain.errors import translate_web3_error
+    from defipm.chain.errors import node_errors, translate_web3_error
+    from defipm.chain.node import connect
     from defipm.chain.transactions import GasPolicy, TransactionSender
     from defipm.chain.wallet import Wallet
 
-    w3 = Web3(Web3.HTTPProvider(rpc, request_kwargs={"timeout": timeout}))
+    w3 = connect(rpc, timeout=timeout)
     try:
         chain_id = int(w3.eth.chain_id)
-    except Exception as exc:
+    except node_errors() as exc:
         raise translate_web3_error(exc, "read chain id") from exc
     wallet = Wallet.from_env(key_env, allow_mainnet=check_mainnet_opt_in(chain_id, settings, mainnet))
     return w3, TransactionSender(w3, wallet, GasPolicy(max_fee_per_gas_wei=settings.max_fee_per_gas_wei))
@@ -345,13 +350,7 @@ def demo(
     db: str = typer.Option("", help="Store URL to record the run in (default: an in-memory SQLite)."),
 ) -> None:
     """Local chain, a mispricing across V2 and V3 pools, detected and executed with a flash loan."""
-    from defipm.arb.chain_pools import ChainPoolReader
-    from defipm.arb.events import EventBus
-    from defipm.arb.execution.flash import FlashLoanEngine
-    from defipm.arb.journal import ArbJournal
     from defipm.arb.local_world import SCENARIOS, ArbLocalWorld
-    from defipm.arb.recorder import ArbRecorder
-    from defipm.arb.runner import ArbRunner
     from defipm.chain.local import LocalUniswap
     from defipm.store import Store
 
@@ -371,14 +370,7 @@ def demo(
         console.print(
             f"mispricing {scenario!r} created across {len(ring.pools)} pools ({', '.join(p.kind for p in ring.pools)})"
         )
-        bus = EventBus()
-        recorder = ArbRecorder(store)
-        recorder.attach(bus)
-        engine = FlashLoanEngine(arb.sender, arb.executor)
-        runner = ArbRunner(
-            ChainPoolReader(world.w3, ring.pools), engine, native=arb.address("WETH"), max_len=ring.length, bus=bus,
-            journal=ArbJournal(store, "demo"),
-        )  # fmt: skip
+        runner, recorder = _demo_runner(arb, ring, store)
         eth_before = int(world.w3.eth.get_balance(arb.wallet.address))  # type: ignore[arg-type]
         weth_before = arb.balance("WETH")
         report = runner.step()
@@ -401,6 +393,25 @@ def demo(
         if store is not None:
             store.close()
         world.stop()
+
+
+def _demo_runner(arb: ArbLocalWorld, ring: Scenario, store: Store) -> tuple[ArbRunner, ArbRecorder]:
+    """The demo's runner over the scenario's pools with the flash-loan engine, recording into ``store``."""
+    from defipm.arb.chain_pools import ChainPoolReader
+    from defipm.arb.events import EventBus
+    from defipm.arb.execution.flash import FlashLoanEngine
+    from defipm.arb.journal import ArbJournal
+    from defipm.arb.recorder import ArbRecorder
+    from defipm.arb.runner import ArbRunner
+
+    bus = EventBus()
+    recorder = ArbRecorder(store)
+    recorder.attach(bus)
+    runner = ArbRunner(
+        ChainPoolReader(arb.world.w3, ring.pools), FlashLoanEngine(arb.sender, arb.executor), native=arb.address("WETH"),
+        max_len=ring.length, bus=bus, journal=ArbJournal(store, "demo"),
+    )  # fmt: skip
+    return runner, recorder
 
 
 def _demo_table(

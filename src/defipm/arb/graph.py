@@ -13,7 +13,7 @@ higher-numbered nodes from each start, which keeps it from re-scanning the hub's
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ __all__ = ["PoolGraph"]
 class PoolGraph:
     """Tokens, pools and directed edges with their current log rates. Update pools with ``update_pool``."""
 
-    def __init__(self, pools: Sequence[Pool], tokens: dict[str, Token] | None = None) -> None:
+    def __init__(self, pools: Sequence[Pool], tokens: Mapping[str, Token] | None = None) -> None:
         degree: dict[str, int] = {}
         seen: set[str] = set()
         kept: list[Pool] = []

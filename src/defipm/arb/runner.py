@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from defipm.arb.chain_pools import ChainPoolReader, PoolRefresh, SkippedPool
+from defipm.arb.chain_pools import PoolRefresh, SkippedPool
 from defipm.arb.costs import PriceBook
 from defipm.arb.events import ArbitrageOpportunity, EventBus, ExecutionResult
 from defipm.arb.execution.plan import ExecutionPlan, plan_execution
@@ -41,7 +41,7 @@ from defipm.arb.graph import PoolGraph
 from defipm.arb.journal import ArbJournal
 from defipm.arb.metrics import ArbMetrics
 from defipm.arb.opportunity import CostModel, Opportunity, Rejection, evaluate_cycle
-from defipm.arb.pools import Pool
+from defipm.arb.pools import Pool, Token
 from defipm.arb.risk import ArbRiskManager, Decision
 from defipm.arb.scanner import Scanner
 from defipm.arb.settlement import HopSwapper, Resolution, Settlement
@@ -50,10 +50,24 @@ from defipm.core.errors import DefipmError
 if TYPE_CHECKING:
     from defipm.chain.transactions import TransactionSender
 
-__all__ = ["ArbRunner", "ExecutionEngine", "StepReport"]
+__all__ = ["ArbRunner", "ExecutionEngine", "PoolReader", "StepReport"]
 
 HISTORY = 100
 """Step reports ``run`` keeps by default (the newest)."""
+
+
+class PoolReader(Protocol):
+    """Where the loop reads pools and the gas price (``ChainPoolReader``; ``defipm.testing.arb.ScriptedPoolReader``
+    in tests). Errors are ``DefipmError``s."""
+
+    @property
+    def tokens(self) -> Mapping[str, Token]: ...
+
+    def block_number(self) -> int: ...
+
+    def refresh(self, block: int | None = None) -> PoolRefresh: ...
+
+    def gas_price(self) -> int: ...
 
 
 class ExecutionEngine(Protocol):
@@ -107,7 +121,7 @@ class ArbRunner:
 
     def __init__(
         self,
-        reader: ChainPoolReader,
+        reader: PoolReader,
         engine: ExecutionEngine,
         *,
         native: str,
@@ -203,8 +217,8 @@ class ArbRunner:
     def _node_gas_price(self) -> int | None:
         """The node's gas price now (checked against the risk manager's ceiling), None when it cannot tell."""
         try:
-            return int(self.reader.w3.eth.gas_price)
-        except Exception:
+            return self.reader.gas_price()
+        except DefipmError:
             return None
 
     def _latest_pools(self) -> Mapping[str, Pool]:

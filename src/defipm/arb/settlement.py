@@ -6,8 +6,8 @@ has no known outcome yet (by hash, recorded before it was broadcast):
 - a transaction still pending keeps the execution open ("in flight"): nothing else may trade until it is mined;
 - one the node neither holds nor mined was never broadcast, or dropped: when its nonce is still free (and nothing
   with that nonce waits in the mempool) it is marked dropped and ignored; when the nonce was taken, the transaction
-  mined with it is looked up (``defipm.chain.history``) and, if it is the same call re-signed (a "speed up"), its
-  receipt is this one's outcome;
+  mined with it is looked up (``defipm.chain.history.WalletHistory.by_nonce``, the search the Uniswap venue uses
+  for its tagged swaps) and, if it is the same call re-signed (a "speed up"), its receipt is this one's outcome;
 - mined ones (reverted included) give their gas and the wallet's token flows (receipt Transfer logs).
 
 The execution's account is then the sum over its transactions: profit = the wallet's change of the start token,
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 from defipm.arb.execution.report import ExecutionReport
 from defipm.arb.journal import ABANDONED, HELD, SETTLED, ArbJournal, JournalledExecution, JournalledTx
 from defipm.arb.unwind import routes_back
-from defipm.chain.history import transaction_by_nonce
+from defipm.chain.history import WalletHistory
 from defipm.core.errors import DefipmError, JournalError
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class Settlement:
     # -- steps -----------------------------------------------------------------------------------------------
     def _read_outcomes(self, txs: list[JournalledTx]) -> tuple[list[JournalledTx], JournalledTx | None]:
         """Fill in the outcome of every transaction still marked signed; the first still pending, if any."""
-        from defipm.arb.execution.receipts import wallet_flows
+        from defipm.chain.receipts import wallet_flows
 
         if self.sender is None:
             raise JournalError(
@@ -162,10 +162,10 @@ class Settlement:
         if sender.mined_nonce() <= tx.nonce:
             # its nonce is free: never broadcast, unless another transaction with that nonce waits in the mempool
             return None, None, sender.pending_nonce() > tx.nonce
-        other = transaction_by_nonce(sender.w3, sender.address, tx.nonce, self.lookback_blocks)
-        if other is None or str(other.get("to") or "").lower() != tx.to or _hex(other.get("input")) != tx.data:
+        other = WalletHistory(sender.w3, sender.address).by_nonce(tx.nonce, self.lookback_blocks)
+        if other is None or (other.to or "") != tx.to or "0x" + other.data.hex() != tx.data.lower():
             return None, None, False  # the nonce went to another call: this one was never mined
-        replacement = _hex(other["hash"])
+        replacement = other.hash
         return sender.outcome_of(replacement), replacement, False
 
     def _bring_back(self, execution: JournalledExecution, held: dict[str, int]) -> str:
@@ -268,10 +268,3 @@ def _held(execution: JournalledExecution, txs: list[JournalledTx]) -> dict[str, 
 def _replace_tx(tx: JournalledTx, status: str) -> JournalledTx:
     return JournalledTx(tx.tx_hash, tx.seq, tx.step, tx.nonce, status, tx.block_number, tx.gas_used,
                         tx.gas_cost_wei, tx.flows, tx.to, tx.data, tx.replaced_by)  # fmt: skip
-
-
-def _hex(value: object) -> str:
-    """``0x`` lower-case hex of a hash or calldata as web3 returns it (bytes, HexBytes or text)."""
-    if isinstance(value, str):
-        return "0x" + value.removeprefix("0x").lower()
-    return "0x" + bytes(value or b"").hex()  # type: ignore[call-overload]

@@ -4,25 +4,31 @@ The V2 row format is the one of the public Uniswap V2 snapshots (``{address, tok
 token1: {...}, reserve0, reserve1}``, optional ``fee_bps``). A row with ``"kind": "v3"`` instead carries
 ``sqrt_price_x96, tick, liquidity, fee`` (pips), ``tick_spacing`` and ``ticks`` (``{tick: liquidityNet}``).
 
-Bad rows never stop a load: each is skipped with its row number and the reason (missing or malformed field,
-zero or too small reserves, unknown decimals, duplicate address, a token traded against itself) in
-``SnapshotLoad.skipped``. Only an unreadable file raises ``DataError``.
+Rows are validated with pydantic models (``V2Row``, ``V3Row``, ``TokenRow``): integers of any size as JSON numbers
+or decimal text (never booleans or fractions), addresses as 20-byte hex, decimals 0..77, a V2 fee below 100%.
+Bad rows never stop a load: each is skipped with its row number, its address and the reason naming every bad field
+(``reserve1: not an integer: 'lots'``; also zero or too small reserves, duplicate address, a token traded against
+itself) in ``SnapshotLoad.skipped``. Only an unreadable file, or one that is not a list of rows, raises
+``DataError``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from defipm.amm.errors import AmmError
 from defipm.amm.v3_pool import V3PoolState
 from defipm.arb.pools import Pool, Token, V2Pool, V3Pool
 from defipm.core.errors import DataError
 
-__all__ = ["SkippedRow", "SnapshotLoad", "load_snapshot", "parse_rows"]
+__all__ = ["ROW_MODELS", "SkippedRow", "SnapshotLoad", "TokenRow", "V2Row", "V3Row", "load_snapshot", "parse_rows"]
 
 MAX_DECIMALS = 77  # 10**77 < 2**256
 
@@ -45,69 +51,117 @@ class SnapshotLoad:
     skipped: list[SkippedRow] = field(default_factory=list)
 
 
-def _address(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not value.startswith("0x") or len(value) != 42:
-        raise ValueError(f"{what} is not a 20-byte hex address: {value!r}")
-    int(value[2:], 16)
+def _address(value: Any) -> str:
+    if not isinstance(value, str) or not _ADDRESS.fullmatch(value):
+        raise ValueError(f"not a 20-byte hex address: {value!r}")
     return value.lower()
 
 
-def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"{what} is not an integer: {value!r}")
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"{what} is not an integer: {value!r}") from None
+def _integer(value: Any) -> int:
+    """An integer of any size, given as a JSON number without fraction or as decimal text (big reserves)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise ValueError(f"not an integer: {value!r}")
 
 
-def _token(raw: Any, what: str) -> Token:
-    if not isinstance(raw, Mapping):
-        raise ValueError(f"{what} is not an object")
-    address = _address(raw.get("address"), f"{what}.address")
-    dec = raw.get("decimal", raw.get("decimals"))
-    if dec is None:
-        raise ValueError(f"{what} ({address}) has unknown decimals")
-    decimals = _int(dec, f"{what}.decimals")
-    if not 0 <= decimals <= MAX_DECIMALS:
-        raise ValueError(f"{what} ({address}) has out-of-range decimals {decimals}")
-    symbol = raw.get("symbol")
-    return Token(address, symbol if isinstance(symbol, str) and symbol else address[:10], decimals)
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+Address = Annotated[str, BeforeValidator(_address)]
+Integer = Annotated[int, BeforeValidator(_integer)]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class TokenRow(_Row):
+    """A token of a pool row: address, symbol (optional) and decimals (``decimal`` in the public V2 snapshots)."""
+
+    address: Address
+    symbol: str | None = None
+    decimals: Annotated[Integer, Field(ge=0, le=MAX_DECIMALS, validation_alias=AliasChoices("decimal", "decimals"))]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_decimals(cls, raw: Any) -> Any:
+        if isinstance(raw, Mapping) and raw.get("decimal", raw.get("decimals")) is None:
+            raise ValueError("unknown decimals (no 'decimal' or 'decimals' given)")
+        return raw
+
+    def token(self) -> Token:
+        return Token(self.address, self.symbol or self.address[:10], self.decimals)
+
+
+class V2Row(_Row):
+    """A Uniswap V2 pair: reserves in base units and the swap fee in basis points (default 30)."""
+
+    address: Address
+    token0: TokenRow
+    token1: TokenRow
+    reserve0: Integer
+    reserve1: Integer
+    fee_bps: Annotated[Integer, Field(ge=0, lt=10_000)] = 30
+
+
+class V3Row(_Row):
+    """A Uniswap V3 pool's swap state: sqrtPriceX96, tick, active liquidity, fee (pips), tick spacing and the
+    initialized ticks' liquidityNet."""
+
+    address: Address
+    token0: TokenRow
+    token1: TokenRow
+    sqrt_price_x96: Integer
+    tick: Integer
+    liquidity: Integer
+    fee: Integer
+    tick_spacing: Integer
+    ticks: dict[Integer, Integer] = {}
+
+
+ROW_MODELS: dict[str, type[V2Row] | type[V3Row]] = {"v2": V2Row, "v3": V3Row}
+"""The model of each pool kind (a row's ``kind``, "v2" when absent)."""
+
+
+def _reason(exc: ValidationError) -> str:
+    """Every problem of a row, each named by its key as the row spells it (``token0.decimal: ...``)."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
 
 
 def _pool(raw: Mapping[str, Any], min_reserve: int) -> tuple[Pool, Token, Token]:
-    address = _address(raw.get("address"), "address")
-    t0, t1 = _token(raw.get("token0"), "token0"), _token(raw.get("token1"), "token1")
+    """The pool of one row; ValueError with the reason when the row is refused."""
+    kind = raw.get("kind", "v2")
+    model = ROW_MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise ValueError(f"unknown pool kind {kind!r} (expected one of {sorted(ROW_MODELS)})")
+    try:
+        row = model.model_validate(raw)
+    except ValidationError as exc:
+        raise ValueError(_reason(exc)) from None
+    t0, t1 = row.token0.token(), row.token1.token()
     if t0.address == t1.address:
         raise ValueError(f"token0 and token1 are the same token {t0.address}")
-    kind = raw.get("kind", "v2")
-    if kind == "v2":
-        r0, r1 = _int(raw.get("reserve0"), "reserve0"), _int(raw.get("reserve1"), "reserve1")
-        if r0 < min_reserve or r1 < min_reserve:
-            raise ValueError(f"reserves ({r0}, {r1}) below the minimum {min_reserve} (drained pool)")
-        fee = _int(raw.get("fee_bps", 30), "fee_bps")
-        if not 0 <= fee < 10_000:
-            raise ValueError(f"fee_bps {fee} outside [0, 10000)")
-        return V2Pool(address, t0.address, t1.address, r0, r1, fee), t0, t1
-    if kind == "v3":
-        ticks_raw = raw.get("ticks", {})
-        if not isinstance(ticks_raw, Mapping):
-            raise ValueError("ticks is not an object")
-        try:
-            state = V3PoolState(
-                sqrt_price_x96=_int(raw.get("sqrt_price_x96"), "sqrt_price_x96"),
-                tick=_int(raw.get("tick"), "tick"),
-                liquidity=_int(raw.get("liquidity"), "liquidity"),
-                fee=_int(raw.get("fee"), "fee"),
-                tick_spacing=_int(raw.get("tick_spacing"), "tick_spacing"),
-                ticks={_int(k, "tick"): _int(v, "liquidityNet") for k, v in ticks_raw.items()},
+    if isinstance(row, V2Row):
+        if row.reserve0 < min_reserve or row.reserve1 < min_reserve:
+            raise ValueError(
+                f"reserves ({row.reserve0}, {row.reserve1}) below the minimum {min_reserve} (drained pool)"
             )
-        except AmmError as exc:
-            raise ValueError(str(exc)) from None
-        if state.liquidity <= 0:
-            raise ValueError("no active liquidity (drained pool)")
-        return V3Pool(address, t0.address, t1.address, state), t0, t1
-    raise ValueError(f"unknown pool kind {kind!r}")
+        return V2Pool(row.address, t0.address, t1.address, row.reserve0, row.reserve1, row.fee_bps), t0, t1
+    try:
+        state = V3PoolState(row.sqrt_price_x96, row.tick, row.liquidity, row.fee, row.tick_spacing, dict(row.ticks))
+    except AmmError as exc:
+        raise ValueError(str(exc)) from None
+    if state.liquidity <= 0:
+        raise ValueError("no active liquidity (drained pool)")
+    return V3Pool(row.address, t0.address, t1.address, state), t0, t1
 
 
 def parse_rows(rows: Any, min_reserve: int = 1) -> SnapshotLoad:

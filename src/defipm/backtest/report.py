@@ -2,18 +2,25 @@
 
 The HTML embeds plotly.js (no network needed to open it) and shows equity against the benchmark, drawdown,
 weights over time, turnover per bar and a monthly returns table. Synthetic data is labelled as such in the title.
-Rotations of the held set (``BacktestResult.rotations``) are marked on the equity chart and listed below it.
+Rotations of the held set (``BacktestResult.rotations``) are marked on the equity chart and listed below it;
+halts, breaches, liquidations and failed cycles are marked on it and listed in the events table.
+
+The page is a Jinja2 template (``templates/report.html``) with autoescaping on: every name, reason or setting
+(an oracle's, a symbol's, an event's detail) is escaped, whatever it holds. It renders a list of panels
+(``report_panels``: figures, tables, text), each by the template of its kind in ``templates/panels/``, so a new
+section is one more panel.
 """
 
 from __future__ import annotations
 
-import html as html_text
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from markupsafe import Markup
 
 from defipm.backtest.engine import BacktestResult
 from defipm.core.metrics import drawdown
@@ -80,17 +87,42 @@ def finite_json(value: Any) -> Any:
 EVENT_MARKERS = {"halt": "x", "liquidation": "diamond", "breach": "triangle-down", "failed": "circle-open"}
 """Marker of each kind of ``BarEvent`` on the equity chart."""
 
+EVENTS_LISTED = 200
+"""Events listed in the report's table (the first ones); the rest are counted."""
 
-def _events_html(result: BacktestResult, limit: int = 200) -> str:
-    """The run's halts, liquidations, risk breaches and failed cycles as a table (the first ``limit``)."""
-    if not result.events:
-        return "<h3>Events</h3><p>no halt, liquidation, risk breach or failed cycle</p>"
-    rows = "".join(
-        f"<tr><td>{result.timestamps[e.bar]}</td><td>{e.kind}</td><td>{html_text.escape(e.detail)}</td></tr>"
-        for e in result.events[:limit]
-    )
-    more = f"<p>... and {len(result.events) - limit} more</p>" if len(result.events) > limit else ""
-    return f"<h3>Events</h3><table><tr><th>time</th><th>event</th><th>detail</th></tr>{rows}</table>{more}"
+
+@dataclass(frozen=True, slots=True)
+class FigurePanel:
+    """A Plotly figure: its HTML (Plotly escapes the data inside it) under an optional title."""
+
+    html: Markup
+    title: str = ""
+    kind: str = "figure"
+
+
+@dataclass(frozen=True, slots=True)
+class TablePanel:
+    """A table: title, column headers, rows of cells; ``empty`` is shown when there are no rows, ``note`` after."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    empty: str = ""
+    note: str = ""
+    kind: str = "table"
+
+
+@dataclass(frozen=True, slots=True)
+class TextPanel:
+    """Preformatted text under a title."""
+
+    title: str
+    text: str
+    kind: str = "text"
+
+
+Panel = FigurePanel | TablePanel | TextPanel
+"""One section of the HTML report, rendered by ``templates/panels/<kind>.html`` (every value escaped there)."""
 
 
 def write_json(result: BacktestResult, path: str | Path) -> Path:
@@ -102,92 +134,105 @@ def write_json(result: BacktestResult, path: str | Path) -> Path:
 
 
 def write_html(result: BacktestResult, path: str | Path) -> Path:
-    """Write the self-contained HTML report; returns its path."""
+    """Write the self-contained HTML report (``templates/report.html``, autoescaped); returns its path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render_html(result), encoding="utf-8")
+    return target
+
+
+def render_html(result: BacktestResult) -> str:
+    """The HTML report of ``result``: a header, then ``report_panels(result)`` in order."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("defipm.backtest", "templates"), autoescape=select_autoescape(default=True))
+    summary = result.to_dict()
+    page = {k: summary[k] for k in ("start", "end", "bars", "schedule", "mode")}
+    return env.get_template("report.html").render(
+        **page, oracle=result.oracle, label=_synthetic_label(result), source=result.source, panels=report_panels(result)
+    )
+
+
+def report_panels(result: BacktestResult) -> list[Panel]:
+    """The report's sections in order: the charts (equity with rotations and event marks, drawdown, weights,
+    turnover), monthly returns, rotations (when there are any), figures, events and settings. A new section is one
+    more panel here (and a template under ``templates/panels/`` for a new kind)."""
+    summary = result.to_dict()
+    ppy = result.periods_per_year
+    panels: list[Panel] = [
+        FigurePanel(Markup(_main_figure(result).to_html(full_html=False, include_plotlyjs=True))),
+        FigurePanel(Markup(_monthly_figure(result).to_html(full_html=False, include_plotlyjs=False))),
+    ]
+    if result.rotations:
+        panels.append(_rotations_panel(result))
+    panels.append(TablePanel("Figures", ("figure", "value"),
+                             [(k, _fmt_metric(k, v, ppy)) for k, v in summary["metrics"].items()]))  # fmt: skip
+    panels.append(_events_panel(result))
+    panels.append(TextPanel("Settings", json.dumps({k: summary[k] for k in ("params", "costs")}, indent=2)))
+    return panels
+
+
+def _synthetic_label(result: BacktestResult) -> str:
+    return " — SYNTHETIC DATA" if result.synthetic else ""
+
+
+def _main_figure(result: BacktestResult) -> Any:
+    """Equity (against the benchmark, rotations and events marked), drawdown, weights and turnover per bar."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     times = result.timestamps.astype("datetime64[ms]").astype(object)
-    fig = make_subplots(
-        rows=4,
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.04,
-        row_heights=[0.4, 0.2, 0.25, 0.15],
-        subplot_titles=("Equity", "Drawdown", "Weights", "Turnover per bar"),
-    )
+    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.4, 0.2, 0.25, 0.15],
+                        subplot_titles=("Equity", "Drawdown", "Weights", "Turnover per bar"))  # fmt: skip
     fig.add_trace(go.Scatter(x=times, y=result.equity, name=f"{result.oracle} equity"), row=1, col=1)
     if result.benchmark_equity is not None:
         fig.add_trace(
             go.Scatter(x=times, y=result.benchmark_equity, name=f"{result.benchmark} (buy and hold)"), row=1, col=1
         )
     _mark_rotations(fig, result)
-    for kind, marker in EVENT_MARKERS.items():  # halts, limits that acted, liquidations, failed cycles
-        marked = [e for e in result.events if e.kind == kind]
-        if marked:
-            fig.add_trace(
-                go.Scatter(
-                    x=[times[e.bar] for e in marked],
-                    y=[result.equity[e.bar] for e in marked],
-                    text=[e.detail for e in marked],
-                    mode="markers",
-                    marker={"symbol": marker, "size": 11},
-                    name=kind,
-                    hovertemplate="%{text}<extra></extra>",
-                ),
-                row=1,
-                col=1,
-            )
+    _mark_events(fig, result, times)
     fig.add_trace(go.Scatter(x=times, y=drawdown(result.equity), name="drawdown", fill="tozeroy"), row=2, col=1)
-    held = np.nonzero(np.abs(result.weights).max(axis=0) > 0)[0]
-    for j in held:
-        fig.add_trace(
-            go.Scatter(x=times, y=result.weights[:, j], name=result.symbols[j], stackgroup=None, mode="lines"),
-            row=3,
-            col=1,
-        )
+    for j in np.nonzero(np.abs(result.weights).max(axis=0) > 0)[0]:
+        fig.add_trace(go.Scatter(x=times, y=result.weights[:, j], name=result.symbols[j], mode="lines"), row=3, col=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         prev = np.concatenate(([result.config.initial_cash], result.equity[:-1]))
         turnover = np.where(prev > 0, result.traded_notional / prev, 0.0)
     fig.add_trace(go.Bar(x=times, y=turnover, name="turnover"), row=4, col=1)
-    label = " — SYNTHETIC DATA" if result.synthetic else ""
-    fig.update_layout(
-        height=1100, title=f"defipm backtest: {result.oracle} {result.params or ''}{label}", hovermode="x unified"
-    )
+    title = f"defipm backtest: {result.oracle} {result.params or ''}{_synthetic_label(result)}"
+    fig.update_layout(height=1100, title=title, hovermode="x unified")
+    return fig
+
+
+def _mark_events(fig: Any, result: BacktestResult, times: Any) -> None:
+    """Halts, limits that acted, liquidations and failed cycles as markers on the equity chart."""
+    import plotly.graph_objects as go
+
+    for kind, marker in EVENT_MARKERS.items():
+        marked = [e for e in result.events if e.kind == kind]
+        if marked:
+            trace = go.Scatter(x=[times[e.bar] for e in marked], y=[result.equity[e.bar] for e in marked],
+                               text=[e.detail for e in marked], mode="markers", marker={"symbol": marker, "size": 11},
+                               name=kind, hovertemplate="%{text}<extra></extra>")  # fmt: skip
+            fig.add_trace(trace, row=1, col=1)
+
+
+def _monthly_figure(result: BacktestResult) -> Any:
+    """The monthly returns as a table (years down, months across)."""
+    import plotly.graph_objects as go
+
     monthly = monthly_returns(result)
     years = sorted(monthly)
     cells = [[str(y) for y in years]] + [
         [f"{monthly[y][m]:.1%}" if m in monthly[y] else "" for y in years] for m in range(1, 13)
     ]
     table = go.Figure(
-        go.Table(
-            header={"values": ["year", *[f"{m:02d}" for m in range(1, 13)]]},
-            cells={"values": cells},
-        )
+        go.Table(header={"values": ["year", *[f"{m:02d}" for m in range(1, 13)]]}, cells={"values": cells})
     )
     # explicit margins: with Plotly's defaults (100 px top, 80 px bottom) a short table shows only its header
     table.update_layout(
         title="Monthly returns", height=70 + 32 * (len(years) + 1), margin={"t": 40, "b": 10, "l": 10, "r": 10}
     )
-    summary = result.to_dict()
-    ppy = result.periods_per_year
-    rows = "".join(f"<tr><td>{k}</td><td>{_fmt_metric(k, v, ppy)}</td></tr>" for k, v in summary["metrics"].items())
-    html = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>defipm backtest</title></head><body>"
-        f"<h2>defipm backtest: {result.oracle}{label}</h2>"
-        f"<p>{summary['start']} to {summary['end']}, {summary['bars']} bars, {summary['schedule']}, "
-        f"mode {summary['mode']}, data: {result.source}</p>"
-        + fig.to_html(full_html=False, include_plotlyjs=True)
-        + table.to_html(full_html=False, include_plotlyjs=False)
-        + _rotations_html(result)
-        + f"<h3>Figures</h3><table>{rows}</table>"
-        + _events_html(result)
-        + f"<h3>Settings</h3><pre>{json.dumps({k: summary[k] for k in ('params', 'costs')}, indent=2)}</pre>"
-        + "</body></html>"
-    )
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(html, encoding="utf-8")
-    return target
+    return table
 
 
 def _mark_rotations(fig: Any, result: BacktestResult) -> None:
@@ -219,19 +264,20 @@ def _mark_rotations(fig: Any, result: BacktestResult) -> None:
     )
 
 
-def _rotations_html(result: BacktestResult) -> str:
-    if not result.rotations:
-        return ""
-    rows = "".join(
-        f"<tr><td>{r.timestamp:%Y-%m-%d %H:%M}</td><td>{len(r.held)}</td>"
-        f"<td>{html_text.escape(', '.join(r.added))}</td><td>{html_text.escape(', '.join(r.dropped))}</td>"
-        f"<td>{html_text.escape(r.summary)}</td></tr>"
-        for r in result.rotations
-    )
-    return (
-        f"<h3>Rotations ({len(result.rotations)})</h3><table><tr><th>UTC</th><th>held</th><th>added</th>"
-        f"<th>dropped</th><th>why</th></tr>{rows}</table>"
-    )
+def _rotations_panel(result: BacktestResult) -> TablePanel:
+    rows = [(f"{r.timestamp:%Y-%m-%d %H:%M}", len(r.held), ", ".join(r.added), ", ".join(r.dropped), r.summary)
+            for r in result.rotations]  # fmt: skip
+    return TablePanel(f"Rotations ({len(result.rotations)})", ("UTC", "held", "added", "dropped", "why"), rows)
+
+
+def _events_panel(result: BacktestResult) -> TablePanel:
+    """The run's halts, liquidations, risk breaches and failed cycles (the first ``EVENTS_LISTED``)."""
+    events = result.events
+    more = len(events) - EVENTS_LISTED
+    return TablePanel(
+        "Events", ("time", "event", "detail"), [(result.timestamps[e.bar], e.kind, e.detail) for e in events[:EVENTS_LISTED]],
+        empty="no halt, liquidation, risk breach or failed cycle", note=f"... and {more} more" if more > 0 else "",
+    )  # fmt: skip
 
 
 SUMMARY_ROWS = (

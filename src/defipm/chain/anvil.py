@@ -131,9 +131,9 @@ class AnvilNode:
 
     def web3(self, timeout: float = 60.0) -> Web3:
         """A Web3 client for this node."""
-        from web3 import Web3
+        from defipm.chain.node import connect
 
-        return Web3(Web3.HTTPProvider(self.url, request_kwargs={"timeout": timeout}))
+        return connect(self.url, timeout=timeout)
 
     def rpc(self, method: str, *params: Any) -> Any:
         """Call an anvil/evm RPC method (``evm_snapshot``, ``anvil_mine``, ...) and return its result."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from defipm.amm.v3_pool import FEE_TIER_TICK_SPACING
 from defipm.amm.v3_tick_math import MAX_TICK, get_tick_at_sqrt_ratio
-from defipm.chain.artifacts import abi_of, load_artifact, to_checksum, verify_init_code_hashes
+from defipm.chain.artifacts import Artifact, abi_of, load_artifact, to_checksum, verify_init_code_hashes
 from defipm.chain.errors import ChainError
 from defipm.chain.transactions import TransactionSender, deadline_in
 
@@ -117,15 +117,19 @@ class UniswapDeployment:
         return rows
 
 
-def deploy_contract(sender: TransactionSender, name: str, *args: Any) -> str:
-    """Deploy artifact ``name`` with constructor ``args``; return its address."""
-    artifact = load_artifact(name)
+def deploy_artifact(sender: TransactionSender, artifact: Artifact, *args: Any) -> str:
+    """Deploy ``artifact`` with constructor ``args`` from ``sender``'s wallet; return its address."""
     factory = sender.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     outcome = sender.send(factory.constructor(*args))
     address = outcome.receipt.get("contractAddress")
     if not address:
-        raise ChainError(f"deploying {name} produced no contract address (tx {outcome.tx_hash})")
+        raise ChainError(f"deploying {artifact.name} produced no contract address (tx {outcome.tx_hash})")
     return str(address)
+
+
+def deploy_contract(sender: TransactionSender, name: str, *args: Any) -> str:
+    """Deploy artifact ``name`` (``load_artifact``) with constructor ``args``; return its address."""
+    return deploy_artifact(sender, load_artifact(name), *args)
 
 
 def contract(sender: TransactionSender, name: str, address: str) -> Contract:
@@ -143,88 +147,90 @@ def _raw_price(token: TokenSpec, weth_is_token0: bool, skew_bps: int) -> Fractio
 
 
 def deploy_uniswap_world(sender: TransactionSender, spec: WorldSpec | None = None) -> UniswapDeployment:
-    """Deploy everything in ``spec`` from ``sender``'s account (which must hold enough ETH)."""
+    """Deploy everything in ``spec`` from ``sender``'s account (which must hold enough ETH). The transactions go
+    out in a fixed order, so the same spec on a fresh chain gives the same addresses."""
     spec = spec or WorldSpec()
     verify_init_code_hashes()
-    w3 = sender.w3
     me = sender.address
     weth_address = deploy_contract(sender, "WETH9")
-    weth = contract(sender, "WETH9", weth_address)
-    sender.send(weth.functions.deposit(), value=spec.deployer_weth * 10**18)
-
+    sender.send(contract(sender, "WETH9", weth_address).functions.deposit(), value=spec.deployer_weth * 10**18)
     tokens: dict[str, TokenInfo] = {}
     for t in spec.tokens:
-        supply = 10**12 * 10**t.decimals
-        address = deploy_contract(sender, "TestERC20", t.symbol, t.symbol, t.decimals, supply)
+        address = deploy_contract(sender, "TestERC20", t.symbol, t.symbol, t.decimals, 10**12 * 10**t.decimals)
         tokens[t.symbol] = TokenInfo(t.symbol, address, t.decimals)
-
     v3_factory = deploy_contract(sender, "UniswapV3Factory")
     npm_address = deploy_contract(sender, "NonfungiblePositionManager", v3_factory, weth_address, me)
     swap_router = deploy_contract(sender, "SwapRouter", v3_factory, weth_address)
     quoter = deploy_contract(sender, "QuoterV2", v3_factory, weth_address)
     v2_factory = deploy_contract(sender, "UniswapV2Factory", me)
-    v2_router_address = deploy_contract(sender, "UniswapV2Router02", v2_factory, weth_address)
-
-    npm = contract(sender, "NonfungiblePositionManager", npm_address)
-    v2_router = contract(sender, "UniswapV2Router02", v2_router_address)
+    v2_router = deploy_contract(sender, "UniswapV2Router02", v2_factory, weth_address)
     for address in [weth_address, *(t.address for t in tokens.values())]:
         erc20 = contract(sender, "TestERC20", address)
         sender.send(erc20.functions.approve(npm_address, MAX_UINT256))
-        sender.send(erc20.functions.approve(v2_router_address, MAX_UINT256))
+        sender.send(erc20.functions.approve(v2_router, MAX_UINT256))
+    deadline = deadline_in(sender.w3, 3600)
+    pools = _seed_v3_pools(sender, spec, weth_address, tokens, v3_factory, npm_address, deadline)
+    pairs = _seed_v2_pairs(sender, spec, weth_address, tokens, v2_factory, v2_router, deadline)
+    return UniswapDeployment(
+        chain_id=sender.chain_id, deployer=me, weth=TokenInfo("WETH", weth_address, 18), tokens=tokens,
+        v3_factory=v3_factory, position_manager=npm_address, swap_router=swap_router, quoter_v2=quoter,
+        v2_factory=v2_factory, v2_router=v2_router, v3_pools=pools, v2_pairs=pairs,
+    )  # fmt: skip
 
+
+def _seed_v3_pools(
+    sender: TransactionSender, spec: WorldSpec, weth: str, tokens: dict[str, TokenInfo], v3_factory: str, npm_address: str,
+    deadline: int,
+) -> dict[tuple[str, int], str]:  # fmt: skip
+    """Create every token's WETH pool in each fee tier at its (skewed) price, with the spec's positions."""
+    npm = contract(sender, "NonfungiblePositionManager", npm_address)
     factory = contract(sender, "UniswapV3Factory", v3_factory)
     pools: dict[tuple[str, int], str] = {}
-    deadline = deadline_in(w3, 3600)
     for t in spec.tokens:
-        info = tokens[t.symbol]
-        weth_is_token0 = int(weth_address, 16) < int(info.address, 16)
-        token0, token1 = (weth_address, info.address) if weth_is_token0 else (info.address, weth_address)
-
-        def amounts(weth_value: Fraction, weth_is_token0: bool = weth_is_token0, t: TokenSpec = t) -> tuple[int, int]:
-            weth_amount = int(weth_value * 10**18)
-            token_amount = int(weth_value / Fraction(t.price_weth) * 10**t.decimals)
-            return (weth_amount, token_amount) if weth_is_token0 else (token_amount, weth_amount)
-
+        weth_is_token0 = int(weth, 16) < int(tokens[t.symbol].address, 16)
+        token0, token1 = (weth, tokens[t.symbol].address) if weth_is_token0 else (tokens[t.symbol].address, weth)
         for fee in spec.fee_tiers:
             sqrt_p = sqrt_price_x96(_raw_price(t, weth_is_token0, spec.tier_skew_bps.get(fee, 0)))
             sender.send(npm.functions.createAndInitializePoolIfNecessary(token0, token1, fee, sqrt_p))
             pools[(t.symbol, fee)] = factory.functions.getPool(token0, token1, fee).call()
-            spacing = FEE_TIER_TICK_SPACING[fee]
-            center = get_tick_at_sqrt_ratio(sqrt_p) // spacing * spacing
-            full = (MAX_TICK // spacing) * spacing
-            ranges = [
-                (center + lo * spacing, center + hi * spacing, amounts(spec.weth_per_spacing * (hi - lo)))
-                for lo, hi in spec.position_ranges
-            ]
-            ranges.append((-full, full, amounts(Fraction(spec.full_range_weth))))
-            for lower, upper, (amount0, amount1) in ranges:
-                lower, upper = max(lower, -full), min(upper, full)
-                params = (token0, token1, fee, lower, upper, amount0, amount1, 0, 0, me, deadline)
+            for lower, upper, (amount0, amount1) in _positions(spec, t, weth_is_token0, fee, sqrt_p):
+                params = (token0, token1, fee, lower, upper, amount0, amount1, 0, 0, sender.address, deadline)
                 sender.send(npm.functions.mint(params))
+    return pools
 
-    v2 = contract(sender, "UniswapV2Factory", v2_factory)
+
+def _positions(
+    spec: WorldSpec, token: TokenSpec, weth_is_token0: bool, fee: int, sqrt_p: int
+) -> list[tuple[int, int, tuple[int, int]]]:
+    """(lower tick, upper tick, (amount0, amount1)) of each position of a pool: the spec's ranges around the
+    current tick, then the full range."""
+
+    def amounts(weth_value: Fraction) -> tuple[int, int]:
+        weth_amount = int(weth_value * 10**18)
+        token_amount = int(weth_value / Fraction(token.price_weth) * 10**token.decimals)
+        return (weth_amount, token_amount) if weth_is_token0 else (token_amount, weth_amount)
+
+    spacing = FEE_TIER_TICK_SPACING[fee]
+    center = get_tick_at_sqrt_ratio(sqrt_p) // spacing * spacing
+    full = (MAX_TICK // spacing) * spacing
+    ranges = [(center + lo * spacing, center + hi * spacing, amounts(spec.weth_per_spacing * (hi - lo)))
+              for lo, hi in spec.position_ranges]  # fmt: skip
+    ranges.append((-full, full, amounts(Fraction(spec.full_range_weth))))
+    return [(max(lower, -full), min(upper, full), both) for lower, upper, both in ranges]
+
+
+def _seed_v2_pairs(
+    sender: TransactionSender, spec: WorldSpec, weth: str, tokens: dict[str, TokenInfo], v2_factory: str, router: str,
+    deadline: int,
+) -> dict[str, str]:  # fmt: skip
+    """Add each token's WETH pair to V2 with ``v2_weth_liquidity`` WETH at the token's price."""
+    v2_router, v2 = contract(sender, "UniswapV2Router02", router), contract(sender, "UniswapV2Factory", v2_factory)
     pairs: dict[str, str] = {}
     for t in spec.tokens:
         weth_amount = spec.v2_weth_liquidity * 10**18
         token_amount = int(spec.v2_weth_liquidity / Fraction(t.price_weth) * 10**t.decimals)
-        sender.send(
-            v2_router.functions.addLiquidity(
-                weth_address, tokens[t.symbol].address, weth_amount, token_amount, 0, 0, me, deadline
-            )
-        )
-        pairs[t.symbol] = v2.functions.getPair(weth_address, tokens[t.symbol].address).call()
-
-    return UniswapDeployment(
-        chain_id=sender.chain_id,
-        deployer=me,
-        weth=TokenInfo("WETH", weth_address, 18),
-        tokens=tokens,
-        v3_factory=v3_factory,
-        position_manager=npm_address,
-        swap_router=swap_router,
-        quoter_v2=quoter,
-        v2_factory=v2_factory,
-        v2_router=v2_router_address,
-        v3_pools=pools,
-        v2_pairs=pairs,
-    )
+        address = tokens[t.symbol].address
+        sender.send(v2_router.functions.addLiquidity(weth, address, weth_amount, token_amount, 0, 0, sender.address,
+                                                     deadline))  # fmt: skip
+        pairs[t.symbol] = v2.functions.getPair(weth, address).call()
+    return pairs

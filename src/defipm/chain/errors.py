@@ -1,6 +1,7 @@
 """Chain-layer errors and the one place web3 / RPC exceptions are translated into defipm's hierarchy.
 
     DefipmError
+     ├── ChainError                        a local-chain setup step failed (anvil, artifacts, deployment)
      ├── ConfigError
      │    ├── WalletError                  no key, wrong keystore password, malformed key
      │    └── MainnetSigningRefusedError   a known mainnet chain id and the config did not opt in
@@ -14,10 +15,14 @@
                └── RpcUnavailableError     the node is unreachable or timed out; the outcome may be unknown
 
 ``translate_web3_error`` maps an exception raised by web3.py (or requests) to one of these; callers re-raise it
-``from`` the original so the traceback keeps both.
+``from`` the original so the traceback keeps both. They catch only ``node_errors()``: what a node or the network
+between us can cause. Anything else (a ``TypeError`` in our code, an ABI that does not match our call) is a bug and
+propagates as it is, so it is never taken for "the node failed, the outcome is unknown".
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 from defipm.core.errors import (
     ConfigError,
@@ -38,7 +43,8 @@ class MainnetSigningRefusedError(ConfigError):
 
 
 class ChainError(DefipmError):
-    """A local-chain step failed: anvil would not start, an artifact is missing, a deployment failed."""
+    """A local-chain step failed: anvil would not start, an artifact is missing, a deployment failed. Not a venue
+    error: nothing was traded, the installation or the test world is at fault."""
 
 
 class TransactionRevertedError(OrderRejectedError):
@@ -63,6 +69,35 @@ class GasPriceTooHighError(OrderRejectedError):
 
 class RpcUnavailableError(VenueUnavailableError):
     """The RPC node is unreachable, timed out or answered with a server error."""
+
+
+@cache
+def transport_errors() -> tuple[type[BaseException], ...]:
+    """Failures to reach the node or to get its answer: refused or reset connections, timeouts, HTTP errors (rate
+    limits, gateways), a receipt that did not come in time."""
+    import requests
+    from web3.exceptions import ProviderConnectionError, TimeExhausted, TooManyRequests
+
+    return (ConnectionError, TimeoutError, requests.RequestException, ProviderConnectionError, TooManyRequests,
+            TimeExhausted)  # fmt: skip
+
+
+@cache
+def node_errors() -> tuple[type[BaseException], ...]:
+    """``transport_errors()`` and the node's own answers that are errors: a JSON-RPC error (``Web3RPCError``, which
+    covers an unknown transaction or block), a revert, output that does not decode as the function's ABI (no
+    contract at the address, another interface), a malformed response."""
+    from web3.exceptions import (
+        BadFunctionCallOutput,
+        BadResponseFormat,
+        BlockNumberOutOfRange,
+        ContractLogicError,
+        InsufficientData,
+        Web3RPCError,
+    )
+
+    return (*transport_errors(), Web3RPCError, ContractLogicError, BadFunctionCallOutput, BadResponseFormat,
+            BlockNumberOutOfRange, InsufficientData)  # fmt: skip
 
 
 def translate_web3_error(exc: BaseException, context: str) -> DefipmError:

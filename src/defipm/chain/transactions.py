@@ -3,7 +3,8 @@
 ``TransactionSender`` owns one wallet's nonce on one node: it reads the pending nonce once, then counts locally
 (re-reading after any send whose outcome is unknown). ``send`` simulates the call first (``eth_estimateGas``,
 which also surfaces revert reasons before any gas is paid), signs, broadcasts, waits for the receipt and returns a
-``TxOutcome`` with the gas used and its cost in wei. Every web3 error leaves as a defipm error.
+``TxOutcome`` with the gas used and its cost in wei. Every error of the node or the network leaves as a defipm
+error (``node_errors``); a bug of ours propagates as it is.
 
 Journalling: ``on_signed`` (of ``send`` / ``send_built``) is called with the signed transaction's nonce and hash
 after signing and before broadcasting, so a caller can record what it is about to send; if it raises, nothing is
@@ -23,8 +24,10 @@ from defipm.chain.errors import (
     GasPriceTooHighError,
     RpcUnavailableError,
     TransactionRevertedError,
+    node_errors,
     translate_web3_error,
 )
+from defipm.chain.history import WalletHistory
 from defipm.chain.wallet import Wallet
 
 if TYPE_CHECKING:
@@ -113,9 +116,11 @@ class TransactionSender:
         self.gas = gas or GasPolicy()
         try:
             self.chain_id: int = w3.eth.chain_id
-        except Exception as exc:
+        except node_errors() as exc:
             raise translate_web3_error(exc, "read chain id") from exc
         wallet.check_chain(self.chain_id)
+        self.history = WalletHistory(w3, wallet.address)
+        """The wallet's transactions on this node (nonces, mined and pending transactions)."""
         self._nonce: int | None = None
 
     @property
@@ -124,10 +129,7 @@ class TransactionSender:
 
     def next_nonce(self) -> int:
         if self._nonce is None:
-            try:
-                self._nonce = self.w3.eth.get_transaction_count(self.wallet.address, "pending")  # type: ignore[arg-type]
-            except Exception as exc:
-                raise translate_web3_error(exc, "read nonce") from exc
+            self._nonce = self.history.nonce("pending")
         return self._nonce
 
     def resync_nonce(self) -> None:
@@ -136,17 +138,11 @@ class TransactionSender:
 
     def mined_nonce(self) -> int:
         """How many of the wallet's transactions are mined (its nonce at the latest block)."""
-        try:
-            return int(self.w3.eth.get_transaction_count(self.wallet.address, "latest"))  # type: ignore[arg-type]
-        except Exception as exc:
-            raise translate_web3_error(exc, "read the mined nonce") from exc
+        return self.history.nonce("latest")
 
     def pending_nonce(self) -> int:
         """The wallet's nonce counting its transactions in the node's mempool (read now, not the local count)."""
-        try:
-            return int(self.w3.eth.get_transaction_count(self.wallet.address, "pending"))  # type: ignore[arg-type]
-        except Exception as exc:
-            raise translate_web3_error(exc, "read the pending nonce") from exc
+        return self.history.nonce("pending")
 
     def fee_quote(self) -> FeeQuote:
         """The fees a transaction sent now would offer (reads the latest block and, unless fixed, the tip)."""
@@ -155,7 +151,7 @@ class TransactionSender:
             tip = self.gas.priority_fee_wei
             if tip is None:
                 tip = int(self.w3.eth.max_priority_fee)
-        except Exception as exc:
+        except node_errors() as exc:
             raise translate_web3_error(exc, "read the base fee") from exc
         base = int(block.get("baseFeePerGas", 0) or 0)
         offer = base * self.gas.max_fee_multiplier + tip
@@ -203,7 +199,7 @@ class TransactionSender:
                 estimate = int(call.estimate_gas(cast("TxParams", base)))
                 limit = estimate * self.gas.estimate_multiplier_bps // 10_000
             tx = call.build_transaction(cast("TxParams", {**base, **fees, "gas": limit, "nonce": 0}))
-        except Exception as exc:
+        except node_errors() as exc:
             raise translate_web3_error(exc, context) from exc
         return dict(tx), estimate
 
@@ -262,7 +258,7 @@ class TransactionSender:
             on_signed(signed)
         try:
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw)
-        except Exception as exc:
+        except node_errors() as exc:
             self.resync_nonce()
             raise translate_web3_error(exc, context) from exc
         assert self._nonce is not None
@@ -285,7 +281,7 @@ class TransactionSender:
                 timeout=self.gas.receipt_timeout_s,
                 poll_latency=0.005,
             )
-        except Exception as exc:
+        except node_errors() as exc:
             self.resync_nonce()
             error = translate_web3_error(exc, f"{context}: waiting for receipt of {tx_hash}")
             if isinstance(error, RpcUnavailableError):
@@ -296,34 +292,32 @@ class TransactionSender:
     def outcome_of(self, tx_hash: str) -> TxOutcome | None:
         """The outcome of an earlier transaction from its receipt, or None while the node has no receipt for it
         (pending, dropped or never received: ``is_pending`` tells which)."""
-        from web3.exceptions import TransactionNotFound
-
-        try:
-            receipt = self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-        except TransactionNotFound:
-            return None
-        except Exception as exc:
-            raise translate_web3_error(exc, f"read receipt {tx_hash}") from exc
-        return _outcome(tx_hash, 0, receipt)
+        receipt = self._known(self.w3.eth.get_transaction_receipt, tx_hash, "read receipt")
+        return None if receipt is None else _outcome(tx_hash, 0, receipt)
 
     def is_pending(self, tx_hash: str) -> bool:
         """Whether the node holds ``tx_hash`` unmined (in its mempool)."""
+        tx = self._known(self.w3.eth.get_transaction, tx_hash, "read transaction")
+        return tx is not None and tx.get("blockNumber") is None
+
+    @staticmethod
+    def _known(read: Callable[[Any], Any], tx_hash: str, what: str) -> Any | None:
+        """``read(tx_hash)``, or None when the node does not know the hash."""
         from web3.exceptions import TransactionNotFound
 
         try:
-            tx = self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+            return read(tx_hash)
         except TransactionNotFound:
-            return False
-        except Exception as exc:
-            raise translate_web3_error(exc, f"read transaction {tx_hash}") from exc
-        return tx.get("blockNumber") is None
+            return None
+        except node_errors() as exc:
+            raise translate_web3_error(exc, f"{what} {tx_hash}") from exc
 
     def revert_reason(self, tx: dict[str, Any], block_number: int) -> str | None:
         """Replay a reverted transaction as a call on the state before its block to recover the reason."""
         call = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
         try:
             self.w3.eth.call(call, block_number - 1)  # type: ignore[arg-type]
-        except Exception as exc:
+        except node_errors() as exc:
             error = translate_web3_error(exc, "replay")
             return getattr(error, "reason", None) or str(error)
         return None

@@ -28,7 +28,8 @@ from defipm.core.orders import Order, OrderStatus, Side, SkipReason
 from defipm.journal import SqlJournal
 from defipm.store import Store
 from defipm.venues.uniswap import UniswapConfig, UniswapVenue
-from defipm.venues.uniswap.client import MAX_UINT256, cloid_tag
+from defipm.venues.uniswap.client import MAX_UINT256, Swap
+from defipm.venues.uniswap.reconcile import cloid_tag
 
 pytestmark = pytest.mark.chain
 
@@ -55,8 +56,8 @@ def test_balances_and_allowances_are_read_in_the_pending_state(world: LocalUnisw
                   client_order_id=new_client_order_id())  # fmt: skip
     world.node.rpc("evm_setAutomine", False)
     try:
-        swap, _ = client.build_swap(weth, dep.token("UNI").address, 3000, 2 * WEI, 1, client.deadline(300),
-                                    cloid_tag(order.client_order_id or ""))  # fmt: skip
+        swap, _ = client.build_swap(Swap(weth, dep.token("UNI").address, 3000, 2 * WEI, 1, client.deadline(300),
+                                         cloid_tag(order.client_order_id or "")))  # fmt: skip
         approve, _ = client.sender.build(client.erc20(weth).functions.approve(router, 7))
         for tx in (swap, approve):  # both wait in the mempool
             signed = client.sender.sign(tx)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from web3 import Web3
 
 from defipm.chain.artifacts import to_checksum
 from defipm.chain.local import LocalUniswap
@@ -25,19 +26,24 @@ from defipm.core.journal import new_client_order_id
 from defipm.core.orders import Order, OrderStatus, Side
 from defipm.journal import SqlJournal
 from defipm.store import Store
+from defipm.testing.chain import ScriptedNode
 from defipm.venues.uniswap import UniswapConfig, UniswapVenue
-from defipm.venues.uniswap.client import SWAP_TAG_BYTES, cloid_tag
+from defipm.venues.uniswap.client import Swap
+from defipm.venues.uniswap.reconcile import SWAP_TAG_BYTES, cloid_tag
 
 pytestmark = pytest.mark.chain
 
 TRADER = 8
 
 
-def _venue(world: LocalUniswap, wallet_index: int = TRADER, **overrides: object) -> UniswapVenue:
+def _venue(
+    world: LocalUniswap, wallet_index: int = TRADER, *, node: ScriptedNode | None = None, **overrides: object
+) -> UniswapVenue:
     """A venue reading one tick-bitmap word around each pool's price (every position of the test world but the
-    full-range one: quotes stay exact for these trade sizes, and connecting is fast)."""
+    full-range one: quotes stay exact for these trade sizes, and connecting is fast); through ``node`` if given."""
     config = UniswapConfig.from_deployment(world.deployment, world.url, **{"tick_word_radius": 1, **overrides})
-    venue = UniswapVenue(config, wallet=world.wallets[wallet_index], w3=world.w3)
+    w3 = Web3(node) if node is not None else world.w3
+    venue = UniswapVenue(config, wallet=world.wallets[wallet_index], w3=w3)
     venue.connect()
     return venue
 
@@ -65,9 +71,7 @@ def test_cloid_tag_is_the_cloid_itself() -> None:
     assert len(cloid_tag("0x1")) == SWAP_TAG_BYTES and cloid_tag("0x1") != cloid_tag("0x2")  # other ids: hashed
 
 
-def test_tagged_swap_executes_like_untagged_and_a_fresh_venue_finds_it(
-    world: LocalUniswap, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_tagged_swap_executes_like_untagged_and_a_fresh_venue_finds_it(world: LocalUniswap) -> None:
     trader = world.wallets[TRADER]
     world.fund(trader, weth=5 * 10**18, tokens={"UNI": 3_000 * 10**18})
     venue = _venue(world)
@@ -87,8 +91,8 @@ def test_tagged_swap_executes_like_untagged_and_a_fresh_venue_finds_it(
         branch = world.snapshot()
         client.approve(token_in, venue.config.swap_router, prepared.amount_in)
         deadline = client.deadline(venue.config.deadline_secs)
-        plain = client.exact_input_single(token_in, token_out, prepared.fee, prepared.amount_in,
-                                          prepared.amount_out_minimum, deadline)  # fmt: skip
+        plain = client.exact_input_single(Swap(token_in, token_out, prepared.fee, prepared.amount_in,
+                                               prepared.amount_out_minimum, deadline))  # fmt: skip
         world.revert(branch)
         client.sender.resync_nonce()
 
@@ -116,20 +120,19 @@ def test_tagged_swap_executes_like_untagged_and_a_fresh_venue_finds_it(
     assert _fresh(world).lookup_order(new_client_order_id()) is None  # never sent
 
     # a node without past state (no nonce history): the scan reads every block of the window instead
-    no_archive = _fresh(world)
-    monkeypatch.setattr(no_archive.client, "_blocks_with_wallet_txs", _no_history)
+    pruned = ScriptedNode(world.w3.provider).prune_state(keep_blocks=0)
+    no_archive = _venue(world, node=pruned, tick_word_radius=0)
     found = no_archive.lookup_order(orders[0].client_order_id or "")
     assert found is not None and found.status is OrderStatus.FILLED
+    latest = world.w3.eth.block_number
+    window = latest - max(latest - no_archive.config.reconcile_lookback_blocks, -1)
+    assert sum(method == "eth_getBlockByNumber" for method, _ in pruned.requests) >= window
     # the search is bounded: a swap older than reconcile_lookback_blocks is not looked for
     world.node.rpc("anvil_mine", 20)
     assert (
         _venue(world, tick_word_radius=0, reconcile_lookback_blocks=10).lookup_order(orders[0].client_order_id or "")
         is None
     )
-
-
-def _no_history(after_block: int, to_block: int) -> list[int]:
-    raise ValueError("missing trie node")
 
 
 def test_reverted_tagged_swap_is_found_as_rejected_with_its_gas(world: LocalUniswap) -> None:
@@ -163,8 +166,8 @@ def test_pending_tagged_swap_is_unknown_and_the_journal_keeps_it_open(world: Loc
     dep = world.deployment
     world.node.rpc("evm_setAutomine", False)
     try:
-        tx, _ = client.build_swap(dep.weth.address, dep.token("UNI").address, prepared.fee, prepared.amount_in,
-                                  prepared.amount_out_minimum, client.deadline(300), cloid_tag(cloid))  # fmt: skip
+        tx, _ = client.build_swap(Swap(dep.weth.address, dep.token("UNI").address, prepared.fee, prepared.amount_in,
+                                       prepared.amount_out_minimum, client.deadline(300), cloid_tag(cloid)))  # fmt: skip
         tx["nonce"] = client.sender.next_nonce()
         tx_hash = world.w3.eth.send_raw_transaction(trader.sign_transaction(tx, chain_id=client.chain_id)).to_0x_hex()
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from web3 import Web3
 
 from defipm.chain.artifacts import abi_of, to_checksum
 from defipm.chain.deploy import contract
@@ -22,15 +23,17 @@ from defipm.chain.v3_reader import read_pool_state
 from defipm.chain.wallet import Wallet
 from defipm.core.journal import new_client_order_id
 from defipm.core.orders import Order, OrderStatus, Side
+from defipm.testing.chain import ScriptedNode
 from defipm.venues.uniswap import UniswapConfig, UniswapVenue
-from defipm.venues.uniswap.client import cloid_tag
+from defipm.venues.uniswap.client import Swap
+from defipm.venues.uniswap.reconcile import cloid_tag
 
 HERE = Path(__file__).parent / "contracts"
 
 
-def _venue(world: LocalUniswap, wallet_index: int, **overrides: object) -> UniswapVenue:
+def _venue(world: LocalUniswap, wallet_index: int, w3: Web3 | None = None, **overrides: object) -> UniswapVenue:
     config = UniswapConfig.from_deployment(world.deployment, world.url, **{"tick_word_radius": 2, **overrides})
-    venue = UniswapVenue(config, wallet=world.wallets[wallet_index], w3=world.w3)
+    venue = UniswapVenue(config, wallet=world.wallets[wallet_index], w3=w3 or world.w3)
     venue.connect()
     return venue
 
@@ -103,9 +106,7 @@ def test_tether_like_token_keeps_trading_after_a_failed_swap(world: LocalUniswap
 # -- lookup_order: a swap mined between the mined-block scan and the mempool check is still found -----------
 
 
-def test_lookup_does_not_miss_a_swap_mined_during_the_lookup(
-    world: LocalUniswap, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_lookup_does_not_miss_a_swap_mined_during_the_lookup(world: LocalUniswap) -> None:
     trader = world.wallets[4]
     dep = world.deployment
     world.fund(trader, weth=3 * 10**18)
@@ -118,20 +119,18 @@ def test_lookup_does_not_miss_a_swap_mined_during_the_lookup(
     # the process sends the tagged swap and crashes before the receipt: the swap sits in the mempool
     world.node.rpc("evm_setAutomine", False)
     client = venue.client
-    tx, _estimate = client.build_swap(dep.weth.address, dep.token("UNI").address, prepared.fee, prepared.amount_in,
-                                      prepared.amount_out_minimum, client.deadline(600), tag=cloid_tag(cloid))  # fmt: skip
+    tx, _estimate = client.build_swap(Swap(dep.weth.address, dep.token("UNI").address, prepared.fee, prepared.amount_in,
+                                           prepared.amount_out_minimum, client.deadline(600), cloid_tag(cloid)))  # fmt: skip
     tx["nonce"] = client.sender.next_nonce()
     tx_hash = world.w3.eth.send_raw_transaction(trader.sign_transaction(tx, chain_id=client.chain_id))
 
-    # restart: the new process looks the order up; the block is produced while it scans the mined blocks
-    fresh = _venue(world, 4, tick_word_radius=0)
-    original = fresh.client.pending_wallet_transactions
-
-    def mined_meanwhile():  # type: ignore[no-untyped-def]
-        world.node.rpc("evm_mine")
-        return original()
-
-    monkeypatch.setattr(fresh.client, "pending_wallet_transactions", mined_meanwhile)
+    # restart: the new process looks the order up; the block is produced after it scanned the mined blocks, just
+    # before it asks for the wallet's pending transactions
+    node = ScriptedNode(world.w3.provider)
+    node.before(
+        "eth_getTransactionCount", lambda: world.node.rpc("evm_mine"), when=lambda params: params[1] == "pending"
+    )
+    fresh = _venue(world, 4, tick_word_radius=0, w3=Web3(node))
     try:
         found = fresh.lookup_order(cloid)
     finally:

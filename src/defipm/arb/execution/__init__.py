@@ -5,7 +5,7 @@ two-step shape, so a caller (or a test) can act between simulation and sending: 
 ``eth_call`` and raises ``TransactionRevertedError`` when the trade would fail; ``send(prepared, log)`` broadcasts it
 and returns an ``ExecutionReport``; ``execute(plan, log)`` does both. Every transaction is handed to the ``log``
 (``txlog.TxLog``: the journal) after signing and before broadcasting; what it did is read from its receipt
-(``receipts.wallet_flows``).
+(``defipm.chain.receipts.wallet_flows``).
 
 - ``flash.FlashLoanEngine``: one transaction through ``ArbExecutor`` (Aave V3 ``flashLoanSimple``).
 - ``capital.CapitalEngine``: sequential router swaps from the wallet, ``amountOutMinimum`` on every hop.

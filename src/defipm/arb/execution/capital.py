@@ -7,8 +7,8 @@ plan belongs to the router's factory. Before each hop is sent it is simulated wi
 return less than its minimum stops the cycle. Missing allowances are granted on the way (unlimited, once per token
 and router) and their gas is counted; a hop that reverts on chain counts its gas from the receipt.
 
-What each transaction did is read from its receipt's Transfer logs (``receipts.wallet_flows``): the profit is the
-wallet's change of the start token, and a cycle that stops half-way reports the tokens it left in hand
+What each transaction did is read from its receipt's Transfer logs (``defipm.chain.receipts.wallet_flows``): the
+profit is the wallet's change of the start token, and a cycle that stops half-way reports the tokens it left in hand
 (``held``), which the runner then unwinds (``swap_hops`` runs any route of hops, the unwinding too). Balances and
 allowances are read in the pending state. Every transaction is passed to the ``TxLog`` before it is broadcast.
 """
@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from defipm.arb.execution.contracts import erc20
 from defipm.arb.execution.plan import ExecutionPlan, HopPlan, gas_limit
-from defipm.arb.execution.receipts import wallet_flows
 from defipm.arb.execution.report import ExecutionReport
 from defipm.arb.execution.txlog import TxLog, TxStep
 from defipm.chain.artifacts import abi_of, to_checksum
 from defipm.chain.deploy import MAX_UINT256
-from defipm.chain.errors import TransactionRevertedError, translate_web3_error
+from defipm.chain.errors import TransactionRevertedError, node_errors, translate_web3_error
+from defipm.chain.receipts import wallet_flows
 from defipm.chain.transactions import SignedTx, TxOutcome, deadline_in
 from defipm.core.errors import DefipmError, OrderRejectedError
 
@@ -121,7 +121,7 @@ class CapitalEngine:
             pool = w3.eth.contract(address=to_checksum(hop.pool), abi=abi)
             try:
                 ok = pool.functions.factory().call() == self._router_of(hop).functions.factory().call()
-            except Exception as exc:
+            except node_errors() as exc:
                 raise translate_web3_error(exc, f"read factory of pool {hop.pool}") from exc
             self._factory_ok[hop.pool] = ok
         if not ok:
@@ -143,7 +143,7 @@ class CapitalEngine:
     def _simulate(self, call: Any, hop: HopPlan) -> int:
         try:
             out = call.call({"from": self.sender.address})
-        except Exception as exc:
+        except node_errors() as exc:
             raise translate_web3_error(exc, f"simulate swap on {hop.pool}") from exc
         return int(out[-1] if isinstance(out, list | tuple) else out)
 
@@ -156,7 +156,7 @@ class CapitalEngine:
         try:
             balance = int(token.functions.balanceOf(self.sender.address).call(block_identifier="pending"))
             block = int(self.sender.w3.eth.block_number)
-        except Exception as exc:
+        except node_errors() as exc:
             raise translate_web3_error(exc, "read start-token balance") from exc
         if balance < plan.amount_in:
             raise OrderRejectedError(f"wallet holds {balance} of {plan.start_token}, the plan needs {plan.amount_in}")
@@ -187,7 +187,7 @@ class CapitalEngine:
         token = erc20(self.sender, hop.token_in)
         try:
             allowance = token.functions.allowance(self.sender.address, router.address).call(block_identifier="pending")
-        except Exception as exc:
+        except node_errors() as exc:
             raise translate_web3_error(exc, f"read allowance of {hop.token_in}") from exc
         if int(allowance) < MAX_UINT256 // 2:
             step = TxStep("approve", token_in=hop.token_in)
@@ -203,7 +203,7 @@ class CapitalEngine:
         run = HopRun(amount_out=amount_in)
         try:
             deadline = deadline_in(self.sender.w3, self.deadline_s)
-        except Exception as exc:
+        except node_errors() as exc:
             run.reason = f"not started: {translate_web3_error(exc, 'read the latest block')}"
             return run
         for i, hop in enumerate(hops):

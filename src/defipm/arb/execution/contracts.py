@@ -47,13 +47,9 @@ def bind(sender: TransactionSender, name: str, address: str) -> Contract:
 
 
 def _deploy(sender: TransactionSender, name: str, *args: Any) -> str:
-    artifact = load(name)
-    factory = sender.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    outcome = sender.send(factory.constructor(*args))
-    address = outcome.receipt.get("contractAddress")
-    if not address:
-        raise ChainError(f"deploying {name} produced no contract address (tx {outcome.tx_hash})")
-    return str(address).lower()
+    from defipm.chain.deploy import deploy_artifact
+
+    return deploy_artifact(sender, load(name), *args).lower()
 
 
 def deploy_mock_lender(sender: TransactionSender, premium_bps: int = AAVE_PREMIUM_BPS) -> str:

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from defipm.arb.execution.contracts import bind
 from defipm.arb.execution.plan import ExecutionPlan, gas_limit
-from defipm.arb.execution.receipts import wallet_flows
 from defipm.arb.execution.report import ExecutionReport
 from defipm.arb.execution.txlog import TxLog, TxStep
 from defipm.chain.artifacts import to_checksum
-from defipm.chain.errors import TransactionRevertedError, translate_web3_error
+from defipm.chain.errors import TransactionRevertedError, node_errors, translate_web3_error
+from defipm.chain.receipts import wallet_flows
 from defipm.core.errors import DefipmError
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class FlashLoanEngine:
         try:
             block = int(w3.eth.block_number)
             profit = int(call.call({"from": self.sender.address}, block_identifier=block))
-        except Exception as exc:
+        except node_errors() as exc:
             raise translate_web3_error(exc, "simulate flash-loan arbitrage") from exc
         if profit < plan.expected_profit:
             raise TransactionRevertedError(

@@ -18,11 +18,12 @@
 A failed swap becomes a REJECTED result (with the revert reason) and the rest of the plan continues, or stops
 when ``stop_on_failure`` is set. Slippage is never widened and nothing is retried behind the caller's back.
 
-Restarts: each swap's calldata ends with its client order id (``cloid_tag``). ``lookup_order`` answers from
-memory, else searches the wallet's transactions of the last ``reconcile_lookback_blocks`` blocks for the tagged
-swap and rebuilds its result from the receipt exactly as ``send_swap`` did (FILLED with the Transfer amounts, or
-REJECTED with the gas paid); a tagged swap still in the mempool is UNKNOWN (never to be resent), and a node that
-hides some of the wallet's pending transactions makes the lookup raise rather than answer "never seen".
+Restarts: each swap's calldata ends with its client order id (``reconcile.cloid_tag``). ``lookup_order`` answers
+from memory, else finds the tagged swap on chain (``reconcile.SwapFinder``: the wallet's transactions of the last
+``reconcile_lookback_blocks`` blocks, then its pending ones) and rebuilds its result from the receipt exactly as
+``send_swap`` did (FILLED with the Transfer amounts, or REJECTED with the gas paid); a tagged swap still in the
+mempool is UNKNOWN (never to be resent), and a node that hides some of the wallet's pending transactions makes the
+lookup raise rather than answer "never seen".
 ``prepare_swap`` / ``send_swap`` split ``submit_order`` for callers that want to inspect a quote before sending.
 """
 
@@ -39,25 +40,21 @@ from defipm.chain.errors import TransactionRevertedError
 from defipm.chain.transactions import FeeQuote, GasPolicy
 from defipm.chain.v3_reader import PoolInfo
 from defipm.core.account import AccountSnapshot
-from defipm.core.errors import ConfigError, OrderRejectedError, UnknownSymbolError, VenueError, VenueUnavailableError
+from defipm.core.errors import ConfigError, OrderRejectedError, UnknownSymbolError, VenueError
 from defipm.core.instruments import InstrumentRules
 from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, Plan, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig
-from defipm.core.redaction import hide_in_logs
 from defipm.core.weights import Weights
 from defipm.venues.base import Venue
-from defipm.venues.uniswap.client import MAX_UINT256, SwapCall, SwapFill, UniswapClient, cloid_tag, tx_hash_of
+from defipm.venues.uniswap.client import MAX_UINT256, Swap, SwapFill, UniswapClient
 from defipm.venues.uniswap.config import WRAPPED_NATIVE, UniswapConfig
 from defipm.venues.uniswap.gas import GasCosting
+from defipm.venues.uniswap.reconcile import SwapCall, SwapFinder, cloid_tag
 
 if TYPE_CHECKING:
     from web3 import Web3
 
     from defipm.chain.wallet import Wallet
-
-
-LOOKUP_ATTEMPTS = 3
-"""Scans ``lookup_order`` makes when the wallet's transactions are being mined while it looks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +115,7 @@ class UniswapVenue(Venue):
         self._decimals: dict[str, int] = {}
         self._pools: dict[str, list[PoolView]] = {}
         self._results: dict[str, OrderResult] = {}
-        self._tagged: dict[bytes, dict[str, SwapCall]] = {}
-        self._wallet_txs: dict[int, Any] = {}
-        self._scanned_to: int | None = None
+        self._finder: SwapFinder | None = None
         self._gas: GasCosting | None = None
         self.executions: dict[str, SwapExecution] = {}
         """Per client order id: the on-chain outcome of the order (gas figures, tier, quote, minimum)."""
@@ -134,10 +129,9 @@ class UniswapVenue(Venue):
     ) -> None:
         """Connect to the node, load the wallet, check the chain id and discover pools."""
         if self._w3 is None:
-            from web3 import Web3
+            from defipm.chain.node import connect
 
-            hide_in_logs(self.config.rpc_url)  # web3 and urllib3 log each request's URL, API key included
-            self._w3 = Web3(Web3.HTTPProvider(self.config.rpc_url, request_kwargs={"timeout": 60}))
+            self._w3 = connect(self.config.rpc_url)  # URL secrets hidden from logs, reads retried
         wallet = self._wallet or self.config.load_wallet()
         self._wallet = wallet
         gas = GasPolicy(
@@ -151,6 +145,7 @@ class UniswapVenue(Venue):
             raise ConfigError(f"node at {self.config.rpc_display} is chain {client.chain_id}, config expects "
                               f"{self.config.chain_id}")  # fmt: skip
         self._client = client
+        self._finder = None
         self._decimals = {s: client.decimals(a) for s, a in self.config.tokens.items()}
         self.refresh()
 
@@ -160,6 +155,14 @@ class UniswapVenue(Venue):
             self.connect()
         assert self._client is not None
         return self._client
+
+    @property
+    def finder(self) -> SwapFinder:
+        """Finds this wallet's tagged swaps on chain (``reconcile``); made on first use."""
+        client = self.client
+        if self._finder is None:
+            self._finder = SwapFinder(client, self.config.reconcile_lookback_blocks)
+        return self._finder
 
     @property
     def address(self) -> str:
@@ -343,15 +346,10 @@ class UniswapVenue(Venue):
                 if allowance > 0:  # what a failed swap left: USDT-like tokens refuse non-zero -> non-zero
                     approval_cost += client.approve(token_in, self.config.swap_router, 0).gas_cost_wei
                 approval_cost += client.approve(token_in, self.config.swap_router, amount).gas_cost_wei
-            fill = client.exact_input_single(
-                token_in,
-                token_out,
-                prepared.fee,
-                prepared.amount_in,
-                prepared.amount_out_minimum,
-                client.deadline(self.config.deadline_secs),
-                tag=cloid_tag(order.client_order_id) if order.client_order_id else b"",
-            )
+            tag = cloid_tag(order.client_order_id) if order.client_order_id else b""
+            deadline = client.deadline(self.config.deadline_secs)
+            fill = client.exact_input_single(Swap(token_in, token_out, prepared.fee, prepared.amount_in,
+                                                  prepared.amount_out_minimum, deadline, tag))  # fmt: skip
         except TransactionRevertedError as exc:
             gas_cost = 0
             if exc.tx_hash:
@@ -397,45 +395,15 @@ class UniswapVenue(Venue):
         known = self._results.get(client_order_id)
         if known is not None:
             return known
-        tag = cloid_tag(client_order_id)
-        for _ in range(LOOKUP_ATTEMPTS):
-            mined_before = self.client.mined_nonce()
-            self._scan_mined()
-            mined = list(self._tagged.get(tag, {}).values())
-            if mined:
-                return self._recovered_result(client_order_id, mined)
-            pending, complete = self.client.pending_wallet_transactions()
-            for tx in pending:
-                call = self.client.decode_swap(tx)
-                if call is not None and call.tag == tag:
-                    order = self._recovered_order(client_order_id, call, None)
-                    return OrderResult(order, OrderStatus.UNKNOWN, venue_order_id=call.tx_hash,
-                                       error=f"{order.symbol}: swap {call.tx_hash} sent but not mined yet")  # fmt: skip
-            if not complete:
-                raise VenueUnavailableError(
-                    f"{client_order_id}: the node does not show all pending transactions of {self.address}, so "
-                    "whether this order was sent is unknown"
-                )
-            if self.client.mined_nonce() == mined_before:
-                return None  # nothing of this wallet was mined while we looked: the swap was never sent
-            # a transaction of this wallet was mined between the scan and the mempool check: look again
-        raise VenueUnavailableError(
-            f"{client_order_id}: the wallet's transactions kept being mined during the lookup; try again"
-        )
-
-    def _scan_mined(self) -> None:
-        """Index the wallet's tagged swaps mined since the last scan (within the lookback window)."""
-        client = self.client
-        latest = client.latest_block()
-        start = latest - self.config.reconcile_lookback_blocks
-        if self._scanned_to is not None:
-            start = max(start, self._scanned_to)
-        for tx in client.wallet_transactions(max(start, -1), latest):
-            self._wallet_txs[int(tx["nonce"])] = tx
-            call = client.decode_swap(tx)
-            if call is not None:
-                self._tagged.setdefault(call.tag, {})[call.tx_hash] = call
-        self._scanned_to = latest
+        found = self.finder.find(client_order_id)
+        if found is None:
+            return None
+        if found.pending is not None:
+            call = found.pending
+            order = self._recovered_order(client_order_id, call, None)
+            return OrderResult(order, OrderStatus.UNKNOWN, venue_order_id=call.tx_hash,
+                               error=f"{order.symbol}: swap {call.tx_hash} sent but not mined yet")  # fmt: skip
+        return self._recovered_result(client_order_id, list(found.mined))
 
     def _symbol_of(self, token: str) -> str:
         for symbol, address in self.config.tokens.items():
@@ -455,28 +423,6 @@ class UniswapVenue(Venue):
             token_wei = call.amount_in if side is Side.SELL else call.amount_out_minimum
         return Order(symbol, side, self._to_units(symbol, max(token_wei, 1)), client_order_id=cloid)
 
-    def _approval_cost(self, call: SwapCall) -> int:
-        """Gas (wei) of the approvals ``send_swap`` made just before this swap: the wallet's previous transaction
-        approving exactly that (same token, the router, the swap's amount or unlimited), and the reset to zero
-        before it when there was one."""
-        cost = self._approval_gas(call, call.nonce - 1, (call.amount_in, MAX_UINT256))
-        if cost:
-            cost += self._approval_gas(call, call.nonce - 2, (0,))
-        return cost
-
-    def _approval_gas(self, call: SwapCall, nonce: int, amounts: tuple[int, ...]) -> int:
-        tx = self._wallet_txs.get(nonce)
-        approval = self.client.decode_approval(tx) if tx is not None else None
-        if tx is None or approval is None:
-            return 0
-        token, spender, amount = approval
-        if token.lower() != call.token_in.lower() or spender.lower() != self.config.swap_router.lower():
-            return 0
-        if amount not in amounts:
-            return 0
-        outcome = self.client.receipt_outcome(tx_hash_of(tx))
-        return outcome.gas_cost_wei if outcome is not None else 0
-
     def _recovered_result(self, cloid: str, calls: list[SwapCall]) -> OrderResult:
         """The result of a mined tagged swap rebuilt from its receipt (the successful one if, wrongly, several
         carry the tag), recorded as if ``send_swap`` had returned it."""
@@ -484,14 +430,13 @@ class UniswapVenue(Venue):
         outcomes = [(c, client.receipt_outcome(c.tx_hash)) for c in calls]
         mined = [(c, o) for c, o in outcomes if o is not None]
         if not mined:  # dropped by a reorg since the scan: it may be mined again, so never "not sent"
-            self._scanned_to = None
-            self._tagged.clear()
+            self.finder.forget()
             order = self._recovered_order(cloid, calls[0], None)
             return OrderResult(order, OrderStatus.UNKNOWN, venue_order_id=calls[0].tx_hash,
                                error=f"{order.symbol}: swap {calls[0].tx_hash} has no receipt (reorganised?)")  # fmt: skip
         call, outcome = next(((c, o) for c, o in mined if o.success), mined[-1])
         symbol_in, symbol_out = self._symbol_of(call.token_in), self._symbol_of(call.token_out)
-        approval_cost = self._approval_cost(call)
+        approval_cost = self.finder.approval_gas(call, self.config.swap_router)
         if not outcome.success:
             order = self._recovered_order(cloid, call, None)
             prepared = PreparedSwap(order, symbol_in, symbol_out, call.fee, call.amount_in, 0, call.amount_out_minimum)

@@ -1,0 +1,1 @@
+"""Network plumbing shared by the adapters (no trading logic): retrying reads (``defipm.transport.retry``)."""
