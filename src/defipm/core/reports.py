@@ -18,7 +18,7 @@ from defipm.core.weights import Weights
 
 ZERO = Decimal(0)
 _BUY = Side.BUY
-_FILLED, _UNKNOWN = OrderStatus.FILLED, OrderStatus.UNKNOWN
+_FILLED, _UNKNOWN, _RESTING = OrderStatus.FILLED, OrderStatus.UNKNOWN, OrderStatus.RESTING
 
 
 class _Tally(NamedTuple):
@@ -70,7 +70,7 @@ class RebalanceReport:
             unfilled = unknown = 0
             for r in self.results:
                 status = r.status
-                if status is not _FILLED:
+                if status is not _FILLED and status is not _RESTING:  # a resting order is placed as asked
                     unfilled += 1
                     if status is _UNKNOWN:
                         unknown += 1
@@ -110,10 +110,11 @@ class RebalanceReport:
 
     @property
     def failures(self) -> list[OrderResult]:
-        """Orders that did not fill completely (rejected, cancelled, partially filled, outcome unknown)."""
+        """Orders that did not fill completely (rejected, cancelled, partially filled, outcome unknown); a resting
+        order (a limit or a stop, placed as asked) is not one."""
         if not self._sums().unfilled:
             return []
-        return [r for r in self.results if r.status is not _FILLED]
+        return [r for r in self.results if r.status is not _FILLED and r.status is not _RESTING]
 
     @property
     def has_unknown(self) -> bool:
