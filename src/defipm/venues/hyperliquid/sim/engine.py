@@ -122,18 +122,6 @@ def _canonical(text: str) -> bool:
         return False
 
 
-def _take(levels: list[tuple[Decimal, Decimal]], size: Decimal) -> list[tuple[Decimal, Decimal]]:
-    """(price, quantity) taken from ``levels`` (best first) for up to ``size``."""
-    fills, left = [], size
-    for p, s in levels:
-        take = min(left, s)
-        fills.append((p, take))
-        left -= take
-        if not left:
-            break
-    return fills
-
-
 @dataclass
 class Account:
     address: str
@@ -144,6 +132,9 @@ class Account:
     orders: dict[int, RestingOrder] = field(default_factory=dict)
     by_cloid: dict[str, int] = field(default_factory=dict)
     fills: list[dict[str, Any]] = field(default_factory=list)
+    totals: tuple[Decimal, Decimal] | None = None
+    """(account value, margin used), kept up to date by fills; None when a price, the leverage or the balance
+    changed otherwise (recomputed on the next read)."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +163,7 @@ class Engine:
         """Approved API (agent) wallets, vaults and sub-accounts."""
         self._oids = itertools.count(1_000_000)
         self._tids = itertools.count(1)
+        self._levels: dict[tuple[str, bool], tuple[Decimal, dict[int, tuple[Decimal, Decimal]]]] = {}
         self.views = InfoViews(self)
         """The ``/info`` answers about this state."""
         self.contexts: dict[str, MarketFigures] = {}
@@ -230,6 +222,9 @@ class Engine:
         """Move ``coin``'s mid (and mark); stops it crosses trigger and resting orders it reaches fill."""
         with self.lock:
             self.mids[coin] = Decimal(mid)
+            for acct in self.accounts.values():
+                if coin in acct.positions:
+                    acct.totals = None
             self._on_price(coin)
 
     def sz_decimals(self, coin: str) -> int:
@@ -240,16 +235,39 @@ class Engine:
 
     def levels(self, coin: str) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
         """(bids, asks) as (price, size), best first."""
-        mid, d = self.mids[coin], self.sz_decimals(coin)
-        step = Decimal(1).scaleb(-d)
-        bids, asks = [], []
-        for i in range(1, self.book.levels + 1):
-            off = self.book.half_spread * i
-            bid = round_price(mid * (1 - off), d, up=False)
-            ask = round_price(mid * (1 + off), d, up=True)
-            bids.append((bid, (self.book.level_notional / bid).quantize(step)))
-            asks.append((ask, (self.book.level_notional / ask).quantize(step)))
-        return bids, asks
+        return [self.level(coin, False, i) for i in range(self.book.levels)], [
+            self.level(coin, True, i) for i in range(self.book.levels)
+        ]
+
+    def level(self, coin: str, ask: bool, i: int) -> tuple[Decimal, Decimal]:
+        """The ``i``-th best (price, size) on the ask (or bid) side: ``i + 1`` steps of ``half_spread`` from the
+        mid, ``level_notional`` dollars; computed once per mid."""
+        mid = self.mids[coin]
+        cached = self._levels.get((coin, ask))
+        if cached is None or cached[0] != mid:
+            cached = self._levels[(coin, ask)] = (mid, {})
+        book = cached[1]
+        if i not in book:
+            d = self.sz_decimals(coin)
+            off = self.book.half_spread * (i + 1)
+            price = round_price(mid * (1 + off), d, up=True) if ask else round_price(mid * (1 - off), d, up=False)
+            book[i] = (price, (self.book.level_notional / price).quantize(Decimal(1).scaleb(-d)))
+        return book[i]
+
+    def _crossed(self, coin: str, is_buy: bool, limit: Decimal, size: Decimal) -> list[tuple[Decimal, Decimal]]:
+        """(price, quantity) an order of ``size`` at ``limit`` takes from the book, best level first."""
+        fills: list[tuple[Decimal, Decimal]] = []
+        left = size
+        for i in range(self.book.levels):
+            price, available = self.level(coin, is_buy, i)
+            if (price > limit) if is_buy else (price < limit):
+                break
+            take = min(left, available)
+            fills.append((price, take))
+            left -= take
+            if not left:
+                break
+        return fills
 
     def mark(self, coin: str) -> Decimal:
         return self.mids[coin]
@@ -260,14 +278,20 @@ class Engine:
         return acct.leverage.get(coin, (min(self.default_leverage, cap), True))
 
     def account_value(self, acct: Account) -> Decimal:
-        return acct.raw_usd + sum((p.szi * self.mark(c) for c, p in acct.positions.items() if p.szi), ZERO)
+        return self._totals(acct)[0]
 
-    def margin_used(self, acct: Account, positions: dict[str, Position] | None = None) -> Decimal:
-        total = ZERO
-        for c, p in (positions if positions is not None else acct.positions).items():
-            if p.szi:
-                total += abs(p.szi) * self.mark(c) / self.leverage_of(acct, c)[0]
-        return total
+    def margin_used(self, acct: Account) -> Decimal:
+        return self._totals(acct)[1]
+
+    def _coin_margin(self, acct: Account, coin: str, szi: Decimal) -> Decimal:
+        return abs(szi) * self.mark(coin) / self.leverage_of(acct, coin)[0] if szi else ZERO
+
+    def _totals(self, acct: Account) -> tuple[Decimal, Decimal]:
+        if acct.totals is None:
+            value = acct.raw_usd + sum((p.szi * self.mark(c) for c, p in acct.positions.items() if p.szi), ZERO)
+            margin = sum((self._coin_margin(acct, c, p.szi) for c, p in acct.positions.items()), ZERO)
+            acct.totals = (value, margin)
+        return acct.totals
 
     def withdrawable(self, acct: Account) -> Decimal:
         return max(ZERO, self.account_value(acct) - self.margin_used(acct))
@@ -330,15 +354,12 @@ class Engine:
             if not pos.szi or (pos.szi > 0) == is_buy:
                 raise OrderError(f"Reduce only order would increase position. asset={asset}")
             sz = min(sz, abs(pos.szi))
-        bids, asks = self.levels(coin)
-        crosses = [(p, s) for p, s in (asks if is_buy else bids) if (p <= order.price if is_buy else p >= order.price)]
-        if order.tif == "Alo" and crosses:
-            raise OrderError(
-                f"Post only order would have immediately matched, bbo was {bids[0][0]}@{asks[0][0]}. asset={asset}"
-            )
-        if order.tif == "Ioc" and not crosses:
+        fills = self._crossed(coin, is_buy, order.price, sz)
+        if order.tif == "Alo" and fills:
+            bbo = f"{self.level(coin, False, 0)[0]}@{self.level(coin, True, 0)[0]}"
+            raise OrderError(f"Post only order would have immediately matched, bbo was {bbo}. asset={asset}")
+        if order.tif == "Ioc" and not fills:
             raise OrderError(f"Order could not immediately match against any resting orders. asset={asset}")
-        fills = _take(crosses, sz)
         filled = sum((q for _, q in fills), ZERO)
         self._check_margin(acct, coin, pos, filled if is_buy else -filled, fills, asset)
         rest = sz - filled if order.tif in ("Gtc", "Alo") else ZERO
@@ -394,9 +415,9 @@ class Engine:
 
     def _maybe_fill_resting(self, acct: Account, order: RestingOrder, now: int) -> None:
         """A resting limit the new book crosses fills whole at its own price, as a maker (``MAKER_FEE``)."""
-        bids, asks = self.levels(order.coin)
         buy = order.side == "B"
-        if not (asks[0][0] <= order.limit_px if buy else bids[0][0] >= order.limit_px):
+        best = self.level(order.coin, buy, 0)[0]
+        if not (best <= order.limit_px if buy else best >= order.limit_px):
             return
         pos = acct.positions.get(order.coin, Position())
         size = order.sz
@@ -420,13 +441,16 @@ class Engine:
     ) -> None:
         if not delta or abs(pos.szi + delta) <= abs(pos.szi):
             return  # reductions never need margin
-        after = dict(acct.positions)
-        after[coin] = Position(pos.szi + delta, pos.entry_px)
         cost = sum((p * q for p, q in fills), ZERO)
         fee = cost * TAKER_FEE
         # the trade itself moves value by (mark - fill price) * delta minus the fee
         value_after = self.account_value(acct) + delta * self.mark(coin) - (cost if delta > 0 else -cost) - fee
-        if self.margin_used(acct, after) > value_after:
+        margin_after = (
+            self.margin_used(acct)
+            - self._coin_margin(acct, coin, pos.szi)
+            + self._coin_margin(acct, coin, pos.szi + delta)
+        )
+        if margin_after > value_after:
             raise OrderError(f"Insufficient margin to place order. asset={asset}")
 
     def _apply_fill(
@@ -442,6 +466,7 @@ class Engine:
         *,
         maker: bool = False,
     ) -> None:
+        totals = acct.totals
         pos = acct.positions.setdefault(coin, Position())
         start = pos.szi
         signed = qty if is_buy else -qty
@@ -461,6 +486,9 @@ class Engine:
             pos.entry_px = (abs(start) * pos.entry_px + qty * px) / abs(new)
             pos.szi = new
             direction = "Open Long" if is_buy else "Open Short"
+        if totals is not None:  # the account's value and margin move by this fill only
+            margin = totals[1] - self._coin_margin(acct, coin, start) + self._coin_margin(acct, coin, pos.szi)
+            acct.totals = (totals[0] + signed * self.mark(coin) - (signed * px + fee), margin)
         if not pos.szi:
             del acct.positions[coin]
         tid = next(self._tids)
@@ -509,11 +537,13 @@ class Engine:
                 raise OrderError(f"Invalid leverage value {leverage} for {coin}: must be between 1 and {cap}.")
             old = acct.leverage.get(coin)
             acct.leverage[coin] = (leverage, is_cross)
+            acct.totals = None
             if self.margin_used(acct) > self.account_value(acct):
                 if old is None:
                     del acct.leverage[coin]
                 else:
                     acct.leverage[coin] = old
+                acct.totals = None
                 raise OrderError(f"Insufficient margin to lower leverage of {coin} to {leverage}x.")
 
     def usd_class_transfer(self, owner: str, amount_text: str, to_perp: bool) -> None:
@@ -539,6 +569,7 @@ class Engine:
                     raise OrderError(f"Insufficient spot USDC balance: {fmt(acct.spot_usdc)} < {amount}.")
                 acct.spot_usdc -= amount
                 acct.raw_usd += amount
+                acct.totals = None
             else:
                 if amount > self.withdrawable(acct):
                     raise OrderError(
@@ -546,3 +577,4 @@ class Engine:
                     )
                 acct.raw_usd -= amount
                 acct.spot_usdc += amount
+                acct.totals = None

@@ -26,6 +26,7 @@ from defipm.venues.hyperliquid.sim.auth import (
     NonceBook,
     check_wire_numbers,
     recover_signer,
+    recover_signer_elsewhere,
 )
 from defipm.venues.hyperliquid.sim.engine import BookConfig, Engine, OrderError
 from defipm.venues.hyperliquid.sim.history import SyntheticHistory
@@ -251,12 +252,13 @@ class LocalExchange:
     def _authenticate(self, payload: dict[str, Any], kind: str) -> tuple[str, str]:
         """(signer, the account whose book the action acts on), after the signature, role and nonce checks."""
         e = self.engine
-        signer, other = recover_signer(payload, self.is_mainnet)
+        signer = recover_signer(payload, self.is_mainnet)
         user_signed = kind in USER_SIGNED_TYPES
         owner = e.owner_of(signer)
         if user_signed and owner != signer:  # an agent signs for its owner, but only L1 actions
             owner = None
         if owner is None:
+            other = recover_signer_elsewhere(payload, self.is_mainnet)
             if other is not None and e.owner_of(other) is not None:
                 theirs = "testnet" if self.is_mainnet else "mainnet"
                 raise AuthError(f"Wrong network: action was signed for {theirs}, this exchange is {self.network}")
