@@ -1,5 +1,6 @@
 """The ``defipm`` command line: init, demo, rebalance, run, status, kill-switch, deposit and withdraw, plus the
-sub-commands of the other parts (backtest, classify, numerai, chain, arb, hl-sim) when their extras are installed."""
+sub-commands of the other parts (backtest, classify, numerai, chain, arb, hl-sim, hl) when their extras are
+installed."""
 
 from __future__ import annotations
 
@@ -452,6 +453,7 @@ SUBAPPS = {
     "chain": ("defipm.chain.cli", "chain"),
     "arb": ("defipm.arb.cli", "arb"),
     "hl-sim": ("defipm.venues.hyperliquid.cli", "hyperliquid"),
+    "hl": ("defipm.hl_cli", "hyperliquid"),
 }
 
 

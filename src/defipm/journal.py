@@ -24,7 +24,14 @@ from defipm.store.models import FillRecord, OrderRecord
 if TYPE_CHECKING:
     from defipm.venues.base import Venue
 
-OPEN_STATUSES = (OrderStatus.PLANNED.value, OrderStatus.SENT.value, OrderStatus.UNKNOWN.value)
+OPEN_STATUSES = (
+    OrderStatus.PLANNED.value,
+    OrderStatus.SENT.value,
+    OrderStatus.UNKNOWN.value,
+    OrderStatus.RESTING.value,
+)
+"""Statuses of intents not known to be finished: reconciliation asks the venue about each (a resting limit or
+stop may have filled while the process was down)."""
 
 
 def _now() -> datetime:

@@ -47,6 +47,7 @@ from defipm.venues.hyperliquid.flows import FlowRecord, UsdcFlows
 from defipm.venues.hyperliquid.orders import OrderTerms, TermsPolicy, order_terms, status_outcome
 from defipm.venues.hyperliquid.parsing import (
     AssetContext,
+    FeeRates,
     OrderInfo,
     UserState,
     parse_asset_contexts,
@@ -55,7 +56,7 @@ from defipm.venues.hyperliquid.parsing import (
     parse_order_status,
     parse_user_state,
 )
-from defipm.venues.hyperliquid.rules import MIN_NOTIONAL, TAKER_FEE
+from defipm.venues.hyperliquid.rules import MAKER_FEE, MIN_NOTIONAL, TAKER_FEE
 from defipm.venues.hyperliquid.stops import stop_orders
 
 ZERO = Decimal(0)
@@ -96,6 +97,7 @@ class HyperliquidVenue(Venue):
         """Cloids of our orders seen resting (placed, or reported so when the journal asked): their final
         outcome is recorded in the journal when a rebalance cancels or finds them done."""
         self._notices: list[str] = []
+        self._fees = FeeRates(TAKER_FEE, MAKER_FEE)
         cfg = self.config
         self._terms = TermsPolicy(
             slippage=Decimal(repr(cfg.slippage)),
@@ -131,7 +133,17 @@ class HyperliquidVenue(Venue):
         client = HyperliquidClient(self.config, creds)
         client.check_authority()  # reads only: refuses a key that may not trade the account before anything else
         self._client = client
+        self._read_fees()
         self.refresh()
+
+    def _read_fees(self) -> None:
+        """The account's own fee rates (``userFees``), for the planner's fee reserve and stand-in fills; the
+        base tier's when they cannot be read (with a notice)."""
+        try:
+            self._fees = self.client.user_fees()
+        except VenueError as exc:
+            self._fees = FeeRates(TAKER_FEE, MAKER_FEE)
+            self._notices.append(f"userFees could not be read ({exc}): planning with the base-tier fees")
 
     @property
     def client(self) -> HyperliquidClient:
@@ -174,6 +186,8 @@ class HyperliquidVenue(Venue):
         responses. Raises ``MalformedAnswerError`` (a ``VenueError``) naming the coin and field of anything
         unusable, and then keeps the state it had."""
         rules, _ = parse_meta(meta)
+        if self._fees.taker != TAKER_FEE:
+            rules = {c: replace(r, taker_fee=self._fees.taker) for c, r in rules.items()}
         mids = parse_mids(all_mids)
         user = parse_user_state(user_state)
         self._meta = {a["name"]: a for a in meta["universe"]}
@@ -232,6 +246,11 @@ class HyperliquidVenue(Venue):
         ``min_day_volume``)."""
         self._market()
         return [n for n, a in self._meta.items() if not a.get("isDelisted") and n not in self._illiquid]
+
+    @property
+    def fees(self) -> FeeRates:
+        """The account's taker and maker fee rates (``userFees``, read on connect)."""
+        return self._fees
 
     def asset_contexts(self) -> dict[str, AssetContext]:
         """Each coin's open interest, mark, 24h volume and funding as of the last ``refresh``."""
@@ -495,7 +514,7 @@ class HyperliquidVenue(Venue):
         assert outcome.average_price is not None and oid is not None
         mine = tuple(replace(f, client_order_id=order.client_order_id) for f in fills.get(oid, ()))
         if sum((f.quantity for f in mine), ZERO) != outcome.quantity:
-            fee = (outcome.quantity * outcome.average_price * TAKER_FEE).quantize(Decimal("0.000001"))
+            fee = (outcome.quantity * outcome.average_price * self._fees.taker).quantize(Decimal("0.000001"))
             mine = (Fill(order.symbol, order.side, outcome.quantity, outcome.average_price, fee,
                          order.client_order_id, timestamp=datetime.now(UTC), venue_order_id=oid),)  # fmt: skip
         return OrderResult(order, outcome.status, mine, venue_order_id=oid)
