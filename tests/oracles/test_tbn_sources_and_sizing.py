@@ -120,7 +120,7 @@ def test_source_options_that_contradict_are_config_errors(tmp_path):
         build_oracle("tbn", {"n": 1, "file": str(path), "net": 1.5})
     with pytest.raises(ConfigError, match=r"long-only \(n_short = 0\) book has net = gross"):
         build_oracle("tbn", {"n": 1, "file": str(path), "n_short": 0})
-    with pytest.raises(ConfigError, match="weighting 'hrp' needs price history.*risk_prices"):
+    with pytest.raises(ConfigError, match=r"weighting 'hrp' needs price history.*risk_prices"):
         build_oracle("tbn", {"n": 1, "file": str(path), "weighting": "hrp"})
     with pytest.raises(ConfigError, match="Numerai's meta-model has its own"):
         TBNOracle.from_config(TBNConfig(n=1, columns={"prediction": "x"}))
