@@ -250,7 +250,7 @@ def run_backtest(
     view = clock.view()
     the_oracle = oracle if isinstance(oracle, Oracle) else oracle(view)
     venue = make_venue(cfg)
-    manager = PortfolioManager(the_oracle, venue, planner=cfg.planner, risk=cfg.risk)
+    manager = PortfolioManager(the_oracle, venue, planner=cfg.planner, risk=cfg.risk, rebalance=cfg.rebalance)
 
     lo = _first_listed_index(panel)
     if cfg.start is not None:
@@ -261,6 +261,7 @@ def run_backtest(
     n = hi - lo
     times = panel.timestamps[lo:hi]
     due = cfg.rebalance_schedule.due(times)
+    traded_bars = due.copy()  # the scheduled bars, less those a rebalance policy had nothing due on
     bench_sym, bench_px = benchmark_prices(cfg.benchmark, panel, lo, hi, cfg.benchmark_bar_label)
 
     symbols = panel.symbols
@@ -345,6 +346,8 @@ def run_backtest(
                 elif report.status is CycleStatus.FAILED:
                     events.append(BarEvent(k, "failed", report.error or "failed"))
                 was_halted = report.status is CycleStatus.HALTED
+                if report.status is CycleStatus.WAITING:
+                    traded_bars[k] = False
                 events.extend(BarEvent(k, "breach", f"{b.limit}: {b.detail} ({b.action})") for b in report.breaches)
                 rb = report.rebalance
                 if rb is not None:
@@ -387,7 +390,7 @@ def run_backtest(
         fees=fees,
         funding=funding,
         slippage=slippage,
-        rebalanced=due,
+        rebalanced=traded_bars,
         periods_per_year=panel.periods_per_year,
         config=cfg,
         oracle=the_oracle.name,

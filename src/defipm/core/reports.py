@@ -137,6 +137,9 @@ class CycleStatus(StrEnum):
     FAILED = "failed"
     """Some orders failed, the venue could not be read or reached, or an order of unknown outcome is still open;
     ``error`` says which."""
+    WAITING = "waiting"
+    """The rebalance policy had nothing due (no schedule, no new signal, no drift past its threshold): the oracle
+    was not asked and nothing was sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,4 +176,6 @@ class CycleReport:
 
     @property
     def ok(self) -> bool:
+        if self.status is CycleStatus.WAITING:
+            return True
         return self.status is CycleStatus.TRADED and (self.rebalance is None or self.rebalance.ok)

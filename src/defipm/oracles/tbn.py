@@ -375,6 +375,12 @@ class TBNOracle(Oracle):
         ``exact_scores``, rounded once to a float)."""
         return {s: float(v) for s, v in self.exact_scores(timestamp, history).items()}
 
+    def publication(self, timestamp: datetime) -> datetime | None:
+        """When the newest signal date usable at ``timestamp`` (less the signal lag) became usable (naive UTC);
+        None before the first."""
+        usable = self.usable_dates(self.history(), utc_naive(timestamp) - self.signal_lag)
+        return usable[-1] + self.publication_delay if usable else None
+
     def exact_scores(self, timestamp: datetime, history: MetaModelHistory | None = None) -> dict[str, Fraction]:
         """Signal symbol -> exact mean score over the last ``lags`` dates usable at ``timestamp`` less the
         ``signal_lag`` (module doc)."""
