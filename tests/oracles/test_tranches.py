@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -40,9 +41,7 @@ def test_the_book_is_the_average_of_the_last_k_periods_targets():
 def test_the_turnover_spreads_over_the_tranches():
     def turnover(oracle) -> float:
         books = [oracle.fetch_portfolio_weights(day(d), COINS) for d in range(8, 30)]
-        return sum(
-            sum(abs(b.get(s, 0.0) - a.get(s, 0.0)) for s in COINS) for a, b in zip(books, books[1:], strict=False)
-        )
+        return sum(sum(abs(b.get(s, 0.0) - a.get(s, 0.0)) for s in COINS) for a, b in pairwise(books))
 
     one, four = turnover(TranchedOracle(tbn(), 1)), turnover(TranchedOracle(tbn(), 4))
     assert four < one / 2  # each period only a quarter of the book takes the new picks
