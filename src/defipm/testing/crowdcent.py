@@ -103,17 +103,47 @@ class FakeCrowdCentServer:
         self._thread.join(timeout=5)
 
 
-def synthetic_crowdcent_meta_model(assets: Sequence[str], start: date | datetime, days: int, *, seed: int = 0) -> Any:
+def synthetic_crowdcent_meta_model(
+    assets: Sequence[str],
+    start: date | datetime,
+    days: int,
+    *,
+    seed: int = 0,
+    closes: Any = None,
+    skill: float = 0.0,
+    persistence: float = 0.9,
+) -> Any:
     """A Hyperliquid-ranking meta-model with the real schema: one row per day and asset, ``pred_10d`` and
-    ``pred_30d`` uniform in (0, 1) (rank-like scores). Returns a pandas DataFrame with ``id``, ``release_date``
-    (``YYYY-MM-DD`` strings), ``pred_10d`` and ``pred_30d``."""
+    ``pred_30d`` in (0, 1) (rank-like scores). Returns a pandas DataFrame with ``id``, ``release_date``
+    (``YYYY-MM-DD`` strings), ``pred_10d`` and ``pred_30d``.
+
+    Without ``closes`` the scores are uniform noise. With ``closes`` (a ``(days, len(assets))`` array of daily
+    closes, row ``i`` the close of day ``start + i``) each score mixes the rank of the asset's return over the
+    next 10 (30) days, weight ``skill``, with a persistent noise (an AR(1) with ``persistence``, so rankings
+    change a little a day, as a meta-model's do), weight ``1 - skill``: a stand-in with a known edge for
+    demonstrations, not a claim about the real meta-model (whose history cannot be downloaded without a key)."""
     import pandas as pd
 
+    if not 0.0 <= skill <= 1.0:
+        raise ValueError(f"skill must be within [0, 1], got {skill}")
     rng = np.random.default_rng(seed)
     first = start.date() if isinstance(start, datetime) else start
+    n = len(assets)
+    prices = None if closes is None else np.asarray(closes, dtype=np.float64)
     rows = []
+    state = rng.standard_normal((2, n))
     for i in range(days):
         day = (first + timedelta(days=i)).isoformat()
-        for a in assets:
-            rows.append((a, day, float(rng.uniform(0.01, 0.99)), float(rng.uniform(0.01, 0.99))))
+        if prices is not None:
+            state = persistence * state + np.sqrt(1 - persistence**2) * rng.standard_normal((2, n))
+        preds = []
+        for h, horizon in enumerate((10, 30)):
+            if prices is None:
+                preds.append(rng.uniform(0.01, 0.99, n))
+                continue
+            noise = (np.argsort(np.argsort(state[h])) + 1) / (n + 1)
+            ahead = prices[min(i + horizon, len(prices) - 1)] / prices[i] - 1
+            ranks = (np.argsort(np.argsort(np.nan_to_num(ahead, nan=0.0))) + 1) / (n + 1)
+            preds.append(skill * ranks + (1 - skill) * noise)
+        rows.extend((a, day, float(preds[0][j]), float(preds[1][j])) for j, a in enumerate(assets))
     return pd.DataFrame(rows, columns=["id", "release_date", "pred_10d", "pred_30d"])
