@@ -130,7 +130,7 @@ def synthetic_crowdcent_meta_model(
     first = start.date() if isinstance(start, datetime) else start
     n = len(assets)
     prices = None if closes is None else np.asarray(closes, dtype=np.float64)
-    rows = []
+    rows: list[tuple[str, str, float, float]] = []
     state = rng.standard_normal((2, n))
     for i in range(days):
         day = (first + timedelta(days=i)).isoformat()
