@@ -16,8 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from defipm.core.errors import VenueError
+from defipm.core.orders import Order, Side
+from defipm.venues.hyperliquid.orders import status_outcome
 from defipm.venues.hyperliquid.parsing import (
     MalformedAnswerError,
+    parse_asset_contexts,
     parse_filled,
     parse_fills,
     parse_frontend_open_orders,
@@ -26,6 +29,7 @@ from defipm.venues.hyperliquid.parsing import (
     parse_mids,
     parse_order_status,
     parse_spot_usdc,
+    parse_user_fees,
     parse_user_state,
 )
 from defipm.venues.hyperliquid.sim import Engine, Fault, builtin_seed
@@ -40,6 +44,9 @@ def _engine_with_positions() -> tuple[Engine, str]:
         {"a": engine.index["ETH"], "b": False, "p": "1800", "s": "3", "r": False, "t": {"limit": {"tif": "Ioc"}}},
     ]  # fmt: skip
     assert all("filled" in s for s in engine.place_orders(user, wires))
+    stop = {"a": engine.index["BTC"], "b": False, "p": "25000", "s": "0.5", "r": True,
+            "t": {"trigger": {"isMarket": True, "triggerPx": "27000", "tpsl": "sl"}}}  # fmt: skip
+    assert "resting" in engine.place_orders(user, [stop])[0]
     return engine, user
 
 
@@ -49,6 +56,12 @@ MIDS = ENGINE.views.all_mids()
 FILLS = ENGINE.views.user_fills(USER)
 ORDER = ENGINE.views.order_status(USER, "0x" + "01" * 16)
 FILLED = {"filled": {"totalSz": "0.5", "avgPx": "30141.03", "oid": 1000000}}
+CONTEXTS = ENGINE.views.meta_and_asset_ctxs()
+FEES = ENGINE.views.user_fees(USER)
+OPEN = ENGINE.views.frontend_open_orders(USER)
+RESTING = {"resting": {"oid": 1000002}}
+BTC_ORDER = Order("BTC", Side.BUY, Decimal("0.5"))
+_CTX_BTC = CONTEXTS[0]["universe"].index(next(a for a in CONTEXTS[0]["universe"] if a["name"] == "BTC"))
 
 _BTC = next(i for i, p in enumerate(STATE["assetPositions"]) if p["position"]["coin"] == "BTC")
 _ETH_FILL = next(i for i, f in enumerate(FILLS) if f["coin"] == "ETH")
@@ -71,6 +84,18 @@ CASES: list[tuple[Callable[[Any], Any], Any, tuple[Any, ...], tuple[str, ...]]] 
     (parse_order_status, ORDER, ("order", "order", "timestamp"), ("BTC", "timestamp")),
     (lambda body: parse_filled(body, "BTC"), FILLED, ("filled", "totalSz"), ("BTC", "totalSz")),
     (lambda body: parse_filled(body, "BTC"), FILLED, ("filled", "avgPx"), ("BTC", "avgPx")),
+    (parse_user_state, STATE, ("assetPositions", _BTC, "position", "entryPx"), ("BTC", "entryPx")),
+    (parse_asset_contexts, CONTEXTS, (1, _CTX_BTC, "openInterest"), ("metaAndAssetCtxs", "BTC", "openInterest")),
+    (parse_asset_contexts, CONTEXTS, (1, _CTX_BTC, "markPx"), ("BTC", "markPx")),
+    (parse_asset_contexts, CONTEXTS, (1, _CTX_BTC, "dayNtlVlm"), ("BTC", "dayNtlVlm")),
+    (parse_asset_contexts, CONTEXTS, (1, _CTX_BTC, "funding"), ("BTC", "funding")),
+    (parse_user_fees, FEES, ("userCrossRate",), ("userFees", "userCrossRate")),
+    (parse_user_fees, FEES, ("userAddRate",), ("userFees", "userAddRate")),
+    (parse_frontend_open_orders, OPEN, (0, "triggerPx"), ("BTC", "triggerPx")),
+    (parse_frontend_open_orders, OPEN, (0, "sz"), ("BTC", "sz")),
+    (parse_frontend_open_orders, OPEN, (0, "oid"), ("BTC", "oid")),
+    (lambda body: status_outcome(body, BTC_ORDER), FILLED, ("filled", "totalSz"), ("BTC", "totalSz")),
+    (lambda body: status_outcome(body, BTC_ORDER), RESTING, ("resting", "oid"), ("BTC", "oid")),
 ]
 BAD = st.one_of(
     st.sampled_from(["NaN", "-nan", "sNaN", "Infinity", "-Infinity", "1e-400", "-1E-13", "1e400", "1e18"]),
@@ -132,7 +157,8 @@ JSON = st.recursive(
     max_leaves=12,
 )
 PARSERS = [parse_meta, parse_mids, parse_user_state, parse_spot_usdc, parse_fills, parse_order_status,
-           parse_frontend_open_orders, parse_l2, lambda b: parse_filled(b, "BTC")]  # fmt: skip
+           parse_frontend_open_orders, parse_l2, lambda b: parse_filled(b, "BTC"), parse_asset_contexts,
+           parse_user_fees, lambda b: status_outcome(b, BTC_ORDER)]  # fmt: skip
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
