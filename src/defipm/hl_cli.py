@@ -120,9 +120,9 @@ def cancel(config: ConfigOption = DEFAULT_CONFIG, mainnet: MainnetOption = False
     """Cancel every open order of the traded account; our resting orders' outcome goes into the journal."""
     portfolio = _portfolio(config, mainnet, lock=True)
     venue = portfolio.venue
-    count = len(venue.client.open_orders())
-    venue.before_rebalance(portfolio.manager.journal)  # the "cancel" policy, whatever the config says
-    console.print(f"cancelled {count} open order(s) of {venue.address}", highlight=False)
+    open_orders = venue.client.open_orders()
+    venue.cancel_open_orders(portfolio.manager.journal, open_orders)  # whatever the config's open_orders policy
+    console.print(f"cancelled {len(open_orders)} open order(s) of {venue.address}", highlight=False)
 
 
 @app.command("close-all")
@@ -146,6 +146,7 @@ def close_all(
     if manager.lock is not None:
         manager.lock.renew()
     manager.reconcile(resume=False)  # a killed run's unsent intents are abandoned, never sent now
+    venue.cancel_open_orders(manager.journal)  # whatever the config's open_orders policy
     report = venue.set_portfolio_weights(Weights({}), journal=manager.journal)  # closes (a dust one in two steps)
     for r in report.results:
         console.print(f"  {r.order.symbol} {r.order.side.value} {r.order.quantity}: {r.status.value}"

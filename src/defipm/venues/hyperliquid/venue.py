@@ -48,6 +48,7 @@ from defipm.venues.hyperliquid.orders import OrderTerms, TermsPolicy, order_term
 from defipm.venues.hyperliquid.parsing import (
     AssetContext,
     FeeRates,
+    OpenOrder,
     OrderInfo,
     UserState,
     parse_asset_contexts,
@@ -558,10 +559,9 @@ class HyperliquidVenue(Venue):
 
     # -- orders left open, and protective orders ----------------------------------------------------------------
     def before_rebalance(self, journal: OrderJournal) -> bool:
-        """Orders open on the account (resting limits, stops) are cancelled in one action, or with ``open_orders
-        = "refuse"`` the rebalance fails naming them; then the final outcome of each of our resting orders
-        (cancelled, or filled meanwhile, with its fills) is recorded in ``journal``. True when anything was
-        open or recorded (the account must be read again before planning)."""
+        """Orders open on the account (resting limits, stops) are cancelled in one action (``cancel_open_orders``),
+        or with ``open_orders = "refuse"`` the rebalance fails naming them. True when anything was open or recorded
+        (the account must be read again before planning)."""
         open_orders = self.client.open_orders()
         if open_orders and self.config.open_orders == "refuse":
             shown = ", ".join(
@@ -572,23 +572,31 @@ class HyperliquidVenue(Venue):
                 f"{len(open_orders)} order(s) open on {self.address} ({shown}{' ...' if len(open_orders) > 5 else ''})"
                 ': not trading on top of them; cancel them (`defipm hl cancel`) or set open_orders = "cancel"'
             )
+        return self.cancel_open_orders(journal, open_orders) > 0
+
+    def cancel_open_orders(self, journal: OrderJournal, open_orders: Sequence[OpenOrder] | None = None) -> int:
+        """Cancel every open order of the account in one ``cancel`` action, then record the final outcome of each
+        of our resting orders (cancelled, or filled meanwhile, with its fills) in ``journal``. Returns how many
+        orders were open plus how many outcomes were recorded."""
+        if open_orders is None:
+            open_orders = self.client.open_orders()
         if open_orders:
             self.client.cancel([(o.coin, o.oid) for o in open_orders])
             self._resting.update(o.cloid for o in open_orders if o.cloid)
         recorded = self._record_finished(journal)
         self._stale = True
-        return bool(open_orders) or recorded
+        return len(open_orders) + recorded
 
-    def _record_finished(self, journal: OrderJournal) -> bool:
-        """Record the final outcome of every resting order of ours that is no longer open."""
-        recorded = False
+    def _record_finished(self, journal: OrderJournal) -> int:
+        """Record the final outcome of every resting order of ours that is no longer open; returns how many."""
+        recorded = 0
         for cloid in sorted(self._resting):
             result = self.lookup_order(cloid)
             if result is None or not result.status.is_final:
                 continue
             journal.record_result(result)
             self._resting.discard(cloid)
-            recorded = True
+            recorded += 1
         return recorded
 
     def protective_orders(self) -> list[Order]:
