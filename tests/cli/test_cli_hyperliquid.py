@@ -138,3 +138,30 @@ def test_hl_commands_refuse_a_config_of_another_venue(tmp_path: Path):
     cfg.write_text(f'database = "sqlite:///{tmp_path / "db.sqlite"}"\n[venue]\nkind = "paper"\n')
     result = runner.invoke(app, ["hl", "orders", "-c", str(cfg)])
     assert result.exit_code == 1 and "'paper'" in result.output and 'kind = "hyperliquid"' in result.output
+
+
+def test_hl_cancel_and_close_all_clear_resting_orders_even_under_the_refuse_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    wallet = eth_account.Account.create()
+    monkeypatch.setenv("DEFIPM_HL_TESTNET_SECRET_KEY", wallet.key.hex())
+    monkeypatch.setenv("DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS", wallet.address)
+    with LocalExchange(accounts={wallet.address: 50_000}) as ex:
+        resting = config(tmp_path, ex.url, 'order_type = "limit"\nlimit_offset = 0.01')
+        assert runner.invoke(app, ["rebalance", "-c", str(resting)]).exit_code == 0
+        assert len(ex.engine.views.frontend_open_orders(wallet.address)) == 3  # three limits rest, far away
+        refuse = config(tmp_path, ex.url, 'open_orders = "refuse"')
+        blocked = runner.invoke(app, ["rebalance", "-c", str(refuse)])
+        assert blocked.exit_code != 0 and "defipm hl cancel" in blocked.output, blocked.output
+        cancel = runner.invoke(app, ["hl", "cancel", "-c", str(refuse)])
+        assert cancel.exit_code == 0 and "cancelled 3 open order(s)" in cancel.output, cancel.output
+        assert ex.engine.views.frontend_open_orders(wallet.address) == []
+        assert runner.invoke(app, ["rebalance", "-c", str(refuse)]).exit_code == 0  # positions now, nothing rests
+        stops = config(tmp_path, ex.url, "[venue.params.stop_loss]\nfraction = 0.2")
+        assert runner.invoke(app, ["rebalance", "-c", str(stops)]).exit_code == 0  # three stops rest
+        assert len(ex.engine.views.frontend_open_orders(wallet.address)) == 3
+        refuse = config(tmp_path, ex.url, 'open_orders = "refuse"')
+        done = runner.invoke(app, ["hl", "close-all", "-c", str(refuse), "--yes"])
+        assert done.exit_code == 0 and "flat" in done.output, done.output
+        assert ex.engine.views.frontend_open_orders(wallet.address) == []
+        assert ex.engine.views.clearinghouse_state(wallet.address)["assetPositions"] == []
