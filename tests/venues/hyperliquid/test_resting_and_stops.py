@@ -56,6 +56,19 @@ def test_a_post_only_order_that_would_cross_is_refused_by_the_exchange(exchange,
     assert result.status is OrderStatus.REJECTED and "Post only order would have immediately matched" in result.error
 
 
+def test_a_gtc_limit_rests_when_it_is_away_and_takes_when_it_crosses(exchange, wallet, make_venue):
+    venue = make_venue(exchange.url, wallet, order_type="limit", time_in_force="Gtc", limit_offset=0.001)
+    report = venue.set_portfolio_weights({"BTC": 0.2})
+    assert [r.status for r in report.results] == [OrderStatus.RESTING]
+    assert [o["tif"] for o in _open(exchange, wallet.address)] == ["Gtc"]
+    order = venue.plan(Weights({"ETH": 0.1}))[1].orders[0]
+    mid = venue.get_prices()["ETH"]
+    result = venue.execute_trade("ETH", order.quantity, OrderType.LIMIT, limit_price=mid * Decimal("1.01"))
+    assert result.status is OrderStatus.FILLED and result.filled_quantity == order.quantity
+    (fill,) = [f for f in exchange.engine.views.user_fills(wallet.address) if f["coin"] == "ETH"]
+    assert fill["crossed"] is True and Decimal(fill["px"]) <= mid * Decimal("1.01")  # a taker, at the book
+
+
 def test_orders_left_open_by_an_earlier_run_are_cancelled_and_replaced_never_stacked(exchange, wallet, make_venue):
     first = make_venue(exchange.url, wallet, order_type="limit", limit_offset=0.01)
     first.set_portfolio_weights(TARGET)  # three orders rest, far from the market
