@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("crowdcent_challenge")
@@ -241,3 +243,27 @@ def test_a_stale_signal_trades_nothing_with_a_clear_error(tmp_path):
     with pytest.raises(DataError, match=r"stale meta-model data at 2024-01-10.*newest usable date is 2024-01-01"):
         oracle.fetch_portfolio_weights(T, ["BTC", "ETH"])
     assert read_signal_file(path, ColumnMap("d", "a", "p")).last_date == datetime(2024, 1, 1)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    scores=st.lists(st.floats(0, 1), min_size=len(COINS), max_size=len(COINS), unique=True),
+    n_long=st.integers(1, 4),
+    n_short=st.integers(1, 4),
+    gross=st.floats(0.1, 3.0),
+    net_share=st.floats(-0.9, 0.9),
+    weighting=st.sampled_from(["equal", "rank"]),
+    power=st.floats(0.0, 3.0),
+)
+def test_every_book_is_at_its_gross_and_net_with_the_top_names_long(
+    scores, n_long, n_short, gross, net_share, weighting, power
+):
+    signal = dict(zip(COINS, scores, strict=True))
+    net = net_share * gross
+    oracle = TBNOracle(1, gross=gross, history=_history(signal), n_long=n_long, n_short=n_short, net=net,
+                       weighting=weighting, rank_power=power)  # fmt: skip
+    w = oracle.fetch_portfolio_weights(T, COINS)
+    ranked = sorted(COINS, key=signal.__getitem__)
+    assert set(w.longs()) == set(ranked[-n_long:]) and set(w.shorts()) == set(ranked[:n_short])
+    assert w.gross == pytest.approx(gross) and w.net == pytest.approx(net, abs=1e-9)
+    assert oracle.validate_weights(w)
