@@ -93,20 +93,21 @@ def test_a_crowdcent_file_missing_its_prediction_column_is_refused_and_the_cache
     assert good.path.exists() and read_signal_file(good.path, source.columns)
 
 
-def test_any_local_file_with_a_column_mapping(tmp_path):
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_any_local_file_with_a_column_mapping(tmp_path, suffix):
     frame = pd.DataFrame(
         [(f"2024-01-0{d}", c, float(i) - 3.5 + d) for d in (1, 2) for i, c in enumerate(COINS)],
         columns=["day", "coin", "expected_return"],
     )  # predictions outside [0, 1]: any finite number ranks
-    path = tmp_path / "preds.csv"
-    frame.to_csv(path, index=False)
+    path = tmp_path / f"preds.{suffix}"
+    frame.to_csv(path, index=False) if suffix == "csv" else frame.to_parquet(path)
     params = {"n": 2, "file": str(path), "symbol_map": "none",
               "columns": {"date": "day", "asset": "coin", "prediction": "expected_return"}}  # fmt: skip
     oracle = build_oracle("tbn", params)
     weights = oracle.fetch_portfolio_weights(datetime(2024, 1, 3), COINS)
     assert set(weights.longs()) == {"ARB", "OP"} and set(weights.shorts()) == {"BTC", "ETH"}
     missing = {**params, "columns": {"date": "day", "asset": "ticker", "prediction": "expected_return"}}
-    with pytest.raises(DataError, match=r"preds.csv: no column 'ticker' \(the asset column, columns.asset.*day, "
+    with pytest.raises(DataError, match=rf"preds.{suffix}: no column 'ticker' \(the asset column, columns.asset.*day, "
                        r"coin, expected_return"):  # fmt: skip
         build_oracle("tbn", missing)
 
