@@ -126,3 +126,17 @@ def test_a_restarted_process_derives_the_same_tranched_book_and_trades_only_the_
         if i:  # only the names whose averaged weight moved are traded, not the whole book
             moved = {s for s in COINS if abs(book.get(s, 0.0) - expected[i - 1].get(s, 0.0)) > 0.002}
             assert traded and traded <= moved, (traded, moved)
+
+
+def test_planning_signs_nothing_and_leverage_is_set_only_for_the_coins_an_order_adds_to(exchange, wallet, make_venue):
+    venue = make_venue(exchange.url, wallet, default_leverage=3, leverage={"ETH": 2})
+    account = exchange.engine.accounts[wallet.address.lower()]
+    plan = venue.plan({"BTC": 0.3, "ETH": -0.2})[1]
+    assert {o.symbol for o in plan.orders} == {"BTC", "ETH"}
+    assert account.leverage == {} and _actions(exchange, wallet.address) == (0, 0)  # a plan is only reads
+    assert venue.set_portfolio_weights({"BTC": 0.3, "ETH": -0.2}).ok
+    assert account.leverage == {"BTC": (3, True), "ETH": (2, True)}  # cross margin by default
+    other = make_venue(exchange.url, wallet, default_leverage=5)  # a new process, configured otherwise
+    report = other.set_portfolio_weights({"BTC": 0.1, "ETH": -0.2})  # a reduction of BTC only
+    assert [r.order.symbol for r in report.results] == ["BTC"]
+    assert account.leverage == {"BTC": (3, True), "ETH": (2, True)}  # no leverage action for a reduction
