@@ -138,7 +138,7 @@ def _assemble(
 ) -> Portfolio:
     venue_plan, oracle_plan = components
     context = BuildContext(store=store, run=settings.run, venue=settings.venue.kind)
-    oracle = oracle_plan.build(context)  # before the venue, which may write its book
+    oracle = settings.rebalance.wrap(oracle_plan.build(context))  # before the venue, which may write its book
     venue = venue_plan.build(context)
     if connect:
         venue.connect()
@@ -151,5 +151,6 @@ def _assemble(
         risk=settings.risk.limits(),
         planner=settings.planner.config() if "planner" in settings.model_fields_set else None,
         lock=lock,
+        rebalance=settings.rebalance.policy(),
     )
     return Portfolio(settings, store, venue, oracle, manager, label, lock)

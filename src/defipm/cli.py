@@ -1,5 +1,6 @@
 """The ``defipm`` command line: init, demo, rebalance, run, status, kill-switch, deposit and withdraw, plus the
-sub-commands of the other parts (backtest, classify, numerai, chain, arb, hl-sim) when their extras are installed."""
+sub-commands of the other parts (backtest, classify, numerai, chain, arb, hl-sim, hl) when their extras are
+installed."""
 
 from __future__ import annotations
 
@@ -469,6 +470,7 @@ SUBAPPS = {
     "arb": ("defipm.arb.cli", "arb"),
     "hl-sim": ("defipm.venues.hyperliquid.cli", "hyperliquid"),
     "serve": ("defipm.service.cli", "service"),
+    "hl": ("defipm.hl_cli", "hyperliquid"),
 }
 
 

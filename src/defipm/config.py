@@ -11,8 +11,9 @@ key file named in their params.
 from __future__ import annotations
 
 import tomllib
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -29,7 +30,11 @@ from defipm.core.errors import ConfigError
 from defipm.core.orders import OrderType
 from defipm.core.planner import PlannerConfig
 from defipm.core.risk import RiskLimits
+from defipm.core.triggers import RebalancePolicy
 from defipm.environment import check_environment, setting_variables
+
+if TYPE_CHECKING:
+    from defipm.oracles.base import Oracle
 
 DEFAULT_CONFIG = Path("defipm.toml")
 
@@ -101,6 +106,41 @@ class PlannerSettings(ConfigModel):
         )
 
 
+class RebalanceSettings(ConfigModel):
+    """When the portfolio rebalances and in how many tranches (``[rebalance]``). Without any of ``every_hours``,
+    ``on_publication`` and ``drift`` every cycle rebalances (``defipm run --every`` is the schedule); with them the
+    cycles check and trade only when one is due (``defipm.core.triggers``)."""
+
+    every_hours: float | None = Field(default=None, gt=0, le=24 * 3660, allow_inf_nan=False)
+    """Rebalance when this many hours have passed since the last rebalance."""
+    on_publication: bool = False
+    """Rebalance when the oracle's signal publishes anew (e.g. a new meta-model date)."""
+    drift: float | None = Field(default=None, gt=0, le=MAX_LEVERAGE, allow_inf_nan=False)
+    """Rebalance when a weight has drifted further than this (fraction of equity) from the last target."""
+    tranches: int = Field(default=1, ge=1, le=1000)
+    """Staggered sub-portfolios (``defipm.oracles.tranches``): each holds 1/k of the book and takes the oracle's
+    new target every k periods, so turnover spreads out. 1 = one book."""
+    tranche_period_days: float = Field(default=1.0, gt=0, le=366, allow_inf_nan=False)
+    """The period the tranches take turns in (each tranche rebalances every ``tranches`` of them)."""
+    seed_full: bool = True
+    """Before the signal has a period of its own for each tranche, fill them with the current target (else cash)."""
+
+    def policy(self) -> RebalancePolicy | None:
+        if self.every_hours is None and not self.on_publication and self.drift is None:
+            return None
+        every = timedelta(hours=self.every_hours) if self.every_hours is not None else None
+        return RebalancePolicy(every=every, on_publication=self.on_publication, drift=self.drift)
+
+    def wrap(self, oracle: Oracle) -> Oracle:
+        """``oracle`` itself for one tranche, else its tranched book."""
+        if self.tranches == 1:
+            return oracle
+        from defipm.oracles.tranches import TranchedOracle
+
+        period = timedelta(days=self.tranche_period_days)
+        return TranchedOracle(oracle, self.tranches, period, seed_full=self.seed_full)
+
+
 _MARKET_KEYS = {
     "synthetic": {"n_assets", "seed", "volatility", "interval_hours"},
     "csv": {"path"},
@@ -168,6 +208,7 @@ class Settings(BaseSettings):
     risk: RiskSettings = RiskSettings()
     planner: PlannerSettings = PlannerSettings()
     market: MarketSettings = MarketSettings()
+    rebalance: RebalanceSettings = RebalanceSettings()
 
     def __repr_args__(self) -> Any:
         from defipm.core.redaction import redact_url

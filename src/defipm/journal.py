@@ -27,7 +27,14 @@ from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Side
 from defipm.store.database import Store
 from defipm.store.models import FillRecord, OrderRecord
 
-OPEN_STATUSES = (OrderStatus.PLANNED.value, OrderStatus.SENT.value, OrderStatus.UNKNOWN.value)
+OPEN_STATUSES = (
+    OrderStatus.PLANNED.value,
+    OrderStatus.SENT.value,
+    OrderStatus.UNKNOWN.value,
+    OrderStatus.RESTING.value,
+)
+"""Statuses of intents not known to be finished: reconciliation asks the venue about each (a resting limit or
+stop may have filled while the process was down)."""
 
 
 def _now() -> datetime:

@@ -36,6 +36,7 @@ from defipm.core.orders import OrderResult, OrderStatus, OrderType, SkipReason
 from defipm.core.planner import PlannerConfig
 from defipm.core.reports import CycleReport, CycleStatus
 from defipm.core.risk import RiskLimits, apply_risk_limits, halted_book_target
+from defipm.core.triggers import LastRebalance, RebalancePolicy
 from defipm.core.validation import WeightConstraints, check_weights, weights_from
 from defipm.core.weights import Weights
 from defipm.journal import SqlJournal
@@ -52,6 +53,8 @@ RUNNING = "running"
 """Status of a cycle row written before its first order is sent, until the cycle is recorded in full."""
 ROUTINE_SKIPS = frozenset({SkipReason.NO_TRADE_BAND, SkipReason.STEP_ROUNDING})
 """Skipped trades too common to note in a cycle's report (they are in its rebalance report)."""
+LAST_REBALANCE = "last_rebalance"
+"""The setting that keeps what the last rebalance left (``LastRebalance`` as JSON), for the rebalance policy."""
 HALTED_BAND = 0.001
 """No-trade band (share of equity) of the risk-reducing orders sent while halted: a cap that acts by less is left."""
 RISK_LIMITS = "risk_limits"
@@ -90,6 +93,8 @@ class PortfolioManager:
     resume_window: how old an unsent intent may be and still be sent after a restart.
     lock: this process's hold on the run (``RunLock``), renewed before every cycle and manual trade: a process whose
     lock was taken over raises ``PortfolioLockedError`` there and sends nothing.
+    rebalance: when a cycle trades (``RebalancePolicy``: a schedule, a new signal publication, drift); None trades
+    every cycle. A cycle with nothing due is WAITING: the oracle is not asked, nothing is sent.
     """
 
     def __init__(
@@ -104,8 +109,10 @@ class PortfolioManager:
         planner: PlannerConfig | None = None,
         resume_window: timedelta = timedelta(minutes=15),
         lock: RunLock | None = None,
+        rebalance: RebalancePolicy | None = None,
     ) -> None:
         self.oracle = oracle
+        self.rebalance = rebalance
         self.venue = venue
         self.store = store
         self.run = run
@@ -127,6 +134,8 @@ class PortfolioManager:
         self._opened: tuple[str, int, int] | None = None
         """(cycle id, targets, breaches) of the row written before the cycle's first order, until completed."""
         self.last_reconciliation: Reconciliation | None = None
+        self._last: LastRebalance | None = None
+        self._publication: datetime | None = None
 
     # -- kill switch and breaker ----------------------------------------------------------------------------
     def halt_reason(self) -> str | None:
@@ -383,11 +392,15 @@ class PortfolioManager:
             self._stay_halted(report, halted)
             return None
         universe = self._refresh_market(report)
+        if self.rebalance is not None and not self._rebalance_due(report):
+            return None
         try:
             weights = self._target_weights(report, universe)
         except Exception as exc:  # the oracle's failure or its invalid weights: in the report, raised once recorded
             return exc
         self._trade(report, weights, self.venue.snapshot())
+        if self.rebalance is not None and report.status is CycleStatus.TRADED and report.executed_target is not None:
+            self._remember(LastRebalance(report.timestamp, report.executed_target, self._publication))
         return None
 
     def _stay_halted(self, report: CycleReport, halted: str) -> None:
@@ -424,6 +437,35 @@ class PortfolioManager:
             report.status, report.error = CycleStatus.REJECTED, "; ".join(problems)
             raise InvalidWeightsError(problems)
         return weights
+
+    # -- the rebalance policy -------------------------------------------------------------------------------
+    def last_rebalance(self) -> LastRebalance | None:
+        """What the last rebalance left (kept in the store, so a restart knows it)."""
+        if self._last is None and self.store is not None:
+            stored = self.store.get_setting(self.run, LAST_REBALANCE)
+            self._last = LastRebalance.from_json(stored) if stored else None
+        return self._last
+
+    def _remember(self, last: LastRebalance) -> None:
+        self._last = last
+        if self.store is not None:
+            self.store.set_setting(self.run, LAST_REBALANCE, last.to_json())
+
+    def _rebalance_due(self, report: CycleReport) -> bool:
+        """Whether the policy says to rebalance now; if not the cycle is WAITING (with the book's equity)."""
+        assert self.rebalance is not None
+        snapshot = self.venue.snapshot()
+        try:
+            self._publication = self.oracle.publication(report.timestamp)
+        except DefipmError:  # the oracle cannot tell now; if a rebalance is due, its own call will say why
+            self._publication = None
+        why = self.rebalance.due(report.timestamp, self.last_rebalance(), snapshot.weights(), self._publication)
+        if why is None:
+            report.status = CycleStatus.WAITING
+            report.equity = snapshot.equity
+            return False
+        report.notes.append(f"rebalance: {why}")
+        return True
 
     def _reconcile_first(self, report: CycleReport, halted: bool) -> bool:
         """Reconcile before trading (first cycle after a start, or after an order of unknown outcome). False when

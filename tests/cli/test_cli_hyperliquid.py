@@ -102,3 +102,66 @@ base_url = "{ex.url}"
     venue = PaperVenue(store=Store(f"sqlite:///{tmp_path / 'db.sqlite'}"), account="paper-hl")
     assert venue.get_prices()["BTC"] == Decimal(repr(mids["BTC"]))  # marked at the exchange's mid
     assert venue.get_positions()["ETH"] < 0
+
+
+def test_hl_account_orders_history_cancel_and_close_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    wallet = eth_account.Account.create()
+    monkeypatch.setenv("DEFIPM_HL_TESTNET_SECRET_KEY", wallet.key.hex())
+    monkeypatch.setenv("DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS", wallet.address)
+    monkeypatch.setenv("COLUMNS", "250")
+    with LocalExchange(accounts={wallet.address: 50_000}) as ex:
+        cfg = config(tmp_path, ex.url, "[venue.params.stop_loss]\nfraction = 0.2")
+        assert runner.invoke(app, ["rebalance", "-c", str(cfg)]).exit_code == 0
+        acct = runner.invoke(app, ["hl", "account", "-c", str(cfg)])
+        assert acct.exit_code == 0, acct.output
+        assert "4.50 bps" in acct.output and "1.50 bps" in acct.output  # userFees
+        assert all(c in acct.output for c in ("BTC", "ETH", "SOL")) and "-20.00%" in acct.output
+        orders = runner.invoke(app, ["hl", "orders", "-c", str(cfg)])
+        assert orders.exit_code == 0 and orders.output.count("Stop Market") == 3, orders.output
+        hist = runner.invoke(app, ["hl", "history", "-c", str(cfg), "--days", "1"])
+        assert hist.exit_code == 0 and "3 fill(s)" in hist.output, hist.output
+        assert runner.invoke(app, ["hl", "history", "-c", str(cfg), "--days", "0"]).exit_code == 2  # bad input
+
+        dry = runner.invoke(app, ["hl", "close-all", "-c", str(cfg)])
+        assert dry.exit_code == 1 and "pass --yes" in dry.output and len(ex.engine.order_log) == 6
+        done = runner.invoke(app, ["hl", "close-all", "-c", str(cfg), "--yes"])
+        assert done.exit_code == 0, done.output
+        assert "flat" in done.output
+        state = ex.engine.views.clearinghouse_state(wallet.address)
+        assert state["assetPositions"] == [] and ex.engine.views.frontend_open_orders(wallet.address) == []
+        cancel = runner.invoke(app, ["hl", "cancel", "-c", str(cfg)])
+        assert cancel.exit_code == 0 and "cancelled 0 open order(s)" in cancel.output
+
+
+def test_hl_commands_refuse_a_config_of_another_venue(tmp_path: Path):
+    cfg = tmp_path / "paper.toml"
+    cfg.write_text(f'database = "sqlite:///{tmp_path / "db.sqlite"}"\n[venue]\nkind = "paper"\n')
+    result = runner.invoke(app, ["hl", "orders", "-c", str(cfg)])
+    assert result.exit_code == 1 and "'paper'" in result.output and 'kind = "hyperliquid"' in result.output
+
+
+def test_hl_cancel_and_close_all_clear_resting_orders_even_under_the_refuse_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    wallet = eth_account.Account.create()
+    monkeypatch.setenv("DEFIPM_HL_TESTNET_SECRET_KEY", wallet.key.hex())
+    monkeypatch.setenv("DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS", wallet.address)
+    with LocalExchange(accounts={wallet.address: 50_000}) as ex:
+        resting = config(tmp_path, ex.url, 'order_type = "limit"\nlimit_offset = 0.01')
+        assert runner.invoke(app, ["rebalance", "-c", str(resting)]).exit_code == 0
+        assert len(ex.engine.views.frontend_open_orders(wallet.address)) == 3  # three limits rest, far away
+        refuse = config(tmp_path, ex.url, 'open_orders = "refuse"')
+        blocked = runner.invoke(app, ["rebalance", "-c", str(refuse)])
+        assert blocked.exit_code != 0 and "defipm hl cancel" in blocked.output, blocked.output
+        cancel = runner.invoke(app, ["hl", "cancel", "-c", str(refuse)])
+        assert cancel.exit_code == 0 and "cancelled 3 open order(s)" in cancel.output, cancel.output
+        assert ex.engine.views.frontend_open_orders(wallet.address) == []
+        assert runner.invoke(app, ["rebalance", "-c", str(refuse)]).exit_code == 0  # positions now, nothing rests
+        stops = config(tmp_path, ex.url, "[venue.params.stop_loss]\nfraction = 0.2")
+        assert runner.invoke(app, ["rebalance", "-c", str(stops)]).exit_code == 0  # three stops rest
+        assert len(ex.engine.views.frontend_open_orders(wallet.address)) == 3
+        refuse = config(tmp_path, ex.url, 'open_orders = "refuse"')
+        done = runner.invoke(app, ["hl", "close-all", "-c", str(refuse), "--yes"])
+        assert done.exit_code == 0 and "flat" in done.output, done.output
+        assert ex.engine.views.frontend_open_orders(wallet.address) == []
+        assert ex.engine.views.clearinghouse_state(wallet.address)["assetPositions"] == []

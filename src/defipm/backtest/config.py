@@ -22,6 +22,7 @@ from defipm.core.orders import OrderType
 from defipm.core.planner import PlannerConfig
 from defipm.core.risk import RiskLimits
 from defipm.core.schedule import EveryKBars, Schedule, parse_schedule
+from defipm.core.triggers import RebalancePolicy
 from defipm.data.funding import MAX_FUNDING_RATE
 from defipm.venues.paper.params import PaperMode
 
@@ -130,6 +131,9 @@ class BacktestConfig:
         close, like the data) or "close".
     planner: how weights become orders (no-trade band, fee reserve).
     risk: operator risk limits applied by the manager.
+    rebalance: a trigger policy (``defipm.core.triggers``): the schedule's bars then only check, and a cycle
+        trades when the policy says (its own period, a new signal publication, drift); None trades on every
+        scheduled bar.
     """
 
     initial_cash: float = 10_000.0
@@ -143,6 +147,7 @@ class BacktestConfig:
     benchmark_bar_label: Literal["open", "close"] = "open"
     planner: PlannerConfig = field(default_factory=PlannerConfig)
     risk: RiskLimits | None = None
+    rebalance: RebalancePolicy | None = None
 
     def __post_init__(self) -> None:
         bounded("initial_cash", self.initial_cash, 0, MAX_CASH, low_open=True)
@@ -167,6 +172,8 @@ class BacktestConfig:
         _check_planner(self.planner)
         if self.risk is not None and not isinstance(self.risk, RiskLimits):
             raise FieldError("risk", f"must be RiskLimits or None, got {self.risk!r}")
+        if self.rebalance is not None and not isinstance(self.rebalance, RebalancePolicy):
+            raise FieldError("rebalance", f"must be a RebalancePolicy or None, got {self.rebalance!r}")
 
     @property
     def rebalance_schedule(self) -> Schedule:

@@ -195,9 +195,13 @@ class _Replay:
         self.view = self.clock.view()
         self.oracle = oracle if isinstance(oracle, Oracle) else oracle(self.view)
         self.venue = make_venue(cfg)
-        self.manager = PortfolioManager(self.oracle, self.venue, planner=cfg.planner, risk=cfg.risk)
+        self.manager = PortfolioManager(
+            self.oracle, self.venue, planner=cfg.planner, risk=cfg.risk, rebalance=cfg.rebalance
+        )
         self.times = panel.timestamps[lo:hi]
         self.due = cfg.rebalance_schedule.due(self.times)
+        self.traded_bars = self.due.copy()
+        """The scheduled bars, less those on which a rebalance policy had nothing due (WAITING)."""
         self.benchmark = benchmark_prices(cfg.benchmark, panel, lo, hi, cfg.benchmark_bar_label)
         self.quotes = _BarQuotes(panel, with_volume=cfg.costs.impact > 0)
         self.funding_model = _Funding(cfg, panel)
@@ -267,6 +271,8 @@ class _Replay:
         elif report.status is CycleStatus.FAILED:
             self.events.append(BarEvent(k, "failed", report.error or "failed"))
         self._was_halted = report.status is CycleStatus.HALTED
+        if report.status is CycleStatus.WAITING:
+            self.traded_bars[k] = False
         self.events.extend(BarEvent(k, "breach", f"{b.limit}: {b.detail} ({b.action})") for b in report.breaches)
         rb = report.rebalance
         if rb is not None:
@@ -300,7 +306,7 @@ class _Replay:
             fees=self.fees,
             funding=self.funding,
             slippage=self.slippage,
-            rebalanced=self.due,
+            rebalanced=self.traded_bars,
             periods_per_year=panel.periods_per_year,
             config=cfg,
             oracle=self.oracle.name,

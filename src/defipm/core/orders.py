@@ -40,7 +40,10 @@ class OrderType(StrEnum):
     LIMIT_IOC = "limit_ioc"
     """Immediate-or-cancel at ``limit_price`` or better."""
     LIMIT = "limit"
-    """Good-till-cancel resting order."""
+    """Resting order at ``limit_price`` (good till cancelled; a venue may post it only if it does not cross)."""
+    STOP = "stop"
+    """Stop loss held by the venue: a reduce-only order that executes at market once the mark price crosses
+    ``limit_price`` (the trigger price)."""
 
 
 class OrderStatus(StrEnum):

@@ -18,7 +18,7 @@ from defipm.core.weights import Weights
 
 ZERO = Decimal(0)
 _BUY = Side.BUY
-_FILLED, _UNKNOWN = OrderStatus.FILLED, OrderStatus.UNKNOWN
+_FILLED, _UNKNOWN, _RESTING = OrderStatus.FILLED, OrderStatus.UNKNOWN, OrderStatus.RESTING
 
 
 class _Tally(NamedTuple):
@@ -66,7 +66,7 @@ class RebalanceReport:
             unfilled = unknown = 0
             for r in self.results:
                 status = r.status
-                if status is not _FILLED:
+                if status is not _FILLED and status is not _RESTING:  # a resting order is placed as asked
                     unfilled += 1
                     if status is _UNKNOWN:
                         unknown += 1
@@ -106,10 +106,11 @@ class RebalanceReport:
 
     @property
     def failures(self) -> list[OrderResult]:
-        """Orders that did not fill completely (rejected, cancelled, partially filled, outcome unknown)."""
+        """Orders that did not fill completely (rejected, cancelled, partially filled, outcome unknown); a resting
+        order (a limit or a stop, placed as asked) is not one."""
         if not self._sums().unfilled:
             return []
-        return [r for r in self.results if r.status is not _FILLED]
+        return [r for r in self.results if r.status is not _FILLED and r.status is not _RESTING]
 
     @property
     def has_unknown(self) -> bool:
@@ -132,6 +133,9 @@ class CycleStatus(StrEnum):
     FAILED = "failed"
     """Some orders failed, the venue could not be read or reached, or an order of unknown outcome is still open;
     ``error`` says which."""
+    WAITING = "waiting"
+    """The rebalance policy had nothing due (no schedule, no new signal, no drift past its threshold): the oracle
+    was not asked and nothing was sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,4 +172,6 @@ class CycleReport:
 
     @property
     def ok(self) -> bool:
+        if self.status is CycleStatus.WAITING:
+            return True
         return self.status is CycleStatus.TRADED and (self.rebalance is None or self.rebalance.ok)

@@ -9,11 +9,9 @@ Holds:
 - ``NumeraiCryptoSource``: resolves the dataset name against ``CryptoAPI().list_datasets()``, downloads it with
   ``CryptoAPI().download_dataset(...)`` and keeps it in a cache directory.
 
-The cache is never trusted because of its size (numerapi's own ``download_file`` skips a download when the local
-file's size equals the remote's Content-Length). A cached file is reused only while its last check is younger
-than ``max_age`` and its SHA-256 still matches the sidecar record; otherwise the file is downloaded again into a
-fresh temporary directory, validated, compared by content hash, and only then swapped in atomically. A download
-that fails or does not validate leaves the previous cache untouched.
+The cache (``defipm.data.download_cache``) is never trusted because of its size (numerapi's own ``download_file``
+skips a download when the local file's size equals the remote's Content-Length): a cached file is reused only
+while its last check is younger than ``max_age`` and its SHA-256 still matches the sidecar record.
 
 Every numerapi, requests or pandas error is translated into ``defipm.core.errors.DataError`` here.
 """
@@ -21,11 +19,7 @@ Every numerapi, requests or pandas error is translated into ``defipm.core.errors
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,11 +30,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from defipm.core.errors import DataError
+from defipm.data.download_cache import CacheStatus, DownloadCache
 
 if TYPE_CHECKING:
     import pandas as pd
 
 REQUIRED_COLUMNS = ("date", "symbol", "meta_model")
+SCORE_RANGE = (0.0, 1.0)
+"""Numerai's meta-model scores lie in [0, 1]; other signals are checked only for being finite."""
 PREFERRED_DATASETS = (
     "crypto/v2.0/historical_meta_models.parquet",
     "crypto/v2.0/historical_meta_models.csv",
@@ -93,9 +90,11 @@ class MetaModelHistory:
         object.__setattr__(self, "_dates", tuple(pd.Timestamp(d).to_pydatetime() for d in self.frame["date"].unique()))
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, source: str = "<memory>") -> MetaModelHistory:
+    def from_frame(
+        cls, frame: pd.DataFrame, source: str = "<memory>", *, score_range: tuple[float, float] | None = SCORE_RANGE
+    ) -> MetaModelHistory:
         """Validate ``frame`` (see ``validate_meta_model_frame``) and wrap it."""
-        clean, notes = validate_meta_model_frame(frame, source)
+        clean, notes = validate_meta_model_frame(frame, source, score_range=score_range)
         return cls(clean, source, tuple(notes))
 
     @classmethod
@@ -174,12 +173,15 @@ def _parse_dates(col: pd.Series, source: str) -> pd.Series:
     return parsed.astype("datetime64[ns]")
 
 
-def validate_meta_model_frame(frame: pd.DataFrame, source: str = "<memory>") -> tuple[pd.DataFrame, list[str]]:
+def validate_meta_model_frame(
+    frame: pd.DataFrame, source: str = "<memory>", *, score_range: tuple[float, float] | None = SCORE_RANGE
+) -> tuple[pd.DataFrame, list[str]]:
     """Check and normalise a raw meta-model table; return it (sorted, three columns) and remarks.
 
     Raises ``DataError`` for: no rows, missing columns (the message lists them and what was found), unreadable
-    dates, empty symbols, scores outside [0, 1] or not numbers, and duplicated (date, symbol) rows. Rows whose
-    score is empty (NaN) are dropped and counted in the remarks; a table with nothing else is an error.
+    dates, empty symbols, scores outside ``score_range`` (Numerai's [0, 1]; None: any finite number) or not
+    numbers, and duplicated (date, symbol) rows. Rows whose score is empty (NaN) are dropped and counted in the
+    remarks; a table with nothing else is an error.
     """
     pd = _pandas()
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
@@ -214,11 +216,13 @@ def validate_meta_model_frame(frame: pd.DataFrame, source: str = "<memory>") -> 
         if df.empty:
             raise DataError(f"{source}: every meta_model score is empty")
     values = df["meta_model"].to_numpy()
-    out_of_range = df[(values < 0) | (values > 1) | ~np.isfinite(values)]
+    low, high = score_range if score_range is not None else (-np.inf, np.inf)
+    out_of_range = df[(values < low) | (values > high) | ~np.isfinite(values)]
     if len(out_of_range):
         row = out_of_range.iloc[0]
+        bounds = f"outside [{low:g}, {high:g}]" if score_range is not None else "not finite"
         raise DataError(
-            f"{source}: {len(out_of_range)} meta_model score(s) outside [0, 1], "
+            f"{source}: {len(out_of_range)} meta_model score(s) {bounds}, "
             f"e.g. {row['symbol']} on {row['date']:%Y-%m-%d}: {row['meta_model']}"
         )
 
@@ -242,31 +246,6 @@ def check_not_stale(history: MetaModelHistory, now: datetime, max_age: timedelta
 
 
 # --------------------------------------------------------------------------------------------- download + cache
-
-
-@dataclass(frozen=True, slots=True)
-class CacheStatus:
-    """What ``NumeraiCryptoSource.fetch`` did.
-
-    path: the cached file. dataset: the Numerai dataset name. sha256: its content hash.
-    downloaded: a download happened this call. changed: the content differs from the previous cache.
-    checked_at: when the remote was last compared (naive UTC).
-    """
-
-    path: Path
-    dataset: str
-    sha256: str
-    downloaded: bool
-    changed: bool
-    checked_at: datetime
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager
@@ -311,6 +290,7 @@ class NumeraiCryptoSource:
         self.max_age = max_age
         self.api_url = api_url
         self.show_progress_bars = show_progress_bars
+        self._cache = DownloadCache(self.cache_dir)
         self._loaded: tuple[str, MetaModelHistory] | None = None
 
     # -- numerapi boundary ------------------------------------------------------------------------------------
@@ -370,35 +350,14 @@ class NumeraiCryptoSource:
 
     # -- cache ------------------------------------------------------------------------------------------------
 
-    def _paths(self, dataset: str) -> tuple[Path, Path]:
-        rel = Path(*[part for part in Path(dataset).parts if part not in ("..", "/", "")])
-        path = self.cache_dir / rel
-        return path, path.with_name(path.name + ".meta.json")
-
-    def _read_record(self, record_path: Path) -> dict[str, Any] | None:
-        try:
-            record = json.loads(record_path.read_text())
-            record["checked_at"] = datetime.fromisoformat(record["checked_at"])
-            return record
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
     def cached(self, now: datetime | None = None) -> CacheStatus | None:
         """The cached file if it is fresh (checked within ``max_age``, hash intact), else None. No network."""
-        if self.dataset is None:
-            candidates = [self._paths(name) for name in PREFERRED_DATASETS]
-        else:
-            candidates = [self._paths(self.dataset)]
+        names = PREFERRED_DATASETS if self.dataset is None else (self.dataset,)
         now = utc_naive(now or datetime.now(UTC))
-        for path, record_path in candidates:
-            record = self._read_record(record_path)
-            if record is None or not path.exists():
-                continue
-            if now - record["checked_at"] > self.max_age:
-                continue
-            if sha256_of(path) != record.get("sha256"):
-                continue
-            return CacheStatus(path, record["dataset"], record["sha256"], False, False, record["checked_at"])
+        for name in names:
+            hit = self._cache.fresh(name, now, self.max_age)
+            if hit is not None:
+                return hit
         return None
 
     def fetch(self, *, force: bool = False, now: datetime | None = None) -> CacheStatus:
@@ -409,37 +368,12 @@ class NumeraiCryptoSource:
             if hit is not None:
                 return hit
         dataset = self.resolve_dataset()
-        path, record_path = self._paths(dataset)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        previous = self._read_record(record_path)
-        old_sha = sha256_of(path) if path.exists() else None
 
-        # A fresh directory: numerapi's download_file skips files whose size matches and resumes '.temp' files.
-        tmpdir = Path(tempfile.mkdtemp(prefix=".download-", dir=path.parent))
-        try:
-            tmp_path = tmpdir / path.name
+        def download(tmp_path: Path) -> None:
             api = self._api()
             self._call(f"download_dataset({dataset!r})", api.download_dataset, dataset, dest_path=str(tmp_path))
-            if not tmp_path.exists():
-                raise DataError(f"Numerai API: download_dataset({dataset!r}) wrote no file")
-            MetaModelHistory.from_file(tmp_path)  # never replace a good cache with a bad download
-            new_sha = sha256_of(tmp_path)
-            changed = new_sha != old_sha
-            if changed:
-                os.replace(tmp_path, path)
-        finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-        record = {
-            "dataset": dataset,
-            "sha256": new_sha,
-            "bytes": path.stat().st_size,
-            "checked_at": now.isoformat(),
-            "changed_at": now.isoformat() if changed or previous is None else previous.get("changed_at"),
-        }
-        tmp_record = record_path.with_name(record_path.name + ".tmp")
-        tmp_record.write_text(json.dumps(record, indent=2))
-        os.replace(tmp_record, record_path)
-        return CacheStatus(path, dataset, new_sha, True, changed, now)
+
+        return self._cache.download(dataset, now, download, MetaModelHistory.from_file)
 
     def load(self, *, force: bool = False, now: datetime | None = None) -> MetaModelHistory:
         """Fetch (if needed) and read the validated history. Every call checks the cached file (``fetch``: its

@@ -61,6 +61,11 @@ class Oracle(Configurable, ABC):
             self._notes = []
         self._notes.append(message)
 
+    def publication(self, timestamp: datetime) -> datetime | None:
+        """When the signal this oracle would use at ``timestamp`` was published (a rebalance policy's
+        ``on_publication`` trades when it changes); None for an oracle without a published signal."""
+        return None
+
     def rotations(self) -> Sequence[Rotation]:
         """Every change of the held set so far, oldest first (empty for oracles without one)."""
         return ()

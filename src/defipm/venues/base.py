@@ -68,6 +68,9 @@ class Venue(Configurable, ABC):
     """False for spot venues: the planner's targets must be long-only there."""
     stop_on_failure: bool = False
     """Stop a rebalance at the first failed order instead of continuing with the rest."""
+    batch_orders: bool = False
+    """True for a venue that sends each phase of a plan (a run of reductions, then one of increases) as one
+    request (``submit_orders``); False sends one order at a time (``submit_order``)."""
     planner: PlannerConfig | None = None
     """The venue's default planner settings, used when a rebalance is given none."""
     max_price_age: float | None = DEFAULT_MAX_PRICE_AGE
@@ -160,6 +163,30 @@ class Venue(Configurable, ABC):
     def lookup_order(self, client_order_id: str) -> OrderResult | None:
         """What the venue knows about an order by client order id, or None if it never saw it."""
 
+    def submit_orders(self, orders: Sequence[Order]) -> list[OrderResult]:
+        """Send ``orders`` as one request (venues with ``batch_orders``) and return one result per order, in
+        order. A refusal of the whole request raises ``OrderRejectedError`` (every order rejected); a transport
+        failure raises ``VenueUnavailableError`` (every outcome unknown until looked up by client order id)."""
+        raise NotImplementedError(f"{self.name} sends one order at a time (batch_orders is False)")
+
+    # -- hooks around a rebalance (defaults: nothing to do) ----------------------------------------------------
+    def before_rebalance(self, journal: OrderJournal) -> bool:
+        """Bring the account to a state a plan can start from, before it is read for planning (e.g. cancel the
+        orders an earlier run left resting, recording their outcome in ``journal``). True when the account
+        changed (a snapshot read before is stale)."""
+        return False
+
+    def prepare_orders(self, orders: Sequence[Order]) -> dict[str, str]:
+        """Get the account ready for ``orders`` before anything is sent (e.g. set leverage): planning has no side
+        effects, this step may. Returns the symbols that cannot be traded now, with the reason: their orders are
+        not sent and their positions stay as they are."""
+        return {}
+
+    def protective_orders(self) -> list[Order]:
+        """Orders that guard the book as it stands after a rebalance (e.g. exchange stop losses), journalled and
+        sent after the plan's orders."""
+        return []
+
     def execute_trade(
         self,
         symbol: str,
@@ -194,6 +221,9 @@ class Venue(Configurable, ABC):
             reduce_only=reduce_only,
             reference_price=self.get_prices().get(symbol),
         )
+        refused = self.prepare_orders([order])
+        if symbol in refused:
+            raise OrderRejectedError(f"{symbol}: {refused[symbol]}", symbol=symbol)
         results, _ = self.execute_orders([order], journal or MemoryJournal())
         return results[0]
 
@@ -240,6 +270,8 @@ class Venue(Configurable, ABC):
         ``reduce_only`` sends only the orders that reduce a position (a halted book); the others are skipped."""
         target = weights if isinstance(weights, Weights) else Weights(weights)
         journal = journal or MemoryJournal()
+        if self.before_rebalance(journal):
+            snapshot = None
         if self.ensure_fresh_prices():  # also for venues whose own ``plan`` does not ask
             snapshot = None
         before, plan = self.plan(target, planner, snapshot, journal.ids)
@@ -251,7 +283,13 @@ class Venue(Configurable, ABC):
                 if not o.reduce_only
             )
             plan = Plan(kept, plan.skipped + dropped)
+        plan = self._prepared(plan)
         results, stopped = self.execute_orders(plan.orders, journal, cycle_id=cycle_id)
+        if not stopped:
+            protective = self.protective_orders()
+            if protective:
+                guards, stopped = self.execute_orders(protective, journal, cycle_id=cycle_id)
+                results += guards
         after = self.snapshot()
         return RebalanceReport(
             target=target,
@@ -261,6 +299,19 @@ class Venue(Configurable, ABC):
             skipped=plan.skipped,
             stopped_early=stopped,
         )
+
+    def _prepared(self, plan: Plan) -> Plan:
+        """``plan`` without the orders of symbols ``prepare_orders`` refused (each reported as skipped)."""
+        refused = self.prepare_orders(plan.orders) if plan.orders else {}
+        if not refused:
+            return plan
+        kept = tuple(o for o in plan.orders if o.symbol not in refused)
+        dropped = tuple(
+            SkippedOrder(o.symbol, o.signed_quantity, SkipReason.LEVERAGE_REFUSED, refused[o.symbol])
+            for o in plan.orders
+            if o.symbol in refused
+        )
+        return Plan(kept, plan.skipped + dropped)
 
     rebalance_portfolio = set_portfolio_weights
     """The design's original name for ``set_portfolio_weights``."""
@@ -274,44 +325,90 @@ class Venue(Configurable, ABC):
 
     def send_intents(self, intents: Sequence[Order], journal: OrderJournal) -> tuple[list[OrderResult], bool]:
         """Send already-journalled intents (each has a client order id) in order; used after a restart too.
-        Returns the results (one per intent) and whether it stopped before sending them all."""
+        Returns the results (one per intent) and whether it stopped before sending them all.
+
+        A venue with ``batch_orders`` gets each phase (a run of reductions, or of increases) in one request; once
+        an order has failed, the rest go one at a time, each re-checked on the book that resulted."""
         results: list[OrderResult] = []
-        mark_sent, record_result, submit = journal.mark_sent, journal.record_result, self.submit_order
+        record_result = journal.record_result
         guard: ExposureGuard | None = None
-        for i, order in enumerate(intents):
-            cloid = order.client_order_id
-            assert cloid is not None
-            if guard is not None:
-                reason = guard.hold_back(order)
-                if reason is not None:
-                    held = OrderResult(order, OrderStatus.CANCELLED, error=f"{order.symbol}: {reason}")
-                    record_result(held)
-                    results.append(held)
-                    continue
-            mark_sent(cloid)
+        start = 0
+        while start < len(intents):
+            group = self._next_group(intents, start, single=guard is not None)
+            start += len(group)
+            to_send = self._held_back(group, guard, journal, results)
+            if not to_send:
+                continue
+            for order in to_send:
+                assert order.client_order_id is not None
+                journal.mark_sent(order.client_order_id)
             try:
-                result = submit(order)
-            except VenueError as exc:
-                result = self._failed_send(order, exc)
-            except Exception as exc:  # a fault in the venue's own code: stop sending, ask about this order
-                result = self._faulted_send(order, exc)
+                outcome = self._submit_group(to_send)
+            except Exception as exc:  # a fault in the venue's own code: stop sending, ask about these orders
+                for order in to_send:
+                    faulted = self._faulted_send(order, exc)
+                    record_result(faulted)
+                    results.append(faulted)
+                last = to_send[-1].symbol
+                self._cancel_rest(intents[start:], f"not sent: the {last} order before it failed", journal, results)
+                return results, True
+            for result in outcome:
                 record_result(result)
                 results.append(result)
-                self._cancel_rest(
-                    intents[i + 1 :], f"not sent: the {order.symbol} order before it failed", journal, results
-                )
-                return results, True
-            record_result(result)
-            results.append(result)
-            if result.status is not _FILLED:
-                if self.stop_on_failure:
-                    return results, len(results) < len(intents)
-                if guard is None:
-                    guard = self._exposure_guard(intents, results)
-                    continue
+            failed = any(r.status is not _FILLED for r in outcome)
+            if failed and self.stop_on_failure:
+                return results, len(results) < len(intents)
             if guard is not None:
-                guard.record(result)
+                for result in outcome:
+                    guard.record(result)
+            elif failed:
+                guard = self._exposure_guard(intents, results)
         return results, False
+
+    def _next_group(self, intents: Sequence[Order], start: int, *, single: bool) -> Sequence[Order]:
+        """The orders sent together from ``start``: one, or for a batching venue the run of orders with the same
+        ``reduce_only`` (a phase of the plan)."""
+        if single or not self.batch_orders:
+            return intents[start : start + 1]
+        end = start + 1
+        phase = intents[start].reduce_only
+        while end < len(intents) and intents[end].reduce_only == phase:
+            end += 1
+        return intents[start:end]
+
+    @staticmethod
+    def _held_back(
+        group: Sequence[Order], guard: ExposureGuard | None, journal: OrderJournal, results: list[OrderResult]
+    ) -> list[Order]:
+        """The orders of ``group`` the guard lets through; the others are recorded as cancelled with its reason."""
+        if guard is None:
+            return list(group)
+        kept = []
+        for order in group:
+            reason = guard.hold_back(order)
+            if reason is None:
+                kept.append(order)
+                continue
+            held = OrderResult(order, OrderStatus.CANCELLED, error=f"{order.symbol}: {reason}")
+            journal.record_result(held)
+            results.append(held)
+        return kept
+
+    def _submit_group(self, orders: Sequence[Order]) -> list[OrderResult]:
+        """One result per order of ``orders`` (sent alone, or as one batch). A venue error becomes each order's
+        result (looked up by client order id unless it was a refusal); any other exception propagates."""
+        if len(orders) == 1 and not self.batch_orders:
+            try:
+                return [self.submit_order(orders[0])]
+            except VenueError as exc:
+                return [self._failed_send(orders[0], exc)]
+        try:
+            outcome = self.submit_orders(orders)
+        except VenueError as exc:
+            return [self._failed_send(order, exc) for order in orders]
+        if len(outcome) != len(orders):
+            raise RuntimeError(f"{self.name}: {len(outcome)} results for a batch of {len(orders)} orders")
+        return outcome
 
     def _exposure_guard(self, intents: Sequence[Order], results: Sequence[OrderResult]) -> ExposureGuard:
         """The guard for the rest of a plan after a failure, on the account as it is now; when the account

@@ -34,7 +34,7 @@ def _venue(exchange, key, account=None, vault=None, connect=True) -> Hyperliquid
 
 
 def _held(exchange, address) -> dict[str, Decimal]:
-    state = exchange.engine.clearinghouse_state(address)
+    state = exchange.engine.views.clearinghouse_state(address)
     return {p["position"]["coin"]: Decimal(p["position"]["szi"]) for p in state["assetPositions"]}
 
 

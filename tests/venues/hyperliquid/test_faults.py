@@ -137,7 +137,18 @@ def test_reads_retry_on_429_and_5xx(venue, exchange, status):
 
 
 @pytest.mark.parametrize("status", [429, 500])
-def test_order_answered_429_or_5xx_is_not_resent(venue, exchange, status):
+def test_a_bulk_order_answered_429_or_5xx_is_looked_up_and_not_resent(venue, exchange, status):
+    exchange.inject(Fault("exchange", "order", status=status, times=1))
+    report = venue.set_portfolio_weights({"BTC": 0.2, "ETH": 0.2})  # one phase: one action for both
+    assert [r.status for r in report.results] == [OrderStatus.UNKNOWN, OrderStatus.UNKNOWN]
+    assert all(str(status) in r.error for r in report.results)
+    assert exchange.stats.by_type["orderStatus"] == 2  # each order was asked about by its cloid
+    assert _orders_sent(exchange) == []  # the refused request never reached the book, and was not retried
+
+
+@pytest.mark.parametrize("status", [429, 500])
+def test_an_order_answered_429_or_5xx_is_not_resent(exchange, wallet, make_venue, status):
+    venue = make_venue(exchange.url, wallet, bulk_orders=False)
     exchange.inject(Fault("exchange", "order", status=status, times=1))
     report = venue.set_portfolio_weights({"BTC": 0.2, "ETH": 0.2})
     first = report.results[0]

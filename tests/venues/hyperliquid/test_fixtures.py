@@ -11,10 +11,10 @@ import pytest
 from defipm.venues.hyperliquid.history import candles_frame, funding_frame
 from defipm.venues.hyperliquid.parsing import (
     parse_fills,
+    parse_frontend_open_orders,
     parse_l2,
     parse_meta,
     parse_mids,
-    parse_open_orders,
     parse_user_state,
 )
 from defipm.venues.hyperliquid.sim.seed import DEFAULT_FIXTURES_DIR, fixture_seed, read_cassette
@@ -43,7 +43,7 @@ def _check(kind: str, body) -> None:
         fills = parse_fills(body)
         assert fills and all(f.quantity > 0 and f.price > 0 for f in fills)
     elif kind in ("openOrders", "frontendOpenOrders"):
-        assert all(o["sz"] > 0 for o in parse_open_orders(body))
+        assert all(o.size > 0 for o in parse_frontend_open_orders(body))
     elif kind == "l2Book":
         bids, asks = parse_l2(body)
         assert bids[0][0] < asks[0][0]

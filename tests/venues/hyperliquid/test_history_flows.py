@@ -51,7 +51,7 @@ def test_usd_class_transfers_are_recorded(venue, exchange, wallet):
     assert out.kind is FlowKind.PERP_TO_SPOT and out.amount == Decimal("250.5") and out.ok
     venue.refresh()
     assert venue.get_equity() == before - Decimal("250.5")
-    assert exchange.engine.spot_state(wallet.address)["balances"][0]["total"] == "250.5"
+    assert exchange.engine.views.spot_state(wallet.address)["balances"][0]["total"] == "250.5"
     back = flows.transfer(Decimal("100"), to_perp=True)
     assert back.kind is FlowKind.SPOT_TO_PERP
     assert [f.signed_perp_amount for f in flows.records] == [Decimal("-250.5"), Decimal("100")]

@@ -16,16 +16,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from defipm.core.errors import VenueError
+from defipm.core.orders import Order, Side
+from defipm.venues.hyperliquid.orders import status_outcome
 from defipm.venues.hyperliquid.parsing import (
     MalformedAnswerError,
+    parse_asset_contexts,
     parse_filled,
     parse_fills,
+    parse_frontend_open_orders,
     parse_l2,
     parse_meta,
     parse_mids,
-    parse_open_orders,
     parse_order_status,
     parse_spot_usdc,
+    parse_user_fees,
     parse_user_state,
 )
 from defipm.venues.hyperliquid.sim import Engine, Fault, builtin_seed
@@ -40,15 +44,24 @@ def _engine_with_positions() -> tuple[Engine, str]:
         {"a": engine.index["ETH"], "b": False, "p": "1800", "s": "3", "r": False, "t": {"limit": {"tif": "Ioc"}}},
     ]  # fmt: skip
     assert all("filled" in s for s in engine.place_orders(user, wires))
+    stop = {"a": engine.index["BTC"], "b": False, "p": "25000", "s": "0.5", "r": True,
+            "t": {"trigger": {"isMarket": True, "triggerPx": "27000", "tpsl": "sl"}}}  # fmt: skip
+    assert "resting" in engine.place_orders(user, [stop])[0]
     return engine, user
 
 
 ENGINE, USER = _engine_with_positions()
-STATE = ENGINE.clearinghouse_state(USER)
-MIDS = ENGINE.all_mids()
-FILLS = ENGINE.user_fills(USER)
-ORDER = ENGINE.order_status(USER, "0x" + "01" * 16)
+STATE = ENGINE.views.clearinghouse_state(USER)
+MIDS = ENGINE.views.all_mids()
+FILLS = ENGINE.views.user_fills(USER)
+ORDER = ENGINE.views.order_status(USER, "0x" + "01" * 16)
 FILLED = {"filled": {"totalSz": "0.5", "avgPx": "30141.03", "oid": 1000000}}
+CONTEXTS = ENGINE.views.meta_and_asset_ctxs()
+FEES = ENGINE.views.user_fees(USER)
+OPEN = ENGINE.views.frontend_open_orders(USER)
+RESTING = {"resting": {"oid": 1000002}}
+BTC_ORDER = Order("BTC", Side.BUY, Decimal("0.5"))
+_CTX_BTC = CONTEXTS[0]["universe"].index(next(a for a in CONTEXTS[0]["universe"] if a["name"] == "BTC"))
 
 _BTC = next(i for i, p in enumerate(STATE["assetPositions"]) if p["position"]["coin"] == "BTC")
 _ETH_FILL = next(i for i, f in enumerate(FILLS) if f["coin"] == "ETH")
@@ -71,6 +84,18 @@ CASES: list[tuple[Callable[[Any], Any], Any, tuple[Any, ...], tuple[str, ...]]] 
     (parse_order_status, ORDER, ("order", "order", "timestamp"), ("BTC", "timestamp")),
     (lambda body: parse_filled(body, "BTC"), FILLED, ("filled", "totalSz"), ("BTC", "totalSz")),
     (lambda body: parse_filled(body, "BTC"), FILLED, ("filled", "avgPx"), ("BTC", "avgPx")),
+    (parse_user_state, STATE, ("assetPositions", _BTC, "position", "entryPx"), ("BTC", "entryPx")),
+    (parse_asset_contexts, CONTEXTS, (1, _CTX_BTC, "openInterest"), ("metaAndAssetCtxs", "BTC", "openInterest")),
+    (parse_asset_contexts, CONTEXTS, (1, _CTX_BTC, "markPx"), ("BTC", "markPx")),
+    (parse_asset_contexts, CONTEXTS, (1, _CTX_BTC, "dayNtlVlm"), ("BTC", "dayNtlVlm")),
+    (parse_asset_contexts, CONTEXTS, (1, _CTX_BTC, "funding"), ("BTC", "funding")),
+    (parse_user_fees, FEES, ("userCrossRate",), ("userFees", "userCrossRate")),
+    (parse_user_fees, FEES, ("userAddRate",), ("userFees", "userAddRate")),
+    (parse_frontend_open_orders, OPEN, (0, "triggerPx"), ("BTC", "triggerPx")),
+    (parse_frontend_open_orders, OPEN, (0, "sz"), ("BTC", "sz")),
+    (parse_frontend_open_orders, OPEN, (0, "oid"), ("BTC", "oid")),
+    (lambda body: status_outcome(body, BTC_ORDER), FILLED, ("filled", "totalSz"), ("BTC", "totalSz")),
+    (lambda body: status_outcome(body, BTC_ORDER), RESTING, ("resting", "oid"), ("BTC", "oid")),
 ]
 BAD = st.one_of(
     st.sampled_from(["NaN", "-nan", "sNaN", "Infinity", "-Infinity", "1e-400", "-1E-13", "1e400", "1e18"]),
@@ -132,7 +157,8 @@ JSON = st.recursive(
     max_leaves=12,
 )
 PARSERS = [parse_meta, parse_mids, parse_user_state, parse_spot_usdc, parse_fills, parse_order_status,
-           parse_open_orders, parse_l2, lambda b: parse_filled(b, "BTC")]  # fmt: skip
+           parse_frontend_open_orders, parse_l2, lambda b: parse_filled(b, "BTC"), parse_asset_contexts,
+           parse_user_fees, lambda b: status_outcome(b, BTC_ORDER)]  # fmt: skip
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
@@ -145,7 +171,7 @@ def test_arbitrary_json_is_parsed_or_refused_never_a_raw_exception(parse, body):
 @pytest.mark.parametrize("bad", ["NaN", "sNaN", "1e-400", "Infinity", None, True])
 def test_the_venue_refuses_a_bad_mid_naming_the_coin_and_keeps_its_prices(venue, exchange, bad):
     before = venue.get_prices()
-    exchange.inject(Fault("info", "allMids", answer={**exchange.engine.all_mids(), "ETH": bad}))
+    exchange.inject(Fault("info", "allMids", answer={**exchange.engine.views.all_mids(), "ETH": bad}))
     with pytest.raises(VenueError, match="allMids: ETH mid"):
         venue.refresh()
     assert venue.get_prices() == before
@@ -156,7 +182,7 @@ def test_the_venue_refuses_a_bad_mid_naming_the_coin_and_keeps_its_prices(venue,
 
 def test_a_bad_position_size_from_the_exchange_is_a_venue_error(venue, exchange, wallet):
     venue.set_portfolio_weights({"BTC": 0.2})
-    state = exchange.engine.clearinghouse_state(wallet.address)
+    state = exchange.engine.views.clearinghouse_state(wallet.address)
     state["assetPositions"][0]["position"]["szi"] = "sNaN"
     exchange.inject(Fault("info", "clearinghouseState", answer=state))
     with pytest.raises(VenueError, match=r"clearinghouseState: BTC\.szi"):
@@ -168,13 +194,14 @@ def test_a_bad_position_size_from_the_exchange_is_a_venue_error(venue, exchange,
 def test_history_rows_with_a_bad_field_are_refused_naming_coin_and_field(bad, field):
     pytest.importorskip("pandas")
     from defipm.venues.hyperliquid.history import candles_frame, funding_frame
+    from defipm.venues.hyperliquid.sim.history import SyntheticHistory
 
     t = 1_700_000_000_000
-    candles = ENGINE.candles("BTC", "1h", t, t + 3 * 3_600_000)
+    candles = SyntheticHistory(ENGINE).candles("BTC", "1h", t, t + 3 * 3_600_000)
     assert len(candles_frame(candles)) == len(candles)
     with pytest.raises(MalformedAnswerError, match=f"BTC candle {field}"):
         candles_frame(_set(candles, (1, field), bad))
-    funding = ENGINE.funding_history("ETH", t, t + 3 * 3_600_000)
+    funding = SyntheticHistory(ENGINE).funding("ETH", t, t + 3 * 3_600_000)
     key = "time" if field in "tv" else "fundingRate"
     with pytest.raises(MalformedAnswerError, match="ETH funding" if key == "time" else "ETH fundingRate"):
         funding_frame(_set(funding, (0, key), bad))

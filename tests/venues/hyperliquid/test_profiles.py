@@ -153,7 +153,7 @@ def test_one_config_two_profiles_each_run_trades_the_selected_one(tmp_path, monk
         assert result.exit_code == 0, result.output
         users = {o["user"] for o in ex.engine.order_log}
         assert users == {leader.address.lower(), vault.lower()}
-        vault_state = ex.engine.clearinghouse_state(vault)
+        vault_state = ex.engine.views.clearinghouse_state(vault)
         assert {p["position"]["coin"] for p in vault_state["assetPositions"]} == {"BTC", "ETH"}
     for text in (result.output,):
         assert agent_key.removeprefix("0x") not in text and leader.key.hex().removeprefix("0x") not in text

@@ -49,12 +49,12 @@ def test_leverage_changes(venue, exchange, wallet):
     venue.set_leverage("ETH", 5)
     venue.set_portfolio_weights({"ETH": 2.0})
     assert venue.current_leverage("ETH") == 5
-    state = exchange.engine.clearinghouse_state(wallet.address)
+    state = exchange.engine.views.clearinghouse_state(wallet.address)
     used = Decimal(state["marginSummary"]["totalMarginUsed"])
     value = Decimal(state["marginSummary"]["accountValue"])
     assert abs(used / value - Decimal("0.4")) < Decimal("0.01")
     venue.set_leverage("ETH", 10)
-    state = exchange.engine.clearinghouse_state(wallet.address)
+    state = exchange.engine.views.clearinghouse_state(wallet.address)
     assert abs(Decimal(state["marginSummary"]["totalMarginUsed"]) / value - Decimal("0.2")) < Decimal("0.01")
 
 

@@ -53,7 +53,7 @@ def test_planned_orders_are_accepted_or_skipped_with_reason(case):
             acct.positions[name] = Position(size, mid)
             acct.raw_usd -= size * mid
     venue = HyperliquidVenue(HyperliquidConfig(slippage=0.01))
-    venue.load_state(engine.info_meta(), engine.all_mids(), engine.clearinghouse_state(USER))
+    venue.load_state(engine.views.info_meta(), engine.views.all_mids(), engine.views.clearinghouse_state(USER))
     target = Weights({n: w for n, *_, w in coins})
     _, plan = venue.plan(target)
     band = Decimal(repr(venue.config.no_trade_band)) * equity
@@ -82,7 +82,7 @@ def test_planned_orders_are_accepted_or_skipped_with_reason(case):
         (status,) = engine.place_orders(USER, [wire])
         assert "error" not in status, (order, status)
     # after executing the plan, every targeted coin is near its target or its change was skipped
-    venue.load_state(engine.info_meta(), engine.all_mids(), engine.clearinghouse_state(USER))
+    venue.load_state(engine.views.info_meta(), engine.views.all_mids(), engine.views.clearinghouse_state(USER))
     held = venue.get_positions()
     skipped_coins = {s.symbol for s in plan.skipped}
     for name, d, mid, _, w in coins:

@@ -63,6 +63,7 @@ def test_fast_signer_equals_sdk_for_vault_actions(vault, nonce, mainnet, leverag
 
 VAULT = "0x" + "5e" * 20
 CLOID = "0x" + "0a" * 16
+CLOID2 = "0x" + "0b" * 16
 
 
 @pytest.fixture
@@ -75,7 +76,10 @@ def sent(monkeypatch) -> list[str]:
         if url_path != "/exchange":
             return real(self, url_path, payload)
         bodies.append(json.dumps(payload))
-        return {"status": "ok", "response": {"type": "order", "data": {"statuses": [{"resting": {"oid": 1}}]}}}
+        action = payload["action"]
+        statuses = [{"resting": {"oid": i}} for i, _ in enumerate(action.get("orders", []))]
+        statuses += ["success" for _ in action.get("cancels", [])]
+        return {"status": "ok", "response": {"type": action["type"], "data": {"statuses": statuses}}}
 
     monkeypatch.setattr(API, "post", post)
     return bodies
@@ -84,8 +88,9 @@ def sent(monkeypatch) -> list[str]:
 @pytest.mark.parametrize("network", ["testnet", "mainnet"])
 @pytest.mark.parametrize("vault", [None, VAULT])
 def test_signed_requests_are_the_sdks_byte_for_byte(network, vault, sent, monkeypatch):
-    """Orders, leverage, agent approval and transfers, for a personal account or a vault/sub-account, on both
-    networks: the JSON our client sends equals the SDK ``Exchange``'s for the same nonce."""
+    """Orders (one, and many in one action: the SDK's ``bulk_orders``), cancels (``bulk_cancel``), leverage, agent
+    approval and transfers, for a personal account or a vault/sub-account, on both networks: the JSON our client
+    sends equals the SDK ``Exchange``'s for the same nonce."""
     agent = eth_account.Account.create()
     nonce = int(time.time() * 1000) + 60_000
     monkeypatch.setattr(hl_exchange, "get_timestamp_ms", lambda: nonce)
@@ -109,7 +114,30 @@ def test_signed_requests_are_the_sdks_byte_for_byte(network, vault, sent, monkey
         lambda: sdk.order("ETH", True, 0.5, 1900.5, {"limit": {"tif": "Ioc"}}, True, Cloid.from_str(CLOID)),
     )
     same(lambda: ours.update_leverage("BTC", 7, False), lambda: sdk.update_leverage(7, "BTC", False))
+    # many orders in one signed action (a post-only limit and a stop-loss trigger), and many cancels in one
+    stop = {"trigger": {"isMarket": True, "triggerPx": 29500.0, "tpsl": "sl"}}
+    same(
+        lambda: ours.bulk_orders(
+            [
+                ours.order_wire("ETH", True, Decimal("0.5"), Decimal("1900.5"), tif="Alo", cloid=CLOID),
+                ours.order_wire("BTC", False, Decimal("0.01"), Decimal("28000"), reduce_only=True, cloid=CLOID2,
+                                trigger=Decimal("29500")),
+            ]
+        ),
+        lambda: sdk.bulk_orders(
+            [
+                {"coin": "ETH", "is_buy": True, "sz": 0.5, "limit_px": 1900.5, "order_type": {"limit": {"tif": "Alo"}},
+                 "reduce_only": False, "cloid": Cloid.from_str(CLOID)},
+                {"coin": "BTC", "is_buy": False, "sz": 0.01, "limit_px": 28000.0, "order_type": stop,
+                 "reduce_only": True, "cloid": Cloid.from_str(CLOID2)},
+            ]
+        ),
+    )  # fmt: skip
+    same(
+        lambda: ours.cancel([("ETH", 12), ("BTC", 13)]),
+        lambda: sdk.bulk_cancel([{"coin": "ETH", "oid": 12}, {"coin": "BTC", "oid": 13}]),
+    )
     same(lambda: ours.approve_agent(agent.address, "bot"), lambda: sdk.approve_agent("bot"))
     same(lambda: ours.approve_agent(agent.address), lambda: sdk.approve_agent())
     same(lambda: ours.usd_class_transfer(Decimal("12.5"), True), lambda: sdk.usd_class_transfer(12.5, True))
-    assert len(sent) == 10 and all(json.loads(body)["vaultAddress"] == vault for body in sent[:6])
+    assert len(sent) == 14 and all(json.loads(body)["vaultAddress"] == vault for body in sent[:10])

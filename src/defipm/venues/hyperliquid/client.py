@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -49,7 +49,17 @@ from defipm.core.orders import Fill
 from defipm.venues.hyperliquid.authority import Authority, check_authority
 from defipm.venues.hyperliquid.config import HyperliquidConfig
 from defipm.venues.hyperliquid.credentials import Credentials
-from defipm.venues.hyperliquid.parsing import MalformedAnswerError, parse_fills, parse_meta, parse_spot_usdc
+from defipm.venues.hyperliquid.parsing import (
+    FeeRates,
+    MalformedAnswerError,
+    OpenOrder,
+    parse_fills,
+    parse_frontend_open_orders,
+    parse_meta,
+    parse_spot_usdc,
+    parse_user_fees,
+    parse_user_state,
+)
 from defipm.venues.hyperliquid.signing import L1Signer
 
 T = TypeVar("T")
@@ -87,6 +97,27 @@ def translate(exc: BaseException, what: str) -> VenueError:
     if isinstance(exc, requests.RequestException):
         return VenueUnavailableError(f"{what}: {type(exc).__name__}")
     return VenueError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def order_statuses(response: Any, count: int, what: str = "order") -> list[Any]:
+    """The per-order status entries of an ``order`` action's answer, one per order sent, in order.
+
+    A top-level refusal (``{"status": "err", ...}``: nothing was placed) raises ``OrderRejectedError`` (or
+    ``InsufficientMarginError``); an "ok" answer without ``count`` statuses raises a plain ``VenueError``, since
+    the orders may have executed and must be looked up by cloid, never taken as refused."""
+    if not isinstance(response, dict) or response.get("status") != "ok":
+        reason = response.get("response") if isinstance(response, dict) else response
+        raise classify_refusal(str(reason))
+    try:
+        statuses = response["response"]["data"]["statuses"]
+    except (KeyError, TypeError):
+        statuses = None
+    if not isinstance(statuses, list) or len(statuses) != count:
+        got = len(statuses) if isinstance(statuses, list) else "no"
+        raise VenueError(
+            f"{what}: {got} order statuses in an answer to {count} orders; outcome unknown until looked up"
+        )
+    return statuses
 
 
 _TRANSPORT = (requests.RequestException, ClientError, ServerError)
@@ -230,18 +261,26 @@ class HyperliquidClient:
         size: Decimal,
         price: Decimal,
         *,
-        tif: str = "Ioc",
+        tif: str | None = "Ioc",
         reduce_only: bool = False,
         cloid: str | None = None,
+        trigger: Decimal | None = None,
     ) -> dict[str, Any]:
         """One order in the exchange's wire form (the SDK's ``order_request_to_order_wire``); an ``order`` action
-        may carry many. Raises ``OrderRejectedError`` for a size or price the wire cannot carry exactly."""
+        may carry many. With ``trigger`` it is a stop-loss trigger order (``{"trigger": {"isMarket": true,
+        "triggerPx", "tpsl": "sl"}}``; ``price`` is then the worst fill price). Raises ``OrderRejectedError`` for
+        a size or price the wire cannot carry exactly."""
+        kind: dict[str, Any] = (
+            {"trigger": {"isMarket": True, "triggerPx": float(trigger), "tpsl": "sl"}}
+            if trigger is not None
+            else {"limit": {"tif": tif}}
+        )
         request: dict[str, Any] = {
             "coin": coin,
             "is_buy": is_buy,
             "sz": float(size),
             "limit_px": float(price),
-            "order_type": {"limit": {"tif": tif}},
+            "order_type": kind,
             "reduce_only": reduce_only,
         }
         if cloid is not None:
@@ -252,6 +291,21 @@ class HyperliquidClient:
             raise OrderRejectedError(
                 f"{coin}: cannot put size {size} / price {price} on the wire: {exc}", symbol=coin
             ) from None
+
+    def bulk_orders(self, wires: Sequence[dict[str, Any]], what: str = "order") -> list[Any]:
+        """Place many orders in ONE signed ``order`` action (the SDK's ``bulk_orders``: grouping "na", one nonce,
+        one signature); returns the exchange's status entry of each, in order (``{"filled": ...}``,
+        ``{"resting": ...}``, ``{"error": ...}``).
+
+        Raises ``OrderRejectedError``/``InsufficientMarginError`` when the whole action is refused (no order was
+        placed), ``VenueUnavailableError`` when the outcome is unknown (a timeout, HTTP 429/5xx), and a plain
+        ``VenueError`` for an "ok" answer without one status per order (the orders may have executed: the caller
+        looks each up by its cloid)."""
+        t0 = time.perf_counter()
+        action = order_wires_to_order_action(list(wires))
+        self.timing.sign_secs += time.perf_counter() - t0
+        response = self.post_action(what, action)
+        return order_statuses(response, len(wires), what)
 
     def order(
         self,
@@ -270,22 +324,11 @@ class HyperliquidClient:
         inside the status), ``VenueUnavailableError`` when the outcome is unknown."""
         t0 = time.perf_counter()
         wire = self.order_wire(coin, is_buy, size, price, tif=tif, reduce_only=reduce_only, cloid=cloid)
-        action = order_wires_to_order_action([wire])
         self.timing.sign_secs += time.perf_counter() - t0
-        response = self.post_action(f"order {coin}", action)
-        return self.order_status_entry(response, coin, cloid)
-
-    @staticmethod
-    def order_status_entry(response: Any, coin: str, cloid: str | None) -> dict[str, Any]:
-        if not isinstance(response, dict) or response.get("status") != "ok":
-            reason = response.get("response") if isinstance(response, dict) else response
-            raise classify_refusal(str(reason), symbol=coin, cloid=cloid)
         try:
-            status = response["response"]["data"]["statuses"][0]
-        except (KeyError, IndexError, TypeError):
-            # the exchange said "ok" to the action: the order may have executed, so this is no refusal. A plain
-            # venue error makes the caller look the order up by its cloid before anything else.
-            raise VenueError(f"{coin}: unexpected order response shape; outcome unknown until looked up") from None
+            (status,) = self.bulk_orders([wire], f"order {coin}")
+        except OrderRejectedError as exc:
+            raise classify_refusal(str(exc), symbol=coin, cloid=cloid) from None
         if isinstance(status, dict) and "error" in status:  # top-level "ok" with an error inside: a failure
             raise classify_refusal(str(status["error"]), symbol=coin, cloid=cloid)
         return status  # type: ignore[no-any-return]
@@ -297,6 +340,21 @@ class HyperliquidClient:
             raise classify_refusal(
                 str(response.get("response") if isinstance(response, dict) else response), symbol=coin
             )
+
+    def cancel(self, orders: Sequence[tuple[str, int]]) -> list[Any]:
+        """Cancel resting orders by (coin, oid) in ONE signed ``cancel`` action (the SDK's ``bulk_cancel``);
+        returns each one's status ("success" or ``{"error": ...}``, e.g. already filled), in order."""
+        action = {"type": "cancel", "cancels": [{"a": self.asset_of(coin), "o": oid} for coin, oid in orders]}
+        response = self.post_action(f"cancel x{len(orders)}", action)
+        if not isinstance(response, dict) or response.get("status") != "ok":
+            raise classify_refusal(str(response.get("response") if isinstance(response, dict) else response))
+        try:
+            statuses = response["response"]["data"]["statuses"]
+        except (KeyError, TypeError):
+            statuses = None
+        if not isinstance(statuses, list) or len(statuses) != len(orders):
+            raise VenueError(f"cancel: no status per order in the answer to {len(orders)} cancels")
+        return statuses
 
     def new_nonce(self) -> int:
         """A fresh action nonce (milliseconds, strictly increasing): the id of a user-signed action."""
@@ -312,6 +370,20 @@ class HyperliquidClient:
         """The account's USDC on the spot side (``spotClearinghouseState``)."""
         state = self.post_info("spotClearinghouseState", {"type": "spotClearinghouseState", "user": self.address})
         return parse_spot_usdc(state)
+
+    def open_orders(self) -> list[OpenOrder]:
+        """The traded account's open orders, resting limits and untriggered stops (``frontendOpenOrders``)."""
+        body = {"type": "frontendOpenOrders", "user": self.address}
+        return parse_frontend_open_orders(self.post_info("frontendOpenOrders", body))
+
+    def user_fees(self) -> FeeRates:
+        """The traded account's fee rates (``userFees``: taker and maker, after its volume tier and discounts)."""
+        return parse_user_fees(self.post_info("userFees", {"type": "userFees", "user": self.address}))
+
+    def perp_withdrawable(self) -> Decimal:
+        """USDC that can leave the traded account's perp side now (``clearinghouseState.withdrawable``)."""
+        state = self.post_info("clearinghouseState", {"type": "clearinghouseState", "user": self.address})
+        return parse_user_state(state).withdrawable
 
     def _check_can_transfer(self) -> str:
         """The amount suffix a transfer needs ("" or the SDK's ``" subaccount:0x..."``); refuses what the

@@ -79,6 +79,21 @@ class AccountProfile(BaseModel):
 _IDENTITY_FIELDS = tuple(AccountProfile.model_fields)
 
 
+class StopLossConfig(ConfigModel):
+    """Exchange stop losses placed after every rebalance (``[venue.params.stop_loss]``), replaced at the next."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    fraction: float = Field(gt=0, lt=1)
+    """How far against the position the stop triggers, as a fraction of its entry price (0.15 = 15%): a long's
+    stop at entry x (1 - fraction), a short's at entry x (1 + fraction); from the mark instead when the entry
+    is already beyond it, so a stop never triggers on placement."""
+    sides: Literal["both", "long", "short"] = "both"
+    """Which positions get a stop."""
+    slippage: float = Field(default=0.05, gt=0, lt=0.5)
+    """Worst fill price of the triggered market order, as a fraction beyond the trigger."""
+
+
 class HyperliquidConfig(ConfigModel):
     """Everything the Hyperliquid venue needs except the secret key."""
 
@@ -97,14 +112,36 @@ class HyperliquidConfig(ConfigModel):
     secret_key_env: str | None = None
     """The variable holding the key (see ``AccountProfile``)."""
     leverage: dict[Symbol, int] = Field(default_factory=dict)
-    """Leverage per coin (x), set with ``updateLeverage`` before the coin's first order (connecting signs nothing);
-    coins not listed keep the exchange's."""
+    """Leverage per coin (x), set with ``updateLeverage`` before the coin's first order that adds exposure (never
+    on connect, which signs nothing); coins not listed keep the exchange's."""
     default_leverage: int | None = None
     """Leverage (x) for every traded coin not in ``leverage``; None leaves the exchange's setting."""
     cross_margin: bool = True
     """Cross (True) or isolated (False) margin when setting leverage."""
     slippage: float = Field(default=0.01, gt=0, lt=0.5)
     """Slippage cap of the aggressive IOC orders, as a fraction of the mid (0.01 = 1%)."""
+    order_type: Literal["market", "limit"] = "market"
+    """"market": aggressive IOC orders at the mid +/- ``slippage`` (filled now or cancelled). "limit": resting
+    limit orders at the mid -/+ ``limit_offset`` (buys below, sells above), left open until they fill or the next
+    rebalance cancels and replaces them."""
+    time_in_force: Literal["Alo", "Gtc"] = "Alo"
+    """Of ``order_type = "limit"`` orders: "Alo" (post-only: refused if it would cross) or "Gtc"."""
+    limit_offset: float = Field(default=0.0, ge=0, lt=0.5)
+    """Distance of a resting order's price from the mid, as a fraction of the mid (0.001 = 10 bps)."""
+    open_orders: Literal["cancel", "refuse"] = "cancel"
+    """Orders found open on the account when a rebalance starts (an earlier run's resting orders and stops, or
+    anyone else's): "cancel" cancels them all and plans from what filled (cancel and replace, never stacked on);
+    "refuse" fails the rebalance naming them, sending nothing."""
+    stop_loss: StopLossConfig | None = None
+    """Exchange stop losses (trigger orders) for the book after each rebalance; None places none."""
+    min_open_interest: float | None = Field(default=None, ge=0, le=1e15, allow_inf_nan=False)
+    """Leave coins out of the universe whose open interest (``metaAndAssetCtxs``, in USD at the mark) is below
+    this; held ones are then closed by the next rebalance."""
+    min_day_volume: float | None = Field(default=None, ge=0, le=1e15, allow_inf_nan=False)
+    """Leave coins out of the universe whose 24h notional volume (``dayNtlVlm``, USD) is below this."""
+    bulk_orders: bool = True
+    """Send each phase of a rebalance (reductions, then increases) as one signed action; False sends one order
+    per request."""
     no_trade_band: float = Field(default=0.0, ge=0)
     """Skip weight changes smaller than this share of equity."""
     timeout_secs: float = Field(default=10.0, gt=0)

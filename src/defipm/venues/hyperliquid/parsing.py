@@ -101,6 +101,8 @@ class UserState:
     position_values: dict[str, Decimal]
     """Unsigned, as the API reports them; positive for every held coin."""
     leverage: dict[str, int]
+    entry_prices: dict[str, Decimal]
+    """Average entry price of each held coin (``entryPx``)."""
     account_value: Decimal
     raw_usd: Decimal
     margin_used: Decimal
@@ -132,33 +134,36 @@ def parse_mids(body: Any) -> dict[str, Decimal]:
     return {c: price(p, "allMids", f"{c} mid") for c, p in body.items() if not c.startswith("@") and "/" not in c}
 
 
-def _position(item: Any, i: int) -> tuple[str, Decimal, Decimal, int]:
+def _position(item: Any, i: int) -> tuple[str, Decimal, Decimal, int, Decimal]:
+    """(coin, signed size, unsigned value, leverage, entry price) of one ``assetPositions`` entry."""
     where = "clearinghouseState"
     p = get(item, "position", where, f"assetPositions[{i}].position")
     coin = read(p, "coin", where, f"assetPositions[{i}].coin", text)
     szi = read(p, "szi", where, f"{coin}.szi", number)
     if not szi:
-        return coin, szi, ZERO, 0
+        return coin, szi, ZERO, 0, ZERO
     value = read(p, "positionValue", where, f"{coin}.positionValue", number)
     if not value:
         raise _bad(where, f"{coin}.positionValue", p["positionValue"], f"is zero for a position of {szi}")
     lev = read(get(p, "leverage", where, f"{coin}.leverage"), "value", where, f"{coin}.leverage.value", integer,
                low=1, high=1000)  # fmt: skip
-    return coin, szi, abs(value), lev
+    entry = read(p, "entryPx", where, f"{coin}.entryPx", price)
+    return coin, szi, abs(value), lev, entry
 
 
 def parse_user_state(body: Any) -> UserState:
     where = "clearinghouseState"
-    positions, values, leverage = {}, {}, {}
+    positions, values, leverage, entries = {}, {}, {}, {}
     for i, item in enumerate(items(get(body, "assetPositions", where), where, "assetPositions")):
-        coin, szi, value, lev = _position(item, i)
+        coin, szi, value, lev, entry = _position(item, i)
         if szi:
-            positions[coin], values[coin], leverage[coin] = szi, value, lev
+            positions[coin], values[coin], leverage[coin], entries[coin] = szi, value, lev, entry
     summary = get(body, "marginSummary", where)
     return UserState(
         positions=positions,
         position_values=values,
         leverage=leverage,
+        entry_prices=entries,
         account_value=read(summary, "accountValue", where, "marginSummary.accountValue", number),
         raw_usd=number(summary.get("totalRawUsd", "0"), where, "marginSummary.totalRawUsd"),
         margin_used=number(summary.get("totalMarginUsed", "0"), where, "marginSummary.totalMarginUsed"),
@@ -226,6 +231,8 @@ class OrderInfo:
     timestamp: int
     """When the exchange received it, ms."""
     status: str
+    trigger_price: Decimal | None = None
+    """The trigger of a stop or take-profit order (``isTrigger``), else None."""
 
 
 def parse_order_status(body: Any) -> OrderInfo | None:
@@ -236,6 +243,7 @@ def parse_order_status(body: Any) -> OrderInfo | None:
     outer = get(body, "order", where)
     info = get(outer, "order", where, "order.order")
     coin = read(info, "coin", where, "order coin", text)
+    trigger = read(info, "triggerPx", where, f"{coin} triggerPx", price) if info.get("isTrigger") is True else None
     return OrderInfo(
         coin=coin,
         side=read(info, "side", where, f"{coin} order side", parse_side),
@@ -245,6 +253,7 @@ def parse_order_status(body: Any) -> OrderInfo | None:
         oid=read(info, "oid", where, f"{coin} oid", integer),
         timestamp=read(info, "timestamp", where, f"{coin} order timestamp", integer, low=1, high=MAX_TIME_MS),
         status=read(outer, "status", where, f"{coin} order status", text),
+        trigger_price=trigger,
     )
 
 
@@ -259,16 +268,108 @@ def parse_filled(entry: Any, coin: str) -> tuple[Decimal, Decimal, int]:
     )
 
 
-def parse_open_orders(body: Any) -> list[dict[str, Any]]:
-    """Open orders with Decimal ``limitPx``/``sz`` and a ``side`` of "buy"/"sell"."""
-    where, out = "openOrders", []
-    for i, o in enumerate(items(body, where, "the answer")):
-        coin = read(o, "coin", where, f"[{i}].coin", text)
-        side = read(o, "side", where, f"{coin} side", parse_side)
-        limit_px = read(o, "limitPx", where, f"{coin} limitPx", price)
-        size = read(o, "sz", where, f"{coin} sz", _positive)
-        out.append({**o, "limitPx": limit_px, "sz": size, "side": "buy" if side is Side.BUY else "sell"})
-    return out
+@dataclass(frozen=True, slots=True)
+class OpenOrder:
+    """One open order (``frontendOpenOrders``): a resting limit or an untriggered stop."""
+
+    coin: str
+    side: Side
+    size: Decimal
+    """What is left to fill."""
+    limit_price: Decimal
+    oid: int
+    cloid: str | None
+    reduce_only: bool
+    trigger_price: Decimal | None
+    """The trigger of a stop or take-profit order, else None."""
+    order_type: str
+    """As the exchange names it: "Limit", "Stop Market", ..."""
+    timestamp: int
+
+
+def _open_order(o: Any, i: int, where: str) -> OpenOrder:
+    coin = read(o, "coin", where, f"[{i}].coin", text)
+    cloid = o.get("cloid")
+    if cloid is not None and not isinstance(cloid, str):
+        raise _bad(where, f"{coin} cloid", cloid, "is not a string")
+    trigger = read(o, "triggerPx", where, f"{coin} triggerPx", price) if o.get("isTrigger") is True else None
+    kind = o.get("orderType", "Limit")
+    return OpenOrder(
+        coin=coin,
+        side=read(o, "side", where, f"{coin} side", parse_side),
+        size=read(o, "sz", where, f"{coin} sz", _positive),
+        limit_price=read(o, "limitPx", where, f"{coin} limitPx", price),
+        oid=read(o, "oid", where, f"{coin} oid", integer),
+        cloid=cloid,
+        reduce_only=o.get("reduceOnly") is True,
+        trigger_price=trigger,
+        order_type=kind if isinstance(kind, str) else "Limit",
+        timestamp=read(o, "timestamp", where, f"{coin} timestamp", integer, low=0, high=MAX_TIME_MS),
+    )
+
+
+def parse_frontend_open_orders(body: Any) -> list[OpenOrder]:
+    """``frontendOpenOrders`` (also reads ``openOrders``, whose entries lack the trigger fields)."""
+    where = "frontendOpenOrders"
+    return [_open_order(o, i, where) for i, o in enumerate(items(body, where, "the answer"))]
+
+
+@dataclass(frozen=True, slots=True)
+class FeeRates:
+    """An account's fee rates as fractions of notional (``userFees``): ``taker`` (crossing) and ``maker``
+    (adding liquidity; negative for a rebate)."""
+
+    taker: Decimal
+    maker: Decimal
+
+
+def parse_user_fees(body: Any) -> FeeRates:
+    where = "userFees"
+    taker = read(body, "userCrossRate", where, "userCrossRate", number)
+    maker = read(body, "userAddRate", where, "userAddRate", number)
+    if not ZERO <= taker < Decimal("0.1") or not Decimal("-0.1") < maker < Decimal("0.1"):
+        raise _bad(where, "userCrossRate/userAddRate", (str(taker), str(maker)), "are not fee fractions below 10%")
+    return FeeRates(taker, maker)
+
+
+@dataclass(frozen=True, slots=True)
+class AssetContext:
+    """A perp's market figures from ``metaAndAssetCtxs``: open interest (base units), the mark price, the 24h
+    notional volume (USD) and the current hourly funding rate."""
+
+    open_interest: Decimal
+    mark: Decimal
+    day_volume: Decimal
+    funding: Decimal
+
+    @property
+    def open_interest_usd(self) -> Decimal:
+        return self.open_interest * self.mark
+
+
+def parse_asset_contexts(body: Any) -> tuple[dict[str, Any], dict[str, AssetContext]]:
+    """``metaAndAssetCtxs`` -> (the ``meta`` part, context per coin). The contexts come in the order of
+    ``meta["universe"]``; a count that differs is malformed."""
+    where = "metaAndAssetCtxs"
+    pair = items(body, where, "the answer")
+    if len(pair) != 2:
+        raise _bad(where, "the answer", body, "is not [meta, contexts]")
+    meta, ctxs = pair
+    parse_meta(meta)
+    universe = meta["universe"]
+    rows = items(ctxs, where, "contexts")
+    if len(rows) != len(universe):
+        raise _bad(where, "contexts", len(rows), f"do not match the {len(universe)} coins of meta")
+    out = {}
+    for asset, ctx in zip(universe, rows, strict=True):
+        coin = asset["name"]
+        out[coin] = AssetContext(
+            open_interest=read(ctx, "openInterest", where, f"{coin} openInterest", number),
+            mark=read(ctx, "markPx", where, f"{coin} markPx", price),
+            day_volume=read(ctx, "dayNtlVlm", where, f"{coin} dayNtlVlm", number),
+            funding=read(ctx, "funding", where, f"{coin} funding", number),
+        )
+    return meta, out
 
 
 def parse_l2(body: Any) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:

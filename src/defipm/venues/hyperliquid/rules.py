@@ -19,6 +19,8 @@ PRICE_SIG_FIGS = 5
 MAX_PERP_DECIMALS = 6
 TAKER_FEE = Decimal("0.00045")
 """Base-tier perp taker fee (4.5 bps)."""
+MAKER_FEE = Decimal("0.00015")
+"""Base-tier perp maker fee (1.5 bps), charged on resting orders that fill."""
 
 
 def rules_from_meta(asset: dict[str, Any]) -> InstrumentRules:

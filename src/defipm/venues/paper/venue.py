@@ -42,7 +42,7 @@ from defipm.venues.paper.quotes import checked_prices, checked_volumes
 
 ZERO = Decimal(0)
 _BUY = Side.BUY
-_LIMIT, _LIMIT_IOC = OrderType.LIMIT, OrderType.LIMIT_IOC
+_LIMIT, _LIMIT_IOC, _STOP = OrderType.LIMIT, OrderType.LIMIT_IOC, OrderType.STOP
 _FILLED, _PARTIAL = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
 RECENT_RESULTS = 1_000
 """Order results kept in memory for ``lookup_order`` (at least this many, at most twice); older ones are found
@@ -381,7 +381,7 @@ class PaperVenue(Venue):
             except MissingPriceError as exc:
                 raise OrderRejectedError(f"{s}: {exc}", symbol=s) from None
         order_type = order.order_type
-        if order_type is _LIMIT:
+        if order_type is _LIMIT or order_type is _STOP:
             raise OrderRejectedError(f"{s}: the paper venue only takes market and IOC orders", symbol=s)
         qty = order.quantity
         buy = order.side is _BUY

@@ -79,8 +79,20 @@ def check_wire_numbers(action: dict[str, Any]) -> None:
                 raise AuthError(f"Order has non-canonical {'price' if key == 'p' else 'size'} {wire.get(key)!r}")
 
 
-def recover_signer(payload: dict[str, Any], is_mainnet: bool) -> tuple[str, str | None]:
-    """(signer recovered for this exchange's network, signer recovered for the other network or None)."""
+def recover_signer(payload: dict[str, Any], is_mainnet: bool) -> str:
+    """The signer recovered for this exchange's network."""
+    return _recover(payload, is_mainnet)
+
+
+def recover_signer_elsewhere(payload: dict[str, Any], is_mainnet: bool) -> str | None:
+    """The signer recovered as if signed for the other network (None for user-signed actions, which name their
+    network in the action): asked only when the first signer is unknown, to say "wrong network"."""
+    if payload["action"].get("type") in USER_SIGNED_TYPES:
+        return None
+    return _recover(payload, not is_mainnet)
+
+
+def _recover(payload: dict[str, Any], is_mainnet: bool) -> str:
     action, sig = payload["action"], payload["signature"]
     kind = action.get("type")
     if kind in USER_SIGNED_TYPES:
@@ -93,9 +105,7 @@ def recover_signer(payload: dict[str, Any], is_mainnet: bool) -> tuple[str, str 
         if kind == "approveAgent":
             signed.setdefault("agentName", "")  # the SDK signs "" and drops the key for an unnamed agent
         signer = recover_user_from_user_signed_action(signed, sig, types, primary, is_mainnet)
-        return signer.lower(), None
+        return str(signer).lower()
     vault, expires = payload.get("vaultAddress"), payload.get("expiresAfter")
     nonce = int(payload["nonce"])
-    here = recover_agent_or_user_from_l1_action(action, sig, vault, nonce, expires, is_mainnet)
-    other = recover_agent_or_user_from_l1_action(action, sig, vault, nonce, expires, not is_mainnet)
-    return here.lower(), other.lower()
+    return str(recover_agent_or_user_from_l1_action(action, sig, vault, nonce, expires, is_mainnet)).lower()

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import math
 import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from defipm.venues.hyperliquid.rules import (
+    MAKER_FEE,
     MIN_NOTIONAL,
     TAKER_FEE,
     fmt,
@@ -28,35 +27,12 @@ from defipm.venues.hyperliquid.rules import (
     size_is_valid,
     to_wire,
 )
+from defipm.venues.hyperliquid.sim.order_state import OrderState
 from defipm.venues.hyperliquid.sim.roles import Roles
 from defipm.venues.hyperliquid.sim.seed import Seed
+from defipm.venues.hyperliquid.sim.views import InfoViews, MarketFigures
 
 ZERO = Decimal(0)
-CANDLE_CAP = 5000
-FUNDING_CAP = 500
-INTERVALS_MS = {
-    "1m": 60_000,
-    "3m": 180_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1h": 3_600_000,
-    "2h": 7_200_000,
-    "4h": 14_400_000,
-    "8h": 28_800_000,
-    "12h": 43_200_000,
-    "1d": 86_400_000,
-    "3d": 259_200_000,
-    "1w": 604_800_000,
-}
-
-
-class OrderState(StrEnum):
-    """An order's status on the local exchange, spelled as Hyperliquid's ``orderStatus`` answers it."""
-
-    OPEN = "open"
-    FILLED = "filled"
-    CANCELED = "canceled"
 
 
 class OrderError(Exception):
@@ -78,13 +54,18 @@ class RestingOrder:
     orig_sz: Decimal
     sz: Decimal
     reduce_only: bool
-    tif: str
+    tif: str | None
     cloid: str | None
     timestamp: int
     status: OrderState = OrderState.OPEN
     status_ts: int = 0
+    trigger_px: Decimal | None = None
+    """The trigger of a stop-loss order (executed at market, no worse than ``limit_px``), else None."""
 
     def view(self) -> dict[str, Any]:
+        """The order as ``frontendOpenOrders`` and ``orderStatus`` show it."""
+        trigger = self.trigger_px
+        condition = "N/A" if trigger is None else f"Price {'above' if self.side == 'B' else 'below'} {to_wire(trigger)}"
         return {
             "coin": self.coin,
             "side": self.side,
@@ -92,17 +73,54 @@ class RestingOrder:
             "sz": fmt(self.sz, 8),
             "oid": self.oid,
             "timestamp": self.timestamp,
-            "triggerCondition": "N/A",
-            "isTrigger": False,
-            "triggerPx": "0.0",
+            "triggerCondition": condition,
+            "isTrigger": trigger is not None,
+            "triggerPx": "0.0" if trigger is None else to_wire(trigger),
             "children": [],
             "isPositionTpsl": False,
             "reduceOnly": self.reduce_only,
-            "orderType": "Limit",
+            "orderType": "Limit" if trigger is None else "Stop Market",
             "origSz": fmt(self.orig_sz, 8),
             "tif": self.tif,
             "cloid": self.cloid,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """An order wire, read and checked: what the engine matches."""
+
+    asset: int
+    coin: str
+    is_buy: bool
+    price: Decimal
+    size: Decimal
+    reduce_only: bool
+    tif: str | None
+    """"Ioc", "Gtc", "Alo"; None for a trigger order."""
+    trigger: Decimal | None
+    cloid: str | None
+
+
+def _order_type(kind: Any, asset: int) -> tuple[str | None, Decimal | None]:
+    """(time in force, trigger price) of a wire's ``t``: ``{"limit": {"tif"}}`` or a stop-loss ``{"trigger":
+    {"isMarket": true, "triggerPx", "tpsl": "sl"}}`` (take-profits and limit-priced triggers are not simulated)."""
+    limit = kind.get("limit") if isinstance(kind, dict) else None
+    if isinstance(limit, dict) and limit.get("tif") in ("Ioc", "Gtc", "Alo"):
+        return str(limit["tif"]), None
+    trigger = kind.get("trigger") if isinstance(kind, dict) else None
+    if isinstance(trigger, dict) and trigger.get("tpsl") == "sl" and trigger.get("isMarket") is True:
+        px = trigger.get("triggerPx")
+        if isinstance(px, str) and _canonical(px) and Decimal(px) > 0:
+            return None, Decimal(px)
+    raise OrderError(f"Unsupported order type {kind!r}. asset={asset}")
+
+
+def _canonical(text: str) -> bool:
+    try:
+        return to_wire(Decimal(text)) == text
+    except (ArithmeticError, ValueError):
+        return False
 
 
 @dataclass
@@ -115,6 +133,9 @@ class Account:
     orders: dict[int, RestingOrder] = field(default_factory=dict)
     by_cloid: dict[str, int] = field(default_factory=dict)
     fills: list[dict[str, Any]] = field(default_factory=list)
+    totals: tuple[Decimal, Decimal] | None = None
+    """(account value, margin used), kept up to date by fills; None when a price, the leverage or the balance
+    changed otherwise (recomputed on the next read)."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +148,8 @@ class BookConfig:
 
 
 class Engine:
-    """All exchange state behind one lock. ``default_leverage`` is Hyperliquid's 20x cross (or the coin max)."""
+    """All exchange state behind one lock. ``default_leverage`` is Hyperliquid's 20x cross (or the coin max).
+    The ``/info`` answers about it are ``views`` (``views.InfoViews``)."""
 
     def __init__(self, seed: Seed, book: BookConfig | None = None, default_leverage: int = 20) -> None:
         self.lock = threading.RLock()
@@ -142,6 +164,11 @@ class Engine:
         """Approved API (agent) wallets, vaults and sub-accounts."""
         self._oids = itertools.count(1_000_000)
         self._tids = itertools.count(1)
+        self._levels: dict[tuple[str, bool], tuple[Decimal, dict[int, tuple[Decimal, Decimal]]]] = {}
+        self.views = InfoViews(self)
+        """The ``/info`` answers about this state."""
+        self.contexts: dict[str, MarketFigures] = {}
+        """Open interest, 24h volume and funding per coin for ``metaAndAssetCtxs`` (defaults when absent)."""
         self.order_log: list[dict[str, Any]] = []
         """Every order wire received from an authenticated signer, accepted or not (tests count these)."""
 
@@ -187,10 +214,19 @@ class Engine:
     def account(self, address: str) -> Account | None:
         return self.accounts.get(address.lower())
 
+    def account_or_empty(self, address: str) -> Account:
+        """The account, or an empty one for an address the exchange does not know (it answers for any)."""
+        return self.account(address) or Account(address.lower())
+
     # -- prices and book ------------------------------------------------------------------------------------
     def set_mid(self, coin: str, mid: Decimal | str) -> None:
+        """Move ``coin``'s mid (and mark); stops it crosses trigger and resting orders it reaches fill."""
         with self.lock:
             self.mids[coin] = Decimal(mid)
+            for acct in self.accounts.values():
+                if coin in acct.positions:
+                    acct.totals = None
+            self._on_price(coin)
 
     def sz_decimals(self, coin: str) -> int:
         return int(self.universe[self.index[coin]]["szDecimals"])
@@ -200,16 +236,39 @@ class Engine:
 
     def levels(self, coin: str) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
         """(bids, asks) as (price, size), best first."""
-        mid, d = self.mids[coin], self.sz_decimals(coin)
-        step = Decimal(1).scaleb(-d)
-        bids, asks = [], []
-        for i in range(1, self.book.levels + 1):
-            off = self.book.half_spread * i
-            bid = round_price(mid * (1 - off), d, up=False)
-            ask = round_price(mid * (1 + off), d, up=True)
-            bids.append((bid, (self.book.level_notional / bid).quantize(step)))
-            asks.append((ask, (self.book.level_notional / ask).quantize(step)))
-        return bids, asks
+        return [self.level(coin, False, i) for i in range(self.book.levels)], [
+            self.level(coin, True, i) for i in range(self.book.levels)
+        ]
+
+    def level(self, coin: str, ask: bool, i: int) -> tuple[Decimal, Decimal]:
+        """The ``i``-th best (price, size) on the ask (or bid) side: ``i + 1`` steps of ``half_spread`` from the
+        mid, ``level_notional`` dollars; computed once per mid."""
+        mid = self.mids[coin]
+        cached = self._levels.get((coin, ask))
+        if cached is None or cached[0] != mid:
+            cached = self._levels[(coin, ask)] = (mid, {})
+        book = cached[1]
+        if i not in book:
+            d = self.sz_decimals(coin)
+            off = self.book.half_spread * (i + 1)
+            price = round_price(mid * (1 + off), d, up=True) if ask else round_price(mid * (1 - off), d, up=False)
+            book[i] = (price, (self.book.level_notional / price).quantize(Decimal(1).scaleb(-d)))
+        return book[i]
+
+    def _crossed(self, coin: str, is_buy: bool, limit: Decimal, size: Decimal) -> list[tuple[Decimal, Decimal]]:
+        """(price, quantity) an order of ``size`` at ``limit`` takes from the book, best level first."""
+        fills: list[tuple[Decimal, Decimal]] = []
+        left = size
+        for i in range(self.book.levels):
+            price, available = self.level(coin, is_buy, i)
+            if (price > limit) if is_buy else (price < limit):
+                break
+            take = min(left, available)
+            fills.append((price, take))
+            left -= take
+            if not left:
+                break
+        return fills
 
     def mark(self, coin: str) -> Decimal:
         return self.mids[coin]
@@ -220,20 +279,28 @@ class Engine:
         return acct.leverage.get(coin, (min(self.default_leverage, cap), True))
 
     def account_value(self, acct: Account) -> Decimal:
-        return acct.raw_usd + sum((p.szi * self.mark(c) for c, p in acct.positions.items() if p.szi), ZERO)
+        return self._totals(acct)[0]
 
-    def margin_used(self, acct: Account, positions: dict[str, Position] | None = None) -> Decimal:
-        total = ZERO
-        for c, p in (positions if positions is not None else acct.positions).items():
-            if p.szi:
-                total += abs(p.szi) * self.mark(c) / self.leverage_of(acct, c)[0]
-        return total
+    def margin_used(self, acct: Account) -> Decimal:
+        return self._totals(acct)[1]
+
+    def _coin_margin(self, acct: Account, coin: str, szi: Decimal) -> Decimal:
+        return abs(szi) * self.mark(coin) / self.leverage_of(acct, coin)[0] if szi else ZERO
+
+    def _totals(self, acct: Account) -> tuple[Decimal, Decimal]:
+        if acct.totals is None:
+            value = acct.raw_usd + sum((p.szi * self.mark(c) for c, p in acct.positions.items() if p.szi), ZERO)
+            margin = sum((self._coin_margin(acct, c, p.szi) for c, p in acct.positions.items()), ZERO)
+            acct.totals = (value, margin)
+        return acct.totals
 
     def withdrawable(self, acct: Account) -> Decimal:
         return max(ZERO, self.account_value(acct) - self.margin_used(acct))
 
     # -- orders ---------------------------------------------------------------------------------------------
     def place_orders(self, owner: str, wires: list[dict[str, Any]]) -> list[Any]:
+        """Every order of one ``order`` action, in order, each with its own status (an error in one does not
+        stop the others), as the exchange processes a bulk action."""
         with self.lock:
             acct = self.accounts[owner]
             out: list[Any] = []
@@ -246,6 +313,15 @@ class Engine:
             return out
 
     def _place(self, acct: Account, wire: dict[str, Any]) -> dict[str, Any]:
+        incoming = self._checked(acct, wire)
+        now = int(time.time() * 1000)
+        if incoming.trigger is not None:
+            order = self._new_order(acct, incoming, incoming.size, now)
+            return {"resting": {"oid": order.oid, **({"cloid": order.cloid} if order.cloid else {})}}
+        return self._execute(acct, incoming, now)
+
+    def _checked(self, acct: Account, wire: dict[str, Any]) -> Incoming:
+        """The order a wire describes, after the checks the exchange makes before matching it."""
         asset = int(wire["a"])
         if not 0 <= asset < len(self.universe):
             raise OrderError(f"Invalid asset {asset}.")
@@ -256,89 +332,146 @@ class Engine:
             raise OrderError(f"No oracle price for {coin}. asset={asset}")
         d = self.sz_decimals(coin)
         is_buy, px, sz = bool(wire["b"]), Decimal(wire["p"]), Decimal(wire["s"])
-        reduce_only = bool(wire.get("r", False))
-        tif = wire.get("t", {}).get("limit", {}).get("tif")
-        if tif not in ("Ioc", "Gtc", "Alo"):
-            raise OrderError(f"Unsupported order type {wire.get('t')!r}. asset={asset}")
+        tif, trigger = _order_type(wire.get("t"), asset)
         cloid = wire.get("c")
         if cloid is not None and cloid in acct.by_cloid:
             raise OrderError(f"Duplicate cloid {cloid}. asset={asset}")
         if not size_is_valid(sz, d):
             raise OrderError(f"Order has invalid size. asset={asset}")
-        if not price_is_valid(px, d):
+        if not price_is_valid(px, d) or (trigger is not None and not price_is_valid(trigger, d)):
             raise OrderError(f"Price must be divisible by tick size. asset={asset}")
-        if sz * self.mids[coin] < MIN_NOTIONAL:
+        if sz * (trigger or self.mids[coin]) < MIN_NOTIONAL:
             raise OrderError(f"Order must have minimum value of $10. asset={asset}")
+        return Incoming(asset, coin, is_buy, px, sz, bool(wire.get("r", False)), tif, trigger, cloid)
+
+    def _execute(
+        self, acct: Account, order: Incoming, now: int, triggered: RestingOrder | None = None
+    ) -> dict[str, Any]:
+        """Match ``order`` against the book: fills, then the rest rests (Gtc, Alo) or is cancelled (Ioc). A
+        ``triggered`` stop executes under its own oid and cloid."""
+        coin, asset, is_buy, sz = order.coin, order.asset, order.is_buy, order.size
         pos = acct.positions.get(coin, Position())
-        if reduce_only:
+        if order.reduce_only:
             if not pos.szi or (pos.szi > 0) == is_buy:
                 raise OrderError(f"Reduce only order would increase position. asset={asset}")
             sz = min(sz, abs(pos.szi))
-
-        bids, asks = self.levels(coin)
-        book = asks if is_buy else bids
-        crosses = [(p, s) for p, s in book if (p <= px if is_buy else p >= px)]
-        if tif == "Alo" and crosses:
-            raise OrderError(
-                f"Post only order would have immediately matched, bbo was {bids[0][0]}@{asks[0][0]}. asset={asset}"
-            )
-        if tif == "Ioc" and not crosses:
+        fills = self._crossed(coin, is_buy, order.price, sz)
+        if order.tif == "Alo" and fills:
+            bbo = f"{self.level(coin, False, 0)[0]}@{self.level(coin, True, 0)[0]}"
+            raise OrderError(f"Post only order would have immediately matched, bbo was {bbo}. asset={asset}")
+        if order.tif == "Ioc" and not fills:
             raise OrderError(f"Order could not immediately match against any resting orders. asset={asset}")
-        fills: list[tuple[Decimal, Decimal]] = []
-        left = sz
-        for p, s in crosses:
-            take = min(left, s)
-            fills.append((p, take))
-            left -= take
-            if not left:
-                break
-        filled = sz - left
+        filled = sum((q for _, q in fills), ZERO)
         self._check_margin(acct, coin, pos, filled if is_buy else -filled, fills, asset)
-
-        now = int(time.time() * 1000)
-        oid = next(self._oids)
-        rest = left if tif in ("Gtc", "Alo") else ZERO
-        order = RestingOrder(oid, coin, "B" if is_buy else "A", px, sz, rest, reduce_only, tif, cloid, now)
-        order.status = OrderState.OPEN if rest else (OrderState.FILLED if not left else OrderState.CANCELED)
-        order.status_ts = now
-        acct.orders[oid] = order
-        if cloid is not None:
-            acct.by_cloid[cloid] = oid
+        rest = sz - filled if order.tif in ("Gtc", "Alo") else ZERO
+        if triggered is None:
+            placed = self._new_order(acct, order, rest, now, done=sz - filled - rest == 0)
+        else:
+            placed = triggered
+            placed.status, placed.status_ts = (OrderState.FILLED if filled == sz else OrderState.CANCELED), now
         for p, q in fills:
-            self._apply_fill(acct, coin, is_buy, p, q, oid, cloid, now)
+            self._apply_fill(acct, coin, is_buy, p, q, placed.oid, placed.cloid, now)
+        tag = {"cloid": placed.cloid} if placed.cloid else {}
         if rest:
-            return {"resting": {"oid": oid, **({"cloid": cloid} if cloid else {})}}
+            return {"resting": {"oid": placed.oid, **tag}}
         avg = sum((p * q for p, q in fills), ZERO) / filled
-        return {
-            "filled": {
-                "totalSz": fmt(filled, 8),
-                "avgPx": fmt(avg, 8),
-                "oid": oid,
-                **({"cloid": cloid} if cloid else {}),
-            }
-        }
+        return {"filled": {"totalSz": fmt(filled, 8), "avgPx": fmt(avg, 8), "oid": placed.oid, **tag}}
+
+    def _new_order(
+        self, acct: Account, order: Incoming, rest: Decimal, now: int, *, done: bool = False
+    ) -> RestingOrder:
+        """Record an accepted order: open with ``rest`` left (or a waiting trigger), else filled/cancelled."""
+        placed = RestingOrder(next(self._oids), order.coin, "B" if order.is_buy else "A", order.price, order.size,
+                              rest, order.reduce_only, order.tif, order.cloid, now, trigger_px=order.trigger)  # fmt: skip
+        placed.status = OrderState.OPEN if rest else (OrderState.FILLED if done else OrderState.CANCELED)
+        placed.status_ts = now
+        acct.orders[placed.oid] = placed
+        if placed.cloid is not None:
+            acct.by_cloid[placed.cloid] = placed.oid
+        return placed
+
+    # -- resting orders and stops as prices move ----------------------------------------------------------------
+    def _on_price(self, coin: str) -> None:
+        """After ``coin``'s mid moved: trigger the stops it crossed, fill the resting limits the book reached."""
+        now = int(time.time() * 1000)
+        for acct in list(self.accounts.values()):
+            for order in [o for o in acct.orders.values() if o.coin == coin and o.status is OrderState.OPEN]:
+                if order.trigger_px is not None:
+                    self._maybe_trigger(acct, order, now)
+                else:
+                    self._maybe_fill_resting(acct, order, now)
+
+    def _maybe_trigger(self, acct: Account, order: RestingOrder, now: int) -> None:
+        mark, buy = self.mark(order.coin), order.side == "B"
+        assert order.trigger_px is not None
+        if not (mark >= order.trigger_px if buy else mark <= order.trigger_px):
+            return
+        order.status, order.status_ts, order.sz = OrderState.TRIGGERED, now, ZERO
+        market = Incoming(self.index[order.coin], order.coin, buy, order.limit_px, order.orig_sz, True, "Ioc", None,
+                          order.cloid)  # fmt: skip
+        try:
+            self._execute(acct, market, now, triggered=order)
+        except OrderError:  # nothing to reduce, or no liquidity within its worst price
+            order.status = OrderState.CANCELED
+
+    def _maybe_fill_resting(self, acct: Account, order: RestingOrder, now: int) -> None:
+        """A resting limit the new book crosses fills whole at its own price, as a maker (``MAKER_FEE``)."""
+        buy = order.side == "B"
+        best = self.level(order.coin, buy, 0)[0]
+        if not (best <= order.limit_px if buy else best >= order.limit_px):
+            return
+        pos = acct.positions.get(order.coin, Position())
+        size = order.sz
+        if order.reduce_only:
+            if not pos.szi or (pos.szi > 0) == buy:
+                order.status, order.status_ts, order.sz = OrderState.REDUCE_ONLY_CANCELED, now, ZERO
+                return
+            size = min(size, abs(pos.szi))
+        try:
+            self._check_margin(acct, order.coin, pos, size if buy else -size, [(order.limit_px, size)], 0)
+        except OrderError:
+            order.status, order.status_ts, order.sz = OrderState.MARGIN_CANCELED, now, ZERO
+            return
+        self._apply_fill(acct, order.coin, buy, order.limit_px, size, order.oid, order.cloid, now, maker=True)
+        order.sz = order.sz - size
+        if not order.sz or order.reduce_only:
+            order.status, order.status_ts, order.sz = OrderState.FILLED, now, ZERO
 
     def _check_margin(
         self, acct: Account, coin: str, pos: Position, delta: Decimal, fills: list[tuple[Decimal, Decimal]], asset: int
     ) -> None:
         if not delta or abs(pos.szi + delta) <= abs(pos.szi):
             return  # reductions never need margin
-        after = dict(acct.positions)
-        after[coin] = Position(pos.szi + delta, pos.entry_px)
         cost = sum((p * q for p, q in fills), ZERO)
         fee = cost * TAKER_FEE
         # the trade itself moves value by (mark - fill price) * delta minus the fee
         value_after = self.account_value(acct) + delta * self.mark(coin) - (cost if delta > 0 else -cost) - fee
-        if self.margin_used(acct, after) > value_after:
+        margin_after = (
+            self.margin_used(acct)
+            - self._coin_margin(acct, coin, pos.szi)
+            + self._coin_margin(acct, coin, pos.szi + delta)
+        )
+        if margin_after > value_after:
             raise OrderError(f"Insufficient margin to place order. asset={asset}")
 
     def _apply_fill(
-        self, acct: Account, coin: str, is_buy: bool, px: Decimal, qty: Decimal, oid: int, cloid: str | None, now: int
+        self,
+        acct: Account,
+        coin: str,
+        is_buy: bool,
+        px: Decimal,
+        qty: Decimal,
+        oid: int,
+        cloid: str | None,
+        now: int,
+        *,
+        maker: bool = False,
     ) -> None:
+        totals = acct.totals
         pos = acct.positions.setdefault(coin, Position())
         start = pos.szi
         signed = qty if is_buy else -qty
-        fee = (px * qty * TAKER_FEE).quantize(Decimal("0.000001"))
+        fee = (px * qty * (MAKER_FEE if maker else TAKER_FEE)).quantize(Decimal("0.000001"))
         acct.raw_usd -= signed * px + fee
         closed = ZERO
         if start and (start > 0) != is_buy:  # reducing (maybe flipping)
@@ -354,6 +487,9 @@ class Engine:
             pos.entry_px = (abs(start) * pos.entry_px + qty * px) / abs(new)
             pos.szi = new
             direction = "Open Long" if is_buy else "Open Short"
+        if totals is not None:  # the account's value and margin move by this fill only
+            margin = totals[1] - self._coin_margin(acct, coin, start) + self._coin_margin(acct, coin, pos.szi)
+            acct.totals = (totals[0] + signed * self.mark(coin) - (signed * px + fee), margin)
         if not pos.szi:
             del acct.positions[coin]
         tid = next(self._tids)
@@ -361,7 +497,7 @@ class Engine:
             {
                 "closedPnl": fmt(closed),
                 "coin": coin,
-                "crossed": True,
+                "crossed": not maker,
                 "dir": direction,
                 "fee": fmt(fee),
                 "feeToken": "USDC",
@@ -402,11 +538,13 @@ class Engine:
                 raise OrderError(f"Invalid leverage value {leverage} for {coin}: must be between 1 and {cap}.")
             old = acct.leverage.get(coin)
             acct.leverage[coin] = (leverage, is_cross)
+            acct.totals = None
             if self.margin_used(acct) > self.account_value(acct):
                 if old is None:
                     del acct.leverage[coin]
                 else:
                     acct.leverage[coin] = old
+                acct.totals = None
                 raise OrderError(f"Insufficient margin to lower leverage of {coin} to {leverage}x.")
 
     def usd_class_transfer(self, owner: str, amount_text: str, to_perp: bool) -> None:
@@ -432,6 +570,7 @@ class Engine:
                     raise OrderError(f"Insufficient spot USDC balance: {fmt(acct.spot_usdc)} < {amount}.")
                 acct.spot_usdc -= amount
                 acct.raw_usd += amount
+                acct.totals = None
             else:
                 if amount > self.withdrawable(acct):
                     raise OrderError(
@@ -439,156 +578,4 @@ class Engine:
                     )
                 acct.raw_usd -= amount
                 acct.spot_usdc += amount
-
-    # -- /info views ----------------------------------------------------------------------------------------
-    def info_meta(self) -> dict[str, Any]:
-        return {"universe": [dict(a) for a in self.universe]}
-
-    def all_mids(self) -> dict[str, str]:
-        with self.lock:
-            return {c: to_wire(m) for c, m in self.mids.items() if self.listed(c) and c not in self.hidden_mids}
-
-    def clearinghouse_state(self, user: str) -> dict[str, Any]:
-        with self.lock:
-            acct = self.account(user) or Account(user.lower())
-            positions = []
-            for c, p in sorted(acct.positions.items(), key=lambda kv: self.index[kv[0]]):
-                lev, cross = self.leverage_of(acct, c)
-                value = abs(p.szi) * self.mark(c)
-                positions.append(
-                    {
-                        "position": {
-                            "coin": c,
-                            "entryPx": fmt(p.entry_px, 8),
-                            "leverage": {"type": "cross" if cross else "isolated", "value": lev},
-                            "liquidationPx": None,
-                            "marginUsed": fmt(value / lev),
-                            "maxLeverage": self.universe[self.index[c]].get("maxLeverage"),
-                            "positionValue": fmt(value),
-                            "returnOnEquity": "0.0",
-                            "szi": fmt(p.szi, 8),
-                            "unrealizedPnl": fmt(p.szi * (self.mark(c) - p.entry_px)),
-                            "cumFunding": {"allTime": "0.0", "sinceChange": "0.0", "sinceOpen": "0.0"},
-                        },
-                        "type": "oneWay",
-                    }
-                )
-            summary = {
-                "accountValue": fmt(self.account_value(acct)),
-                "totalMarginUsed": fmt(self.margin_used(acct)),
-                "totalNtlPos": fmt(sum((abs(p.szi) * self.mark(c) for c, p in acct.positions.items()), ZERO)),
-                "totalRawUsd": fmt(acct.raw_usd),
-            }
-            return {
-                "assetPositions": positions,
-                "crossMarginSummary": dict(summary),
-                "marginSummary": summary,
-                "crossMaintenanceMarginUsed": fmt(self.margin_used(acct) / 2),
-                "withdrawable": fmt(self.withdrawable(acct)),
-                "time": int(time.time() * 1000),
-            }
-
-    def spot_state(self, user: str) -> dict[str, Any]:
-        acct = self.account(user) or Account(user.lower())
-        return {
-            "balances": [
-                {"coin": "USDC", "token": 0, "hold": "0.0", "total": fmt(acct.spot_usdc, 8), "entryNtl": "0.0"}
-            ]
-        }
-
-    def open_orders(self, user: str) -> list[dict[str, Any]]:
-        with self.lock:
-            acct = self.account(user) or Account(user.lower())
-            return [
-                {
-                    "coin": o.coin,
-                    "limitPx": to_wire(o.limit_px),
-                    "oid": o.oid,
-                    "side": o.side,
-                    "sz": fmt(o.sz, 8),
-                    "timestamp": o.timestamp,
-                    "origSz": fmt(o.orig_sz, 8),
-                    **({"cloid": o.cloid} if o.cloid else {}),
-                }
-                for o in acct.orders.values()
-                if o.status is OrderState.OPEN
-            ]
-
-    def user_fills(self, user: str) -> list[dict[str, Any]]:
-        with self.lock:
-            acct = self.account(user)
-            return list(reversed(acct.fills))[:2000] if acct else []
-
-    def order_status(self, user: str, oid: int | str) -> dict[str, Any]:
-        with self.lock:
-            acct = self.account(user)
-            found = None
-            if acct is not None:
-                key = acct.by_cloid.get(oid) if isinstance(oid, str) else oid
-                found = acct.orders.get(key) if key is not None else None
-            if found is None:
-                return {"status": "unknownOid"}
-            return {
-                "status": "order",
-                "order": {"order": found.view(), "status": found.status, "statusTimestamp": found.status_ts},
-            }
-
-    def l2_book(self, coin: str) -> dict[str, Any]:
-        with self.lock:
-            if coin not in self.mids:
-                return {"coin": coin, "levels": [[], []], "time": int(time.time() * 1000)}
-            bids, asks = self.levels(coin)
-        side = lambda lv: [{"px": to_wire(p), "sz": fmt(s, 8), "n": 1} for p, s in lv]  # noqa: E731
-        return {"coin": coin, "time": int(time.time() * 1000), "levels": [side(bids), side(asks)]}
-
-    # -- history (synthetic, deterministic in (coin, time)) ---------------------------------------------------
-    def _close_at(self, coin: str, t_ms: int) -> float:
-        h = int.from_bytes(hashlib.blake2b(f"{coin}:{t_ms}".encode(), digest_size=4).digest(), "big") / 2**32
-        base = float(self.mids.get(coin, Decimal(1)))
-        return base * (1 + 0.05 * math.sin(t_ms / 8.64e7 / 30 * 2 * math.pi) + 0.004 * (h - 0.5))
-
-    def candles(self, coin: str, interval: str, start: int, end: int) -> list[dict[str, Any]]:
-        step = INTERVALS_MS.get(interval)
-        if step is None or coin not in self.index:
-            return []
-        end = min(end, int(time.time() * 1000))
-        first = -(-start // step) * step
-        out = []
-        d = self.sz_decimals(coin)
-        for t in range(first, end + 1, step):
-            o, c = self._close_at(coin, t - step), self._close_at(coin, t)
-            hi, lo = max(o, c) * 1.001, min(o, c) * 0.999
-            px = lambda x: to_wire(round_price(Decimal(repr(x)), d, up=False))  # noqa: E731
-            out.append(
-                {
-                    "t": t,
-                    "T": t + step - 1,
-                    "s": coin,
-                    "i": interval,
-                    "o": px(o),
-                    "c": px(c),
-                    "h": px(hi),
-                    "l": px(lo),
-                    "v": fmt(Decimal(1000 + (t // step) % 997), 2),
-                    "n": 100 + (t // step) % 50,
-                }
-            )
-            if len(out) >= CANDLE_CAP:
-                break
-        return out
-
-    def funding_history(self, coin: str, start: int, end: int | None) -> list[dict[str, Any]]:
-        if coin not in self.index:
-            return []
-        hour = 3_600_000
-        end = min(end if end is not None else 2**62, int(time.time() * 1000))
-        out = []
-        for t in range(-(-start // hour) * hour, end + 1, hour):
-            h = int.from_bytes(hashlib.blake2b(f"f{coin}:{t}".encode(), digest_size=4).digest(), "big") / 2**32
-            rate = Decimal("0.0000125") + Decimal(repr(round((h - 0.5) * 0.00002, 8)))
-            out.append(
-                {"coin": coin, "fundingRate": fmt(rate, 8), "premium": fmt(rate - Decimal("0.0000125"), 8), "time": t}
-            )
-            if len(out) >= FUNDING_CAP:
-                break
-        return out
+                acct.totals = None

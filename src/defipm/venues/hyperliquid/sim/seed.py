@@ -95,6 +95,23 @@ def fixture_seed(folder: Path) -> Seed | None:
     return Seed(universe=universe, mids=prices, source=str(folder))
 
 
+def recorded_funding(folder: Path = DEFAULT_FIXTURES_DIR) -> dict[str, list[dict[str, Any]]]:
+    """The ``fundingHistory`` records of the recorded cassettes, per coin, oldest first and without duplicates
+    ({} when the folder holds none): real mainnet hourly rates (BTC, May to July 2023) for backtests with
+    funding (``history.funding_frame`` turns them into the ``funding/<COIN>.csv`` layout)."""
+    rows: dict[str, dict[int, dict[str, Any]]] = {}
+    for path in sorted(folder.glob("test_get_funding_history*.yaml")) if folder.is_dir() else ():
+        try:
+            interactions = read_cassette(path)
+        except (ValueError, KeyError, ImportError):
+            continue
+        for request, _, body in interactions:
+            if request.get("type") == "fundingHistory" and isinstance(body, list):
+                for row in body:
+                    rows.setdefault(str(row["coin"]), {})[int(row["time"])] = row
+    return {coin: [by_time[t] for t in sorted(by_time)] for coin, by_time in rows.items()}
+
+
 def load_seed(fixtures: Path | None = DEFAULT_FIXTURES_DIR, synthetic_assets: int = 0) -> Seed:
     """The fixture seed when ``fixtures`` holds the recordings, else the built-in one; plus synthetic coins
     ``SYN000``... (szDecimals 2, mid 10 + i) up to ``synthetic_assets`` extra listed coins."""

@@ -26,8 +26,10 @@ from defipm.venues.hyperliquid.sim.auth import (
     NonceBook,
     check_wire_numbers,
     recover_signer,
+    recover_signer_elsewhere,
 )
 from defipm.venues.hyperliquid.sim.engine import BookConfig, Engine, OrderError
+from defipm.venues.hyperliquid.sim.history import SyntheticHistory
 from defipm.venues.hyperliquid.sim.roles import RoleError
 from defipm.venues.hyperliquid.sim.seed import DEFAULT_FIXTURES_DIR, Seed, load_seed
 
@@ -93,6 +95,7 @@ class LocalExchange:
         self.engine = Engine(seed or load_seed(fixtures, synthetic_assets), book)
         for address, usdc in (accounts or {}).items():
             self.engine.add_account(address, usdc)
+        self.history = SyntheticHistory(self.engine)
         self.nonces = NonceBook()
         self.faults: list[Fault] = []
         self.stats = Stats()
@@ -186,43 +189,50 @@ class LocalExchange:
         return 404, {"error": f"unknown path {path}"}
 
     def info(self, req: dict[str, Any]) -> Any:
-        e, kind = self.engine, req.get("type")
-        user = str(req.get("user", ""))
-        if kind == "meta":
-            return e.info_meta()
-        if kind == "spotMeta":
-            return SPOT_META
-        if kind == "allMids":
-            return e.all_mids()
-        if kind == "clearinghouseState":
-            return e.clearinghouse_state(user)
-        if kind == "spotClearinghouseState":
-            return e.spot_state(user)
-        if kind in ("openOrders", "frontendOpenOrders"):
-            return e.open_orders(user)
-        if kind in ("userFills", "userFillsByTime"):
-            fills = e.user_fills(user)
-            if kind == "userFillsByTime":
-                start, end = int(req.get("startTime", 0)), req.get("endTime")
-                fills = [f for f in fills if f["time"] >= start and (end is None or f["time"] <= int(end))]
-            return fills
-        if kind == "orderStatus":
-            return e.order_status(user, req["oid"])
-        if kind == "userRole":
-            return e.user_role(user)
-        if kind == "extraAgents":
-            return e.roles.extra_agents(user)
-        if kind == "vaultDetails":
-            return e.roles.vault_details(str(req.get("vaultAddress", "")))
-        if kind == "l2Book":
-            return e.l2_book(str(req.get("coin")))
-        if kind == "candleSnapshot":
-            r = req["req"]
-            return e.candles(r["coin"], r["interval"], int(r["startTime"]), int(r["endTime"]))
-        if kind == "fundingHistory":
-            end = req.get("endTime")
-            return e.funding_history(req["coin"], int(req["startTime"]), int(end) if end is not None else None)
-        return None  # unknown types answer null, as the real API does for many of them
+        """The answer to one ``/info`` request; unknown types answer null, as the real API does for many."""
+        kind = req.get("type")
+        handler = self._info_handlers().get(str(kind))
+        return handler(req) if handler is not None else None
+
+    def _info_handlers(self) -> dict[str, Any]:
+        e, v = self.engine, self.engine.views
+
+        def user(req: dict[str, Any]) -> str:
+            return str(req.get("user", ""))
+
+        return {
+            "meta": lambda req: v.info_meta(),
+            "metaAndAssetCtxs": lambda req: v.meta_and_asset_ctxs(),
+            "spotMeta": lambda req: SPOT_META,
+            "allMids": lambda req: v.all_mids(),
+            "clearinghouseState": lambda req: v.clearinghouse_state(user(req)),
+            "spotClearinghouseState": lambda req: v.spot_state(user(req)),
+            "openOrders": lambda req: v.open_orders(user(req)),
+            "frontendOpenOrders": lambda req: v.frontend_open_orders(user(req)),
+            "userFills": lambda req: v.user_fills(user(req)),
+            "userFillsByTime": self._fills_by_time,
+            "userFees": lambda req: v.user_fees(user(req)),
+            "orderStatus": lambda req: v.order_status(user(req), req["oid"]),
+            "userRole": lambda req: e.user_role(user(req)),
+            "extraAgents": lambda req: e.roles.extra_agents(user(req)),
+            "vaultDetails": lambda req: e.roles.vault_details(str(req.get("vaultAddress", ""))),
+            "l2Book": lambda req: v.l2_book(str(req.get("coin"))),
+            "candleSnapshot": self._candles,
+            "fundingHistory": self._funding,
+        }
+
+    def _fills_by_time(self, req: dict[str, Any]) -> list[dict[str, Any]]:
+        start, end = int(req.get("startTime", 0)), req.get("endTime")
+        fills = self.engine.views.user_fills(str(req.get("user", "")))
+        return [f for f in fills if f["time"] >= start and (end is None or f["time"] <= int(end))]
+
+    def _candles(self, req: dict[str, Any]) -> list[dict[str, Any]]:
+        r = req["req"]
+        return self.history.candles(r["coin"], r["interval"], int(r["startTime"]), int(r["endTime"]))
+
+    def _funding(self, req: dict[str, Any]) -> list[dict[str, Any]]:
+        end = req.get("endTime")
+        return self.history.funding(req["coin"], int(req["startTime"]), int(end) if end is not None else None)
 
     def exchange(self, payload: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -242,12 +252,13 @@ class LocalExchange:
     def _authenticate(self, payload: dict[str, Any], kind: str) -> tuple[str, str]:
         """(signer, the account whose book the action acts on), after the signature, role and nonce checks."""
         e = self.engine
-        signer, other = recover_signer(payload, self.is_mainnet)
+        signer = recover_signer(payload, self.is_mainnet)
         user_signed = kind in USER_SIGNED_TYPES
         owner = e.owner_of(signer)
         if user_signed and owner != signer:  # an agent signs for its owner, but only L1 actions
             owner = None
         if owner is None:
+            other = recover_signer_elsewhere(payload, self.is_mainnet)
             if other is not None and e.owner_of(other) is not None:
                 theirs = "testnet" if self.is_mainnet else "mainnet"
                 raise AuthError(f"Wrong network: action was signed for {theirs}, this exchange is {self.network}")
@@ -263,6 +274,8 @@ class LocalExchange:
     def _apply(self, kind: str, action: dict[str, Any], signer: str, account: str) -> dict[str, Any]:
         e = self.engine
         if kind == "order":
+            if action.get("grouping", "na") != "na" or not isinstance(action.get("orders"), list):
+                raise OrderError(f"Unsupported order action: grouping {action.get('grouping')!r} (only 'na')")
             statuses = e.place_orders(account, action["orders"])
             return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
         if kind in ("cancel", "cancelByCloid"):
