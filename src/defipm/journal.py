@@ -255,11 +255,12 @@ class SqlJournal:
         """Ask ``venue`` about every unfinished intent; record what it knows; return what it never saw.
 
         An intent the venue knows with an UNKNOWN outcome is not "never seen": it stays open (status UNKNOWN)
-        and goes to ``unknown``, never to ``unsent``."""
+        and goes to ``unknown``, never to ``unsent``. A venue that cannot answer raises a ``VenueError``
+        (``Venue.find_order``): nothing more is asked, and the intents stay open for the next reconciliation."""
         out = Reconciliation()
         for intent in self.open_intents():
             assert intent.order.client_order_id is not None
-            known = venue.lookup_order(intent.order.client_order_id)
+            known = venue.find_order(intent.order.client_order_id)
             if known is None:
                 out.unsent.append(intent)
                 continue
