@@ -306,12 +306,6 @@ def run_backtest(
             prices = dict(zip(listed_syms, row[listed_cols].tolist(), strict=True))
             vols = dict(zip(listed_syms, volume[i, listed_cols].tolist(), strict=True)) if use_volume else None
             venue.update_market(ts, prices, vols)
-            if len(venue.liquidations) > liquidations_seen:  # the book was closed at this bar's marks
-                events.extend(
-                    BarEvent(k, "liquidation", liq.describe()) for liq in venue.liquidations[liquidations_seen:]
-                )
-                liquidations_seen = len(venue.liquidations)
-                pos[:] = 0.0
 
             if charge_funding and venue.positions:
                 rates: dict[str, float] = {}
@@ -325,6 +319,13 @@ def run_backtest(
                         rates[s] = r
                 if rates:
                     funding[k] = float(venue.apply_funding(rates))
+
+            if len(venue.liquidations) > liquidations_seen:  # closed at this bar's marks, or by its funding
+                events.extend(
+                    BarEvent(k, "liquidation", liq.describe()) for liq in venue.liquidations[liquidations_seen:]
+                )
+                liquidations_seen = len(venue.liquidations)
+                pos[:] = 0.0
 
             if due[k]:
                 try:

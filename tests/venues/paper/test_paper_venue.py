@@ -118,6 +118,25 @@ def test_no_liquidation_above_the_maintenance_margin():
     assert v.get_positions() == {} and len(v.liquidations) == 1
 
 
+def test_funding_that_drains_equity_below_the_maintenance_margin_liquidates_at_once():
+    """Between two marks, funding alone can take equity below the maintenance margin (even below zero): it used
+    to leave the book open, valued at -1,613 here, until the next price update."""
+    v = venue(max_leverage=3)  # maintenance = gross / 6
+    v.execute_trade("BTC", "0.7")  # 28k notional on 10k
+    equity = v.get_equity()
+    assert v.apply_funding({"BTC": 0.1}) == Decimal("0.7") * 40_000 * Decimal("0.1")  # 2.8k: equity ~7.2k, ok
+    assert v.get_positions() == {"BTC": Decimal("0.7")} and v.liquidations == []
+    paid = v.apply_funding({"BTC": 0.2})  # 5.6k more: equity ~1.6k < maintenance ~4.67k
+    assert paid == Decimal("5600.0")
+    [liq] = v.liquidations
+    assert (
+        liq.equity == equity - Decimal("2800.0") - paid
+        and liq.maintenance == Decimal("0.7") * 40_000 * v.maintenance_margin
+    )
+    assert v.get_positions() == {} and v.get_equity() >= 0
+    books_balance(v)
+
+
 def test_reduce_only_and_unknown_symbol():
     v = venue()
     v.execute_trade("SOL", 10)

@@ -177,17 +177,22 @@ class PaperVenue(Venue):
         self._quoted = new
         self._volumes = vols
         self._exposure_cache = None
-        if not self.positions:
+        if not self.positions or self._below_maintenance():
             return
-        if not self._spot:
-            value, gross = self._exposure()
-            equity = self.cash + value
-            maintenance = gross * self.maintenance_margin
-            if equity < maintenance:
-                self._liquidate(equity, maintenance)
-                return
         if self._book is not None:
             self._save_state()  # persist the marks, so a restarted venue (or `defipm status`) values the book right
+
+    def _below_maintenance(self) -> bool:
+        """Perp mode: liquidate every position when equity is below the maintenance margin (True if it did)."""
+        if self._spot or not self.positions:
+            return False
+        value, gross = self._exposure()
+        equity = self.cash + value
+        maintenance = gross * self.maintenance_margin
+        if equity < maintenance:
+            self._liquidate(equity, maintenance)
+            return True
+        return False
 
     def refresh(self) -> None:
         """Pull the next quotes from ``feed`` (when there is one). A feed that fails or answers something that is
@@ -315,7 +320,9 @@ class PaperVenue(Venue):
         return self._exposure()[1] / self.max_leverage
 
     def apply_funding(self, rates: Mapping[str, float | Decimal]) -> Decimal:
-        """Charge one funding period: a long pays ``rate x notional`` (receives when negative). Returns the total."""
+        """Charge one funding period: a long pays ``rate x notional`` (receives when negative). Returns the total.
+        A payment that leaves equity below the maintenance margin liquidates the book at once, as a mark would
+        (the exchange does not wait for the next price to close an account that funding has drained)."""
         if self.mode == "spot":
             return ZERO
         total = ZERO
@@ -327,7 +334,7 @@ class PaperVenue(Venue):
             payment = q * self._prices[s] * r
             self.cash -= payment
             total += payment
-        if total:
+        if total and not self._below_maintenance():
             self._save_state()
         return total
 
