@@ -126,6 +126,68 @@ def _search_options(grid: list[str] | None, given: dict[str, Any]) -> dict[str, 
     return opts
 
 
+VENUE_OPTION_DEFAULTS: dict[str, Any] = {
+    "cash": 10_000.0, "mode": "perp", "fee": 0.00045, "max_leverage": 3.0, "slippage_bps": 0.0, "impact": 0.0,
+    "volume_floor": 1.0,
+}  # fmt: skip
+"""The account and cost options of a backtest, with their defaults when neither they nor a config set them."""
+PAPER_PARAM_OPTIONS = {
+    "initial_cash": "cash", "mode": "mode", "taker_fee": "fee", "max_leverage": "max_leverage",
+    "slippage.fixed_bps": "slippage_bps", "slippage.impact": "impact", "slippage.volume_floor": "volume_floor",
+}  # fmt: skip
+"""A trade config's paper-venue params a backtest replays -> the option that overrides each."""
+PAPER_PARAMS_WITHOUT_EFFECT = {"seed", "account", "max_price_age"}
+"""Paper params that cannot change a replay's fills (a name, live prices' age, the seed of noise not replayed)."""
+
+
+def _flat_params(params: dict[str, Any]) -> dict[str, Any]:
+    """A paper venue's params with the slippage table's keys dotted (``slippage.impact``), as the config gave them."""
+    out = {k: v for k, v in params.items() if k != "slippage" or not isinstance(v, dict)}
+    if isinstance(params.get("slippage"), dict):
+        out.update({f"slippage.{k}": v for k, v in params["slippage"].items()})
+    return out
+
+
+def venue_options(settings: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """The backtest's account and cost options: each as given on the command line, else as a ``--config`` paper
+    venue's params set it (the simulator the backtest runs), else its default. Of another venue only whether it
+    takes shorts is replayed (spot mode without). A paper param that would change the fills but that a backtest
+    does not replay is refused, naming it: never silently dropped."""
+    from defipm.registry import venue_spec
+
+    out = {k: VENUE_OPTION_DEFAULTS[k] if v is None else v for k, v in given.items()}
+    if settings is None:
+        return out
+    kind, params = settings.venue.kind, settings.venue.params
+    if kind != "paper":
+        if given["mode"] is None:
+            try:
+                shorts = venue_spec(kind, params).cls.allows_shorts
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"--config: {exc} (a backtest reads from the venue only whether it takes shorts: --mode perp or "
+                    "--mode spot says it instead)"
+                ) from None
+            out["mode"] = "perp" if shorts else "spot"
+        return out
+    checked = venue_spec(kind, params).config  # checked as a run would check them
+    flat = _flat_params(params)
+    unreplayed = sorted(set(flat) - set(PAPER_PARAM_OPTIONS) - PAPER_PARAMS_WITHOUT_EFFECT)
+    if unreplayed:
+        them = "it" if len(unreplayed) == 1 else "them"
+        raise ConfigError(
+            f"--config: venue.params {', '.join(unreplayed)}: a backtest does not replay {them} (it replays "
+            f"{', '.join(PAPER_PARAM_OPTIONS)}); remove {them} from the config for the backtest"
+        )
+    for param, option in PAPER_PARAM_OPTIONS.items():
+        if given[option] is None and param in flat:
+            value: Any = checked
+            for part in param.split("."):
+                value = getattr(value, part)
+            out[option] = value if isinstance(value, str) else float(value)
+    return out
+
+
 class RegistryOracleFactory:
     """Builds oracle ``kind`` with fixed ``params`` plus grid params; picklable, so search workers can use it."""
 
@@ -174,17 +236,19 @@ def backtest(
     schedules: Annotated[str | None, typer.Option(help="Search: comma-separated schedules [24h,48h,168h].")] = None,
     start: Annotated[str | None, typer.Option(help="First bar (ISO date, UTC).")] = None,
     end: Annotated[str | None, typer.Option(help="Last bar (ISO date, UTC).")] = None,
-    mode: Annotated[str, typer.Option(help="perp (long/short) or spot (long only).")] = "perp",
-    cash: Annotated[float, typer.Option(help="Initial cash in quote currency.")] = 10_000.0,
-    fee: Annotated[float, typer.Option(help="Taker fee as a fraction (0.00045 = 4.5 bps).")] = 0.00045,
-    slippage_bps: Annotated[float, typer.Option(help="Fixed slippage in bps.")] = 0.0,
-    impact: Annotated[float, typer.Option(help="Square-root impact coefficient vs bar volume.")] = 0.0,
-    volume_floor: Annotated[float, typer.Option(help="Smallest bar volume used for impact.")] = 1.0,
+    mode: Annotated[
+        str | None, typer.Option(help="perp (long/short) or spot (long only) [perp; a --config venue's].")
+    ] = None,
+    cash: Annotated[float | None, typer.Option(help="Initial cash in quote currency [10000].")] = None,
+    fee: Annotated[float | None, typer.Option(help="Taker fee as a fraction (0.00045 = 4.5 bps) [0.00045].")] = None,
+    slippage_bps: Annotated[float | None, typer.Option(help="Fixed slippage in bps [0].")] = None,
+    impact: Annotated[float | None, typer.Option(help="Square-root impact coefficient vs bar volume [0].")] = None,
+    volume_floor: Annotated[float | None, typer.Option(help="Smallest bar volume used for impact [1].")] = None,
     funding: Annotated[
         float, typer.Option(help="Funding per day as a fraction of notional (longs pay), on top of funding/ files.")
     ] = 0.0,
     min_notional: Annotated[float, typer.Option(help="Minimum order value.")] = 0.0,
-    max_leverage: Annotated[float, typer.Option(help="Perp margin cap.")] = 3.0,
+    max_leverage: Annotated[float | None, typer.Option(help="Perp margin cap [3].")] = None,
     benchmark: Annotated[str, typer.Option(help="Benchmark symbol or OHLCV file; 'none' for no benchmark.")] = "BTC",
     bar_label: Annotated[str, typer.Option(help="What a file's time means: open (Yahoo) or close.")] = "open",
     interval: Annotated[
@@ -204,7 +268,9 @@ def backtest(
     config_file: Annotated[
         Path | None,
         typer.Option(
-            "--config", "-c", help="Trade config (defipm.toml): its oracle, risk limits and planner are replayed."
+            "--config",
+            "-c",
+            help="Trade config (defipm.toml): its oracle, risk limits, planner and paper venue are replayed.",
         ),
     ] = None,
 ) -> None:
@@ -231,11 +297,16 @@ def backtest(
             planner = dataclasses.replace(planner, no_trade_band=band)
         risk = settings.risk.limits() if settings is not None else RiskLimits()
         factory = RegistryOracleFactory(oracle, params)
+        venue = venue_options(settings, {
+            "cash": cash, "mode": mode, "fee": fee, "max_leverage": max_leverage, "slippage_bps": slippage_bps,
+            "impact": impact, "volume_floor": volume_floor,
+        })  # fmt: skip
         with _naming_options():
-            costs = CostModel(taker_fee=fee, slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor,
-                              funding_rate=funding, min_notional=min_notional)  # fmt: skip
+            costs = CostModel(taker_fee=venue["fee"], slippage_bps=venue["slippage_bps"], impact=venue["impact"],
+                              volume_floor=venue["volume_floor"], funding_rate=funding, min_notional=min_notional)  # fmt: skip
             config = BacktestConfig(
-                initial_cash=cash, mode=mode, max_leverage=max_leverage, costs=costs, schedule=schedule,  # type: ignore[arg-type]
+                initial_cash=venue["cash"], mode=venue["mode"], max_leverage=venue["max_leverage"], costs=costs,
+                schedule=schedule,
                 start=_date(start, "--start"), end=_date(end, "--end"),
                 benchmark=None if benchmark.strip().lower() == "none" else benchmark,
                 benchmark_bar_label=_bar_label(bar_label), planner=planner, risk=risk,
