@@ -136,6 +136,23 @@ swap_router = "{zero}"
     assert run(["--data", str(data), "-c", str(cfg), "--mode", "perp", "--out", str(tmp_path / "p")]).exit_code == 0
 
 
+def test_the_configs_oracle_params_are_kept_under_its_own_kind_and_a_replacement_is_named(tmp_path: Path, data: Path):
+    """``--oracle static`` with a config whose oracle is static dropped the config's weights (the run failed on a
+    missing param); another kind replaced them without a word, and a set [market] was ignored silently."""
+    cfg = tmp_path / "defipm.toml"
+    cfg.write_text('[oracle]\nkind = "static"\n[oracle.params]\nweights = { BTC = 0.3 }\n[market]\nn_assets = 3\n')
+    out = tmp_path / "same"
+    same = run(["--data", str(data), "-c", str(cfg), "--oracle", "static", "--out", str(out)])
+    assert same.exit_code == 0, same.output
+    assert json.loads((out / "summary.json").read_text())["metrics"]["gross_exposure"] == pytest.approx(0.3, abs=0.02)
+    assert "[market] (source = 'synthetic') is not used" in same.output
+    other = run(["--data", str(data), "-c", str(cfg), "--oracle", "equal_weight", "--out", str(tmp_path / "o")])
+    assert other.exit_code == 0, other.output
+    assert "--oracle equal_weight replaces the config's oracle 'static'; its params (weights) are not used" in (
+        " ".join(other.output.split())
+    )
+
+
 def test_a_parameter_of_the_wrong_kind_is_named() -> None:
     from defipm.core.errors import ConfigError
     from defipm.data.synthetic import synthetic_panel

@@ -188,6 +188,24 @@ def venue_options(settings: Any, given: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _oracle_choice(settings: Any, oracle: str | None, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The oracle kind and params: ``--oracle`` and ``-p`` over a ``--config`` oracle's. The config's params are
+    used when its kind is the one replayed; another ``--oracle`` replaces them, and a note names what it replaced.
+    A config's ``[market]`` feeds paper trading only (a backtest reads ``--data``): a note says so when it is set."""
+    if settings is None:
+        return oracle or "equal_weight", params
+    if settings.market != type(settings.market)():
+        console.print(f"[yellow]note:[/] --config \\[market] (source = {settings.market.source!r}) is not used: a "
+                      "backtest reads its prices from --data")  # fmt: skip
+    if oracle is None or oracle == settings.oracle.kind:
+        return settings.oracle.kind, {**settings.oracle.params, **params}
+    if settings.oracle.params:
+        names = ", ".join(sorted(settings.oracle.params))
+        console.print(f"[yellow]note:[/] --oracle {escape(oracle)} replaces the config's oracle "
+                      f"{escape(settings.oracle.kind)!r}; its params ({escape(names)}) are not used")  # fmt: skip
+    return oracle, params
+
+
 class RegistryOracleFactory:
     """Builds oracle ``kind`` with fixed ``params`` plus grid params; picklable, so search workers can use it."""
 
@@ -288,10 +306,7 @@ def backtest(
         })  # fmt: skip
         settings = load_settings(config_file) if config_file is not None else None
         params = {k: _parse_value(v, f"--param {k}") for k, v in _pairs(param, "--param").items()}
-        if oracle is None:
-            oracle = settings.oracle.kind if settings is not None else "equal_weight"
-            if settings is not None:
-                params = {**settings.oracle.params, **params}
+        oracle, params = _oracle_choice(settings, oracle, params)
         planner = settings.planner.config() if settings is not None else PlannerConfig()
         if band is not None:
             planner = dataclasses.replace(planner, no_trade_band=band)
