@@ -50,12 +50,14 @@ SEARCH_DEFAULTS: dict[str, Any] = {"schedules": "24h,48h,168h", "metric": "sharp
 
 
 @contextmanager
-def _naming_options() -> Iterator[None]:
-    """Turn a setting's ``FieldError`` into an error that names the option the user typed."""
+def _naming_options(from_config: dict[str, str] | None = None) -> Iterator[None]:
+    """Turn a setting's ``FieldError`` into an error that names the option the user typed, or the config key
+    (``from_config``: setting -> key) that set it."""
     try:
         yield
     except FieldError as exc:
-        raise ConfigError(f"{FIELD_OPTIONS.get(exc.field, '--config')}: {exc}") from None
+        source = (from_config or {}).get(exc.field) or FIELD_OPTIONS.get(exc.field, "--config")
+        raise ConfigError(f"{source}: {exc}") from None
 
 
 def _parse_value(text: str, what: str) -> Any:
@@ -148,16 +150,17 @@ def _flat_params(params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def venue_options(settings: Any, given: dict[str, Any]) -> dict[str, Any]:
+def venue_options(settings: Any, given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """The backtest's account and cost options: each as given on the command line, else as a ``--config`` paper
     venue's params set it (the simulator the backtest runs), else its default. Of another venue only whether it
     takes shorts is replayed (spot mode without). A paper param that would change the fills but that a backtest
-    does not replay is refused, naming it: never silently dropped."""
+    does not replay is refused, naming it: never silently dropped. Returns (options, the backtest settings the
+    config set -> ``--config venue.params.<key>``, for errors to name where a value came from)."""
     from defipm.registry import venue_spec
 
     out = {k: VENUE_OPTION_DEFAULTS[k] if v is None else v for k, v in given.items()}
     if settings is None:
-        return out
+        return out, {}
     kind, params = settings.venue.kind, settings.venue.params
     if kind != "paper":
         if given["mode"] is None:
@@ -169,9 +172,10 @@ def venue_options(settings: Any, given: dict[str, Any]) -> dict[str, Any]:
                     "--mode spot says it instead)"
                 ) from None
             out["mode"] = "perp" if shorts else "spot"
-        return out
+        return out, {}
     checked = venue_spec(kind, params).config  # checked as a run would check them
     flat = _flat_params(params)
+    sources: dict[str, str] = {}
     unreplayed = sorted(set(flat) - set(PAPER_PARAM_OPTIONS) - PAPER_PARAMS_WITHOUT_EFFECT)
     if unreplayed:
         them = "it" if len(unreplayed) == 1 else "them"
@@ -185,7 +189,9 @@ def venue_options(settings: Any, given: dict[str, Any]) -> dict[str, Any]:
             for part in param.split("."):
                 value = getattr(value, part)
             out[option] = value if isinstance(value, str) else float(value)
-    return out
+            field = next(f for f, o in FIELD_OPTIONS.items() if o == "--" + option.replace("_", "-"))
+            sources[field] = f"--config venue.params.{param}"
+    return out, sources
 
 
 def _oracle_choice(settings: Any, oracle: str | None, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -312,11 +318,11 @@ def backtest(
             planner = dataclasses.replace(planner, no_trade_band=band)
         risk = settings.risk.limits() if settings is not None else RiskLimits()
         factory = RegistryOracleFactory(oracle, params)
-        venue = venue_options(settings, {
+        venue, from_config = venue_options(settings, {
             "cash": cash, "mode": mode, "fee": fee, "max_leverage": max_leverage, "slippage_bps": slippage_bps,
             "impact": impact, "volume_floor": volume_floor,
         })  # fmt: skip
-        with _naming_options():
+        with _naming_options(from_config):
             costs = CostModel(taker_fee=venue["fee"], slippage_bps=venue["slippage_bps"], impact=venue["impact"],
                               volume_floor=venue["volume_floor"], funding_rate=funding, min_notional=min_notional)  # fmt: skip
             config = BacktestConfig(
