@@ -321,9 +321,13 @@ def run_backtest(
                     funding[k] = float(venue.apply_funding(rates))
 
             if len(venue.liquidations) > liquidations_seen:  # closed at this bar's marks, or by its funding
-                events.extend(
-                    BarEvent(k, "liquidation", liq.describe()) for liq in venue.liquidations[liquidations_seen:]
-                )
+                marks = venue.get_prices()
+                for liq in venue.liquidations[liquidations_seen:]:
+                    events.append(BarEvent(k, "liquidation", liq.describe()))
+                    for f in liq.fills:  # its closing fills pay fees and slippage like any other
+                        fees[k] += float(f.fee)
+                        traded[k] += float(f.quantity * f.price)
+                        slippage[k] += float(f.quantity * abs(f.price - marks[f.symbol]))
                 liquidations_seen = len(venue.liquidations)
                 pos[:] = 0.0
 
@@ -349,9 +353,9 @@ def run_backtest(
                 events.extend(BarEvent(k, "breach", f"{b.limit}: {b.detail} ({b.action})") for b in report.breaches)
                 rb = report.rebalance
                 if rb is not None:
-                    fees[k] = float(rb.fees)
-                    traded[k] = float(rb.traded_notional)
-                    slippage[k] = float(rb.slippage_cost)
+                    fees[k] += float(rb.fees)
+                    traded[k] += float(rb.traded_notional)
+                    slippage[k] += float(rb.slippage_cost)
                     failed += len(rb.failures)
                 pos[:] = 0.0
                 for s, q in venue.positions.items():
