@@ -258,3 +258,21 @@ def test_recent_results_stay_bounded_and_older_fills_are_found_in_the_store(
         found = v.lookup_order(cloid)
         assert found is not None and found.status is OrderStatus.FILLED
         assert found.order.client_order_id == cloid and found.fills[0].quantity == 1
+
+
+def test_an_order_off_the_size_step_or_below_the_minimum_notional_is_refused_as_an_exchange_would():
+    """The paper venue filled whatever it was sent: 0.123456789 SOL on a 0.001 step, $5 on a $10 minimum. It
+    refuses them now, naming the rule, and changes nothing; closing a whole off-step position stays allowed."""
+    from defipm import InstrumentRules
+
+    rules = {"SOL": InstrumentRules(size_step=Decimal("0.001"), min_notional=Decimal(10), min_notional_on_close=False)}
+    v = venue(rules=rules)
+    off = v.submit_order(Order("SOL", Side.BUY, Decimal("0.123456789"), client_order_id="off"))
+    small = v.submit_order(Order("SOL", Side.BUY, Decimal("0.05"), client_order_id="small"))
+    assert (off.status, small.status) == (OrderStatus.REJECTED, OrderStatus.REJECTED)
+    assert "size 0.123456789 is not a multiple of the size step 0.001" in (off.error or "")
+    assert "notional 5.00 is below the minimum notional 10" in (small.error or "")
+    assert v.get_cash() == Decimal(10_000) and not v.positions
+    v.positions["SOL"] = Decimal("0.0123456")  # dust left by other rules: a full close goes through
+    closed = v.submit_order(Order("SOL", Side.SELL, Decimal("0.0123456"), reduce_only=True, client_order_id="c"))
+    assert closed.status is OrderStatus.FILLED and not v.positions

@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from itertools import islice
 from typing import Literal
 
@@ -381,6 +381,7 @@ class PaperVenue(Venue):
             )
         if self._spot and not buy and qty > current:
             raise OrderRejectedError(f"{s}: spot mode forbids shorts (position {current}, sell {qty})", symbol=s)
+        self._check_rules(s, qty, mid, current, buy)
         price = mid
         if self._slippage_active:
             qty, price = self._model_fill(s, qty, mid, buy)
@@ -412,6 +413,23 @@ class PaperVenue(Venue):
         fill = Fill(s, order.side, qty, price, fee, order.client_order_id, self.timestamp)
         self._book_fill(fill, cash_after, new_position, mid, (value_after, gross_after))
         return fill
+
+    def _check_rules(self, s: str, qty: Decimal, mid: Decimal, current: Decimal, buy: bool) -> None:
+        """Refuse, as an exchange would, an order off the symbol's size step or below its minimum notional. An order
+        that closes the whole position may be off the step (a position left by other rules); it is held to the
+        minimum notional only when ``min_notional_on_close``."""
+        rules = self.get_rules(s)
+        closes = bool(current) and (current > 0) != buy and qty == abs(current)
+        try:
+            off_step = not closes and qty % rules.size_step != 0
+        except InvalidOperation:  # more steps than 28 digits hold: no exchange takes such an order
+            off_step = True
+        if off_step:
+            raise OrderRejectedError(f"{s}: size {qty} is not a multiple of the size step {rules.size_step}", symbol=s)
+        if qty * mid < rules.min_notional and (not closes or rules.min_notional_on_close):
+            raise OrderRejectedError(
+                f"{s}: notional {qty * mid:.2f} is below the minimum notional {rules.min_notional}", symbol=s
+            )
 
     def _model_fill(self, s: str, qty: Decimal, mid: Decimal, buy: bool) -> tuple[Decimal, Decimal]:
         """(quantity that fills, fill price) under the fill model. Refuses an order of which nothing fills, and
