@@ -276,3 +276,15 @@ def test_an_order_off_the_size_step_or_below_the_minimum_notional_is_refused_as_
     v.positions["SOL"] = Decimal("0.0123456")  # dust left by other rules: a full close goes through
     closed = v.submit_order(Order("SOL", Side.SELL, Decimal("0.0123456"), reduce_only=True, client_order_id="c"))
     assert closed.status is OrderStatus.FILLED and not v.positions
+
+
+@pytest.mark.parametrize("rate", [float("nan"), Decimal("NaN"), Decimal("sNaN"), float("inf"), True, "0.01", None])
+def test_a_funding_rate_that_is_not_a_finite_number_is_refused_by_symbol_and_charges_nothing(rate):
+    """A NaN rate made cash NaN (then an InvalidOperation escaped from the margin check); ``True`` charged 100%."""
+    v = venue()
+    v.execute_trade("BTC", "0.1")
+    v.execute_trade("ETH", "1")
+    cash = v.get_cash()
+    with pytest.raises(ValueError, match="funding rate for ETH: expected a finite number"):
+        v.apply_funding({"BTC": 0.001, "ETH": rate})
+    assert v.get_cash() == cash

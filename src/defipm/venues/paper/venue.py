@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import islice
+from numbers import Real
 from typing import Literal
 
 from defipm.component import BuildContext
@@ -47,6 +48,19 @@ _FILLED, _PARTIAL = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
 RECENT_RESULTS = 1_000
 """Order results kept in memory for ``lookup_order`` (at least this many, at most twice); older ones are found
 through the store's fill log."""
+
+
+def _funding_rate(symbol: str, rate: object) -> Decimal:
+    """One funding rate as a Decimal; a boolean, text or non-finite rate is a ``ValueError`` naming the symbol."""
+    try:
+        if isinstance(rate, bool) or not isinstance(rate, (Real, Decimal)):
+            raise TypeError
+        r = rate if isinstance(rate, Decimal) else Decimal(repr(float(rate)))
+    except (TypeError, ValueError, OverflowError):
+        r = Decimal("NaN")
+    if not r.is_finite():
+        raise ValueError(f"funding rate for {symbol}: expected a finite number, got {rate!r}")
+    return r
 
 
 def _value_and_gross(values: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
@@ -322,15 +336,16 @@ class PaperVenue(Venue):
     def apply_funding(self, rates: Mapping[str, float | Decimal]) -> Decimal:
         """Charge one funding period: a long pays ``rate x notional`` (receives when negative). Returns the total.
         A payment that leaves equity below the maintenance margin liquidates the book at once, as a mark would
-        (the exchange does not wait for the next price to close an account that funding has drained)."""
+        (the exchange does not wait for the next price to close an account that funding has drained). A rate that
+        is not a finite number (NaN, a boolean, text) raises ``ValueError`` naming its symbol; nothing is charged."""
         if self.mode == "spot":
             return ZERO
+        checked_rates = {s: _funding_rate(s, rate) for s, rate in rates.items()}  # all checked before any is charged
         total = ZERO
         for s, q in self.positions.items():
-            rate = rates.get(s)
-            if not q or rate is None:
+            r = checked_rates.get(s)
+            if not q or r is None:
                 continue
-            r = rate if isinstance(rate, Decimal) else Decimal(repr(float(rate)))
             payment = q * self._prices[s] * r
             self.cash -= payment
             total += payment
