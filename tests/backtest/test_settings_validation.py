@@ -148,3 +148,19 @@ def test_finite_json_makes_any_figure_strict() -> None:
     value = {"a": float("nan"), "b": [np.float64("inf"), np.int64(3), -float("inf")], "c": (1.5, "x", None, True)}
     assert finite_json(value) == {"a": None, "b": [None, 3, None], "c": [1.5, "x", None, True]}
     json.dumps(finite_json(value), allow_nan=False)
+
+
+def test_a_liquidations_fees_and_notional_count_in_the_run() -> None:
+    """The closing fills of a liquidation pay the taker fee like any fill; the run's fee and turnover series left
+    them out (fees 0 on the liquidation bar), so a liquidated run reported too little paid."""
+    days = np.datetime64("2024-01-01", "ns") + np.arange(5) * np.timedelta64(1, "D")
+    close = np.array([100.0, 133.0, 166.0, 200.0, 210.0])[:, None]
+    panel = PricePanel.from_arrays(days, ["A"], close)
+    cfg = BacktestConfig(benchmark=None, schedule="weekly@mon@00:00", costs=CostModel(taker_fee=0.001))
+    result = run_backtest(panel, StaticOracle({"A": -1.0}), cfg)
+    (k,) = [e.bar for e in result.events if e.kind == "liquidation"]
+    assert k == 3  # equity 20,000 - 100 x 200 is below the maintenance margin 20,000 / 6
+    shorted = result.traded_notional[0] / 100.0
+    assert result.traded_notional[k] == pytest.approx(shorted * 200.0)
+    assert result.fees[k] == pytest.approx(shorted * 200.0 * 0.001)
+    assert result.fees.sum() == pytest.approx(0.001 * result.traded_notional.sum())

@@ -179,3 +179,25 @@ def test_a_target_or_a_change_under_one_size_step_is_reported_not_dropped():
     )
     assert not off_grid.orders and [s.reason for s in off_grid.skipped] == [SkipReason.STEP_ROUNDING]
     assert off_grid.skipped[0].signed_quantity == Decimal("0.5")
+
+
+def test_a_tick_rounds_a_28_digit_price_on_the_right_side() -> None:
+    """``price / tick`` rounded to 28 digits before the floor: 9.99...9 (28 digits) on a 0.5 tick rounded *down*
+    to 10, above the price; 0.30...01 on a 0.03 tick rounded *up* to 0.3, below it."""
+    assert InstrumentRules(price_tick=Decimal("0.5")).round_price(Decimal("9." + "9" * 27), up=False) == Decimal("9.5")
+    up = InstrumentRules(price_tick=Decimal("0.03")).round_price(Decimal("0.3" + "0" * 26 + "1"), up=True)
+    assert up == Decimal("0.33")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    digits=st.integers(min_value=1, max_value=10**28 - 1),
+    exponent=st.integers(min_value=-30, max_value=-10),
+    tick=st.sampled_from(["0.5", "0.03", "0.25", "7", "0.0001"]),
+)
+def test_a_tick_never_rounds_past_the_price(digits: int, exponent: int, tick: str) -> None:
+    price, step = Decimal(digits).scaleb(exponent), Decimal(tick)
+    r = InstrumentRules(price_tick=step)
+    down, up = r.round_price(price, up=False), r.round_price(price, up=True)
+    assert down <= price <= up and up - down <= step
+    assert down % step == 0 and up % step == 0

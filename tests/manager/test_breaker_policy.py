@@ -20,7 +20,7 @@ from defipm import (
     Store,
     TradingHaltedError,
 )
-from defipm.backtest import BacktestConfig, run_backtest
+from defipm.backtest import BacktestConfig, CostModel, run_backtest
 from defipm.backtest.report import summary_table, write_html
 from defipm.data.panel import PricePanel
 from defipm.manager import set_kill_switch
@@ -155,3 +155,16 @@ def test_a_frozen_book_is_liquidated_at_the_maintenance_margin_and_the_report_ma
     assert "<h3>Events</h3>" in html and "liquidated: equity" in html and '"name":"liquidation"' in html
     rows = {r.plain if hasattr(r, "plain") else str(r) for r in summary_table(result).columns[0]._cells}
     assert "liquidations" in rows
+
+
+def test_funding_between_marks_liquidates_the_backtest_book_on_the_bar_it_drains_it():
+    """Flat prices, a 2.9x long and funding of 50% a day: the first day's funding leaves equity below zero. The
+    book used to stay open, its equity recorded negative, until the next bar's mark liquidated it."""
+    days = 4
+    stamps = np.datetime64("2024-01-02") + np.arange(days).astype("timedelta64[D]")
+    panel = PricePanel.from_arrays(stamps, ["BTC"], np.full((days, 1), 40_000.0))
+    cfg = BacktestConfig(benchmark=None, schedule="1000bars", costs=CostModel(funding_rate=0.5))
+    result = run_backtest(panel, StaticOracle({"BTC": 2.9}, max_gross=3.0), cfg)
+    [liquidation] = [e for e in result.events if e.kind == "liquidation"]
+    assert liquidation.bar == 1 and "below maintenance margin" in liquidation.detail
+    assert (result.equity >= 0).all() and (result.weights[1:] == 0).all()

@@ -107,7 +107,9 @@ def test_an_increase_that_fits_the_book_that_resulted_is_still_sent():
     assert report.rebalance.weights_after.gross <= 1.5 + 1e-9
 
 
-FAULTS = st.sampled_from(["reject", "unavailable", "lost_reply", "garbled_reply", "exception", "exception_after"])
+FAULTS = st.sampled_from(
+    ["reject", "unavailable", "lost_reply", "garbled_reply", "exception", "exception_after", "broken_lookup"]
+)
 targets = st.dictionaries(st.sampled_from(sorted(PRICES)), st.floats(-0.9, 0.9, allow_nan=False), max_size=4)
 
 
@@ -183,6 +185,47 @@ def test_an_exception_after_the_venue_executed_is_found_by_client_order_id(store
     assert report.status is CycleStatus.FAILED  # the send stopped: the rest is planned afresh next cycle
     assert {o.symbol: o.status for o in m.journal.orders(report.cycle_id)} == {"A": "filled", "C": "cancelled"}
     assert venue.submitted == 1 and set(venue.get_positions()) == {"A"}
+
+
+class LookupFails(FaultyVenue):
+    """Its ``lookup_order`` raises a ``KeyError`` (its own code cannot read the answer) while ``broken``."""
+
+    broken = False
+
+    def lookup_order(self, client_order_id: str) -> OrderResult | None:
+        if self.broken:
+            raise KeyError("statuses")
+        return super().lookup_order(client_order_id)
+
+
+def test_a_lookup_that_raises_after_a_lost_reply_leaves_the_order_unknown_and_fails_cycles_not_the_loop(
+    store: Store,
+):
+    """A reduction times out, and looking it up raises a KeyError: that used to escape manage_portfolio (and end
+    `defipm run`) with the order half-recorded and the rest of the plan unsent and uncancelled. The order is
+    UNKNOWN, the increases that relied on it are held back, reconciliation failing the same way fails the next
+    cycle (nothing sent), and once the venue answers the book trades on."""
+    venue = LookupFails(initial_cash=Decimal(100_000), store=store, max_leverage=5, fail_on={3: "unavailable"})
+    venue.update_market(datetime(2024, 1, 1, tzinfo=UTC), PRICES)
+    oracle = Scripted({"A": 0.75, "B": -0.75})
+    m = PortfolioManager(oracle, venue, store=store, risk=RiskLimits(max_gross_leverage=1.5))
+    t = datetime(2024, 1, 1, 1, tzinfo=UTC)
+    assert m.manage_portfolio(t).ok
+    oracle.next = {"C": 0.75, "D": -0.75}
+    venue.broken = True
+    report = m.manage_portfolio(t + timedelta(hours=1))
+    assert report.status is CycleStatus.FAILED
+    assert {o.symbol: o.status for o in m.journal.orders(report.cycle_id)} == {
+        "A": "unknown", "B": "filled", "C": "cancelled", "D": "cancelled",
+    }  # fmt: skip
+    assert venue.snapshot().weights().gross <= 1.5 + 1e-3
+    submitted = venue.submitted
+    stuck = m.manage_portfolio(t + timedelta(hours=2))
+    assert stuck.status is CycleStatus.FAILED and "unexpected KeyError from paper while looking up" in stuck.error
+    assert venue.submitted == submitted
+    venue.broken = False
+    assert m.manage_portfolio(t + timedelta(hours=3)).ok
+    assert set(venue.get_positions()) == {"C", "D"}
 
 
 def _journal_intents(store: Store, cycle: str, orders: list[Order], created: datetime | None = None) -> list[Order]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -53,12 +54,14 @@ SEARCH_DEFAULTS: dict[str, Any] = {"schedules": "24h,48h,168h", "metric": "sharp
 
 
 @contextmanager
-def _naming_options() -> Iterator[None]:
-    """Turn a setting's ``FieldError`` into an error that names the option the user typed."""
+def _naming_options(from_config: dict[str, str] | None = None) -> Iterator[None]:
+    """Turn a setting's ``FieldError`` into an error that names the option the user typed, or the config key
+    (``from_config``: setting -> key) that set it."""
     try:
         yield
     except FieldError as exc:
-        raise ConfigError(f"{FIELD_OPTIONS.get(exc.field, '--config')}: {exc}") from None
+        source = (from_config or {}).get(exc.field) or FIELD_OPTIONS.get(exc.field, "--config")
+        raise ConfigError(f"{source}: {exc}") from None
 
 
 def _parse_value(text: str, what: str) -> Any:
@@ -129,6 +132,90 @@ def _search_options(grid: list[str] | None, given: dict[str, Any]) -> dict[str, 
     return opts
 
 
+VENUE_OPTION_DEFAULTS: dict[str, Any] = {
+    "cash": 10_000.0, "mode": "perp", "fee": 0.00045, "max_leverage": 3.0, "slippage_bps": 0.0, "impact": 0.0,
+    "volume_floor": 1.0,
+}  # fmt: skip
+"""The account and cost options of a backtest, with their defaults when neither they nor a config set them."""
+PAPER_PARAM_OPTIONS = {
+    "initial_cash": "cash", "mode": "mode", "taker_fee": "fee", "max_leverage": "max_leverage",
+    "slippage.fixed_bps": "slippage_bps", "slippage.impact": "impact", "slippage.volume_floor": "volume_floor",
+}  # fmt: skip
+"""A trade config's paper-venue params a backtest replays -> the option that overrides each."""
+PAPER_PARAMS_WITHOUT_EFFECT = {"seed", "account", "max_price_age"}
+"""Paper params that cannot change a replay's fills (a name, live prices' age, the seed of noise not replayed)."""
+
+
+def _flat_params(params: dict[str, Any]) -> dict[str, Any]:
+    """A paper venue's params with the slippage table's keys dotted (``slippage.impact``), as the config gave them."""
+    out = {k: v for k, v in params.items() if k != "slippage" or not isinstance(v, dict)}
+    if isinstance(params.get("slippage"), dict):
+        out.update({f"slippage.{k}": v for k, v in params["slippage"].items()})
+    return out
+
+
+def venue_options(settings: Any, given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The backtest's account and cost options: each as given on the command line, else as a ``--config`` paper
+    venue's params set it (the simulator the backtest runs), else its default. Of another venue only whether it
+    takes shorts is replayed (spot mode without). A paper param that would change the fills but that a backtest
+    does not replay is refused, naming it: never silently dropped. Returns (options, the backtest settings the
+    config set -> ``--config venue.params.<key>``, for errors to name where a value came from)."""
+    from defipm.registry import venue_spec
+
+    out = {k: VENUE_OPTION_DEFAULTS[k] if v is None else v for k, v in given.items()}
+    if settings is None:
+        return out, {}
+    kind, params = settings.venue.kind, settings.venue.params
+    if kind != "paper":
+        if given["mode"] is None:
+            try:
+                shorts = venue_spec(kind, params).cls.allows_shorts
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"--config: {exc} (a backtest reads from the venue only whether it takes shorts: --mode perp or "
+                    "--mode spot says it instead)"
+                ) from None
+            out["mode"] = "perp" if shorts else "spot"
+        return out, {}
+    checked = venue_spec(kind, params).config  # checked as a run would check them
+    flat = _flat_params(params)
+    sources: dict[str, str] = {}
+    unreplayed = sorted(set(flat) - set(PAPER_PARAM_OPTIONS) - PAPER_PARAMS_WITHOUT_EFFECT)
+    if unreplayed:
+        them = "it" if len(unreplayed) == 1 else "them"
+        raise ConfigError(
+            f"--config: venue.params {', '.join(unreplayed)}: a backtest does not replay {them} (it replays "
+            f"{', '.join(PAPER_PARAM_OPTIONS)}); remove {them} from the config for the backtest"
+        )
+    for param, option in PAPER_PARAM_OPTIONS.items():
+        if given[option] is None and param in flat:
+            value: Any = checked
+            for part in param.split("."):
+                value = getattr(value, part)
+            out[option] = value if isinstance(value, str) else float(value)
+            field = next(f for f, o in FIELD_OPTIONS.items() if o == "--" + option.replace("_", "-"))
+            sources[field] = f"--config venue.params.{param}"
+    return out, sources
+
+
+def _oracle_choice(settings: Any, oracle: str | None, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The oracle kind and params: ``--oracle`` and ``-p`` over a ``--config`` oracle's. The config's params are
+    used when its kind is the one replayed; another ``--oracle`` replaces them, and a note names what it replaced.
+    A config's ``[market]`` feeds paper trading only (a backtest reads ``--data``): a note says so when it is set."""
+    if settings is None:
+        return oracle or "equal_weight", params
+    if settings.market != type(settings.market)():
+        console.print(f"[yellow]note:[/] --config \\[market] (source = {settings.market.source!r}) is not used: a "
+                      "backtest reads its prices from --data")  # fmt: skip
+    if oracle is None or oracle == settings.oracle.kind:
+        return settings.oracle.kind, {**settings.oracle.params, **params}
+    if settings.oracle.params:
+        names = ", ".join(sorted(settings.oracle.params))
+        console.print(f"[yellow]note:[/] --oracle {escape(oracle)} replaces the config's oracle "
+                      f"{escape(settings.oracle.kind)!r}; its params ({escape(names)}) are not used")  # fmt: skip
+    return oracle, params
+
+
 class RegistryOracleFactory:
     """Builds oracle ``kind`` with fixed ``params`` plus grid params; picklable, so search workers can use it."""
 
@@ -166,17 +253,19 @@ ScheduleOption = Annotated[str, typer.Option(help="Rebalance: 1bars, 24h, daily@
 SchedulesOption = Annotated[str | None, typer.Option(help="Search: comma-separated schedules [24h,48h,168h].")]
 StartOption = Annotated[str | None, typer.Option(help="First bar (ISO date, UTC).")]
 EndOption = Annotated[str | None, typer.Option(help="Last bar (ISO date, UTC).")]
-ModeOption = Annotated[str, typer.Option(help="perp (long/short) or spot (long only).")]
-CashOption = Annotated[float, typer.Option(help="Initial cash in quote currency.")]
-FeeOption = Annotated[float, typer.Option(help="Taker fee as a fraction (0.00045 = 4.5 bps).")]
-SlippageOption = Annotated[float, typer.Option(help="Fixed slippage in bps.")]
-ImpactOption = Annotated[float, typer.Option(help="Square-root impact coefficient vs bar volume.")]
-VolumeFloorOption = Annotated[float, typer.Option(help="Smallest bar volume used for impact.")]
+ModeOption = Annotated[
+    str | None, typer.Option(help="perp (long/short) or spot (long only) [perp; a --config venue's].")
+]
+CashOption = Annotated[float | None, typer.Option(help="Initial cash in quote currency [10000].")]
+FeeOption = Annotated[float | None, typer.Option(help="Taker fee as a fraction (0.00045 = 4.5 bps) [0.00045].")]
+SlippageOption = Annotated[float | None, typer.Option(help="Fixed slippage in bps [0].")]
+ImpactOption = Annotated[float | None, typer.Option(help="Square-root impact coefficient vs bar volume [0].")]
+VolumeFloorOption = Annotated[float | None, typer.Option(help="Smallest bar volume used for impact [1].")]
 FundingOption = Annotated[
     float, typer.Option(help="Funding per day as a fraction of notional (longs pay), on top of funding/ files.")
 ]
 MinNotionalOption = Annotated[float, typer.Option(help="Minimum order value.")]
-LeverageOption = Annotated[float, typer.Option(help="Perp margin cap.")]
+LeverageOption = Annotated[float | None, typer.Option(help="Perp margin cap [3].")]
 BenchmarkOption = Annotated[str, typer.Option(help="Benchmark symbol or OHLCV file; 'none' for no benchmark.")]
 BarLabelOption = Annotated[str, typer.Option(help="What a file's time means: open (Yahoo) or close.")]
 IntervalOption = Annotated[
@@ -194,7 +283,9 @@ BandOption = Annotated[
 ConfigFileOption = Annotated[
     Path | None,
     typer.Option(
-        "--config", "-c", help="Trade config (defipm.toml): its oracle, risk limits and planner are replayed."
+        "--config",
+        "-c",
+        help="Trade config (defipm.toml): its oracle, risk limits, planner and paper venue are replayed.",
     ),
 ]
 
@@ -209,15 +300,15 @@ def backtest(
     schedules: SchedulesOption = None,
     start: StartOption = None,
     end: EndOption = None,
-    mode: ModeOption = "perp",
-    cash: CashOption = 10_000.0,
-    fee: FeeOption = 0.00045,
-    slippage_bps: SlippageOption = 0.0,
-    impact: ImpactOption = 0.0,
-    volume_floor: VolumeFloorOption = 1.0,
+    mode: ModeOption = None,
+    cash: CashOption = None,
+    fee: FeeOption = None,
+    slippage_bps: SlippageOption = None,
+    impact: ImpactOption = None,
+    volume_floor: VolumeFloorOption = None,
     funding: FundingOption = 0.0,
     min_notional: MinNotionalOption = 0.0,
-    max_leverage: LeverageOption = 3.0,
+    max_leverage: LeverageOption = None,
     benchmark: BenchmarkOption = "BTC",
     bar_label: BarLabelOption = "open",
     interval: IntervalOption = None,
@@ -239,13 +330,18 @@ def backtest(
         search_opts = _search_options(grid, dict(schedules=schedules, metric=metric, train_fraction=train_fraction,
                                                  walk_forward=walk_forward, workers=workers, ray_address=ray_address))  # fmt: skip
         settings = load_settings(config_file) if config_file is not None else None
-        kind, params = _oracle_and_params(oracle, param, settings)
+        params = {k: _parse_value(v, f"--param {k}") for k, v in _pairs(param, "--param").items()}
+        kind, params = _oracle_choice(settings, oracle, params)
         factory = RegistryOracleFactory(kind, params)
-        with _naming_options():
+        venue, from_config = venue_options(settings, {
+            "cash": cash, "mode": mode, "fee": fee, "max_leverage": max_leverage, "slippage_bps": slippage_bps,
+            "impact": impact, "volume_floor": volume_floor,
+        })  # fmt: skip
+        with _naming_options(from_config):
             config = BacktestConfig(
-                initial_cash=cash, mode=mode, max_leverage=max_leverage, schedule=schedule,
-                costs=CostModel(taker_fee=fee, slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor,
-                                funding_rate=funding, min_notional=min_notional),
+                initial_cash=venue["cash"], mode=venue["mode"], max_leverage=venue["max_leverage"], schedule=schedule,
+                costs=CostModel(taker_fee=venue["fee"], slippage_bps=venue["slippage_bps"], impact=venue["impact"],
+                                volume_floor=venue["volume_floor"], funding_rate=funding, min_notional=min_notional),
                 start=utc_datetime(start, "--start"), end=utc_datetime(end, "--end"), benchmark=_benchmark(benchmark),
                 benchmark_bar_label=_bar_label(bar_label), **_trade_settings(settings, band),
             )  # fmt: skip
@@ -265,18 +361,6 @@ def _load_panel(data: Path, symbols: str | None, bar_label: str, interval: str |
 
     bar_interval = parse_duration(interval, "--interval") if interval is not None else None
     return load_prices(data, _symbol_list(symbols), bar_label=_bar_label(bar_label), interval=bar_interval)
-
-
-def _oracle_and_params(
-    oracle: str | None, param: list[str] | None, settings: Settings | None
-) -> tuple[str, dict[str, Any]]:
-    """The oracle kind and its params: the options', over the trade config's (without one: equal weight)."""
-    params = {k: _parse_value(v, f"--param {k}") for k, v in _pairs(param, "--param").items()}
-    if oracle is not None:
-        return oracle, params
-    if settings is None:
-        return "equal_weight", params
-    return settings.oracle.kind, {**settings.oracle.params, **params}
 
 
 def _trade_settings(settings: Settings | None, band: float | None) -> dict[str, Any]:

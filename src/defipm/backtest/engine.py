@@ -231,10 +231,10 @@ class _Replay:
             self.clock.advance(i)
             ts = to_datetime(self.times[k])
             venue.update_market(ts, *self.quotes.at(i))
-            if len(venue.liquidations) > self._liquidations_seen:
-                self._record_liquidations(k)
             if self.funding_model.active and venue.positions:
                 self.funding[k] = self.funding_model.charge(venue, i)
+            if len(venue.liquidations) > self._liquidations_seen:  # closed at this bar's marks, or by its funding
+                self._record_liquidations(k)
             if due[k]:
                 self._record_cycle(k, ts, self._cycle(ts))
             _check_point_in_time(self.view, self.clock, i, self.oracle.name)
@@ -252,9 +252,16 @@ class _Replay:
             raise LookAheadError(f"oracle {self.oracle.name!r}: {exc}") from exc
 
     def _record_liquidations(self, k: int) -> None:
-        """The venue closed the book at this bar's marks: an event each, and nothing held."""
+        """The venue closed the book at this bar's marks (or its funding drained it): an event each, its fills' fees,
+        notional and slippage in the bar's costs, and nothing held."""
         new = self.venue.liquidations[self._liquidations_seen :]
-        self.events.extend(BarEvent(k, "liquidation", liq.describe()) for liq in new)
+        marks = self.venue.get_prices()
+        for liq in new:
+            self.events.append(BarEvent(k, "liquidation", liq.describe()))
+            for f in liq.fills:  # its closing fills pay fees and slippage like any other
+                self.fees[k] += float(f.fee)
+                self.traded[k] += float(f.quantity * f.price)
+                self.slippage[k] += float(f.quantity * abs(f.price - marks[f.symbol]))
         self._liquidations_seen = len(self.venue.liquidations)
         self.positions[:] = 0.0
 
@@ -276,9 +283,9 @@ class _Replay:
         self.events.extend(BarEvent(k, "breach", f"{b.limit}: {b.detail} ({b.action})") for b in report.breaches)
         rb = report.rebalance
         if rb is not None:
-            self.fees[k] = float(rb.fees)
-            self.traded[k] = float(rb.traded_notional)
-            self.slippage[k] = float(rb.slippage_cost)
+            self.fees[k] += float(rb.fees)
+            self.traded[k] += float(rb.traded_notional)
+            self.slippage[k] += float(rb.slippage_cost)
             self.failed += len(rb.failures)
         self.positions[:] = 0.0
         for s, q in self.venue.positions.items():

@@ -55,8 +55,11 @@ class InstrumentRules:
             raise ValueError(f"price must be positive, got {price}")
         rounding = ROUND_CEILING if up else ROUND_FLOOR
         out = price
-        if self.price_tick is not None:
-            out = (out / self.price_tick).to_integral_value(rounding=rounding) * self.price_tick
+        if self.price_tick is not None:  # ``//`` is exact; ``/`` rounds to 28 digits first, possibly past a tick
+            ticks = out // self.price_tick
+            if up and ticks * self.price_tick < out:
+                ticks += 1
+            out = ticks * self.price_tick
         if self.price_sig_figs is not None:
             exponent = out.adjusted() - self.price_sig_figs + 1
             if exponent > 0:

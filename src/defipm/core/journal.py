@@ -59,9 +59,10 @@ def new_client_order_id() -> str:
 
 
 class OrderLookup(Protocol):
-    """What reconciliation asks a venue: its knowledge of one order, by client order id."""
+    """What reconciliation asks a venue: its knowledge of one order, by client order id (``Venue.find_order``:
+    the venue's lookup under the venue-error contract, so a venue that cannot answer raises a ``VenueError``)."""
 
-    def lookup_order(self, client_order_id: str) -> OrderResult | None: ...
+    def find_order(self, client_order_id: str) -> OrderResult | None: ...
 
 
 @dataclass(slots=True)
@@ -131,11 +132,12 @@ def reconcile_intents(journal: OrderJournal, venue: OrderLookup) -> Reconciliati
     """Ask ``venue`` about every unfinished intent of ``journal``; record what it knows; return what it never saw.
 
     An intent the venue knows with an UNKNOWN outcome is not "never seen": it stays open (status UNKNOWN) and goes
-    to ``unknown``, never to ``unsent``. Every journal's ``reconcile`` is this."""
+    to ``unknown``, never to ``unsent``. A venue that cannot answer raises a ``VenueError``: nothing more is asked,
+    and the intents stay open for the next reconciliation. Every journal's ``reconcile`` is this."""
     out = Reconciliation()
     for intent in journal.open_intents():
         assert intent.order.client_order_id is not None
-        known = venue.lookup_order(intent.order.client_order_id)
+        known = venue.find_order(intent.order.client_order_id)
         if known is None:
             out.unsent.append(intent)
             continue

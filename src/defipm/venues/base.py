@@ -187,6 +187,20 @@ class Venue(Configurable, ABC):
         sent after the plan's orders."""
         return []
 
+    def find_order(self, client_order_id: str) -> OrderResult | None:
+        """``lookup_order`` under the venue-error contract, for whoever must ask (a send whose outcome is unknown,
+        the journal's reconciliation): an exception from the venue's own code that is not a ``VenueError`` (a
+        bug, an untranslated library error such as a ``KeyError`` on an odd answer) becomes a ``VenueError``
+        naming it, so the order's outcome stays unknown and the cycle fails instead of the loop."""
+        try:
+            return self.lookup_order(client_order_id)
+        except VenueError:
+            raise
+        except Exception as exc:
+            raise VenueError(
+                f"unexpected {type(exc).__name__} from {self.name} while looking up order {client_order_id}: {exc}"
+            ) from exc
+
     def execute_trade(
         self,
         symbol: str,
@@ -433,8 +447,8 @@ class Venue(Configurable, ABC):
         up by client order id at once (never resent blind); UNKNOWN if the venue cannot say."""
         error = f"{order.symbol}: unexpected {type(exc).__name__} from {self.name} while sending: {exc}"
         try:
-            known = self.lookup_order(order.client_order_id) if order.client_order_id else None
-        except Exception:  # the venue cannot answer either: the outcome stays unknown
+            known = self.find_order(order.client_order_id) if order.client_order_id else None
+        except VenueError:  # the venue cannot answer either: the outcome stays unknown
             known = None
         if known is not None and known.status is not OrderStatus.UNKNOWN:
             return replace(known, order=order)
@@ -447,7 +461,7 @@ class Venue(Configurable, ABC):
             return OrderResult(order, OrderStatus.REJECTED, error=str(exc))
         # The order may or may not have reached the venue: ask by client order id before anything else.
         try:
-            known = self.lookup_order(order.client_order_id) if order.client_order_id else None
+            known = self.find_order(order.client_order_id) if order.client_order_id else None
         except VenueError:
             known = None
         if known is not None:

@@ -118,6 +118,25 @@ def test_no_liquidation_above_the_maintenance_margin():
     assert v.get_positions() == {} and len(v.liquidations) == 1
 
 
+def test_funding_that_drains_equity_below_the_maintenance_margin_liquidates_at_once():
+    """Between two marks, funding alone can take equity below the maintenance margin (even below zero): it used
+    to leave the book open, valued at -1,613 here, until the next price update."""
+    v = venue(max_leverage=3)  # maintenance = gross / 6
+    v.execute_trade("BTC", "0.7")  # 28k notional on 10k
+    equity = v.get_equity()
+    assert v.apply_funding({"BTC": 0.1}) == Decimal("0.7") * 40_000 * Decimal("0.1")  # 2.8k: equity ~7.2k, ok
+    assert v.get_positions() == {"BTC": Decimal("0.7")} and v.liquidations == []
+    paid = v.apply_funding({"BTC": 0.2})  # 5.6k more: equity ~1.6k < maintenance ~4.67k
+    assert paid == Decimal("5600.0")
+    [liq] = v.liquidations
+    assert (
+        liq.equity == equity - Decimal("2800.0") - paid
+        and liq.maintenance == Decimal("0.7") * 40_000 * v.maintenance_margin
+    )
+    assert v.get_positions() == {} and v.get_equity() >= 0
+    books_balance(v)
+
+
 def test_reduce_only_and_unknown_symbol():
     v = venue()
     v.execute_trade("SOL", 10)
@@ -239,3 +258,33 @@ def test_recent_results_stay_bounded_and_older_fills_are_found_in_the_store(
         found = v.lookup_order(cloid)
         assert found is not None and found.status is OrderStatus.FILLED
         assert found.order.client_order_id == cloid and found.fills[0].quantity == 1
+
+
+def test_an_order_off_the_size_step_or_below_the_minimum_notional_is_refused_as_an_exchange_would():
+    """The paper venue filled whatever it was sent: 0.123456789 SOL on a 0.001 step, $5 on a $10 minimum. It
+    refuses them now, naming the rule, and changes nothing; closing a whole off-step position stays allowed."""
+    from defipm import InstrumentRules
+
+    rules = {"SOL": InstrumentRules(size_step=Decimal("0.001"), min_notional=Decimal(10), min_notional_on_close=False)}
+    v = venue(rules=rules)
+    off = v.submit_order(Order("SOL", Side.BUY, Decimal("0.123456789"), client_order_id="off"))
+    small = v.submit_order(Order("SOL", Side.BUY, Decimal("0.05"), client_order_id="small"))
+    assert (off.status, small.status) == (OrderStatus.REJECTED, OrderStatus.REJECTED)
+    assert "size 0.123456789 is not a multiple of the size step 0.001" in (off.error or "")
+    assert "notional 5.00 is below the minimum notional 10" in (small.error or "")
+    assert v.get_cash() == Decimal(10_000) and not v.positions
+    v.positions["SOL"] = Decimal("0.0123456")  # dust left by other rules: a full close goes through
+    closed = v.submit_order(Order("SOL", Side.SELL, Decimal("0.0123456"), reduce_only=True, client_order_id="c"))
+    assert closed.status is OrderStatus.FILLED and not v.positions
+
+
+@pytest.mark.parametrize("rate", [float("nan"), Decimal("NaN"), Decimal("sNaN"), float("inf"), True, "0.01", None])
+def test_a_funding_rate_that_is_not_a_finite_number_is_refused_by_symbol_and_charges_nothing(rate):
+    """A NaN rate made cash NaN (then an InvalidOperation escaped from the margin check); ``True`` charged 100%."""
+    v = venue()
+    v.execute_trade("BTC", "0.1")
+    v.execute_trade("ETH", "1")
+    cash = v.get_cash()
+    with pytest.raises(ValueError, match="funding rate for ETH: expected a finite number"):
+        v.apply_funding({"BTC": 0.001, "ETH": rate})
+    assert v.get_cash() == cash

@@ -15,8 +15,9 @@ import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from itertools import islice
+from numbers import Real
 
 from defipm.component import BuildContext
 from defipm.core.account import AccountSnapshot
@@ -47,6 +48,19 @@ _FILLED, _PARTIAL = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
 RECENT_RESULTS = 1_000
 """Order results kept in memory for ``lookup_order`` (at least this many, at most twice); older ones are found
 through the store's fill log."""
+
+
+def _funding_rate(symbol: str, rate: object) -> Decimal:
+    """One funding rate as a Decimal; a boolean, text or non-finite rate is a ``ValueError`` naming the symbol."""
+    try:
+        if isinstance(rate, bool) or not isinstance(rate, (Real, Decimal)):
+            raise TypeError
+        r = rate if isinstance(rate, Decimal) else Decimal(repr(float(rate)))
+    except (TypeError, ValueError, OverflowError):
+        r = Decimal("NaN")
+    if not r.is_finite():
+        raise ValueError(f"funding rate for {symbol}: expected a finite number, got {rate!r}")
+    return r
 
 
 def _value_and_gross(values: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
@@ -191,17 +205,22 @@ class PaperVenue(Venue):
         self._quoted = new
         self._volumes = vols
         self._exposure_cache = None
-        if not self.positions:
+        if not self.positions or self._below_maintenance():
             return
-        if not self._spot:
-            value, gross = self._exposure()
-            equity = self.cash + value
-            maintenance = gross * self.maintenance_margin
-            if equity < maintenance:
-                self._liquidate(equity, maintenance)
-                return
         if self._book is not None:
             self._save_state()  # persist the marks, so a restarted venue (or `defipm status`) values the book right
+
+    def _below_maintenance(self) -> bool:
+        """Perp mode: liquidate every position when equity is below the maintenance margin (True if it did)."""
+        if self._spot or not self.positions:
+            return False
+        value, gross = self._exposure()
+        equity = self.cash + value
+        maintenance = gross * self.maintenance_margin
+        if equity < maintenance:
+            self._liquidate(equity, maintenance)
+            return True
+        return False
 
     def refresh(self) -> None:
         """Pull the next quotes from ``feed`` (when there is one). A feed that fails or answers something that is
@@ -334,19 +353,22 @@ class PaperVenue(Venue):
         return self._exposure()[1] / self.max_leverage
 
     def apply_funding(self, rates: Mapping[str, float | Decimal]) -> Decimal:
-        """Charge one funding period: a long pays ``rate x notional`` (receives when negative). Returns the total."""
+        """Charge one funding period: a long pays ``rate x notional`` (receives when negative). Returns the total.
+        A payment that leaves equity below the maintenance margin liquidates the book at once, as a mark would
+        (the exchange does not wait for the next price to close an account that funding has drained). A rate that
+        is not a finite number (NaN, a boolean, text) raises ``ValueError`` naming its symbol; nothing is charged."""
         if self._spot:
             return ZERO
+        checked_rates = {s: _funding_rate(s, rate) for s, rate in rates.items()}  # all checked before any is charged
         total = ZERO
         for s, q in self.positions.items():
-            rate = rates.get(s)
-            if not q or rate is None:
+            r = checked_rates.get(s)
+            if not q or r is None:
                 continue
-            r = rate if isinstance(rate, Decimal) else Decimal(repr(float(rate)))
             payment = q * self._prices[s] * r
             self.cash -= payment
             total += payment
-        if total:
+        if total and not self._below_maintenance():
             self._save_state()
         return total
 
@@ -393,6 +415,7 @@ class PaperVenue(Venue):
             )
         if self._spot and not buy and qty > current:
             raise OrderRejectedError(f"{s}: spot mode forbids shorts (position {current}, sell {qty})", symbol=s)
+        self._check_rules(s, qty, mid, current, buy)
         price = mid
         if self._slippage_active:
             qty, price = self._model_fill(s, qty, mid, buy)
@@ -424,6 +447,23 @@ class PaperVenue(Venue):
         fill = Fill(s, order.side, qty, price, fee, order.client_order_id, self.timestamp)
         self._book_fill(fill, cash_after, new_position, mid, (value_after, gross_after))
         return fill
+
+    def _check_rules(self, s: str, qty: Decimal, mid: Decimal, current: Decimal, buy: bool) -> None:
+        """Refuse, as an exchange would, an order off the symbol's size step or below its minimum notional. An order
+        that closes the whole position may be off the step (a position left by other rules); it is held to the
+        minimum notional only when ``min_notional_on_close``."""
+        rules = self.get_rules(s)
+        closes = bool(current) and (current > 0) != buy and qty == abs(current)
+        try:
+            off_step = not closes and qty % rules.size_step != 0
+        except InvalidOperation:  # more steps than 28 digits hold: no exchange takes such an order
+            off_step = True
+        if off_step:
+            raise OrderRejectedError(f"{s}: size {qty} is not a multiple of the size step {rules.size_step}", symbol=s)
+        if qty * mid < rules.min_notional and (not closes or rules.min_notional_on_close):
+            raise OrderRejectedError(
+                f"{s}: notional {qty * mid:.2f} is below the minimum notional {rules.min_notional}", symbol=s
+            )
 
     def _model_fill(self, s: str, qty: Decimal, mid: Decimal, buy: bool) -> tuple[Decimal, Decimal]:
         """(quantity that fills, fill price) under the fill model. Refuses an order of which nothing fills, and
