@@ -41,12 +41,12 @@ def test_journals_share_one_source_unless_given_their_own():
 
 
 class Venue:
-    """Answers ``lookup_order`` from a table (the reconciliation's only question)."""
+    """Answers ``find_order`` from a table (the reconciliation's only question)."""
 
     def __init__(self, known: dict[str, OrderResult]) -> None:
         self.known = known
 
-    def lookup_order(self, client_order_id: str) -> OrderResult | None:
+    def find_order(self, client_order_id: str) -> OrderResult | None:
         return self.known.get(client_order_id)
 
 
