@@ -136,13 +136,6 @@ FIXED_RECORDS = {
     "defipm/store/migrations/versions/*": "a migration is the record of one schema change: rewriting a released "
     "one to split it would change history, not code",
 }
-PENDING_OWNERS = {
-    "defipm/venues/hyperliquid/sim/engine.py:Engine._place",
-}
-"""TEMPORARY: long functions in parts other branches are changing now (p2-edges: arb, chain, the backtest report;
-p2-hl: Hyperliquid, still open). Their owners split them; the integrator empties this set when the branches merge."""
-
-
 def _functions(path: Path) -> Iterator[tuple[str, int]]:
     """(qualified name, lines from ``def`` to the last line) of every function in ``path``."""
 
@@ -174,11 +167,11 @@ def _long_functions() -> dict[str, int]:
 
 def test_no_function_is_over_60_lines_outside_the_hot_path():
     long = _long_functions()
-    unexplained = {f: n for f, n in long.items() if f not in HOT_PATH and f not in PENDING_OWNERS}
+    unexplained = {f: n for f, n in long.items() if f not in HOT_PATH}
     assert not unexplained, f"functions over {MAX_LINES} lines: {unexplained} (split them, or justify a hot path)"
 
 
-@pytest.mark.parametrize("allowed", sorted(set(HOT_PATH) | PENDING_OWNERS))
+@pytest.mark.parametrize("allowed", sorted(HOT_PATH))
 def test_every_allowance_is_still_needed(allowed):
     """An allowance outlives its function's length by no commit: a function split (or gone) leaves the list."""
     assert allowed in _long_functions(), f"{allowed} is no longer over {MAX_LINES} lines: remove it from the list"

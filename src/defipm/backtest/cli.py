@@ -333,18 +333,10 @@ def backtest(
         params = {k: _parse_value(v, f"--param {k}") for k, v in _pairs(param, "--param").items()}
         kind, params = _oracle_choice(settings, oracle, params)
         factory = RegistryOracleFactory(kind, params)
-        venue, from_config = venue_options(settings, {
-            "cash": cash, "mode": mode, "fee": fee, "max_leverage": max_leverage, "slippage_bps": slippage_bps,
-            "impact": impact, "volume_floor": volume_floor,
-        })  # fmt: skip
-        with _naming_options(from_config):
-            config = BacktestConfig(
-                initial_cash=venue["cash"], mode=venue["mode"], max_leverage=venue["max_leverage"], schedule=schedule,
-                costs=CostModel(taker_fee=venue["fee"], slippage_bps=venue["slippage_bps"], impact=venue["impact"],
-                                volume_floor=venue["volume_floor"], funding_rate=funding, min_notional=min_notional),
-                start=utc_datetime(start, "--start"), end=utc_datetime(end, "--end"), benchmark=_benchmark(benchmark),
-                benchmark_bar_label=_bar_label(bar_label), **_trade_settings(settings, band),
-            )  # fmt: skip
+        venue = venue_options(settings, dict(cash=cash, mode=mode, fee=fee, max_leverage=max_leverage,
+                                             slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor))  # fmt: skip
+        config = _config(venue, _trade_settings(settings, band), schedule=schedule, funding=funding,
+                         min_notional=min_notional, start=start, end=end, benchmark=benchmark, bar_label=bar_label)  # fmt: skip
         panel = _load_panel(data, symbols, bar_label, interval)
         if grid:
             _run_search(panel, factory, _grid(grid), config, search_opts, out)
@@ -354,6 +346,31 @@ def backtest(
         raise fail(exc) from None
     console.print(summary_table(result))
     console.print(f"report: {html}\nsummary: {summary}")
+
+
+def _config(
+    venue: tuple[dict[str, Any], dict[str, str]],
+    trade: dict[str, Any],
+    *,
+    schedule: str,
+    funding: float,
+    min_notional: float,
+    start: str | None,
+    end: str | None,
+    benchmark: str,
+    bar_label: str,
+) -> BacktestConfig:
+    """The replay's settings from the account and cost options (``venue_options``: values and where the config set
+    them, for errors to name), the trade config's planner and risk limits, and the other options."""
+    options, from_config = venue
+    with _naming_options(from_config):
+        return BacktestConfig(
+            initial_cash=options["cash"], mode=options["mode"], max_leverage=options["max_leverage"], schedule=schedule,
+            costs=CostModel(taker_fee=options["fee"], slippage_bps=options["slippage_bps"], impact=options["impact"],
+                            volume_floor=options["volume_floor"], funding_rate=funding, min_notional=min_notional),
+            start=utc_datetime(start, "--start"), end=utc_datetime(end, "--end"), benchmark=_benchmark(benchmark),
+            benchmark_bar_label=_bar_label(bar_label), **trade,
+        )  # fmt: skip
 
 
 def _load_panel(data: Path, symbols: str | None, bar_label: str, interval: str | None) -> PricePanel:
