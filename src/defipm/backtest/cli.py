@@ -41,7 +41,8 @@ console = Console()
 FIELD_OPTIONS = {
     "initial_cash": "--cash", "mode": "--mode", "max_leverage": "--max-leverage", "costs.taker_fee": "--fee",
     "costs.slippage_bps": "--slippage-bps", "costs.impact": "--impact", "costs.volume_floor": "--volume-floor",
-    "costs.funding_rate": "--funding", "costs.min_notional": "--min-notional", "schedule": "--schedule",
+    "costs.max_slippage_bps": "--max-slippage-bps", "costs.max_participation": "--max-participation",
+    "costs.participation_floor": "--participation-floor", "costs.funding_rate": "--funding", "costs.min_notional": "--min-notional", "schedule": "--schedule",
     "start": "--start", "end": "--end", "benchmark": "--benchmark", "benchmark_bar_label": "--bar-label",
     "planner.no_trade_band": "--band",
 }  # fmt: skip
@@ -180,6 +181,13 @@ def backtest(
     slippage_bps: Annotated[float, typer.Option(help="Fixed slippage in bps.")] = 0.0,
     impact: Annotated[float, typer.Option(help="Square-root impact coefficient vs bar volume.")] = 0.0,
     volume_floor: Annotated[float, typer.Option(help="Smallest bar volume used for impact.")] = 1.0,
+    max_slippage_bps: Annotated[float, typer.Option(help="Cap on a fill's adverse move, in bps.")] = 1000.0,
+    max_participation: Annotated[
+        float | None, typer.Option(help="Largest share of a bar's dollar volume an order takes (partial fill).")
+    ] = None,
+    participation_floor: Annotated[
+        float, typer.Option(help="Smallest bar dollar volume the participation cap assumes.")
+    ] = 0.0,
     funding: Annotated[
         float, typer.Option(help="Funding per day as a fraction of notional (longs pay), on top of funding/ files.")
     ] = 0.0,
@@ -233,7 +241,9 @@ def backtest(
         factory = RegistryOracleFactory(oracle, params)
         with _naming_options():
             costs = CostModel(taker_fee=fee, slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor,
-                              funding_rate=funding, min_notional=min_notional)  # fmt: skip
+                              max_slippage_bps=max_slippage_bps, max_participation=max_participation,
+                              participation_floor=participation_floor, funding_rate=funding,
+                              min_notional=min_notional)  # fmt: skip
             config = BacktestConfig(
                 initial_cash=cash, mode=mode, max_leverage=max_leverage, costs=costs, schedule=schedule,  # type: ignore[arg-type]
                 start=_date(start, "--start"), end=_date(end, "--end"),

@@ -33,7 +33,7 @@ from defipm.data.panel import PricePanel, to_datetime, to_datetime64
 from defipm.data.view import MarketView, ReplayClock
 from defipm.manager import PortfolioManager
 from defipm.oracles.base import Oracle, Rotation
-from defipm.venues.paper import PaperVenue, SlippageModel
+from defipm.venues.paper import PaperVenue
 
 OracleFactory = Callable[[MarketView], Oracle]
 ProgressCallback = Callable[[int, int], None]
@@ -137,6 +137,9 @@ class BacktestResult:
                 "slippage_bps": costs.slippage_bps,
                 "impact": costs.impact,
                 "volume_floor": costs.volume_floor,
+                "max_slippage_bps": costs.max_slippage_bps,
+                "max_participation": costs.max_participation,
+                "participation_floor": costs.participation_floor,
                 "funding_rate_per_day": costs.funding_rate,
                 "funding_series": costs.funding_series is not None,
                 "funding_from_data": self.funding_from_data,
@@ -188,7 +191,7 @@ def make_venue(config: BacktestConfig) -> PaperVenue:
         initial_cash=Decimal(repr(config.initial_cash)),
         mode=config.mode,
         taker_fee=Decimal(repr(c.taker_fee)),
-        slippage=SlippageModel(fixed_bps=c.slippage_bps, impact=c.impact, volume_floor=c.volume_floor),
+        slippage=c.slippage_model(),
         rules=lambda _s: rules,
         max_leverage=Decimal(repr(config.max_leverage)),
     )
@@ -266,7 +269,7 @@ def run_backtest(
     symbols = panel.symbols
     col = {s: j for j, s in enumerate(symbols)}
     close, volume = panel.close, panel.volume
-    use_volume = cfg.costs.impact > 0
+    use_volume = cfg.costs.uses_volume
     per_bar_funding = cfg.costs.funding_rate * panel.interval.total_seconds() / 86_400.0
     funding_series = _funding_series(cfg, panel)
     charge_funding = cfg.mode == "perp" and (cfg.costs.funding_rate != 0 or funding_series is not None)
