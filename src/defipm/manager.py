@@ -358,6 +358,8 @@ class PortfolioManager:
         self.venue.refresh()
         report.notes.extend(self.venue.pop_notices())
         universe = self.venue.get_universe()
+        if self.oracle.reads_account:  # a policy that observes its own book (a venue error fails the cycle)
+            self.oracle.observe_account(self.venue.snapshot())
         try:
             weights = weights_from(self.oracle.fetch_portfolio_weights(report.timestamp, universe))
         except InvalidWeightsError as exc:
