@@ -107,24 +107,38 @@ def _array_costs(
     noise: Amount,
     sell: bool | NDArray[np.bool_],
 ) -> FillCosts:
-    """``fill_costs`` over arrays: the scalar path's formula with numpy's element-wise operations."""
+    """``fill_costs`` over arrays: the scalar path's formula with numpy's element-wise operations.
+
+    An unknown (NaN) volume needs no replacement: ``maximum`` keeps the NaN and ``fmin`` / ``fmax`` drop it, so
+    the cap is not applied and the impact term is 0, as the scalar path's infinite volume gives. Written with few
+    numpy calls: a vectorised simulator calls this for every step."""
     amount = np.asarray(notional, dtype=np.float64)
     vol = np.asarray(np.nan if volume is None else volume, dtype=np.float64)
-    vol = np.where(np.isnan(vol), np.inf, vol)
-    z = np.asarray(noise, dtype=np.float64)
     filled = amount
     if model.max_participation is not None:
-        filled = np.minimum(amount, model.max_participation * np.maximum(vol, model.participation_floor))
+        filled = np.fmin(amount, model.max_participation * np.maximum(vol, model.participation_floor))
     slip: Any = np.float64(model.fixed_bps / 1e4)
     if model.impact:
-        slip = slip + model.impact * np.sqrt(filled / np.maximum(vol, model.volume_floor))
+        slip = slip + model.impact * np.sqrt(np.fmax(filled / np.maximum(vol, model.volume_floor), 0.0))
     if model.noise_bps:
-        slip = slip + np.abs(z) * (model.noise_bps / 1e4)
+        slip = slip + np.abs(np.asarray(noise, dtype=np.float64)) * (model.noise_bps / 1e4)
     slip = np.minimum(slip, model.max_slippage_bps / 1e4)
-    sells = np.asarray(sell, dtype=bool)
-    fee = fee_rate * filled * np.where(sells, 1.0 - slip, 1.0 + slip)
-    shape = np.broadcast_shapes(amount.shape, vol.shape, z.shape, sells.shape)
-    return FillCosts(*(np.array(np.broadcast_to(x, shape), dtype=np.float64) for x in (filled, slip, fee)))
+    if isinstance(sell, np.ndarray):
+        factor = np.where(sell, 1.0 - slip, 1.0 + slip)
+    else:
+        factor = (1.0 - slip) if sell else (1.0 + slip)
+    fee = fee_rate * filled * factor
+    shape = amount.shape
+    if vol.shape != shape or np.ndim(noise) or (isinstance(sell, np.ndarray) and sell.shape != shape):
+        shape = np.broadcast_shapes(amount.shape, vol.shape, np.shape(noise), np.shape(sell))
+    return FillCosts(_owned(filled, shape, filled is not amount), _owned(slip, shape, True), _owned(fee, shape, True))
+
+
+def _owned(values: Any, shape: tuple[int, ...], fresh: bool) -> NDArray[np.float64]:
+    """``values`` as a float64 array of ``shape`` that the caller owns (a new array unless it already is one)."""
+    if fresh and isinstance(values, np.ndarray) and values.shape == shape:
+        return values
+    return np.array(np.broadcast_to(values, shape), dtype=np.float64)
 
 
 _new_costs = tuple.__new__
