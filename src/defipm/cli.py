@@ -1,5 +1,5 @@
 """The ``defipm`` command line: init, demo, rebalance, run, status, kill-switch, deposit and withdraw, plus the
-sub-commands of the other parts (backtest, classify, numerai, chain, arb, hl-sim) when their extras are installed."""
+sub-commands of the other parts (backtest, classify, numerai, chain, arb, hl-sim, rl) when their extras are installed."""
 
 from __future__ import annotations
 
@@ -452,6 +452,7 @@ SUBAPPS = {
     "chain": ("defipm.chain.cli", "chain"),
     "arb": ("defipm.arb.cli", "arb"),
     "hl-sim": ("defipm.venues.hyperliquid.cli", "hyperliquid"),
+    "rl": ("defipm.rl.cli", "rl"),
 }
 
 
@@ -459,6 +460,7 @@ MODULE_EXTRAS = {
     "pandas": "backtest", "duckdb": "backtest", "pyarrow": "backtest", "plotly": "backtest",
     "psycopg": "postgres", "hyperliquid": "hyperliquid", "eth_account": "chain", "numerapi": "numerai",
     "web3": "chain", "prometheus_client": "arb", "ray": "ray", "fastapi": "service", "uvicorn": "service", "skfolio": "allocation",
+    "torch": "rl", "gymnasium": "rl", "stable_baselines3": "rl", "optuna": "rl",
 }  # fmt: skip
 """Optional modules and the extra that installs each, for one-line "needs the X extra" errors."""
 

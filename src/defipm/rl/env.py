@@ -5,7 +5,8 @@
 - Action (``defipm.rl.action``): one value per asset plus cash in [-1, 1], mapped to long-only weights.
 - Step: trade to the weights at the decision bar's closes (``defipm.rl.execution``: the planner's targets, the
   paper venue's cost function over all assets), then move ``rebalance_every`` bars on; the book drifts with prices.
-- Info: the bar reached, the equity there and the step's ``Trade`` (fees, slippage and filled notional per asset).
+- Info: the bar reached, the equity there, the step's ``Trade`` (fees, slippage and filled notional per asset)
+  and the equity right after the trade (at the decision bar's closes, what a backtest records for that bar).
 - Reward: the log growth of equity over the step, net of the taker fee, slippage and the liquidity cap.
 - An episode ends (truncated) when the span has no room for another step, or after ``episode_steps``; it
   terminates only if equity reaches zero.
@@ -102,9 +103,11 @@ class PortfolioEnv(gym.Env[Observation, NDArray[np.float32]]):
         """One step to ``target`` asset weights (None: no trade, the book drifts)."""
         m, t, book = self.market, self.t, self.book
         before = self._equity
-        trade = self._no_trade
+        trade, traded_equity = self._no_trade, before
         if target is not None:
-            trade = rebalance(book, m.close[t], m.volume[t], target, self.execution, self._order, self._values, before)
+            prices = m.close[t]
+            trade = rebalance(book, prices, m.volume[t], target, self.execution, self._order, self._values, before)
+            traded_equity = book.cash + float((book.units * prices).sum())
         self.t = t = t + self.every
         self.steps += 1
         self._mark()
@@ -113,7 +116,7 @@ class PortfolioEnv(gym.Env[Observation, NDArray[np.float32]]):
         reward = math.log(after / before) if not ruined and before > 0 else RUIN_REWARD
         limit = self.settings.episode_steps
         truncated = not ruined and (t + self.every > self.stop or (limit is not None and self.steps >= limit))
-        info = {"bar": t, "equity": after, "trade": trade}
+        info = {"bar": t, "equity": after, "trade": trade, "traded_equity": traded_equity}
         return self._observation(), reward, ruined, truncated, info
 
     def current_weights(self) -> tuple[NDArray[np.float64], float]:

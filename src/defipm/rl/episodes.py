@@ -35,6 +35,8 @@ class Episode:
     traded: NDArray[np.float64]
     weights: NDArray[np.float64]
     """Steps x assets: the weights chosen at each decision (NaN where the decider left the book as it was)."""
+    traded_equity: NDArray[np.float64]
+    """Per step: the equity right after its trade, at the decision bar's closes (a backtest's equity there)."""
     steps_per_year: float
 
 
@@ -42,7 +44,7 @@ def run_episode(env: PortfolioEnv, decide: Decider) -> Episode:
     """``decide`` from the span's first bar until the span ends (or the book is ruined)."""
     obs, info = env.reset(options={"start": env.start})
     bars, equity = [env.t], [float(info["equity"])]
-    fees, slippage, traded, chosen = [], [], [], []
+    fees, slippage, traded, chosen, after_trade = [], [], [], [], []
     while True:
         target = decide(env, obs)
         chosen.append(np.full(len(env.market.symbols), np.nan) if target is None else np.asarray(target))
@@ -53,6 +55,7 @@ def run_episode(env: PortfolioEnv, decide: Decider) -> Episode:
         fees.append(float(trade.fees.sum()))
         slippage.append(float(trade.slippage.sum()))
         traded.append(float(trade.traded.sum()))
+        after_trade.append(float(info["traded_equity"]))
         if ruined or truncated:
             break
     return Episode(
@@ -62,6 +65,7 @@ def run_episode(env: PortfolioEnv, decide: Decider) -> Episode:
         slippage=np.array(slippage),
         traded=np.array(traded),
         weights=np.array(chosen),
+        traded_equity=np.array(after_trade),
         steps_per_year=periods_per_year(env.market.interval) / env.every,
     )
 
