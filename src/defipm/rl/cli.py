@@ -335,16 +335,15 @@ def _tune(
 def models(
     model: Annotated[str | None, typer.Argument(help="Show one model's card (name or name@version).")] = None,
     registry: RegistryOption = DEFAULT_REGISTRY,
-    database: DatabaseOption = None,
 ) -> None:
-    """List the registered models (from the store's rows), or show one card."""
+    """List the models of the registry's folder, or show one card."""
     with _one_line_errors():
         from defipm.rl.registry import ModelRegistry
 
         if model is not None:
             console.print_json(ModelRegistry(registry).card(model).model_dump_json())
             return
-        cards = _registry(registry, database).cards()
+        cards = ModelRegistry(registry).cards()
     table = Table(title=f"models in {registry}")
     for col in ("model", "created", "symbols", "bars", "window", "every", "data", "test return", "test Sortino"):
         table.add_column(col)

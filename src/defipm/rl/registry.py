@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from defipm.core.errors import ConfigError
 from defipm.rl.model import NAME, LoadedModel, ModelCard
@@ -148,12 +148,7 @@ class ModelRegistry:
         )
 
     def cards(self, name: str | None = None) -> list[ModelCard]:
-        """Every registered model (of ``name``), oldest first: from the store when there is one, else the folder."""
-        if self.store is not None:
-            query = select(RLModelRecord.card).order_by(RLModelRecord.created_at, RLModelRecord.id)
-            if name is not None:
-                query = query.where(RLModelRecord.name == name)
-            with self.store.engine.connect() as conn:
-                return [ModelCard.model_validate_json(text) for text in conn.execute(query).scalars()]
+        """Every model in the folder (of ``name``), by name then version. (The store's rows are an index of the
+        registrations made with a store, for readers without the folder, such as the service.)"""
         names = [name] if name is not None else self.names()
         return [self.card(f"{n}@{v}") for n in names for v in self._versions(n)]
