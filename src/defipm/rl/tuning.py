@@ -4,7 +4,7 @@ The training part is split again, chronologically: the first ``fit_fraction`` tr
 rest validates it (the metric of ``defipm.rl.search``). The test part is never read, so the figures reported on
 it after tuning are still out of sample. Trials are sampled by Optuna's TPE sampler, seeded.
 
-Searched: ``learning_rate`` (1e-5 to 1e-3, log), ``n_steps`` (128 to 1,024), ``gamma`` (0.9 to 0.999),
+Searched: ``learning_rate`` (1e-5 to 1e-3, log), ``n_steps`` (128 to 1,024, at most the training's ``timesteps``), ``gamma`` (0.9 to 0.999),
 ``ent_coef`` (1e-8 to 1e-2, log) and ``clip_range`` (0.1 to 0.3).
 """
 
@@ -21,6 +21,10 @@ from defipm.rl.market import MarketArrays
 from defipm.rl.pipeline import TrainingPlan, train_model
 from defipm.rl.search import METRICS
 from defipm.rl.split import MIN_STEPS, Span, Split
+
+
+ROLLOUTS = (128, 256, 512, 1024)
+"""The ``n_steps`` tried (those up to ``timesteps``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +91,8 @@ def tune(
 
 
 def _sample(trial: Any, plan: TrainingPlan) -> dict[str, Any]:
-    n_steps = trial.suggest_categorical("n_steps", [128, 256, 512, 1024])
+    sizes = [n for n in ROLLOUTS if n <= plan.ppo.timesteps] or [ROLLOUTS[0]]  # a rollout within the training
+    n_steps = trial.suggest_categorical("n_steps", sizes)
     return {
         "learning_rate": trial.suggest_float("learning_rate", 1e-5, 1e-3, log=True),
         "n_steps": n_steps,
