@@ -48,9 +48,9 @@ def buy_and_hold(asset: int) -> Decider:
 def covariance(scheme: Scheme | str = Scheme.HRP, lookback: int = DEFAULT_LOOKBACK) -> Decider:
     """HRP or minimum variance (``scheme``) on the simple returns of the ``lookback`` bars up to each decision;
     ``allocate`` falls back to inverse volatility on a singular estimate, as it says."""
+    if scheme not in (Scheme.HRP, Scheme.MIN_VARIANCE):
+        raise ConfigError(f"the covariance baseline is hrp or min_variance, got {scheme!r}")
     kind = Scheme(scheme)
-    if kind not in (Scheme.HRP, Scheme.MIN_VARIANCE):
-        raise ConfigError(f"baseline scheme must be hrp or min_variance, got {scheme!r}")
     if lookback < 2:
         raise ConfigError(f"baseline lookback must be at least 2 bars, got {lookback}")
 

@@ -56,10 +56,10 @@ EveryOption = Annotated[str, typer.Option(help="Rebalancing interval (a whole nu
 
 @contextmanager
 def _one_line_errors() -> Iterator[None]:
-    """Any defipm error as one line on stderr and exit code 1."""
+    """Any defipm error (and a ``ValueError`` naming a bad value) as one line on stderr and exit code 1."""
     try:
         yield
-    except DefipmError as exc:
+    except (DefipmError, ValueError) as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
@@ -219,7 +219,10 @@ def evaluate(
         from defipm.rl.report import evaluation_table, write_evaluation_html, write_evaluation_json
 
         require_rl("defipm rl evaluate")
-        per_bar_rate(risk_free, 1.0)  # refuses a rate that is not a yearly fraction, before anything runs
+        try:
+            per_bar_rate(risk_free, 1.0)  # a rate that is not a yearly fraction, refused before anything runs
+        except ValueError as exc:
+            raise ConfigError(f"--risk-free: {exc}") from None
         card = ModelRegistry(registry).card(model)
         panel, market = _load(data, list(card.symbols), bar_label)
         loaded = ModelRegistry(registry).load(model, symbols=market.symbols, interval=market.interval, where=str(data))

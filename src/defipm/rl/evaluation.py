@@ -87,13 +87,14 @@ def evaluate(
     lookback: int = DEFAULT_LOOKBACK,
 ) -> Evaluation:
     """Run the policy and the three baselines over ``span`` and compute their figures."""
+    allocation = covariance(scheme, lookback)  # refuses another scheme before anything runs
     env = evaluation_env(market, span, model.card)
     close = benchmark.close if benchmark is not None else None
     name = benchmark.name if benchmark is not None else "benchmark"
     deciders: list[tuple[str, Decider]] = [
         (f"policy {model.card.ref}", policy_decider(model)),
         ("equal weight", equal_weight),
-        (f"{Scheme(scheme).value} (lookback {lookback})", covariance(scheme, lookback)),
+        (f"{Scheme(scheme).value} (lookback {lookback})", allocation),
     ]
     contenders = [_run(label, env, decide, close, risk_free, name) for label, decide in deciders]
     notes: list[str] = []
