@@ -22,7 +22,6 @@ from defipm.rl.pipeline import TrainingPlan, train_model
 from defipm.rl.search import METRICS
 from defipm.rl.split import MIN_STEPS, Span, Split
 
-
 ROLLOUTS = (128, 256, 512, 1024)
 """The ``n_steps`` tried (those up to ``timesteps``)."""
 
