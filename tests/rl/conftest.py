@@ -22,8 +22,10 @@ COSTS = {
     "volume_floor": 1e5,
     "max_participation": 0.1,
     "participation_floor": 1e5,
+    "cost_reserve_bps": 0.0,
 }
-"""Fees, a half-spread, square-root impact and a participation cap that binds on these volumes."""
+"""Fees, a half-spread, square-root impact and a participation cap that binds on these volumes; no reserve for the
+slippage, so some buys cannot be paid for and are refused (as the spot venue refuses them)."""
 
 
 def tiny_plan(name: str = "tiny", **env: object):  # type: ignore[no-untyped-def]

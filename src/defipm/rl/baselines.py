@@ -23,6 +23,8 @@ from defipm.rl.market import MarketArrays
 
 DEFAULT_LOOKBACK = 90
 """Bars of returns the covariance baselines estimate on."""
+INVESTED_CASH = 0.01
+"""Cash weight at or below which buy-and-hold counts as bought (the planner keeps a reserve back for costs)."""
 
 
 def equal_weight(env: PortfolioEnv, _obs: Observation) -> NDArray[np.float64]:
@@ -31,13 +33,13 @@ def equal_weight(env: PortfolioEnv, _obs: Observation) -> NDArray[np.float64]:
 
 
 def buy_and_hold(asset: int) -> Decider:
-    """All in ``asset`` (its column) at the first decision, then no trade."""
-    bought: list[bool] = []
+    """All in ``asset`` (its column) until the book holds it (a participation cap may take several steps to fill
+    the order), then no trade: the book is left to drift."""
 
     def decide(env: PortfolioEnv, _obs: Observation) -> NDArray[np.float64] | None:
-        if bought:
+        _, cash = env.current_weights()
+        if cash <= INVESTED_CASH:
             return None
-        bought.append(True)
         weights = np.zeros(len(env.market.symbols))
         weights[asset] = 1.0
         return weights

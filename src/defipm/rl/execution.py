@@ -113,10 +113,10 @@ def rebalance(
     filled, slip, fee = fill_costs(model.slippage, np.abs(delta), volumes, model.taker_fee, 0.0, sell)
     moved = filled * slip
     signed = np.copysign(filled, delta)
-    flow = -(signed + moved + fee)  # cash in: a sell's filled - slippage - fee; out: a buy's filled + both
-    change = float(flow.sum())
+    outflow = signed + moved + fee  # a buy's filled + slippage + fee; minus a sell's filled - slippage - fee
+    change = -float(outflow.sum())
     if book.cash + change < 0:  # sells come first and buys only spend: all are paid for unless the end is short
-        filled, flow = _affordable(book.cash, filled, flow, sell, order)
+        filled, flow = _affordable(book.cash, filled, -outflow, sell, order)
         moved, fee, change = filled * slip, np.where(filled > 0, fee, 0.0), float(flow.sum())
         signed = np.copysign(filled, delta)
     book.cash += change
@@ -154,14 +154,15 @@ def _affordable(
     order: Sequence[int],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The fills and cash flows once the buys the cash cannot pay for are refused: sells first, then buys in
-    ``order``; a buy costing more than the cash left is refused whole (the spot venue's rule)."""
-    filled, flow = filled.copy(), flow.copy()
-    left = cash + float(flow[sell].sum())
+    ``order``; a buy costing more than the cash left is refused whole (the spot venue's rule). In plain floats:
+    a loop over numpy scalars would cost more than the whole rebalance."""
+    fills, flows, sells = filled.tolist(), flow.tolist(), sell.tolist()
+    left = cash + sum(f for f, s in zip(flows, sells, strict=True) if s)
     for i in order:
-        if sell[i] or not filled[i]:
+        if sells[i] or not fills[i]:
             continue
-        if left + flow[i] < 0:
-            filled[i] = flow[i] = 0.0
+        if left + flows[i] < 0:
+            fills[i] = flows[i] = 0.0
         else:
-            left += flow[i]
-    return filled, flow
+            left += flows[i]
+    return np.array(fills), np.array(flows)

@@ -74,7 +74,9 @@ class CostSettings(ConfigModel):
     impact against the bar's dollar volume. max_slippage_bps: cap on a fill's adverse move. max_participation /
     participation_floor: a trade takes at most this share of the bar's dollar volume (or of the floor, when the bar
     reports less), the rest does not fill. min_notional: smaller trades are skipped. no_trade_band: smaller
-    changes (a share of equity) are skipped. cost_reserve_bps: expected slippage kept back besides the fee.
+    changes (a share of equity) are skipped. cost_reserve_bps: expected slippage kept back besides the fee (the
+    planner's reserve): a spot venue refuses a buy the cash cannot pay for, so a fully invested target needs room
+    for its slippage; 50 bps covers a spread and moderate impact, raise it with heavy impact.
     """
 
     taker_fee: float = Field(default=0.003, ge=0, le=0.05, allow_inf_nan=False)
@@ -86,7 +88,7 @@ class CostSettings(ConfigModel):
     participation_floor: float = Field(default=0.0, ge=0, le=1e15, allow_inf_nan=False)
     min_notional: float = Field(default=0.0, ge=0, le=1e15, allow_inf_nan=False)
     no_trade_band: float = Field(default=0.0, ge=0, lt=1, allow_inf_nan=False)
-    cost_reserve_bps: float = Field(default=0.0, ge=0, le=1_000, allow_inf_nan=False)
+    cost_reserve_bps: float = Field(default=50.0, ge=0, le=1_000, allow_inf_nan=False)
 
     def cost_model(self) -> CostModel:
         """The backtest's cost model with these costs."""

@@ -129,7 +129,7 @@ def _array_costs(
         factor = (1.0 - slip) if sell else (1.0 + slip)
     fee = fee_rate * filled * factor
     shape = amount.shape
-    if vol.shape != shape or np.ndim(noise) or (isinstance(sell, np.ndarray) and sell.shape != shape):
+    if vol.shape != shape or isinstance(noise, np.ndarray) or (isinstance(sell, np.ndarray) and sell.shape != shape):
         shape = np.broadcast_shapes(amount.shape, vol.shape, np.shape(noise), np.shape(sell))
     return FillCosts(_owned(filled, shape, filled is not amount), _owned(slip, shape, True), _owned(fee, shape, True))
 
