@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -136,7 +137,10 @@ def run_jobs(
     """``[function(shared, *job) for job in jobs]``, in that order, run in local processes (``workers`` of them;
     ``shared`` is sent to each process once), on a Ray cluster (``ray_address``; "local" starts one on loopback,
     ``shared`` is put in its object store once) or inline (``workers=1``, or a single job). ``function`` must be
-    importable by the workers (a module-level function). ``progress(done, total)`` after each job."""
+    importable by the workers (a module-level function) and ``shared`` picklable: the processes are forked from
+    a fresh single-threaded server (``forkserver``), never from this process, whose threads (torch's, DuckDB's)
+    may hold a lock at the fork and leave the worker waiting on it forever. ``progress(done, total)`` after
+    each job."""
     out: list[R] = []
     if ray_address is not None:
         import ray
@@ -160,7 +164,8 @@ def run_jobs(
             if progress:
                 progress(k + 1, len(jobs))
         return out
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(shared,)) as pool:
+    context = multiprocessing.get_context("forkserver")  # a fork of a process running threads can deadlock
+    with ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=(shared,)) as pool:
         futures = [pool.submit(_call_in_worker, function, tuple(job)) for job in jobs]
         for k, fut in enumerate(futures):
             out.append(fut.result())
