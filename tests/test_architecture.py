@@ -136,6 +136,8 @@ FIXED_RECORDS = {
     "defipm/store/migrations/versions/*": "a migration is the record of one schema change: rewriting a released "
     "one to split it would change history, not code",
 }
+
+
 def _functions(path: Path) -> Iterator[tuple[str, int]]:
     """(qualified name, lines from ``def`` to the last line) of every function in ``path``."""
 

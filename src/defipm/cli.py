@@ -1,6 +1,6 @@
 """The ``defipm`` command line: init, demo, rebalance, run, status, kill-switch, deposit and withdraw, plus the
-sub-commands of the other parts (backtest, classify, numerai, chain, arb, hl-sim, hl) when their extras are
-installed."""
+sub-commands of the other parts (backtest, classify, numerai, chain, arb, hl-sim, hl, serve, rl) when their extras
+are installed."""
 
 from __future__ import annotations
 
@@ -471,6 +471,7 @@ SUBAPPS = {
     "hl-sim": ("defipm.venues.hyperliquid.cli", "hyperliquid"),
     "serve": ("defipm.service.cli", "service"),
     "hl": ("defipm.hl_cli", "hyperliquid"),
+    "rl": ("defipm.rl.cli", "rl"),
 }
 
 
@@ -479,6 +480,7 @@ MODULE_EXTRAS = {
     "psycopg": "postgres", "hyperliquid": "hyperliquid", "eth_account": "chain", "numerapi": "numerai",
     "web3": "chain", "prometheus_client": "arb", "ray": "ray", "fastapi": "service", "uvicorn": "service",
     "sse_starlette": "service", "jinja2": "service", "skfolio": "allocation",
+    "torch": "rl", "gymnasium": "rl", "stable_baselines3": "rl", "optuna": "rl",
 }  # fmt: skip
 """Optional modules and the extra that installs each, for one-line "needs the X extra" errors."""
 

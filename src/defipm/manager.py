@@ -394,6 +394,8 @@ class PortfolioManager:
         universe = self._refresh_market(report)
         if self.rebalance is not None and not self._rebalance_due(report):
             return None
+        if self.oracle.reads_account:  # a policy that observes its own book (a venue error fails the cycle)
+            self.oracle.observe_account(self.venue.snapshot())
         try:
             weights = self._target_weights(report, universe)
         except Exception as exc:  # the oracle's failure or its invalid weights: in the report, raised once recorded

@@ -49,13 +49,15 @@ BUILTIN_ORACLES = {
     "momentum": "defipm.oracles.momentum:MomentumOracle",
     "tbn": "defipm.oracles.tbn:TBNOracle",
     "classifier": "defipm.oracles.classifier:ClassifierOracle",
+    "ppo": "defipm.oracles.ppo:PPOOracle",
+    "ppo_rotation": "defipm.oracles.ppo_rotation:PPORotationOracle",
 }
 BUILTIN_VENUES = {
     "paper": "defipm.venues.paper.venue:PaperVenue",
     "hyperliquid": "defipm.venues.hyperliquid.venue:HyperliquidVenue",
     "uniswap": "defipm.venues.uniswap.venue:UniswapVenue",
 }
-BUILTIN_EXTRAS = {"tbn": "numerai", "hyperliquid": "hyperliquid", "uniswap": "chain"}
+BUILTIN_EXTRAS = {"tbn": "numerai", "hyperliquid": "hyperliquid", "uniswap": "chain", "ppo": "rl", "ppo_rotation": "rl"}
 """The extra that installs what a built-in needs beyond the base package."""
 C = TypeVar("C", bound=Configurable)
 

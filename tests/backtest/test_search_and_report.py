@@ -155,10 +155,10 @@ def test_a_month_keeps_its_last_daily_bar(tmp_path: Path) -> None:
 
 
 def test_a_riskless_gain_wins_a_search_on_a_ratio_it_leaves_undefined() -> None:
-    from defipm.backtest.search import _score
+    from defipm.backtest.search import metric_score
 
     riskless = {"calmar": float("nan"), "sortino": float("nan"), "total_return": 0.05}
     risky = {"calmar": 2.0, "sortino": 1.5, "total_return": 0.20}
     losing = {"calmar": float("nan"), "total_return": -0.01}
     for metric in ("calmar", "sortino"):
-        assert _score(riskless, metric) > _score(risky, metric) > _score(losing, metric)
+        assert metric_score(riskless, metric) > metric_score(risky, metric) > metric_score(losing, metric)

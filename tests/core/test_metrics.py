@@ -85,3 +85,21 @@ def test_turnover_exposure_and_summary() -> None:
     one = m.summarize([100.0, 100.0], 365.0, traded_notional=[0.0, 100.0])
     assert one.bars == 1 and one.turnover == pytest.approx(1.0) and one.annual_turnover == pytest.approx(365.0)
     assert m.periods_per_year(__import__("datetime").timedelta(hours=1)) == 8760
+
+
+def test_an_annual_risk_free_rate_reads_back_as_itself_in_the_capm_figure() -> None:
+    rng = np.random.default_rng(3)
+    btc = rng.normal(0.001, 0.03, 400)
+    r = 0.5 * btc + rng.normal(0.0, 0.01, 400)
+    rf = m.per_bar_rate(0.04, PPY)
+    _, beta = m.alpha_beta(r, btc, PPY, risk_free=rf)
+    assert beta == pytest.approx(np.cov(r, btc, ddof=0)[0, 1] / np.var(btc), rel=1e-12)
+    expected = m.capm_expected_return(beta, btc, PPY, risk_free=rf)
+    assert expected == pytest.approx(0.04 + beta * (btc.mean() * 365 - 0.04), rel=1e-12)
+    assert m.capm_expected_return(0.0, btc, PPY, risk_free=rf) == pytest.approx(0.04, rel=1e-12)
+
+
+@pytest.mark.parametrize("rate", [float("nan"), float("inf"), -1.0, -2.0])
+def test_a_risk_free_rate_that_is_not_a_yearly_fraction_is_refused(rate: float) -> None:
+    with pytest.raises(ValueError, match="risk-free rate"):
+        m.per_bar_rate(rate, PPY)

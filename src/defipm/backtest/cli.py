@@ -45,7 +45,8 @@ console = Console()
 FIELD_OPTIONS = {
     "initial_cash": "--cash", "mode": "--mode", "max_leverage": "--max-leverage", "costs.taker_fee": "--fee",
     "costs.slippage_bps": "--slippage-bps", "costs.impact": "--impact", "costs.volume_floor": "--volume-floor",
-    "costs.funding_rate": "--funding", "costs.min_notional": "--min-notional", "schedule": "--schedule",
+    "costs.max_slippage_bps": "--max-slippage-bps", "costs.max_participation": "--max-participation",
+    "costs.participation_floor": "--participation-floor", "costs.funding_rate": "--funding", "costs.min_notional": "--min-notional", "schedule": "--schedule",
     "start": "--start", "end": "--end", "benchmark": "--benchmark", "benchmark_bar_label": "--bar-label",
     "planner.no_trade_band": "--band",
 }  # fmt: skip
@@ -261,6 +262,13 @@ FeeOption = Annotated[float | None, typer.Option(help="Taker fee as a fraction (
 SlippageOption = Annotated[float | None, typer.Option(help="Fixed slippage in bps [0].")]
 ImpactOption = Annotated[float | None, typer.Option(help="Square-root impact coefficient vs bar volume [0].")]
 VolumeFloorOption = Annotated[float | None, typer.Option(help="Smallest bar volume used for impact [1].")]
+MaxSlippageOption = Annotated[float, typer.Option(help="Cap on a fill's adverse move, in bps.")]
+ParticipationOption = Annotated[
+    float | None, typer.Option(help="Largest share of a bar's dollar volume an order takes (partial fill).")
+]
+ParticipationFloorOption = Annotated[
+    float, typer.Option(help="Smallest bar dollar volume the participation cap assumes.")
+]
 FundingOption = Annotated[
     float, typer.Option(help="Funding per day as a fraction of notional (longs pay), on top of funding/ files.")
 ]
@@ -306,6 +314,9 @@ def backtest(
     slippage_bps: SlippageOption = None,
     impact: ImpactOption = None,
     volume_floor: VolumeFloorOption = None,
+    max_slippage_bps: MaxSlippageOption = 1000.0,
+    max_participation: ParticipationOption = None,
+    participation_floor: ParticipationFloorOption = 0.0,
     funding: FundingOption = 0.0,
     min_notional: MinNotionalOption = 0.0,
     max_leverage: LeverageOption = None,
@@ -335,7 +346,9 @@ def backtest(
         factory = RegistryOracleFactory(kind, params)
         venue = venue_options(settings, dict(cash=cash, mode=mode, fee=fee, max_leverage=max_leverage,
                                              slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor))  # fmt: skip
-        config = _config(venue, _trade_settings(settings, band), schedule=schedule, funding=funding,
+        fills = dict(max_slippage_bps=max_slippage_bps, max_participation=max_participation,
+                     participation_floor=participation_floor)  # fmt: skip
+        config = _config(venue, _trade_settings(settings, band), fills, schedule=schedule, funding=funding,
                          min_notional=min_notional, start=start, end=end, benchmark=benchmark, bar_label=bar_label)  # fmt: skip
         panel = _load_panel(data, symbols, bar_label, interval)
         if grid:
@@ -351,6 +364,7 @@ def backtest(
 def _config(
     venue: tuple[dict[str, Any], dict[str, str]],
     trade: dict[str, Any],
+    fills: dict[str, Any],
     *,
     schedule: str,
     funding: float,
@@ -361,13 +375,15 @@ def _config(
     bar_label: str,
 ) -> BacktestConfig:
     """The replay's settings from the account and cost options (``venue_options``: values and where the config set
-    them, for errors to name), the trade config's planner and risk limits, and the other options."""
+    them, for errors to name), the trade config's planner and risk limits, the fill caps (``max_slippage_bps``,
+    ``max_participation``, ``participation_floor``) and the other options."""
     options, from_config = venue
     with _naming_options(from_config):
         return BacktestConfig(
             initial_cash=options["cash"], mode=options["mode"], max_leverage=options["max_leverage"], schedule=schedule,
             costs=CostModel(taker_fee=options["fee"], slippage_bps=options["slippage_bps"], impact=options["impact"],
-                            volume_floor=options["volume_floor"], funding_rate=funding, min_notional=min_notional),
+                            volume_floor=options["volume_floor"], funding_rate=funding, min_notional=min_notional,
+                            **fills),
             start=utc_datetime(start, "--start"), end=utc_datetime(end, "--end"), benchmark=_benchmark(benchmark),
             benchmark_bar_label=_bar_label(bar_label), **trade,
         )  # fmt: skip

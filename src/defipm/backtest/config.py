@@ -24,6 +24,8 @@ from defipm.core.risk import RiskLimits
 from defipm.core.schedule import EveryKBars, Schedule, parse_schedule
 from defipm.core.triggers import RebalancePolicy
 from defipm.data.funding import MAX_FUNDING_RATE
+from defipm.venues.paper.fill_model import MAX_SLIPPAGE_BPS as MAX_FILL_SLIPPAGE_BPS
+from defipm.venues.paper.fill_model import SlippageModel
 from defipm.venues.paper.params import PaperMode
 
 MAX_CASH = 1e12
@@ -82,6 +84,11 @@ class CostModel:
     slippage_bps: fixed adverse move of every fill from the bar close, in basis points (at most 1,000).
     impact: square-root impact coefficient: a fill of notional N moves ``impact x sqrt(N / bar volume)``.
     volume_floor: smallest bar volume (quote currency) used for impact; hourly sources often report 0.
+    max_slippage_bps: cap on a fill's whole adverse move (fixed + impact), in basis points, below 10,000.
+    max_participation: largest share of a bar's dollar volume one order may take (None: no cap); the rest does
+      not fill (a partial fill).
+    participation_floor: smallest bar dollar volume the participation cap assumes (quote currency; 0: a bar
+      without volume fills nothing).
     funding_rate: constant funding per day as a fraction of position notional (longs pay, shorts receive;
       0.0001 = 1 bp a day), charged every bar pro rata, in (-1, 1). Perp mode only. Funding files in the data
       folder (``funding/``) are charged on top of it.
@@ -95,6 +102,9 @@ class CostModel:
     slippage_bps: float = 0.0
     impact: float = 0.0
     volume_floor: float = 1.0
+    max_slippage_bps: float = MAX_FILL_SLIPPAGE_BPS
+    max_participation: float | None = None
+    participation_floor: float = 0.0
     funding_rate: float = 0.0
     funding_series: NDArray[np.float64] | None = field(default=None, compare=False, repr=False)
     min_notional: float = 0.0
@@ -105,6 +115,10 @@ class CostModel:
         bounded("costs.slippage_bps", self.slippage_bps, 0, MAX_SLIPPAGE_BPS)
         bounded("costs.impact", self.impact, 0, MAX_IMPACT)
         bounded("costs.volume_floor", self.volume_floor, 0, MAX_AMOUNT, low_open=True)
+        bounded("costs.max_slippage_bps", self.max_slippage_bps, 0, 10_000, low_open=True, high_open=True)
+        if self.max_participation is not None:
+            bounded("costs.max_participation", self.max_participation, 0, 1, low_open=True)
+        bounded("costs.participation_floor", self.participation_floor, 0, MAX_AMOUNT)
         bounded("costs.funding_rate", self.funding_rate, -1, 1, low_open=True, high_open=True)
         bounded("costs.min_notional", self.min_notional, 0, MAX_AMOUNT)
         bounded("costs.size_step", self.size_step, 0, 1e6, low_open=True)
@@ -114,6 +128,22 @@ class CostModel:
     @property
     def has_funding(self) -> bool:
         return self.funding_rate != 0 or self.funding_series is not None
+
+    @property
+    def uses_volume(self) -> bool:
+        """Whether fills depend on the bar's volume (impact or the participation cap)."""
+        return self.impact > 0 or self.max_participation is not None
+
+    def slippage_model(self) -> SlippageModel:
+        """The paper venue's fill model with these costs (``defipm.venues.paper.fill_model``)."""
+        return SlippageModel(
+            fixed_bps=self.slippage_bps,
+            impact=self.impact,
+            volume_floor=self.volume_floor,
+            max_slippage_bps=self.max_slippage_bps,
+            max_participation=self.max_participation,
+            participation_floor=self.participation_floor,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -32,7 +32,7 @@ from defipm.data.panel import PricePanel, to_datetime, to_datetime64
 from defipm.data.view import MarketView, ReplayClock
 from defipm.manager import PortfolioManager
 from defipm.oracles.base import Oracle
-from defipm.venues.paper import PaperVenue, SlippageModel
+from defipm.venues.paper import PaperVenue
 from defipm.venues.paper.params import PaperMode
 
 OracleFactory = Callable[[MarketView], Oracle]
@@ -64,7 +64,7 @@ def make_venue(config: BacktestConfig) -> PaperVenue:
         initial_cash=Decimal(repr(config.initial_cash)),
         mode=config.mode,
         taker_fee=Decimal(repr(c.taker_fee)),
-        slippage=SlippageModel(fixed_bps=c.slippage_bps, impact=c.impact, volume_floor=c.volume_floor),
+        slippage=c.slippage_model(),
         rules=lambda _s: rules,
         max_leverage=Decimal(repr(config.max_leverage)),
     )
@@ -203,7 +203,7 @@ class _Replay:
         self.traded_bars = self.due.copy()
         """The scheduled bars, less those on which a rebalance policy had nothing due (WAITING)."""
         self.benchmark = benchmark_prices(cfg.benchmark, panel, lo, hi, cfg.benchmark_bar_label)
-        self.quotes = _BarQuotes(panel, with_volume=cfg.costs.impact > 0)
+        self.quotes = _BarQuotes(panel, with_volume=cfg.costs.uses_volume)
         self.funding_model = _Funding(cfg, panel)
         n, m = hi - lo, len(panel.symbols)
         self.equity, self.cash = np.empty(n), np.empty(n)

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -33,6 +34,7 @@ from defipm.data.view import MarketView
 from defipm.oracles.base import Oracle
 
 OracleFactory = Callable[..., Oracle]
+R = TypeVar("R")
 HIGHER_IS_BETTER = {"sharpe", "sortino", "calmar", "cagr", "total_return", "hit_rate", "alpha"}
 LOWER_IS_BETTER = {"annual_volatility", "max_drawdown_duration", "annual_turnover"}
 
@@ -95,12 +97,12 @@ class SearchResult:
 
 
 # -- workers -------------------------------------------------------------------------------------------------
-_PANEL: PricePanel | None = None
+_SHARED: Any = None
 
 
-def _init_worker(panel: PricePanel) -> None:
-    global _PANEL
-    _PANEL = panel
+def _init_worker(shared: Any) -> None:
+    global _SHARED
+    _SHARED = shared
 
 
 def _bind(factory: OracleFactory, params: dict[str, Any]) -> Callable[[MarketView], Oracle]:
@@ -119,14 +121,60 @@ def evaluate(
     return result.summary().to_dict()
 
 
-def _evaluate_in_worker(
-    factory: OracleFactory, point: Point, config: BacktestConfig, start: datetime, end: datetime
-) -> dict[str, Any]:
-    assert _PANEL is not None, "worker not initialised with the price panel"
-    return evaluate(_PANEL, factory, point, config, start, end)
+def _call_in_worker(function: Callable[..., R], args: tuple[Any, ...]) -> R:
+    return function(_SHARED, *args)
 
 
-def _score(metrics: dict[str, Any], metric: str) -> float:
+def run_jobs(
+    function: Callable[..., R],
+    shared: Any,
+    jobs: Sequence[tuple[Any, ...]],
+    *,
+    workers: int | None = None,
+    ray_address: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[R]:
+    """``[function(shared, *job) for job in jobs]``, in that order, run in local processes (``workers`` of them;
+    ``shared`` is sent to each process once), on a Ray cluster (``ray_address``; "local" starts one on loopback,
+    ``shared`` is put in its object store once) or inline (``workers=1``, or a single job). ``function`` must be
+    importable by the workers (a module-level function) and ``shared`` picklable: the processes are forked from
+    a fresh single-threaded server (``forkserver``), never from this process, whose threads (torch's, DuckDB's)
+    may hold a lock at the fork and leave the worker waiting on it forever. ``progress(done, total)`` after
+    each job."""
+    out: list[R] = []
+    if ray_address is not None:
+        import ray
+
+        if not ray.is_initialized():
+            if ray_address == "local":
+                start_local_ray()
+            else:
+                ray.init(address=ray_address, ignore_reinit_error=True)
+        shared_ref = ray.put(shared)
+        remote = ray.remote(function)
+        refs = [remote.remote(shared_ref, *job) for job in jobs]
+        for k, ref in enumerate(refs):
+            out.append(ray.get(ref))
+            if progress:
+                progress(k + 1, len(jobs))
+        return out
+    if workers == 1 or len(jobs) == 1:
+        for k, job in enumerate(jobs):
+            out.append(function(shared, *job))
+            if progress:
+                progress(k + 1, len(jobs))
+        return out
+    context = multiprocessing.get_context("forkserver")  # a fork of a process running threads can deadlock
+    with ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=(shared,)) as pool:
+        futures = [pool.submit(_call_in_worker, function, tuple(job)) for job in jobs]
+        for k, fut in enumerate(futures):
+            out.append(fut.result())
+            if progress:
+                progress(k + 1, len(jobs))
+    return out
+
+
+def metric_score(metrics: dict[str, Any], metric: str) -> float:
     """Higher is better. A ratio left undefined by a risk of zero (Calmar without drawdown, Sortino without a
     losing bar, Sharpe without volatility) scores as the best possible when the run made money, else the worst."""
     value = metrics.get(metric)
@@ -145,36 +193,8 @@ def _run_all(
     ray_address: str | None,
     progress: Callable[[int, int], None] | None,
 ) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    if ray_address is not None:
-        import ray
-
-        if not ray.is_initialized():
-            if ray_address == "local":
-                start_local_ray()
-            else:
-                ray.init(address=ray_address, ignore_reinit_error=True)
-        panel_ref = ray.put(panel)
-        remote = ray.remote(evaluate)
-        refs = [remote.remote(panel_ref, factory, p, config, s, e) for p, s, e in jobs]
-        for k, ref in enumerate(refs):
-            out.append(ray.get(ref))
-            if progress:
-                progress(k + 1, len(jobs))
-        return out
-    if workers == 1 or len(jobs) == 1:
-        for k, (p, s, e) in enumerate(jobs):
-            out.append(evaluate(panel, factory, p, config, s, e))
-            if progress:
-                progress(k + 1, len(jobs))
-        return out
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(panel,)) as pool:
-        futures = [pool.submit(_evaluate_in_worker, factory, p, config, s, e) for p, s, e in jobs]
-        for k, fut in enumerate(futures):
-            out.append(fut.result())
-            if progress:
-                progress(k + 1, len(jobs))
-    return out
+    tasks = [(factory, point, config, start, end) for point, start, end in jobs]
+    return run_jobs(evaluate, panel, tasks, workers=workers, ray_address=ray_address, progress=progress)
 
 
 RAY_SINGLE_MACHINE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
@@ -283,7 +303,7 @@ def search(
                 for error, labels in by_error.items()
             )
             raise ConfigError(f"the grid has no valid point on the training part {tr0} to {tr1}: {reasons}")
-        best_pt, best_row = max(valid, key=lambda item: _score(item[1], metric))
+        best_pt, best_row = max(valid, key=lambda item: metric_score(item[1], metric))
         folds.append(Fold((tr0, tr1), (te0, te1), best_pt, best_row, {}, table))
         chosen_jobs.append((best_pt, te0, te1))
     test_rows = _run_all(panel, factory, chosen_jobs, cfg, workers, ray_address, None)

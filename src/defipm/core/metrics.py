@@ -2,8 +2,8 @@
 
 Holds: ``returns_from_equity``, ``total_return``, ``cagr``, ``annual_volatility``, ``sharpe``, ``sortino``,
 ``drawdown``, ``max_drawdown``, ``max_drawdown_duration``, ``calmar``, ``hit_rate``, ``alpha_beta``,
-``capm_expected_return``, ``turnover``, ``exposures``, ``periods_per_year`` and ``summarize`` (all of them at
-once, as a ``PerformanceSummary``).
+``capm_expected_return``, ``per_bar_rate``, ``turnover``, ``exposures``, ``periods_per_year`` and ``summarize``
+(all of them at once, as a ``PerformanceSummary``).
 
 Conventions (those of empyrical, which the tests compare against):
 - ``returns`` are simple per-bar returns (``equity[t] / equity[t-1] - 1``); NaNs are ignored where noted.
@@ -35,6 +35,17 @@ def periods_per_year(interval: timedelta, days_per_year: float = DAYS_PER_YEAR) 
     if seconds <= 0:
         raise ValueError(f"bar interval must be positive, got {interval}")
     return days_per_year * 86_400.0 / seconds
+
+
+def per_bar_rate(annual_rate: float, periods_per_year: float) -> float:
+    """The per-bar ``risk_free`` of an annual rate (0.04 = 4% a year): ``annual_rate / periods_per_year``, the
+    arithmetic convention ``capm_expected_return`` annualises back with, so a 4% rate reads as 4% in the CAPM
+    figure. Raises ``ValueError`` for a rate that is not finite or not above -1, or a non-positive year."""
+    if not math.isfinite(annual_rate) or annual_rate <= -1:
+        raise ValueError(f"the risk-free rate must be a finite yearly fraction above -1 (0.04 = 4%), got {annual_rate}")
+    if not periods_per_year > 0:
+        raise ValueError(f"periods_per_year must be positive, got {periods_per_year}")
+    return annual_rate / periods_per_year
 
 
 def _arr(values: ArrayLike) -> FloatArray:

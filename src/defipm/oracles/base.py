@@ -3,7 +3,9 @@
 An oracle answers ``fetch_portfolio_weights(timestamp, universe)`` using only information available at
 ``timestamp`` (that is what lets the backtester replay it), and checks weights with ``validate_weights``.
 Notes an oracle wants in the cycle report (e.g. "N shrunk from 10 to 4") go through ``note``. A config builds
-one through ``config_model`` and ``from_config`` (``defipm.component``).
+one through ``config_model`` and ``from_config`` (``defipm.component``). An oracle whose answer depends on what
+the account holds (a learned policy observes its current weights) sets ``reads_account``: the manager then hands
+it the account's snapshot (``observe_account``) before asking for weights.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from defipm.component import Configurable
+from defipm.core.account import AccountSnapshot
 from defipm.core.validation import WeightConstraints, check_weights
 from defipm.core.weights import Weights
 
@@ -40,8 +44,15 @@ class Oracle(Configurable, ABC):
     constraints: WeightConstraints = WeightConstraints()
     """What this oracle's weights must satisfy; the manager checks them with the venue's universe."""
 
+    reads_account: ClassVar[bool] = False
+    """Whether the manager calls ``observe_account`` before every ``fetch_portfolio_weights``."""
+
     def __init__(self) -> None:
         self._notes: list[str] = []
+
+    def observe_account(self, snapshot: AccountSnapshot) -> None:
+        """The account as it stands before this cycle's ``fetch_portfolio_weights`` (called by the manager when
+        ``reads_account`` is set; the base class ignores it)."""
 
     @abstractmethod
     def fetch_portfolio_weights(self, timestamp: datetime, universe: Sequence[str]) -> Weights:

@@ -1,7 +1,8 @@
 """SQLAlchemy models of everything defipm records: manager cycles, target weights, the order journal, fills,
 equity snapshots, quote-currency flows, risk events, run settings (kill switch, peak equity, risk limits), run locks,
-the paper venue's books, the rotations of the classifier oracle with their classification tables, and the service's
-audit of write requests. Every row belongs to a ``run`` (one portfolio), so several portfolios can share one database.
+the paper venue's books, the rotations of the classifier oracle with their classification tables, the service's
+audit of write requests, and the learned allocator's model registry (``rl_models``). Every row belongs to a ``run``
+(one portfolio), so several portfolios can share one database.
 
 Schema changes go through a new Alembic revision in ``store/migrations/versions``.
 """
@@ -290,3 +291,34 @@ class AuditRecord(Base):
     """The requesting address (host:port as the server saw it)."""
     detail: Mapped[str] = mapped_column(Text, default="")
     """The reason given with the request, or the refusal (never a token)."""
+
+
+class RLModelRecord(Base):
+    """One registered model of the learned allocator (``defipm.rl.registry``): the files live in ``path``; this
+    row lets the CLI and the service list models without reading the folder. Read-only once written."""
+
+    __tablename__ = "rl_models"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    """``name@version``."""
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    path: Mapped[str] = mapped_column(Text)
+    """The model's folder (``policy.zip`` and ``card.json``)."""
+    symbols: Mapped[str] = mapped_column(Text)
+    """JSON list of the symbols the model trades, in its order."""
+    interval_seconds: Mapped[float] = mapped_column(Float)
+    """Bar length of its data, in seconds."""
+    window: Mapped[int] = mapped_column(Integer)
+    """Bars of history per observation."""
+    rebalance_every: Mapped[int] = mapped_column(Integer)
+    """Bars between two decisions."""
+    data_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    data_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    data_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the bars it was trained and tested on."""
+    figures: Mapped[str] = mapped_column(Text)
+    """JSON object: {"train": {...}, "test": {...}}, the figures of each part (``PerformanceSummary`` keys)."""
+    card: Mapped[str] = mapped_column(Text)
+    """The whole card as JSON (``defipm.rl.model.ModelCard``)."""
+    __table_args__ = (UniqueConstraint("name", "version"),)

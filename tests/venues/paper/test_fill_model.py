@@ -95,35 +95,59 @@ models = st.builds(
     noise_bps=st.floats(0, 500),
     max_slippage_bps=st.floats(1e-3, 9_999.999),
     max_participation=st.none() | st.floats(1e-6, 1.0),
+    participation_floor=st.just(0.0) | st.floats(0, 1e9),
 )
 notionals = st.floats(0, 1e15)
 volumes = st.none() | st.just(math.nan) | st.floats(0, 1e15)
 
 
 @settings(max_examples=300, deadline=None)
-@given(model=models, notional=notionals, volume=volumes, z=st.floats(-8, 8), mid=st.floats(1e-12, 1e12))
-def test_every_fill_price_is_positive_and_bounded(model, notional, volume, z, mid):
-    c = fill_costs(model, notional, volume, 0.001, z)
+@given(
+    model=models, notional=notionals, volume=volumes, z=st.floats(-8, 8), mid=st.floats(1e-12, 1e12), sell=st.booleans()
+)
+def test_every_fill_price_is_positive_and_bounded(model, notional, volume, z, mid, sell):
+    c = fill_costs(model, notional, volume, 0.001, z, sell)
     cap = model.max_slippage_bps / 1e4
     assert 0.0 <= c.slippage <= cap < 1.0
     assert 0.0 <= c.filled <= notional
     assert 0.0 < mid * (1 - c.slippage) <= mid <= mid * (1 + c.slippage) <= mid * (1 + cap)
-    assert c.fee == pytest.approx(0.001 * c.filled * (1 + c.slippage))
+    assert c.fee == pytest.approx(0.001 * c.filled * ((1 - c.slippage) if sell else (1 + c.slippage)))
+    if model.max_participation is not None and volume is not None and volume == volume:
+        assert c.filled <= model.max_participation * max(volume, model.participation_floor)
+
+
+def test_the_participation_floor_lets_a_zero_volume_bar_fill_up_to_the_floor_share():
+    """Hourly sources report 0 volume on about half the bars: the floor is the volume the cap assumes there."""
+    model = SlippageModel(max_participation=0.1, participation_floor=1_000_000.0)
+    assert fill_costs(model, 500_000.0, 0.0).filled == 100_000.0
+    assert fill_costs(model, 500_000.0, 3_000_000.0).filled == 300_000.0  # above the floor: the bar's own volume
+    assert fill_costs(SlippageModel(max_participation=0.1), 500_000.0, 0.0).filled == 0.0  # no floor: nothing
+
+
+def test_a_sell_pays_its_fee_at_the_lower_fill_price():
+    model = SlippageModel(fixed_bps=10)
+    assert fill_costs(model, 1_000.0, None, 0.0005, sell=True).fee == 0.0005 * 1_000.0 * (1 - 0.001)
+    v = PaperVenue(initial_cash=Decimal(10_000), slippage=model, taker_fee=Decimal("0.0005"), mode="spot")
+    v.update_market(T0, {"ETH": 1_000.0})
+    v.execute_trade("ETH", 1)
+    sold = v.execute_trade("ETH", -1).fills[0]
+    assert float(sold.fee) == pytest.approx(fill_costs(model, 1_000.0, None, 0.0005, sell=True).fee, rel=1e-15)
 
 
 @settings(max_examples=100, deadline=None)
 @given(
     model=models,
-    rows=st.lists(st.tuples(notionals, volumes, st.floats(-8, 8)), min_size=1, max_size=20),
+    rows=st.lists(st.tuples(notionals, volumes, st.floats(-8, 8), st.booleans()), min_size=1, max_size=20),
 )
 def test_the_array_path_gives_exactly_the_scalar_answers(model, rows):
     """One formula: an RL environment calling it over assets gets bit-for-bit what the paper venue gets per order."""
     notional = np.array([r[0] for r in rows])
     volume = np.array([math.nan if r[1] is None else r[1] for r in rows])
     z = np.array([r[2] for r in rows])
-    arrays = fill_costs(model, notional, volume, 0.00045, z)
-    for i, (n, v, zi) in enumerate(rows):
-        one = fill_costs(model, n, v, 0.00045, zi)
+    sells = np.array([r[3] for r in rows])
+    arrays = fill_costs(model, notional, volume, 0.00045, z, sells)
+    for i, (n, v, zi, sell) in enumerate(rows):
+        one = fill_costs(model, n, v, 0.00045, zi, sell)
         assert (arrays.filled[i], arrays.slippage[i], arrays.fee[i]) == (one.filled, one.slippage, one.fee)
 
 

@@ -1,11 +1,12 @@
 """How a simulated fill is priced and how much of it fills: one cost function for the paper venue, the backtest
 that drives it, and any vectorised simulator (an RL environment) that must give the same answer.
 
-``fill_costs(model, notional, volume, fee_rate, noise)`` takes the notional asked for and the bar's dollar volume
-(floats, or numpy arrays over assets, broadcast together) and returns, for each:
+``fill_costs(model, notional, volume, fee_rate, noise, sell)`` takes the notional asked for and the bar's dollar
+volume (floats, or numpy arrays over assets, broadcast together) and returns, for each:
 
 - ``filled``: the notional that fills. With ``max_participation`` set, at most that share of the bar's dollar
-  volume fills (a partial fill beyond it; nothing on a bar with zero volume); otherwise all of it.
+  volume, or of ``participation_floor`` when the bar reports less, fills (a partial fill beyond it; with the floor
+  at 0, nothing on a bar with zero volume); otherwise all of it.
 - ``slippage``: the adverse move of the fill price from the mid, as a fraction (buys pay ``mid x (1 + s)``, sells
   get ``mid x (1 - s)``)::
 
@@ -17,7 +18,8 @@ that drives it, and any vectorised simulator (an RL environment) that must give 
   fill of 1% of the bar's volume costs ``0.1 x sqrt(0.01) = 1%`` (100 bps), and 0.01% of it costs 10 bps. The
   cap keeps every fill price positive and bounded whatever the volume (hourly sources often report 0), since
   ``max_slippage_bps`` is below 10,000 (100%).
-- ``fee``: ``fee_rate x filled x (1 + s)``, the taker fee on the filled notional at the fill price.
+- ``fee``: ``fee_rate x filled x (1 + s)`` for a buy and ``fee_rate x filled x (1 - s)`` for a sell (``sell``),
+  the taker fee on the filled notional at the fill price.
 
 An unknown volume (``None``, or NaN in an array) means no impact term and no participation cap. ``noise`` is the
 standard normal draw(s) ``z`` of the seeded noise term (0 without noise): the caller owns the random source, so
@@ -53,24 +55,36 @@ class FillCosts(NamedTuple):
 
 
 def fill_costs(
-    model: SlippageModel, notional: Amount, volume: Amount | None, fee_rate: float = 0.0, noise: Amount = 0.0
+    model: SlippageModel,
+    notional: Amount,
+    volume: Amount | None,
+    fee_rate: float = 0.0,
+    noise: Amount = 0.0,
+    sell: bool | NDArray[np.bool_] = False,
 ) -> FillCosts:
     """Filled notional, slippage fraction and fee of fills of ``notional`` (>= 0, quote currency) on bars of
     ``volume`` dollar volume (None or NaN: unknown), under ``model`` and taker ``fee_rate``; ``noise`` is the
-    standard normal draw of the noise term. ``SlippageModel.costs`` is this function.
+    standard normal draw of the noise term; ``sell`` says which fills are sells (their fee is charged at the lower
+    fill price). ``SlippageModel.costs`` is this function.
 
     Numbers in, floats out (the paper venue's per-order path: plain float arithmetic, no numpy); any array in,
     arrays out (broadcast). Both spell the same formula with the same IEEE operations in the same order, so they
     give identical numbers for identical inputs (``tests/venues/paper/test_fill_model.py`` pins it)."""
     if type(notional) is not float or type(noise) is not float or not (volume is None or type(volume) is float):
-        if isinstance(notional, np.ndarray) or isinstance(volume, np.ndarray) or isinstance(noise, np.ndarray):
-            return _array_costs(model, notional, volume, fee_rate, noise)
+        if (
+            isinstance(notional, np.ndarray)
+            or isinstance(volume, np.ndarray)
+            or isinstance(noise, np.ndarray)
+            or isinstance(sell, np.ndarray)
+        ):
+            return _array_costs(model, notional, volume, fee_rate, noise, sell)
         notional, noise = float(notional), float(noise)
         volume = None if volume is None else float(volume)
     vol = math.inf if volume is None or volume != volume else volume  # unknown: no impact, no cap
     filled = notional
     if model.max_participation is not None:
-        capacity = model.max_participation * vol
+        floor = model.participation_floor
+        capacity = model.max_participation * (vol if vol > floor else floor)
         if capacity < filled:
             filled = capacity
     slip = model.fixed_bps / 1e4
@@ -82,29 +96,49 @@ def fill_costs(
     cap = model.max_slippage_bps / 1e4
     if slip > cap:
         slip = cap
-    return _new_costs(FillCosts, (filled, slip, fee_rate * filled * (1.0 + slip)))
+    return _new_costs(FillCosts, (filled, slip, fee_rate * filled * ((1.0 - slip) if sell else (1.0 + slip))))
 
 
 def _array_costs(
-    model: SlippageModel, notional: Amount, volume: Amount | None, fee_rate: float, noise: Amount
+    model: SlippageModel,
+    notional: Amount,
+    volume: Amount | None,
+    fee_rate: float,
+    noise: Amount,
+    sell: bool | NDArray[np.bool_],
 ) -> FillCosts:
-    """``fill_costs`` over arrays: the scalar path's formula with numpy's element-wise operations."""
+    """``fill_costs`` over arrays: the scalar path's formula with numpy's element-wise operations.
+
+    An unknown (NaN) volume needs no replacement: ``maximum`` keeps the NaN and ``fmin`` / ``fmax`` drop it, so
+    the cap is not applied and the impact term is 0, as the scalar path's infinite volume gives. Written with few
+    numpy calls: a vectorised simulator calls this for every step."""
     amount = np.asarray(notional, dtype=np.float64)
     vol = np.asarray(np.nan if volume is None else volume, dtype=np.float64)
-    vol = np.where(np.isnan(vol), np.inf, vol)
-    z = np.asarray(noise, dtype=np.float64)
     filled = amount
     if model.max_participation is not None:
-        filled = np.minimum(amount, model.max_participation * vol)
+        filled = np.fmin(amount, model.max_participation * np.maximum(vol, model.participation_floor))
     slip: Any = np.float64(model.fixed_bps / 1e4)
     if model.impact:
-        slip = slip + model.impact * np.sqrt(filled / np.maximum(vol, model.volume_floor))
+        slip = slip + model.impact * np.sqrt(np.fmax(filled / np.maximum(vol, model.volume_floor), 0.0))
     if model.noise_bps:
-        slip = slip + np.abs(z) * (model.noise_bps / 1e4)
+        slip = slip + np.abs(np.asarray(noise, dtype=np.float64)) * (model.noise_bps / 1e4)
     slip = np.minimum(slip, model.max_slippage_bps / 1e4)
-    fee = fee_rate * filled * (1.0 + slip)
-    shape = np.broadcast_shapes(amount.shape, vol.shape, z.shape)
-    return FillCosts(*(np.array(np.broadcast_to(x, shape), dtype=np.float64) for x in (filled, slip, fee)))
+    if isinstance(sell, np.ndarray):
+        factor = np.where(sell, 1.0 - slip, 1.0 + slip)
+    else:
+        factor = (1.0 - slip) if sell else (1.0 + slip)
+    fee = fee_rate * filled * factor
+    shape = amount.shape
+    if vol.shape != shape or isinstance(noise, np.ndarray) or (isinstance(sell, np.ndarray) and sell.shape != shape):
+        shape = np.broadcast_shapes(amount.shape, vol.shape, np.shape(noise), np.shape(sell))
+    return FillCosts(_owned(filled, shape, filled is not amount), _owned(slip, shape, True), _owned(fee, shape, True))
+
+
+def _owned(values: Any, shape: tuple[int, ...], fresh: bool) -> NDArray[np.float64]:
+    """``values`` as a float64 array of ``shape`` that the caller owns (a new array unless it already is one)."""
+    if fresh and isinstance(values, np.ndarray) and values.shape == shape:
+        return values
+    return np.array(np.broadcast_to(values, shape), dtype=np.float64)
 
 
 _new_costs = tuple.__new__
@@ -122,6 +156,8 @@ class SlippageModel:
     max_slippage_bps: cap on the whole adverse move, in basis points (0 < cap < 10,000: prices stay positive).
     max_participation: largest share of a bar's dollar volume one order may take (None: no cap); the rest of
         the order does not fill.
+    participation_floor: smallest bar dollar volume the participation cap assumes (quote currency; hourly sources
+        often report 0, which would block every trade on those bars). 0: a bar without volume fills nothing.
     Raises ``ValueError`` naming the field for a value out of range.
     """
 
@@ -131,6 +167,7 @@ class SlippageModel:
     noise_bps: float = 0.0
     max_slippage_bps: float = MAX_SLIPPAGE_BPS
     max_participation: float | None = None
+    participation_floor: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("fixed_bps", "impact", "noise_bps"):
@@ -148,6 +185,9 @@ class SlippageModel:
         part = self.max_participation
         if part is not None and (not _is_number(part) or not 0 < part <= 1):
             raise ValueError(f"slippage max_participation must be a fraction in (0, 1], got {part!r}")
+        pfloor = self.participation_floor
+        if not _is_number(pfloor) or not 0 <= pfloor < math.inf:
+            raise ValueError(f"slippage participation_floor must be a finite number >= 0, got {pfloor!r}")
 
     @property
     def active(self) -> bool:

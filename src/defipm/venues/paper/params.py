@@ -35,7 +35,8 @@ Step = Annotated[Decimal, Field(ge=Decimal("1e-18"), le=Decimal("1e9"), allow_in
 
 class SlippageParams(ConfigModel):
     """``SlippageModel`` fields: fixed_bps (half-spread), impact (square-root coefficient), volume_floor, noise_bps,
-    max_slippage_bps (cap on the adverse move), max_participation (share of a bar's volume one order may take)."""
+    max_slippage_bps (cap on the adverse move), max_participation (share of a bar's volume one order may take),
+    participation_floor (smallest bar dollar volume the cap assumes)."""
 
     fixed_bps: Annotated[float, Field(ge=0, lt=10_000, allow_inf_nan=False)] = 0.0
     """Half-spread in bps, below 10,000 (a 100% half-spread would fill a sell at zero)."""
@@ -45,6 +46,8 @@ class SlippageParams(ConfigModel):
     max_slippage_bps: Annotated[float, Field(gt=0, lt=10_000, allow_inf_nan=False)] = MAX_SLIPPAGE_BPS
     """Cap on the adverse move, in bps, below 10,000 so a fill price stays positive."""
     max_participation: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
+    participation_floor: Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)] = 0.0
+    """Smallest bar dollar volume the participation cap assumes (hourly sources often report 0)."""
 
 
 class RulesParams(ConfigModel):

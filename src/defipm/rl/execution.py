@@ -1,0 +1,168 @@
+"""One rebalance of a spot book in arrays: the planner's targets, priced by the paper venue's cost function.
+
+The environment must charge what a backtest of the same policy would be charged, so this follows, in floats over
+all assets at once, what ``PortfolioManager`` -> ``plan_rebalance`` -> ``PaperVenue`` do in exact decimals
+order by order (``tests/rl/test_backtest_parity.py`` checks the equity of both to 1e-6):
+
+1. Equity ``E = cash + sum(units x price)``. With the planner's fee reserve, the expected costs
+   ``sum |w E - value| x (taker_fee + cost_reserve_bps / 1e4)`` are kept back: targets are ``w x (E - reserve)``.
+2. Trades smaller than the no-trade band (a share of ``E``) are skipped unless they close a position; trades
+   below the minimum notional are skipped.
+3. Every trade is priced by ``fill_costs`` (``defipm.venues.paper.fill_model``) over the arrays: the filled
+   notional (participation cap, partial fills), the slippage (bounded) and the fee at the fill price.
+4. Sells first (their proceeds are cash), then buys in symbol order; a buy the cash cannot pay for is refused
+   whole, as the spot venue refuses it.
+
+The quantities differ from the venue's only by its rounding of sizes to whole steps (1e-8 by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from defipm.backtest.config import CostModel
+from defipm.core.planner import PlannerConfig
+from defipm.venues.paper.fill_model import SlippageModel, fill_costs
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionModel:
+    """The cost and planning settings a rebalance is priced with (read from the backtest's own settings)."""
+
+    slippage: SlippageModel
+    taker_fee: float
+    reserve_rate: float
+    """Share of traded notional kept back for costs: taker fee + ``cost_reserve_bps`` (0 without a reserve)."""
+    no_trade_band: float = 0.0
+    min_notional: float = 0.0
+
+    @classmethod
+    def of(cls, costs: CostModel, planner: PlannerConfig | None = None) -> ExecutionModel:
+        """The execution a backtest with ``costs`` and ``planner`` gets from the paper venue."""
+        plan = planner or PlannerConfig()
+        reserve = costs.taker_fee + plan.cost_reserve_bps / 1e4 if plan.reserve_fees else 0.0
+        return cls(costs.slippage_model(), costs.taker_fee, reserve, plan.no_trade_band, costs.min_notional)
+
+
+class Trade(NamedTuple):
+    """What one rebalance cost and moved, per asset, in quote currency (summed where they are reported: the
+    environment's steps skip the sums)."""
+
+    fees: NDArray[np.float64]
+    slippage: NDArray[np.float64]
+    """What fills cost against the mid (filled notional x slippage)."""
+    traded: NDArray[np.float64]
+    """Filled notional, buys and sells."""
+
+
+@dataclass(slots=True)
+class Book:
+    """A spot book: units held per asset and cash (quote currency)."""
+
+    units: NDArray[np.float64]
+    cash: float
+
+    @classmethod
+    def empty(cls, assets: int, cash: float) -> Book:
+        return cls(np.zeros(assets), float(cash))
+
+    def equity(self, prices: NDArray[np.float64]) -> float:
+        return self.cash + float(self.units @ prices)
+
+    def weights(self, prices: NDArray[np.float64]) -> tuple[NDArray[np.float64], float]:
+        """(asset weights, cash weight) of the book at ``prices``; all zero when equity is not positive."""
+        values = self.units * prices
+        equity = self.cash + float(values.sum())
+        if equity <= 0:
+            return np.zeros_like(values), 0.0
+        return values / equity, self.cash / equity
+
+
+def rebalance(
+    book: Book,
+    prices: NDArray[np.float64],
+    volumes: NDArray[np.float64],
+    target: NDArray[np.float64],
+    model: ExecutionModel,
+    order: Sequence[int],
+    values: NDArray[np.float64] | None = None,
+    equity: float | None = None,
+) -> Trade:
+    """Move ``book`` toward ``target`` weights (long only, summing to at most 1) at ``prices`` on bars of
+    ``volumes`` dollar volume (NaN: unknown); ``order`` is the asset order buys are sent in (by symbol);
+    ``values`` and ``equity`` the book's position values and equity at ``prices`` when the caller has them. Mutates
+    ``book`` and returns the costs. Written with few numpy calls: the environment calls it every step."""
+    if values is None:
+        values = book.units * prices
+    if equity is None:
+        equity = book.cash + float(values.sum())
+    if not equity > 0:
+        return no_trade(len(values))
+    delta = target * equity - values
+    if model.reserve_rate:
+        investable = equity - float(np.abs(delta).sum()) * model.reserve_rate
+        delta = target * investable - values if investable > 0 else -values
+    if model.min_notional or model.no_trade_band:
+        delta = _without_small(delta, target, values, equity, model)
+    sell = delta < 0
+    filled, slip, fee = fill_costs(model.slippage, np.abs(delta), volumes, model.taker_fee, 0.0, sell)
+    moved = filled * slip
+    signed = np.copysign(filled, delta)
+    outflow = signed + moved + fee  # a buy's filled + slippage + fee; minus a sell's filled - slippage - fee
+    change = -float(outflow.sum())
+    if book.cash + change < 0:  # sells come first and buys only spend: all are paid for unless the end is short
+        filled, flow = _affordable(book.cash, filled, -outflow, sell, order)
+        moved, fee, change = filled * slip, np.where(filled > 0, fee, 0.0), float(flow.sum())
+        signed = np.copysign(filled, delta)
+    book.cash += change
+    book.units = np.maximum(book.units + signed / prices, 0.0)
+    return Trade(fee, moved, filled)
+
+
+def no_trade(assets: int) -> Trade:
+    zero = np.zeros(assets)
+    return Trade(zero, zero, zero)
+
+
+def _without_small(
+    delta: NDArray[np.float64],
+    target: NDArray[np.float64],
+    values: NDArray[np.float64],
+    equity: float,
+    model: ExecutionModel,
+) -> NDArray[np.float64]:
+    """``delta`` with the planner's skipped trades at 0: below the minimum notional, or inside the no-trade band
+    unless they close a position."""
+    size = np.abs(delta)
+    skip = size < model.min_notional
+    if model.no_trade_band > 0:
+        closing = (target == 0) & (values > 0)
+        skip |= (size < model.no_trade_band * equity) & ~closing
+    return np.where(skip, 0.0, delta)
+
+
+def _affordable(
+    cash: float,
+    filled: NDArray[np.float64],
+    flow: NDArray[np.float64],
+    sell: NDArray[np.bool_],
+    order: Sequence[int],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The fills and cash flows once the buys the cash cannot pay for are refused: sells first, then buys in
+    ``order``; a buy costing more than the cash left is refused whole (the spot venue's rule). In plain floats:
+    a loop over numpy scalars would cost more than the whole rebalance."""
+    fills, flows, sells = filled.tolist(), flow.tolist(), sell.tolist()
+    left = cash + sum(f for f, s in zip(flows, sells, strict=True) if s)
+    for i in order:
+        if sells[i] or not fills[i]:
+            continue
+        if left + flows[i] < 0:
+            fills[i] = flows[i] = 0.0
+        else:
+            left += flows[i]
+    return np.array(fills), np.array(flows)
