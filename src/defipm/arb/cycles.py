@@ -20,13 +20,21 @@ import numpy as np
 from defipm.arb.graph import PoolGraph
 from defipm.core.errors import ConfigError
 
-__all__ = ["canonical_cycle", "compound_search", "enumerate_cycles"]
+__all__ = ["beam_cycles", "canonical_cycle", "canonical_rows", "compound_search", "enumerate_cycles"]
 
 
 def canonical_cycle(edges: Sequence[int]) -> tuple[int, ...]:
     """The rotation of a cycle's edge list that starts at its smallest edge id (a key for de-duplication)."""
     k = min(range(len(edges)), key=lambda i: edges[i])
     return tuple(int(e) for e in (*edges[k:], *edges[:k]))
+
+
+def canonical_rows(cycles: np.ndarray) -> np.ndarray:
+    """``canonical_cycle`` of every row of an (n, L) int array of cycles, at once."""
+    n, length = cycles.shape
+    first = cycles.argmin(axis=1)
+    cols = (np.arange(length)[None, :] + first[:, None]) % length
+    return cycles[np.arange(n)[:, None], cols]
 
 
 def enumerate_cycles(graph: PoolGraph, max_len: int = 4, min_len: int = 2) -> dict[int, np.ndarray]:
@@ -84,6 +92,18 @@ def compound_search(
     ``starts`` are token indices (``graph.token_index[address]``); ``beam`` paths are kept per token and length.
     Returned cycles are edge tuples beginning at their start token, de-duplicated across starts.
     """
+    ranked = sorted(beam_cycles(graph, starts, max_len, beam, min_log_profit).values(), key=lambda t: -t[0])
+    return [cyc for _, cyc in ranked]
+
+
+def beam_cycles(
+    graph: PoolGraph,
+    starts: Iterable[int],
+    max_len: int = 12,
+    beam: int = 4,
+    min_log_profit: float = 0.0,
+) -> dict[tuple[int, ...], tuple[float, tuple[int, ...]]]:
+    """The beam search behind ``compound_search``: ``{canonical cycle: (summed log rate, cycle from its start)}``."""
     if max_len < 2 or beam < 1:
         raise ConfigError(f"compound search needs max_len >= 2 and beam >= 1, got {max_len}, {beam}")
     w = graph.log_w
@@ -108,12 +128,14 @@ def compound_search(
                 ok &= (edges >> 1) != (paths[parent, -1] >> 1)
             v = graph.dst[edges]
             closing = ok & (v == s)
-            if depth >= 1 and closing.any():
-                for i in np.flatnonzero(closing & (cand > min_log_profit)):
-                    cyc = (*paths[parent[i]].tolist(), int(edges[i]))
-                    key = canonical_cycle(cyc)
-                    if key not in best or best[key][0] < cand[i]:
-                        best[key] = (float(cand[i]), cyc)
+            hit = np.flatnonzero(closing & (cand > min_log_profit)) if depth >= 1 else np.zeros(0, dtype=np.int64)
+            if len(hit):
+                cycles = np.concatenate([paths[parent[hit]], edges[hit, None]], axis=1)
+                keys = canonical_rows(cycles).tolist()
+                for key, cyc, value in zip(keys, cycles.tolist(), cand[hit].tolist(), strict=True):
+                    prev = best.get(tuple(key))
+                    if prev is None or prev[0] < value:
+                        best[tuple(key)] = (value, tuple(cyc))
             if depth + 1 >= max_len:
                 break
             ok &= ~(visited[parent] == v[:, None]).any(axis=1)
@@ -130,5 +152,4 @@ def compound_search(
             score = cand[keep]
             paths = np.concatenate([paths[parent[keep]], edges[keep, None]], axis=1)
             visited = np.concatenate([visited[parent[keep]], nodes[:, None]], axis=1)
-    ranked = sorted(best.values(), key=lambda t: -t[0])
-    return [cyc for _, cyc in ranked]
+    return best
