@@ -226,8 +226,8 @@ class Scanner:
         """Size pending rows, highest bound first, until none can enter the ``n`` best (priced) opportunities."""
         if not self.pending:
             return result
-        top = heapq.nlargest(n, (o.net_profit_native for o in self.opportunities.values() if _priced(o)))
-        heap = [v for v in top if v is not None]
+        nets = [o.net_profit_native for o in self.opportunities.values() if o.net_profit_native is not None]
+        heap = heapq.nlargest(n, nets)
         heapq.heapify(heap)  # min-heap of the n best exact nets so far
         rows = np.fromiter(self.pending.keys(), dtype=np.int64, count=len(self.pending))
         bounds = np.fromiter(self.pending.values(), dtype=np.float64, count=len(self.pending))
@@ -299,10 +299,6 @@ class Scanner:
         """The ``n`` best opportunities, sizing pending rows first where they could be among them."""
         self._resolve(n, ScanResult())
         return sorted(self.opportunities.values(), key=_rank)[:n]
-
-
-def _priced(o: Opportunity) -> bool:
-    return o.net_profit_native is not None
 
 
 def _rank(o: Opportunity) -> tuple[int, float, tuple[int, ...]]:
