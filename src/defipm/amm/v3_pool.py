@@ -173,7 +173,10 @@ class V3PoolState:
                 tick = get_tick_at_sqrt_ratio(sqrt_price)
             start_price = sqrt_price
             tick_next, initialized = next_tick(tick, zero_for_one)
-            tick_next = max(MIN_TICK, min(MAX_TICK, tick_next))
+            if tick_next < MIN_TICK:
+                tick_next = MIN_TICK
+            elif tick_next > MAX_TICK:
+                tick_next = MAX_TICK
             sqrt_next = get_sqrt_ratio_at_tick(tick_next)
             if zero_for_one:
                 target = limit if sqrt_next < limit else sqrt_next
