@@ -151,7 +151,7 @@ def compute_swap_step(
     if exact_in:
         remaining_less_fee = mul_div(amount_remaining, FEE_DENOMINATOR - fee_pips, FEE_DENOMINATOR)
         if zero_for_one:  # get_amount0_delta(target, current, L, round up)
-            amount_in = -(-(-(-(l96 * (sqrt_current - sqrt_target)) // sqrt_current)) // sqrt_target)
+            amount_in = -((-(l96 * (sqrt_current - sqrt_target)) // sqrt_current) // sqrt_target)
         else:  # get_amount1_delta(current, target, L, round up)
             amount_in = -(-(liquidity * (sqrt_target - sqrt_current)) >> RESOLUTION)
         if remaining_less_fee >= amount_in:
@@ -171,7 +171,7 @@ def compute_swap_step(
     reached = sqrt_target == sqrt_next
     if zero_for_one:
         if not (reached and exact_in):
-            amount_in = -(-(-(-(l96 * (sqrt_current - sqrt_next)) // sqrt_current)) // sqrt_next)
+            amount_in = -((-(l96 * (sqrt_current - sqrt_next)) // sqrt_current) // sqrt_next)
         if not (reached and not exact_in):
             amount_out = (liquidity * (sqrt_current - sqrt_next)) >> RESOLUTION
     else:
