@@ -145,7 +145,7 @@ def test_compound_search_finds_the_best_cycle_through_the_start(seed: int) -> No
 
 
 def _exact_fields(o: Opportunity) -> tuple[object, ...]:
-    return (o.edges, o.amount_in, o.amounts, o.gross_profit, o.net_profit, o.net_profit_native, o.method)
+    return (o.edges, o.amount_in, o.amounts, o.gross_profit, o.net_profit, o.net_profit_native, o.method, o.log_rate)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -103,6 +103,7 @@ class Scanner:
         self.opportunities: dict[int, Opportunity] = {}
         self.rejections: dict[int, Rejection] = {}
         self.pending: dict[int, float] = {}
+        self._pending_log_sums: dict[int, float] = {}  # the screen's log sums, kept for the Opportunity
         """Rows not sized yet -> float upper bound on their net profit in native wei (see ``compound``)."""
 
     def _sync_edges(self, sl: slice) -> None:
@@ -208,7 +209,8 @@ class Scanner:
 
     def _evaluate_row(self, row: int, log_sum: float, result: ScanResult) -> None:
         result.candidates += 1
-        self.pending.pop(row, None)
+        if self.pending.pop(row, None) is not None:
+            del self._pending_log_sums[row]
         out = evaluate_cycle(
             self.graph, self.cycle_edges(row), self.costs, self.prices, self.max_amount, log_rate=log_sum
         )
@@ -235,7 +237,7 @@ class Scanner:
         for row, bound in zip(rows[order].tolist(), bounds[order].tolist(), strict=True):
             if len(heap) >= n and bound < heap[0]:
                 break
-            self._evaluate_row(row, float(self.w[self.cycles[row]].sum()), result)
+            self._evaluate_row(row, self._pending_log_sums[row], result)
             opp = self.opportunities.get(row)
             if opp is not None and opp.net_profit_native is not None:
                 if len(heap) < n:
@@ -252,6 +254,7 @@ class Scanner:
         self.opportunities.clear()
         self.rejections.clear()
         self.pending.clear()
+        self._pending_log_sums.clear()
         result = ScanResult(screened=self.n_cycles)
         rows, sums, _ = self._candidates(np.arange(self.n_cycles), result)
         return self._evaluate(rows, sums, result)
@@ -264,7 +267,8 @@ class Scanner:
         for r in through.tolist():
             self.opportunities.pop(r, None)
             self.rejections.pop(r, None)
-            self.pending.pop(r, None)
+            if self.pending.pop(r, None) is not None:
+                del self._pending_log_sums[r]
         result = ScanResult(screened=len(through))
         rows, sums, _ = self._candidates(through, result)
         return self._evaluate(rows, sums, result)
@@ -293,6 +297,7 @@ class Scanner:
         lazy = np.isfinite(bound)
         self._evaluate(rows[~lazy], sums[~lazy], result)
         self.pending.update(zip(rows[lazy].tolist(), bound[lazy].tolist(), strict=True))
+        self._pending_log_sums.update(zip(rows[lazy].tolist(), sums[lazy].tolist(), strict=True))
         return self._resolve(top, result)
 
     def best(self, n: int = 10) -> list[Opportunity]:
