@@ -1,81 +1,80 @@
-"""Arbitrage scan benchmarks on the real 10,773-pair Uniswap V2 snapshot (../shared/data/pools).
+"""Arbitrage scan benchmarks on the real 10,773-pair Uniswap V2 snapshot (shared/data/pools).
 
-Prints: index build and full scan time for cycles of length <= 3 (target < 50 ms), re-check after one pool update
-(median and p99 over every pool, target p99 < 5 ms), compound search K <= 10 through WETH and USDC on the 2,000
-most liquid pools (target < 1 s), and the ratio against a plain networkx simple-cycle enumeration of the same
-graph. Run: ``.venv/bin/python benchmarks/bench_arb_scan.py [snapshot.json]``.
+Figures (medians of repeated warm runs; ratios paired round by round):
+- cycle index build, K <= 3, in this long-lived process (target < 40 ms, issue 19);
+- full scan of the index (target < 50 ms);
+- re-check after one pool update, median and p99 over the pools (target p99 < 5 ms; 0.26 ms must not be lost);
+- compound search K <= 10 through WETH and USDC on the 2,000 most liquid pools, with exact sizing of the cycles
+  that can reach the best 10 (target < 100 ms), and (full size) the paired ratio to sizing every cycle exactly;
+- like-for-like networkx reference: ``nx.all_triangles`` on the token graph expanded to the same directed pool
+  cycles (2- and 3-cycles) our index lists, paired with our ``enumerate_cycles``. Nodes are token indices
+  (integers hash to themselves), so networkx's set order, and its time, do not depend on the hash seed.
+
+Run: ``python benchmarks/bench_arb_scan.py [--quick] [--json] [--snapshot PATH]``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from figures import Figure, arguments, paired, report
 
 from defipm.arb.costs import PriceBook
-from defipm.arb.cycles import compound_search
+from defipm.arb.cycles import compound_search, enumerate_cycles
 from defipm.arb.graph import PoolGraph
 from defipm.arb.pools import V2Pool
 from defipm.arb.scanner import Scanner
 from defipm.arb.snapshot import load_snapshot
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "pools" / "uniswap_v2_mainnet_2020-10.json"
+SNAPSHOT = Path("shared") / "data" / "pools" / "uniswap_v2_mainnet_2020-10.json"
 WETH = "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"
 USDC = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"
-NX_BUDGET_S = 30.0
 THRESHOLD = math.log(1.0005)  # Aave premium
+TARGETS = {"build": 40.0, "scan": 50.0, "update_p99": 5.0, "compound": 100.0}  # ms, issue 19
 
 
-def _best_of(fn, n: int = 5) -> float:  # type: ignore[no-untyped-def]
+def _default_snapshot() -> Path:
+    for parent in Path(__file__).resolve().parents:
+        if (parent / SNAPSHOT).exists():
+            return parent / SNAPSHOT
+    return Path(__file__).resolve().parents[2] / SNAPSHOT
+
+
+def _ms(fn: Callable[[], object], repeats: int) -> float:
     times = []
-    for _ in range(n):
+    for _ in range(repeats):
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return min(times)
+    return statistics.median(times) * 1e3
 
 
-def main(path: Path) -> int:
-    if not path.exists():
-        print(f"SKIP: pool snapshot not found at {path} (needs ../shared/data/pools from the project's data)")
-        return 0
-    t = time.perf_counter()
-    load = load_snapshot(path)
-    print(
-        f"loaded {len(load.pools)} pools, {len(load.tokens)} tokens, skipped {len(load.skipped)} rows "
-        f"in {time.perf_counter() - t:.2f} s"
-    )
-    graph = PoolGraph(load.pools, load.tokens)
-    prices = PriceBook.from_graph(graph, WETH)
+def networkx_cycles(graph: PoolGraph) -> int:
+    """Directed pool cycles of 2 and 3 edges from networkx's triangle listing (the like-for-like reference)."""
+    import networkx as nx
 
-    t = time.perf_counter()
-    scanner = Scanner(graph, 3, prices=prices, preferred_starts=[WETH, USDC])
-    build = time.perf_counter() - t
-    result = scanner.scan()
-    scan = _best_of(scanner.scan)
-    print(
-        f"\n[K<=3 full scan] {scanner.n_cycles} cycles indexed in {build * 1e3:.1f} ms; "
-        f"scan {scan * 1e3:.1f} ms (target < 50 ms); {len(result.opportunities)} opportunities after gas"
-    )
-    print(f"  index + scan from scratch: {(build + scan) * 1e3:.1f} ms; drop-out reasons: {dict(result.reasons)}")
+    by_pair: dict[tuple[int, int], list[int]] = {}
+    for e in range(0, len(graph.src), 2):
+        a, b = int(graph.src[e]), int(graph.dst[e])
+        by_pair.setdefault((a, b), []).append(e)
+        by_pair.setdefault((b, a), []).append(e + 1)
+    g = nx.Graph()
+    g.add_edges_from(by_pair)
+    rows = [(e, f) for (a, b), es in by_pair.items() if a < b for e in es for f in by_pair[(b, a)] if e >> 1 != f >> 1]
+    for u, v, w in nx.all_triangles(g):
+        for x, y, z in ((u, v, w), (u, w, v)):
+            rows.extend(itertools.product(by_pair[(x, y)], by_pair[(y, z)], by_pair[(z, x)]))
+    return len(rows)
 
-    times = []
-    for i, p in enumerate(graph.pools):
-        assert isinstance(p, V2Pool)
-        new = p.with_reserves(p.reserve0 + p.reserve0 // 997 + 1, p.reserve1)
-        t = time.perf_counter()
-        scanner.update_pool(new)
-        times.append(time.perf_counter() - t)
-        graph.pools[i] = new
-    ms = np.array(times) * 1e3
-    print(
-        f"\n[one pool update, all {len(ms)} pools] median {np.median(ms):.3f} ms, p99 {np.percentile(ms, 99):.3f} ms, "
-        f"max {ms.max():.3f} ms (target p99 < 5 ms)"
-    )
 
+def _liquid_subgraph(graph: PoolGraph, prices: PriceBook, n: int) -> PoolGraph:
     def liquidity(p: V2Pool) -> float:
         price0, price1 = prices.price(p.token0), prices.price(p.token1)
         if price0 is not None:
@@ -84,61 +83,103 @@ def main(path: Path) -> int:
             return 2 * p.reserve1 * float(price1)
         return 0.0
 
-    top = sorted(range(graph.n_pools), key=lambda i: -liquidity(graph.pools[i]))[:2000]  # type: ignore[arg-type]
-    sub = graph.subgraph(top)
-    starts = [sub.token_index[t] for t in (WETH, USDC) if t in sub.token_index]
-    for k in (6, 10):
-        found: list = []
-        dt = _best_of(lambda k=k, found=found: found.append(compound_search(sub, starts, k, 4, THRESHOLD)), 3)
-        print(
-            f"\n[compound K<={k}, 2,000 most liquid pools, starts WETH+USDC] {dt * 1e3:.1f} ms "
-            f"(target < 1 s), {len(found[-1])} cycles above the loan premium"
-        )
-    t = time.perf_counter()
-    sub_scanner = Scanner(sub, 3, prices=PriceBook.from_graph(sub, WETH), preferred_starts=[WETH, USDC])
-    sub_build = time.perf_counter() - t
-    sub_count = int((sub_scanner.lengths == 3).sum())
-    sub_scanner.scan()
-    t = time.perf_counter()
-    res = sub_scanner.compound([WETH, USDC], 10)
-    print(
-        f"  compound search + exact sizing of new cycles: {(time.perf_counter() - t) * 1e3:.1f} ms, "
-        f"{len(res.opportunities)} opportunities after gas"
-    )
+    top = sorted(range(graph.n_pools), key=lambda i: -liquidity(graph.pools[i]))[:n]  # type: ignore[arg-type]
+    return graph.subgraph(top)
 
-    try:
-        import networkx as nx
-    except ImportError:
-        print("\n[networkx] not installed: ratio skipped")
-        return 0
-    for label, gr, ours_build, ours_count in (
-        ("2,000 most liquid pools", sub, sub_build, sub_count),
-        ("full snapshot", graph, build, int((scanner.lengths == 3).sum())),
-    ):
-        g = nx.DiGraph()
-        for p in gr.pools:
-            g.add_edge(p.token0, p.token1)
-            g.add_edge(p.token1, p.token0)
+
+def _updates(graph: PoolGraph, scanner: Scanner, count: int) -> np.ndarray:
+    times = []
+    for i in np.linspace(0, graph.n_pools - 1, count).astype(int).tolist():
+        p = graph.pools[i]
+        assert isinstance(p, V2Pool)
+        new = p.with_reserves(p.reserve0 + p.reserve0 // 997 + 1, p.reserve1)
         t = time.perf_counter()
-        n_nx, done = 0, True
-        for c in nx.simple_cycles(g, length_bound=3):
-            n_nx += len(c) == 3
-            if time.perf_counter() - t > NX_BUDGET_S:
-                done = False
-                break
-        nx_time = time.perf_counter() - t
-        bound = "" if done else f">= (stopped after {NX_BUDGET_S:.0f} s budget) "
-        print(
-            f"\n[networkx simple_cycles(length_bound=3), {label}] {bound}{nx_time * 1e3:.0f} ms, "
-            f"{n_nx} directed triangles{'' if done else ' so far'} (ours: {ours_count})"
-        )
-        print(f"  ratio networkx / our cycle index build: {bound}{nx_time / ours_build:.0f}x")
-    print(
-        f"  ratio networkx (full, {'lower bound' if not done else 'measured'}) / our full scan: "
-        f"{nx_time / scan:.0f}x, / our re-check p99: {nx_time / (np.percentile(ms, 99) / 1e3):.0f}x"
+        scanner.update_pool(new)
+        times.append(time.perf_counter() - t)
+    return np.array(times) * 1e3
+
+
+def _compound(sub: PoolGraph, repeats: int, exact_too: bool) -> tuple[float, float, float | None, int]:
+    """Median ms of the deferred compound search + sizing; paired ratios to the bare beam search and (when
+    ``exact_too``) of exact-everywhere sizing to the deferred one; the number of long cycles found."""
+    starts = [sub.token_index[t] for t in (WETH, USDC)]
+
+    def fresh() -> Scanner:
+        s = Scanner(sub, 3, prices=PriceBook.from_graph(sub, WETH), preferred_starts=[WETH, USDC])
+        s.scan()
+        return s
+
+    lazy, exact, search, found = [], [], [], 0
+    for _ in range(repeats + 1):  # the first round warms up
+        t = time.perf_counter()
+        compound_search(sub, starts, 10, 4, THRESHOLD)
+        search.append(time.perf_counter() - t)
+        s = fresh()
+        t = time.perf_counter()
+        res = s.compound([WETH, USDC], 10, top=10)
+        lazy.append(time.perf_counter() - t)
+        found = res.candidates + res.deferred
+        if exact_too:
+            s = fresh()
+            t = time.perf_counter()
+            s.compound([WETH, USDC], 10, top=None)
+            exact.append(time.perf_counter() - t)
+    ratio = statistics.median(e / d for e, d in zip(exact[1:], lazy[1:], strict=True)) if exact_too else None
+    over_search = statistics.median(d / b for d, b in zip(lazy[1:], search[1:], strict=True))
+    return statistics.median(lazy[1:]) * 1e3, over_search, ratio, found
+
+
+def main() -> int:
+    parser = arguments(__doc__.splitlines()[0])
+    parser.add_argument("--snapshot", type=Path, default=_default_snapshot())
+    args = parser.parse_args()
+    if not args.snapshot.exists():
+        print(f"SKIP: pool snapshot not found at {args.snapshot} (the project's shared/data/pools)")
+        report("arbitrage scan", [], args.json)
+        return 0
+    repeats = 3 if args.quick else 7
+    load = load_snapshot(args.snapshot)
+    graph = PoolGraph(load.pools, load.tokens)
+    prices = PriceBook.from_graph(graph, WETH)
+
+    def build() -> Scanner:
+        return Scanner(graph, 3, prices=prices, preferred_starts=[WETH, USDC])
+
+    build_ms = _ms(build, repeats)
+    scanner = build()
+    scanner.scan()
+    scan_ms = _ms(scanner.scan, repeats)
+    upd = _updates(graph, scanner, 500 if args.quick else graph.n_pools)
+    sub = _liquid_subgraph(graph, prices, 2000)
+    compound_ms, over_search, exact_ratio, long_cycles = _compound(sub, repeats, exact_too=not args.quick)
+    (ours_s, nx_s), (_, nx_ratio) = paired(
+        [lambda: enumerate_cycles(graph, 3), lambda: networkx_cycles(graph)], repeats
     )
+    n_ours = sum(len(m) for m in enumerate_cycles(graph, 3).values())
+    n_nx = networkx_cycles(graph)
+
+    figures = [
+        Figure("cycle index build K<=3 (full snapshot)", build_ms, "ms", TARGETS["build"]),
+        Figure("full scan K<=3", scan_ms, "ms", TARGETS["scan"]),
+        Figure("re-check after one pool update, median", float(np.median(upd)), "ms"),
+        Figure("re-check after one pool update, p99", float(np.percentile(upd, 99)), "ms", TARGETS["update_p99"]),
+        Figure("compound K<=10 + exact sizing of the best 10 (2,000 pools)", compound_ms, "ms", TARGETS["compound"]),
+        Figure("our cycle listing K<=3", ours_s * 1e3, "ms"),
+        Figure("networkx all_triangles + expansion to the same cycles", nx_s * 1e3, "ms"),
+        Figure("ratio networkx (like for like) / ours", nx_ratio, "x", higher_is_better=True),
+        Figure("cycles listed differently by ours and networkx", abs(n_ours - n_nx), "cycles", 0),
+    ]
+    figures.insert(5, Figure("ratio compound with sizing / bare beam search", over_search, "x"))
+    if exact_ratio is not None:
+        figures.insert(6, Figure("ratio compound sizing every cycle / deferred", exact_ratio, "x"))
+    if not args.json:
+        print(
+            f"{len(load.pools)} pools, {len(load.tokens)} tokens; {scanner.n_cycles} cycles K<=3, {len(upd)} updates;"
+        )
+        print(f"compound: {long_cycles} long cycles above the premium; {repeats} rounds, medians")
+    report("arbitrage scan", figures, args.json)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT))
+    sys.exit(main())

@@ -7,7 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from defipm.amm.errors import AmmError, InsufficientLiquidityError
-from defipm.amm.v3_math import compute_swap_step, mul_div, mul_div_rounding_up
+from defipm.amm.v3_math import (
+    compute_swap_step,
+    get_amount0_delta,
+    get_amount1_delta,
+    get_next_sqrt_price_from_input,
+    get_next_sqrt_price_from_output,
+    mul_div,
+    mul_div_rounding_up,
+)
 from defipm.amm.v3_pool import V3PoolState
 from defipm.amm.v3_tick_math import (
     MAX_SQRT_RATIO,
@@ -95,3 +103,70 @@ def test_next_initialized_tick_stops_at_word_boundary() -> None:
     assert pool.next_initialized_tick_within_one_word(-150, lte=True) == (-2560, False)
     assert pool.next_initialized_tick_within_one_word(5, lte=True) == (0, False)
     assert pool.next_initialized_tick_within_one_word(-5, lte=True) == (-100, True)
+
+
+@settings(max_examples=200)
+@given(st.booleans(), st.integers(1, 10**20).flatmap(lambda a: st.sampled_from([a, -a])))
+def test_quote_fast_path_equals_the_full_simulation(zero_for_one: bool, amount: int) -> None:
+    """``swap_amounts`` (what quotes use) gives ``simulate``'s amounts; the state after equals a validated one."""
+    pool = _pool()
+    try:
+        result = pool.simulate(zero_for_one, amount)
+    except AmmError:
+        with pytest.raises(AmmError):
+            pool.swap_amounts(zero_for_one, amount)
+        return
+    assert pool.swap_amounts(zero_for_one, amount) == (result.amount_in, result.amount_out)
+    after = result.state_after
+    rebuilt = V3PoolState(after.sqrt_price_x96, after.tick, after.liquidity, pool.fee, pool.tick_spacing, pool.ticks)
+    assert after == rebuilt
+    if after.sqrt_price_x96 not in {get_sqrt_ratio_at_tick(t) for t in pool.ticks}:
+        assert after.tick == get_tick_at_sqrt_ratio(after.sqrt_price_x96)
+    assert after.next_initialized_tick_within_one_word(after.tick, True) == (
+        rebuilt.next_initialized_tick_within_one_word(rebuilt.tick, True)
+    )
+
+
+def _reference_swap_step(cur: int, tgt: int, liq: int, remaining: int, fee: int) -> tuple[int, int, int, int]:
+    """SwapMath.computeSwapStep written with the delta helpers, as the contract reads (the inlined step's check)."""
+    zero_for_one, exact_in = cur >= tgt, remaining >= 0
+    if exact_in:
+        less_fee = mul_div(remaining, 1_000_000 - fee, 1_000_000)
+        need = get_amount0_delta(tgt, cur, liq, True) if zero_for_one else get_amount1_delta(cur, tgt, liq, True)
+        nxt = tgt if less_fee >= need else get_next_sqrt_price_from_input(cur, liq, less_fee, zero_for_one)
+    else:
+        can = get_amount1_delta(tgt, cur, liq, False) if zero_for_one else get_amount0_delta(cur, tgt, liq, False)
+        nxt = tgt if -remaining >= can else get_next_sqrt_price_from_output(cur, liq, -remaining, zero_for_one)
+    lo, hi = min(cur, nxt), max(cur, nxt)
+    amount_in = (get_amount0_delta if zero_for_one else get_amount1_delta)(lo, hi, liq, True)
+    amount_out = (get_amount1_delta if zero_for_one else get_amount0_delta)(lo, hi, liq, False)
+    if not exact_in:
+        amount_out = min(amount_out, -remaining)
+    if exact_in and nxt != tgt:
+        fee_amount = remaining - amount_in
+    else:
+        fee_amount = mul_div_rounding_up(amount_in, fee, 1_000_000 - fee)
+    return nxt, amount_in, amount_out, fee_amount
+
+
+_prices = st.integers(MIN_SQRT_RATIO, MAX_SQRT_RATIO - 1) | st.integers(2**90, 2**100)
+
+
+@settings(max_examples=400)
+@given(
+    _prices,
+    _prices,
+    st.integers(0, 2**128 - 1) | st.integers(10**15, 10**22),
+    st.integers(-(2**200), 2**200) | st.integers(-(10**20), 10**20),
+    st.sampled_from([0, 100, 500, 3000, 10_000, 999_999]),
+)
+def test_inlined_swap_step_equals_the_contract_reading(cur: int, tgt: int, liq: int, rem: int, fee: int) -> None:
+    try:
+        expected: object = _reference_swap_step(cur, tgt, liq, rem, fee)
+    except AmmError:
+        expected = AmmError
+    try:
+        got: object = tuple(compute_swap_step(cur, tgt, liq, rem, fee))
+    except AmmError:
+        got = AmmError
+    assert got == expected

@@ -132,3 +132,26 @@ def test_reserves_of_any_size_load_exactly_as_numbers_or_text(r0: int, r1: int, 
     row = _row(1, 0, 1, r0=str(r0) if as_text else r0, r1=str(r1) if as_text else r1)
     (pool,) = parse_rows([row]).pools
     assert (pool.reserve0, pool.reserve1) == (r0, r1)  # type: ignore[union-attr]
+
+
+def test_scan_with_compound_search_sizes_what_the_printed_top_needs(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from defipm.arb.cli import app
+
+    up = int(1.02 * 10**20)  # every ring hop T0 -> T1 -> ... -> T4 -> T0 pays ~1.7% after the fee; chords are fair
+    ring = [_row(i + 1, i, i + 1, r1=up) for i in range(4)] + [_row(5, 0, 4, r0=up)]
+    chords = [_row(6, 0, 2), _row(7, 1, 3), _row(8, 2, 4)]
+    path = tmp_path / "pools.json"
+    path.write_text(json.dumps(ring + chords))
+    runner = CliRunner()
+    args = ["scan", "--snapshot", str(path), "--start", "T0", "--native", T[0], "--max-len", "2"]
+    one = runner.invoke(app, [*args, "--compound-len", "5", "--top", "1"])
+    every = runner.invoke(app, [*args, "--compound-len", "5", "--top", "50"])
+    assert one.exit_code == 0 and every.exit_code == 0, one.output + every.output
+    one_text, every_text = " ".join(one.output.split()), " ".join(every.output.split())
+    # the best cycle (the whole ring) is sized alone; the three 4-hop cycles wait, then are sized for --top 50
+    assert "1 opportunities after fees, premium and gas (4 more long cycles left unsized" in one_text
+    assert "4 opportunities after fees, premium and gas" in every_text and "left unsized" not in every_text
+    best_row = one.output[one.output.index("│ 1 │") :].split("└")[0]
+    assert best_row in every.output, "the top-1 row differs from the first row of the full list"

@@ -138,25 +138,31 @@ class SwapStep(NamedTuple):
 def compute_swap_step(
     sqrt_current: int, sqrt_target: int, liquidity: int, amount_remaining: int, fee_pips: int
 ) -> SwapStep:
-    """SwapMath.computeSwapStep. ``amount_remaining`` > 0: exact input, < 0: exact output; fee in pips."""
+    """SwapMath.computeSwapStep. ``amount_remaining`` > 0: exact input, < 0: exact output; fee in pips.
+
+    The token deltas between two prices are ``get_amount0_delta`` / ``get_amount1_delta`` written out in place
+    (this is the quote's inner loop): with liquidity < 2**128 and prices in [MIN_SQRT_RATIO, MAX_SQRT_RATIO)
+    none of their products or quotients can leave uint256, so their overflow checks could never fire here.
+    """
     zero_for_one = sqrt_current >= sqrt_target
     exact_in = amount_remaining >= 0
+    l96 = liquidity << RESOLUTION
     amount_in = amount_out = 0
     if exact_in:
         remaining_less_fee = mul_div(amount_remaining, FEE_DENOMINATOR - fee_pips, FEE_DENOMINATOR)
-        if zero_for_one:
-            amount_in = get_amount0_delta(sqrt_target, sqrt_current, liquidity, True)
-        else:
-            amount_in = get_amount1_delta(sqrt_current, sqrt_target, liquidity, True)
+        if zero_for_one:  # get_amount0_delta(target, current, L, round up)
+            amount_in = -((-(l96 * (sqrt_current - sqrt_target)) // sqrt_current) // sqrt_target)
+        else:  # get_amount1_delta(current, target, L, round up)
+            amount_in = -(-(liquidity * (sqrt_target - sqrt_current)) >> RESOLUTION)
         if remaining_less_fee >= amount_in:
             sqrt_next = sqrt_target
         else:
             sqrt_next = get_next_sqrt_price_from_input(sqrt_current, liquidity, remaining_less_fee, zero_for_one)
     else:
-        if zero_for_one:
-            amount_out = get_amount1_delta(sqrt_target, sqrt_current, liquidity, False)
-        else:
-            amount_out = get_amount0_delta(sqrt_current, sqrt_target, liquidity, False)
+        if zero_for_one:  # get_amount1_delta(target, current, L, round down)
+            amount_out = (liquidity * (sqrt_current - sqrt_target)) >> RESOLUTION
+        else:  # get_amount0_delta(current, target, L, round down)
+            amount_out = l96 * (sqrt_target - sqrt_current) // sqrt_target // sqrt_current
         if -amount_remaining >= amount_out:
             sqrt_next = sqrt_target
         else:
@@ -165,21 +171,21 @@ def compute_swap_step(
     reached = sqrt_target == sqrt_next
     if zero_for_one:
         if not (reached and exact_in):
-            amount_in = get_amount0_delta(sqrt_next, sqrt_current, liquidity, True)
+            amount_in = -((-(l96 * (sqrt_current - sqrt_next)) // sqrt_current) // sqrt_next)
         if not (reached and not exact_in):
-            amount_out = get_amount1_delta(sqrt_next, sqrt_current, liquidity, False)
+            amount_out = (liquidity * (sqrt_current - sqrt_next)) >> RESOLUTION
     else:
         if not (reached and exact_in):
-            amount_in = get_amount1_delta(sqrt_current, sqrt_next, liquidity, True)
+            amount_in = -(-(liquidity * (sqrt_next - sqrt_current)) >> RESOLUTION)
         if not (reached and not exact_in):
-            amount_out = get_amount0_delta(sqrt_current, sqrt_next, liquidity, False)
+            amount_out = l96 * (sqrt_next - sqrt_current) // sqrt_next // sqrt_current
 
     if not exact_in and amount_out > -amount_remaining:
         amount_out = -amount_remaining
     if exact_in and sqrt_next != sqrt_target:
         fee_amount = amount_remaining - amount_in
     else:
-        fee_amount = mul_div_rounding_up(amount_in, fee_pips, FEE_DENOMINATOR - fee_pips)
+        fee_amount = -(-(amount_in * fee_pips) // (FEE_DENOMINATOR - fee_pips))
     return SwapStep(sqrt_next, amount_in, amount_out, fee_amount)
 
 

@@ -116,6 +116,43 @@ class V3PoolState:
         ``sqrt_price_limit_x96`` = 0 means no limit (the extreme price, as the router and quoter use).
         Raises AmmError on input the pool rejects (zero amount, limit on the wrong side of the price).
         """
+        amount0, amount1, fees, crossed, sqrt_price, tick, liquidity = self._swap(
+            zero_for_one, amount_specified, sqrt_price_limit_x96
+        )
+        if tick is None:
+            tick = get_tick_at_sqrt_ratio(sqrt_price)
+        amount_in, amount_out = (amount0, -amount1) if zero_for_one else (amount1, -amount0)
+        after = self._moved(sqrt_price, tick, liquidity)
+        return SwapResult(amount0, amount1, amount_in, amount_out, fees, crossed, after)
+
+    def swap_amounts(self, zero_for_one: bool, amount_specified: int, sqrt_price_limit_x96: int = 0) -> tuple[int, int]:
+        """``(amount_in, amount_out)`` of ``simulate`` without building the state after (the quoting fast path)."""
+        amount0, amount1, *_ = self._swap(zero_for_one, amount_specified, sqrt_price_limit_x96)
+        return (amount0, -amount1) if zero_for_one else (amount1, -amount0)
+
+    def _moved(self, sqrt_price: int, tick: int, liquidity: int) -> V3PoolState:
+        # the same pool at a new price: ticks, fee and spacing were validated when this state was built
+        after = object.__new__(V3PoolState)
+        for name, value in (
+            ("sqrt_price_x96", sqrt_price),
+            ("tick", tick),
+            ("liquidity", liquidity),
+            ("fee", self.fee),
+            ("tick_spacing", self.tick_spacing),
+            ("ticks", self.ticks),
+            ("_sorted", self._sorted),
+        ):
+            object.__setattr__(after, name, value)
+        return after
+
+    def _swap(
+        self, zero_for_one: bool, amount_specified: int, sqrt_price_limit_x96: int
+    ) -> tuple[int, int, int, int, int, int | None, int]:
+        """The swap loop: ``(amount0, amount1, fees, ticks crossed, sqrt price, tick or None, liquidity)``.
+
+        The tick after the swap is None when the price stopped between ticks (the caller derives it if needed:
+        a quote does not).
+        """
         if amount_specified == 0:
             raise AmmError("amount_specified must be non-zero (AS)")
         limit = sqrt_price_limit_x96 or (MIN_SQRT_RATIO + 1 if zero_for_one else MAX_SQRT_RATIO - 1)
@@ -127,26 +164,25 @@ class V3PoolState:
 
         exact_input = amount_specified > 0
         remaining = amount_specified
-        calculated = 0
-        sqrt_price = self.sqrt_price_x96
-        tick = self.tick
-        liquidity = self.liquidity
-        fees = 0
-        crossed = 0
-        ticks = self.ticks
-
+        calculated = fees = crossed = 0
+        sqrt_price, liquidity, fee = self.sqrt_price_x96, self.liquidity, self.fee
+        tick: int | None = self.tick
+        next_tick = self.next_initialized_tick_within_one_word
         while remaining != 0 and sqrt_price != limit:
+            if tick is None:
+                tick = get_tick_at_sqrt_ratio(sqrt_price)
             start_price = sqrt_price
-            tick_next, initialized = self.next_initialized_tick_within_one_word(tick, zero_for_one)
-            tick_next = max(MIN_TICK, min(MAX_TICK, tick_next))
+            tick_next, initialized = next_tick(tick, zero_for_one)
+            if tick_next < MIN_TICK:
+                tick_next = MIN_TICK
+            elif tick_next > MAX_TICK:
+                tick_next = MAX_TICK
             sqrt_next = get_sqrt_ratio_at_tick(tick_next)
             if zero_for_one:
                 target = limit if sqrt_next < limit else sqrt_next
             else:
                 target = limit if sqrt_next > limit else sqrt_next
-            sqrt_price, step_in, step_out, step_fee = compute_swap_step(
-                sqrt_price, target, liquidity, remaining, self.fee
-            )
+            sqrt_price, step_in, step_out, step_fee = compute_swap_step(sqrt_price, target, liquidity, remaining, fee)
             fees += step_fee
             if exact_input:
                 remaining -= step_in + step_fee
@@ -156,20 +192,18 @@ class V3PoolState:
                 calculated += step_in + step_fee
             if sqrt_price == sqrt_next:
                 if initialized:
-                    net = ticks[tick_next]
+                    net = self.ticks[tick_next]
                     liquidity = add_delta(liquidity, -net if zero_for_one else net)
                     crossed += 1
                 tick = tick_next - 1 if zero_for_one else tick_next
             elif sqrt_price != start_price:
-                tick = get_tick_at_sqrt_ratio(sqrt_price)
+                tick = None  # between ticks: derived from the price only when someone needs it
 
         if zero_for_one == exact_input:
             amount0, amount1 = amount_specified - remaining, calculated
         else:
             amount0, amount1 = calculated, amount_specified - remaining
-        amount_in, amount_out = (amount0, -amount1) if zero_for_one else (amount1, -amount0)
-        after = V3PoolState(sqrt_price, tick, liquidity, self.fee, self.tick_spacing, self.ticks)
-        return SwapResult(amount0, amount1, amount_in, amount_out, fees, crossed, after)
+        return amount0, amount1, fees, crossed, sqrt_price, tick, liquidity
 
     def quote_exact_input(self, zero_for_one: bool, amount_in: int, sqrt_price_limit_x96: int = 0) -> int:
         """Output received for exactly ``amount_in`` of the input token (token0 when ``zero_for_one``).
@@ -179,7 +213,7 @@ class V3PoolState:
         """
         if amount_in <= 0:
             raise AmmError(f"amount_in must be positive, got {amount_in}")
-        return self.simulate(zero_for_one, amount_in, sqrt_price_limit_x96).amount_out
+        return self.swap_amounts(zero_for_one, amount_in, sqrt_price_limit_x96)[1]
 
     def quote_exact_output(self, zero_for_one: bool, amount_out: int, sqrt_price_limit_x96: int = 0) -> int:
         """Input needed to receive exactly ``amount_out`` (QuoterV2.quoteExactOutputSingle).
@@ -188,12 +222,12 @@ class V3PoolState:
         """
         if amount_out <= 0:
             raise AmmError(f"amount_out must be positive, got {amount_out}")
-        result = self.simulate(zero_for_one, -amount_out, sqrt_price_limit_x96)
-        if result.amount_out != amount_out:
+        paid, got = self.swap_amounts(zero_for_one, -amount_out, sqrt_price_limit_x96)
+        if got != amount_out:
             raise InsufficientLiquidityError(
-                f"pool can deliver only {result.amount_out} of the {amount_out} requested before its price limit"
+                f"pool can deliver only {got} of the {amount_out} requested before its price limit"
             )
-        return result.amount_in
+        return paid
 
     def with_liquidity_net(self, ticks: Mapping[int, int]) -> V3PoolState:
         """A copy with a different ``ticks`` map (e.g. after reading more bitmap words)."""

@@ -95,17 +95,19 @@ def scan(
     scanner = Scanner(graph, max_len, costs=costs, prices=prices, preferred_starts=starts)
     result = scanner.scan()
     if compound_len > max_len:
-        scanner.compound(starts, compound_len)
+        scanner.compound(starts, compound_len, top=top)
+    best = scanner.best(top)
+    unsized = f" ({len(scanner.pending)} more long cycles left unsized: none can enter the top {top})"
     console.print(
         f"{len(load.pools)} pools, {len(load.tokens)} tokens, {scanner.n_cycles} cycles; "
-        f"{len(scanner.opportunities)} opportunities after fees, premium and gas"
+        f"{len(scanner.opportunities)} opportunities after fees, premium and gas{unsized if scanner.pending else ''}"
     )
     if load.skipped:
         why = Counter(s.reason.split(":")[0].split("(")[0].strip() for s in load.skipped)
         console.print(f"skipped {len(load.skipped)} rows: " + "; ".join(f"{n} x {r}" for r, n in why.most_common(5)))
     if result.reasons:
         console.print("dropped: " + ", ".join(f"{r}: {n}" for r, n in result.reasons.most_common()))
-    console.print(_best_cycles(scanner.best(top), graph, load.tokens, native_usd))
+    console.print(_best_cycles(best, graph, load.tokens, native_usd))
     console.print(
         "[dim]Snapshot profits are only as real as the snapshot: rows from different blocks and rebasing "
         "tokens show cycles that never existed.[/dim]"

@@ -13,6 +13,7 @@ It returns the best cycles it meets, not provably every one (the exhaustive enum
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy as np
 from defipm.arb.graph import PoolGraph
 from defipm.core.errors import ConfigError
 
-__all__ = ["canonical_cycle", "compound_search", "enumerate_cycles"]
+__all__ = ["beam_cycles", "canonical_cycle", "canonical_rows", "compound_search", "enumerate_cycles"]
 
 
 def canonical_cycle(edges: Sequence[int]) -> tuple[int, ...]:
@@ -29,23 +30,30 @@ def canonical_cycle(edges: Sequence[int]) -> tuple[int, ...]:
     return tuple(int(e) for e in (*edges[k:], *edges[:k]))
 
 
+def canonical_rows(cycles: np.ndarray) -> np.ndarray:
+    """``canonical_cycle`` of every row of an (n, L) int array of cycles, at once."""
+    n, length = cycles.shape
+    first = cycles.argmin(axis=1)
+    cols = (np.arange(length)[None, :] + first[:, None]) % length
+    return cycles[np.arange(n)[:, None], cols]
+
+
 def enumerate_cycles(graph: PoolGraph, max_len: int = 4, min_len: int = 2) -> dict[int, np.ndarray]:
     """Every simple directed cycle with ``min_len``..``max_len`` edges: ``{length: int64 array (n, length)}``."""
     if max_len < 2 or min_len < 2 or min_len > max_len:
         raise ConfigError(f"cycle lengths must satisfy 2 <= min_len <= max_len, got {min_len}..{max_len}")
+    # Everything the walk reads is a flat list of ints (edges sorted by source then target, and by target then
+    # source, with offsets per token): no tuple, dict or list per edge or per cycle. The build then allocates
+    # almost nothing the cycle collector tracks, so it never sets off the collector's sweeps over a long-lived
+    # process's whole heap (they tripled the build time).
     n = graph.n_tokens
-    src = graph.src.tolist()
-    dst = graph.dst.tolist()
-    into: list[dict[int, list[int]]] = [{} for _ in range(n)]  # into[s][u]: edges u -> s with u > s
-    out_all: list[list[tuple[int, int]]] = [[] for _ in range(n)]
-    for e in range(len(src)):
-        a, b = src[e], dst[e]
-        out_all[a].append((b, e))
-        if a > b:
-            into[b].setdefault(a, []).append(e)
-    for lst in out_all:
-        lst.sort()
-    found: dict[int, list[tuple[int, ...]]] = {k: [] for k in range(min_len, max_len + 1)}
+    out_order = np.lexsort((np.arange(len(graph.src)), graph.dst, graph.src))
+    out_dst, out_edge = graph.dst[out_order].tolist(), out_order.tolist()
+    out_ptr = np.searchsorted(graph.src[out_order], np.arange(n + 1)).tolist()
+    in_order = np.lexsort((np.arange(len(graph.dst)), graph.src, graph.dst))
+    in_src, in_edge = graph.src[in_order].tolist(), in_order.tolist()
+    in_ptr = np.searchsorted(graph.dst[in_order], np.arange(n + 1)).tolist()
+    found: dict[int, list[int]] = {k: [] for k in range(min_len, max_len + 1)}  # flat rows, one list per length
 
     def walk(u: int, depth: int, s: int, closers: dict[int, list[int]], path: list[int], on_path: set[int]) -> None:
         # depth = edges on the path so far, u = its last token; close back into s, then extend
@@ -53,23 +61,31 @@ def enumerate_cycles(graph: PoolGraph, max_len: int = 4, min_len: int = 2) -> di
             back = closers.get(u)
             if back:
                 last_pool = path[-1] >> 1
+                flat = found[depth + 1]
                 for e in back:
                     if depth > 1 or e >> 1 != last_pool:
-                        found[depth + 1].append((*path, e))
+                        flat.extend(path)
+                        flat.append(e)
         if depth + 2 > max_len:
             return
-        for v, e in out_all[u]:
-            if v > s and v not in on_path:
-                path.append(e)
+        for j in range(bisect_right(out_dst, s, out_ptr[u], out_ptr[u + 1]), out_ptr[u + 1]):
+            v = out_dst[j]
+            if v not in on_path:
+                path.append(out_edge[j])
                 on_path.add(v)
                 walk(v, depth + 1, s, closers, path, on_path)
                 on_path.discard(v)
                 path.pop()
 
     for s in range(n):
-        if into[s]:
-            walk(s, 0, s, into[s], [], {s})
-    return {k: np.array(rows, dtype=np.int64).reshape(len(rows), k) for k, rows in found.items()}
+        lo = bisect_right(in_src, s, in_ptr[s], in_ptr[s + 1])
+        if lo == in_ptr[s + 1]:
+            continue
+        closers: dict[int, list[int]] = {}  # closers[u]: edges u -> s with u > s (short-lived)
+        for j in range(lo, in_ptr[s + 1]):
+            closers.setdefault(in_src[j], []).append(in_edge[j])
+        walk(s, 0, s, closers, [], {s})
+    return {k: np.array(flat, dtype=np.int64).reshape(len(flat) // k, k) for k, flat in found.items()}
 
 
 def compound_search(
@@ -84,6 +100,18 @@ def compound_search(
     ``starts`` are token indices (``graph.token_index[address]``); ``beam`` paths are kept per token and length.
     Returned cycles are edge tuples beginning at their start token, de-duplicated across starts.
     """
+    ranked = sorted(beam_cycles(graph, starts, max_len, beam, min_log_profit).values(), key=lambda t: -t[0])
+    return [cyc for _, cyc in ranked]
+
+
+def beam_cycles(
+    graph: PoolGraph,
+    starts: Iterable[int],
+    max_len: int = 12,
+    beam: int = 4,
+    min_log_profit: float = 0.0,
+) -> dict[tuple[int, ...], tuple[float, tuple[int, ...]]]:
+    """The beam search behind ``compound_search``: ``{canonical cycle: (summed log rate, cycle from its start)}``."""
     if max_len < 2 or beam < 1:
         raise ConfigError(f"compound search needs max_len >= 2 and beam >= 1, got {max_len}, {beam}")
     w = graph.log_w
@@ -108,12 +136,14 @@ def compound_search(
                 ok &= (edges >> 1) != (paths[parent, -1] >> 1)
             v = graph.dst[edges]
             closing = ok & (v == s)
-            if depth >= 1 and closing.any():
-                for i in np.flatnonzero(closing & (cand > min_log_profit)):
-                    cyc = (*paths[parent[i]].tolist(), int(edges[i]))
-                    key = canonical_cycle(cyc)
-                    if key not in best or best[key][0] < cand[i]:
-                        best[key] = (float(cand[i]), cyc)
+            hit = np.flatnonzero(closing & (cand > min_log_profit)) if depth >= 1 else np.zeros(0, dtype=np.int64)
+            if len(hit):
+                cycles = np.concatenate([paths[parent[hit]], edges[hit, None]], axis=1)
+                keys = canonical_rows(cycles).tolist()
+                for key, cyc, value in zip(keys, cycles.tolist(), cand[hit].tolist(), strict=True):
+                    prev = best.get(tuple(key))
+                    if prev is None or prev[0] < value:
+                        best[tuple(key)] = (value, tuple(cyc))
             if depth + 1 >= max_len:
                 break
             ok &= ~(visited[parent] == v[:, None]).any(axis=1)
@@ -130,5 +160,4 @@ def compound_search(
             score = cand[keep]
             paths = np.concatenate([paths[parent[keep]], edges[keep, None]], axis=1)
             visited = np.concatenate([visited[parent[keep]], nodes[:, None]], axis=1)
-    ranked = sorted(best.values(), key=lambda t: -t[0])
-    return [cyc for _, cyc in ranked]
+    return best

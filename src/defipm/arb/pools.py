@@ -136,11 +136,11 @@ class V3Pool:
     def amount_out(self, zero_for_one: bool, amount_in: int) -> int:
         if self.paused:
             raise AmmError(f"pool {self.address} is paused")
-        result = self.state.simulate(zero_for_one, amount_in)
-        if result.amount_in != amount_in:
+        paid, out = self.state.swap_amounts(zero_for_one, amount_in)
+        if paid != amount_in:
             # the router would take only part of the input: treat as unfillable for an exact cycle
-            raise AmmError(f"pool {self.address} fills only {result.amount_in} of {amount_in}")
-        return result.amount_out
+            raise AmmError(f"pool {self.address} fills only {paid} of {amount_in}")
+        return out
 
     def amount_in(self, zero_for_one: bool, amount_out: int) -> int:
         if self.paused:

@@ -12,13 +12,19 @@ rows are padded with a sentinel edge that acts as the identity) and an index fro
    straight to the exact bracketing search.
 
 ``update_pool(pool)`` changes one pool and re-runs the same passes on the rows through it only.
-``compound(starts, max_len)`` adds long cycles from the beam search to the tracked rows.
+``compound(starts, max_len, top)`` adds long cycles from the beam search to the tracked rows. There are thousands
+of them, most profitable and overlapping, and only the best can be traded: V2-only rows with a priced start get a
+float upper bound on their net native profit (the real-valued optimum of the folded pool, which integer rounding
+can only lower, plus a relative margin for float error) and are sized exactly only while that bound can still
+reach the ``top`` best exact profits. The rest wait in ``pending`` (row -> bound); ``best(n)`` sizes more of them
+whenever a larger ``n`` needs it, so ``best(n)`` always equals the exact-everywhere answer.
 Current results live in ``opportunities`` (row -> Opportunity); why candidates failed is counted in each
 ``ScanResult.reasons`` and kept per row for exact rejections in ``rejections``.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -27,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from defipm.arb.costs import PriceBook
-from defipm.arb.cycles import canonical_cycle, compound_search, enumerate_cycles
+from defipm.arb.cycles import beam_cycles, enumerate_cycles
 from defipm.arb.graph import PoolGraph
 from defipm.arb.opportunity import CostModel, Opportunity, Rejection, evaluate_cycle
 from defipm.arb.pools import Pool
@@ -36,6 +42,9 @@ __all__ = ["ScanResult", "Scanner"]
 
 PRESIZE_MARGIN = 0.5
 """Rows pass the float pre-sizing when their float net profit exceeds -margin x gas cost (float slack)."""
+
+BOUND_SLACK = 1e-9
+"""Relative slack added to the float profit bound (float error of a K <= 16 hop fold is ~1e-15 relative)."""
 
 
 @dataclass
@@ -47,6 +56,8 @@ class ScanResult:
     reasons: Counter[str] = field(default_factory=Counter)
     screened: int = 0
     candidates: int = 0
+    deferred: int = 0
+    """Candidates left unsized because their float profit bound cannot reach the best ones (``Scanner.pending``)."""
 
 
 class Scanner:
@@ -91,6 +102,9 @@ class Scanner:
         self._add_rows([m for _, m in sorted(enumerate_cycles(graph, max_len).items())])
         self.opportunities: dict[int, Opportunity] = {}
         self.rejections: dict[int, Rejection] = {}
+        self.pending: dict[int, float] = {}
+        self._pending_log_sums: dict[int, float] = {}  # the screen's log sums, kept for the Opportunity
+        """Rows not sized yet -> float upper bound on their net profit in native wei (see ``compound``)."""
 
     def _sync_edges(self, sl: slice) -> None:
         g = self.graph
@@ -146,15 +160,19 @@ class Scanner:
         return tuple(int(e) for e in self.cycles[row, : self.lengths[row]])
 
     # -- evaluation ----------------------------------------------------------------------------------
-    def _candidates(self, rows: np.ndarray, result: ScanResult) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised screen + float pre-sizing; returns rows worth an exact evaluation and their log sums."""
+    def _candidates(self, rows: np.ndarray, result: ScanResult) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Vectorised screen + float pre-sizing.
+
+        Returns rows worth an exact evaluation, their log sums and a float upper bound on each one's net profit in
+        native wei (NaN where there is none: V3 hops, unpriced start).
+        """
         c = self.cycles[rows]
         sums = self.w[c].sum(axis=1)
         hit = sums > self.threshold
         result.reasons["marginal rate below premium"] += int((~hit).sum())
         rows, c, sums = rows[hit], c[hit], sums[hit]
         if len(rows) == 0:
-            return rows, sums
+            return rows, sums, np.zeros(0)
         n = np.ones(len(rows))
         m = np.zeros(len(rows))
         for j in range(c.shape[1]):
@@ -164,10 +182,15 @@ class Scanner:
         x = (np.sqrt(n / self.one_plus_p) - 1) / m
         gross = x * n / (1 + x * m) - x * self.one_plus_p
         gas_wei = self._gas_wei(c)
-        gas = gas_wei / self._price[self._start[rows]]
+        price = self._price[self._start[rows]]
+        gas = gas_wei / price
         keep = np.isnan(m) | np.isnan(gas) | (gross - gas > -PRESIZE_MARGIN * np.nan_to_num(gas))
         result.reasons["gas exceeds float estimate"] += int((~keep).sum())
-        return rows[keep], sums[keep]
+        # exact profit <= real-valued optimum (hops floor, the premium rounds up); pad for float error
+        bound = ((gross + BOUND_SLACK * x * self.one_plus_p + 1) * price) * (1 + BOUND_SLACK) - gas_wei * (
+            1 - BOUND_SLACK
+        )
+        return rows[keep], sums[keep], bound[keep]
 
     def _gas_wei(self, c: np.ndarray) -> np.ndarray:
         gm = self.costs.gas
@@ -179,20 +202,49 @@ class Scanner:
         return (units + per) * float(self.costs.gas_price_wei)
 
     def _evaluate(self, rows: np.ndarray, sums: np.ndarray, result: ScanResult) -> ScanResult:
-        result.candidates += len(rows)
         for row, s in zip(rows.tolist(), sums.tolist(), strict=True):
-            out = evaluate_cycle(
-                self.graph, self.cycle_edges(row), self.costs, self.prices, self.max_amount, log_rate=s
-            )
-            if isinstance(out, Opportunity):
-                self.opportunities[row] = out
-                self.rejections.pop(row, None)
-                result.opportunities.append(out)
-            else:
-                self.opportunities.pop(row, None)
-                self.rejections[row] = out
-                result.rejections.append(out)
-                result.reasons[out.code] += 1
+            self._evaluate_row(row, s, result)
+        result.opportunities.sort(key=_rank)
+        return result
+
+    def _evaluate_row(self, row: int, log_sum: float, result: ScanResult) -> None:
+        result.candidates += 1
+        if self.pending.pop(row, None) is not None:
+            del self._pending_log_sums[row]
+        out = evaluate_cycle(
+            self.graph, self.cycle_edges(row), self.costs, self.prices, self.max_amount, log_rate=log_sum
+        )
+        if isinstance(out, Opportunity):
+            self.opportunities[row] = out
+            self.rejections.pop(row, None)
+            result.opportunities.append(out)
+        else:
+            self.opportunities.pop(row, None)
+            self.rejections[row] = out
+            result.rejections.append(out)
+            result.reasons[out.code] += 1
+
+    def _resolve(self, n: int, result: ScanResult) -> ScanResult:
+        """Size pending rows, highest bound first, until none can enter the ``n`` best (priced) opportunities."""
+        if not self.pending:
+            return result
+        nets = [o.net_profit_native for o in self.opportunities.values() if o.net_profit_native is not None]
+        heap = heapq.nlargest(n, nets)
+        heapq.heapify(heap)  # min-heap of the n best exact nets so far
+        rows = np.fromiter(self.pending.keys(), dtype=np.int64, count=len(self.pending))
+        bounds = np.fromiter(self.pending.values(), dtype=np.float64, count=len(self.pending))
+        order = np.argsort(-bounds, kind="stable")
+        for row, bound in zip(rows[order].tolist(), bounds[order].tolist(), strict=True):
+            if len(heap) >= n and bound < heap[0]:
+                break
+            self._evaluate_row(row, self._pending_log_sums[row], result)
+            opp = self.opportunities.get(row)
+            if opp is not None and opp.net_profit_native is not None:
+                if len(heap) < n:
+                    heapq.heappush(heap, opp.net_profit_native)
+                elif opp.net_profit_native > heap[0]:
+                    heapq.heapreplace(heap, opp.net_profit_native)
+        result.deferred = len(self.pending)
         result.opportunities.sort(key=_rank)
         return result
 
@@ -201,8 +253,10 @@ class Scanner:
         self._sync_edges(slice(None))
         self.opportunities.clear()
         self.rejections.clear()
+        self.pending.clear()
+        self._pending_log_sums.clear()
         result = ScanResult(screened=self.n_cycles)
-        rows, sums = self._candidates(np.arange(self.n_cycles), result)
+        rows, sums, _ = self._candidates(np.arange(self.n_cycles), result)
         return self._evaluate(rows, sums, result)
 
     def update_pool(self, pool: Pool) -> ScanResult:
@@ -213,33 +267,47 @@ class Scanner:
         for r in through.tolist():
             self.opportunities.pop(r, None)
             self.rejections.pop(r, None)
+            if self.pending.pop(r, None) is not None:
+                del self._pending_log_sums[r]
         result = ScanResult(screened=len(through))
-        rows, sums = self._candidates(through, result)
+        rows, sums, _ = self._candidates(through, result)
         return self._evaluate(rows, sums, result)
 
-    def compound(self, starts: Sequence[str], max_len: int = 12, beam: int = 4) -> ScanResult:
-        """Beam-search long cycles through ``starts``, track the new ones and evaluate them."""
+    def compound(self, starts: Sequence[str], max_len: int = 12, beam: int = 4, top: int | None = 10) -> ScanResult:
+        """Beam-search long cycles through ``starts``, track the new ones and evaluate them.
+
+        With ``top`` set, V2-only rows with a priced start are sized exactly only while their float profit bound
+        can reach the ``top`` best opportunities; the others wait in ``pending`` for ``best``. ``top=None`` sizes
+        every candidate (the exact-everywhere reference the deferred path must equal).
+        """
         idx = [self.graph.token_index[t] for t in starts if t in self.graph.token_index]
         self._sync_edges(slice(None))
-        found = compound_search(self.graph, idx, max_len, beam, min_log_profit=self.threshold)
+        found = beam_cycles(self.graph, idx, max_len, beam, min_log_profit=self.threshold)
         new: dict[int, list[tuple[int, ...]]] = {}
-        for cyc in found:
-            key = canonical_cycle(cyc)
-            if key not in self._keys and len(cyc) > self.max_len:
+        for key in found:  # canonical already: the same key as the index's
+            if len(key) > self.max_len and key not in self._keys:
                 self._keys.add(key)
-                new.setdefault(len(cyc), []).append(key)
+                new.setdefault(len(key), []).append(key)
         first = self.n_cycles
         self._add_rows([np.array(v, dtype=np.int64) for _, v in sorted(new.items())])
         result = ScanResult(screened=len(found))
-        rows, sums = self._candidates(np.arange(first, self.n_cycles), result)
-        return self._evaluate(rows, sums, result)
+        rows, sums, bound = self._candidates(np.arange(first, self.n_cycles), result)
+        if top is None:
+            return self._evaluate(rows, sums, result)
+        lazy = np.isfinite(bound)
+        self._evaluate(rows[~lazy], sums[~lazy], result)
+        self.pending.update(zip(rows[lazy].tolist(), bound[lazy].tolist(), strict=True))
+        self._pending_log_sums.update(zip(rows[lazy].tolist(), sums[lazy].tolist(), strict=True))
+        return self._resolve(top, result)
 
     def best(self, n: int = 10) -> list[Opportunity]:
+        """The ``n`` best opportunities, sizing pending rows first where they could be among them."""
+        self._resolve(n, ScanResult())
         return sorted(self.opportunities.values(), key=_rank)[:n]
 
 
-def _rank(o: Opportunity) -> tuple[int, float]:
-    # priced opportunities by net native profit first, then unpriced ones by log rate
+def _rank(o: Opportunity) -> tuple[int, float, tuple[int, ...]]:
+    # priced opportunities by net native profit first, then unpriced ones by log rate; ties by edges
     if o.net_profit_native is not None:
-        return (0, -float(o.net_profit_native))
-    return (1, -o.log_rate)
+        return (0, -o.net_profit_native, o.edges)
+    return (1, -o.log_rate, o.edges)
