@@ -65,6 +65,8 @@ class Fold:
     out_of_sample: dict[str, Any]
     table: list[dict[str, Any]] = field(default_factory=list)
     """Every grid point's in-sample figures (or its error)."""
+    test_table: list[dict[str, Any]] = field(default_factory=list)
+    """Every grid point's out-of-sample figures, with ``test_every_point`` (for the report; never used to choose)."""
 
 
 @dataclass(slots=True)
@@ -88,6 +90,7 @@ class SearchResult:
                     "in_sample": f.in_sample,
                     "out_of_sample": f.out_of_sample,
                     "grid": f.table,
+                    "test_grid": f.test_table,
                 }
                 for f in self.folds
             ],
@@ -250,9 +253,11 @@ def search(
     workers: int | None = None,
     ray_address: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    test_every_point: bool = False,
 ) -> SearchResult:
     """Grid search picked on training data only; see the module doc. Raises ``ConfigError`` when no grid point
-    runs on a training part (listing why each failed)."""
+    runs on a training part (listing why each failed). ``test_every_point`` also runs every grid point on each test
+    part (``Fold.test_table``, for the report's side-by-side heatmaps); the choice is still made on training data."""
     cfg = config or BacktestConfig()
     if not 0 < train_fraction < 1:
         raise ConfigError(f"train_fraction must be between 0 and 1, got {train_fraction}")
@@ -286,6 +291,16 @@ def search(
         best_pt, best_row = max(valid, key=lambda item: _score(item[1], metric))
         folds.append(Fold((tr0, tr1), (te0, te1), best_pt, best_row, {}, table))
         chosen_jobs.append((best_pt, te0, te1))
+    if test_every_point:
+        every = [(pt, te0, te1) for _, _, te0, te1 in splits for pt in points]
+        rows = _run_all(panel, factory, every, cfg, workers, ray_address, None)
+        for f, fold in enumerate(folds):
+            part = rows[f * len(points) : (f + 1) * len(points)]
+            fold.test_table = [
+                {"params": pt.params, "schedule": pt.schedule, **row} for pt, row in zip(points, part, strict=True)
+            ]
+            fold.out_of_sample = part[points.index(fold.chosen)]
+        return SearchResult(metric=metric, folds=folds)
     test_rows = _run_all(panel, factory, chosen_jobs, cfg, workers, ray_address, None)
     for fold, row in zip(folds, test_rows, strict=True):
         fold.out_of_sample = row
