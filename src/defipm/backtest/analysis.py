@@ -67,7 +67,9 @@ class Trade:
 
 
 def trades(result: BacktestResult, closes: NDArray[np.float64]) -> list[Trade]:
-    """Every quantity change on a rebalance or liquidation bar, by bar then symbol order."""
+    """Every quantity change on a rebalance or liquidation bar, by bar then symbol order. A bar's changes are net:
+    a liquidation and a rebalance on the same bar show as one trade per symbol (the venue's ``traded_notional``
+    counts the rebalance only)."""
     q = positions(result, closes)
     dq = np.diff(q, axis=0, prepend=np.zeros((1, q.shape[1])))
     px = np.nan_to_num(closes, nan=0.0)
