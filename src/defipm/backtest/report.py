@@ -295,7 +295,7 @@ def _contribution_panel(parts: Attribution) -> TablePanel:
     items = sorted(parts.by_asset.items(), key=lambda kv: -kv[1])
     items += [("fees", -parts.fees), ("slippage", -parts.slippage), ("funding", -parts.funding),
               ("residual (liquidations, rounding)", parts.residual)]  # fmt: skip
-    rows = [(name, f"{value:,.2f}", share(value)) for name, value in items]
+    rows = [(name, f"{round(value, 2) + 0.0:,.2f}", share(value)) for name, value in items]  # never "-0.00"
     rows.append(("total (final equity - initial cash)", f"{parts.total:,.2f}", share(parts.total)))
     return TablePanel("P&L by asset", ("source", "P&L (quote)", "share of total"), rows, style="metrics")
 

@@ -240,6 +240,23 @@ def _boundaries(panel: PricePanel, config: BacktestConfig, train_fraction: float
     return [tuple(to_datetime(panel.timestamps[i]) for i in s) for s in splits]
 
 
+def _test_every_point(
+    folds: list[Fold],
+    points: list[Point],
+    tests: list[tuple[datetime, datetime]],
+    run: Callable[[list[tuple[Point, datetime, datetime]]], list[dict[str, Any]]],
+) -> None:
+    """Run every point on each fold's test part: ``Fold.test_table``, and the chosen point's row as its
+    ``out_of_sample`` (the choice was made before, on the training part)."""
+    rows = run([(pt, te0, te1) for te0, te1 in tests for pt in points])
+    for f, fold in enumerate(folds):
+        part = rows[f * len(points) : (f + 1) * len(points)]
+        fold.test_table = [
+            {"params": p.params, "schedule": p.schedule, **row} for p, row in zip(points, part, strict=True)
+        ]
+        fold.out_of_sample = part[points.index(fold.chosen)]
+
+
 def search(
     panel: PricePanel,
     factory: OracleFactory,
@@ -292,14 +309,8 @@ def search(
         folds.append(Fold((tr0, tr1), (te0, te1), best_pt, best_row, {}, table))
         chosen_jobs.append((best_pt, te0, te1))
     if test_every_point:
-        every = [(pt, te0, te1) for _, _, te0, te1 in splits for pt in points]
-        rows = _run_all(panel, factory, every, cfg, workers, ray_address, None)
-        for f, fold in enumerate(folds):
-            part = rows[f * len(points) : (f + 1) * len(points)]
-            fold.test_table = [
-                {"params": pt.params, "schedule": pt.schedule, **row} for pt, row in zip(points, part, strict=True)
-            ]
-            fold.out_of_sample = part[points.index(fold.chosen)]
+        _test_every_point(folds, points, [(te0, te1) for _, _, te0, te1 in splits], lambda jobs: _run_all(
+            panel, factory, jobs, cfg, workers, ray_address, None))  # fmt: skip
         return SearchResult(metric=metric, folds=folds)
     test_rows = _run_all(panel, factory, chosen_jobs, cfg, workers, ray_address, None)
     for fold, row in zip(folds, test_rows, strict=True):
