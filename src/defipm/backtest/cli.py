@@ -23,6 +23,7 @@ from rich.table import Table
 
 from defipm.backtest.config import BacktestConfig, CostModel, FieldError, bounded
 from defipm.backtest.engine import BacktestResult, run_backtest
+from defipm.backtest.exports import check_tearsheet
 from defipm.backtest.report import finite_json, summary_table, write_report
 from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, search
 from defipm.backtest.search_report import write_search_html
@@ -246,6 +247,8 @@ def backtest(
         search_opts = _search_options(grid, dict(schedules=schedules, metric=metric, train_fraction=train_fraction,
                                                  walk_forward=walk_forward, workers=workers, ray_address=ray_address))  # fmt: skip
         settings = load_settings(config_file) if config_file is not None else None
+        if tearsheet:
+            check_tearsheet()
         kind, params = _oracle_and_params(oracle, param, settings)
         factory = RegistryOracleFactory(kind, params)
         with _naming_options():

@@ -100,12 +100,17 @@ def write_exports(result: BacktestResult, folder: str | Path, closes: NDArray[np
     return written
 
 
+def check_tearsheet() -> None:
+    """Raise ``ConfigError`` naming the install command when quantstats is missing (checked before a run)."""
+    if importlib.util.find_spec("quantstats") is None:
+        raise ConfigError("--tearsheet needs quantstats: install the backtest extra (scripts/bootstrap backtest)")
+
+
 def write_tearsheet(result: BacktestResult, path: str | Path) -> Path:
     """quantstats' HTML tearsheet of the strategy's returns against the run's own benchmark (none fetched).
 
     Raises ``ConfigError`` naming the install command when quantstats is missing."""
-    if importlib.util.find_spec("quantstats") is None:
-        raise ConfigError("--tearsheet needs quantstats: install the backtest extra (scripts/bootstrap backtest)")
+    check_tearsheet()
     import pandas as pd
     import quantstats as qs
 

@@ -93,6 +93,9 @@ EVENTS_LISTED = 200
 TRADES_LISTED = 500
 """Trades listed in the report's table (the first ones); all of them are in ``trades.csv``."""
 
+NOTES_LISTED = 200
+"""Notes listed in the report (the first ones); the rest are counted."""
+
 WORST_DRAWDOWNS = 5
 """Drawdowns in the worst-drawdowns table."""
 
@@ -197,7 +200,9 @@ def report_panels(result: BacktestResult, closes: NDArray[np.float64] | None = N
     title = f"defipm backtest: {result.oracle} {result.params or ''}{_synthetic_label(result)}"
     panels: list[Panel] = [_health_panel(result)]
     if result.notes:
-        panels.append(TablePanel(f"Notes ({len(result.notes)})", ("note",), [(n,) for n in result.notes]))
+        more = len(result.notes) - NOTES_LISTED
+        panels.append(TablePanel(f"Notes ({len(result.notes)})", ("note",), [(n,) for n in result.notes[:NOTES_LISTED]],
+                                 note=f"... and {more} more" if more > 0 else ""))  # fmt: skip
     panels += [figure_panel(figures.main_figure(result, title), first=True), _metrics_panel(result),
                figure_panel(figures.yearly_figure(result)), _yearly_panel(result),
                figure_panel(figures.monthly_figure(monthly_returns(result))), figure_panel(figures.rolling_figure(result)),
