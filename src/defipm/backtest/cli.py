@@ -247,8 +247,6 @@ def backtest(
         search_opts = _search_options(grid, dict(schedules=schedules, metric=metric, train_fraction=train_fraction,
                                                  walk_forward=walk_forward, workers=workers, ray_address=ray_address))  # fmt: skip
         settings = load_settings(config_file) if config_file is not None else None
-        if tearsheet:
-            check_tearsheet()
         kind, params = _oracle_and_params(oracle, param, settings)
         factory = RegistryOracleFactory(kind, params)
         with _naming_options():
@@ -307,7 +305,10 @@ def _run_one(
     panel: PricePanel, factory: RegistryOracleFactory, config: BacktestConfig, params: dict[str, Any], kind: str,
     out: Path, tearsheet: bool = False,
 ) -> tuple[BacktestResult, Path, Path]:  # fmt: skip
-    """One replay with a progress bar; the result and where its report and summary were written."""
+    """One replay with a progress bar; the result and where its report and summary were written. A missing
+    ``--tearsheet`` library is named before the replay runs."""
+    if tearsheet:
+        check_tearsheet()
     with _progress() as bar:
         task = bar.add_task(f"backtest {kind}", total=len(panel))
         result = run_backtest(

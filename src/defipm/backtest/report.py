@@ -326,7 +326,7 @@ def _events_panel(result: BacktestResult) -> TablePanel:
     events = result.events
     more = len(events) - EVENTS_LISTED
     return TablePanel(
-        f"Events ({len(events)})", ("time", "event", "detail"),
+        "Events", ("time", "event", "detail"),
         [(_when(result, e.bar + 1), e.kind, e.detail) for e in events[:EVENTS_LISTED]],
         empty="no halt, liquidation, risk breach or failed cycle", note=f"... and {more} more" if more > 0 else "",
     )  # fmt: skip
