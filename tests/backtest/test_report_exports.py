@@ -3,6 +3,7 @@ to the equity's change, and the quantstats tearsheet is written without touching
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 from pathlib import Path
 
@@ -13,8 +14,9 @@ import pytest
 from defipm.backtest import BacktestConfig, CostModel, run_backtest
 from defipm.backtest.analysis import attribution, closes_for, trades
 from defipm.backtest.engine import BacktestResult
-from defipm.backtest.exports import has_parquet, write_tearsheet
+from defipm.backtest.exports import check_tearsheet, has_parquet, write_tearsheet
 from defipm.backtest.report import write_report
+from defipm.core.errors import ConfigError
 from defipm.data.panel import PricePanel
 from defipm.data.synthetic import synthetic_panel
 from defipm.oracles.momentum import MomentumOracle
@@ -75,6 +77,13 @@ def test_closes_must_come_from_the_panel_replayed(result: BacktestResult, panel:
         closes_for(result, panel.slice(0, 50))
     with pytest.raises(ValueError, match="lacks symbol 'SYN002'"):
         closes_for(result, panel.select(["SYN000", "SYN001"]))
+
+
+def test_a_missing_quantstats_is_named_before_anything_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "quantstats" else real(name, *a))
+    with pytest.raises(ConfigError, match=r"--tearsheet needs quantstats: .*scripts/bootstrap backtest"):
+        check_tearsheet()
 
 
 @pytest.mark.slow

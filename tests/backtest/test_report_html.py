@@ -159,6 +159,7 @@ def test_every_name_reason_symbol_and_setting_is_escaped(panel: PricePanel, tmp_
     html = write_html(run, tmp_path / "report.html", closes_for(run, hostile_panel)).read_text()
     assert "<script>alert" not in html and "<img src=x" not in html  # never a live tag, in text or Plotly's JSON
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;" in html  # the header, tables and the data source
+    assert '"name":"rotations"' in html and '"name":"failed"' in html  # rotations and events marked on the equity
     page = bs4.BeautifulSoup(html, "html.parser")
     found = tables(page)
     assert any(row[1] == symbols[1] for row in found["Trades"][1:])  # shown as text, escaped in the source
