@@ -4,7 +4,9 @@
 ``train_fraction``, 66% by default) and one test part; with ``walk_forward=k`` into ``k`` anchored folds (train on
 everything before each test window, test on the window). In every fold each grid point is backtested on the train
 part, the best by ``metric`` is chosen there, and only that point is run on the test part: the out-of-sample
-figures are reported beside the in-sample ones, never used to choose.
+figures are reported beside the in-sample ones, never used to choose. With ``test_every_point`` every grid point
+is also run on each test part (``Fold.test_table``) for the report's side-by-side heatmaps (``search_report``);
+the choice is made the same way, before.
 
 Runs go to local processes (``concurrent.futures``) by default, to a Ray cluster with ``ray_address`` ("local"
 starts one on this machine, listening on loopback only), or inline with ``workers=1``. ``factory(view, **params)`` must be importable by the
