@@ -1,12 +1,15 @@
-"""Fixtures shared by the whole suite: stores on SQLite and on a real PostgreSQL server started for the session."""
+"""Fixtures shared by the whole suite: stores on SQLite and on a real PostgreSQL server started for the session, and
+a headless Chromium for the browser tests (the dashboard's and the backtest report's)."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,3 +92,45 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         s = Store(url.rsplit("/", 1)[0] + f"/{name}")
     yield s
     s.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+DRIVER = "/usr/bin/chromedriver"
+
+
+def _browser_missing() -> str | None:
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")) or not (
+        Path(DRIVER).exists() or shutil.which("chromedriver")
+    ):
+        return "Chromium or chromedriver not installed (apt-get install chromium chromium-driver; scripts/test does)"
+    try:
+        import selenium  # noqa: F401
+    except ModuleNotFoundError:
+        return "selenium is not installed (the dev extra)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium driven by Selenium (one per test module); skips when missing, fails under
+    DEFIPM_REQUIRE_BROWSER."""
+    missing = _browser_missing()
+    if missing:
+        if os.environ.get("DEFIPM_REQUIRE_BROWSER"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM if Path(CHROMIUM).exists() else str(shutil.which("chromium"))
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,2000"):  # fmt: skip
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(
+        service=Service(DRIVER if Path(DRIVER).exists() else shutil.which("chromedriver")), options=options
+    )
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()

@@ -118,10 +118,13 @@ def test_cli_command(tmp_path: Path) -> None:
                               "n_short=1", "--out", str(tmp_path / "out")])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out" / "report.html").is_file() and (tmp_path / "out" / "summary.json").is_file()
+    assert all((tmp_path / "out" / f"{name}.csv").is_file() for name in ("equity", "returns", "weights", "trades"))
+    assert "<h3>Trades (" in (tmp_path / "out" / "report.html").read_text()  # the CLI passes the prices replayed
     res = runner.invoke(app, [*common, "--oracle", "momentum", "--grid", "lookback=3,5", "--schedules", "24h,48h",
                               "--workers", "1", "--out", str(tmp_path / "s")])  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert json.loads((tmp_path / "s" / "search.json").read_text())["folds"]
+    assert json.loads((tmp_path / "s" / "search.json").read_text())["folds"][0]["test_grid"]
+    assert '"type":"heatmap"' in (tmp_path / "s" / "search.html").read_text()
     res = runner.invoke(app, [*common, "--oracle", "nope"])
     assert res.exit_code == 1 and "unknown kind 'nope'" in res.output
 

@@ -1,11 +1,10 @@
 """The dashboard in a real headless Chromium (Debian's chromium and chromium-driver, driven by Selenium): the
 figures shown equal the store's, the kill switch works with the token and not without, and a cycle another process
-writes appears live. A missing browser skips, or fails under DEFIPM_REQUIRE_BROWSER (CI)."""
+writes appears live. A missing browser skips, or fails under DEFIPM_REQUIRE_BROWSER (CI): the ``browser`` fixture
+is the suite's (``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -20,44 +19,6 @@ from defipm.store import Store
 from .conftest import RUN, LiveServer, arb_demo, cycle_in_another_process, paper_config, run_cycles
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-DRIVER = "/usr/bin/chromedriver"
-
-
-def _browser_missing() -> str | None:
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")) or not (
-        Path(DRIVER).exists() or shutil.which("chromedriver")
-    ):
-        return "Chromium or chromedriver not installed (apt-get install chromium chromium-driver; scripts/test does)"
-    try:
-        import selenium  # noqa: F401
-    except ModuleNotFoundError:
-        return "selenium is not installed (the dev extra)"
-    return None
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    missing = _browser_missing()
-    if missing:
-        if os.environ.get("DEFIPM_REQUIRE_BROWSER"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM if Path(CHROMIUM).exists() else str(shutil.which("chromium"))
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1280,2000"):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(
-        service=Service(DRIVER if Path(DRIVER).exists() else shutil.which("chromedriver")), options=options
-    )
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,10 @@ from rich.table import Table
 
 from defipm.backtest.config import BacktestConfig, CostModel, FieldError, bounded
 from defipm.backtest.engine import BacktestResult, run_backtest
-from defipm.backtest.report import finite_json, summary_table, write_html, write_json
+from defipm.backtest.exports import check_tearsheet
+from defipm.backtest.report import finite_json, summary_table, write_report
 from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, search
+from defipm.backtest.search_report import write_search_html
 from defipm.cli_errors import fail
 from defipm.config_schema import utc_datetime
 from defipm.core.errors import ConfigError, DefipmError
@@ -284,7 +286,12 @@ TrainOption = Annotated[float | None, typer.Option(help="Search: chronological t
 FoldsOption = Annotated[int | None, typer.Option(help="Search: number of walk-forward folds.")]
 WorkersOption = Annotated[int | None, typer.Option(min=1, help="Search: local processes (1 = inline).")]
 RayOption = Annotated[str | None, typer.Option(help="Search: Ray cluster address ('local' to start one).")]
-OutOption = Annotated[Path, typer.Option(help="Folder for report.html and summary.json.")]
+OutOption = Annotated[
+    Path, typer.Option(help="Folder for report.html, summary.json and the exports (CSV, Parquet); search.html.")
+]
+TearsheetOption = Annotated[
+    bool, typer.Option(help="Also write quantstats' tearsheet.html (against the run's own benchmark, offline).")
+]
 BandOption = Annotated[
     float | None, typer.Option(help="No-trade band as a share of equity (default: the config's, or 0).")
 ]
@@ -331,6 +338,7 @@ def backtest(
     out: OutOption = Path("reports/backtest"),
     band: BandOption = None,
     config_file: ConfigFileOption = None,
+    tearsheet: TearsheetOption = False,
 ) -> None:
     """Backtest an oracle on historical bars through the live PortfolioManager and the paper venue.
 
@@ -354,7 +362,7 @@ def backtest(
         if grid:
             _run_search(panel, factory, _grid(grid), config, search_opts, out)
             return
-        result, html, summary = _run_one(panel, factory, config, params, kind, out)
+        result, html, summary = _run_one(panel, factory, config, params, kind, out, tearsheet)
     except DefipmError as exc:
         raise fail(exc) from None
     console.print(summary_table(result))
@@ -412,18 +420,22 @@ def _benchmark(text: str) -> str | None:
 
 def _run_one(
     panel: PricePanel, factory: RegistryOracleFactory, config: BacktestConfig, params: dict[str, Any], kind: str,
-    out: Path,
+    out: Path, tearsheet: bool = False,
 ) -> tuple[BacktestResult, Path, Path]:  # fmt: skip
-    """One replay with a progress bar; the result and where its report and summary were written."""
+    """One replay with a progress bar; the result and where its report and summary were written. A missing
+    ``--tearsheet`` library is named before the replay runs."""
+    if tearsheet:
+        check_tearsheet()
     with _progress() as bar:
         task = bar.add_task(f"backtest {kind}", total=len(panel))
         result = run_backtest(
             panel, factory, config, params=params, progress=lambda d, n: bar.update(task, completed=d, total=n)
         )
-    return result, _write(write_html, result, out / "report.html"), _write(write_json, result, out / "summary.json")
+    _write(lambda r, t: write_report(r, t, panel, tearsheet), result, out)
+    return result, out / "report.html", out / "summary.json"
 
 
-def _write(writer: Callable[[Any, Path], Path], what: Any, target: Path) -> Path:
+def _write(writer: Callable[[Any, Path], Any], what: Any, target: Path) -> Any:
     """Write a report file; an unwritable ``--out`` is an error naming it."""
     try:
         return writer(what, target)
@@ -461,6 +473,7 @@ def _run_search(
             workers=opts["workers"],
             ray_address=opts["ray_address"],
             progress=lambda d, n: bar.update(task, completed=d, total=n),
+            test_every_point=True,
         )
     table = Table(title=f"grid search, picked on training data by {metric}")
     for col in ("fold", "train", "test", "chosen", f"in-sample {metric}", f"out-of-sample {metric}", "OOS return"):
@@ -479,7 +492,8 @@ def _run_search(
     console.print(table)
     target = out / "search.json"
     _write(lambda r, t: _write_text(t, json.dumps(finite_json(r.to_dict()), indent=2, allow_nan=False)), result, target)
-    console.print(f"search results: {target}")
+    html = _write(lambda r, t: write_search_html(r, t, factory.kind), result, out / "search.html")
+    console.print(f"search results: {target}\nsearch report: {html}")
 
 
 def _write_text(target: Path, text: str) -> Path:

@@ -1,9 +1,13 @@
-"""Backtest reports: a self-contained Plotly HTML page, a JSON summary, and a one-screen rich table.
+"""Backtest reports: a self-contained Plotly HTML page, a JSON summary, exports, and a one-screen rich table.
 
-The HTML embeds plotly.js (no network needed to open it) and shows equity against the benchmark, drawdown,
-weights over time, turnover per bar and a monthly returns table. Synthetic data is labelled as such in the title.
-Rotations of the held set (``BacktestResult.rotations``) are marked on the equity chart and listed below it;
-halts, breaches, liquidations and failed cycles are marked on it and listed in the events table.
+The HTML embeds plotly.js (no network needed to open it). It opens with the run's health (halted cycles, risk
+limits that acted, liquidations, failures, framed in red when any happened) and its notes, then shows equity
+against the benchmark (linear or log scale, rotations and events marked), drawdown, the largest weights stacked,
+turnover, the metrics with units beside the benchmark's, yearly and monthly returns, rolling Sharpe, volatility and
+beta, the return distribution, the worst drawdowns, and, given the prices replayed, P&L by asset and the trade
+list (``analysis``); then rotations, events and settings. Synthetic data is labelled as such in the title. Every
+figure comes from ``core.metrics``; the charts are built in ``figures``. ``write_report`` also writes the exports
+and, on request, quantstats' tearsheet (``exports``).
 
 The page is a Jinja2 template (``templates/report.html``) with autoescaping on: every name, reason or setting
 (an oracle's, a symbol's, an event's detail) is escaped, whatever it holds. It renders a list of panels
@@ -21,9 +25,14 @@ from typing import Any
 
 import numpy as np
 from markupsafe import Markup
+from numpy.typing import NDArray
 
-from defipm.backtest.engine import BacktestResult
-from defipm.core.metrics import drawdown
+from defipm.backtest import figures
+from defipm.backtest.analysis import Attribution, attribution, trades
+from defipm.backtest.figures import strategy_returns
+from defipm.backtest.result import BacktestResult
+from defipm.core.metrics import drawdown_periods, returns_by_period, summarize
+from defipm.data.panel import PricePanel, to_datetime
 
 PERCENT = {
     "total_return", "cagr", "annual_volatility", "max_drawdown", "hit_rate", "alpha",
@@ -36,16 +45,10 @@ def monthly_returns(result: BacktestResult) -> dict[int, dict[int, float]]:
 
     A bar counts in the month it trades in: timestamps are bar closes, so the daily bar of January 31st, which
     closes at February 1st 00:00, is January's (one nanosecond before its close is still inside it)."""
-    curve = result.equity_curve
     months = (result.timestamps - np.timedelta64(1, "ns")).astype("datetime64[M]")
     out: dict[int, dict[int, float]] = {}
-    start_value = curve[0]
-    for m in np.unique(months):
-        idx = np.nonzero(months == m)[0]
-        end_value = curve[idx[-1] + 1]
-        year, month = int(str(m)[:4]), int(str(m)[5:7])
-        out.setdefault(year, {})[month] = float(end_value / start_value - 1.0)
-        start_value = end_value
+    for m, r in returns_by_period(strategy_returns(result), months):
+        out.setdefault(int(str(m)[:4]), {})[int(str(m)[5:7])] = r
     return out
 
 
@@ -84,11 +87,17 @@ def finite_json(value: Any) -> Any:
     return str(value)
 
 
-EVENT_MARKERS = {"halt": "x", "liquidation": "diamond", "breach": "triangle-down", "failed": "circle-open"}
-"""Marker of each kind of ``BarEvent`` on the equity chart."""
-
 EVENTS_LISTED = 200
 """Events listed in the report's table (the first ones); the rest are counted."""
+
+TRADES_LISTED = 500
+"""Trades listed in the report's table (the first ones); all of them are in ``trades.csv``."""
+
+NOTES_LISTED = 200
+"""Notes listed in the report (the first ones); the rest are counted."""
+
+WORST_DRAWDOWNS = 5
+"""Drawdowns in the worst-drawdowns table."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,13 +111,15 @@ class FigurePanel:
 
 @dataclass(frozen=True, slots=True)
 class TablePanel:
-    """A table: title, column headers, rows of cells; ``empty`` is shown when there are no rows, ``note`` after."""
+    """A table: title, column headers, rows of cells; ``empty`` is shown when there are no rows, ``note`` after.
+    ``style`` is the table's CSS class ("metrics": numbers right-aligned, negatives red; "warning": a red frame)."""
 
     title: str
     columns: tuple[str, ...]
     rows: list[tuple[Any, ...]]
     empty: str = ""
     note: str = ""
+    style: str = ""
     kind: str = "table"
 
 
@@ -133,41 +144,77 @@ def write_json(result: BacktestResult, path: str | Path) -> Path:
     return target
 
 
-def write_html(result: BacktestResult, path: str | Path) -> Path:
-    """Write the self-contained HTML report (``templates/report.html``, autoescaped); returns its path."""
+def write_html(result: BacktestResult, path: str | Path, closes: NDArray[np.float64] | None = None) -> Path:
+    """Write the self-contained HTML report (``templates/report.html``, autoescaped); returns its path.
+    ``closes`` (``analysis.closes_for``) adds the trade list and the P&L by asset."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_html(result), encoding="utf-8")
+    target.write_text(render_html(result, closes), encoding="utf-8")
     return target
 
 
-def render_html(result: BacktestResult) -> str:
-    """The HTML report of ``result``: a header, then ``report_panels(result)`` in order."""
+def write_report(
+    result: BacktestResult, folder: str | Path, panel: PricePanel | None = None, tearsheet: bool = False
+) -> list[Path]:
+    """Write everything about a run into ``folder``: ``report.html``, ``summary.json``, the exports (CSV, and
+    Parquet with pyarrow: ``exports.write_exports``) and, with ``tearsheet``, quantstats' ``tearsheet.html``.
+    ``panel`` (the prices replayed) adds the trades and the P&L by asset. Returns the paths written."""
+    from defipm.backtest.analysis import closes_for
+    from defipm.backtest.exports import write_exports, write_tearsheet
+
+    target = Path(folder)
+    closes = closes_for(result, panel) if panel is not None else None
+    paths = [write_html(result, target / "report.html", closes), write_json(result, target / "summary.json")]
+    paths += write_exports(result, target, closes)
+    if tearsheet:
+        paths.append(write_tearsheet(result, target / "tearsheet.html"))
+    return paths
+
+
+def render_html(result: BacktestResult, closes: NDArray[np.float64] | None = None) -> str:
+    """The HTML report of ``result``: a header, then ``report_panels(result, closes)`` in order."""
+    summary = result.to_dict()
+    page = {k: summary[k] for k in ("start", "end", "bars", "schedule", "mode")}
+    return render_page("report.html", **page, oracle=result.oracle, label=_synthetic_label(result),
+                       source=result.source, panels=report_panels(result, closes))  # fmt: skip
+
+
+def render_page(template: str, **values: Any) -> str:
+    """Render ``templates/<template>`` with autoescaping on (every value escaped unless it is ``Markup``)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("defipm.backtest", "templates"), autoescape=select_autoescape(default=True))
-    summary = result.to_dict()
-    page = {k: summary[k] for k in ("start", "end", "bars", "schedule", "mode")}
-    return env.get_template("report.html").render(
-        **page, oracle=result.oracle, label=_synthetic_label(result), source=result.source, panels=report_panels(result)
-    )
+    return env.get_template(template).render(**values)
 
 
-def report_panels(result: BacktestResult) -> list[Panel]:
-    """The report's sections in order: the charts (equity with rotations and event marks, drawdown, weights,
-    turnover), monthly returns, rotations (when there are any), figures, events and settings. A new section is one
-    more panel here (and a template under ``templates/panels/`` for a new kind)."""
-    summary = result.to_dict()
-    ppy = result.periods_per_year
-    panels: list[Panel] = [
-        FigurePanel(Markup(_main_figure(result).to_html(full_html=False, include_plotlyjs=True))),
-        FigurePanel(Markup(_monthly_figure(result).to_html(full_html=False, include_plotlyjs=False))),
-    ]
+def figure_panel(figure: Any, first: bool = False, title: str = "") -> FigurePanel:
+    """A Plotly figure as a panel; the first figure of a page carries plotly.js (the page works offline)."""
+    return FigurePanel(Markup(figure.to_html(full_html=False, include_plotlyjs=first)), title)
+
+
+def report_panels(result: BacktestResult, closes: NDArray[np.float64] | None = None) -> list[Panel]:
+    """The report's sections in order: the run's health (halts, breaches, liquidations, failures) and notes, the
+    main charts, the metrics beside the benchmark's, yearly and monthly returns, rolling figures, the return
+    distribution, the worst drawdowns, P&L by asset and the trades (with ``closes``), rotations, events and
+    settings. A new section is one more panel here (and a template under ``templates/panels/`` for a new kind)."""
+    title = f"defipm backtest: {result.oracle} {result.params or ''}{_synthetic_label(result)}"
+    panels: list[Panel] = [_health_panel(result)]
+    if result.notes:
+        more = len(result.notes) - NOTES_LISTED
+        panels.append(TablePanel(f"Notes ({len(result.notes)})", ("note",), [(n,) for n in result.notes[:NOTES_LISTED]],
+                                 note=f"... and {more} more" if more > 0 else ""))  # fmt: skip
+    panels += [figure_panel(figures.main_figure(result, title), first=True), _metrics_panel(result),
+               figure_panel(figures.yearly_figure(result)), _yearly_panel(result),
+               figure_panel(figures.monthly_figure(monthly_returns(result))), figure_panel(figures.rolling_figure(result)),
+               figure_panel(figures.distribution_figure(result)), _drawdowns_panel(result)]  # fmt: skip
+    if closes is not None:
+        parts = attribution(result, closes)
+        panels += [figure_panel(figures.contribution_figure(parts)), _contribution_panel(parts),
+                   _trades_panel(result, closes)]  # fmt: skip
     if result.rotations:
         panels.append(_rotations_panel(result))
-    panels.append(TablePanel("Figures", ("figure", "value"),
-                             [(k, _fmt_metric(k, v, ppy)) for k, v in summary["metrics"].items()]))  # fmt: skip
     panels.append(_events_panel(result))
+    summary = result.to_dict()
     panels.append(TextPanel("Settings", json.dumps({k: summary[k] for k in ("params", "costs")}, indent=2)))
     return panels
 
@@ -176,92 +223,96 @@ def _synthetic_label(result: BacktestResult) -> str:
     return " — SYNTHETIC DATA" if result.synthetic else ""
 
 
-def _main_figure(result: BacktestResult) -> Any:
-    """Equity (against the benchmark, rotations and events marked), drawdown, weights and turnover per bar."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
+def _health_panel(result: BacktestResult) -> TablePanel:
+    """Rebalances, halted cycles, risk limits that acted, liquidations, failed cycles and orders: framed in red
+    when any of them happened."""
+    count = {k: sum(e.kind == k for e in result.events) for k in ("breach", "liquidation", "failed")}
+    rebalances = int(result.rebalanced.sum())
+    rows = [("rebalances", rebalances), ("halted cycles", f"{result.halted_cycles} of {rebalances}"),
+            ("risk limit breaches", count["breach"]), ("liquidations", count["liquidation"]),
+            ("failed cycles", count["failed"]), ("failed orders", result.failed_orders)]  # fmt: skip
+    trouble = result.halted_cycles or result.failed_orders or any(count.values())
+    return TablePanel("Run health", ("", "count"), rows, style="warning" if trouble else "metrics",
+                      note="see Events below for when and why" if trouble else "")  # fmt: skip
 
-    times = result.timestamps.astype("datetime64[ms]").astype(object)
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.4, 0.2, 0.25, 0.15],
-                        subplot_titles=("Equity", "Drawdown", "Weights", "Turnover per bar"))  # fmt: skip
-    fig.add_trace(go.Scatter(x=times, y=result.equity, name=f"{result.oracle} equity"), row=1, col=1)
+
+METRIC_ROWS: tuple[tuple[str, str], ...] = (
+    ("total_return", "%"), ("cagr", "% a year"), ("annual_volatility", "% a year"), ("sharpe", "ratio, annualised"),
+    ("sortino", "ratio, annualised"), ("max_drawdown", "% from peak"), ("max_drawdown_duration", "bars"),
+    ("calmar", "ratio"), ("hit_rate", "% of bars that moved"), ("turnover", "x mean equity"),
+    ("annual_turnover", "x mean equity a year"), ("fees_paid", "quote"), ("funding_paid", "quote (paid > 0)"),
+    ("gross_exposure", "x equity, mean"), ("net_exposure", "x equity, mean"), ("alpha", "% a year"),
+    ("beta", "vs benchmark"), ("capm_expected_return", "% a year"), ("start_equity", "quote"),
+    ("end_equity", "quote"),
+)  # fmt: skip
+"""The metrics table's rows: (``PerformanceSummary`` field, unit)."""
+
+BENCHMARK_METRICS = {"total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown",
+                     "max_drawdown_duration", "calmar", "hit_rate", "start_equity", "end_equity"}  # fmt: skip
+"""The figures that also describe the benchmark bought and held."""
+
+
+def _metrics_panel(result: BacktestResult) -> TablePanel:
+    """The metrics with their units, the benchmark's beside them (``core.metrics.summarize`` for both)."""
+    ppy = result.periods_per_year
+    ours = result.summary().to_dict()
+    theirs: dict[str, Any] = {}
     if result.benchmark_equity is not None:
-        fig.add_trace(
-            go.Scatter(x=times, y=result.benchmark_equity, name=f"{result.benchmark} (buy and hold)"), row=1, col=1
-        )
-    _mark_rotations(fig, result)
-    _mark_events(fig, result, times)
-    fig.add_trace(go.Scatter(x=times, y=drawdown(result.equity), name="drawdown", fill="tozeroy"), row=2, col=1)
-    for j in np.nonzero(np.abs(result.weights).max(axis=0) > 0)[0]:
-        fig.add_trace(go.Scatter(x=times, y=result.weights[:, j], name=result.symbols[j], mode="lines"), row=3, col=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        prev = np.concatenate(([result.config.initial_cash], result.equity[:-1]))
-        turnover = np.where(prev > 0, result.traded_notional / prev, 0.0)
-    fig.add_trace(go.Bar(x=times, y=turnover, name="turnover"), row=4, col=1)
-    title = f"defipm backtest: {result.oracle} {result.params or ''}{_synthetic_label(result)}"
-    fig.update_layout(height=1100, title=title, hovermode="x unified")
-    return fig
+        curve = np.concatenate(([result.benchmark_equity[0]], result.benchmark_equity))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            theirs = summarize(curve, ppy).to_dict()
+    name = f"benchmark ({result.benchmark})" if theirs else "benchmark (none)"
+    rows = [(key.replace("_", " "), unit, _fmt_metric(key, ours.get(key), ppy),
+             _fmt_metric(key, theirs.get(key), ppy) if key in BENCHMARK_METRICS and theirs else "")
+            for key, unit in METRIC_ROWS]  # fmt: skip
+    return TablePanel("Metrics", ("metric", "unit", result.oracle, name), rows, style="metrics")
 
 
-def _mark_events(fig: Any, result: BacktestResult, times: Any) -> None:
-    """Halts, limits that acted, liquidations and failed cycles as markers on the equity chart."""
-    import plotly.graph_objects as go
-
-    for kind, marker in EVENT_MARKERS.items():
-        marked = [e for e in result.events if e.kind == kind]
-        if marked:
-            trace = go.Scatter(x=[times[e.bar] for e in marked], y=[result.equity[e.bar] for e in marked],
-                               text=[e.detail for e in marked], mode="markers", marker={"symbol": marker, "size": 11},
-                               name=kind, hovertemplate="%{text}<extra></extra>")  # fmt: skip
-            fig.add_trace(trace, row=1, col=1)
+def _yearly_panel(result: BacktestResult) -> TablePanel:
+    rows = [(year, f"{own:.2%}", "" if bench is None else f"{bench:.2%}")
+            for year, own, bench in figures.yearly_returns(result)]  # fmt: skip
+    return TablePanel("Yearly returns", ("year", result.oracle, str(result.benchmark or "")), rows, style="metrics")
 
 
-def _monthly_figure(result: BacktestResult) -> Any:
-    """The monthly returns as a table (years down, months across)."""
-    import plotly.graph_objects as go
-
-    monthly = monthly_returns(result)
-    years = sorted(monthly)
-    cells = [[str(y) for y in years]] + [
-        [f"{monthly[y][m]:.1%}" if m in monthly[y] else "" for y in years] for m in range(1, 13)
-    ]
-    table = go.Figure(
-        go.Table(header={"values": ["year", *[f"{m:02d}" for m in range(1, 13)]]}, cells={"values": cells})
-    )
-    # explicit margins: with Plotly's defaults (100 px top, 80 px bottom) a short table shows only its header
-    table.update_layout(
-        title="Monthly returns", height=70 + 32 * (len(years) + 1), margin={"t": 40, "b": 10, "l": 10, "r": 10}
-    )
-    return table
+def _when(result: BacktestResult, index: int | None) -> str:
+    """The time of point ``index`` of the equity curve (0 = the initial cash, before the first bar closes)."""
+    if index is None:
+        return "not recovered"
+    return f"{to_datetime(result.timestamps[max(index - 1, 0)]):%Y-%m-%d %H:%M}"
 
 
-def _mark_rotations(fig: Any, result: BacktestResult) -> None:
-    """A dotted line on the equity chart at each rotation, and a marker whose hover lists what changed."""
-    import plotly.graph_objects as go
+def _drawdowns_panel(result: BacktestResult) -> TablePanel:
+    """The deepest drawdowns: peak, trough, recovery times, depth and length (bars, days)."""
+    ppy = result.periods_per_year
+    rows = [(_when(result, p.start), _when(result, p.trough), _when(result, p.recovery), f"{p.depth:.2%}",
+             "ongoing" if p.length is None else _fmt_metric("max_drawdown_duration", p.length, ppy))
+            for p in drawdown_periods(result.equity_curve, WORST_DRAWDOWNS)]  # fmt: skip
+    return TablePanel("Worst drawdowns", ("peak", "trough", "recovery", "depth", "length"), rows,
+                      empty="never under water", style="metrics")  # fmt: skip
 
-    if not result.rotations:
-        return
-    stamps = np.array([np.datetime64(r.timestamp.replace(tzinfo=None), "ns") for r in result.rotations])
-    at = np.clip(np.searchsorted(result.timestamps, stamps), 0, len(result.timestamps) - 1)
-    for stamp in stamps:
-        fig.add_vline(x=stamp.astype("datetime64[ms]").astype(object), line_dash="dot", line_width=1, row=1, col=1)
-    hover = [
-        f"rotation: {len(r.held)} held<br>+ {', '.join(r.added) or '-'}<br>- {', '.join(r.dropped) or '-'}"
-        for r in result.rotations
-    ]
-    fig.add_trace(
-        go.Scatter(
-            x=stamps.astype("datetime64[ms]").astype(object),
-            y=result.equity[at],
-            mode="markers",
-            marker={"symbol": "diamond", "size": 9},
-            name="rotations",
-            text=hover,
-            hoverinfo="text",
-        ),
-        row=1,
-        col=1,
-    )
+
+def _contribution_panel(parts: Attribution) -> TablePanel:
+    """Each asset's price P&L (largest first), the costs and the residual, each with its share of the total."""
+
+    def share(value: float) -> str:
+        return f"{value / parts.total:.1%}" if parts.total else "n/a"
+
+    items = sorted(parts.by_asset.items(), key=lambda kv: -kv[1])
+    items += [("fees", -parts.fees), ("slippage", -parts.slippage), ("funding", -parts.funding),
+              ("residual (liquidations, rounding)", parts.residual)]  # fmt: skip
+    rows = [(name, f"{round(value, 2) + 0.0:,.2f}", share(value)) for name, value in items]  # never "-0.00"
+    rows.append(("total (final equity - initial cash)", f"{parts.total:,.2f}", share(parts.total)))
+    return TablePanel("P&L by asset", ("source", "P&L (quote)", "share of total"), rows, style="metrics")
+
+
+def _trades_panel(result: BacktestResult, closes: NDArray[np.float64]) -> TablePanel:
+    listed = trades(result, closes)
+    more = len(listed) - TRADES_LISTED
+    rows = [(_when(result, t.bar + 1), t.symbol, t.side, f"{abs(t.quantity):,.8g}", f"{t.price:,.6g}",
+             f"{t.notional:,.2f}") for t in listed[:TRADES_LISTED]]  # fmt: skip
+    return TablePanel(f"Trades ({len(listed)})", ("UTC", "symbol", "side", "quantity", "price (bar close)",
+                      "notional"), rows, empty="no trade", style="metrics",
+                      note=f"... and {more} more (all in trades.csv)" if more > 0 else "")  # fmt: skip
 
 
 def _rotations_panel(result: BacktestResult) -> TablePanel:
@@ -275,7 +326,8 @@ def _events_panel(result: BacktestResult) -> TablePanel:
     events = result.events
     more = len(events) - EVENTS_LISTED
     return TablePanel(
-        "Events", ("time", "event", "detail"), [(result.timestamps[e.bar], e.kind, e.detail) for e in events[:EVENTS_LISTED]],
+        "Events", ("time", "event", "detail"),
+        [(_when(result, e.bar + 1), e.kind, e.detail) for e in events[:EVENTS_LISTED]],
         empty="no halt, liquidation, risk breach or failed cycle", note=f"... and {more} more" if more > 0 else "",
     )  # fmt: skip
 

@@ -4,7 +4,9 @@
 ``train_fraction``, 66% by default) and one test part; with ``walk_forward=k`` into ``k`` anchored folds (train on
 everything before each test window, test on the window). In every fold each grid point is backtested on the train
 part, the best by ``metric`` is chosen there, and only that point is run on the test part: the out-of-sample
-figures are reported beside the in-sample ones, never used to choose.
+figures are reported beside the in-sample ones, never used to choose. With ``test_every_point`` every grid point
+is also run on each test part (``Fold.test_table``) for the report's side-by-side heatmaps (``search_report``);
+the choice is made the same way, before.
 
 Runs go to local processes (``concurrent.futures``) by default, to a Ray cluster with ``ray_address`` ("local"
 starts one on this machine, listening on loopback only), or inline with ``workers=1``. ``factory(view, **params)`` must be importable by the
@@ -67,6 +69,8 @@ class Fold:
     out_of_sample: dict[str, Any]
     table: list[dict[str, Any]] = field(default_factory=list)
     """Every grid point's in-sample figures (or its error)."""
+    test_table: list[dict[str, Any]] = field(default_factory=list)
+    """Every grid point's out-of-sample figures, with ``test_every_point`` (for the report; never used to choose)."""
 
 
 @dataclass(slots=True)
@@ -90,6 +94,7 @@ class SearchResult:
                     "in_sample": f.in_sample,
                     "out_of_sample": f.out_of_sample,
                     "grid": f.table,
+                    "test_grid": f.test_table,
                 }
                 for f in self.folds
             ],
@@ -257,6 +262,23 @@ def _boundaries(panel: PricePanel, config: BacktestConfig, train_fraction: float
     return [tuple(to_datetime(panel.timestamps[i]) for i in s) for s in splits]
 
 
+def _test_every_point(
+    folds: list[Fold],
+    points: list[Point],
+    tests: list[tuple[datetime, datetime]],
+    run: Callable[[list[tuple[Point, datetime, datetime]]], list[dict[str, Any]]],
+) -> None:
+    """Run every point on each fold's test part: ``Fold.test_table``, and the chosen point's row as its
+    ``out_of_sample`` (the choice was made before, on the training part)."""
+    rows = run([(pt, te0, te1) for te0, te1 in tests for pt in points])
+    for f, fold in enumerate(folds):
+        part = rows[f * len(points) : (f + 1) * len(points)]
+        fold.test_table = [
+            {"params": p.params, "schedule": p.schedule, **row} for p, row in zip(points, part, strict=True)
+        ]
+        fold.out_of_sample = part[points.index(fold.chosen)]
+
+
 def search(
     panel: PricePanel,
     factory: OracleFactory,
@@ -270,9 +292,11 @@ def search(
     workers: int | None = None,
     ray_address: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    test_every_point: bool = False,
 ) -> SearchResult:
     """Grid search picked on training data only; see the module doc. Raises ``ConfigError`` when no grid point
-    runs on a training part (listing why each failed)."""
+    runs on a training part (listing why each failed). ``test_every_point`` also runs every grid point on each test
+    part (``Fold.test_table``, for the report's side-by-side heatmaps); the choice is still made on training data."""
     cfg = config or BacktestConfig()
     if not 0 < train_fraction < 1:
         raise ConfigError(f"train_fraction must be between 0 and 1, got {train_fraction}")
@@ -306,6 +330,10 @@ def search(
         best_pt, best_row = max(valid, key=lambda item: metric_score(item[1], metric))
         folds.append(Fold((tr0, tr1), (te0, te1), best_pt, best_row, {}, table))
         chosen_jobs.append((best_pt, te0, te1))
+    if test_every_point:
+        _test_every_point(folds, points, [(te0, te1) for _, _, te0, te1 in splits], lambda jobs: _run_all(
+            panel, factory, jobs, cfg, workers, ray_address, None))  # fmt: skip
+        return SearchResult(metric=metric, folds=folds)
     test_rows = _run_all(panel, factory, chosen_jobs, cfg, workers, ray_address, None)
     for fold, row in zip(folds, test_rows, strict=True):
         fold.out_of_sample = row

@@ -3,7 +3,9 @@
 Holds: ``returns_from_equity``, ``total_return``, ``cagr``, ``annual_volatility``, ``sharpe``, ``sortino``,
 ``drawdown``, ``max_drawdown``, ``max_drawdown_duration``, ``calmar``, ``hit_rate``, ``alpha_beta``,
 ``capm_expected_return``, ``per_bar_rate``, ``turnover``, ``exposures``, ``periods_per_year`` and ``summarize``
-(all of them at once, as a ``PerformanceSummary``).
+(all of them at once, as a ``PerformanceSummary``); over time: ``rolling_volatility``, ``rolling_sharpe``,
+``rolling_beta``, ``returns_by_period`` (calendar months or years) and ``drawdown_periods`` (the worst drawdowns,
+start to recovery).
 
 Conventions (those of empyrical, which the tests compare against):
 - ``returns`` are simple per-bar returns (``equity[t] / equity[t-1] - 1``); NaNs are ignored where noted.
@@ -248,6 +250,113 @@ def exposures(weights: ArrayLike) -> tuple[float, float]:
     if w.ndim != 2 or w.shape[0] == 0:
         return 0.0, 0.0
     return float(np.mean(np.abs(w).sum(axis=1))), float(np.mean(w.sum(axis=1)))
+
+
+def _windows(values: FloatArray, window: int) -> NDArray[np.float64]:
+    """``values``' trailing windows of ``window`` bars, one row per bar from bar ``window - 1`` on."""
+    if window < 2:
+        raise ValueError(f"a rolling window needs at least 2 bars, got {window}")
+    return np.lib.stride_tricks.sliding_window_view(values, window)
+
+
+def _pad(values: FloatArray, n: int) -> FloatArray:
+    """``values`` preceded by NaN up to ``n`` elements (the bars before the first full window)."""
+    return np.concatenate((np.full(n - values.size, np.nan), values))
+
+
+def rolling_volatility(returns: ArrayLike, window: int, periods_per_year: float) -> FloatArray:
+    """Annualised volatility over the trailing ``window`` bars at each bar:
+    ``std(r[t-window+1..t], ddof=1) * sqrt(periods_per_year)``; NaN before the first full window (and in a window
+    holding a NaN). Same length as ``returns``."""
+    r = _arr(returns)
+    if r.size < window:
+        return np.full(r.size, np.nan)
+    return _pad(np.std(_windows(r, window), axis=1, ddof=1) * math.sqrt(periods_per_year), r.size)
+
+
+def rolling_sharpe(returns: ArrayLike, window: int, periods_per_year: float, risk_free: float = 0.0) -> FloatArray:
+    """Annualised Sharpe ratio over the trailing ``window`` bars at each bar (as ``sharpe``:
+    ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(periods_per_year)``); NaN before the first full window and where
+    the window has no volatility. Same length as ``returns``."""
+    r = _arr(returns) - risk_free
+    if r.size < window:
+        return np.full(r.size, np.nan)
+    w = _windows(r, window)
+    std = np.std(w, axis=1, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(std > 0, np.mean(w, axis=1) / std * math.sqrt(periods_per_year), np.nan)
+    return _pad(out, r.size)
+
+
+def rolling_beta(returns: ArrayLike, benchmark: ArrayLike, window: int) -> FloatArray:
+    """Beta against ``benchmark`` returns (same bars) over the trailing ``window`` bars at each bar:
+    ``cov(r, b) / var(b)`` (population moments, as ``alpha_beta``); NaN before the first full window and where the
+    benchmark did not move. Same length as ``returns``."""
+    r, b = _arr(returns), _arr(benchmark)
+    if r.shape != b.shape:
+        raise ValueError(f"returns ({r.size} bars) and benchmark ({b.size} bars) must cover the same bars")
+    if r.size < window:
+        return np.full(r.size, np.nan)
+    wr, wb = _windows(r, window), _windows(b, window)
+    b_res = wb - wb.mean(axis=1, keepdims=True)
+    var = np.mean(b_res * b_res, axis=1)
+    cov = np.mean(b_res * (wr - wr.mean(axis=1, keepdims=True)), axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _pad(np.where(var > 0, cov / var, np.nan), r.size)
+
+
+def returns_by_period(returns: ArrayLike, periods: ArrayLike) -> list[tuple[object, float]]:
+    """Compounded return of each period, in order: ``prod(1 + r) - 1`` over the bars labelled with it.
+
+    ``periods`` gives each bar's label (e.g. its calendar year or month, as numpy ``datetime64[Y]``/``[M]``); the
+    labels must be sorted, as bar times are. NaN returns count as 0. Returns ``[(label, return), ...]``."""
+    r = np.nan_to_num(_arr(returns), nan=0.0)
+    labels = np.asarray(periods).reshape(-1)
+    if labels.shape != r.shape:
+        raise ValueError(f"{labels.size} period labels for {r.size} returns: give one label per bar")
+    if r.size == 0:
+        return []
+    starts = np.concatenate(([0], np.nonzero(labels[1:] != labels[:-1])[0] + 1))
+    growth = np.multiply.reduceat(1.0 + r, starts)
+    return [(labels[s], float(g - 1.0)) for s, g in zip(starts, growth, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class DrawdownPeriod:
+    """One drawdown of an equity curve, as indices into it (the curve's first value is the start capital)."""
+
+    start: int
+    """The peak it fell from (the last value at the running high before the fall)."""
+    trough: int
+    """The lowest value of the episode."""
+    recovery: int | None
+    """The first value back at (or above) the peak; None when the curve ends under water."""
+    depth: float
+    """``equity[trough] / equity[start] - 1`` (negative)."""
+
+    @property
+    def length(self) -> int | None:
+        """Bars from the peak to the recovery (None when not recovered)."""
+        return None if self.recovery is None else self.recovery - self.start
+
+
+def drawdown_periods(equity: ArrayLike, top: int = 5) -> list[DrawdownPeriod]:
+    """The ``top`` deepest drawdowns of ``equity`` (deepest first): each episode runs from a running high to the
+    first value back at that high (or the end of the curve), its depth is the trough against that high."""
+    dd = drawdown(equity)
+    out: list[DrawdownPeriod] = []
+    k = 0
+    while k < dd.size:
+        if dd[k] >= 0:
+            k += 1
+            continue
+        start, end = k - 1, k
+        while end < dd.size and dd[end] < 0:
+            end += 1
+        trough = start + 1 + int(np.argmin(dd[start + 1 : end]))
+        out.append(DrawdownPeriod(start, trough, end if end < dd.size else None, float(dd[trough])))
+        k = end
+    return sorted(out, key=lambda p: p.depth)[:top]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,135 @@
+"""A backtest's series as files beside its report, and the optional quantstats tearsheet.
+
+``write_exports`` writes ``equity``, ``returns``, ``weights`` and (with the closes) ``trades``, each as CSV and,
+when pyarrow is installed, as Parquet with the same columns. Times are UTC bar closes (ISO 8601 in the CSV).
+
+- equity: time, equity, cash, drawdown, benchmark_equity (empty without a benchmark), fees, slippage, funding,
+  traded_notional (quote currency).
+- returns: time, return, benchmark_return (per bar, simple; the first bar's against the initial cash).
+- weights: time, then one column per symbol (signed weights after the bar's trades).
+- trades: time, symbol, side, quantity (signed), price (the bar close), notional.
+
+``write_tearsheet`` renders quantstats' HTML tearsheet of the returns, against the benchmark's returns from the
+run itself: nothing is fetched from the network.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from defipm.backtest.analysis import trades
+from defipm.backtest.figures import benchmark_returns, strategy_returns
+from defipm.backtest.result import BacktestResult
+from defipm.core.errors import ConfigError
+from defipm.core.metrics import drawdown
+
+EXPORTS = ("equity", "returns", "weights", "trades")
+
+
+def has_parquet() -> bool:
+    """Whether pyarrow is installed (Parquet exports are written only then)."""
+    return importlib.util.find_spec("pyarrow") is not None
+
+
+def export_frames(result: BacktestResult, closes: NDArray[np.float64] | None = None) -> dict[str, Any]:
+    """The exported tables as pandas DataFrames by name (``trades`` only with ``closes``); see the module doc."""
+    import pandas as pd
+
+    time = pd.DatetimeIndex(result.timestamps, name="time").tz_localize("UTC")
+    bench = result.benchmark_equity
+    nan = np.full(len(time), np.nan)
+    frames: dict[str, Any] = {
+        "equity": pd.DataFrame(
+            {
+                "equity": result.equity,
+                "cash": result.cash,
+                "drawdown": drawdown(result.equity),
+                "benchmark_equity": nan if bench is None else bench,
+                "fees": result.fees,
+                "slippage": result.slippage,
+                "funding": result.funding,
+                "traded_notional": result.traded_notional,
+            },
+            index=time,
+        ),
+        "returns": pd.DataFrame(
+            {"return": strategy_returns(result), "benchmark_return": _or_nan(benchmark_returns(result), nan)},
+            index=time,
+        ),
+        "weights": pd.DataFrame(result.weights, columns=list(result.symbols), index=time),
+    }
+    if closes is not None:
+        listed = trades(result, closes)
+        frames["trades"] = pd.DataFrame(
+            {
+                "time": time[[t.bar for t in listed]],
+                "symbol": [t.symbol for t in listed],
+                "side": [t.side for t in listed],
+                "quantity": [t.quantity for t in listed],
+                "price": [t.price for t in listed],
+                "notional": [t.notional for t in listed],
+            }
+        )
+    return frames
+
+
+def _or_nan(values: NDArray[np.float64] | None, nan: NDArray[np.float64]) -> NDArray[np.float64]:
+    return nan if values is None else values
+
+
+def write_exports(result: BacktestResult, folder: str | Path, closes: NDArray[np.float64] | None = None) -> list[Path]:
+    """Write every export as ``<name>.csv`` (and ``<name>.parquet`` with pyarrow) into ``folder``; their paths."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    parquet = has_parquet()
+    written: list[Path] = []
+    for name, frame in export_frames(result, closes).items():
+        keep_index = name != "trades"
+        frame.to_csv(target / f"{name}.csv", index=keep_index)
+        written.append(target / f"{name}.csv")
+        if parquet:
+            frame.to_parquet(target / f"{name}.parquet", index=keep_index)
+            written.append(target / f"{name}.parquet")
+    return written
+
+
+def check_tearsheet() -> None:
+    """Raise ``ConfigError`` naming the install command when quantstats is missing (checked before a run)."""
+    if importlib.util.find_spec("quantstats") is None:
+        raise ConfigError("--tearsheet needs quantstats: install the backtest extra (scripts/bootstrap backtest)")
+
+
+def write_tearsheet(result: BacktestResult, path: str | Path) -> Path:
+    """quantstats' HTML tearsheet of the strategy's returns against the run's own benchmark (none fetched).
+
+    Raises ``ConfigError`` naming the install command when quantstats is missing."""
+    check_tearsheet()
+    import pandas as pd
+    import quantstats as qs
+
+    frames = export_frames(result)["returns"]
+    index = frames.index.tz_localize(None)
+    returns = pd.Series(frames["return"].to_numpy(), index=index, name=result.oracle)
+    bench = frames["benchmark_return"]
+    benchmark = None if bench.isna().all() else pd.Series(bench.to_numpy(), index=index, name=str(result.benchmark))
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    title = f"defipm backtest: {result.oracle}{' (synthetic data)' if result.synthetic else ''}"
+    fonts = logging.getLogger("matplotlib.font_manager")
+    level = fonts.level
+    fonts.setLevel(logging.ERROR)  # quantstats asks for fonts a minimal system lacks, once per figure
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            qs.reports.html(returns, benchmark=benchmark, output=str(target), title=title,
+                            periods_per_year=round(result.periods_per_year))  # fmt: skip
+    finally:
+        fonts.setLevel(level)
+    return target
