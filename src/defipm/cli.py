@@ -19,8 +19,10 @@ from rich.table import Table
 
 from defipm.cli_errors import err_console, fail, print_error
 from defipm.config import DEFAULT_CONFIG, EXAMPLE_CONFIG, load_settings
+from defipm.core.amounts import format_amount
 from defipm.core.errors import DefipmError, PortfolioLockedError
 from defipm.core.reports import CycleReport
+from defipm.extras import install_hint
 
 app = typer.Typer(
     name="defipm",
@@ -189,8 +191,8 @@ def positions_table(venue: Any, report: CycleReport | None) -> Table:
         price = snap.prices.get(s)
         table.add_row(
             s,
-            f"{qty:.6g}",
-            f"{price:.6g}" if price is not None else "-",
+            format_amount(qty, 6),
+            format_amount(price, 6) if price is not None else "-",
             _money(qty * price) if price is not None else "-",
             f"{weights.get(s, 0.0):+.2%}",
             f"{target.get(s, 0.0):+.2%}" if target is not None else "-",
@@ -330,7 +332,13 @@ def status(
         qty = snap.positions.get(s, Decimal(0))
         px = snap.prices.get(s)
         executed = latest_target.get(s, (None, 0.0))[1]
-        table.add_row(s, f"{qty:.6g}", f"{px:.6g}" if px else "-", f"{weights.get(s, 0.0):+.2%}", f"{executed:+.2%}")
+        table.add_row(
+            s,
+            format_amount(qty, 6),
+            format_amount(px, 6) if px else "-",
+            f"{weights.get(s, 0.0):+.2%}",
+            f"{executed:+.2%}",
+        )
     console.print(table)
     history = store.equity_history(run_name)
     if len(history) > 1:
@@ -411,8 +419,8 @@ def trade(
     result = portfolio.manager.execute_trade(symbol, size, order_type, limit_price=limit_price, reduce_only=reduce_only)
     avg = result.average_price
     console.print(
-        f"{symbol} {result.order.side.value} {result.order.quantity}: {result.status.value}"
-        + (f" at {avg:.8g}, fee {result.fees:.4f}" if avg is not None else "")
+        f"{symbol} {result.order.side.value} {format_amount(result.order.quantity)}: {result.status.value}"
+        + (f" at {format_amount(avg, 8)}, fee {format_amount(result.fees, 6)}" if avg is not None else "")
         + (f" ({result.error})" if result.error else ""),
         highlight=False,
     )
@@ -431,7 +439,7 @@ def _amount(text: str) -> Decimal:
     if not value.is_finite() or value <= 0:
         raise typer.BadParameter(f"{text!r}: amount must be positive")
     if value > MAX_AMOUNT:
-        raise typer.BadParameter(f"{text!r}: at most {MAX_AMOUNT:.0e} (amounts are kept exact to 28 digits)")
+        raise typer.BadParameter(f"{text!r}: at most {format_amount(MAX_AMOUNT)} (amounts are kept exact to 28 digits)")
     return value
 
 
@@ -485,7 +493,7 @@ def _bind_missing(extra: str, module: str) -> Callable[..., None]:
     """A placeholder command for a part whose optional dependencies are not installed."""
 
     def missing_extra(ctx: typer.Context) -> None:
-        raise fail(ModuleNotFoundError(f"`defipm {ctx.info_name}` needs {module}: pip install 'defipm[{extra}]'"))
+        raise fail(ModuleNotFoundError(f"`defipm {ctx.info_name}` needs {module}: {install_hint(extra)}"))
 
     return missing_extra
 
@@ -501,7 +509,7 @@ def _mount_subapps() -> None:
 
             app.command(
                 name,
-                help=f"(needs the {extra} extra: pip install 'defipm[{extra}]')",
+                help=f"(needs the {extra} extra: {install_hint(extra)})",
                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
                 add_help_option=False,
             )(_bind_missing(extra, missing))
@@ -525,7 +533,7 @@ def main() -> None:
         extra = MODULE_EXTRAS.get(module)
         if extra is None:
             raise
-        print_error(f"this needs {module}: pip install 'defipm[{extra}]'")
+        print_error(f"this needs {module}: {install_hint(extra)}")
         raise SystemExit(1) from None
     except DefipmError as exc:
         print_error(exc)

@@ -5,6 +5,7 @@
   (pydantic would read ``true`` as 1; a config that says ``max_weight = true`` is a mistake, not 100%).
 - Field types with their bounds and the reason for each bound: ``Symbol``, ``Money``, ``FeeFraction``,
   ``Leverage``, ``Seconds``.
+- ``near_miss(name, choices)``: the "did you mean X?" of every unknown name.
 - ``problems(exc, model, prefix)``: a pydantic ``ValidationError`` as one line per problem, each naming the key
   (``venue.params.initial_cash: ...``); an unknown key also lists the accepted ones and a near miss.
 """
@@ -21,6 +22,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from defipm.core.amounts import format_amount
 from defipm.core.errors import ConfigError
 
 MAX_AMOUNT = Decimal("1E+15")
@@ -51,7 +53,7 @@ Symbol = Annotated[str, AfterValidator(_symbol)]
 def _at_most(limit: Decimal | int, why: str) -> Any:
     def check(value: Any) -> Any:
         if value > limit:
-            raise ValueError(f"at most {limit} ({why}), got {value}")
+            raise ValueError(f"at most {format_amount(limit)} ({why}), got {format_amount(value)}")
         return value
 
     return AfterValidator(check)
@@ -222,10 +224,16 @@ def _model_at(model: type[BaseModel], path: Sequence[Any]) -> type[BaseModel] | 
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+def near_miss(name: str, choices: Sequence[str], cutoff: float = 0.6) -> str:
+    """``did you mean X? `` for the choice closest to a misspelled ``name`` (``difflib``), or empty when none is
+    close: the one wording of every "unknown key / kind / variable / category" refusal."""
+    near = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=cutoff)
+    return f"did you mean {near[0]}? " if near else ""
+
+
 def unknown_key(key: str, accepted: Sequence[str]) -> str:
     """``unknown key`` with a near miss (``did you mean max_weight?``) and the accepted keys."""
-    near = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
-    hint = f"did you mean {near[0]}? " if near else ""
+    hint = near_miss(key, accepted)
     return f"unknown key ({hint}accepted: {', '.join(accepted) or 'none'})"
 
 

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from defipm.core.account import AccountSnapshot
-from defipm.core.amounts import to_decimal
+from defipm.core.amounts import format_amount, to_decimal
 from defipm.core.errors import DefipmError, InvalidWeightsError, TradingHaltedError, VenueError
 from defipm.core.journal import Intent, MemoryJournal, OrderJournal, Reconciliation
 from defipm.core.orders import OrderResult, OrderStatus, OrderType, SkipReason
@@ -446,7 +446,7 @@ class PortfolioManager:
         report.error = (
             f"{what}: outcome unknown for "
             + ", ".join(
-                f"{r.order.symbol} {r.order.side.value} {r.order.quantity} ({r.order.client_order_id}: {r.error})"
+                f"{r.order.symbol} {r.order.side.value} {format_amount(r.order.quantity)} ({r.order.client_order_id}: {r.error})"
                 for r in rec.unknown
             )
             + "; not trading until the venue confirms them"
@@ -518,12 +518,14 @@ class PortfolioManager:
         report.equity = rebalance.equity_after
         for skipped in rebalance.skipped:
             if skipped.reason not in ROUTINE_SKIPS:
-                report.notes.append(f"skipped {skipped.symbol} {skipped.signed_quantity}: {skipped.detail}")
+                report.notes.append(
+                    f"skipped {skipped.symbol} {format_amount(skipped.signed_quantity)}: {skipped.detail}"
+                )
         if not rebalance.ok and report.status is CycleStatus.TRADED:
             report.status = CycleStatus.FAILED
         if rebalance.failures or rebalance.stopped_early:
             failed = "; ".join(
-                f"{r.order.symbol} {r.order.side.value} {r.order.quantity}: {r.status.value} ({r.error})"
+                f"{r.order.symbol} {r.order.side.value} {format_amount(r.order.quantity)}: {r.status.value} ({r.error})"
                 for r in rebalance.failures
             )
             report.error = f"{report.error}; {failed}" if report.error else failed

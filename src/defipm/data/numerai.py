@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from defipm.core.errors import DataError
+from defipm.extras import install_hint
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,7 +57,7 @@ def _pandas() -> Any:
     try:
         import pandas as pd
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise DataError("the Numerai data source needs pandas: pip install 'defipm[numerai]'") from exc
+        raise DataError(f"the Numerai data source needs pandas: {install_hint('numerai')}") from exc
     return pd
 
 
@@ -319,7 +320,7 @@ class NumeraiCryptoSource:
         try:
             from numerapi import CryptoAPI
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise DataError("downloading Numerai data needs numerapi: pip install 'defipm[numerai]'") from exc
+            raise DataError(f"downloading Numerai data needs numerapi: {install_hint('numerai')}") from exc
         return CryptoAPI(verbosity="WARNING", show_progress_bars=self.show_progress_bars)
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from defipm.component import Configurable
 from defipm.core.account import AccountSnapshot
-from defipm.core.amounts import finite_positive, to_decimal
+from defipm.core.amounts import finite_positive, format_amount, to_decimal
 from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSymbolError, VenueError
 from defipm.core.exposure import ExposureGuard
 from defipm.core.instruments import InstrumentRules
@@ -183,7 +183,8 @@ class Venue(Configurable, ABC):
         size = rules.round_size(abs(qty))
         if not size:
             raise OrderRejectedError(
-                f"{symbol}: quantity {qty} rounds to zero at size step {rules.size_step}", symbol=symbol
+                f"{symbol}: quantity {format_amount(qty)} rounds to zero at size step {format_amount(rules.size_step)}",
+                symbol=symbol,
             )
         order = Order(
             symbol=symbol,

@@ -37,6 +37,7 @@ from hyperliquid.utils.signing import (
 )
 from hyperliquid.utils.types import Cloid
 
+from defipm.core.amounts import format_amount
 from defipm.core.errors import (
     ConfigError,
     InsufficientMarginError,
@@ -250,7 +251,8 @@ class HyperliquidClient:
             return order_request_to_order_wire(request, self.asset_of(coin))  # type: ignore[arg-type, return-value]
         except ValueError as exc:
             raise OrderRejectedError(
-                f"{coin}: cannot put size {size} / price {price} on the wire: {exc}", symbol=coin
+                f"{coin}: cannot put size {format_amount(size)} / price {format_amount(price)} on the wire: {exc}",
+                symbol=coin,
             ) from None
 
     def order(
