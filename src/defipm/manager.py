@@ -59,6 +59,10 @@ RISK_LIMITS = "risk_limits"
 service; written when a process that holds the run's lock builds its manager."""
 
 
+RELEASE_HINT = "resume with: defipm kill-switch off -c CONFIG"
+"""The fix every halt names: releasing the persisted kill switch (or a tripped drawdown breaker)."""
+
+
 def set_kill_switch(store: Store, run: str, reason: str | None, *, breaker: bool = False) -> None:
     """Engage (with a reason) or release (None) the persisted kill switch of ``run`` without building a venue.
     Engaged by the operator (``breaker=False``) it freezes the book: nothing is sent. Releasing also releases a
@@ -149,6 +153,12 @@ class PortfolioManager:
         """Release the kill switch, or a tripped drawdown breaker; drawdown is measured afresh from here."""
         self._set_halt(None, breaker=False)
         self._peak = None
+
+    def _halted(self, reason: str, *also: str) -> str:
+        """``trading halted: REASON (...)``, naming the fix: with a store the halt persists until the operator's
+        ``defipm kill-switch off``; without one (a backtest) it lasts to the end of the run."""
+        fix = RELEASE_HINT if self.store is not None else "a run without a store stays halted to its end"
+        return f"trading halted: {reason} ({'; '.join((*also, fix))})"
 
     def _set_halt(self, reason: str | None, *, breaker: bool) -> None:
         if self.store is None:
@@ -246,11 +256,11 @@ class PortfolioManager:
             )
         may_reduce = halted is not None and self.breaker_tripped() and self.risk.on_breach != "freeze"
         if halted and not may_reduce:
-            raise TradingHaltedError(f"trading halted: {halted}")
+            raise TradingHaltedError(self._halted(halted))
         self.venue.refresh()
         if halted:
             if not self._reduces(symbol, quantity):
-                raise TradingHaltedError(f"trading halted: {halted} (only orders that reduce a position are taken)")
+                raise TradingHaltedError(self._halted(halted, "only orders that reduce a position are taken"))
             reduce_only = True
         self._unresolved = True  # until the venue answers: an exception while sending is reconciled first
         result = self.venue.execute_trade(
@@ -393,7 +403,7 @@ class PortfolioManager:
     def _stay_halted(self, report: CycleReport, halted: str) -> None:
         """A halted cycle: nothing is sent, except under a tripped breaker whose ``on_breach`` manages the book."""
         report.status = CycleStatus.HALTED
-        report.error = f"trading halted: {halted}"
+        report.error = self._halted(halted)
         if self.breaker_tripped() and self.risk.on_breach != "freeze":
             self._refresh_market(report)
             self._manage_halted_book(report, self.venue.snapshot())
@@ -472,7 +482,7 @@ class PortfolioManager:
             reason = decision.breaches[-1].detail
             self._set_halt(f"drawdown circuit breaker: {reason}", breaker=True)
             report.status = CycleStatus.HALTED
-            report.error = f"trading halted by the drawdown circuit breaker: {reason}"
+            report.error = self._halted(f"drawdown circuit breaker: {reason}")
             self._manage_halted_book(report, snapshot)
             return
         report.executed_target = decision.weights
