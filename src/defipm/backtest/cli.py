@@ -24,8 +24,8 @@ from rich.table import Table
 from defipm.backtest.config import BacktestConfig, CostModel, FieldError, bounded
 from defipm.backtest.engine import BacktestResult, run_backtest
 from defipm.backtest.report import finite_json, summary_table, write_html, write_json
-from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, search
-from defipm.cli_errors import fail
+from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, SearchInterrupted, SearchResult, search
+from defipm.cli_errors import err_console, fail, print_error
 from defipm.config_schema import utc_datetime
 from defipm.core.errors import ConfigError, DefipmError
 from defipm.core.planner import PlannerConfig
@@ -330,21 +330,11 @@ def _run_search(
     out: Path,
 ) -> None:
     metric = opts["metric"]
-    with _progress() as bar:
-        task = bar.add_task("grid search (training runs)", total=None)
-        result = search(
-            panel,
-            factory,
-            space,
-            schedules=[s.strip() for s in opts["schedules"].split(",") if s.strip()],
-            config=config,
-            metric=metric,
-            train_fraction=opts["train_fraction"],
-            walk_forward=opts["walk_forward"],
-            workers=opts["workers"],
-            ray_address=opts["ray_address"],
-            progress=lambda d, n: bar.update(task, completed=d, total=n),
-        )
+    try:
+        result = _searched(panel, factory, space, config, opts)
+    except SearchInterrupted as stopped:
+        _show_interrupted(stopped, metric, out)
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
     table = Table(title=f"grid search, picked on training data by {metric}")
     for col in ("fold", "train", "test", "chosen", f"in-sample {metric}", f"out-of-sample {metric}", "OOS return"):
         table.add_column(col)
@@ -363,6 +353,60 @@ def _run_search(
     target = out / "search.json"
     _write(lambda r, t: _write_text(t, json.dumps(finite_json(r.to_dict()), indent=2, allow_nan=False)), result, target)
     console.print(f"search results: {target}")
+
+
+EXIT_INTERRUPTED = 130
+"""The shell's code for a command stopped by Ctrl-C (128 + SIGINT)."""
+
+
+def _searched(
+    panel: PricePanel,
+    factory: RegistryOracleFactory,
+    space: dict[str, list[Any]],
+    config: BacktestConfig,
+    opts: dict[str, Any],
+) -> SearchResult:
+    """The search with a progress bar (trials done of all, time left)."""
+    with _progress() as bar:
+        task = bar.add_task("grid search (training runs)", total=None)
+        return search(
+            panel,
+            factory,
+            space,
+            schedules=[s.strip() for s in opts["schedules"].split(",") if s.strip()],
+            config=config,
+            metric=opts["metric"],
+            train_fraction=opts["train_fraction"],
+            walk_forward=opts["walk_forward"],
+            workers=opts["workers"],
+            ray_address=opts["ray_address"],
+            progress=lambda d, n: bar.update(task, completed=d, total=n),
+        )  # fmt: skip
+
+
+def _show_interrupted(stopped: SearchInterrupted, metric: str, out: Path) -> None:
+    """Ctrl-C: say so, print the trials that finished, and keep them in ``OUT/search-interrupted.json``."""
+    err_console.print(f"[bold yellow]interrupted[/]: {len(stopped.finished)} trial(s) had finished")
+    table = Table(title=f"finished trials ({metric})")
+    for col in ("part", "params", "schedule", metric, "total return", "error"):
+        table.add_column(col)
+    for row in stopped.finished:
+        table.add_row(
+            row["part"],
+            ", ".join(f"{k}={v}" for k, v in row["params"].items()),
+            row["schedule"],
+            str(row.get(metric, "-")),
+            f"{row['total_return']:.2%}" if isinstance(row.get("total_return"), float) else "-",
+            str(row.get("error", "")),
+        )
+    console.print(table)
+    target = out / "search-interrupted.json"
+    try:
+        _write_text(target, json.dumps(finite_json(stopped.finished), indent=2, allow_nan=False, default=str))
+    except OSError as exc:
+        print_error(f"{target}: cannot write the finished trials ({exc.strerror or exc})")
+        return
+    console.print(f"finished trials: {target}")
 
 
 def _write_text(target: Path, text: str) -> Path:

@@ -6,7 +6,10 @@ everything before each test window, test on the window). In every fold each grid
 part, the best by ``metric`` is chosen there, and only that point is run on the test part: the out-of-sample
 figures are reported beside the in-sample ones, never used to choose.
 
-Runs go to local processes (``concurrent.futures``) by default, to a Ray cluster with ``ray_address`` ("local"
+Ctrl-C stops a search at once (workers are terminated, not waited for) and raises ``SearchInterrupted``, which
+carries every trial that had finished.
+
+Runs go to local processes (``multiprocessing``) by default, to a Ray cluster with ``ray_address`` ("local"
 starts one on this machine, listening on loopback only), or inline with ``workers=1``. ``factory(view, **params)`` must be importable by the
 workers (a module-level class or function, e.g. ``MomentumOracle``).
 """
@@ -15,9 +18,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -99,8 +103,11 @@ _PANEL: PricePanel | None = None
 
 
 def _init_worker(panel: PricePanel) -> None:
+    """A search worker: holds the panel, and leaves Ctrl-C to the parent (which terminates it), so an interrupt
+    prints no traceback per worker."""
     global _PANEL
     _PANEL = panel
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _bind(factory: OracleFactory, params: dict[str, Any]) -> Callable[[MarketView], Oracle]:
@@ -120,10 +127,28 @@ def evaluate(
 
 
 def _evaluate_in_worker(
-    factory: OracleFactory, point: Point, config: BacktestConfig, start: datetime, end: datetime
-) -> dict[str, Any]:
+    job: tuple[int, OracleFactory, Point, BacktestConfig, datetime, datetime],
+) -> tuple[int, dict[str, Any]]:
     assert _PANEL is not None, "worker not initialised with the price panel"
-    return evaluate(_PANEL, factory, point, config, start, end)
+    k, factory, point, config, start, end = job
+    return k, evaluate(_PANEL, factory, point, config, start, end)
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a search. ``finished``: every trial that completed, as ``{"params", "schedule", "start",
+    "end", "part", **metrics or error}`` rows ("part" is "train" or "test"), in the grid's order."""
+
+    def __init__(self, finished: list[dict[str, Any]]) -> None:
+        super().__init__(f"interrupted after {len(finished)} finished trial(s)")
+        self.finished = finished
+
+
+class _Partial(KeyboardInterrupt):
+    """Raised by ``_run_all`` on Ctrl-C: the rows that finished, by job index."""
+
+    def __init__(self, rows: dict[int, dict[str, Any]]) -> None:
+        super().__init__()
+        self.rows = rows
 
 
 def _score(metrics: dict[str, Any], metric: str) -> float:
@@ -145,36 +170,77 @@ def _run_all(
     ray_address: str | None,
     progress: Callable[[int, int], None] | None,
 ) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    if ray_address is not None:
-        import ray
+    """One row per job, in the jobs' order. On Ctrl-C raises ``_Partial`` with the rows that finished, after
+    stopping the rest (worker processes terminated, Ray tasks cancelled) instead of waiting for them."""
+    rows: dict[int, dict[str, Any]] = {}
 
-        if not ray.is_initialized():
-            if ray_address == "local":
-                start_local_ray()
-            else:
-                ray.init(address=ray_address, ignore_reinit_error=True)
-        panel_ref = ray.put(panel)
-        remote = ray.remote(evaluate)
-        refs = [remote.remote(panel_ref, factory, p, config, s, e) for p, s, e in jobs]
-        for k, ref in enumerate(refs):
-            out.append(ray.get(ref))
-            if progress:
-                progress(k + 1, len(jobs))
-        return out
-    if workers == 1 or len(jobs) == 1:
-        for k, (p, s, e) in enumerate(jobs):
-            out.append(evaluate(panel, factory, p, config, s, e))
-            if progress:
-                progress(k + 1, len(jobs))
-        return out
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(panel,)) as pool:
-        futures = [pool.submit(_evaluate_in_worker, factory, p, config, s, e) for p, s, e in jobs]
-        for k, fut in enumerate(futures):
-            out.append(fut.result())
-            if progress:
-                progress(k + 1, len(jobs))
-    return out
+    def done(k: int, row: dict[str, Any]) -> None:
+        rows[k] = row
+        if progress:
+            progress(len(rows), len(jobs))
+
+    try:
+        if ray_address is not None:
+            _run_on_ray(panel, factory, jobs, config, ray_address, done)
+        elif workers == 1 or len(jobs) == 1:
+            for k, (p, s, e) in enumerate(jobs):
+                done(k, evaluate(panel, factory, p, config, s, e))
+        else:
+            _run_in_processes(panel, factory, jobs, config, workers, done)
+    except KeyboardInterrupt:
+        raise _Partial(rows) from None
+    return [rows[k] for k in range(len(jobs))]
+
+
+def _run_in_processes(
+    panel: PricePanel,
+    factory: OracleFactory,
+    jobs: list[tuple[Point, datetime, datetime]],
+    config: BacktestConfig,
+    workers: int | None,
+    done: Callable[[int, dict[str, Any]], None],
+) -> None:
+    """The jobs on a pool of local processes, each result handed to ``done`` as it finishes; on any exit but the
+    normal one (Ctrl-C) the workers are terminated at once."""
+    pool = multiprocessing.get_context().Pool(workers, initializer=_init_worker, initargs=(panel,))
+    try:
+        tasks = [(k, factory, p, config, s, e) for k, (p, s, e) in enumerate(jobs)]
+        for k, row in pool.imap_unordered(_evaluate_in_worker, tasks):
+            done(k, row)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _run_on_ray(
+    panel: PricePanel,
+    factory: OracleFactory,
+    jobs: list[tuple[Point, datetime, datetime]],
+    config: BacktestConfig,
+    ray_address: str,
+    done: Callable[[int, dict[str, Any]], None],
+) -> None:
+    """The jobs as Ray tasks, each result handed to ``done`` as it finishes; Ctrl-C cancels the rest."""
+    import ray
+
+    if not ray.is_initialized():
+        if ray_address == "local":
+            start_local_ray()
+        else:
+            ray.init(address=ray_address, ignore_reinit_error=True)
+    panel_ref = ray.put(panel)
+    remote = ray.remote(evaluate)
+    refs = [remote.remote(panel_ref, factory, p, config, s, e) for p, s, e in jobs]
+    index = {ref: k for k, ref in enumerate(refs)}
+    pending = list(refs)
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            done(index[ready[0]], ray.get(ready[0]))
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
 
 
 RAY_SINGLE_MACHINE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
@@ -211,6 +277,17 @@ def start_local_ray() -> None:
             f"the local Ray cluster would listen on {address}, not loopback only: start Ray yourself and pass its "
             "address as ray_address"
         )
+
+
+def _finished(
+    jobs: list[tuple[Point, datetime, datetime]], rows: Mapping[int, dict[str, Any]], part: str
+) -> list[dict[str, Any]]:
+    """The finished trials among ``jobs`` as rows of ``SearchInterrupted.finished``, in the jobs' order."""
+    return [
+        {"params": jobs[k][0].params, "schedule": jobs[k][0].schedule, "start": jobs[k][1], "end": jobs[k][2],
+         "part": part, **rows[k]}
+        for k in sorted(rows)
+    ]  # fmt: skip
 
 
 def _boundaries(panel: PricePanel, config: BacktestConfig, train_fraction: float, walk_forward: int | None):
@@ -266,7 +343,10 @@ def search(
         raise ConfigError("the grid is empty: give at least one value per parameter and one schedule")
     splits = _boundaries(panel, cfg, train_fraction, walk_forward)
     jobs = [(pt, tr0, tr1) for tr0, tr1, _, _ in splits for pt in points]
-    train_rows = _run_all(panel, factory, jobs, cfg, workers, ray_address, progress)
+    try:
+        train_rows = _run_all(panel, factory, jobs, cfg, workers, ray_address, progress)
+    except _Partial as partial:
+        raise SearchInterrupted(_finished(jobs, partial.rows, "train")) from None
 
     folds: list[Fold] = []
     chosen_jobs = []
@@ -286,7 +366,12 @@ def search(
         best_pt, best_row = max(valid, key=lambda item: _score(item[1], metric))
         folds.append(Fold((tr0, tr1), (te0, te1), best_pt, best_row, {}, table))
         chosen_jobs.append((best_pt, te0, te1))
-    test_rows = _run_all(panel, factory, chosen_jobs, cfg, workers, ray_address, None)
+    try:
+        test_rows = _run_all(panel, factory, chosen_jobs, cfg, workers, ray_address, None)
+    except _Partial as partial:
+        raise SearchInterrupted(
+            _finished(jobs, dict(enumerate(train_rows)), "train") + _finished(chosen_jobs, partial.rows, "test")
+        ) from None
     for fold, row in zip(folds, test_rows, strict=True):
         fold.out_of_sample = row
     return SearchResult(metric=metric, folds=folds)
