@@ -6,6 +6,7 @@
 - Field types with their bounds and the reason for each bound: ``Symbol``, ``Money``, ``FeeFraction``,
   ``Leverage``, ``Seconds``.
 - ``near_miss(name, choices)``: the "did you mean X?" of every unknown name.
+- ``missing_file(what, path)``: the wording of every "file not found", naming the folder searched.
 - ``problems(exc, model, prefix)``: a pydantic ``ValidationError`` as one line per problem, each naming the key
   (``venue.params.initial_cash: ...``); an unknown key also lists the accepted ones and a near miss.
 """
@@ -18,6 +19,7 @@ import types
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
@@ -231,6 +233,22 @@ def near_miss(name: str, choices: Sequence[str], cutoff: float = 0.6) -> str:
     return f"did you mean {near[0]}? " if near else ""
 
 
+def missing_file(what: str, path: str | Path) -> str:
+    """``WHAT not found: PATH (looked in FOLDER ...)``: the absolute folder searched (a relative path is read from
+    the current folder), a near miss among that folder's files, or that the folder itself does not exist."""
+    p = Path(path)
+    folder = (p.parent if p.is_absolute() else Path.cwd() / p.parent).resolve()
+    if not folder.is_dir():
+        where = f"the folder {folder} does not exist"
+    else:
+        try:
+            names = sorted(f.name for f in folder.iterdir() if f.is_file())
+        except OSError:
+            names = []
+        where = f"looked in {folder}" + (f"; {near_miss(p.name, names).strip()}" if near_miss(p.name, names) else "")
+    return f"{what} not found: {p} ({where})"
+
+
 def unknown_key(key: str, accepted: Sequence[str]) -> str:
     """``unknown key`` with a near miss (``did you mean max_weight?``) and the accepted keys."""
     hint = near_miss(key, accepted)
@@ -246,6 +264,8 @@ def describe_error(err: Any, model: type[BaseModel]) -> str:
         return unknown_key(str(loc[-1]), accepted) if holder is not None else "unknown key"
     if kind == "missing":
         return "required key is missing"
+    if kind == "path_not_file" and isinstance(got, str | Path):
+        return missing_file("file", got)
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
     if kind in _WHOLE:

@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
-from defipm.config_schema import near_miss
+from defipm.config_schema import missing_file, near_miss
 from defipm.core.errors import ConfigError
 
 CATEGORIES: Mapping[str, str] = MappingProxyType(
@@ -138,7 +138,7 @@ def load_tag_file(path: str | Path) -> TagTable:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"tag file not found: {p}") from None
+        raise ConfigError(missing_file("tag file", p)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read the tag file: {exc}") from None
     return read_tag_table(text, str(p))

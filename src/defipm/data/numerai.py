@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from defipm.config_schema import missing_file
 from defipm.core.errors import DataError
 from defipm.extras import install_hint
 
@@ -136,7 +137,7 @@ def read_meta_model_file(path: str | os.PathLike[str]) -> pd.DataFrame:
     pd = _pandas()
     p = Path(path)
     if not p.exists():
-        raise DataError(f"meta-model file {p} does not exist")
+        raise DataError(missing_file("meta-model file", p))
     if p.stat().st_size == 0:
         raise DataError(f"meta-model file {p} is empty (0 bytes)")
     suffixes = [s.lower() for s in p.suffixes]
