@@ -241,11 +241,12 @@ def missing_file(what: str, path: str | Path) -> str:
     if not folder.is_dir():
         where = f"the folder {folder} does not exist"
     else:
-        try:
-            names = sorted(f.name for f in folder.iterdir() if f.is_file())
+        try:  # a near miss by name, among the files of the same type (every .toml looks alike by its suffix)
+            names = {f.stem: f.name for f in folder.iterdir() if f.is_file() and f.suffix == p.suffix}
         except OSError:
-            names = []
-        where = f"looked in {folder}" + (f"; {near_miss(p.name, names).strip()}" if near_miss(p.name, names) else "")
+            names = {}
+        near = difflib.get_close_matches(p.stem, list(names), n=1, cutoff=0.6)
+        where = f"looked in {folder}" + (f"; did you mean {names[near[0]]}?" if near else "")
     return f"{what} not found: {p} ({where})"
 
 

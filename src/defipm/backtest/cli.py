@@ -26,6 +26,7 @@ from defipm.backtest.engine import BacktestResult, run_backtest
 from defipm.backtest.report import finite_json, summary_table, write_html, write_json
 from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, SearchInterrupted, SearchResult, search
 from defipm.cli_errors import err_console, fail, print_error
+from defipm.cli_output import print_json
 from defipm.config_schema import utc_datetime
 from defipm.core.errors import ConfigError, DefipmError
 from defipm.core.planner import PlannerConfig
@@ -229,6 +230,7 @@ def backtest(
     out: OutOption = Path("reports/backtest"),
     band: BandOption = None,
     config_file: ConfigFileOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
     """Backtest an oracle on historical bars through the live PortfolioManager and the paper venue.
 
@@ -251,11 +253,14 @@ def backtest(
             )  # fmt: skip
         panel = _load_panel(data, symbols, bar_label, interval)
         if grid:
-            _run_search(panel, factory, _grid(grid), config, search_opts, out)
+            _run_search(panel, factory, _grid(grid), config, search_opts, out, json_output)
             return
         result, html, summary = _run_one(panel, factory, config, params, kind, out)
     except DefipmError as exc:
         raise fail(exc) from None
+    if json_output:
+        print_json({"summary": finite_json(result.summary().to_dict()), "report": str(html), "file": str(summary)})
+        return
     console.print(summary_table(result))
     console.print(f"report: {html}\nsummary: {summary}")
 
@@ -317,7 +322,7 @@ def _write(writer: Callable[[Any, Path], Path], what: Any, target: Path) -> Path
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(), console=console, transient=True,
+        TimeRemainingColumn(), console=err_console, transient=True,
     )  # fmt: skip
 
 
@@ -328,6 +333,7 @@ def _run_search(
     config: BacktestConfig,
     opts: dict[str, Any],
     out: Path,
+    json_output: bool = False,
 ) -> None:
     metric = opts["metric"]
     try:
@@ -345,14 +351,24 @@ def _run_search(
             f"{f.train[0]:%Y-%m-%d}..{f.train[1]:%Y-%m-%d}",
             f"{f.test[0]:%Y-%m-%d}..{f.test[1]:%Y-%m-%d}",
             f.chosen.label(),
-            f"{f.in_sample.get(metric)}"[:8],
-            f"{oos.get(metric, oos.get('error'))}"[:8],
+            _figure(f.in_sample.get(metric)),
+            _figure(oos.get(metric, oos.get("error"))),
             f"{oos.get('total_return', float('nan')):.2%}" if "total_return" in oos else "n/a",
         )
-    console.print(table)
     target = out / "search.json"
     _write(lambda r, t: _write_text(t, json.dumps(finite_json(r.to_dict()), indent=2, allow_nan=False)), result, target)
+    if json_output:
+        print_json(finite_json(result.to_dict()) | {"file": str(target)})
+        return
+    console.print(table)
     console.print(f"search results: {target}")
+
+
+def _figure(value: Any) -> str:
+    """A metric in a table: 4 significant digits, ``-`` when undefined (never ``None``), an error in full."""
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float | int) else str(value)
 
 
 EXIT_INTERRUPTED = 130
@@ -395,7 +411,7 @@ def _show_interrupted(stopped: SearchInterrupted, metric: str, out: Path) -> Non
             row["part"],
             ", ".join(f"{k}={v}" for k, v in row["params"].items()),
             row["schedule"],
-            str(row.get(metric, "-")),
+            _figure(row.get(metric)),
             f"{row['total_return']:.2%}" if isinstance(row.get("total_return"), float) else "-",
             str(row.get("error", "")),
         )
