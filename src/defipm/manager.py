@@ -76,6 +76,12 @@ def set_kill_switch(store: Store, run: str, reason: str | None, *, breaker: bool
         store.set_setting(run, PEAK_EQUITY, None)
 
 
+def _order_line(result: OrderResult) -> str:
+    """``BTC buy 0.5``: an order as messages name it (the quantity a plain decimal)."""
+    order = result.order
+    return f"{order.symbol} {order.side.value} {format_amount(order.quantity)}"
+
+
 def _halt_reason(reason: str) -> str:
     """``reason`` for a kill switch, refused when empty: a switch stored with no reason would read as off."""
     if not isinstance(reason, str) or not reason.strip():
@@ -455,10 +461,7 @@ class PortfolioManager:
         report.status = CycleStatus.FAILED
         report.error = (
             f"{what}: outcome unknown for "
-            + ", ".join(
-                f"{r.order.symbol} {r.order.side.value} {format_amount(r.order.quantity)} ({r.order.client_order_id}: {r.error})"
-                for r in rec.unknown
-            )
+            + ", ".join(f"{_order_line(r)} ({r.order.client_order_id}: {r.error or 'no answer'})" for r in rec.unknown)
             + "; not trading until the venue confirms them"
         )
         return False
@@ -535,8 +538,7 @@ class PortfolioManager:
             report.status = CycleStatus.FAILED
         if rebalance.failures or rebalance.stopped_early:
             failed = "; ".join(
-                f"{r.order.symbol} {r.order.side.value} {format_amount(r.order.quantity)}: {r.status.value} ({r.error})"
-                for r in rebalance.failures
+                f"{_order_line(r)}: {r.status.value}" + (f" ({r.error})" if r.error else "") for r in rebalance.failures
             )
             report.error = f"{report.error}; {failed}" if report.error else failed
 
