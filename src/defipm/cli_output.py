@@ -114,25 +114,38 @@ def print_json(data: Any) -> None:
 def configure_logging(verbosity: int, log_file: Path | None = None) -> None:
     """Send the ``defipm`` loggers to stderr at WARNING (``verbosity`` 0), INFO (1), DEBUG (2 and more) or ERROR
     (negative: ``-q``), and, with ``log_file``, every record at DEBUG to that file too (appended). Raises
-    ``OSError`` when the file cannot be opened."""
+    ``OSError`` when the file cannot be opened. Calling it again replaces the handlers it added; the logger's
+    level is only ever lowered (a host application's own handlers keep what they get)."""
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(max(-1, min(verbosity, 2)), logging.DEBUG)
     logger = logging.getLogger("defipm")
-    for handler in list(logger.handlers):
-        if getattr(handler, "_defipm_cli", False):
-            logger.removeHandler(handler)
-            handler.close()
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    handlers: list[logging.Handler] = [_CurrentStderr()]
     handlers[0].setLevel(level)
     if log_file is not None:
-        file_handler = logging.FileHandler(log_file, encoding="utf-8")
-        file_handler.setLevel(logging.DEBUG)
-        handlers.append(file_handler)
+        handlers.append(logging.FileHandler(log_file, encoding="utf-8"))
+        handlers[-1].setLevel(logging.DEBUG)
+    for handler in list(logger.handlers):
+        if isinstance(handler, _CurrentStderr) or getattr(handler, "defipm_cli", False):
+            logger.removeHandler(handler)
+            handler.close()
     for handler in handlers:
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
-        handler._defipm_cli = True  # type: ignore[attr-defined]
+        handler.defipm_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG if log_file is not None else level)
-    logger.propagate = False
+    wanted = min(h.level for h in handlers)
+    if (logger.level == logging.NOTSET and wanted < logging.WARNING) or logging.NOTSET < wanted < logger.level:
+        logger.setLevel(wanted)
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever ``sys.stderr`` is when a record comes (a test runner swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 def installed_version() -> str:
