@@ -138,9 +138,10 @@ FIXED_RECORDS = {
 }
 PENDING_OWNERS = {
     "defipm/venues/hyperliquid/sim/engine.py:Engine._place",
+    "defipm/venues/paper/venue.py:PaperVenue._fill",
 }
 """TEMPORARY: long functions in parts other branches are changing now (p2-edges: arb, chain, the backtest report;
-p2-hl: Hyperliquid, still open). Their owners split them; the integrator empties this set when the branches merge."""
+p2-hl: Hyperliquid, still open; p3-speedbt: the paper venue's fill, 63 lines once its refusals print plain amounts). Their owners split them; the integrator empties this set when the branches merge."""
 
 
 def _functions(path: Path) -> Iterator[tuple[str, int]]:

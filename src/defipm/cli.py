@@ -429,11 +429,16 @@ def status(
     holder = lock_holder(store, run_name)
     if holder is not None:
         console.print(f"running: {escape(holder.describe())}", highlight=False)
-    recent_table = Table(title="Recent cycles")
+    console.print(recent_cycles_table(recent))
+
+
+def recent_cycles_table(recent: list[Any]) -> Table:
+    """``defipm status``'s recent cycles: time, status, equity, fees, turnover and the start of any error."""
+    table = Table(title="Recent cycles")
     for col in ("time (UTC)", "status", "equity", "fees", "turnover", "error"):
-        recent_table.add_column(col)
+        table.add_column(col)
     for c in recent:
-        recent_table.add_row(
+        table.add_row(
             c.timestamp.strftime("%Y-%m-%d %H:%M"),
             c.status,
             _money(c.equity),
@@ -441,7 +446,7 @@ def status(
             f"{c.turnover:.1%}" if c.turnover is not None else "-",
             (c.error or "")[:60],
         )
-    console.print(recent_table)
+    return table
 
 
 def status_record(portfolio: Any, recent: list[Any], latest_target: dict[str, Any]) -> dict[str, Any]:
@@ -637,10 +642,10 @@ def main() -> None:
         if extra is None:
             raise
         print_error(f"this needs {module}: {install_hint(extra)}")
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_FAILURE) from None
     except DefipmError as exc:
         print_error(exc)
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_FAILURE) from None
 
 
 if __name__ == "__main__":

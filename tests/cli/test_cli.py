@@ -138,12 +138,12 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path):
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         out += line
-        if "cycle 1" in line:
+        if " traded equity=" in line:  # off a terminal: one line per cycle
             break
     proc.send_signal(signal.SIGTERM)
-    rest, err = proc.communicate(timeout=60)
+    _rest, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "SIGTERM: stopping" in rest and "stopped after 1 cycle(s)" in rest
+    assert "SIGTERM: stopping" in err and "stopped after 1 cycle(s)" in err  # status goes to stderr
 
 
 def test_notes_and_risk_limits_are_printed_in_full_on_a_narrow_terminal(tmp_path: Path):

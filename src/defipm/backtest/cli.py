@@ -258,6 +258,11 @@ def backtest(
         result, html, summary = _run_one(panel, factory, config, params, kind, out)
     except DefipmError as exc:
         raise fail(exc) from None
+    _show_one(result, html, summary, json_output)
+
+
+def _show_one(result: BacktestResult, html: Path, summary: Path, json_output: bool) -> None:
+    """The summary of one replay: a table and where the files are, or (``json_output``) JSON on stdout."""
     if json_output:
         print_json({"summary": finite_json(result.summary().to_dict()), "report": str(html), "file": str(summary)})
         return

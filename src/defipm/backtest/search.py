@@ -279,6 +279,20 @@ def start_local_ray() -> None:
         )
 
 
+def _run_part(
+    jobs: list[tuple[Point, datetime, datetime]],
+    before: list[dict[str, Any]],
+    run: Callable[[], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """``run()`` (the train or the test runs of ``jobs``); on Ctrl-C, ``SearchInterrupted`` with the trials finished
+    ``before`` this part and in it."""
+    try:
+        return run()
+    except _Partial as partial:
+        part = "test" if before else "train"
+        raise SearchInterrupted(before + _finished(jobs, partial.rows, part)) from None
+
+
 def _finished(
     jobs: list[tuple[Point, datetime, datetime]], rows: Mapping[int, dict[str, Any]], part: str
 ) -> list[dict[str, Any]]:
@@ -343,10 +357,7 @@ def search(
         raise ConfigError("the grid is empty: give at least one value per parameter and one schedule")
     splits = _boundaries(panel, cfg, train_fraction, walk_forward)
     jobs = [(pt, tr0, tr1) for tr0, tr1, _, _ in splits for pt in points]
-    try:
-        train_rows = _run_all(panel, factory, jobs, cfg, workers, ray_address, progress)
-    except _Partial as partial:
-        raise SearchInterrupted(_finished(jobs, partial.rows, "train")) from None
+    train_rows = _run_part(jobs, [], lambda: _run_all(panel, factory, jobs, cfg, workers, ray_address, progress))
 
     folds: list[Fold] = []
     chosen_jobs = []
@@ -366,12 +377,10 @@ def search(
         best_pt, best_row = max(valid, key=lambda item: _score(item[1], metric))
         folds.append(Fold((tr0, tr1), (te0, te1), best_pt, best_row, {}, table))
         chosen_jobs.append((best_pt, te0, te1))
-    try:
-        test_rows = _run_all(panel, factory, chosen_jobs, cfg, workers, ray_address, None)
-    except _Partial as partial:
-        raise SearchInterrupted(
-            _finished(jobs, dict(enumerate(train_rows)), "train") + _finished(chosen_jobs, partial.rows, "test")
-        ) from None
+    trained = _finished(jobs, dict(enumerate(train_rows)), "train")
+    test_rows = _run_part(
+        chosen_jobs, trained, lambda: _run_all(panel, factory, chosen_jobs, cfg, workers, ray_address, None)
+    )
     for fold, row in zip(folds, test_rows, strict=True):
         fold.out_of_sample = row
     return SearchResult(metric=metric, folds=folds)

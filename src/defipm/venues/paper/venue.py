@@ -20,7 +20,8 @@ from itertools import islice
 
 from defipm.component import BuildContext
 from defipm.core.account import AccountSnapshot
-from defipm.core.amounts import format_amount, to_decimal
+from defipm.core.amounts import format_amount as plain
+from defipm.core.amounts import to_decimal
 from defipm.core.errors import (
     DefipmError,
     InsufficientMarginError,
@@ -307,7 +308,7 @@ class PaperVenue(Venue):
         """Add quote currency (a flow: the manager records it so it never counts as profit). Returns new cash."""
         amt = to_decimal(amount)
         if not amt.is_finite() or amt <= 0:
-            raise ValueError(f"deposit amount must be positive, got {format_amount(amount)}")
+            raise ValueError(f"deposit amount must be positive, got {plain(amount)}")
         self.cash += amt
         self._save_state()
         return self.cash
@@ -316,7 +317,7 @@ class PaperVenue(Venue):
         """Remove quote currency; refuses to take out more than the free margin (or cash in spot mode)."""
         amt = to_decimal(amount)
         if not amt.is_finite() or amt <= 0:
-            raise ValueError(f"withdrawal amount must be positive, got {format_amount(amount)}")
+            raise ValueError(f"withdrawal amount must be positive, got {plain(amount)}")
         free = self.withdrawable()
         if amt > free:
             raise InsufficientMarginError(f"withdrawal of {amt} exceeds withdrawable {free:.2f}")
@@ -389,13 +390,11 @@ class PaperVenue(Venue):
         abs_current = current if current >= 0 else -current
         if order.reduce_only and (not current or (current > 0) == buy or qty > abs_current):
             raise OrderRejectedError(
-                f"{s}: reduce-only {order.side.value} {format_amount(qty)} would not reduce position {format_amount(current)}",
-                symbol=s,
+                f"{s}: reduce-only {order.side.value} {plain(qty)} would not reduce position {plain(current)}", symbol=s
             )
         if self._spot and not buy and qty > current:
             raise OrderRejectedError(
-                f"{s}: spot mode forbids shorts (position {format_amount(current)}, sell {format_amount(qty)})",
-                symbol=s,
+                f"{s}: spot mode forbids shorts (position {plain(current)}, sell {plain(qty)})", symbol=s
             )
         price = mid
         if self._slippage_active:
@@ -403,8 +402,7 @@ class PaperVenue(Venue):
         limit = order.limit_price
         if order_type is _LIMIT_IOC and limit is not None and (price > limit if buy else price < limit):
             raise OrderRejectedError(
-                f"{s}: IOC limit {format_amount(limit)} not reachable (fill would be {format_amount(price, 8)})",
-                symbol=s,
+                f"{s}: IOC limit {plain(limit)} not reachable (fill would be {plain(price, 8)})", symbol=s
             )
         signed = qty if buy else -qty
         fee = qty * price * self.taker_fee
@@ -417,16 +415,15 @@ class PaperVenue(Venue):
         if self._spot:
             if cash_after < 0:
                 raise InsufficientMarginError(
-                    f"{s}: buying {format_amount(qty)} needs {(signed * price + fee):.2f}, cash is {self.cash:.2f}",
-                    symbol=s,
+                    f"{s}: buying {plain(qty)} needs {(signed * price + fee):.2f}, cash is {self.cash:.2f}", symbol=s
                 )
         elif abs_new > abs_current or (new_position and (current > 0) != (new_position > 0)):
             # the order adds exposure (a close or a reduction is always allowed): check the margin after it
             equity_after = cash_after + value_after
             if gross_after > equity_after * self.max_leverage:
                 raise InsufficientMarginError(
-                    f"{s}: {order.side.value} {format_amount(qty)} needs margin for gross notional {gross_after:.2f}, above "
-                    f"max_leverage {format_amount(self.max_leverage)} x the equity left after its fee ({equity_after:.2f})",
+                    f"{s}: {order.side.value} {plain(qty)} needs margin for gross notional {gross_after:.2f}, above "
+                    f"max_leverage {plain(self.max_leverage)} x the equity left after its fee ({equity_after:.2f})",
                     symbol=s,
                 )
         fill = Fill(s, order.side, qty, price, fee, order.client_order_id, self.timestamp)
