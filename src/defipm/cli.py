@@ -526,14 +526,14 @@ def trade(
     order_type = OrderType.LIMIT_IOC if limit is not None else OrderType.MARKET
     result = portfolio.manager.execute_trade(symbol, size, order_type, limit_price=limit_price, reduce_only=reduce_only)
     avg = result.average_price
-    console.print(
+    line = (
         f"{symbol} {result.order.side.value} {format_amount(result.order.quantity)}: {result.status.value}"
         + (f" at {format_amount(avg, 8)}, fee {format_amount(result.fees, 6)}" if avg is not None else "")
-        + (f" ({result.error})" if result.error else ""),
-        highlight=False,
+        + (f" ({result.error})" if result.error else "")
     )
     if result.status.value != "filled":
-        raise typer.Exit(code=2)
+        raise fail(line)  # stderr, exit code 1
+    console.print(line, highlight=False)
 
 
 def _amount(text: str) -> Decimal:
