@@ -26,6 +26,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from defipm.core.amounts import format_amount
 from defipm.core.errors import ConfigError
+from defipm.core.names import near_miss as near_miss  # re-exported: one wording of a near miss, in the core
 
 MAX_AMOUNT = Decimal("1E+15")
 """Largest amount of money (cash, a deposit, a minimum notional): 1e15 quote units. Books are exact ``Decimal``
@@ -224,13 +225,6 @@ def _model_at(model: type[BaseModel], path: Sequence[Any]) -> type[BaseModel] | 
         arms = [a for a in _arms(current) if a is not type(None)]
         current = arms[0] if len(arms) == 1 else current
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def near_miss(name: str, choices: Sequence[str], cutoff: float = 0.6) -> str:
-    """``did you mean X? `` for the choice closest to a misspelled ``name`` (``difflib``), or empty when none is
-    close: the one wording of every "unknown key / kind / variable / category" refusal."""
-    near = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=cutoff)
-    return f"did you mean {near[0]}? " if near else ""
 
 
 def missing_file(what: str, path: str | Path) -> str:

@@ -150,3 +150,11 @@ def test_no_none_in_a_failed_cycle(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, weights="SYN000 = 100.0")
     result = runner.invoke(app, ["rebalance", "-c", str(cfg)])
     assert result.exit_code == 1 and "None" not in result.output
+
+
+def test_a_trade_in_an_unknown_symbol_lists_the_venues_symbols(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["trade", "buy", "SYN00", "1", "-c", str(write_config(tmp_path))])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "SYN00: not listed on paper (did you mean SYN000? it lists SYN000, SYN001, SYN002)" in " ".join(
+        result.stderr.split()
+    )

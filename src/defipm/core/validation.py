@@ -13,10 +13,8 @@ from decimal import Decimal
 from numbers import Real
 
 from defipm.core.errors import InvalidWeightsError
+from defipm.core.names import listing, near_miss
 from defipm.core.weights import Weights, exact_sum
-
-UNIVERSE_SHOWN = 12
-"""How many of the venue's symbols a "not in the venue's universe" problem lists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +72,9 @@ def check_weights(
     if universe is not None:
         universe_set = universe if isinstance(universe, set | frozenset) else set(universe)
         unknown = sorted(s for s, w in weights.items() if s not in universe_set and w != 0)
-        if unknown:
-            listed = ", ".join(sorted(universe_set)[:UNIVERSE_SHOWN]) or "nothing"
-            more = len(universe_set) - UNIVERSE_SHOWN
-            listed += f" and {more} more" if more > 0 else ""
-            for symbol in unknown:
-                problems.append(f"{symbol}: not in the venue's universe (it lists {listed}){c.fix('symbols')}")
+        for symbol in unknown:
+            hint = f"{near_miss(symbol, list(universe_set))}it lists {listing(universe_set)}"
+            problems.append(f"{symbol}: not in the venue's universe ({hint}){c.fix('symbols')}")
     if not any(w != 0 for w in weights.values()) and not c.allow_empty:
         problems.append("empty portfolio: no non-zero weight (set allow_empty to go flat on purpose)")
     all_finite = len(finite) == len(weights)

@@ -32,6 +32,7 @@ from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSym
 from defipm.core.exposure import ExposureGuard
 from defipm.core.instruments import InstrumentRules
 from defipm.core.journal import MemoryJournal, OrderJournal
+from defipm.core.names import unlisted
 from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.reports import RebalanceReport
@@ -178,7 +179,7 @@ class Venue(Configurable, ABC):
         order_type = OrderType(order_type)
         self.ensure_fresh_prices()
         if symbol not in self.get_universe() and symbol not in self.get_positions():
-            raise UnknownSymbolError(f"{symbol}: not listed on {self.name}")
+            raise UnknownSymbolError(unlisted(symbol, self.name, self.get_universe()))
         rules = self.get_rules(symbol)
         size = rules.round_size(abs(qty))
         if not size:
