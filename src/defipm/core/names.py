@@ -15,9 +15,11 @@ LISTED = 12
 
 def near_miss(name: str, choices: Sequence[str], cutoff: float = 0.6) -> str:
     """``did you mean X? `` for the choice closest to a misspelled ``name`` (``difflib``), or empty when none is
-    close (similarity below ``cutoff``)."""
-    near = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=cutoff)
-    return f"did you mean {near[0]}? " if near else ""
+    close (similarity below ``cutoff``). Of equally close choices the first in sorted order is named, whatever
+    order ``choices`` came in."""
+    scored = [(difflib.SequenceMatcher(None, str(name), c).ratio(), c) for c in sorted(set(choices))]
+    best = max(scored, key=lambda item: item[0], default=(0.0, ""))
+    return f"did you mean {best[1]}? " if best[0] >= cutoff else ""
 
 
 def listing(names: Collection[str]) -> str:
