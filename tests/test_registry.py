@@ -81,7 +81,9 @@ def test_momentum_outside_a_backtest_says_where_it_runs():
 
 
 def test_amounts_and_symbols_are_bounded_and_say_why():
-    with pytest.raises(ConfigError, match=r"initial_cash: at most 1E\+15 \(amounts are kept exact to 28 significant"):
+    with pytest.raises(
+        ConfigError, match=r"initial_cash: at most 1000000000000000 \(amounts are kept exact to 28 significant"
+    ):
         build_venue("paper", {"initial_cash": 1e23})
     with pytest.raises(ConfigError, match=r"oracle.params.weights: key '': a symbol is a non-empty name"):
         build_oracle("static", {"weights": {"": 0.5}})

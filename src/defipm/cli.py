@@ -5,7 +5,9 @@ are installed."""
 from __future__ import annotations
 
 import importlib
+import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,10 +20,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from defipm.cli_errors import err_console, fail, print_error
+from defipm.cli_errors import EXIT_FAILURE, EXIT_HALTED, err_console, fail, print_error
+from defipm.cli_output import configure_logging, cycle_line, cycle_record, print_json, show_version
 from defipm.config import DEFAULT_CONFIG, EXAMPLE_CONFIG, load_settings
+from defipm.core.amounts import format_amount
 from defipm.core.errors import DefipmError, PortfolioLockedError
 from defipm.core.reports import CycleReport
+from defipm.extras import install_hint
+
+_log = logging.getLogger("defipm.cli")
 
 app = typer.Typer(
     name="defipm",
@@ -32,14 +39,27 @@ app = typer.Typer(
 console = Console()
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Config file (TOML).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
 
 
 @app.callback()
-def _environment() -> None:
-    """Every command first refuses DEFIPM_ variables that defipm would not read (``defipm.environment``)."""
+def _environment(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log detail (-vv: debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log errors only.")] = False,
+    log_file: Annotated[Path | None, typer.Option(help="Also append every log record (debug) to this file.")] = None,
+    version: Annotated[
+        bool | None, typer.Option("--version", callback=show_version, is_eager=True, help="Print the version.")
+    ] = None,
+) -> None:
+    """Every command first sets up logging (stderr; ``-v``/``-q``, ``--log-file``) and refuses DEFIPM_ variables
+    that defipm would not read (``defipm.environment``)."""
     from defipm.config import Settings
     from defipm.environment import check_environment
 
+    try:
+        configure_logging(-1 if quiet else verbose, log_file)
+    except OSError as exc:
+        raise fail(f"--log-file {log_file}: cannot open it ({exc.strerror or exc})") from None
     try:
         check_environment(Settings)
     except DefipmError as exc:
@@ -96,7 +116,7 @@ def print_cycles(reports: list[CycleReport], title: str = "Cycles", *, errors: b
     (a table column would squeeze them out of sight on a narrow terminal)."""
     console.print(cycle_table(reports, title))
     for r in reports:
-        lines = r.notes + [f"risk {b.limit}: {b.detail} ({b.action})" for b in r.breaches]
+        lines = r.notes + [f"[risk] {b.limit}: {b.detail} ({b.action})" for b in r.breaches]
         lines += [f"error: {r.error}"] if r.error and errors else []
         for line in lines:
             console.print(f"  {r.timestamp:%y-%m-%d %H:%M}  {escape(line)}", highlight=False, soft_wrap=True)
@@ -190,8 +210,8 @@ def positions_table(venue: Any, report: CycleReport | None) -> Table:
         price = snap.prices.get(s)
         table.add_row(
             s,
-            f"{qty:.6g}",
-            f"{price:.6g}" if price is not None else "-",
+            format_amount(qty, 6),
+            format_amount(price, 6) if price is not None else "-",
             _money(qty * price) if price is not None else "-",
             f"{weights.get(s, 0.0):+.2%}",
             f"{target.get(s, 0.0):+.2%}" if target is not None else "-",
@@ -217,20 +237,47 @@ def _open(config: Path, allow_mainnet: bool = False, *, lock: bool = True) -> An
 
 @app.command()
 @guarded
-def rebalance(config: ConfigOption = DEFAULT_CONFIG, mainnet: MainnetOption = False) -> None:
-    """Run one cycle now: weights from the oracle, risk checks, orders on the venue."""
+def rebalance(config: ConfigOption = DEFAULT_CONFIG, mainnet: MainnetOption = False, json: JsonOption = False) -> None:
+    """Run one cycle now: weights from the oracle, risk checks, orders on the venue. Exit code 0 when it traded,
+    3 when trading is halted, 1 when it failed or was rejected."""
     portfolio = _open(config, mainnet)
-    if portfolio.market_label:
+    if portfolio.market_label and not json:
         console.print(f"[yellow]prices: {portfolio.market_label}[/]")
     report = portfolio.manager.manage_portfolio()
-    print_cycles([report], errors=False)  # the error goes to stderr below, with the cycle's status
-    console.print(positions_table(portfolio.venue, report))
+    if json:
+        print_json(cycle_record(report) | {"positions": positions_record(portfolio.venue)})
+    else:
+        print_cycles([report], errors=False)  # the error goes to stderr below, with the cycle's status
+        console.print(positions_table(portfolio.venue, report))
     if report.error:
         err_console.print(
             f"[bold red]{report.status.value}:[/] {escape(report.error)}", highlight=False, soft_wrap=True
         )
     if not report.ok:
-        raise typer.Exit(code=2)
+        raise typer.Exit(code=cycle_exit_code(report))
+
+
+def cycle_exit_code(report: CycleReport) -> int:
+    """0 for a cycle that traded, ``EXIT_HALTED`` (3) when trading is halted, ``EXIT_FAILURE`` (1) otherwise."""
+    from defipm.core.reports import CycleStatus
+
+    if report.ok:
+        return 0
+    return EXIT_HALTED if report.status is CycleStatus.HALTED else EXIT_FAILURE
+
+
+def positions_record(venue: Any) -> dict[str, Any]:
+    """The account now as plain data: equity, cash, and per symbol the quantity, price and weight."""
+    snap = venue.snapshot()
+    weights = snap.weights()
+    return {
+        "equity": snap.equity,
+        "cash": snap.cash,
+        "positions": {
+            s: {"quantity": q, "price": snap.prices.get(s), "weight": weights.get(s, 0.0)}
+            for s, q in sorted(snap.positions.items())
+        },
+    }
 
 
 SHORTEST_INTERVAL = timedelta(milliseconds=10)
@@ -269,8 +316,10 @@ def run(
     metrics_port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="Serve this run's Prometheus /metrics on 127.0.0.1:PORT.")
     ] = None,
+    json: JsonOption = False,
 ) -> None:
-    """Run cycles on a schedule. Ctrl-C or SIGTERM stops cleanly between cycles."""
+    """Run cycles on a schedule. Ctrl-C or SIGTERM stops cleanly between cycles. Tables on a terminal; one line per
+    cycle otherwise (or JSON lines with --json). Exit code: that of the last cycle (0 traded, 3 halted, 1 failed)."""
     interval = parse_interval(every)
     portfolio = _open(config, mainnet)
     if metrics_port is not None:
@@ -280,23 +329,28 @@ def run(
     stop = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:
-        console.print(f"[yellow]{signal.Signals(signum).name}: stopping after the current cycle[/]")
+        err_console.print(f"[yellow]{signal.Signals(signum).name}: stopping after the current cycle[/]")
         stop.set()
 
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    done = 0
+    done, code = 0, 0
     try:
         while not stop.is_set():
             started = datetime.now(UTC)
+            last = max_cycles is not None and done + 1 >= max_cycles
+            next_at = None if last else started + interval
             try:  # a venue or price failure comes back as a FAILED report; anything else skips this cycle only
                 report = portfolio.manager.manage_portfolio(started)
-                print_cycles([report], title=f"cycle {done + 1}")
+                code = cycle_exit_code(report)
+                show_cycle(report, done + 1, next_at, as_json=json)
             except PortfolioLockedError:
                 raise  # another process took this portfolio over: stop, never trade beside it
             except (DefipmError, ValueError, ArithmeticError) as exc:
+                code = EXIT_FAILURE
+                _log.error("cycle %d skipped: %s", done + 1, exc)
                 err_console.print(f"[bold red]cycle skipped:[/] {escape(str(exc))}", soft_wrap=True)
             done += 1
-            if max_cycles is not None and done >= max_cycles:
+            if last:
                 break
             wait = interval.total_seconds() - (datetime.now(UTC) - started).total_seconds()
             stop.wait(max(wait, 0.0))
@@ -304,7 +358,26 @@ def run(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         portfolio.close()
-    console.print(f"stopped after {done} cycle(s)")
+    err_console.print(f"stopped after {done} cycle(s)")
+    if code:
+        raise typer.Exit(code=code)
+
+
+def show_cycle(report: CycleReport, number: int, next_at: datetime | None, *, as_json: bool) -> None:
+    """One cycle of ``defipm run``: a JSON line (``as_json``), one plain line with full timestamps when stdout is not
+    a terminal (its notes, risk limits and error on stderr), or the table and the next cycle's time."""
+    _log.info("cycle %d %s: %s", number, report.status.value, report.error or "ok")
+    if as_json:
+        print_json(cycle_record(report) | {"next": next_at})
+    elif not console.is_terminal:
+        print(cycle_line(report, next_at), flush=True)
+        lines = report.notes + [f"[risk] {b.limit}: {b.detail} ({b.action})" for b in report.breaches]
+        for line in lines + ([f"error: {report.error}"] if report.error else []):
+            print(f"{report.timestamp.isoformat(timespec='seconds')} {line}", file=sys.stderr, flush=True)
+    else:
+        print_cycles([report], title=f"cycle {number}")
+        if next_at is not None:
+            console.print(f"next cycle at {next_at:%Y-%m-%d %H:%M:%S} UTC", highlight=False)
 
 
 @app.command()
@@ -312,6 +385,7 @@ def run(
 def status(
     config: ConfigOption = DEFAULT_CONFIG,
     cycles: Annotated[int, typer.Option(min=1, max=10_000, help="Recent cycles to show.")] = 10,
+    json: JsonOption = False,
 ) -> None:
     """Positions, target vs actual weights, equity, performance and recent cycles."""
     from defipm.core.performance import time_weighted_return
@@ -322,6 +396,9 @@ def status(
     recent = store.recent_cycles(run_name, cycles)
     latest_target = store.targets_of(recent[0].id) if recent else {}
     venue = portfolio.venue
+    if json:
+        print_json(status_record(portfolio, recent, latest_target))
+        return
     snap = venue.snapshot()
     weights = snap.weights()
     table = Table(title=f"{run_name}: equity {_money(snap.equity)} (cash {_money(snap.cash)})")
@@ -331,7 +408,13 @@ def status(
         qty = snap.positions.get(s, Decimal(0))
         px = snap.prices.get(s)
         executed = latest_target.get(s, (None, 0.0))[1]
-        table.add_row(s, f"{qty:.6g}", f"{px:.6g}" if px else "-", f"{weights.get(s, 0.0):+.2%}", f"{executed:+.2%}")
+        table.add_row(
+            s,
+            format_amount(qty, 6),
+            format_amount(px, 6) if px else "-",
+            f"{weights.get(s, 0.0):+.2%}",
+            f"{executed:+.2%}",
+        )
     console.print(table)
     history = store.equity_history(run_name)
     if len(history) > 1:
@@ -339,15 +422,24 @@ def status(
         console.print(f"time-weighted return since {history[0][0]:%Y-%m-%d %H:%M}: {twr:+.2%}")
     halted = portfolio.manager.halt_reason()
     if halted:
-        console.print(f"[bold red]KILL SWITCH ENGAGED:[/] {halted}")
+        err_console.print(
+            f"[bold red]KILL SWITCH ENGAGED:[/] {escape(halted)} (resume with: defipm kill-switch off -c {config})",
+            highlight=False,
+            soft_wrap=True,
+        )
     holder = lock_holder(store, run_name)
     if holder is not None:
         console.print(f"running: {escape(holder.describe())}", highlight=False)
-    recent_table = Table(title="Recent cycles")
+    console.print(recent_cycles_table(recent))
+
+
+def recent_cycles_table(recent: list[Any]) -> Table:
+    """``defipm status``'s recent cycles: time, status, equity, fees, turnover and the start of any error."""
+    table = Table(title="Recent cycles")
     for col in ("time (UTC)", "status", "equity", "fees", "turnover", "error"):
-        recent_table.add_column(col)
+        table.add_column(col)
     for c in recent:
-        recent_table.add_row(
+        table.add_row(
             c.timestamp.strftime("%Y-%m-%d %H:%M"),
             c.status,
             _money(c.equity),
@@ -355,7 +447,31 @@ def status(
             f"{c.turnover:.1%}" if c.turnover is not None else "-",
             (c.error or "")[:60],
         )
-    console.print(recent_table)
+    return table
+
+
+def status_record(portfolio: Any, recent: list[Any], latest_target: dict[str, Any]) -> dict[str, Any]:
+    """``defipm status --json``: the account (``positions_record``) with each symbol's last executed target, the
+    time-weighted return, the kill switch, the process running the portfolio and the recent cycles."""
+    from defipm.core.performance import time_weighted_return
+    from defipm.store.lock import lock_holder
+
+    store, run_name = portfolio.store, portfolio.settings.run
+    account = positions_record(portfolio.venue)
+    history = store.equity_history(run_name)
+    holder = lock_holder(store, run_name)
+    return account | {
+        "run": run_name,
+        "targets": {s: executed for s, (_, executed) in sorted(latest_target.items())},
+        "time_weighted_return": time_weighted_return(history, store.flows(run_name)) if len(history) > 1 else None,
+        "kill_switch": portfolio.manager.halt_reason(),
+        "running": holder.describe() if holder is not None else None,
+        "recent_cycles": [
+            {"time": c.timestamp, "status": c.status, "equity": c.equity, "fees": c.fees, "turnover": c.turnover,
+             "error": c.error}
+            for c in recent
+        ],
+    }  # fmt: skip
 
 
 @app.command("kill-switch")
@@ -411,14 +527,14 @@ def trade(
     order_type = OrderType.LIMIT_IOC if limit is not None else OrderType.MARKET
     result = portfolio.manager.execute_trade(symbol, size, order_type, limit_price=limit_price, reduce_only=reduce_only)
     avg = result.average_price
-    console.print(
-        f"{symbol} {result.order.side.value} {result.order.quantity}: {result.status.value}"
-        + (f" at {avg:.8g}, fee {result.fees:.4f}" if avg is not None else "")
-        + (f" ({result.error})" if result.error else ""),
-        highlight=False,
+    line = (
+        f"{symbol} {result.order.side.value} {format_amount(result.order.quantity)}: {result.status.value}"
+        + (f" at {format_amount(avg, 8)}, fee {format_amount(result.fees, 6)}" if avg is not None else "")
+        + (f" ({result.error})" if result.error else "")
     )
     if result.status.value != "filled":
-        raise typer.Exit(code=2)
+        raise fail(line)  # stderr, exit code 1
+    console.print(line, highlight=False)
 
 
 def _amount(text: str) -> Decimal:
@@ -432,7 +548,7 @@ def _amount(text: str) -> Decimal:
     if not value.is_finite() or value <= 0:
         raise typer.BadParameter(f"{text!r}: amount must be positive")
     if value > MAX_AMOUNT:
-        raise typer.BadParameter(f"{text!r}: at most {MAX_AMOUNT:.0e} (amounts are kept exact to 28 digits)")
+        raise typer.BadParameter(f"{text!r}: at most {format_amount(MAX_AMOUNT)} (amounts are kept exact to 28 digits)")
     return value
 
 
@@ -489,7 +605,7 @@ def _bind_missing(extra: str, module: str) -> Callable[..., None]:
     """A placeholder command for a part whose optional dependencies are not installed."""
 
     def missing_extra(ctx: typer.Context) -> None:
-        raise fail(ModuleNotFoundError(f"`defipm {ctx.info_name}` needs {module}: pip install 'defipm[{extra}]'"))
+        raise fail(ModuleNotFoundError(f"`defipm {ctx.info_name}` needs {module}: {install_hint(extra)}"))
 
     return missing_extra
 
@@ -505,7 +621,7 @@ def _mount_subapps() -> None:
 
             app.command(
                 name,
-                help=f"(needs the {extra} extra: pip install 'defipm[{extra}]')",
+                help=f"(needs the {extra} extra: {install_hint(extra)})",
                 context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
                 add_help_option=False,
             )(_bind_missing(extra, missing))
@@ -529,11 +645,11 @@ def main() -> None:
         extra = MODULE_EXTRAS.get(module)
         if extra is None:
             raise
-        print_error(f"this needs {module}: pip install 'defipm[{extra}]'")
-        raise SystemExit(1) from None
+        print_error(f"this needs {module}: {install_hint(extra)}")
+        raise SystemExit(EXIT_FAILURE) from None
     except DefipmError as exc:
         print_error(exc)
-        raise SystemExit(1) from None
+        raise SystemExit(EXIT_FAILURE) from None
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""How every ``defipm`` command reports a refusal: one line ``error: ...`` on stderr, secrets masked, exit code 1.
+"""How every ``defipm`` command reports a refusal: one line ``error: ...`` on stderr, secrets masked, and its exit
+code: ``EXIT_FAILURE`` (1) for a refusal or failure, ``EXIT_USAGE`` (2) for a usage error, ``EXIT_HALTED`` (3) for
+a cycle that trading halts stopped.
 
 The main commands, ``backtest``, ``classify``, ``numerai``, ``chain``, ``arb`` and ``hl-sim`` all go through
 ``fail``, so a script sees the same shape whichever part refused. (Typer's own usage errors, a missing or
@@ -23,8 +25,16 @@ def print_error(problem: BaseException | str, *urls: str | None) -> None:
     )
 
 
-def fail(problem: BaseException | str, *urls: str | None) -> typer.Exit:
-    """Print ``problem`` as the command's error line and return the exit (code 1) to raise:
+EXIT_FAILURE = 1
+"""A command refused or failed (bad config, unreachable venue, an order not filled)."""
+EXIT_USAGE = 2
+"""A usage error: an unknown or malformed option or argument (Typer's own code for it)."""
+EXIT_HALTED = 3
+"""The cycle ran but trading is halted (the kill switch or the drawdown breaker): nothing was sent."""
+
+
+def fail(problem: BaseException | str, *urls: str | None, exit_code: int = EXIT_FAILURE) -> typer.Exit:
+    """Print ``problem`` as the command's error line and return the exit to raise (``EXIT_FAILURE`` unless told):
     ``raise fail(exc) from None``."""
     print_error(problem, *urls)
-    return typer.Exit(code=1)
+    return typer.Exit(code=exit_code)

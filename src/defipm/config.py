@@ -25,7 +25,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from defipm.config_schema import MAX_LEVERAGE, ConfigModel, Seed, mark_booleans, problems, strict_json
+from defipm.config_schema import MAX_LEVERAGE, ConfigModel, Seed, mark_booleans, missing_file, problems, strict_json
 from defipm.core.errors import ConfigError
 from defipm.core.orders import OrderType
 from defipm.core.planner import PlannerConfig
@@ -258,7 +258,7 @@ def load_settings(path: str | Path | None = None, *, required: bool = True) -> S
     p = Path(path) if path is not None else DEFAULT_CONFIG
     if not p.is_file():
         if required:
-            raise ConfigError(f"config file not found: {p} (create one with `defipm init`)")
+            raise ConfigError(f"{missing_file('config file', p)}: create one with `defipm init {p}`")
         return settings_from_dict({}, "environment")
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))

@@ -5,6 +5,8 @@
   (pydantic would read ``true`` as 1; a config that says ``max_weight = true`` is a mistake, not 100%).
 - Field types with their bounds and the reason for each bound: ``Symbol``, ``Money``, ``FeeFraction``,
   ``Leverage``, ``Seconds``.
+- ``near_miss(name, choices)``: the "did you mean X?" of every unknown name.
+- ``missing_file(what, path)``: the wording of every "file not found", naming the folder searched.
 - ``problems(exc, model, prefix)``: a pydantic ``ValidationError`` as one line per problem, each naming the key
   (``venue.params.initial_cash: ...``); an unknown key also lists the accepted ones and a near miss.
 """
@@ -17,11 +19,14 @@ import types
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from defipm.core.amounts import format_amount
 from defipm.core.errors import ConfigError
+from defipm.core.names import near_miss as near_miss  # re-exported: one wording of a near miss, in the core
 
 MAX_AMOUNT = Decimal("1E+15")
 """Largest amount of money (cash, a deposit, a minimum notional): 1e15 quote units. Books are exact ``Decimal``
@@ -51,7 +56,7 @@ Symbol = Annotated[str, AfterValidator(_symbol)]
 def _at_most(limit: Decimal | int, why: str) -> Any:
     def check(value: Any) -> Any:
         if value > limit:
-            raise ValueError(f"at most {limit} ({why}), got {value}")
+            raise ValueError(f"at most {format_amount(limit)} ({why}), got {format_amount(value)}")
         return value
 
     return AfterValidator(check)
@@ -222,10 +227,26 @@ def _model_at(model: type[BaseModel], path: Sequence[Any]) -> type[BaseModel] | 
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
+def missing_file(what: str, path: str | Path) -> str:
+    """``WHAT not found: PATH (looked in FOLDER ...)``: the absolute folder searched (a relative path is read from
+    the current folder), a near miss among that folder's files, or that the folder itself does not exist."""
+    p = Path(path)
+    folder = (p.parent if p.is_absolute() else Path.cwd() / p.parent).resolve()
+    if not folder.is_dir():
+        where = f"the folder {folder} does not exist"
+    else:
+        try:  # a near miss by name, among the files of the same type (every .toml looks alike by its suffix)
+            names = {f.stem: f.name for f in folder.iterdir() if f.is_file() and f.suffix == p.suffix}
+        except OSError:
+            names = {}
+        near = difflib.get_close_matches(p.stem, list(names), n=1, cutoff=0.6)
+        where = f"looked in {folder}" + (f"; did you mean {names[near[0]]}?" if near else "")
+    return f"{what} not found: {p} ({where})"
+
+
 def unknown_key(key: str, accepted: Sequence[str]) -> str:
     """``unknown key`` with a near miss (``did you mean max_weight?``) and the accepted keys."""
-    near = difflib.get_close_matches(key, accepted, n=1, cutoff=0.6)
-    hint = f"did you mean {near[0]}? " if near else ""
+    hint = near_miss(key, accepted)
     return f"unknown key ({hint}accepted: {', '.join(accepted) or 'none'})"
 
 
@@ -238,6 +259,8 @@ def describe_error(err: Any, model: type[BaseModel]) -> str:
         return unknown_key(str(loc[-1]), accepted) if holder is not None else "unknown key"
     if kind == "missing":
         return "required key is missing"
+    if kind == "path_not_file" and isinstance(got, str | Path):
+        return missing_file("file", got)
     if kind == "value_error":
         return str(err["msg"]).removeprefix("Value error, ")
     if kind in _WHOLE:

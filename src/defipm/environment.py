@@ -19,13 +19,13 @@ Names are compared case-insensitively, as the settings loader reads them.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
+from defipm.config_schema import near_miss
 from defipm.core.errors import ConfigError
 
 PREFIX = "DEFIPM_"
@@ -108,9 +108,9 @@ def _problem(name: str, settings: type[BaseModel]) -> str:
             f"as JSON: {PREFIX}{DELIMITER.join(parts[:3])}='{{\"BTC\": 0.5}}')"
         )
     concrete = [k for k in (*setting_names(settings), *OWN_VARIABLES) if "<KEY>" not in k]
-    near = difflib.get_close_matches(upper, concrete, n=1, cutoff=0.75)
+    near = near_miss(upper, concrete, cutoff=0.75)
     if near:
-        return f"{name}: did you mean {near[0]}? (it is neither a defipm setting nor one of its own variables)"
+        return f"{name}: {near}(it is neither a defipm setting nor one of its own variables)"
     keys = ", ".join(k.upper() for k in _fields(settings))
     return (
         f"{name}: not a defipm setting (DEFIPM_<KEY> or DEFIPM_<SECTION>{DELIMITER}<KEY>, KEY or SECTION one of "

@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from defipm.core.account import AccountSnapshot
-from defipm.core.amounts import to_decimal
+from defipm.core.amounts import format_amount, to_decimal
 from defipm.core.errors import DefipmError, InvalidWeightsError, TradingHaltedError, VenueError
 from defipm.core.journal import Intent, MemoryJournal, OrderJournal, Reconciliation
 from defipm.core.orders import OrderResult, OrderStatus, OrderType, SkipReason
@@ -62,6 +62,10 @@ RISK_LIMITS = "risk_limits"
 service; written when a process that holds the run's lock builds its manager."""
 
 
+RELEASE_HINT = "resume with: defipm kill-switch off -c CONFIG"
+"""The fix every halt names: releasing the persisted kill switch (or a tripped drawdown breaker)."""
+
+
 def set_kill_switch(store: Store, run: str, reason: str | None, *, breaker: bool = False) -> None:
     """Engage (with a reason) or release (None) the persisted kill switch of ``run`` without building a venue.
     Engaged by the operator (``breaker=False``) it freezes the book: nothing is sent. Releasing also releases a
@@ -73,6 +77,12 @@ def set_kill_switch(store: Store, run: str, reason: str | None, *, breaker: bool
     store.set_setting(run, HALTED_BY, "breaker" if breaker and reason is not None else None)
     if reason is None:
         store.set_setting(run, PEAK_EQUITY, None)
+
+
+def _order_line(result: OrderResult) -> str:
+    """``BTC buy 0.5``: an order as messages name it (the quantity a plain decimal)."""
+    order = result.order
+    return f"{order.symbol} {order.side.value} {format_amount(order.quantity)}"
 
 
 def _halt_reason(reason: str) -> str:
@@ -158,6 +168,12 @@ class PortfolioManager:
         """Release the kill switch, or a tripped drawdown breaker; drawdown is measured afresh from here."""
         self._set_halt(None, breaker=False)
         self._peak = None
+
+    def _halted(self, reason: str, *also: str) -> str:
+        """``trading halted: REASON (...)``, naming the fix: with a store the halt persists until the operator's
+        ``defipm kill-switch off``; without one (a backtest) it lasts to the end of the run."""
+        fix = RELEASE_HINT if self.store is not None else "a run without a store stays halted to its end"
+        return f"trading halted: {reason} ({'; '.join((*also, fix))})"
 
     def _set_halt(self, reason: str | None, *, breaker: bool) -> None:
         if self.store is None:
@@ -255,11 +271,11 @@ class PortfolioManager:
             )
         may_reduce = halted is not None and self.breaker_tripped() and self.risk.on_breach != "freeze"
         if halted and not may_reduce:
-            raise TradingHaltedError(f"trading halted: {halted}")
+            raise TradingHaltedError(self._halted(halted))
         self.venue.refresh()
         if halted:
             if not self._reduces(symbol, quantity):
-                raise TradingHaltedError(f"trading halted: {halted} (only orders that reduce a position are taken)")
+                raise TradingHaltedError(self._halted(halted, "only orders that reduce a position are taken"))
             reduce_only = True
         self._unresolved = True  # until the venue answers: an exception while sending is reconciled first
         result = self.venue.execute_trade(
@@ -408,7 +424,7 @@ class PortfolioManager:
     def _stay_halted(self, report: CycleReport, halted: str) -> None:
         """A halted cycle: nothing is sent, except under a tripped breaker whose ``on_breach`` manages the book."""
         report.status = CycleStatus.HALTED
-        report.error = f"trading halted: {halted}"
+        report.error = self._halted(halted)
         if self.breaker_tripped() and self.risk.on_breach != "freeze":
             self._refresh_market(report)
             self._manage_halted_book(report, self.venue.snapshot())
@@ -489,10 +505,7 @@ class PortfolioManager:
         report.status = CycleStatus.FAILED
         report.error = (
             f"{what}: outcome unknown for "
-            + ", ".join(
-                f"{r.order.symbol} {r.order.side.value} {r.order.quantity} ({r.order.client_order_id}: {r.error})"
-                for r in rec.unknown
-            )
+            + ", ".join(f"{_order_line(r)} ({r.order.client_order_id}: {r.error or 'no answer'})" for r in rec.unknown)
             + "; not trading until the venue confirms them"
         )
         return False
@@ -516,7 +529,7 @@ class PortfolioManager:
             reason = decision.breaches[-1].detail
             self._set_halt(f"drawdown circuit breaker: {reason}", breaker=True)
             report.status = CycleStatus.HALTED
-            report.error = f"trading halted by the drawdown circuit breaker: {reason}"
+            report.error = self._halted(f"drawdown circuit breaker: {reason}")
             self._manage_halted_book(report, snapshot)
             return
         report.executed_target = decision.weights
@@ -562,13 +575,14 @@ class PortfolioManager:
         report.equity = rebalance.equity_after
         for skipped in rebalance.skipped:
             if skipped.reason not in ROUTINE_SKIPS:
-                report.notes.append(f"skipped {skipped.symbol} {skipped.signed_quantity}: {skipped.detail}")
+                report.notes.append(
+                    f"skipped {skipped.symbol} {format_amount(skipped.signed_quantity)}: {skipped.detail}"
+                )
         if not rebalance.ok and report.status is CycleStatus.TRADED:
             report.status = CycleStatus.FAILED
         if rebalance.failures or rebalance.stopped_early:
             failed = "; ".join(
-                f"{r.order.symbol} {r.order.side.value} {r.order.quantity}: {r.status.value} ({r.error})"
-                for r in rebalance.failures
+                f"{_order_line(r)}: {r.status.value}" + (f" ({r.error})" if r.error else "") for r in rebalance.failures
             )
             report.error = f"{report.error}; {failed}" if report.error else failed
 

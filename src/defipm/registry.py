@@ -15,18 +15,18 @@ got 'abc'``); an unknown key lists the accepted ones and the nearest.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
 from defipm.component import BuildContext, Configurable, constructor_model
-from defipm.config_schema import problems
+from defipm.config_schema import near_miss, problems
 from defipm.core.errors import ConfigError
+from defipm.extras import install_hint
 from defipm.oracles.base import Oracle
 from defipm.venues.base import Venue
 
@@ -80,15 +80,14 @@ def available_venues() -> dict[str, str]:
 def _load_class(kind: str, group: str, registry: Mapping[str, str], base: type) -> type:
     target = registry.get(kind)
     if target is None:
-        near = difflib.get_close_matches(str(kind), list(registry), n=1)
-        hint = f"did you mean {near[0]}? " if near else ""
+        hint = near_miss(str(kind), list(registry))
         raise ConfigError(f"{group}: unknown kind {kind!r} ({hint}available: {', '.join(sorted(registry))})")
     module_name, _, attr = target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         extra = BUILTIN_EXTRAS.get(kind)
-        fix = f"pip install 'defipm[{extra}]'" if extra else "install the package that provides it"
+        fix = install_hint(extra) if extra else "install the package that provides it"
         raise ConfigError(f"{group} {kind!r} needs a package that is not installed ({exc.name}): {fix}") from None
     cls = vars(module).get(attr)
     if not (isinstance(cls, type) and issubclass(cls, base)):
@@ -109,13 +108,42 @@ class ComponentSpec(Generic[C]):
     def build(self, context: BuildContext | None = None) -> C:
         """``cls.from_config(config, context)``; a refusal it raises is a ``ConfigError`` naming the component."""
         try:
-            return self.cls.from_config(self.config, context or BuildContext())
+            built = self.cls.from_config(self.config, context or BuildContext())
         except ValueError as exc:  # a refusal the model cannot see (e.g. a stored account in another mode)
             raise ConfigError(f"{self.what} {self.cls.__name__}: {exc}") from None
         except TypeError as exc:
             if self.cls.config_model is not None:
                 raise  # our own bug: never dressed up as a config problem
             raise ConfigError(f"{self.what} {self.cls.__name__}: {exc}") from None
+        _name_limit_keys(built, type(self.config), self.what)
+        return built
+
+
+LIMIT_PARAMS = {
+    "max_gross": ("max_gross", "gross"),
+    "target_gross": ("target_gross", "gross"),
+    "max_weight": ("max_weight",),
+    "target_net": ("target_net",),
+    "symbols": ("weights", "symbols", "path"),
+}
+"""For each weight limit, the params that may set it, first match wins: a rejected target names the key to edit."""
+
+
+def _name_limit_keys(component: object, model: type[BaseModel], what: str) -> None:
+    """Give a built oracle's ``constraints`` the config keys that set its limits (``[oracle.params] max_gross``),
+    so "gross exposure 100 above max_gross 1" says what to edit."""
+    from defipm.core.validation import WeightConstraints
+
+    constraints = getattr(component, "constraints", None)
+    if not isinstance(constraints, WeightConstraints) or constraints.keys:
+        return
+    keys = {}
+    for limit, params in LIMIT_PARAMS.items():
+        found = next((p for p in params if p in model.model_fields), None)
+        if found is not None:
+            keys[limit] = f"[{what}.params] {found}"
+    if keys:
+        component.constraints = replace(constraints, keys=keys)  # type: ignore[attr-defined]
 
 
 def _spec(cls: type[C], params: Mapping[str, Any], what: str) -> ComponentSpec[C]:

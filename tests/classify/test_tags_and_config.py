@@ -76,7 +76,7 @@ def test_the_shipped_table_tags_what_the_rules_rely_on():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("symbol,categories\nFOO,meem\n", r"line 2 \(FOO\): unknown category 'meem' \(did you mean 'meme'"),
+        ("symbol,categories\nFOO,meem\n", r"line 2 \(FOO\): unknown category 'meem' \(did you mean meme\?"),
         ("symbol,categories\nFOO,meme\nFOO,defi\n", r"line 3: FOO is tagged twice"),
         ("symbol,categories\nFOO,meme,extra\n", r"line 2: expected 2 fields"),
         ("symbol,categories\n,meme\n", r"line 2: empty symbol"),

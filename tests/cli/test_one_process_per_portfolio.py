@@ -111,7 +111,7 @@ def test_a_second_run_is_refused_and_a_killed_holder_is_taken_over(store: Store,
     third = _defipm("run", "-c", str(cfg), "--every", "0.5s", "--max-cycles", "2")
     out, err = third.communicate(timeout=120)
     assert third.returncode == 0, out + err  # taken over at once: the holder's pid is gone
-    assert "stopped after 2 cycle(s)" in out
+    assert "stopped after 2 cycle(s)" in err  # status lines go to stderr
     assert len(store.recent_cycles("solo", 1000)) == cycles_before + 2
     assert lock_holder(store, "solo") is None  # released on a clean exit
     _assert_books_match_fill_log(store)

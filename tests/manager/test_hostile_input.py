@@ -120,7 +120,7 @@ def test_defipm_run_survives_a_bad_price_by_skipping_that_cycle(tmp_path: Path, 
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
     assert "stopped after 3 cycle(s)" in flat
-    assert "SYN001=None" in flat and "failed" in flat
+    assert "SYN001=missing" in flat and "None" not in flat and "failed" in flat
     from defipm import Store
 
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")

@@ -233,8 +233,7 @@ def _metrics(port: int, store: Store, runner: ArbRunner, console: Console) -> Ex
             stack.enter_context(serve_arb_metrics(port, store, metrics))
         except DefipmError as exc:
             store.close()
-            console.print(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(1) from exc
+            raise fail(exc) from None
         console.print(f"metrics on http://127.0.0.1:{port}/metrics")
     return stack
 
@@ -381,14 +380,12 @@ def demo(
         decision, execution = report.decision, report.execution
         if decision is None or execution is None or decision.opportunity is None:
             why = decision.reason if decision else "no opportunity found"
-            console.print(f"[red]nothing executed:[/red] {why}")
-            raise typer.Exit(1)
+            raise fail(f"nothing executed: {why}")
         symbols = {t.address: t.symbol for t in runner.reader.tokens.values()}
         recorded = f"{len(recorder.opportunities())} opportunity, {len(recorder.executions())} execution"
         console.print(_demo_table(decision.opportunity, execution, symbols, weth_gain, eth_spent, recorded))
         if not execution.success:
-            console.print(f"[red]execution failed:[/red] {execution.reason}")
-            raise typer.Exit(1)
+            raise fail(f"execution failed: {execution.reason}")
     except DefipmError as exc:
         raise fail(exc) from None
     finally:

@@ -26,9 +26,10 @@ from defipm.backtest.config import BacktestConfig, CostModel, FieldError, bounde
 from defipm.backtest.engine import BacktestResult, run_backtest
 from defipm.backtest.exports import check_tearsheet
 from defipm.backtest.report import finite_json, summary_table, write_report
-from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, search
+from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, SearchInterrupted, SearchResult, search
 from defipm.backtest.search_report import write_search_html
-from defipm.cli_errors import fail
+from defipm.cli_errors import err_console, fail, print_error
+from defipm.cli_output import print_json
 from defipm.config_schema import utc_datetime
 from defipm.core.errors import ConfigError, DefipmError
 from defipm.core.planner import PlannerConfig
@@ -339,6 +340,7 @@ def backtest(
     band: BandOption = None,
     config_file: ConfigFileOption = None,
     tearsheet: TearsheetOption = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
     """Backtest an oracle on historical bars through the live PortfolioManager and the paper venue.
 
@@ -360,11 +362,19 @@ def backtest(
                          min_notional=min_notional, start=start, end=end, benchmark=benchmark, bar_label=bar_label)  # fmt: skip
         panel = _load_panel(data, symbols, bar_label, interval)
         if grid:
-            _run_search(panel, factory, _grid(grid), config, search_opts, out)
+            _run_search(panel, factory, _grid(grid), config, search_opts, out, json_output)
             return
         result, html, summary = _run_one(panel, factory, config, params, kind, out, tearsheet)
     except DefipmError as exc:
         raise fail(exc) from None
+    _show_one(result, html, summary, json_output)
+
+
+def _show_one(result: BacktestResult, html: Path, summary: Path, json_output: bool) -> None:
+    """The summary of one replay: a table and where the files are, or (``json_output``) JSON on stdout."""
+    if json_output:
+        print_json({"summary": finite_json(result.summary().to_dict()), "report": str(html), "file": str(summary)})
+        return
     console.print(summary_table(result))
     console.print(f"report: {html}\nsummary: {summary}")
 
@@ -446,7 +456,7 @@ def _write(writer: Callable[[Any, Path], Any], what: Any, target: Path) -> Any:
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(), console=console, transient=True,
+        TimeRemainingColumn(), console=err_console, transient=True,
     )  # fmt: skip
 
 
@@ -457,24 +467,14 @@ def _run_search(
     config: BacktestConfig,
     opts: dict[str, Any],
     out: Path,
+    json_output: bool = False,
 ) -> None:
     metric = opts["metric"]
-    with _progress() as bar:
-        task = bar.add_task("grid search (training runs)", total=None)
-        result = search(
-            panel,
-            factory,
-            space,
-            schedules=[s.strip() for s in opts["schedules"].split(",") if s.strip()],
-            config=config,
-            metric=metric,
-            train_fraction=opts["train_fraction"],
-            walk_forward=opts["walk_forward"],
-            workers=opts["workers"],
-            ray_address=opts["ray_address"],
-            progress=lambda d, n: bar.update(task, completed=d, total=n),
-            test_every_point=True,
-        )
+    try:
+        result = _searched(panel, factory, space, config, opts)
+    except SearchInterrupted as stopped:
+        _show_interrupted(stopped, metric, out)
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
     table = Table(title=f"grid search, picked on training data by {metric}")
     for col in ("fold", "train", "test", "chosen", f"in-sample {metric}", f"out-of-sample {metric}", "OOS return"):
         table.add_column(col)
@@ -485,15 +485,80 @@ def _run_search(
             f"{f.train[0]:%Y-%m-%d}..{f.train[1]:%Y-%m-%d}",
             f"{f.test[0]:%Y-%m-%d}..{f.test[1]:%Y-%m-%d}",
             f.chosen.label(),
-            f"{f.in_sample.get(metric)}"[:8],
-            f"{oos.get(metric, oos.get('error'))}"[:8],
+            _figure(f.in_sample.get(metric)),
+            _figure(oos.get(metric, oos.get("error"))),
             f"{oos.get('total_return', float('nan')):.2%}" if "total_return" in oos else "n/a",
         )
-    console.print(table)
     target = out / "search.json"
     _write(lambda r, t: _write_text(t, json.dumps(finite_json(r.to_dict()), indent=2, allow_nan=False)), result, target)
     html = _write(lambda r, t: write_search_html(r, t, factory.kind), result, out / "search.html")
+    if json_output:
+        print_json(finite_json(result.to_dict()) | {"file": str(target), "report": str(html)})
+        return
+    console.print(table)
     console.print(f"search results: {target}\nsearch report: {html}")
+
+
+def _figure(value: Any) -> str:
+    """A metric in a table: 4 significant digits, ``-`` when undefined (never ``None``), an error in full."""
+    if value is None:
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float | int) else str(value)
+
+
+EXIT_INTERRUPTED = 130
+"""The shell's code for a command stopped by Ctrl-C (128 + SIGINT)."""
+
+
+def _searched(
+    panel: PricePanel,
+    factory: RegistryOracleFactory,
+    space: dict[str, list[Any]],
+    config: BacktestConfig,
+    opts: dict[str, Any],
+) -> SearchResult:
+    """The search with a progress bar (trials done of all, time left)."""
+    with _progress() as bar:
+        task = bar.add_task("grid search (training runs)", total=None)
+        return search(
+            panel,
+            factory,
+            space,
+            schedules=[s.strip() for s in opts["schedules"].split(",") if s.strip()],
+            config=config,
+            metric=opts["metric"],
+            train_fraction=opts["train_fraction"],
+            walk_forward=opts["walk_forward"],
+            workers=opts["workers"],
+            ray_address=opts["ray_address"],
+            progress=lambda d, n: bar.update(task, completed=d, total=n),
+            test_every_point=True,
+        )  # fmt: skip
+
+
+def _show_interrupted(stopped: SearchInterrupted, metric: str, out: Path) -> None:
+    """Ctrl-C: say so, print the trials that finished, and keep them in ``OUT/search-interrupted.json``."""
+    err_console.print(f"[bold yellow]interrupted[/]: {len(stopped.finished)} trial(s) had finished")
+    table = Table(title=f"finished trials ({metric})")
+    for col in ("part", "params", "schedule", metric, "total return", "error"):
+        table.add_column(col)
+    for row in stopped.finished:
+        table.add_row(
+            row["part"],
+            ", ".join(f"{k}={v}" for k, v in row["params"].items()),
+            row["schedule"],
+            _figure(row.get(metric)),
+            f"{row['total_return']:.2%}" if isinstance(row.get("total_return"), float) else "-",
+            str(row.get("error", "")),
+        )
+    console.print(table)
+    target = out / "search-interrupted.json"
+    try:
+        _write_text(target, json.dumps(finite_json(stopped.finished), indent=2, allow_nan=False, default=str))
+    except OSError as exc:
+        print_error(f"{target}: cannot write the finished trials ({exc.strerror or exc})")
+        return
+    console.print(f"finished trials: {target}")
 
 
 def _write_text(target: Path, text: str) -> Path:

@@ -8,7 +8,10 @@ figures are reported beside the in-sample ones, never used to choose. With ``tes
 is also run on each test part (``Fold.test_table``) for the report's side-by-side heatmaps (``search_report``);
 the choice is made the same way, before.
 
-Runs go to local processes (``concurrent.futures``) by default, to a Ray cluster with ``ray_address`` ("local"
+Ctrl-C stops a search at once (workers are terminated, not waited for) and raises ``SearchInterrupted``, which
+carries every trial that had finished.
+
+Runs go to local processes (``multiprocessing``) by default, to a Ray cluster with ``ray_address`` ("local"
 starts one on this machine, listening on loopback only), or inline with ``workers=1``. ``factory(view, **params)`` must be importable by the
 workers (a module-level class or function, e.g. ``MomentumOracle``).
 """
@@ -19,8 +22,8 @@ import itertools
 import math
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -106,8 +109,11 @@ _SHARED: Any = None
 
 
 def _init_worker(shared: Any) -> None:
+    """A job worker: holds ``shared`` (sent once), and leaves Ctrl-C to the parent (which terminates it), so an
+    interrupt prints no traceback per worker."""
     global _SHARED
     _SHARED = shared
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _bind(factory: OracleFactory, params: dict[str, Any]) -> Callable[[MarketView], Oracle]:
@@ -126,8 +132,27 @@ def evaluate(
     return result.summary().to_dict()
 
 
-def _call_in_worker(function: Callable[..., R], args: tuple[Any, ...]) -> R:
-    return function(_SHARED, *args)
+def _call_in_worker(job: tuple[int, Callable[..., R], tuple[Any, ...]]) -> tuple[int, R]:
+    k, function, args = job
+    return k, function(_SHARED, *args)
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a search. ``finished``: every trial that completed, as ``{"params", "schedule", "start",
+    "end", "part", **metrics or error}`` rows ("part" is "train" or "test"), in the grid's order."""
+
+    def __init__(self, finished: list[dict[str, Any]]) -> None:
+        super().__init__(f"interrupted after {len(finished)} finished trial(s)")
+        self.finished = finished
+
+
+class JobsInterrupted(KeyboardInterrupt):
+    """Raised by ``run_jobs`` on Ctrl-C, once the other jobs are stopped: ``rows``, the results that finished, by
+    job index."""
+
+    def __init__(self, rows: dict[int, Any]) -> None:
+        super().__init__(f"interrupted after {len(rows)} finished job(s)")
+        self.rows = rows
 
 
 def run_jobs(
@@ -145,38 +170,76 @@ def run_jobs(
     importable by the workers (a module-level function) and ``shared`` picklable: the processes are forked from
     a fresh single-threaded server (``forkserver``), never from this process, whose threads (torch's, DuckDB's)
     may hold a lock at the fork and leave the worker waiting on it forever. ``progress(done, total)`` after
-    each job."""
-    out: list[R] = []
-    if ray_address is not None:
-        import ray
+    each job. Ctrl-C stops the rest at once (worker processes terminated, Ray tasks cancelled) and raises
+    ``JobsInterrupted`` with the results that had finished."""
+    rows: dict[int, R] = {}
 
-        if not ray.is_initialized():
-            if ray_address == "local":
-                start_local_ray()
-            else:
-                ray.init(address=ray_address, ignore_reinit_error=True)
-        shared_ref = ray.put(shared)
-        remote = ray.remote(function)
-        refs = [remote.remote(shared_ref, *job) for job in jobs]
-        for k, ref in enumerate(refs):
-            out.append(ray.get(ref))
-            if progress:
-                progress(k + 1, len(jobs))
-        return out
-    if workers == 1 or len(jobs) == 1:
-        for k, job in enumerate(jobs):
-            out.append(function(shared, *job))
-            if progress:
-                progress(k + 1, len(jobs))
-        return out
+    def done(k: int, row: R) -> None:
+        rows[k] = row
+        if progress:
+            progress(len(rows), len(jobs))
+
+    try:
+        if ray_address is not None:
+            _run_on_ray(function, shared, jobs, ray_address, done)
+        elif workers == 1 or len(jobs) == 1:
+            for k, job in enumerate(jobs):
+                done(k, function(shared, *job))
+        else:
+            _run_in_processes(function, shared, jobs, workers, done)
+    except KeyboardInterrupt:
+        raise JobsInterrupted(rows) from None
+    return [rows[k] for k in range(len(jobs))]
+
+
+def _run_in_processes(
+    function: Callable[..., R],
+    shared: Any,
+    jobs: Sequence[tuple[Any, ...]],
+    workers: int | None,
+    done: Callable[[int, R], None],
+) -> None:
+    """The jobs on a pool of local processes, each result handed to ``done`` as it finishes; on any exit but the
+    normal one (Ctrl-C) the workers are terminated at once."""
     context = multiprocessing.get_context("forkserver")  # a fork of a process running threads can deadlock
-    with ProcessPoolExecutor(workers, context, initializer=_init_worker, initargs=(shared,)) as pool:
-        futures = [pool.submit(_call_in_worker, function, tuple(job)) for job in jobs]
-        for k, fut in enumerate(futures):
-            out.append(fut.result())
-            if progress:
-                progress(k + 1, len(jobs))
-    return out
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(shared,))
+    try:
+        tasks = [(k, function, tuple(job)) for k, job in enumerate(jobs)]
+        for k, row in pool.imap_unordered(_call_in_worker, tasks):
+            done(k, row)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _run_on_ray(
+    function: Callable[..., R],
+    shared: Any,
+    jobs: Sequence[tuple[Any, ...]],
+    ray_address: str,
+    done: Callable[[int, R], None],
+) -> None:
+    """The jobs as Ray tasks, each result handed to ``done`` as it finishes; Ctrl-C cancels the rest."""
+    import ray
+
+    if not ray.is_initialized():
+        if ray_address == "local":
+            start_local_ray()
+        else:
+            ray.init(address=ray_address, ignore_reinit_error=True)
+    shared_ref = ray.put(shared)
+    remote = ray.remote(function)
+    refs = [remote.remote(shared_ref, *job) for job in jobs]
+    index = {ref: k for k, ref in enumerate(refs)}
+    pending = list(refs)
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            done(index[ready[0]], ray.get(ready[0]))
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
 
 
 def metric_score(metrics: dict[str, Any], metric: str) -> float:
@@ -198,6 +261,7 @@ def _run_all(
     ray_address: str | None,
     progress: Callable[[int, int], None] | None,
 ) -> list[dict[str, Any]]:
+    """One row per job, in the jobs' order (``run_jobs``; on Ctrl-C its ``JobsInterrupted``)."""
     tasks = [(factory, point, config, start, end) for point, start, end in jobs]
     return run_jobs(evaluate, panel, tasks, workers=workers, ray_address=ray_address, progress=progress)
 
@@ -236,6 +300,31 @@ def start_local_ray() -> None:
             f"the local Ray cluster would listen on {address}, not loopback only: start Ray yourself and pass its "
             "address as ray_address"
         )
+
+
+def _run_part(
+    jobs: list[tuple[Point, datetime, datetime]],
+    before: list[dict[str, Any]],
+    run: Callable[[], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """``run()`` (the train or the test runs of ``jobs``); on Ctrl-C, ``SearchInterrupted`` with the trials finished
+    ``before`` this part and in it."""
+    try:
+        return run()
+    except JobsInterrupted as partial:
+        part = "test" if before else "train"
+        raise SearchInterrupted(before + _finished(jobs, partial.rows, part)) from None
+
+
+def _finished(
+    jobs: list[tuple[Point, datetime, datetime]], rows: Mapping[int, dict[str, Any]], part: str
+) -> list[dict[str, Any]]:
+    """The finished trials among ``jobs`` as rows of ``SearchInterrupted.finished``, in the jobs' order."""
+    return [
+        {"params": jobs[k][0].params, "schedule": jobs[k][0].schedule, "start": jobs[k][1], "end": jobs[k][2],
+         "part": part, **rows[k]}
+        for k in sorted(rows)
+    ]  # fmt: skip
 
 
 def _boundaries(panel: PricePanel, config: BacktestConfig, train_fraction: float, walk_forward: int | None):
@@ -310,7 +399,7 @@ def search(
         raise ConfigError("the grid is empty: give at least one value per parameter and one schedule")
     splits = _boundaries(panel, cfg, train_fraction, walk_forward)
     jobs = [(pt, tr0, tr1) for tr0, tr1, _, _ in splits for pt in points]
-    train_rows = _run_all(panel, factory, jobs, cfg, workers, ray_address, progress)
+    train_rows = _run_part(jobs, [], lambda: _run_all(panel, factory, jobs, cfg, workers, ray_address, progress))
 
     folds: list[Fold] = []
     chosen_jobs = []
@@ -330,11 +419,15 @@ def search(
         best_pt, best_row = max(valid, key=lambda item: metric_score(item[1], metric))
         folds.append(Fold((tr0, tr1), (te0, te1), best_pt, best_row, {}, table))
         chosen_jobs.append((best_pt, te0, te1))
+    trained = _finished(jobs, dict(enumerate(train_rows)), "train")
     if test_every_point:
-        _test_every_point(folds, points, [(te0, te1) for _, _, te0, te1 in splits], lambda jobs: _run_all(
-            panel, factory, jobs, cfg, workers, ray_address, None))  # fmt: skip
+        test_jobs = [(pt, te0, te1) for _, _, te0, te1 in splits for pt in points]
+        _test_every_point(folds, points, [(te0, te1) for _, _, te0, te1 in splits], lambda jobs: _run_part(
+            test_jobs, trained, lambda: _run_all(panel, factory, jobs, cfg, workers, ray_address, None)))  # fmt: skip
         return SearchResult(metric=metric, folds=folds)
-    test_rows = _run_all(panel, factory, chosen_jobs, cfg, workers, ray_address, None)
+    test_rows = _run_part(
+        chosen_jobs, trained, lambda: _run_all(panel, factory, chosen_jobs, cfg, workers, ray_address, None)
+    )
     for fold, row in zip(folds, test_rows, strict=True):
         fold.out_of_sample = row
     return SearchResult(metric=metric, folds=folds)

@@ -100,6 +100,10 @@ def node_errors() -> tuple[type[BaseException], ...]:
             BlockNumberOutOfRange, InsufficientData)  # fmt: skip
 
 
+NODE_HINT = "is the node running (the local chain: `defipm chain up`)? Its address is [venue.params] rpc_url"
+"""The fix an unreachable node's error names (the library's text before it gives the host and port)."""
+
+
 def translate_web3_error(exc: BaseException, context: str) -> DefipmError:
     """The defipm error for an exception raised while doing ``context`` (e.g. "swap USDC->WETH"). The library's text
     goes through ``redact_text``: an HTTP error names the node's URL, whose path or query carries its API key."""
@@ -124,12 +128,12 @@ def translate_web3_error(exc: BaseException, context: str) -> DefipmError:
             return OrderRejectedError(f"{context}: node refused the transaction ({message})")
         return RpcUnavailableError(f"{context}: RPC error ({message})")
     if isinstance(exc, ConnectionError | TimeoutError | OSError):
-        return RpcUnavailableError(f"{context}: node unreachable ({type(exc).__name__}: {text})")
+        return RpcUnavailableError(f"{context}: node unreachable ({type(exc).__name__}: {text}); {NODE_HINT}")
     try:
         import requests
 
         if isinstance(exc, requests.RequestException):
-            return RpcUnavailableError(f"{context}: node unreachable ({type(exc).__name__}: {text})")
+            return RpcUnavailableError(f"{context}: node unreachable ({type(exc).__name__}: {text}); {NODE_HINT}")
     except ImportError:  # pragma: no cover - requests ships with web3
         pass
     return VenueError(f"{context}: {type(exc).__name__}: {text}")

@@ -12,7 +12,6 @@ no token of the data is a warning (``TagTable.unknown``), since a config may be 
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
+from defipm.config_schema import missing_file, near_miss
 from defipm.core.errors import ConfigError
 
 CATEGORIES: Mapping[str, str] = MappingProxyType(
@@ -77,8 +77,8 @@ class TagTable:
         known = sorted(set(tokens))
         out = []
         for name in sorted(set(self.tags) - set(known)):
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            close = near_miss(name, known).strip()
+            hint = f" ({close})" if close else ""
             out.append(f"{self.source}: {name} is not a token of the data{hint}; its tags are unused")
         return out
 
@@ -96,8 +96,7 @@ def check_categories(names: Iterable[str], where: str) -> frozenset[str]:
         raise ConfigError(f"{where}: no category (use one or more of {', '.join(CATEGORIES)})")
     for name in found:
         if name not in CATEGORIES:
-            close = difflib.get_close_matches(name, list(CATEGORIES), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
+            hint = near_miss(name, list(CATEGORIES))
             raise ConfigError(f"{where}: unknown category {name!r} ({hint}known: {', '.join(CATEGORIES)})")
     return frozenset(found)
 
@@ -139,7 +138,7 @@ def load_tag_file(path: str | Path) -> TagTable:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"tag file not found: {p}") from None
+        raise ConfigError(missing_file("tag file", p)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read the tag file: {exc}") from None
     return read_tag_table(text, str(p))

@@ -28,3 +28,19 @@ def finite_positive(value: Decimal | float | int | str, what: str) -> Decimal:
     if not d.is_finite() or d <= 0:
         raise ValueError(f"{what} must be a finite number above 0, got {value!r}")
     return d
+
+
+def format_amount(value: Decimal | float | int | str, digits: int | None = None) -> str:
+    """``value`` as people read it: a plain decimal, never in exponent form (``1000``, not ``1E+3``; ``0.00001``,
+    not ``1E-5``), without trailing zeros. ``digits``: significant digits to keep (rounded half-even), None for
+    all of them. NaN and infinities print as ``NaN`` / ``Infinity``. The one formatter for quantities, prices and
+    limits in messages, tables and notes."""
+    d = to_decimal(value)
+    if not d.is_finite():
+        return str(d)
+    if digits is not None and d != 0:
+        d = d.quantize(Decimal(1).scaleb(d.adjusted() - digits + 1))
+    text = f"{d:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
+from defipm.core.amounts import format_amount
 from defipm.core.errors import MissingPriceError
 from defipm.core.instruments import DEFAULT_RULES, InstrumentRules
 from defipm.core.orders import Order, OrderType, Plan, Side, SkippedOrder, SkipReason
@@ -59,7 +60,7 @@ def _below_one_step(symbol: str, change: Decimal, step: Decimal) -> SkippedOrder
         symbol,
         change,
         SkipReason.STEP_ROUNDING,
-        f"{symbol}: a change of {change:.6g} is less than one size step {step}",
+        f"{symbol}: a change of {format_amount(change, 6)} is less than one size step {format_amount(step)}",
     )
 
 
@@ -192,7 +193,7 @@ def plan_rebalance(
                             s,
                             size if leg_buy else -size,
                             SkipReason.MIN_NOTIONAL,
-                            f"notional {notional:.2f} below minimum notional {r.min_notional}",
+                            f"notional {notional:.2f} below minimum notional {format_amount(r.min_notional)}",
                         )
                     )
                     continue

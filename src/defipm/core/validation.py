@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from numbers import Real
 
 from defipm.core.errors import InvalidWeightsError
+from defipm.core.names import listing, near_miss
 from defipm.core.weights import Weights, exact_sum
 
 
@@ -27,6 +28,8 @@ class WeightConstraints:
     target_gross: required gross, or None; checked with ``gross_tolerance``.
     max_weight: upper bound on any single |w|, or None.
     allow_empty: whether an all-zero / empty target (go flat) is acceptable.
+    keys: the config key that sets each limit (``{"max_gross": "[oracle.params] max_gross", "symbols":
+      "[oracle.params] weights"}``), named in a problem as its fix; a limit without a key is named alone.
     """
 
     long_only: bool = False
@@ -37,6 +40,12 @@ class WeightConstraints:
     gross_tolerance: float = 1e-6
     max_weight: float | None = None
     allow_empty: bool = False
+    keys: Mapping[str, str] = field(default_factory=dict)
+
+    def fix(self, limit: str) -> str:
+        """`` (edit KEY)`` for a limit a config key sets, else empty."""
+        key = self.keys.get(limit)
+        return f" (edit {key})" if key else ""
 
 
 def check_weights(
@@ -57,31 +66,32 @@ def check_weights(
             continue
         finite.append(w)
         if c.long_only and w < 0:
-            problems.append(f"{symbol}: negative weight {w:.6g} in a long-only portfolio")
+            problems.append(f"{symbol}: negative weight {w:.6g} in a long-only portfolio{c.fix('long_only')}")
         if c.max_weight is not None and abs(w) > c.max_weight + 1e-12:
-            problems.append(f"{symbol}: |weight| {abs(w):.6g} above max_weight {c.max_weight:.6g}")
+            problems.append(f"{symbol}: |weight| {abs(w):.6g} above max_weight {c.max_weight:.6g}{c.fix('max_weight')}")
     if universe is not None:
         universe_set = universe if isinstance(universe, set | frozenset) else set(universe)
         unknown = sorted(s for s, w in weights.items() if s not in universe_set and w != 0)
         for symbol in unknown:
-            problems.append(f"{symbol}: not in the venue's universe")
+            hint = f"{near_miss(symbol, list(universe_set))}it lists {listing(universe_set)}"
+            problems.append(f"{symbol}: not in the venue's universe ({hint}){c.fix('symbols')}")
     if not any(w != 0 for w in weights.values()) and not c.allow_empty:
         problems.append("empty portfolio: no non-zero weight (set allow_empty to go flat on purpose)")
     all_finite = len(finite) == len(weights)
     gross = exact_sum(abs(w) for w in finite)
     if gross > c.max_gross + 1e-9:
         of = "" if all_finite else " of the finite weights"
-        problems.append(f"gross exposure{of} {gross:.6g} above max_gross {c.max_gross:.6g}")
+        problems.append(f"gross exposure{of} {gross:.6g} above max_gross {c.max_gross:.6g}{c.fix('max_gross')}")
     if all_finite and weights:
         net = exact_sum(finite)
         if c.target_gross is not None and not abs(gross - c.target_gross) <= c.gross_tolerance:
             problems.append(
                 f"gross exposure {gross:.6g} differs from target_gross {c.target_gross:.6g} "
-                f"by more than {c.gross_tolerance:.3g}"
+                f"by more than {c.gross_tolerance:.3g}{c.fix('target_gross')}"
             )
         if c.target_net is not None and not abs(net - c.target_net) <= c.net_tolerance:
             problems.append(
-                f"net exposure {net:.6g} differs from target_net {c.target_net:.6g} by more than {c.net_tolerance:.3g}"
+                f"net exposure {net:.6g} differs from target_net {c.target_net:.6g} by more than {c.net_tolerance:.3g}{c.fix('target_net')}"
             )
     return problems
 

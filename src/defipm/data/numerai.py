@@ -29,8 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from defipm.config_schema import missing_file
 from defipm.core.errors import DataError
 from defipm.data.download_cache import CacheStatus, DownloadCache
+from defipm.extras import install_hint
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,7 +55,7 @@ def _pandas() -> Any:
     try:
         import pandas as pd
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise DataError("the Numerai data source needs pandas: pip install 'defipm[numerai]'") from exc
+        raise DataError(f"the Numerai data source needs pandas: {install_hint('numerai')}") from exc
     return pd
 
 
@@ -134,7 +136,7 @@ def read_meta_model_file(path: str | os.PathLike[str]) -> pd.DataFrame:
     pd = _pandas()
     p = Path(path)
     if not p.exists():
-        raise DataError(f"meta-model file {p} does not exist")
+        raise DataError(missing_file("meta-model file", p))
     if p.stat().st_size == 0:
         raise DataError(f"meta-model file {p} is empty (0 bytes)")
     suffixes = [s.lower() for s in p.suffixes]
@@ -299,7 +301,7 @@ class NumeraiCryptoSource:
         try:
             from numerapi import CryptoAPI
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise DataError("downloading Numerai data needs numerapi: pip install 'defipm[numerai]'") from exc
+            raise DataError(f"downloading Numerai data needs numerapi: {install_hint('numerai')}") from exc
         return CryptoAPI(verbosity="WARNING", show_progress_bars=self.show_progress_bars)
 
     def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from defipm.config_schema import missing_file
 from defipm.core.errors import DataError
 from defipm.data.folder import BAR_SUFFIXES, scan_folder
 from defipm.data.grid import alignment_delay, alignment_notes, common_grid, file_grid
@@ -107,7 +108,7 @@ def read_table(path: Path, what: str) -> pd.DataFrame:
     import pandas as pd
 
     if not path.is_file():
-        raise DataError(f"{path}: no such {what} file")
+        raise DataError(missing_file(f"{what} file", path))
     try:
         raw = pd.read_parquet(path) if path.suffix.lower() in (".parquet", ".pq") else pd.read_csv(path)
     except Exception as exc:  # pandas raises many types; translate at the boundary

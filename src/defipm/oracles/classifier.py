@@ -35,6 +35,7 @@ from defipm.core.validation import WeightConstraints
 from defipm.core.weights import Weights
 from defipm.data.contracts import ContractTable, contract_of, read_contracts
 from defipm.data.view import MarketView
+from defipm.extras import install_hint
 from defipm.oracles.base import Oracle, Rotation
 from defipm.oracles.symbols import VENUE_MAPS, SymbolMap
 
@@ -98,7 +99,7 @@ class ClassifierOracle(Oracle):
         super().__init__()
         missing = [m for m in ("duckdb", "pandas", "pyarrow") if importlib.util.find_spec(m) is None]
         if missing:
-            raise ConfigError(f"the classifier oracle needs {', '.join(missing)}: pip install 'defipm[backtest]'")
+            raise ConfigError(f"the classifier oracle needs {', '.join(missing)}: {install_hint('backtest')}")
         self.config = config or ClassifierConfig()
         if market is None and self.config.data is None:
             raise ConfigError(

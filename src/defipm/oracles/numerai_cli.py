@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from defipm.cli_errors import fail
+from defipm.cli_errors import err_console, fail
 from defipm.core.errors import DefipmError
 from defipm.data.numerai import MetaModelHistory, NumeraiCryptoSource, check_not_stale, utc_naive
 from defipm.oracles.symbols import VENUE_MAPS, SymbolMap
@@ -52,7 +52,7 @@ def download(
     try:
         check_not_stale(history, datetime.now(UTC), timedelta(days=stale_days))
     except DefipmError as exc:
-        console.print(f"[yellow]warning:[/yellow] {escape(str(exc))}")
+        err_console.print(f"[yellow]warning:[/yellow] {escape(str(exc))}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -20,7 +20,7 @@ from typing import Any, Self
 from pydantic import FilePath, ValidationError, model_validator
 
 from defipm.component import BuildContext
-from defipm.config_schema import ConfigModel, Gross, Symbol, Weight, describe_error, strict_json
+from defipm.config_schema import ConfigModel, Gross, Symbol, Weight, describe_error, missing_file, strict_json
 from defipm.core.errors import ConfigError
 from defipm.core.validation import WeightConstraints
 from defipm.core.weights import Weights
@@ -80,7 +80,7 @@ def load_weights_file(path: str | Path) -> Weights:
     """Read weights from a .toml, .json or .csv file; ``ConfigError`` names the file and every bad entry."""
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"weights file not found: {p}")
+        raise ConfigError(missing_file("weights file", p))
     suffix = p.suffix.lower()
     try:
         if suffix == ".toml":

@@ -15,9 +15,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from defipm.cli_errors import fail
 from defipm.config import DEFAULT_CONFIG, load_settings
 from defipm.core.errors import DefipmError
-from defipm.core.redaction import redact_text, redact_url
+from defipm.core.redaction import redact_url
 
 __all__ = ["serve"]
 
@@ -56,14 +57,12 @@ def serve(
     from defipm.service.security import is_loopback
 
     if not is_loopback(host) and not allow_remote:
-        console.print(f"[red]error:[/] --host {escape(host)} is not a loopback address: add --allow-remote to serve it")
-        raise typer.Exit(2)
+        raise fail(f"--host {host} is not a loopback address: add --allow-remote to serve it", exit_code=2)
     try:
         database = _database(db, config)
         app = create_app(ServiceConfig(database, token_file or default_token_file(), reports, poll_interval))
     except DefipmError as exc:
-        console.print(f"[red]error:[/] {escape(redact_text(str(exc), db))}")
-        raise typer.Exit(1) from None
+        raise fail(exc, db) from None
     token = app.state.token
     if not is_loopback(host):
         console.print(

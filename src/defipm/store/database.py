@@ -8,6 +8,7 @@ at a fraction of the cost of a full fsync.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -68,6 +69,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+DATABASE_SETTING = 'set `database` in the config (database = "sqlite:///path/defipm.db") or DEFIPM_DATABASE'
+"""Where the store's URL comes from, named by every "cannot open database" error."""
+
+
 class Store:
     """Database handle. ``Store("sqlite:///path.db")`` or ``Store("postgresql+psycopg://...")``."""
 
@@ -97,7 +102,22 @@ class Store:
             detail = redact_text(str(exc).splitlines()[0] if str(exc) else "", self.url)
             raise ConfigError(
                 f"cannot open database {redact_url(self.url)}: {exc.__class__.__name__}: {detail}"
+                f"{self._open_hint()}; {DATABASE_SETTING}"
             ) from None
+
+    def _open_hint(self) -> str:
+        """What to check when the database would not open: the SQLite file's folder, or the server's address."""
+        url = self.engine.url
+        if self.engine.dialect.name == "sqlite":
+            if not url.database or url.database == ":memory:":
+                return ""
+            path = Path(url.database).resolve()
+            if not path.parent.is_dir():
+                return f" (the file {path}: its folder {path.parent} does not exist)"
+            if not os.access(path.parent, os.W_OK):
+                return f" (the file {path}: its folder {path.parent} is not writable)"
+            return f" (the file {path})"
+        return f" (is the database server at {url.host or 'localhost'}:{url.port or 'default port'} running?)"
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

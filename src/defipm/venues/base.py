@@ -27,11 +27,12 @@ from typing import Any, Protocol
 
 from defipm.component import Configurable
 from defipm.core.account import AccountSnapshot
-from defipm.core.amounts import finite_positive, to_decimal
+from defipm.core.amounts import finite_positive, format_amount, to_decimal
 from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSymbolError, VenueError
 from defipm.core.exposure import ExposureGuard
 from defipm.core.instruments import InstrumentRules
 from defipm.core.journal import MemoryJournal, OrderJournal
+from defipm.core.names import unlisted
 from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.reports import RebalanceReport
@@ -219,12 +220,13 @@ class Venue(Configurable, ABC):
         order_type = OrderType(order_type)
         self.ensure_fresh_prices()
         if symbol not in self.get_universe() and symbol not in self.get_positions():
-            raise UnknownSymbolError(f"{symbol}: not listed on {self.name}")
+            raise UnknownSymbolError(unlisted(symbol, self.name, self.get_universe()))
         rules = self.get_rules(symbol)
         size = rules.round_size(abs(qty))
         if not size:
             raise OrderRejectedError(
-                f"{symbol}: quantity {qty} rounds to zero at size step {rules.size_step}", symbol=symbol
+                f"{symbol}: quantity {format_amount(qty)} rounds to zero at size step {format_amount(rules.size_step)}",
+                symbol=symbol,
             )
         order = Order(
             symbol=symbol,

@@ -15,7 +15,11 @@ from defipm.venues.paper import PaperVenue
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("initial_cash", 1e23, "initial_cash: at most 1E+15 (amounts are kept exact to 28 significant digits)"),
+        (
+            "initial_cash",
+            1e23,
+            "initial_cash: at most 1000000000000000 (amounts are kept exact to 28 significant digits)",
+        ),
         ("initial_cash", True, "initial_cash: expected a number, got True"),
         ("initial_cash", "10k", "initial_cash: expected a number, got '10k'"),
         ("taker_fee", 4.5, "taker_fee: at most 0.1 (a fee is a fraction of notional: 0.00045 = 4.5 bps)"),

@@ -37,6 +37,7 @@ from hyperliquid.utils.signing import (
 )
 from hyperliquid.utils.types import Cloid
 
+from defipm.core.amounts import format_amount
 from defipm.core.errors import (
     ConfigError,
     InsufficientMarginError,
@@ -82,12 +83,23 @@ def classify_refusal(message: str, *, symbol: str | None = None, cloid: str | No
     return OrderRejectedError(text, symbol=symbol, client_order_id=cloid)
 
 
-def translate(exc: BaseException, what: str) -> VenueError:
-    """Map an SDK/requests exception to defipm's tree. Never includes request bodies (they carry signatures)."""
+def unreachable_hint(url: str) -> str:
+    """What to check when ``url`` does not answer: whether the local exchange runs (for a loopback address), and
+    the key that sets the address."""
+    local = any(host in url for host in ("://127.", "://localhost", "://[::1]"))
+    running = "is the local exchange running (`defipm hl-sim sim`)?" if local else "is the exchange reachable?"
+    return f"{running} The address is [venue.params] base_url"
+
+
+def translate(exc: BaseException, what: str, url: str | None = None) -> VenueError:
+    """Map an SDK/requests exception to defipm's tree, naming ``url`` (the exchange's address) when a connection
+    failed or timed out. Never includes request bodies (they carry signatures)."""
+    at = f" to {url}" if url else ""
+    hint = f": {unreachable_hint(url)}" if url else ""
     if isinstance(exc, requests.Timeout):
-        return VenueUnavailableError(f"{what}: timed out")
+        return VenueUnavailableError(f"{what}: timed out{f' waiting for {url}' if url else ''}{hint}")
     if isinstance(exc, requests.ConnectionError):
-        return VenueUnavailableError(f"{what}: connection failed ({type(exc).__name__})")
+        return VenueUnavailableError(f"{what}: connection{at} failed ({type(exc).__name__}){hint}")
     if isinstance(exc, ServerError):
         return VenueUnavailableError(f"{what}: HTTP {exc.status_code} from Hyperliquid")
     if isinstance(exc, ClientError):
@@ -190,7 +202,7 @@ class HyperliquidClient:
             try:
                 return fn()
             except _TRANSPORT as exc:
-                err = translate(exc, what)
+                err = translate(exc, what, self.config.url)
                 if not isinstance(err, VenueUnavailableError) or attempt == self.config.read_retries:
                     raise err from None
             time.sleep(delay)
@@ -249,7 +261,7 @@ class HyperliquidClient:
         try:
             return self._api.post("/exchange", payload)
         except _TRANSPORT as exc:
-            raise translate(exc, what) from None
+            raise translate(exc, what, self.config.url) from None
         finally:
             self.timing.http_secs += time.perf_counter() - t1
             self.timing.actions += 1
@@ -289,7 +301,8 @@ class HyperliquidClient:
             return order_request_to_order_wire(request, self.asset_of(coin))  # type: ignore[arg-type, return-value]
         except ValueError as exc:
             raise OrderRejectedError(
-                f"{coin}: cannot put size {size} / price {price} on the wire: {exc}", symbol=coin
+                f"{coin}: cannot put size {format_amount(size)} / price {format_amount(price)} on the wire: {exc}",
+                symbol=coin,
             ) from None
 
     def bulk_orders(self, wires: Sequence[dict[str, Any]], what: str = "order") -> list[Any]:

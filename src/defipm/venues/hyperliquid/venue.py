@@ -35,6 +35,7 @@ from defipm.core.account import AccountSnapshot
 from defipm.core.errors import MissingPriceError, OrderRejectedError, UnknownSymbolError, VenueError
 from defipm.core.instruments import InstrumentRules
 from defipm.core.journal import OrderJournal
+from defipm.core.names import unlisted
 from defipm.core.orders import Fill, Order, OrderResult, OrderStatus, OrderType, Plan, Side, SkippedOrder, SkipReason
 from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.weights import Weights
@@ -297,7 +298,7 @@ class HyperliquidVenue(Venue):
         try:
             return self._rules[symbol]
         except KeyError:
-            raise UnknownSymbolError(f"{symbol}: not listed on Hyperliquid") from None
+            raise UnknownSymbolError(unlisted(symbol, "Hyperliquid", self._rules)) from None
 
     def sz_decimals(self, symbol: str) -> int:
         self.get_rules(symbol)

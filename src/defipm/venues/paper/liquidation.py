@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from defipm.core.amounts import format_amount
 from defipm.core.orders import Fill
 
 LIQUIDATION_ID_PREFIX = "liquidation-"
@@ -39,7 +40,9 @@ class Liquidation:
     """Cash below zero after the closes, absorbed by the exchange (0 when the account covered its losses)."""
 
     def describe(self) -> str:
-        closed = ", ".join(f"{f.symbol} {f.side.value} {f.quantity} at {f.price:.6g}" for f in self.fills)
+        closed = ", ".join(
+            f"{f.symbol} {f.side.value} {format_amount(f.quantity)} at {format_amount(f.price, 6)}" for f in self.fills
+        )
         text = (
             f"liquidated: equity {self.equity:,.2f} below maintenance margin {self.maintenance:,.2f}; closed {closed}"
         )

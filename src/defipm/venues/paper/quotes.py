@@ -46,7 +46,7 @@ def checked_prices(timestamp: object, prices: Mapping[str, object]) -> dict[str,
             continue
         d = _price(p)
         if d is None:
-            bad.append(f"{s}={p!r}")
+            bad.append(f"{s}={'missing' if p is None else repr(p)}")
         else:
             out[s] = d
     if bad:
@@ -66,7 +66,7 @@ def checked_volumes(timestamp: datetime, volumes: Mapping[str, object] | None) -
         if type(v) is float:  # the common case, checked without the slower ABC test below
             f = v
         elif isinstance(v, bool) or not isinstance(v, Real | Decimal):
-            bad.append(f"{s}={v!r}")
+            bad.append(f"{s}={'missing' if v is None else repr(v)}")
             continue
         else:
             f = float(v)

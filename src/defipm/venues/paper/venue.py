@@ -21,6 +21,7 @@ from numbers import Real
 
 from defipm.component import BuildContext
 from defipm.core.account import AccountSnapshot
+from defipm.core.amounts import format_amount as plain
 from defipm.core.amounts import to_decimal
 from defipm.core.errors import (
     DefipmError,
@@ -326,7 +327,7 @@ class PaperVenue(Venue):
         """Add quote currency (a flow: the manager records it so it never counts as profit). Returns new cash."""
         amt = to_decimal(amount)
         if not amt.is_finite() or amt <= 0:
-            raise ValueError(f"deposit amount must be positive, got {amount}")
+            raise ValueError(f"deposit amount must be positive, got {plain(amount)}")
         self.cash += amt
         self._save_state()
         return self.cash
@@ -335,7 +336,7 @@ class PaperVenue(Venue):
         """Remove quote currency; refuses to take out more than the free margin (or cash in spot mode)."""
         amt = to_decimal(amount)
         if not amt.is_finite() or amt <= 0:
-            raise ValueError(f"withdrawal amount must be positive, got {amount}")
+            raise ValueError(f"withdrawal amount must be positive, got {plain(amount)}")
         free = self.withdrawable()
         if amt > free:
             raise InsufficientMarginError(f"withdrawal of {amt} exceeds withdrawable {free:.2f}")
@@ -411,17 +412,21 @@ class PaperVenue(Venue):
         abs_current = current if current >= 0 else -current
         if order.reduce_only and (not current or (current > 0) == buy or qty > abs_current):
             raise OrderRejectedError(
-                f"{s}: reduce-only {order.side.value} {qty} would not reduce position {current}", symbol=s
+                f"{s}: reduce-only {order.side.value} {plain(qty)} would not reduce position {plain(current)}", symbol=s
             )
         if self._spot and not buy and qty > current:
-            raise OrderRejectedError(f"{s}: spot mode forbids shorts (position {current}, sell {qty})", symbol=s)
+            raise OrderRejectedError(
+                f"{s}: spot mode forbids shorts (position {plain(current)}, sell {plain(qty)})", symbol=s
+            )
         self._check_rules(s, qty, mid, current, buy)
         price = mid
         if self._slippage_active:
             qty, price = self._model_fill(s, qty, mid, buy)
         limit = order.limit_price
         if order_type is _LIMIT_IOC and limit is not None and (price > limit if buy else price < limit):
-            raise OrderRejectedError(f"{s}: IOC limit {limit} not reachable (fill would be {price:.8g})", symbol=s)
+            raise OrderRejectedError(
+                f"{s}: IOC limit {plain(limit)} not reachable (fill would be {plain(price, 8)})", symbol=s
+            )
         signed = qty if buy else -qty
         fee = qty * price * self.taker_fee
         cash_after = self.cash - signed * price - fee
@@ -433,15 +438,15 @@ class PaperVenue(Venue):
         if self._spot:
             if cash_after < 0:
                 raise InsufficientMarginError(
-                    f"{s}: buying {qty} needs {(signed * price + fee):.2f}, cash is {self.cash:.2f}", symbol=s
+                    f"{s}: buying {plain(qty)} needs {(signed * price + fee):.2f}, cash is {self.cash:.2f}", symbol=s
                 )
         elif abs_new > abs_current or (new_position and (current > 0) != (new_position > 0)):
             # the order adds exposure (a close or a reduction is always allowed): check the margin after it
             equity_after = cash_after + value_after
             if gross_after > equity_after * self.max_leverage:
                 raise InsufficientMarginError(
-                    f"{s}: {order.side.value} {qty} needs margin for gross notional {gross_after:.2f}, above "
-                    f"max_leverage {self.max_leverage} x the equity left after its fee ({equity_after:.2f})",
+                    f"{s}: {order.side.value} {plain(qty)} needs margin for gross notional {gross_after:.2f}, above "
+                    f"max_leverage {plain(self.max_leverage)} x the equity left after its fee ({equity_after:.2f})",
                     symbol=s,
                 )
         fill = Fill(s, order.side, qty, price, fee, order.client_order_id, self.timestamp)
