@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
-from defipm.core.orders import Order, OrderResult, OrderStatus
+from defipm.core.orders import FINAL_STATUSES, Order, OrderResult, OrderStatus
 
 
 class ClientOrderIds:
@@ -186,7 +186,7 @@ class MemoryJournal:
         cloid = result.order.client_order_id
         if cloid is None:
             return
-        if result.status.is_final:
+        if result.status in FINAL_STATUSES:
             self._open.pop(cloid, None)
             self._status.pop(cloid, None)
         else:
