@@ -112,24 +112,36 @@ def run_vectorbt(close: Any) -> Any:
 
 
 def one_process(which: str, data: str | None) -> None:
-    """The whole-process run: load the data and run one side once (the parent times it)."""
+    """The whole-process run: load the data and run one side once (the parent times it); prints the peak RSS."""
     panel = load_panel(data)
     if which == "defipm":
         run_defipm(panel)
     else:
         run_vectorbt(close_frame(panel))
+    print(f"peak_mb {peak_rss_mb():.1f}")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (Linux ``VmHWM``; the ``ru_maxrss`` a parent reads for a child also
+    counts the parent's memory at the fork)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def whole_process(which: str, data: str | None) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB) of a fresh process that runs ``which`` once."""
     cmd = [sys.executable, __file__, "--one", which] + (["--data", data] if data else [])
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=os.environ.copy())
-    _, status, usage = os.wait4(proc.pid, 0)
+    done = subprocess.run(cmd, env=os.environ.copy(), capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - t0
-    if status != 0:
-        raise SystemExit(f"{which} process failed with status {status}")
-    return elapsed, usage.ru_maxrss / 1024  # Linux: kilobytes
+    if done.returncode != 0:
+        raise SystemExit(f"{which} process failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    peak = float(done.stdout.split("peak_mb")[-1])
+    return elapsed, peak
 
 
 def paired(panel: Any, close: Any, repeats: int) -> tuple[list[float], list[float]]:
@@ -151,13 +163,13 @@ def main() -> int:
     parser.add_argument("--data", default=None, help="wide daily CSV folder (default: synthetic prices)")
     parser.add_argument("--one", choices=("defipm", "vectorbt"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:  # a child process of the whole-process figures: imports only what its side needs
+        one_process(args.one, args.data)
+        return 0
     try:
         import vectorbt  # noqa: F401
     except ImportError as exc:
         print(f"SKIP: {exc} (pip install 'defipm[dev]')")
-        return 0
-    if args.one:
-        one_process(args.one, args.data)
         return 0
 
     panel = load_panel(args.data)
