@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from numbers import Real
+from typing import cast
 
 from defipm.core.errors import MissingPriceError
 
@@ -32,9 +33,10 @@ def _price(value: object) -> Decimal | None:
 def _all_plain_floats(prices: Mapping[str, object]) -> dict[str, Decimal] | None:
     """The common update (a backtest's bar: symbol names to positive, finite floats) converted with C-level loops,
     or None when any entry needs the careful path below (which then names it)."""
-    values = list(prices.values())
-    if not values or set(map(type, values)) != {float} or set(map(type, prices)) != {str} or "" in prices:
+    raw = list(prices.values())
+    if not raw or set(map(type, raw)) != {float} or set(map(type, prices)) != {str} or "" in prices:
         return None
+    values = cast(list[float], raw)
     if not min(values) > 0.0 or not max(values) < _INF or any(map(math.isnan, values)):
         return None
     return dict(zip(prices, map(Decimal, map(repr, values)), strict=True))
