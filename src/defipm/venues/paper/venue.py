@@ -404,14 +404,13 @@ class PaperVenue(Venue):
         limit = order.limit_price
         if order_type is _LIMIT_IOC and limit is not None and (price > limit if buy else price < limit):
             raise OrderRejectedError(f"{s}: IOC limit {limit} not reachable (fill would be {price:.8g})", symbol=s)
-        signed = qty if buy else -qty
-        notional = qty * price
+        signed, notional = (qty if buy else -qty), qty * price
         fee = notional * self.taker_fee
         cash_after = (self.cash - notional if buy else self.cash + notional) - fee
         new_position = current + signed
         value, gross = self._exposure_cache or self._exposure()
         abs_new = new_position if new_position >= ZERO else -new_position
-        at_mid = notional if price is mid else qty * mid
+        at_mid = notional if price is mid else qty * mid  # value_after: exactly ``value + signed * mid``
         value_after = value + at_mid if buy else value - at_mid
         gross_after = gross + (abs_new - abs_current) * mid
         if self._spot:
