@@ -288,13 +288,16 @@ class _Replay:
             self.slippage[k] += float(rb.slippage_cost)
             self.failed += len(rb.failures)
         self.positions[:] = 0.0
-        for s, q in self.venue.positions.items():
-            self.positions[self._col[s]] = float(q)
+        held = self.venue.positions
+        if held:
+            col = self._col
+            self.positions[[col[s] for s in held]] = list(map(float, held.values()))
 
     def _mark(self, k: int, i: int) -> None:
         """Cash, equity and weights after bar ``k``, the positions marked at its closes."""
         c = float(self.venue.cash)
-        value = self.positions * np.nan_to_num(self.panel.close[i])
+        value = self.positions * self.panel.close[i]
+        value[np.isnan(value)] = 0.0  # a symbol not listed yet has a NaN close (as ``nan_to_num``, without its cost)
         eq = c + float(value.sum())
         self.cash[k], self.equity[k] = c, eq
         if eq > 0:

@@ -10,9 +10,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import mul
 
 from defipm.core.errors import MissingPriceError
 from defipm.core.weights import Weights
+
+_ZERO = Decimal(0)
+
+
+def _marked(positions: Mapping[str, Decimal], prices: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    """Quantity x price of every non-zero position, each held symbol's price required (``MissingPriceError``
+    naming every one without). A backtest marks every bar: the usual case (no zero, every price known) runs in
+    C-level loops, anything else one position at a time."""
+    if _ZERO not in positions.values():
+        try:
+            return dict(zip(positions, map(mul, positions.values(), map(prices.__getitem__, positions)), strict=True))
+        except KeyError:
+            pass
+    values: dict[str, Decimal] = {}
+    missing = []
+    for s, q in positions.items():
+        if q:
+            p = prices.get(s)
+            if p is None:
+                missing.append(s)
+            else:
+                values[s] = q * p
+    if missing:
+        raise MissingPriceError(f"no price for held asset(s): {', '.join(sorted(missing))}")
+    return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,18 +54,7 @@ class AccountSnapshot:
     _weights: Weights | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        prices = self.prices
-        values: dict[str, Decimal] = {}
-        missing = []
-        for s, q in self.positions.items():
-            if q:
-                p = prices.get(s)
-                if p is None:
-                    missing.append(s)
-                else:
-                    values[s] = q * p
-        if missing:
-            raise MissingPriceError(f"no price for held asset(s): {', '.join(sorted(missing))}")
+        values = _marked(self.positions, self.prices)
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "equity", self.cash + sum(values.values(), Decimal(0)))
 

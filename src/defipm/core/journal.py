@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
-from defipm.core.orders import Order, OrderResult, OrderStatus
+from defipm.core.orders import FINAL_STATUSES, Order, OrderResult, OrderStatus
 
 
 class ClientOrderIds:
@@ -51,6 +51,7 @@ os.register_at_fork(after_in_child=ClientOrderIds._after_fork)
 
 CLIENT_ORDER_IDS = ClientOrderIds()
 """The process's id source: every journal draws from it unless it is given its own."""
+_FILLED = OrderStatus.FILLED
 
 
 def new_client_order_id() -> str:
@@ -188,11 +189,12 @@ class MemoryJournal:
         cloid = result.order.client_order_id
         if cloid is None:
             return
-        if result.status.is_final:
+        status = result.status
+        if status is _FILLED or status in FINAL_STATUSES:  # an Enum's hash is a Python call: test identity first
             self._open.pop(cloid, None)
             self._status.pop(cloid, None)
         else:
-            self._status[cloid] = result.status
+            self._status[cloid] = status
 
     def cancel(self, client_order_id: str, reason: str) -> None:
         self._open.pop(client_order_id, None)

@@ -31,6 +31,7 @@ class Side(StrEnum):
         return cls.BUY if signed_quantity > 0 else cls.SELL
 
 
+_ZERO = Decimal(0)  # comparing a Decimal with the int 0 converts the int on every call
 _BUY = Side.BUY  # module constants: an Enum member lookup costs ~70 ns on the hot path
 
 
@@ -62,10 +63,13 @@ class OrderStatus(StrEnum):
 
     @property
     def is_final(self) -> bool:
-        return self in _FINAL
+        return self in FINAL_STATUSES
 
 
-_FINAL = {OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.PARTIALLY_FILLED}
+FINAL_STATUSES = frozenset(
+    {OrderStatus.FILLED, OrderStatus.REJECTED, OrderStatus.CANCELLED, OrderStatus.PARTIALLY_FILLED}
+)
+"""Statuses after which an order never changes (``OrderStatus.is_final``)."""
 
 
 @dataclass(slots=True)
@@ -83,7 +87,7 @@ class Order:
     """The price the planner sized the order with (the mid); used for slippage figures."""
 
     def __post_init__(self) -> None:
-        if self.quantity <= 0:
+        if self.quantity <= _ZERO:
             raise ValueError(f"{self.symbol}: order quantity must be positive, got {self.quantity}")
 
     @property

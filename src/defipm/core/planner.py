@@ -117,7 +117,7 @@ def plan_rebalance(
         r = rules_of[s] = get_rules(s)
         if reserve:  # taker fees (and the expected slippage) on the notional each symbol will trade
             trade = exact.get(s, ZERO) * equity - held.get(s, ZERO) * p
-            if trade < 0:
+            if trade < ZERO:
                 trade = -trade
             est_fees += trade * (r.taker_fee + extra if extra is not None else r.taker_fee)
             if r.order_cost and trade:
@@ -126,6 +126,7 @@ def plan_rebalance(
         raise MissingPriceError(f"no usable price for: {', '.join(missing)}")
     investable = equity - est_fees if reserve else equity
     band_value = Decimal(repr(cfg.no_trade_band)) * equity if cfg.no_trade_band > 0 else ZERO
+    band_text = f"inside no-trade band ({cfg.no_trade_band:.4%} of equity)"  # formatted once, not per symbol
 
     reductions: list[Order] = []
     increases: list[Order] = []
@@ -148,7 +149,7 @@ def plan_rebalance(
             target_qty = ZERO
             if w is not None and can_invest:
                 # whole steps toward zero; ``//`` is exact (``/`` would round to 28 digits first, possibly up)
-                if w > 0:
+                if w > ZERO:
                     target_qty = w * investable // (price * step) * step
                 else:
                     target_qty = -((-w) * investable // (price * step)) * step
@@ -157,18 +158,16 @@ def plan_rebalance(
                 if w is not None and not current and can_invest:  # a target weight smaller than one size step
                     skipped.append(_below_one_step(s, w * investable / price, step))
                 continue
-            abs_delta = delta if delta > 0 else -delta
-            if target_qty and abs_delta * price < band_value:
-                skipped.append(
-                    SkippedOrder(s, delta, _BAND, f"inside no-trade band ({cfg.no_trade_band:.4%} of equity)")
-                )
+            buy = delta > ZERO  # comparisons against the ``ZERO`` decimal: an int operand is converted every time
+            abs_delta = delta if buy else -delta
+            if band_value and target_qty and abs_delta * price < band_value:
+                skipped.append(SkippedOrder(s, delta, _BAND, band_text))
                 continue
-            abs_current = current if current >= 0 else -current
-            abs_target = target_qty if target_qty >= 0 else -target_qty
-            buy = delta > 0
+            abs_current = current if current >= ZERO else -current
+            abs_target = target_qty if target_qty >= ZERO else -target_qty
 
             legs: tuple[tuple[Decimal, bool, bool], ...]  # (size, reduce_only, buy) for this symbol
-            if current and (not target_qty or (current > 0) != (target_qty > 0)):
+            if current and (not target_qty or (current > ZERO) != (target_qty > ZERO)):
                 if target_qty and r.min_notional_on_close and abs_current * price < r.min_notional:
                     # the closing half of this flip is too small to send alone: one order through zero instead
                     legs = ((r.round_size(abs_delta), False, buy),)
@@ -179,8 +178,9 @@ def plan_rebalance(
             elif abs_target < abs_current:
                 up = (abs_delta / step).to_integral_value(rounding=ROUND_CEILING) * step
                 legs = ((up if up < abs_current else abs_current, True, buy),)
-            else:
-                legs = ((r.round_size(abs_delta), False, buy),)
+            else:  # ``r.round_size(abs_delta)``, inlined (abs_delta > 0): one call fewer per order
+                steps = abs_delta // step
+                legs = (((steps * step).normalize() if steps else ZERO, False, buy),)
 
             for size, reduce_only, leg_buy in legs:
                 if not size:  # a change of less than one size step

@@ -59,6 +59,48 @@ def check_weights(
     gross and net are only checked on a fully finite target."""
     c = constraints or WeightConstraints()
     problems: list[str] = []
+    finite = _finite_within_limits(weights, c)
+    if finite is None:  # some weight breaks a per-weight rule: name each
+        finite = _per_weight_problems(weights, c, problems)
+    if universe is not None:
+        universe_set = universe if isinstance(universe, set | frozenset) else set(universe)
+        if not universe_set.issuperset(weights):  # the usual case, checked at C speed
+            unknown = sorted(s for s, w in weights.items() if s not in universe_set and w != 0)
+            for symbol in unknown:
+                hint = f"{near_miss(symbol, list(universe_set))}it lists {listing(universe_set)}"
+                problems.append(f"{symbol}: not in the venue's universe ({hint}){c.fix('symbols')}")
+    if not any(map(bool, weights.values())) and not c.allow_empty:  # floats: bool(w) is w != 0
+        problems.append("empty portfolio: no non-zero weight (set allow_empty to go flat on purpose)")
+    all_finite = len(finite) == len(weights)
+    gross = exact_sum(map(abs, finite))
+    if gross > c.max_gross + 1e-9:
+        of = "" if all_finite else " of the finite weights"
+        problems.append(f"gross exposure{of} {gross:.6g} above max_gross {c.max_gross:.6g}{c.fix('max_gross')}")
+    if all_finite and weights:
+        _check_totals(gross, exact_sum(finite), c, problems)
+    return problems
+
+
+def _finite_within_limits(weights: Weights, c: WeightConstraints) -> list[float] | None:
+    """Every weight, when all are finite and within the per-weight rules (checked in C-level passes: a manager
+    checks its oracle's weights every cycle); None when any is not, for ``_per_weight_problems`` to name."""
+    values = list(weights.values())
+    if not values:
+        return values
+    try:
+        if not math.isfinite(math.fsum(values)):  # NaN or an infinity (inf - inf raises)
+            return None
+    except (OverflowError, ValueError):
+        return None
+    if c.long_only and min(values) < 0:
+        return None
+    if c.max_weight is not None and max(map(abs, values)) > c.max_weight + 1e-12:
+        return None
+    return values
+
+
+def _per_weight_problems(weights: Weights, c: WeightConstraints, problems: list[str]) -> list[float]:
+    """The finite weights; appends a line for each weight that is not finite or breaks a per-weight rule."""
     finite: list[float] = []
     for symbol, w in weights.items():
         if not math.isfinite(w):
@@ -69,31 +111,21 @@ def check_weights(
             problems.append(f"{symbol}: negative weight {w:.6g} in a long-only portfolio{c.fix('long_only')}")
         if c.max_weight is not None and abs(w) > c.max_weight + 1e-12:
             problems.append(f"{symbol}: |weight| {abs(w):.6g} above max_weight {c.max_weight:.6g}{c.fix('max_weight')}")
-    if universe is not None:
-        universe_set = universe if isinstance(universe, set | frozenset) else set(universe)
-        unknown = sorted(s for s, w in weights.items() if s not in universe_set and w != 0)
-        for symbol in unknown:
-            hint = f"{near_miss(symbol, list(universe_set))}it lists {listing(universe_set)}"
-            problems.append(f"{symbol}: not in the venue's universe ({hint}){c.fix('symbols')}")
-    if not any(w != 0 for w in weights.values()) and not c.allow_empty:
-        problems.append("empty portfolio: no non-zero weight (set allow_empty to go flat on purpose)")
-    all_finite = len(finite) == len(weights)
-    gross = exact_sum(abs(w) for w in finite)
-    if gross > c.max_gross + 1e-9:
-        of = "" if all_finite else " of the finite weights"
-        problems.append(f"gross exposure{of} {gross:.6g} above max_gross {c.max_gross:.6g}{c.fix('max_gross')}")
-    if all_finite and weights:
-        net = exact_sum(finite)
-        if c.target_gross is not None and not abs(gross - c.target_gross) <= c.gross_tolerance:
-            problems.append(
-                f"gross exposure {gross:.6g} differs from target_gross {c.target_gross:.6g} "
-                f"by more than {c.gross_tolerance:.3g}{c.fix('target_gross')}"
-            )
-        if c.target_net is not None and not abs(net - c.target_net) <= c.net_tolerance:
-            problems.append(
-                f"net exposure {net:.6g} differs from target_net {c.target_net:.6g} by more than {c.net_tolerance:.3g}{c.fix('target_net')}"
-            )
-    return problems
+    return finite
+
+
+def _check_totals(gross: float, net: float, c: WeightConstraints, problems: list[str]) -> None:
+    """Appends the target gross and target net problems of a fully finite target."""
+    if c.target_gross is not None and not abs(gross - c.target_gross) <= c.gross_tolerance:
+        problems.append(
+            f"gross exposure {gross:.6g} differs from target_gross {c.target_gross:.6g} "
+            f"by more than {c.gross_tolerance:.3g}{c.fix('target_gross')}"
+        )
+    if c.target_net is not None and not abs(net - c.target_net) <= c.net_tolerance:
+        problems.append(
+            f"net exposure {net:.6g} differs from target_net {c.target_net:.6g} by more than {c.net_tolerance:.3g}"
+            f"{c.fix('target_net')}"
+        )
 
 
 def _as_float(w: Real | Decimal) -> float:

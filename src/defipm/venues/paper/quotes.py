@@ -4,10 +4,12 @@ symbol and value, and nothing of the update is applied (a feed's null, text, boo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from numbers import Real
+from typing import cast
 
 from defipm.core.errors import MissingPriceError
 
@@ -28,10 +30,25 @@ def _price(value: object) -> Decimal | None:
     return None
 
 
+def _all_plain_floats(prices: Mapping[str, object]) -> dict[str, Decimal] | None:
+    """The common update (a backtest's bar: symbol names to positive, finite floats) converted with C-level loops,
+    or None when any entry needs the careful path below (which then names it)."""
+    raw = list(prices.values())
+    if not raw or set(map(type, raw)) != {float} or set(map(type, prices)) != {str} or "" in prices:
+        return None
+    values = cast(list[float], raw)
+    if not min(values) > 0.0 or not max(values) < _INF or any(map(math.isnan, values)):
+        return None
+    return dict(zip(prices, map(Decimal, map(repr, values)), strict=True))
+
+
 def checked_prices(timestamp: object, prices: Mapping[str, object]) -> dict[str, Decimal]:
     """``prices`` as exact decimals, or ``MissingPriceError`` naming every bad entry (and a naive timestamp)."""
     if not isinstance(timestamp, datetime) or timestamp.tzinfo is None:
         raise MissingPriceError(f"price update stamped {timestamp!r}: the time must be a timezone-aware datetime")
+    fast = _all_plain_floats(prices)
+    if fast is not None:
+        return fast
     out: dict[str, Decimal] = {}
     bad = []
     for s, p in prices.items():

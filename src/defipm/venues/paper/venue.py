@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import islice
 from numbers import Real
+from operator import mul
 
 from defipm.component import BuildContext
 from defipm.core.account import AccountSnapshot
@@ -201,7 +202,8 @@ class PaperVenue(Venue):
         new = checked_prices(timestamp, prices)
         vols = checked_volumes(timestamp, volumes)
         self.timestamp = timestamp
-        self._universe = sorted(new)
+        if self._universe is None or new.keys() != self._quoted.keys():  # a backtest's listed set rarely changes
+            self._universe = sorted(new)
         self._prices.update(new)
         self._quoted = new
         self._volumes = vols
@@ -384,8 +386,11 @@ class PaperVenue(Venue):
     def _exposure(self) -> tuple[Decimal, Decimal]:
         """(marked position value, gross notional), cached until prices or positions change other than by a fill."""
         if self._exposure_cache is None:
-            prices = self._prices
-            self._exposure_cache = _value_and_gross([q * prices[s] for s, q in self.positions.items() if q])
+            positions = self.positions
+            if ZERO in positions.values():  # ``_book_fill`` drops flat symbols, but a loaded book may hold one
+                positions = {s: q for s, q in positions.items() if q}
+            marks = map(self._prices.__getitem__, positions)
+            self._exposure_cache = _value_and_gross(map(mul, positions.values(), marks))
         return self._exposure_cache
 
     def _fill(self, order: Order) -> Fill:
@@ -409,8 +414,8 @@ class PaperVenue(Venue):
         qty = order.quantity
         buy = order.side is _BUY
         current = self.positions.get(s, ZERO)
-        abs_current = current if current >= 0 else -current
-        if order.reduce_only and (not current or (current > 0) == buy or qty > abs_current):
+        abs_current = current if current >= ZERO else -current  # ZERO, not 0: an int operand is converted each time
+        if order.reduce_only and (not current or (current > ZERO) == buy or qty > abs_current):
             raise OrderRejectedError(
                 f"{s}: reduce-only {order.side.value} {plain(qty)} would not reduce position {plain(current)}", symbol=s
             )
@@ -427,20 +432,21 @@ class PaperVenue(Venue):
             raise OrderRejectedError(
                 f"{s}: IOC limit {plain(limit)} not reachable (fill would be {plain(price, 8)})", symbol=s
             )
-        signed = qty if buy else -qty
-        fee = qty * price * self.taker_fee
-        cash_after = self.cash - signed * price - fee
+        signed, notional = (qty if buy else -qty), qty * price
+        fee = notional * self.taker_fee
+        cash_after = (self.cash - notional if buy else self.cash + notional) - fee
         new_position = current + signed
         value, gross = self._exposure_cache or self._exposure()
-        abs_new = new_position if new_position >= 0 else -new_position
-        value_after = value + signed * mid
+        abs_new = new_position if new_position >= ZERO else -new_position
+        at_mid = notional if price is mid else qty * mid  # value_after: exactly ``value + signed * mid``
+        value_after = value + at_mid if buy else value - at_mid
         gross_after = gross + (abs_new - abs_current) * mid
         if self._spot:
             if cash_after < 0:
                 raise InsufficientMarginError(
                     f"{s}: buying {plain(qty)} needs {(signed * price + fee):.2f}, cash is {self.cash:.2f}", symbol=s
                 )
-        elif abs_new > abs_current or (new_position and (current > 0) != (new_position > 0)):
+        elif abs_new > abs_current or (new_position and (current > ZERO) != (new_position > ZERO)):
             # the order adds exposure (a close or a reduction is always allowed): check the margin after it
             equity_after = cash_after + value_after
             if gross_after > equity_after * self.max_leverage:
