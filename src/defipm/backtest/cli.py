@@ -351,9 +351,7 @@ def backtest(
         search_opts = _search_options(grid, dict(schedules=schedules, metric=metric, train_fraction=train_fraction,
                                                  walk_forward=walk_forward, workers=workers, ray_address=ray_address))  # fmt: skip
         settings = load_settings(config_file) if config_file is not None else None
-        params = {k: _parse_value(v, f"--param {k}") for k, v in _pairs(param, "--param").items()}
-        kind, params = _oracle_choice(settings, oracle, params)
-        factory = RegistryOracleFactory(kind, params)
+        factory = _oracle_factory(settings, oracle, param)
         venue = venue_options(settings, dict(cash=cash, mode=mode, fee=fee, max_leverage=max_leverage,
                                              slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor))  # fmt: skip
         fills = dict(max_slippage_bps=max_slippage_bps, max_participation=max_participation,
@@ -364,10 +362,16 @@ def backtest(
         if grid:
             _run_search(panel, factory, _grid(grid), config, search_opts, out, json_output)
             return
-        result, html, summary = _run_one(panel, factory, config, params, kind, out, tearsheet)
+        result, html, summary = _run_one(panel, factory, config, factory.params, factory.kind, out, tearsheet)
     except DefipmError as exc:
         raise fail(exc) from None
     _show_one(result, html, summary, json_output)
+
+
+def _oracle_factory(settings: Any, oracle: str | None, param: list[str] | None) -> RegistryOracleFactory:
+    """The oracle replayed: its kind and params from ``--oracle``/``-p`` over the config's (``_oracle_choice``)."""
+    params = {k: _parse_value(v, f"--param {k}") for k, v in _pairs(param, "--param").items()}
+    return RegistryOracleFactory(*_oracle_choice(settings, oracle, params))
 
 
 def _show_one(result: BacktestResult, html: Path, summary: Path, json_output: bool) -> None:

@@ -368,6 +368,29 @@ def _test_every_point(
         fold.out_of_sample = part[points.index(fold.chosen)]
 
 
+def _check_options(train_fraction: float, metric: str, schedules: Sequence[str]) -> None:
+    """Refuse a train share outside (0, 1), an unknown metric or a schedule that does not parse (``ConfigError``)."""
+    if not 0 < train_fraction < 1:
+        raise ConfigError(f"train_fraction must be between 0 and 1, got {train_fraction}")
+    if metric not in HIGHER_IS_BETTER | LOWER_IS_BETTER:
+        known = ", ".join(sorted(HIGHER_IS_BETTER | LOWER_IS_BETTER))
+        raise ConfigError(f"metric {metric!r} is not one of {known}")
+    for s in schedules:
+        parse_schedule(s)
+
+
+def _no_valid_point(points: list[Point], rows: list[dict[str, Any]], start: datetime, end: datetime) -> ConfigError:
+    """The error of a training part on which every grid point failed, grouping the points by their error."""
+    by_error: dict[str, list[str]] = {}
+    for pt, row in zip(points, rows, strict=True):
+        by_error.setdefault(str(row["error"]), []).append(pt.label())
+    reasons = "; ".join(
+        f"{error} ({'every point' if len(labels) == len(points) else 'at ' + ' | '.join(labels)})"
+        for error, labels in by_error.items()
+    )
+    return ConfigError(f"the grid has no valid point on the training part {start} to {end}: {reasons}")
+
+
 def search(
     panel: PricePanel,
     factory: OracleFactory,
@@ -387,13 +410,7 @@ def search(
     runs on a training part (listing why each failed). ``test_every_point`` also runs every grid point on each test
     part (``Fold.test_table``, for the report's side-by-side heatmaps); the choice is still made on training data."""
     cfg = config or BacktestConfig()
-    if not 0 < train_fraction < 1:
-        raise ConfigError(f"train_fraction must be between 0 and 1, got {train_fraction}")
-    if metric not in HIGHER_IS_BETTER | LOWER_IS_BETTER:
-        known = ", ".join(sorted(HIGHER_IS_BETTER | LOWER_IS_BETTER))
-        raise ConfigError(f"metric {metric!r} is not one of {known}")
-    for s in schedules:
-        parse_schedule(s)
+    _check_options(train_fraction, metric, schedules)
     points = [Point(p, s) for p in grid(params) for s in schedules] if schedules else []
     if not points:
         raise ConfigError("the grid is empty: give at least one value per parameter and one schedule")
@@ -408,14 +425,7 @@ def search(
         table = [{"params": pt.params, "schedule": pt.schedule, **row} for pt, row in zip(points, rows, strict=True)]
         valid = [(pt, row) for pt, row in zip(points, rows, strict=True) if "error" not in row]
         if not valid:
-            by_error: dict[str, list[str]] = {}
-            for pt, row in zip(points, rows, strict=True):
-                by_error.setdefault(str(row["error"]), []).append(pt.label())
-            reasons = "; ".join(
-                f"{error} ({'every point' if len(labels) == len(points) else 'at ' + ' | '.join(labels)})"
-                for error, labels in by_error.items()
-            )
-            raise ConfigError(f"the grid has no valid point on the training part {tr0} to {tr1}: {reasons}")
+            raise _no_valid_point(points, rows, tr0, tr1)
         best_pt, best_row = max(valid, key=lambda item: metric_score(item[1], metric))
         folds.append(Fold((tr0, tr1), (te0, te1), best_pt, best_row, {}, table))
         chosen_jobs.append((best_pt, te0, te1))

@@ -393,7 +393,8 @@ class PaperVenue(Venue):
             self._exposure_cache = _value_and_gross(map(mul, positions.values(), marks))
         return self._exposure_cache
 
-    def _fill(self, order: Order) -> Fill:
+    def _fillable_mid(self, order: Order) -> Decimal:
+        """The mid ``order`` fills around; refuses an unpriced or stale symbol and an order type paper lacks."""
         s = order.symbol
         mid = self._quoted.get(s)
         if mid is None:
@@ -408,9 +409,14 @@ class PaperVenue(Venue):
                 self._check_fresh()
             except MissingPriceError as exc:
                 raise OrderRejectedError(f"{s}: {exc}", symbol=s) from None
-        order_type = order.order_type
-        if order_type is _LIMIT or order_type is _STOP:
+        if order.order_type is _LIMIT or order.order_type is _STOP:
             raise OrderRejectedError(f"{s}: the paper venue only takes market and IOC orders", symbol=s)
+        return mid
+
+    def _fill(self, order: Order) -> Fill:
+        s = order.symbol
+        mid = self._fillable_mid(order)
+        order_type = order.order_type
         qty = order.quantity
         buy = order.side is _BUY
         current = self.positions.get(s, ZERO)
