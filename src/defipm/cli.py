@@ -3,7 +3,6 @@ sub-commands of the other parts (backtest, classify, numerai, chain, arb, hl-sim
 
 from __future__ import annotations
 
-import importlib
 import signal
 import threading
 from collections.abc import Callable
@@ -17,8 +16,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from defipm.cli_commands import register as register_commands
 from defipm.cli_errors import err_console, fail, print_error
-from defipm.config import DEFAULT_CONFIG, EXAMPLE_CONFIG, load_settings
+from defipm.cli_mount import LazyGroup
+from defipm.cli_mount import bind_missing as _bind_missing  # noqa: F401  (tests build a placeholder with it)
+from defipm.config_file import DEFAULT_CONFIG
 from defipm.core.errors import DefipmError, PortfolioLockedError
 from defipm.core.reports import CycleReport
 
@@ -27,6 +29,7 @@ app = typer.Typer(
     help="Run crypto portfolios on decentralized exchanges: Oracle -> PortfolioManager -> venue.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
 console = Console()
 
@@ -43,6 +46,13 @@ def _environment() -> None:
         check_environment(Settings)
     except DefipmError as exc:
         raise fail(exc) from None
+
+
+def load_settings(path: Path, **options: Any) -> Any:
+    """``defipm.config.load_settings``, imported when a command needs it (not for ``--help``)."""
+    from defipm.config import load_settings as load
+
+    return load(path, **options)
 
 
 _opened: list[Any] = []
@@ -99,19 +109,6 @@ def print_cycles(reports: list[CycleReport], title: str = "Cycles", *, errors: b
         lines += [f"error: {r.error}"] if r.error and errors else []
         for line in lines:
             console.print(f"  {r.timestamp:%y-%m-%d %H:%M}  {escape(line)}", highlight=False, soft_wrap=True)
-
-
-# -- init ----------------------------------------------------------------------------------------------------
-@app.command()
-def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the config.")] = DEFAULT_CONFIG,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
-) -> None:
-    """Write a commented example config (paper venue, synthetic market)."""
-    if path.exists() and not force:
-        raise fail(FileExistsError(f"{path} exists (use --force to overwrite)"))
-    path.write_text(EXAMPLE_CONFIG)
-    console.print(f"wrote {path}: edit it, then run [bold]defipm rebalance -c {path}[/]")
 
 
 # -- demo ----------------------------------------------------------------------------------------------------
@@ -460,16 +457,11 @@ def _move_cash(amount: str, config: Path, *, deposit: bool) -> None:
     console.print(f"{'deposited' if deposit else 'withdrew'} {amount}; equity {_money(portfolio.venue.get_equity())}")
 
 
+register_commands(app)  # init, data download, list (defipm.cli_commands)
+
+
 # -- sub-commands of the other parts ---------------------------------------------------------------------------
-SUBAPPS = {
-    "backtest": ("defipm.backtest.cli", "backtest"),
-    "classify": ("defipm.classify.cli", "backtest"),
-    "numerai": ("defipm.oracles.numerai_cli", "numerai"),
-    "chain": ("defipm.chain.cli", "chain"),
-    "arb": ("defipm.arb.cli", "arb"),
-    "hl-sim": ("defipm.venues.hyperliquid.cli", "hyperliquid"),
-    "serve": ("defipm.service.cli", "service"),
-}
+# mounted lazily by ``defipm.cli_mount.LazyGroup`` (the app's group class): imported only when used
 
 
 MODULE_EXTRAS = {
@@ -479,41 +471,6 @@ MODULE_EXTRAS = {
     "sse_starlette": "service", "jinja2": "service", "skfolio": "allocation",
 }  # fmt: skip
 """Optional modules and the extra that installs each, for one-line "needs the X extra" errors."""
-
-
-def _bind_missing(extra: str, module: str) -> Callable[..., None]:
-    """A placeholder command for a part whose optional dependencies are not installed."""
-
-    def missing_extra(ctx: typer.Context) -> None:
-        raise fail(ModuleNotFoundError(f"`defipm {ctx.info_name}` needs {module}: pip install 'defipm[{extra}]'"))
-
-    return missing_extra
-
-
-def _mount_subapps() -> None:
-    for name, (module_name, extra) in SUBAPPS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            missing = exc.name or "a dependency"
-            if missing.startswith("defipm"):
-                continue
-
-            app.command(
-                name,
-                help=f"(needs the {extra} extra: pip install 'defipm[{extra}]')",
-                context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-                add_help_option=False,
-            )(_bind_missing(extra, missing))
-            continue
-        sub = getattr(module, "app", None)
-        if isinstance(sub, typer.Typer):
-            app.add_typer(sub, name=name)
-        elif callable(getattr(module, name.replace("-", "_"), None)):
-            app.command(name)(getattr(module, name.replace("-", "_")))
-
-
-_mount_subapps()
 
 
 def main() -> None:
