@@ -13,9 +13,9 @@ import importlib
 from collections.abc import Callable
 from typing import NamedTuple
 
-import click
 import typer
-from typer.core import TyperGroup
+from typer import _click as click  # typer 0.29 vendors click: its classes, not the click package's
+from typer.core import TyperCommand, TyperGroup
 
 from defipm.cli_errors import fail
 
@@ -105,7 +105,7 @@ class LazyGroup(TyperGroup):
             return super().get_command(ctx, cmd_name)
         if ctx.resilient_parsing:  # shell completion needs the real parameters
             return self._load(cmd_name)
-        return click.Command(cmd_name, help=SUBAPPS[cmd_name].help)  # a listing: the short help only
+        return TyperCommand(cmd_name, help=SUBAPPS[cmd_name].help)  # a listing: the short help only
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]

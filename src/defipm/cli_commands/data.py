@@ -65,7 +65,7 @@ def _download(
     from defipm.venues.hyperliquid.config import HyperliquidConfig
     from defipm.venues.hyperliquid.history import store_history
 
-    config = HyperliquidConfig(network=network, allow_mainnet=True, base_url=base_url)  # reads only: no key
+    config = HyperliquidConfig(network=network, allow_mainnet=True, base_url=base_url)  # type: ignore[arg-type]  # checked above; reads only: no key
     client = HyperliquidClient(config)
     listed = {a["name"] for a in client.meta.get("universe", [])}
     unknown = [c for c in coins if c not in listed]
