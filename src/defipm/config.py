@@ -24,15 +24,14 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from defipm.config_file import DEFAULT_CONFIG
 from defipm.config_schema import MAX_LEVERAGE, ConfigModel, Seed, mark_booleans, problems, strict_json
+from defipm.config_templates import EXAMPLE_CONFIG  # noqa: F401  (re-exported)
 from defipm.core.errors import ConfigError
 from defipm.core.orders import OrderType
 from defipm.core.planner import PlannerConfig
 from defipm.core.risk import RiskLimits
 from defipm.environment import check_environment, setting_variables
-
-from defipm.config_file import DEFAULT_CONFIG
-from defipm.config_templates import EXAMPLE_CONFIG  # noqa: F401  (re-exported)
 
 
 class ComponentSettings(ConfigModel):
