@@ -17,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from defipm.cli_commands import register as register_commands
+from defipm.cli_commands.run_schedule import parse_interval, parse_run_schedule  # noqa: F401
 from defipm.cli_errors import err_console, fail, print_error
 from defipm.cli_mount import LazyGroup
 from defipm.cli_mount import bind_missing as _bind_missing  # noqa: F401  (tests build a placeholder with it)
@@ -229,45 +230,27 @@ def rebalance(config: ConfigOption = DEFAULT_CONFIG, mainnet: MainnetOption = Fa
         raise typer.Exit(code=2)
 
 
-SHORTEST_INTERVAL = timedelta(milliseconds=10)
-LONGEST_INTERVAL = timedelta(days=366)
-
-
-def parse_interval(text: str) -> timedelta:
-    """``--every``: a duration in the one grammar (``defipm.core.schedule``: ``30s``, ``30m``, ``1h``, ``1d``) from
-    10 ms to a year (a longer wait is a mistake, a shorter one a busy loop). The other schedule spellings
-    (``daily@18:15``, ``weekly@mon@00:00``, ``5bars``) are refused by name: cycles here are a duration apart."""
-    from defipm.core.errors import ConfigError
-    from defipm.core.schedule import Every, parse_duration, parse_schedule
-
-    try:
-        schedule = parse_schedule(text)
-    except ConfigError:
-        schedule = None
-    if schedule is not None and not isinstance(schedule, Every):
-        raise typer.BadParameter(
-            f"--every {text!r}: {schedule.describe()} is a backtest schedule; defipm run takes a duration "
-            "(e.g. 30m, 1h, 1d)"
-        )
-    try:
-        return parse_duration(text, "--every", shortest=SHORTEST_INTERVAL, longest=LONGEST_INTERVAL)
-    except ConfigError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
 @app.command()
 @guarded
 def run(
     config: ConfigOption = DEFAULT_CONFIG,
-    every: Annotated[str, typer.Option("--every", help="Time between cycles, e.g. 30m, 1h, 1d.")] = "1h",
+    every: Annotated[
+        str,
+        typer.Option(
+            "--every",
+            help="Schedule on the UTC clock: a duration (30m, 1h: on the hour, 1d), daily@18:15, 3d@18:15 "
+            "(every 3 days), weekly@mon@09:00.",
+        ),
+    ] = "1h",
     max_cycles: Annotated[int | None, typer.Option(min=1, help="Stop after this many cycles.")] = None,
     mainnet: MainnetOption = False,
     metrics_port: Annotated[
         int | None, typer.Option(min=1, max=65535, help="Serve this run's Prometheus /metrics on 127.0.0.1:PORT.")
     ] = None,
 ) -> None:
-    """Run cycles on a schedule. Ctrl-C or SIGTERM stops cleanly between cycles."""
-    interval = parse_interval(every)
+    """Run a cycle now, then on the schedule's clock times (the next one is shown). Ctrl-C or SIGTERM stops
+    cleanly between cycles."""
+    schedule = parse_run_schedule(every)
     portfolio = _open(config, mainnet)
     if metrics_port is not None:
         from defipm.service.exporter import serve_run_metrics
@@ -294,8 +277,10 @@ def run(
             done += 1
             if max_cycles is not None and done >= max_cycles:
                 break
-            wait = interval.total_seconds() - (datetime.now(UTC) - started).total_seconds()
-            stop.wait(max(wait, 0.0))
+            now = datetime.now(UTC)
+            due = schedule.next_time(now)
+            console.print(f"next cycle {due:%Y-%m-%d %H:%M:%S} UTC ({schedule.describe()})", highlight=False)
+            stop.wait(max((due - now).total_seconds(), 0.0))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
