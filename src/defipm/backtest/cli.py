@@ -23,6 +23,7 @@ from rich.table import Table
 
 from defipm.backtest.config import BacktestConfig, CostModel, FieldError, bounded
 from defipm.backtest.engine import BacktestResult, run_backtest
+from defipm.backtest.output import report_folder
 from defipm.backtest.report import finite_json, summary_table, write_html, write_json
 from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, search
 from defipm.cli_errors import fail
@@ -187,7 +188,11 @@ TrainOption = Annotated[float | None, typer.Option(help="Search: chronological t
 FoldsOption = Annotated[int | None, typer.Option(help="Search: number of walk-forward folds.")]
 WorkersOption = Annotated[int | None, typer.Option(min=1, help="Search: local processes (1 = inline).")]
 RayOption = Annotated[str | None, typer.Option(help="Search: Ray cluster address ('local' to start one).")]
-OutOption = Annotated[Path, typer.Option(help="Folder for report.html and summary.json.")]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(help="Folder for report.html and summary.json (default: a new reports/backtest-<UTC time>)."),
+]
+OverwriteOption = Annotated[bool, typer.Option(help="Replace a report already in --out.")]
 BandOption = Annotated[
     float | None, typer.Option(help="No-trade band as a share of equity (default: the config's, or 0).")
 ]
@@ -226,7 +231,8 @@ def backtest(
     walk_forward: FoldsOption = None,
     workers: WorkersOption = None,
     ray_address: RayOption = None,
-    out: OutOption = Path("reports/backtest"),
+    out: OutOption = None,
+    overwrite: OverwriteOption = False,
     band: BandOption = None,
     config_file: ConfigFileOption = None,
 ) -> None:
@@ -249,14 +255,17 @@ def backtest(
                 start=utc_datetime(start, "--start"), end=utc_datetime(end, "--end"), benchmark=_benchmark(benchmark),
                 benchmark_bar_label=_bar_label(bar_label), **_trade_settings(settings, band),
             )  # fmt: skip
+        folder = report_folder(out, overwrite=overwrite, prefix="search" if grid else "backtest")  # before the run
         panel = _load_panel(data, symbols, bar_label, interval)
         if grid:
-            _run_search(panel, factory, _grid(grid), config, search_opts, out)
+            _run_search(panel, factory, _grid(grid), config, search_opts, folder)
             return
-        result, html, summary = _run_one(panel, factory, config, params, kind, out)
+        result = _run_one(panel, factory, config, params, kind)
+        console.print(summary_table(result))  # before the files: a failed write loses nothing on screen
+        html = _write(write_html, result, folder / "report.html")
+        summary = _write(write_json, result, folder / "summary.json")
     except DefipmError as exc:
         raise fail(exc) from None
-    console.print(summary_table(result))
     console.print(f"report: {html}\nsummary: {summary}")
 
 
@@ -295,15 +304,14 @@ def _benchmark(text: str) -> str | None:
 
 def _run_one(
     panel: PricePanel, factory: RegistryOracleFactory, config: BacktestConfig, params: dict[str, Any], kind: str,
-    out: Path,
-) -> tuple[BacktestResult, Path, Path]:  # fmt: skip
-    """One replay with a progress bar; the result and where its report and summary were written."""
+) -> BacktestResult:  # fmt: skip
+    """One replay with a progress bar."""
     with _progress() as bar:
         task = bar.add_task(f"backtest {kind}", total=len(panel))
         result = run_backtest(
             panel, factory, config, params=params, progress=lambda d, n: bar.update(task, completed=d, total=n)
         )
-    return result, _write(write_html, result, out / "report.html"), _write(write_json, result, out / "summary.json")
+    return result
 
 
 def _write(writer: Callable[[Any, Path], Path], what: Any, target: Path) -> Path:
