@@ -119,9 +119,12 @@ def demo(
     cycles: Annotated[int, typer.Option(min=1, max=1000, help="Number of rebalancing cycles.")] = 6,
     assets: Annotated[int, typer.Option(min=2, max=500, help="Number of synthetic assets.")] = 8,
     seed: Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Seed of the synthetic market.")] = 7,
-    database: Annotated[str | None, typer.Option(help="Store URL (default: a temporary SQLite file).")] = None,
+    database: Annotated[str | None, typer.Option("--db", help="Store URL (default: a temporary SQLite file).")] = None,
+    old_database: Annotated[str | None, typer.Option("--database", hidden=True, help="Renamed --db.")] = None,
 ) -> None:
     """Offline demo: a SYNTHETIC market, the paper venue, a long/short portfolio, a few daily cycles."""
+    if old_database is not None:  # one option name per concept: --db, as defipm serve
+        raise typer.BadParameter("--database is now --db (the store URL, as in defipm serve --db)")
     import tempfile
 
     from defipm.data.feeds import SyntheticFeed
@@ -419,14 +422,20 @@ def _amount(text: str) -> Decimal:
 
 @app.command()
 @guarded
-def deposit(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
+def deposit(
+    amount: Annotated[str, typer.Argument(help="Quote currency to add (a positive decimal).")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
     """Deposit quote currency into the account (recorded as a flow, not profit)."""
     _move_cash(amount, config, deposit=True)
 
 
 @app.command()
 @guarded
-def withdraw(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
+def withdraw(
+    amount: Annotated[str, typer.Argument(help="Quote currency to take out (a positive decimal).")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
     """Withdraw quote currency from the account (recorded as a flow)."""
     _move_cash(amount, config, deposit=False)
 
