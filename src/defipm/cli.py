@@ -18,11 +18,12 @@ from rich.table import Table
 
 from defipm.cli_commands import register as register_commands
 from defipm.cli_commands.run_schedule import parse_interval, parse_run_schedule  # noqa: F401
+from defipm.cli_commands.stored_status import print_stored_status, recent_cycles_table
 from defipm.cli_errors import err_console, fail, print_error
 from defipm.cli_mount import LazyGroup
 from defipm.cli_mount import bind_missing as _bind_missing  # noqa: F401  (tests build a placeholder with it)
 from defipm.config_file import DEFAULT_CONFIG
-from defipm.core.errors import DefipmError, PortfolioLockedError
+from defipm.core.errors import DefipmError, PortfolioLockedError, VenueUnavailableError
 from defipm.core.reports import CycleReport
 
 app = typer.Typer(
@@ -301,7 +302,11 @@ def status(
     from defipm.core.performance import time_weighted_return
     from defipm.store.lock import lock_holder
 
-    portfolio = _open(config, allow_mainnet=True, lock=False)  # read-only
+    try:
+        portfolio = _open(config, allow_mainnet=True, lock=False)  # read-only
+    except VenueUnavailableError as exc:  # the venue is down: the stored state, and a line saying so
+        print_stored_status(console, config, cycles, exc)
+        return
     store, run_name = portfolio.store, portfolio.settings.run
     recent = store.recent_cycles(run_name, cycles)
     latest_target = store.targets_of(recent[0].id) if recent else {}
@@ -327,19 +332,7 @@ def status(
     holder = lock_holder(store, run_name)
     if holder is not None:
         console.print(f"running: {escape(holder.describe())}", highlight=False)
-    recent_table = Table(title="Recent cycles")
-    for col in ("time (UTC)", "status", "equity", "fees", "turnover", "error"):
-        recent_table.add_column(col)
-    for c in recent:
-        recent_table.add_row(
-            c.timestamp.strftime("%Y-%m-%d %H:%M"),
-            c.status,
-            _money(c.equity),
-            _money(c.fees),
-            f"{c.turnover:.1%}" if c.turnover is not None else "-",
-            (c.error or "")[:60],
-        )
-    console.print(recent_table)
+    console.print(recent_cycles_table(recent))
 
 
 @app.command("kill-switch")
