@@ -4,6 +4,7 @@ sub-commands of the other parts (backtest, classify, numerai, chain, arb, hl-sim
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from defipm.cli_commands import register as register_commands
+from defipm.cli_commands.plan_view import print_plan
 from defipm.cli_commands.run_schedule import parse_interval, parse_run_schedule  # noqa: F401
 from defipm.cli_commands.stored_status import print_stored_status, recent_cycles_table
 from defipm.cli_errors import err_console, fail, print_error
@@ -218,11 +220,27 @@ def _open(config: Path, allow_mainnet: bool = False, *, lock: bool = True) -> An
 
 @app.command()
 @guarded
-def rebalance(config: ConfigOption = DEFAULT_CONFIG, mainnet: MainnetOption = False) -> None:
-    """Run one cycle now: weights from the oracle, risk checks, orders on the venue."""
+def rebalance(
+    config: ConfigOption = DEFAULT_CONFIG,
+    mainnet: MainnetOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan (orders, costs, skips); send nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation in a terminal.")] = False,
+) -> None:
+    """Run one cycle now: weights from the oracle, risk checks, orders on the venue. In a terminal the plan is
+    shown first and sent once confirmed (--yes skips the question)."""
     portfolio = _open(config, mainnet)
     if portfolio.market_label:
         console.print(f"[yellow]prices: {portfolio.market_label}[/]")
+    if dry_run or (not yes and sys.stdin.isatty()):
+        preview, plan = portfolio.manager.plan_cycle()
+        print_plan(console, portfolio, preview, plan)
+        if dry_run:
+            return
+        if plan.orders and not typer.confirm("send these orders?", default=False):
+            console.print("nothing sent")
+            return
     report = portfolio.manager.manage_portfolio()
     print_cycles([report], errors=False)  # the error goes to stderr below, with the cycle's status
     console.print(positions_table(portfolio.venue, report))
