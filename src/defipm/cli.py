@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +18,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from defipm.cli_commands import register as register_commands
-from defipm.cli_commands.plan_view import print_plan
 from defipm.cli_commands.run_schedule import parse_interval, parse_run_schedule  # noqa: F401
 from defipm.cli_commands.stored_status import print_stored_status, recent_cycles_table
 from defipm.cli_errors import err_console, fail, print_error
@@ -26,7 +25,9 @@ from defipm.cli_mount import LazyGroup
 from defipm.cli_mount import bind_missing as _bind_missing  # noqa: F401  (tests build a placeholder with it)
 from defipm.config_file import DEFAULT_CONFIG
 from defipm.core.errors import DefipmError, PortfolioLockedError, VenueUnavailableError
-from defipm.core.reports import CycleReport
+
+if TYPE_CHECKING:
+    from defipm.core.reports import CycleReport
 
 app = typer.Typer(
     name="defipm",
@@ -34,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     cls=LazyGroup,
+    rich_markup_mode=None,  # plain help: rich's help renderer (markdown and all) costs more than the rest of start-up
 )
 console = Console()
 
@@ -234,6 +236,8 @@ def rebalance(
     if portfolio.market_label:
         console.print(f"[yellow]prices: {portfolio.market_label}[/]")
     if dry_run or (not yes and sys.stdin.isatty()):
+        from defipm.cli_commands.plan_view import print_plan
+
         preview, plan = portfolio.manager.plan_cycle()
         print_plan(console, portfolio, preview, plan)
         if dry_run:

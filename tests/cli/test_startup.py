@@ -67,3 +67,16 @@ def test_completion_sees_a_part_s_real_options():
     with click.Context(group, resilient_parsing=True) as ctx:
         command = group.get_command(ctx, "backtest")
     assert command is not None and any("--data" in p.opts for p in command.params)
+
+
+def test_a_hyperliquid_rebalance_imports_no_data_library():
+    """What ``defipm rebalance`` on Hyperliquid imports: the SDK and SQLAlchemy, not NumPy, pandas, DuckDB or web3
+    (the paper venue, which needs NumPy, is imported only for a paper config)."""
+    pytest.importorskip("hyperliquid")
+    modules = imported_by(
+        "-c",
+        "import defipm.cli, defipm.config, defipm.assembly, defipm.manager, defipm.store, defipm.oracles.static, "
+        "defipm.venues.hyperliquid.venue",
+    )
+    assert "hyperliquid" in modules
+    assert not modules & {"numpy", "pandas", "duckdb", "web3", "plotly"}, sorted(modules)
