@@ -260,12 +260,16 @@ def backtest(
         if grid:
             _run_search(panel, factory, _grid(grid), config, search_opts, folder)
             return
-        result = _run_one(panel, factory, config, params, kind)
-        console.print(summary_table(result))  # before the files: a failed write loses nothing on screen
-        html = _write(write_html, result, folder / "report.html")
-        summary = _write(write_json, result, folder / "summary.json")
+        _report(_run_one(panel, factory, config, params, kind), folder)
     except DefipmError as exc:
         raise fail(exc) from None
+
+
+def _report(result: BacktestResult, folder: Path) -> None:
+    """The summary on screen first (a failed write then loses nothing), then the report files."""
+    console.print(summary_table(result))
+    html = _write(write_html, result, folder / "report.html")
+    summary = _write(write_json, result, folder / "summary.json")
     console.print(f"report: {html}\nsummary: {summary}")
 
 
