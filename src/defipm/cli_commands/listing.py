@@ -49,6 +49,7 @@ def _venue_symbols(config: Path) -> list[str]:
 
     portfolio: Any = build_portfolio(load_settings(config), allow_mainnet=True, lock=False)
     try:
+        portfolio.venue.refresh()  # a paper venue reads its feed here, as a cycle does
         return sorted(portfolio.venue.get_universe())
     finally:
         portfolio.close()
