@@ -129,16 +129,16 @@ database = "sqlite:///defipm-uni.db"
 [oracle]
 kind = "static"
 [oracle.params]
-weights = { WETH = 0.5, USDC = 0.5 }
+weights = { USDC = 0.5 }             # the rest stays in the base token, WETH
 
 [venue]
 kind = "uniswap"                   # the key: DEFIPM_PRIVATE_KEY (never in this file)
 [venue.params]
-rpc_url = "http://127.0.0.1:8545"  # `defipm chain up` prints the URL and the addresses below
+rpc_url = "http://127.0.0.1:8545"  # replace with what `defipm chain up` prints (or --write-json): this URL,
 base_token = "WETH"
-tokens = { WETH = "0x0000000000000000000000000000000000000001", USDC = "0x0000000000000000000000000000000000000002" }
+tokens = { WETH = "0x0000000000000000000000000000000000000001", USDC = "0x0000000000000000000000000000000000000002" }  # these
 factory = "0x0000000000000000000000000000000000000003"
-swap_router = "0x0000000000000000000000000000000000000004"
+swap_router = "0x0000000000000000000000000000000000000004"  # and these addresses (placeholders until then)
 """
     + _LIMITS
 )
