@@ -4,8 +4,10 @@ pieces by hand instead."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from defipm.config import Settings
 from defipm.core.errors import ConfigError
@@ -15,7 +17,17 @@ from defipm.registry import BuildContext, ComponentSpec, oracle_spec, venue_spec
 from defipm.store.database import Store
 from defipm.store.lock import RunLock
 from defipm.venues.base import Venue
-from defipm.venues.paper.venue import PaperVenue
+
+if TYPE_CHECKING:
+    from defipm.venues.paper.venue import PaperVenue
+
+
+def is_paper(cls: type) -> bool:
+    """Whether ``cls`` is the paper venue or a subclass, without importing it (and NumPy) for other venues: a
+    subclass of ``PaperVenue`` can only exist once its module was imported."""
+    paper = sys.modules.get("defipm.venues.paper.venue")
+    return paper is not None and issubclass(cls, paper.PaperVenue)
+
 
 PAPER_TRADING_MAX_PRICE_AGE = 300.0
 """Seconds a live paper quote may be old before the venue refreshes it or refuses to trade on it."""
@@ -121,7 +133,7 @@ def _checked_components(settings: Settings) -> tuple[ComponentSpec[Venue], Compo
         params.setdefault("account", settings.run)
     venue_plan = venue_spec(settings.venue.kind, params)
     oracle_plan = oracle_spec(settings.oracle.kind, settings.oracle.params)
-    if not issubclass(venue_plan.cls, PaperVenue) and "market" in settings.model_fields_set:
+    if not is_paper(venue_plan.cls) and "market" in settings.model_fields_set:
         raise ConfigError(
             f"market: only the paper venue reads [market], not {settings.venue.kind!r}: remove the section (or its "
             "DEFIPM_MARKET variables)"
@@ -142,7 +154,7 @@ def _assemble(
     venue = venue_plan.build(context)
     if connect:
         venue.connect()
-    label = attach_paper_feed(venue, settings) if isinstance(venue, PaperVenue) else None
+    label = attach_paper_feed(venue, settings) if is_paper(type(venue)) else None  # type: ignore[arg-type]
     manager = PortfolioManager(
         oracle,
         venue,

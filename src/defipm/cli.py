@@ -4,7 +4,6 @@ are installed."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import sys
@@ -20,11 +19,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from defipm.cli_commands import register as register_commands
+from defipm.cli_commands.run_schedule import parse_interval, parse_run_schedule  # noqa: F401
+from defipm.cli_commands.stored_status import print_stored_status, recent_cycles_table
 from defipm.cli_errors import EXIT_FAILURE, EXIT_HALTED, err_console, fail, print_error
+from defipm.cli_mount import LazyGroup
+from defipm.cli_mount import bind_missing as _bind_missing  # noqa: F401  (tests build a placeholder with it)
 from defipm.cli_output import configure_logging, cycle_line, cycle_record, print_json, show_version
-from defipm.config import DEFAULT_CONFIG, EXAMPLE_CONFIG, load_settings
+from defipm.config_file import DEFAULT_CONFIG
 from defipm.core.amounts import format_amount
-from defipm.core.errors import DefipmError, PortfolioLockedError
+from defipm.core.errors import DefipmError, PortfolioLockedError, VenueUnavailableError
 from defipm.core.reports import CycleReport
 from defipm.extras import install_hint
 
@@ -35,6 +39,8 @@ app = typer.Typer(
     help="Run crypto portfolios on decentralized exchanges: Oracle -> PortfolioManager -> venue.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
+    rich_markup_mode=None,  # plain help: rich's help renderer (markdown and all) costs more than the rest of start-up
 )
 console = Console()
 
@@ -64,6 +70,13 @@ def _environment(
         check_environment(Settings)
     except DefipmError as exc:
         raise fail(exc) from None
+
+
+def load_settings(path: Path, **options: Any) -> Any:
+    """``defipm.config.load_settings``, imported when a command needs it (not for ``--help``)."""
+    from defipm.config import load_settings as load
+
+    return load(path, **options)
 
 
 _opened: list[Any] = []
@@ -122,19 +135,6 @@ def print_cycles(reports: list[CycleReport], title: str = "Cycles", *, errors: b
             console.print(f"  {r.timestamp:%y-%m-%d %H:%M}  {escape(line)}", highlight=False, soft_wrap=True)
 
 
-# -- init ----------------------------------------------------------------------------------------------------
-@app.command()
-def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the config.")] = DEFAULT_CONFIG,
-    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
-) -> None:
-    """Write a commented example config (paper venue, synthetic market)."""
-    if path.exists() and not force:
-        raise fail(FileExistsError(f"{path} exists (use --force to overwrite)"))
-    path.write_text(EXAMPLE_CONFIG)
-    console.print(f"wrote {path}: edit it, then run [bold]defipm rebalance -c {path}[/]")
-
-
 # -- demo ----------------------------------------------------------------------------------------------------
 @app.command()
 @guarded
@@ -142,9 +142,12 @@ def demo(
     cycles: Annotated[int, typer.Option(min=1, max=1000, help="Number of rebalancing cycles.")] = 6,
     assets: Annotated[int, typer.Option(min=2, max=500, help="Number of synthetic assets.")] = 8,
     seed: Annotated[int, typer.Option(min=0, max=2**63 - 1, help="Seed of the synthetic market.")] = 7,
-    database: Annotated[str | None, typer.Option(help="Store URL (default: a temporary SQLite file).")] = None,
+    database: Annotated[str | None, typer.Option("--db", help="Store URL (default: a temporary SQLite file).")] = None,
+    old_database: Annotated[str | None, typer.Option("--database", hidden=True, help="Renamed --db.")] = None,
 ) -> None:
     """Offline demo: a SYNTHETIC market, the paper venue, a long/short portfolio, a few daily cycles."""
+    if old_database is not None:  # one option name per concept: --db, as defipm serve
+        raise typer.BadParameter("--database is now --db (the store URL, as in defipm serve --db)")
     import tempfile
 
     from defipm.data.feeds import SyntheticFeed
@@ -237,12 +240,31 @@ def _open(config: Path, allow_mainnet: bool = False, *, lock: bool = True) -> An
 
 @app.command()
 @guarded
-def rebalance(config: ConfigOption = DEFAULT_CONFIG, mainnet: MainnetOption = False, json: JsonOption = False) -> None:
-    """Run one cycle now: weights from the oracle, risk checks, orders on the venue. Exit code 0 when it traded,
-    3 when trading is halted, 1 when it failed or was rejected."""
+def rebalance(
+    config: ConfigOption = DEFAULT_CONFIG,
+    mainnet: MainnetOption = False,
+    json: JsonOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan (orders, costs, skips); send nothing.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation in a terminal.")] = False,
+) -> None:
+    """Run one cycle now: weights from the oracle, risk checks, orders on the venue. In a terminal the plan is
+    shown first and sent once confirmed (--yes skips the question). Exit code 0 when it traded, 3 when trading is
+    halted, 1 when it failed or was rejected."""
     portfolio = _open(config, mainnet)
     if portfolio.market_label and not json:
         console.print(f"[yellow]prices: {portfolio.market_label}[/]")
+    if dry_run or (not yes and sys.stdin.isatty()):
+        from defipm.cli_commands.plan_view import print_plan
+
+        preview, plan = portfolio.manager.plan_cycle()
+        print_plan(console, portfolio, preview, plan)
+        if dry_run:
+            return
+        if plan.orders and not typer.confirm("send these orders?", default=False):
+            console.print("nothing sent")
+            return
     report = portfolio.manager.manage_portfolio()
     if json:
         print_json(cycle_record(report) | {"positions": positions_record(portfolio.venue)})
@@ -280,37 +302,18 @@ def positions_record(venue: Any) -> dict[str, Any]:
     }
 
 
-SHORTEST_INTERVAL = timedelta(milliseconds=10)
-LONGEST_INTERVAL = timedelta(days=366)
-
-
-def parse_interval(text: str) -> timedelta:
-    """``--every``: a duration in the one grammar (``defipm.core.schedule``: ``30s``, ``30m``, ``1h``, ``1d``) from
-    10 ms to a year (a longer wait is a mistake, a shorter one a busy loop). The other schedule spellings
-    (``daily@18:15``, ``weekly@mon@00:00``, ``5bars``) are refused by name: cycles here are a duration apart."""
-    from defipm.core.errors import ConfigError
-    from defipm.core.schedule import Every, parse_duration, parse_schedule
-
-    try:
-        schedule = parse_schedule(text)
-    except ConfigError:
-        schedule = None
-    if schedule is not None and not isinstance(schedule, Every):
-        raise typer.BadParameter(
-            f"--every {text!r}: {schedule.describe()} is a backtest schedule; defipm run takes a duration "
-            "(e.g. 30m, 1h, 1d)"
-        )
-    try:
-        return parse_duration(text, "--every", shortest=SHORTEST_INTERVAL, longest=LONGEST_INTERVAL)
-    except ConfigError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
 @app.command()
 @guarded
 def run(
     config: ConfigOption = DEFAULT_CONFIG,
-    every: Annotated[str, typer.Option("--every", help="Time between cycles, e.g. 30m, 1h, 1d.")] = "1h",
+    every: Annotated[
+        str,
+        typer.Option(
+            "--every",
+            help="Schedule on the UTC clock: a duration (30m, 1h: on the hour, 1d), daily@18:15, 3d@18:15 "
+            "(every 3 days), weekly@mon@09:00.",
+        ),
+    ] = "1h",
     max_cycles: Annotated[int | None, typer.Option(min=1, help="Stop after this many cycles.")] = None,
     mainnet: MainnetOption = False,
     metrics_port: Annotated[
@@ -318,9 +321,10 @@ def run(
     ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Run cycles on a schedule. Ctrl-C or SIGTERM stops cleanly between cycles. Tables on a terminal; one line per
-    cycle otherwise (or JSON lines with --json). Exit code: that of the last cycle (0 traded, 3 halted, 1 failed)."""
-    interval = parse_interval(every)
+    """Run a cycle now, then on the schedule's clock times (the next one is shown). Ctrl-C or SIGTERM stops
+    cleanly between cycles. Tables on a terminal; one line per cycle otherwise (or JSON lines with --json). Exit
+    code: that of the last cycle (0 traded, 3 halted, 1 failed)."""
+    schedule = parse_run_schedule(every)
     portfolio = _open(config, mainnet)
     if metrics_port is not None:
         from defipm.service.exporter import serve_run_metrics
@@ -338,11 +342,10 @@ def run(
         while not stop.is_set():
             started = datetime.now(UTC)
             last = max_cycles is not None and done + 1 >= max_cycles
-            next_at = None if last else started + interval
             try:  # a venue or price failure comes back as a FAILED report; anything else skips this cycle only
                 report = portfolio.manager.manage_portfolio(started)
                 code = cycle_exit_code(report)
-                show_cycle(report, done + 1, next_at, as_json=json)
+                show_cycle(report, done + 1, None if last else schedule.next_time(datetime.now(UTC)), as_json=json)
             except PortfolioLockedError:
                 raise  # another process took this portfolio over: stop, never trade beside it
             except (DefipmError, ValueError, ArithmeticError) as exc:
@@ -352,8 +355,8 @@ def run(
             done += 1
             if last:
                 break
-            wait = interval.total_seconds() - (datetime.now(UTC) - started).total_seconds()
-            stop.wait(max(wait, 0.0))
+            now = datetime.now(UTC)
+            stop.wait(max((schedule.next_time(now) - now).total_seconds(), 0.0))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -391,7 +394,11 @@ def status(
     from defipm.core.performance import time_weighted_return
     from defipm.store.lock import lock_holder
 
-    portfolio = _open(config, allow_mainnet=True, lock=False)  # read-only
+    try:
+        portfolio = _open(config, allow_mainnet=True, lock=False)  # read-only
+    except VenueUnavailableError as exc:  # the venue is down: the stored state, and a line saying so
+        print_stored_status(console, config, cycles, exc)
+        return
     store, run_name = portfolio.store, portfolio.settings.run
     recent = store.recent_cycles(run_name, cycles)
     latest_target = store.targets_of(recent[0].id) if recent else {}
@@ -431,23 +438,6 @@ def status(
     if holder is not None:
         console.print(f"running: {escape(holder.describe())}", highlight=False)
     console.print(recent_cycles_table(recent))
-
-
-def recent_cycles_table(recent: list[Any]) -> Table:
-    """``defipm status``'s recent cycles: time, status, equity, fees, turnover and the start of any error."""
-    table = Table(title="Recent cycles")
-    for col in ("time (UTC)", "status", "equity", "fees", "turnover", "error"):
-        table.add_column(col)
-    for c in recent:
-        table.add_row(
-            c.timestamp.strftime("%Y-%m-%d %H:%M"),
-            c.status,
-            _money(c.equity),
-            _money(c.fees),
-            f"{c.turnover:.1%}" if c.turnover is not None else "-",
-            (c.error or "")[:60],
-        )
-    return table
 
 
 def status_record(portfolio: Any, recent: list[Any], latest_target: dict[str, Any]) -> dict[str, Any]:
@@ -554,14 +544,20 @@ def _amount(text: str) -> Decimal:
 
 @app.command()
 @guarded
-def deposit(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
+def deposit(
+    amount: Annotated[str, typer.Argument(help="Quote currency to add (a positive decimal).")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
     """Deposit quote currency into the account (recorded as a flow, not profit)."""
     _move_cash(amount, config, deposit=True)
 
 
 @app.command()
 @guarded
-def withdraw(amount: str, config: ConfigOption = DEFAULT_CONFIG) -> None:
+def withdraw(
+    amount: Annotated[str, typer.Argument(help="Quote currency to take out (a positive decimal).")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
     """Withdraw quote currency from the account (recorded as a flow)."""
     _move_cash(amount, config, deposit=False)
 
@@ -577,18 +573,11 @@ def _move_cash(amount: str, config: Path, *, deposit: bool) -> None:
     console.print(f"{'deposited' if deposit else 'withdrew'} {amount}; equity {_money(portfolio.venue.get_equity())}")
 
 
+register_commands(app)  # init, data download, list (defipm.cli_commands)
+
+
 # -- sub-commands of the other parts ---------------------------------------------------------------------------
-SUBAPPS = {
-    "backtest": ("defipm.backtest.cli", "backtest"),
-    "classify": ("defipm.classify.cli", "backtest"),
-    "numerai": ("defipm.oracles.numerai_cli", "numerai"),
-    "chain": ("defipm.chain.cli", "chain"),
-    "arb": ("defipm.arb.cli", "arb"),
-    "hl-sim": ("defipm.venues.hyperliquid.cli", "hyperliquid"),
-    "serve": ("defipm.service.cli", "service"),
-    "hl": ("defipm.hl_cli", "hyperliquid"),
-    "rl": ("defipm.rl.cli", "rl"),
-}
+# mounted lazily by ``defipm.cli_mount.LazyGroup`` (the app's group class): imported only when used
 
 
 MODULE_EXTRAS = {
@@ -599,41 +588,6 @@ MODULE_EXTRAS = {
     "torch": "rl", "gymnasium": "rl", "stable_baselines3": "rl", "optuna": "rl",
 }  # fmt: skip
 """Optional modules and the extra that installs each, for one-line "needs the X extra" errors."""
-
-
-def _bind_missing(extra: str, module: str) -> Callable[..., None]:
-    """A placeholder command for a part whose optional dependencies are not installed."""
-
-    def missing_extra(ctx: typer.Context) -> None:
-        raise fail(ModuleNotFoundError(f"`defipm {ctx.info_name}` needs {module}: {install_hint(extra)}"))
-
-    return missing_extra
-
-
-def _mount_subapps() -> None:
-    for name, (module_name, extra) in SUBAPPS.items():
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            missing = exc.name or "a dependency"
-            if missing.startswith("defipm"):
-                continue
-
-            app.command(
-                name,
-                help=f"(needs the {extra} extra: {install_hint(extra)})",
-                context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-                add_help_option=False,
-            )(_bind_missing(extra, missing))
-            continue
-        sub = getattr(module, "app", None)
-        if isinstance(sub, typer.Typer):
-            app.add_typer(sub, name=name)
-        elif callable(getattr(module, name.replace("-", "_"), None)):
-            app.command(name)(getattr(module, name.replace("-", "_")))
-
-
-_mount_subapps()
 
 
 def main() -> None:

@@ -25,7 +25,9 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from defipm.config_file import DEFAULT_CONFIG
 from defipm.config_schema import MAX_LEVERAGE, ConfigModel, Seed, mark_booleans, missing_file, problems, strict_json
+from defipm.config_templates import EXAMPLE_CONFIG  # noqa: F401  (re-exported)
 from defipm.core.errors import ConfigError
 from defipm.core.orders import OrderType
 from defipm.core.planner import PlannerConfig
@@ -35,8 +37,6 @@ from defipm.environment import check_environment, setting_variables
 
 if TYPE_CHECKING:
     from defipm.oracles.base import Oracle
-
-DEFAULT_CONFIG = Path("defipm.toml")
 
 
 class ComponentSettings(ConfigModel):
@@ -269,41 +269,3 @@ def load_settings(path: str | Path | None = None, *, required: bool = True) -> S
     overrides = setting_variables(Settings)
     source = f"{p} (with environment overrides {', '.join(overrides)})" if overrides else str(p)
     return settings_from_dict(data, source)
-
-
-EXAMPLE_CONFIG = """\
-# defipm configuration. Every key is optional; unknown keys are errors.
-# Environment variables override this file: DEFIPM_RUN=..., DEFIPM_RISK__MAX_DRAWDOWN=0.2, ...
-
-run = "default"                    # name of this portfolio in the database
-database = "sqlite:///defipm.db"   # or postgresql+psycopg://user@localhost/defipm
-
-[oracle]                           # who decides the weights
-kind = "static"                    # static | equal_weight | momentum | tbn | <entry point name>
-[oracle.params]
-weights = { SYN000 = 0.4, SYN001 = 0.3, SYN002 = -0.2 }   # or: path = "weights.toml" (TOML, JSON or CSV)
-
-[venue]                            # where orders go
-kind = "paper"                     # paper | hyperliquid | uniswap | <entry point name>
-[venue.params]
-initial_cash = 10000               # quote currency (USDC) the paper account starts with
-mode = "perp"                      # perp (long/short) or spot (long only)
-taker_fee = 0.00045                # fraction of notional
-max_leverage = 3
-
-[market]                           # prices for the paper venue when paper trading
-source = "synthetic"               # synthetic (seeded random walk, labelled as such) | csv | hyperliquid (live mids)
-n_assets = 8
-seed = 0
-
-[risk]
-max_gross_leverage = 1.5           # sum |w| cap: weights scaled down
-max_weight = 0.5                   # single |w| cap: clipped
-max_turnover = 2.0                 # sum |dw| per cycle
-max_drawdown = 0.3                 # halt trading 30% below the equity peak
-
-[planner]
-no_trade_band = 0.002              # skip changes under 0.2% of equity
-cost_reserve_bps = 5               # keep back expected slippage
-order_type = "market"              # market | limit_ioc
-"""

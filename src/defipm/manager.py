@@ -32,7 +32,7 @@ from defipm.core.account import AccountSnapshot
 from defipm.core.amounts import format_amount, to_decimal
 from defipm.core.errors import DefipmError, InvalidWeightsError, TradingHaltedError, VenueError
 from defipm.core.journal import Intent, MemoryJournal, OrderJournal, Reconciliation
-from defipm.core.orders import OrderResult, OrderStatus, OrderType, SkipReason
+from defipm.core.orders import OrderResult, OrderStatus, OrderType, Plan, SkipReason
 from defipm.core.planner import PlannerConfig
 from defipm.core.reports import CycleReport, CycleStatus
 from defipm.core.risk import RiskLimits, apply_risk_limits, halted_book_target
@@ -382,6 +382,28 @@ class PortfolioManager:
         if raised is not None:
             raise raised
         return report
+
+    def plan_cycle(self, timestamp: datetime | None = None) -> tuple[CycleReport, Plan]:
+        """What ``manage_portfolio`` would send now, sending and recording nothing (``defipm rebalance --dry-run``):
+        the same steps (market refresh, oracle, constraints, risk limits against the stored peak) up to the
+        venue's plan. The report holds the target, the weights after risk limits, the breaches, notes and equity.
+        Raises ``TradingHaltedError`` while halted; the oracle's and the weights' errors as ``manage_portfolio``."""
+        halted = self.halt_reason()
+        if halted:
+            raise TradingHaltedError(f"trading halted: {halted}: nothing would be sent")
+        report = CycleReport(cycle_id="dry-run", timestamp=timestamp or datetime.now(UTC), status=CycleStatus.TRADED)
+        weights = self._target_weights(report, self._refresh_market(report))
+        snapshot = self.venue.snapshot()
+        peak = max(self._stored_peak() or snapshot.equity, snapshot.equity)
+        decision = apply_risk_limits(
+            weights, snapshot.weights, self.risk, equity=float(snapshot.equity), peak_equity=float(peak)
+        )
+        report.breaches.extend(decision.breaches)
+        report.equity = snapshot.equity
+        if decision.halt:
+            raise TradingHaltedError(f"the drawdown circuit breaker would trip: {decision.breaches[-1].detail}")
+        report.executed_target = decision.weights
+        return report, self.venue.plan(decision.weights, self.planner, snapshot)[1]
 
     def _open_cycle(self, timestamp: datetime | None) -> CycleReport:
         """The report of a new cycle at ``timestamp``, once this process is known to still hold the run."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from defipm.cli import app, parse_interval
+from defipm.cli_commands.run_schedule import parse_run_schedule
 from defipm.core.schedule import parse_schedule
 
 runner = CliRunner()
@@ -26,10 +28,45 @@ def test_run_interval_is_bounded(text: str):
         parse_interval(text)
 
 
-@pytest.mark.parametrize("text", ["daily@18:15", "weekly@mon@00:00", "5bars"])
-def test_run_interval_refuses_the_other_schedule_spellings_by_name(text: str):
-    with pytest.raises(typer.BadParameter, match=r"backtest schedule; defipm run takes a duration"):
-        parse_interval(text)
+@pytest.mark.parametrize("text", ["5bars", "1bar"])
+def test_run_refuses_bar_counts_by_name(text: str):
+    with pytest.raises(typer.BadParameter, match=r"counts bars, which a live run does not have"):
+        parse_run_schedule(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "after", "due"),
+    [
+        ("daily@18:15", "2026-03-04T18:15:00", "2026-03-05T18:15:00"),  # strictly after
+        ("daily@18:15", "2026-03-04T07:00:00", "2026-03-04T18:15:00"),
+        ("3d@18:15", "2026-03-04T07:00:00", "2026-03-05T18:15:00"),  # day 20517 = 3 * 6839 since 1970-01-01
+        ("weekly@mon@09:00", "2026-03-04T07:00:00", "2026-03-09T09:00:00"),  # a Wednesday -> next Monday
+        ("weekly@wednesday@09:00", "2026-03-04T07:00:00", "2026-03-04T09:00:00"),
+        ("1h", "2026-03-04T07:59:59", "2026-03-04T08:00:00"),  # on the hour, not an hour after start-up
+        ("30m", "2026-03-04T08:00:00", "2026-03-04T08:30:00"),
+        ("1d", "2026-03-04T08:00:00", "2026-03-05T00:00:00"),
+    ],
+)
+def test_run_schedules_are_on_the_clock(text: str, after: str, due: str):
+    start = datetime.fromisoformat(after).replace(tzinfo=UTC)
+    assert parse_run_schedule(text).next_time(start) == datetime.fromisoformat(due).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["daily@25:00", "0d@10:00", "weekly@someday@10:00", "3d"])
+def test_run_schedule_typos_are_named(text: str):
+    if text == "3d":  # a plain duration: every 3 days from the epoch, midnight UTC
+        assert parse_run_schedule(text).describe() == "every 72h"
+        return
+    with pytest.raises(typer.BadParameter, match=r"--every|N days"):
+        parse_run_schedule(text)
+
+
+def test_run_shows_the_next_cycle_time(tmp_path: Path):
+    result = runner.invoke(app, ["run", "-c", str(_config(tmp_path)), "--every", "0.05s", "--max-cycles", "2"],
+                           env={"COLUMNS": "200"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.output.count("next cycle 20") == 1  # after the first cycle; the last announces none
+    assert "UTC (every" in result.output
 
 
 def test_run_interval_right_values():

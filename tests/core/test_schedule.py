@@ -17,6 +17,7 @@ from defipm.core.schedule import (
     Every,
     EveryKBars,
     Weekly,
+    next_on_grid,
     parse_duration,
     parse_schedule,
     spell_duration,
@@ -154,3 +155,48 @@ def test_every_unit_of_the_grammar() -> None:
     ]  # fmt: skip
     with pytest.raises(ConfigError, match=r"--every '2h' is out of range: the duration must be from 0.01s to 1h"):
         parse_duration("2h", "--every", shortest=timedelta(milliseconds=10), longest=timedelta(hours=1))
+
+
+# -- next_time: the same schedules on the clock (defipm run) ----------------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CLOCK = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1)).map(
+    lambda t: t.replace(tzinfo=UTC)
+)
+_SPELLINGS = st.sampled_from(["1h", "30m", "0.01s", "7d", "daily@18:15", "5d@00:30", "weekly@sun@23:59", "90m"])
+
+
+@given(after=_CLOCK, spec=_SPELLINGS)
+def test_next_time_is_the_first_grid_point_strictly_after(after, spec):
+    schedule = parse_schedule(spec)
+    due = schedule.next_time(after)
+    period = {"weekly@sun@23:59": timedelta(days=7), "daily@18:15": timedelta(days=1), "5d@00:30": timedelta(days=5)}
+    step = period.get(spec) or schedule.period  # type: ignore[attr-defined]
+    assert after < due <= after + step
+    assert schedule.next_time(due - timedelta(microseconds=1)) == due  # nothing due between
+    assert schedule.next_time(due) == due + step  # the grid, not the start-up time
+
+
+@settings(max_examples=30)
+@given(after=_CLOCK)
+def test_next_time_agrees_with_the_backtest_mask(after):
+    """A replay of minute bars from ``after`` rebalances (after its first bar) exactly at ``next_time``."""
+    schedule = parse_schedule("daily@18:15")
+    start = after.replace(second=0, microsecond=0)
+    naive = start.replace(tzinfo=None)
+    bars = np.array([naive + timedelta(minutes=i) for i in range(2 * 24 * 60)], dtype="datetime64[us]")
+    mask = schedule.due(bars)
+    second = bars[1:][mask[1:]][0].astype(datetime).replace(tzinfo=UTC)
+    assert second == schedule.next_time(start)
+
+
+def test_next_on_grid_refuses_a_naive_time():
+    with pytest.raises(ConfigError, match="no time zone"):
+        next_on_grid(datetime(2024, 1, 1), 0, 10**9)
+
+
+def test_bar_counts_have_no_clock_time():
+    with pytest.raises(ConfigError, match="counts bars, not clock time"):
+        parse_schedule("5bars").next_time(datetime(2024, 1, 1, tzinfo=UTC))

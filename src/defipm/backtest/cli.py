@@ -25,6 +25,7 @@ from rich.table import Table
 from defipm.backtest.config import BacktestConfig, CostModel, FieldError, bounded
 from defipm.backtest.engine import BacktestResult, run_backtest
 from defipm.backtest.exports import check_tearsheet
+from defipm.backtest.output import report_folder
 from defipm.backtest.report import finite_json, summary_table, write_report
 from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, SearchInterrupted, SearchResult, search
 from defipm.backtest.search_report import write_search_html
@@ -288,8 +289,13 @@ FoldsOption = Annotated[int | None, typer.Option(help="Search: number of walk-fo
 WorkersOption = Annotated[int | None, typer.Option(min=1, help="Search: local processes (1 = inline).")]
 RayOption = Annotated[str | None, typer.Option(help="Search: Ray cluster address ('local' to start one).")]
 OutOption = Annotated[
-    Path, typer.Option(help="Folder for report.html, summary.json and the exports (CSV, Parquet); search.html.")
+    Path | None,
+    typer.Option(
+        help="Folder for report.html, summary.json and the exports (CSV, Parquet); search.html (default: a new "
+        "reports/backtest-<UTC time>)."
+    ),
 ]
+OverwriteOption = Annotated[bool, typer.Option(help="Replace a report already in --out.")]
 TearsheetOption = Annotated[
     bool, typer.Option(help="Also write quantstats' tearsheet.html (against the run's own benchmark, offline).")
 ]
@@ -336,7 +342,8 @@ def backtest(
     walk_forward: FoldsOption = None,
     workers: WorkersOption = None,
     ray_address: RayOption = None,
-    out: OutOption = Path("reports/backtest"),
+    out: OutOption = None,
+    overwrite: OverwriteOption = False,
     band: BandOption = None,
     config_file: ConfigFileOption = None,
     tearsheet: TearsheetOption = False,
@@ -358,14 +365,14 @@ def backtest(
                      participation_floor=participation_floor)  # fmt: skip
         config = _config(venue, _trade_settings(settings, band), fills, schedule=schedule, funding=funding,
                          min_notional=min_notional, start=start, end=end, benchmark=benchmark, bar_label=bar_label)  # fmt: skip
+        folder = report_folder(out, overwrite=overwrite, prefix="search" if grid else "backtest")  # before the run
         panel = _load_panel(data, symbols, bar_label, interval)
         if grid:
-            _run_search(panel, factory, _grid(grid), config, search_opts, out, json_output)
+            _run_search(panel, factory, _grid(grid), config, search_opts, folder, json_output)
             return
-        result, html, summary = _run_one(panel, factory, config, factory.params, factory.kind, out, tearsheet)
+        _report(_run_one(panel, factory, config, tearsheet), folder, panel, tearsheet, json_output)
     except DefipmError as exc:
         raise fail(exc) from None
-    _show_one(result, html, summary, json_output)
 
 
 def _oracle_factory(settings: Any, oracle: str | None, param: list[str] | None) -> RegistryOracleFactory:
@@ -374,13 +381,17 @@ def _oracle_factory(settings: Any, oracle: str | None, param: list[str] | None) 
     return RegistryOracleFactory(*_oracle_choice(settings, oracle, params))
 
 
-def _show_one(result: BacktestResult, html: Path, summary: Path, json_output: bool) -> None:
-    """The summary of one replay: a table and where the files are, or (``json_output``) JSON on stdout."""
+def _report(result: BacktestResult, folder: Path, panel: PricePanel, tearsheet: bool, json_output: bool) -> None:
+    """The summary first (a table, or JSON on stdout with ``json_output``), so a failed write loses nothing, then
+    the report files."""
+    html, summary = folder / "report.html", folder / "summary.json"
     if json_output:
         print_json({"summary": finite_json(result.summary().to_dict()), "report": str(html), "file": str(summary)})
-        return
-    console.print(summary_table(result))
-    console.print(f"report: {html}\nsummary: {summary}")
+    else:
+        console.print(summary_table(result))
+    _write(lambda r, t: write_report(r, t, panel, tearsheet), result, folder)
+    if not json_output:
+        console.print(f"report: {html}\nsummary: {summary}")
 
 
 def _config(
@@ -433,20 +444,17 @@ def _benchmark(text: str) -> str | None:
 
 
 def _run_one(
-    panel: PricePanel, factory: RegistryOracleFactory, config: BacktestConfig, params: dict[str, Any], kind: str,
-    out: Path, tearsheet: bool = False,
-) -> tuple[BacktestResult, Path, Path]:  # fmt: skip
-    """One replay with a progress bar; the result and where its report and summary were written. A missing
-    ``--tearsheet`` library is named before the replay runs."""
+    panel: PricePanel, factory: RegistryOracleFactory, config: BacktestConfig, tearsheet: bool = False,
+) -> BacktestResult:  # fmt: skip
+    """One replay with a progress bar. A missing ``--tearsheet`` library is named before the replay runs."""
     if tearsheet:
         check_tearsheet()
     with _progress() as bar:
-        task = bar.add_task(f"backtest {kind}", total=len(panel))
+        task = bar.add_task(f"backtest {factory.kind}", total=len(panel))
         result = run_backtest(
-            panel, factory, config, params=params, progress=lambda d, n: bar.update(task, completed=d, total=n)
+            panel, factory, config, params=factory.params, progress=lambda d, n: bar.update(task, completed=d, total=n)
         )
-    _write(lambda r, t: write_report(r, t, panel, tearsheet), result, out)
-    return result, out / "report.html", out / "summary.json"
+    return result
 
 
 def _write(writer: Callable[[Any, Path], Any], what: Any, target: Path) -> Any:

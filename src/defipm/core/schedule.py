@@ -7,13 +7,16 @@ Durations are a decimal number and a unit, exact (never through a float): ``30s`
 - ``Every(period)`` (a duration): the first bar, then the first bar at least ``period`` after the previous
   rebalance (``"48h"`` on daily bars = every 2 bars; on hourly bars = every 48 bars).
 - ``Daily(at)`` (``daily@00:00``): the first bar at or after ``at`` (UTC) of each day.
+- ``Daily(at, days)`` (``3d@18:15``): the same, every ``days`` days counted from 1970-01-01 (so the grid is the
+  clock's, the same in every run whenever it starts).
 - ``Weekly(weekday, at)`` (``weekly@mon@00:00``): the first bar at or after ``at`` (UTC) of that weekday, each week.
 
 Every schedule also rebalances on the replay's first bar, so a run starts invested. A schedule is a frozen value;
 ``due(timestamps)`` gives the boolean mask for a whole replay at once, so a replay can be resumed or split
 (train/test) without hidden state. ``parse_schedule`` reads every spelling above; ``defipm run --every`` reads the
-same grammar (and takes a duration: the clock-aligned ``daily@``/``weekly@`` are spelled the same way when it
-learns them).
+same grammar, and ``next_time(after)`` gives its next cycle on the clock: a duration's grid from the epoch (``1h``
+on the hour, ``30m`` at :00 and :30), ``daily@``/``3d@``/``weekly@`` at their UTC times (``Nbars`` counts bars,
+which a live run does not have).
 
 Every computation is in integer nanoseconds: no count of days or steps goes through a float, so a schedule is
 exact at any length (a rounded ``numpy.arange`` length once dropped the last bar of a 409-day replay).
@@ -24,7 +27,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 import numpy as np
@@ -110,6 +113,23 @@ class Schedule(ABC):
     def describe(self) -> str:
         """The schedule in words, for reports."""
 
+    def next_time(self, after: datetime) -> datetime:
+        """The first time strictly after ``after`` (an aware datetime) at which this schedule is due on the
+        clock, UTC. Raises ``ConfigError`` for a schedule that counts bars rather than time."""
+        raise ConfigError(f"schedule {self.describe()!r} counts bars, not clock time: give a duration or a time of day")
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def next_on_grid(after: datetime, anchor: int, period: int) -> datetime:
+    """The first time ``anchor + k * period`` (nanoseconds since the epoch, any integer k) strictly after
+    ``after``, exact in integers. Raises ``ConfigError`` for a naive ``after``."""
+    if after.tzinfo is None:
+        raise ConfigError(f"schedule: {after} has no time zone; give an aware (UTC) time")
+    now = duration_ns(after - EPOCH)
+    return EPOCH + ns_duration(anchor + ((now - anchor) // period + 1) * period)
+
 
 @dataclass(frozen=True, slots=True)
 class EveryKBars(Schedule):
@@ -186,19 +206,30 @@ class Every(Schedule):
         hours = self.period / timedelta(hours=1)
         return f"every {hours:g}h"
 
+    def next_time(self, after: datetime) -> datetime:
+        return next_on_grid(after, 0, duration_ns(self.period))
+
 
 @dataclass(frozen=True, slots=True)
 class Daily(Schedule):
     at: time = time(0, 0)
+    days: int = 1
+    """Every this many days, counted from 1970-01-01 (1 = every day)."""
 
     def __post_init__(self) -> None:
         _check_at(self.at, "daily")
+        if isinstance(self.days, bool) or not isinstance(self.days, int) or not 1 <= self.days <= 3650:
+            raise ConfigError(f"schedule: every N days needs a whole N from 1 to 3650, got {self.days!r}")
 
     def due(self, timestamps: NDArray[np.datetime64]) -> NDArray[np.bool_]:
-        return _every_period_from(timestamps, _check_at(self.at, "daily"), NS_PER_DAY)
+        return _every_period_from(timestamps, _check_at(self.at, "daily"), self.days * NS_PER_DAY)
 
     def describe(self) -> str:
-        return f"daily at {self.at:%H:%M} UTC"
+        every = "daily" if self.days == 1 else f"every {self.days} days"
+        return f"{every} at {self.at:%H:%M} UTC"
+
+    def next_time(self, after: datetime) -> datetime:
+        return next_on_grid(after, _check_at(self.at, "daily"), self.days * NS_PER_DAY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,12 +244,17 @@ class Weekly(Schedule):
         _check_at(self.at, "weekly")
 
     def due(self, timestamps: NDArray[np.datetime64]) -> NDArray[np.bool_]:
-        # a target time in the epoch's week: Thursday 1970-01-01 plus the days to the weekday, plus ``at``
-        anchor = ((self.weekday - EPOCH_WEEKDAY) % 7) * NS_PER_DAY + _check_at(self.at, "weekly")
-        return _every_period_from(timestamps, anchor, 7 * NS_PER_DAY)
+        return _every_period_from(timestamps, self._anchor(), 7 * NS_PER_DAY)
 
     def describe(self) -> str:
         return f"weekly on {WEEKDAYS[self.weekday]} at {self.at:%H:%M} UTC"
+
+    def next_time(self, after: datetime) -> datetime:
+        return next_on_grid(after, self._anchor(), 7 * NS_PER_DAY)
+
+    def _anchor(self) -> int:
+        """A target time in the epoch's week: Thursday 1970-01-01 plus the days to the weekday, plus ``at``."""
+        return ((self.weekday - EPOCH_WEEKDAY) % 7) * NS_PER_DAY + _check_at(self.at, "weekly")
 
 
 def _parse_time(text: str, spec: str) -> time:
@@ -243,6 +279,8 @@ def parse_schedule(spec: str | int | Schedule) -> Schedule:
     if _DURATION.fullmatch(text):
         return Every(parse_duration(text, "schedule"))
     parts = text.split("@")
+    if (m := re.fullmatch(r"(\d+)\s*d", parts[0])) and len(parts) == 2:
+        return Daily(_parse_time(parts[1], spec), days=int(m.group(1)))
     if parts[0] == "daily" and len(parts) <= 2:
         return Daily(_parse_time(parts[1], spec) if len(parts) > 1 else time(0, 0))
     if parts[0] == "weekly" and len(parts) <= 3:
@@ -253,5 +291,6 @@ def parse_schedule(spec: str | int | Schedule) -> Schedule:
         at = _parse_time(parts[2], spec) if len(parts) > 2 else time(0, 0)
         return Weekly(names[day], at)
     raise ConfigError(
-        f"schedule {spec!r} not understood: use e.g. '5bars', '24h', '2d', '1w', 'daily@00:00', 'weekly@mon@00:00'"
+        f"schedule {spec!r} not understood: use e.g. '5bars', '24h', '2d', '1w', 'daily@00:00', '3d@18:15', "
+        "'weekly@mon@00:00'"
     )

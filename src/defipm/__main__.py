@@ -1,0 +1,5 @@
+"""``python -m defipm``: the ``defipm`` command."""
+
+from defipm.cli import main
+
+main()

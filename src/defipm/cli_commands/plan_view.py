@@ -1,0 +1,57 @@
+"""``defipm rebalance --dry-run`` and the confirmation before an interactive rebalance: the plan as a table.
+
+Orders in execution order with size, reference price, notional and expected fee (the venue's ``taker_fee`` of
+the notional, plus its fixed ``order_cost``); the skipped trades with their ``SkipReason`` and detail; totals with
+the expected slippage, which is what the planner reserves for it (``PlannerConfig.cost_reserve_bps`` of the
+notional). Nothing here sends or records anything."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from defipm.core.orders import Plan
+from defipm.core.planner import PlannerConfig
+from defipm.core.reports import CycleReport
+
+
+def plan_costs(portfolio: Any, plan: Plan) -> tuple[list[tuple[Any, Decimal, Decimal]], Decimal, Decimal]:
+    """(order, notional, expected fee) per order, the total notional and the expected slippage (quote currency)."""
+    rows = []
+    for order in plan.orders:
+        rules = portfolio.venue.get_rules(order.symbol)
+        notional = abs(order.quantity * (order.reference_price or Decimal(0)))
+        rows.append((order, notional, notional * Decimal(str(rules.taker_fee)) + rules.order_cost))
+    total = sum((n for _, n, _ in rows), Decimal(0))
+    planner = portfolio.manager.planner or portfolio.venue.planner or PlannerConfig()
+    slippage = total * Decimal(repr(planner.cost_reserve_bps)) / 10_000
+    return rows, total, slippage
+
+
+def print_plan(console: Console, portfolio: Any, report: CycleReport, plan: Plan) -> None:
+    """The plan of one cycle: orders, skipped trades, risk limits that acted, notes and the totals."""
+    rows, total, slippage = plan_costs(portfolio, plan)
+    table = Table(title=f"Plan (equity {report.equity:,.2f}): nothing sent yet")
+    for col in ("symbol", "side", "quantity", "price", "notional", "fee"):
+        table.add_column(col, justify="left" if col in ("symbol", "side") else "right")
+    for order, notional, fee in rows:
+        price = f"{order.reference_price:,.6g}" if order.reference_price is not None else "-"
+        table.add_row(order.symbol, order.side.value, f"{order.quantity:f}", price, f"{notional:,.2f}", f"{fee:,.4f}")
+    console.print(table)
+    for skipped in plan.skipped:
+        console.print(
+            f"  skipped {skipped.symbol} {skipped.signed_quantity:f}: {skipped.reason.value} ({escape(skipped.detail)})",
+            highlight=False,
+        )
+    for line in report.notes + [f"risk {b.limit}: {b.detail} ({b.action})" for b in report.breaches]:
+        console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+    fees = sum((fee for _, _, fee in rows), Decimal(0))
+    console.print(
+        f"{len(rows)} order(s), notional {total:,.2f}, expected fees {fees:,.4f}, expected slippage {slippage:,.4f}"
+        f" ({len(plan.skipped)} skipped)",
+        highlight=False,
+    )

@@ -1,0 +1,73 @@
+"""``defipm status`` without the venue: what the store knows (last equity and targets, kill switch, recent cycles)
+and one line saying the venue is unreachable, so an outage never hides the book's stored state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from defipm.cli_errors import err_console
+
+
+def _money(x: Any) -> str:
+    return "-" if x is None else f"{float(x):,.2f}"
+
+
+def recent_cycles_table(recent: list[Any]) -> Table:
+    """The stored cycles (newest first): time, status, equity, fees, turnover and the error's start."""
+    table = Table(title="Recent cycles")
+    for col in ("time (UTC)", "status", "equity", "fees", "turnover", "error"):
+        table.add_column(col)
+    for c in recent:
+        table.add_row(
+            c.timestamp.strftime("%Y-%m-%d %H:%M"),
+            c.status,
+            _money(c.equity),
+            _money(c.fees),
+            f"{c.turnover:.1%}" if c.turnover is not None else "-",
+            (c.error or "")[:60],
+        )
+    return table
+
+
+def print_stored_status(console: Console, config: Path, cycles: int, problem: Exception) -> None:
+    """The stored state of ``config``'s run, after a line on stderr naming why the venue could not be read."""
+    from defipm.config import load_settings
+    from defipm.core.redaction import redact_url
+    from defipm.manager import KILL_SWITCH
+    from defipm.store import Store
+
+    settings = load_settings(config)
+    url = settings.venue.params.get("base_url") or settings.venue.params.get("rpc_url")
+    where = f"{settings.venue.kind} at {redact_url(str(url))}" if url else settings.venue.kind
+    err_console.print(
+        f"[bold yellow]venue unreachable[/] ({escape(where)}): {escape(str(problem))} (showing the stored state of run "
+        f"{settings.run!r}; live positions and prices need the venue)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    store = Store(settings.database)
+    try:
+        recent = store.recent_cycles(settings.run, cycles)
+        history = store.equity_history(settings.run)
+        if history:
+            at, equity = history[-1]
+            console.print(f"{settings.run}: last recorded equity {_money(equity)} at {at:%Y-%m-%d %H:%M} UTC")
+        targets = store.targets_of(recent[0].id) if recent else {}
+        if targets:
+            table = Table(title="Last cycle's target")
+            for col in ("symbol", "target"):
+                table.add_column(col, justify="left" if col == "symbol" else "right")
+            for symbol, (_, executed) in sorted(targets.items()):
+                table.add_row(symbol, f"{executed:+.2%}")
+            console.print(table)
+        halted = store.get_setting(settings.run, KILL_SWITCH)
+        if halted:
+            console.print(f"[bold red]KILL SWITCH ENGAGED:[/] {escape(halted)}")
+        console.print(recent_cycles_table(recent))
+    finally:
+        store.close()

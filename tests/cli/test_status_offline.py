@@ -1,0 +1,34 @@
+"""``defipm status`` while the venue is down (issue 18 item 8): the stored state and a line saying so, exit 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from defipm.cli import app
+
+pytest.importorskip("hyperliquid")
+eth_account = pytest.importorskip("eth_account")
+from defipm.venues.hyperliquid.sim import LocalExchange  # noqa: E402
+
+
+def test_status_shows_the_stored_state_when_the_venue_is_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    wallet = eth_account.Account.create()
+    monkeypatch.setenv("DEFIPM_HL_TESTNET_SECRET_KEY", wallet.key.hex())
+    runner = CliRunner()
+    cfg = tmp_path / "hl.toml"
+    assert runner.invoke(app, ["init", str(cfg), "--template", "hyperliquid"]).exit_code == 0
+    text = cfg.read_text().replace("sqlite:///defipm-hl.db", f"sqlite:///{tmp_path / 'hl.db'}")
+    with LocalExchange(accounts={wallet.address: 50_000}) as ex:
+        cfg.write_text(text.replace("http://127.0.0.1:3001", ex.url))
+        done = runner.invoke(app, ["rebalance", "-c", str(cfg)], env={"COLUMNS": "200"})
+        assert done.exit_code == 0, done.output
+        url = ex.url
+    cfg.write_text(text.replace("http://127.0.0.1:3001", url))  # the exchange is gone
+    result = runner.invoke(app, ["status", "-c", str(cfg)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "venue unreachable (hyperliquid at http://127" in result.output and url.split("//")[1] in result.output
+    assert "last recorded equity" in result.output and "Recent cycles" in result.output
+    assert "traded" in result.output and "+16.67%" in result.output  # the cycle and the BTC/ETH/SOL targets, stored
