@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from defipm.backtest.schedule import EveryKBars
+from defipm.core.schedule import EveryKBars
 
 from defipm.backtest import BacktestConfig, run_backtest
 from defipm.core.planner import PlannerConfig

@@ -123,7 +123,7 @@ def _load(data: Path, symbols: list[str] | None, bar_label: str) -> tuple[PriceP
 
 
 def _bars(every: str, market: MarketArrays) -> int:
-    from defipm.backtest.schedule import parse_duration
+    from defipm.core.schedule import parse_duration
 
     bars, rest = divmod(parse_duration(every, "--every"), market.interval)
     if rest or bars < 1:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from defipm.backtest.schedule import parse_duration
+from defipm.core.schedule import parse_duration
 from defipm.backtest.search import metric_score, run_jobs
 from defipm.core.errors import ConfigError, DefipmError
 from defipm.rl.evaluation import Benchmark
