@@ -34,13 +34,14 @@ SCRIPT = textwrap.dedent(
     import defipm.backtest.search as search_module
     real_run_all = search_module._run_all
     search_module._run_all = lambda *a: real_run_all(*a[:-1], progress_told if a[-1] else None)
-    opts = {"metric": "sharpe", "schedules": "24h", "train_fraction": 0.66, "walk_forward": None,
-            "workers": int(sys.argv[2]), "ray_address": None}
-    try:
-        _run_search(synthetic_panel(3, 120, seed=1), SlowMomentum, {"pause": [0.0, 0.01, 60.0, 60.01]},
-                    BacktestConfig(benchmark=None), opts, __import__("pathlib").Path(sys.argv[1]))
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+    if __name__ == "__main__":  # the workers start from a fresh server process and import this module
+        opts = {"metric": "sharpe", "schedules": "24h", "train_fraction": 0.66, "walk_forward": None,
+                "workers": int(sys.argv[2]), "ray_address": None}
+        try:
+            _run_search(synthetic_panel(3, 120, seed=1), SlowMomentum, {"pause": [0.0, 0.01, 60.0, 60.01]},
+                        BacktestConfig(benchmark=None), opts, __import__("pathlib").Path(sys.argv[1]))
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
     """
 )
 
