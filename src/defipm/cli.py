@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from defipm.cli_commands import register as register_commands
 from defipm.cli_commands.run_schedule import parse_interval, parse_run_schedule  # noqa: F401
-from defipm.cli_commands.stored_status import print_stored_status, recent_cycles_table
-from defipm.cli_errors import EXIT_FAILURE, EXIT_HALTED, err_console, fail, print_error
+from defipm.cli_commands.stored_status import print_stored_status, recent_cycles_record, recent_cycles_table
+from defipm.cli_errors import EXIT_FAILURE, EXIT_HALTED, CliConsole, err_console, fail, print_error
 from defipm.cli_mount import LazyGroup
 from defipm.cli_mount import bind_missing as _bind_missing  # noqa: F401  (tests build a placeholder with it)
 from defipm.cli_output import configure_logging, cycle_line, cycle_record, print_json, show_version
@@ -42,7 +41,7 @@ app = typer.Typer(
     cls=LazyGroup,
     rich_markup_mode=None,  # plain help: rich's help renderer (markdown and all) costs more than the rest of start-up
 )
-console = Console()
+console = CliConsole()
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Config file (TOML).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
@@ -112,7 +111,7 @@ def cycle_table(reports: list[CycleReport], title: str = "Cycles") -> Table:
     for r in reports:
         rb = r.rebalance
         table.add_row(
-            r.timestamp.strftime("%y-%m-%d %H:%M"),
+            r.timestamp.strftime("%Y-%m-%d %H:%M"),
             r.status.value,
             _money(r.equity),
             str(len(rb.results)) if rb else "-",
@@ -132,7 +131,7 @@ def print_cycles(reports: list[CycleReport], title: str = "Cycles", *, errors: b
         lines = r.notes + [f"[risk] {b.limit}: {b.detail} ({b.action})" for b in r.breaches]
         lines += [f"error: {r.error}"] if r.error and errors else []
         for line in lines:
-            console.print(f"  {r.timestamp:%y-%m-%d %H:%M}  {escape(line)}", highlight=False, soft_wrap=True)
+            console.print(f"  {r.timestamp:%Y-%m-%d %H:%M}  {escape(line)}", highlight=False, soft_wrap=True)
 
 
 # -- demo ----------------------------------------------------------------------------------------------------
@@ -256,14 +255,18 @@ def rebalance(
     if portfolio.market_label and not json:
         console.print(f"[yellow]prices: {portfolio.market_label}[/]")
     if dry_run or (not yes and sys.stdin.isatty()):
-        from defipm.cli_commands.plan_view import print_plan
+        from defipm.cli_commands.plan_view import plan_record, print_plan
 
         preview, plan = portfolio.manager.plan_cycle()
-        print_plan(console, portfolio, preview, plan)
+        if dry_run and json:
+            print_json(plan_record(portfolio, preview, plan))
+            return
+        shown = err_console if json else console  # with --json, stdout holds only the JSON
+        print_plan(shown, portfolio, preview, plan)
         if dry_run:
             return
-        if plan.orders and not typer.confirm("send these orders?", default=False):
-            console.print("nothing sent")
+        if plan.orders and not typer.confirm("send these orders?", default=False, err=json):
+            shown.print("nothing sent")
             return
     report = portfolio.manager.manage_portfolio()
     if json:
@@ -397,7 +400,7 @@ def status(
     try:
         portfolio = _open(config, allow_mainnet=True, lock=False)  # read-only
     except VenueUnavailableError as exc:  # the venue is down: the stored state, and a line saying so
-        print_stored_status(console, config, cycles, exc)
+        print_stored_status(console, config, cycles, exc, as_json=json)
         return
     store, run_name = portfolio.store, portfolio.settings.run
     recent = store.recent_cycles(run_name, cycles)
@@ -456,12 +459,8 @@ def status_record(portfolio: Any, recent: list[Any], latest_target: dict[str, An
         "time_weighted_return": time_weighted_return(history, store.flows(run_name)) if len(history) > 1 else None,
         "kill_switch": portfolio.manager.halt_reason(),
         "running": holder.describe() if holder is not None else None,
-        "recent_cycles": [
-            {"time": c.timestamp, "status": c.status, "equity": c.equity, "fees": c.fees, "turnover": c.turnover,
-             "error": c.error}
-            for c in recent
-        ],
-    }  # fmt: skip
+        "recent_cycles": recent_cycles_record(recent),
+    }
 
 
 @app.command("kill-switch")

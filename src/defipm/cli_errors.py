@@ -9,13 +9,44 @@ malformed option, keep its usage box and exit code 2.)
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.markup import escape
 
 from defipm.core.redaction import redact_text
 
-err_console = Console(stderr=True)
+UNTRUNCATED_WIDTH = 1000
+"""The width a console assumes when its stream is not a terminal (a pipe, a log file): wide enough that a table's
+headers and numbers are never cut (``orde…``, ``11.…``); a terminal keeps its own width."""
+
+
+class CliConsole(Console):
+    """A ``rich`` console that truncates nothing when its output is not a terminal: it lays out at
+    ``UNTRUNCATED_WIDTH`` columns there (a rule stays 80 wide). Every ``defipm`` command prints through one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fixed_width = kwargs.get("width") is not None  # else rich took COLUMNS, meant for a terminal
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        if not self._fixed_width and not self.is_terminal:
+            return ConsoleDimensions(UNTRUNCATED_WIDTH, super().size.height)
+        return super().size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+    def rule(self, title: Any = "", **kwargs: Any) -> None:
+        from rich.rule import Rule
+
+        self.print(Rule(title, **kwargs), width=None if self.is_terminal else 80)
+
+
+err_console = CliConsole(stderr=True)
 
 
 def print_error(problem: BaseException | str, *urls: str | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,9 @@ def test_status_shows_the_stored_state_when_the_venue_is_down(tmp_path: Path, mo
     assert "venue unreachable (hyperliquid at http://127" in result.output and url.split("//")[1] in result.output
     assert "last recorded equity" in result.output and "Recent cycles" in result.output
     assert "traded" in result.output and "+16.67%" in result.output  # the cycle and the BTC/ETH/SOL targets, stored
+    offline = runner.invoke(app, ["status", "-c", str(cfg), "--json"])
+    assert offline.exit_code == 0, offline.output
+    stored = json.loads(offline.stdout)  # only the JSON on stdout; the venue line goes to stderr
+    assert stored["venue_error"].startswith("hyperliquid at http://127") and stored["run"]
+    assert stored["recent_cycles"][0]["status"] == "traded" and stored["kill_switch"] is None
+    assert float(stored["equity"]) > 0 and stored["targets"] and "venue unreachable" in offline.stderr

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -26,10 +25,10 @@ from defipm.backtest.config import BacktestConfig, CostModel, FieldError, bounde
 from defipm.backtest.engine import BacktestResult, run_backtest
 from defipm.backtest.exports import check_tearsheet
 from defipm.backtest.output import report_folder
-from defipm.backtest.report import finite_json, summary_table, write_report
+from defipm.backtest.report import finite_json, run_story, summary_table, write_report
 from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, SearchInterrupted, SearchResult, search
 from defipm.backtest.search_report import write_search_html
-from defipm.cli_errors import err_console, fail, print_error
+from defipm.cli_errors import CliConsole, err_console, fail, print_error
 from defipm.cli_output import print_json
 from defipm.config_schema import utc_datetime
 from defipm.core.errors import ConfigError, DefipmError
@@ -43,7 +42,7 @@ from defipm.oracles.base import Oracle
 if TYPE_CHECKING:
     from defipm.config import Settings
 
-console = Console()
+console = CliConsole()
 
 
 FIELD_OPTIONS = {
@@ -203,22 +202,32 @@ def venue_options(settings: Any, given: dict[str, Any]) -> tuple[dict[str, Any],
     return out, sources
 
 
-def _oracle_choice(settings: Any, oracle: str | None, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _oracle_choice(
+    settings: Any, oracle: str | None, params: dict[str, Any], data: Path | None = None
+) -> tuple[str, dict[str, Any]]:
     """The oracle kind and params: ``--oracle`` and ``-p`` over a ``--config`` oracle's. The config's params are
     used when its kind is the one replayed; another ``--oracle`` replaces them, and a note names what it replaced.
-    A config's ``[market]`` feeds paper trading only (a backtest reads ``--data``): a note says so when it is set."""
+    A config's ``[market]`` feeds paper trading only (a backtest reads ``--data``): a note says so when it is set
+    to something other than ``--data``'s folder. Notes go to stderr (stdout holds only the ``--json`` document)."""
     if settings is None:
         return oracle or "equal_weight", params
-    if settings.market != type(settings.market)():
-        console.print(f"[yellow]note:[/] --config \\[market] (source = {settings.market.source!r}) is not used: a "
+    if settings.market != type(settings.market)() and not _same_folder(settings.market.path, data):
+        err_console.print(f"[yellow]note:[/] --config \\[market] (source = {settings.market.source!r}) is not used: a "
                       "backtest reads its prices from --data")  # fmt: skip
     if oracle is None or oracle == settings.oracle.kind:
         return settings.oracle.kind, {**settings.oracle.params, **params}
     if settings.oracle.params:
         names = ", ".join(sorted(settings.oracle.params))
-        console.print(f"[yellow]note:[/] --oracle {escape(oracle)} replaces the config's oracle "
+        err_console.print(f"[yellow]note:[/] --oracle {escape(oracle)} replaces the config's oracle "
                       f"{escape(settings.oracle.kind)!r}; its params ({escape(names)}) are not used")  # fmt: skip
     return oracle, params
+
+
+def _same_folder(path: Path | None, data: Path | None) -> bool:
+    """Whether the config's ``[market] path`` is ``--data``'s folder (then the note would only confuse)."""
+    if path is None or data is None:
+        return False
+    return Path(path).expanduser().resolve() == Path(data).expanduser().resolve()
 
 
 class RegistryOracleFactory:
@@ -358,7 +367,7 @@ def backtest(
         search_opts = _search_options(grid, dict(schedules=schedules, metric=metric, train_fraction=train_fraction,
                                                  walk_forward=walk_forward, workers=workers, ray_address=ray_address))  # fmt: skip
         settings = load_settings(config_file) if config_file is not None else None
-        factory = _oracle_factory(settings, oracle, param)
+        factory = _oracle_factory(settings, oracle, param, data)
         venue = venue_options(settings, dict(cash=cash, mode=mode, fee=fee, max_leverage=max_leverage,
                                              slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor))  # fmt: skip
         fills = dict(max_slippage_bps=max_slippage_bps, max_participation=max_participation,
@@ -375,10 +384,12 @@ def backtest(
         raise fail(exc) from None
 
 
-def _oracle_factory(settings: Any, oracle: str | None, param: list[str] | None) -> RegistryOracleFactory:
+def _oracle_factory(
+    settings: Any, oracle: str | None, param: list[str] | None, data: Path | None = None
+) -> RegistryOracleFactory:
     """The oracle replayed: its kind and params from ``--oracle``/``-p`` over the config's (``_oracle_choice``)."""
     params = {k: _parse_value(v, f"--param {k}") for k, v in _pairs(param, "--param").items()}
-    return RegistryOracleFactory(*_oracle_choice(settings, oracle, params))
+    return RegistryOracleFactory(*_oracle_choice(settings, oracle, params, data))
 
 
 def _report(result: BacktestResult, folder: Path, panel: PricePanel, tearsheet: bool, json_output: bool) -> None:
@@ -389,6 +400,8 @@ def _report(result: BacktestResult, folder: Path, panel: PricePanel, tearsheet: 
         print_json({"summary": finite_json(result.summary().to_dict()), "report": str(html), "file": str(summary)})
     else:
         console.print(summary_table(result))
+        for line in run_story(result):
+            console.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
     _write(lambda r, t: write_report(r, t, panel, tearsheet), result, folder)
     if not json_output:
         console.print(f"report: {html}\nsummary: {summary}")
@@ -485,7 +498,7 @@ def _run_search(
     try:
         result = _searched(panel, factory, space, config, opts)
     except SearchInterrupted as stopped:
-        _show_interrupted(stopped, metric, out)
+        _show_interrupted(stopped, metric, out, json_output)
         raise typer.Exit(code=EXIT_INTERRUPTED) from None
     table = Table(title=f"grid search, picked on training data by {metric}")
     for col in ("fold", "train", "test", "chosen", f"in-sample {metric}", f"out-of-sample {metric}", "OOS return"):
@@ -548,8 +561,10 @@ def _searched(
         )  # fmt: skip
 
 
-def _show_interrupted(stopped: SearchInterrupted, metric: str, out: Path) -> None:
-    """Ctrl-C: say so, print the trials that finished, and keep them in ``OUT/search-interrupted.json``."""
+def _show_interrupted(stopped: SearchInterrupted, metric: str, out: Path, json_output: bool = False) -> None:
+    """Ctrl-C: say so, print the trials that finished, and keep them in ``OUT/search-interrupted.json`` (all on
+    stderr with ``json_output``: stdout holds only JSON)."""
+    shown = err_console if json_output else console
     err_console.print(f"[bold yellow]interrupted[/]: {len(stopped.finished)} trial(s) had finished")
     table = Table(title=f"finished trials ({metric})")
     for col in ("part", "params", "schedule", metric, "total return", "error"):
@@ -563,14 +578,14 @@ def _show_interrupted(stopped: SearchInterrupted, metric: str, out: Path) -> Non
             f"{row['total_return']:.2%}" if isinstance(row.get("total_return"), float) else "-",
             str(row.get("error", "")),
         )
-    console.print(table)
+    shown.print(table)
     target = out / "search-interrupted.json"
     try:
         _write_text(target, json.dumps(finite_json(stopped.finished), indent=2, allow_nan=False, default=str))
     except OSError as exc:
         print_error(f"{target}: cannot write the finished trials ({exc.strerror or exc})")
         return
-    console.print(f"finished trials: {target}")
+    shown.print(f"finished trials: {target}")
 
 
 def _write_text(target: Path, text: str) -> Path:

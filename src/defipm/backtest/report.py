@@ -360,3 +360,24 @@ def summary_table(result: BacktestResult) -> Any:
     liquidations = sum(e.kind == "liquidation" for e in result.events)
     table.add_row("liquidations", f"[bold red]{liquidations}[/]" if liquidations else "0")
     return table
+
+
+def run_story(result: BacktestResult, limit: int = 10) -> list[str]:
+    """What the summary table cannot say, as at most ``limit`` lines to print under it: the run's first events
+    (the first halt, breach, liquidation and failure before any other, so the reason a run halted is never
+    crowded out), then its first notes, in time order; the last line counts what was left out (all of it is in
+    ``summary.json`` and the report). Empty when nothing happened."""
+    firsts = sorted({e.kind: e for e in reversed(result.events)}.values(), key=lambda e: e.bar)
+    picked = {id(e) for e in firsts}
+    ranked = firsts + [e for e in result.events if id(e) not in picked]
+    note_slots = min(len(result.notes), max((limit - 1) // 2, limit - 1 - len(ranked)))
+    event_slots = min(len(ranked), limit - 1 - note_slots)
+    if len(ranked) + len(result.notes) <= limit:
+        note_slots, event_slots = len(result.notes), len(ranked)
+    events = sorted(ranked[:event_slots], key=lambda e: e.bar)
+    lines = [f"{_when(result, e.bar + 1)}  {e.kind}: {e.detail}" for e in events]
+    lines += [f"note: {n}" for n in result.notes[:note_slots]]
+    more_events, more_notes = len(ranked) - event_slots, len(result.notes) - note_slots
+    if more_events or more_notes:
+        lines.append(f"... and {more_events} more event(s), {more_notes} more note(s): see summary.json and the report")
+    return lines

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from defipm.cli_errors import fail
+from defipm.cli_errors import CliConsole, fail
 from defipm.config_templates import DOWNLOAD_FOLDER
 from defipm.core.errors import DefipmError
 
-console = Console()
+console = CliConsole()
 app = typer.Typer(help="Market data for backtests: download Hyperliquid candles and funding.", no_args_is_help=True)
 
 

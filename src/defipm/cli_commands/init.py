@@ -6,13 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from defipm.cli_errors import fail
+from defipm.cli_errors import CliConsole, fail
 from defipm.config_file import DEFAULT_CONFIG
 from defipm.config_templates import TEMPLATES
 
-console = Console()
+console = CliConsole()
 
 NEXT_STEP = {
     "paper": "defipm rebalance -c {path}",

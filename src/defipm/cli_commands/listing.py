@@ -6,13 +6,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from defipm.cli_errors import fail
+from defipm.cli_errors import CliConsole, fail
 from defipm.config_file import DEFAULT_CONFIG
 from defipm.core.errors import DefipmError
 
-console = Console()
+console = CliConsole()
 WHAT = ("oracles", "venues", "symbols")
 
 

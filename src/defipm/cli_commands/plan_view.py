@@ -1,4 +1,5 @@
-"""``defipm rebalance --dry-run`` and the confirmation before an interactive rebalance: the plan as a table.
+"""``defipm rebalance --dry-run`` and the confirmation before an interactive rebalance: the plan as a table, or as
+plain data for ``--json`` (``plan_record``).
 
 Orders in execution order with size, reference price, notional and expected fee (the venue's ``taker_fee`` of
 the notional, plus its fixed ``order_cost``); the skipped trades with their ``SkipReason`` and detail; totals with
@@ -30,6 +31,32 @@ def plan_costs(portfolio: Any, plan: Plan) -> tuple[list[tuple[Any, Decimal, Dec
     planner = portfolio.manager.planner or portfolio.venue.planner or PlannerConfig()
     slippage = total * Decimal(repr(planner.cost_reserve_bps)) / 10_000
     return rows, total, slippage
+
+
+def plan_record(portfolio: Any, report: CycleReport, plan: Plan) -> dict[str, Any]:
+    """The plan as plain data (``defipm rebalance --dry-run --json``): equity; orders in execution order with
+    symbol, side, quantity, reference price, notional and expected fee; skipped trades with their signed quantity,
+    ``SkipReason`` value and detail; the totals (notional, expected fees, expected slippage); notes and the risk
+    limits that acted. Amounts are Decimals (``print_json`` writes them as exact text); nothing was sent."""
+    rows, total, slippage = plan_costs(portfolio, plan)
+    return {
+        "equity": report.equity,
+        "sent": False,
+        "orders": [
+            {"symbol": o.symbol, "side": o.side.value, "quantity": o.quantity, "price": o.reference_price,
+             "notional": notional, "fee": fee}
+            for o, notional, fee in rows
+        ],
+        "skipped": [
+            {"symbol": s.symbol, "quantity": s.signed_quantity, "reason": s.reason.value, "detail": s.detail}
+            for s in plan.skipped
+        ],
+        "notional": total,
+        "expected_fees": sum((fee for _, _, fee in rows), Decimal(0)),
+        "expected_slippage": slippage,
+        "notes": list(report.notes),
+        "risk": [{"limit": b.limit, "detail": b.detail, "action": b.action} for b in report.breaches],
+    }  # fmt: skip
 
 
 def print_plan(console: Console, portfolio: Any, report: CycleReport, plan: Plan) -> None:

@@ -34,22 +34,69 @@ def recent_cycles_table(recent: list[Any]) -> Table:
     return table
 
 
-def print_stored_status(console: Console, config: Path, cycles: int, problem: Exception) -> None:
-    """The stored state of ``config``'s run, after a line on stderr naming why the venue could not be read."""
+def recent_cycles_record(recent: list[Any]) -> list[dict[str, Any]]:
+    """The stored cycles (newest first) as plain data for ``--json``: time, status, equity, fees, turnover, error."""
+    return [
+        {"time": c.timestamp, "status": c.status, "equity": c.equity, "fees": c.fees, "turnover": c.turnover,
+         "error": c.error}
+        for c in recent
+    ]  # fmt: skip
+
+
+def print_stored_status(
+    console: Console, config: Path, cycles: int, problem: Exception, *, as_json: bool = False
+) -> None:
+    """The stored state of ``config``'s run, after a line on stderr naming why the venue could not be read; with
+    ``as_json`` one JSON document on stdout instead of the tables (``stored_status_record``)."""
     from defipm.config import load_settings
-    from defipm.core.redaction import redact_url
-    from defipm.manager import KILL_SWITCH
-    from defipm.store import Store
+    from defipm.core.redaction import redact_text, redact_url
 
     settings = load_settings(config)
     url = settings.venue.params.get("base_url") or settings.venue.params.get("rpc_url")
     where = f"{settings.venue.kind} at {redact_url(str(url))}" if url else settings.venue.kind
+    reason = redact_text(str(problem), str(url) if url else None)
     err_console.print(
-        f"[bold yellow]venue unreachable[/] ({escape(where)}): {escape(str(problem))} (showing the stored state of run "
+        f"[bold yellow]venue unreachable[/] ({escape(where)}): {escape(reason)} (showing the stored state of run "
         f"{settings.run!r}; live positions and prices need the venue)",
         highlight=False,
         soft_wrap=True,
     )
+    if as_json:
+        from defipm.cli_output import print_json
+
+        print_json(stored_status_record(settings, cycles) | {"venue_error": f"{where}: {reason}"})
+        return
+    _print_stored(console, settings, cycles)
+
+
+def stored_status_record(settings: Any, cycles: int) -> dict[str, Any]:
+    """What the store knows of ``settings.run`` as plain data: the last recorded equity and its time, the last
+    cycle's executed targets, the kill switch and the recent cycles (the shape of ``status --json`` without the
+    live account)."""
+    from defipm.manager import KILL_SWITCH
+    from defipm.store import Store
+
+    store = Store(settings.database)
+    try:
+        recent = store.recent_cycles(settings.run, cycles)
+        history = store.equity_history(settings.run)
+        targets = store.targets_of(recent[0].id) if recent else {}
+        return {
+            "run": settings.run,
+            "equity": history[-1][1] if history else None,
+            "equity_time": history[-1][0] if history else None,
+            "targets": {symbol: executed for symbol, (_, executed) in sorted(targets.items())},
+            "kill_switch": store.get_setting(settings.run, KILL_SWITCH),
+            "recent_cycles": recent_cycles_record(recent),
+        }
+    finally:
+        store.close()
+
+
+def _print_stored(console: Console, settings: Any, cycles: int) -> None:
+    from defipm.manager import KILL_SWITCH
+    from defipm.store import Store
+
     store = Store(settings.database)
     try:
         recent = store.recent_cycles(settings.run, cycles)

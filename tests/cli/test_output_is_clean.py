@@ -1,0 +1,154 @@
+"""Output for pipes and machines (issue 18, items 2 and 6, the new-user review): with ``--json`` stdout holds only
+the JSON (notes go to stderr), ``rebalance --dry-run --json`` is the plan as JSON, nothing is cut at 80 columns off
+a terminal, one date format, and the backtest summary says why a run halted."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from defipm.backtest.report import run_story
+from defipm.backtest.result import BacktestResult, BarEvent
+from defipm.cli import app
+
+runner = CliRunner()
+NARROW = {"COLUMNS": "40"}  # off a terminal this must not matter
+
+
+def trade_config(tmp_path: Path) -> Path:
+    path = tmp_path / "defipm.toml"
+    path.write_text(f"""
+run = "clean"
+database = "sqlite:///{tmp_path / "db.sqlite"}"
+[oracle]
+kind = "static"
+[oracle.params]
+weights = {{ SYN000 = 0.4, SYN001 = -0.3, SYN002 = 0.0005 }}
+[venue]
+kind = "paper"
+[venue.params]
+initial_cash = 10000
+taker_fee = 0.001
+[planner]
+no_trade_band = 0.002
+cost_reserve_bps = 10
+""")
+    return path
+
+
+def test_dry_run_json_is_the_plan(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["rebalance", "-c", str(trade_config(tmp_path)), "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)  # nothing but the JSON on stdout
+    assert plan["sent"] is False and {o["side"] for o in plan["orders"]} == {"buy", "sell"}
+    for order in plan["orders"]:
+        assert set(order) == {"symbol", "side", "quantity", "price", "notional", "fee"}
+        notional = float(order["quantity"]) * float(order["price"])
+        assert (
+            abs(abs(notional) - float(order["notional"])) < 1e-6 and abs(float(order["fee"]) - notional * 1e-3) < 1e-6
+        )
+    (skip,) = plan["skipped"]
+    assert skip["symbol"] == "SYN002" and skip["reason"] == "no_trade_band" and skip["detail"]
+    total = sum(float(o["notional"]) for o in plan["orders"])
+    assert float(plan["notional"]) == pytest.approx(total)
+    assert float(plan["expected_slippage"]) == pytest.approx(total * 10 / 10_000)
+
+
+def test_tables_off_a_terminal_are_never_cut_and_dates_have_the_full_year(tmp_path: Path) -> None:
+    cfg = str(trade_config(tmp_path))
+    traded = runner.invoke(app, ["rebalance", "-c", cfg, "--yes"], env=NARROW)
+    assert traded.exit_code == 0, traded.output
+    assert "…" not in traded.stdout and "orders" in traded.stdout and "turnover" in traded.stdout
+    assert re.search(r"\b20\d\d-\d\d-\d\d \d\d:\d\d\b", traded.stdout), traded.stdout
+    status = runner.invoke(app, ["status", "-c", cfg], env=NARROW)
+    assert status.exit_code == 0 and "…" not in status.stdout, status.output
+    assert re.search(r"\b20\d\d-\d\d-\d\d \d\d:\d\d\b", status.stdout)
+
+
+def backtest_config(tmp_path: Path, market: Path, max_drawdown: float | None = None) -> Path:
+    path = tmp_path / "bt.toml"
+    risk = f'[risk]\nmax_drawdown = {max_drawdown}\non_breach = "freeze"\n' if max_drawdown else ""
+    path.write_text(f'[oracle]\nkind = "equal_weight"\n[market]\nsource = "csv"\npath = "{market}"\n{risk}')
+    return path
+
+
+def backtest(tmp_path: Path, prices: Path, cfg: Path, *extra: str):
+    args = ["backtest", "-c", str(cfg), "--data", str(prices), "--symbols", "BTC,ETH", "--start", "2024-06-01",
+            "--benchmark", "none", "--out", str(tmp_path / f"out{len(list(tmp_path.iterdir()))}"), *extra]  # fmt: skip
+    return runner.invoke(app, args, env=NARROW)
+
+
+def test_backtest_json_is_only_json_and_notes_go_to_stderr(tmp_path: Path, shared_prices: Path) -> None:
+    prices = shared_prices / "daily"
+    other = backtest(tmp_path, prices, backtest_config(tmp_path, tmp_path), "--json")
+    assert other.exit_code == 0, other.output
+    assert json.loads(other.stdout)["summary"]["total_return"] is not None
+    assert "note: --config [market] (source = 'csv') is not used" in other.stderr
+    same = backtest(tmp_path, prices, backtest_config(tmp_path, prices), "--json")
+    assert same.exit_code == 0 and "[market]" not in same.output, same.output  # --data is the market's folder
+    json.loads(same.stdout)
+
+
+def test_backtest_summary_says_why_it_halted(tmp_path: Path, shared_prices: Path) -> None:
+    prices = shared_prices / "daily"
+    result = backtest(tmp_path, prices, backtest_config(tmp_path, prices, max_drawdown=0.05))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "halted cycles" in out and "…" not in out
+    halt = re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d  halt: .*drawdown.*", out)
+    assert halt and out.index("halted cycles") < halt.start() < out.index("report:"), out
+
+
+def replay(events: list[BarEvent], notes: list[str]) -> BacktestResult:
+    n = 400
+    zeros = np.zeros(n)
+    stamps = np.arange("2024-01-01", n, dtype="datetime64[D]").astype("datetime64[ns]")
+    return BacktestResult(
+        timestamps=stamps, symbols=("A",), equity=np.ones(n), cash=zeros, weights=np.zeros((n, 1)),
+        traded_notional=zeros, fees=zeros, funding=zeros, slippage=zeros, rebalanced=np.zeros(n, bool),
+        periods_per_year=365.0, config=None, oracle="x", notes=notes, events=events,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("breaches", "notes"), [(0, 0), (3, 2), (200, 0), (200, 50), (0, 50)])
+def test_run_story_keeps_the_first_halt_and_counts_the_rest(breaches: int, notes: int) -> None:
+    events = [BarEvent(k, "breach", f"max_weight: {k}") for k in range(breaches)]
+    events.insert(min(len(events), 150), BarEvent(150, "halt", "drawdown breaker: 30% below peak"))
+    result = replay(events, [f"left out: S{k}" for k in range(notes)])
+    lines = run_story(result, limit=10)
+    assert len(lines) <= 10
+    assert any("halt: drawdown breaker: 30% below peak" in line for line in lines)
+    shown_events = sum(": " in line and not line.startswith(("note", "...")) for line in lines)
+    shown_notes = sum(line.startswith("note: ") for line in lines)
+    assert shown_notes >= min(notes, 4)
+    left = len(events) + notes - shown_events - shown_notes
+    if left:
+        assert lines[-1] == f"... and {len(events) - shown_events} more event(s), {notes - shown_notes} more note(s):" \
+            " see summary.json and the report"  # fmt: skip
+    else:
+        assert len(lines) == len(events) + notes
+
+
+def test_a_console_off_a_terminal_ignores_columns_and_wraps_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from io import StringIO
+
+    from rich.table import Table
+
+    from defipm.cli_errors import CliConsole
+
+    monkeypatch.setenv("COLUMNS", "40")
+    out = StringIO()
+    console = CliConsole(file=out)
+    table = Table()
+    for k in range(8):
+        table.add_column(f"orders{k}")
+    table.add_row(*["11.123456789"] * 8)
+    console.print(table)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 5 and "11.123456789" in lines[3] and "…" not in out.getvalue()
+    assert CliConsole(file=StringIO(), width=40).width == 40  # an explicit width is kept
