@@ -31,10 +31,11 @@ from defipm.oracles.tbn import TBNOracle, market_returns
 from defipm.oracles.tranches import TranchedOracle
 from defipm.testing.crowdcent import synthetic_crowdcent_meta_model
 from defipm.venues.hyperliquid.history import funding_frame
-from defipm.venues.hyperliquid.sim.seed import DEFAULT_FIXTURES_DIR, recorded_funding
+from defipm.venues.hyperliquid.sim.seed import recorded_funding
 
 PRICES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "prices" / "daily"
 SHARED_PRICES = Path("/work/shared/data/prices/daily")
+DEFAULT_FIXTURES_DIR = Path("/work/shared/fixtures/hyperliquid")
 COINS = ["ADA", "AVAX", "BNB", "BTC", "DOGE", "DOT", "ETH", "LINK", "LTC", "MATIC", "SOL", "XRP"]
 SCHEMES = ["equal", "rank", "inverse_volatility", "min_variance", "hrp"]
 START, END = datetime(2023, 5, 13, tzinfo=UTC), datetime(2023, 7, 17, tzinfo=UTC)

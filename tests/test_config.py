@@ -126,3 +126,22 @@ def test_any_text_as_a_config_file_raises_only_config_errors(tmp_path_factory: p
         load_settings(path)
     except ConfigError as exc:
         assert str(path) in str(exc)
+
+
+def test_a_folder_given_as_the_config_is_named_as_a_folder(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from defipm.cli import app
+
+    folder = tmp_path / "portfolio"
+    folder.mkdir()
+    for command in (["status"], ["rebalance"], ["run", "--max-cycles", "1"]):
+        result = CliRunner().invoke(app, [*command, "-c", str(folder)])
+        output = " ".join(result.output.split())
+        assert result.exit_code == 1, output
+        assert f"config file {folder} is a folder, not a file" in output and "not found" not in output
+        assert f"defipm init {folder / 'defipm.toml'}" in output
+    assert list(folder.iterdir()) == []  # nothing created
+    (folder / "defipm.toml").write_text('run = "a"\n')
+    with pytest.raises(ConfigError, match=f"is a folder, not a file: give the file in it, -c {folder / 'defipm.toml'}"):
+        load_settings(folder)

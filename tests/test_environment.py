@@ -82,6 +82,31 @@ def test_hyperliquid_key_variables_of_any_profile_are_defipm_s_own():
     assert unknown_variables(Settings, environ) == []
 
 
+@pytest.mark.parametrize(
+    ("name", "nearest"),
+    [
+        ("DEFIPM_HL_TESTNET_SECRT_KEY", "DEFIPM_HL_TESTNET_SECRET_KEY"),  # misspelt suffix under the prefix
+        ("DEFIPM_HL_TESTNET_SECRETKEY", "DEFIPM_HL_TESTNET_SECRET_KEY"),  # a lost underscore
+        ("DEFIPM_HL_MAINNET_ACCOUNT_ADRESS", "DEFIPM_HL_MAINNET_ACCOUNT_ADDRESS"),
+        ("DEFIPM_HL_TESTNET_KEYSTORE_PASSWRD", "DEFIPM_HL_TESTNET_KEYSTORE_PASSWORD"),
+        ("DEFIPM_HL_TESNET_SECRET_KEY", "DEFIPM_HL_TESTNET_SECRET_KEY"),  # misspelt network: outside the prefixes
+        ("DEFIPM_HL_TESTNET__SECRET_KEY", "DEFIPM_HL_TESTNET_SECRET_KEY"),  # an empty profile name
+        ("defipm_hl_mainnet_secret_ky", "DEFIPM_HL_MAINNET_SECRET_KEY"),
+    ],
+)
+def test_a_misspelt_hyperliquid_key_variable_is_refused_with_the_nearest_name(name: str, nearest: str):
+    found = unknown_variables(Settings, {name: "1", "DEFIPM_HL_TESTNET_SECRET_KEY": "k"})
+    assert len(found) == 1 and found[0].startswith(f"{name}: ") and f"did you mean {nearest}?" in found[0]
+    assert not is_own_variable(name.upper())
+
+
+def test_every_variable_the_hyperliquid_venue_reads_is_allowed():
+    from defipm.venues.hyperliquid.credentials import variables
+
+    names = variables(["personal", "fund_2", "VAULT"])
+    assert len(names) == 12 and unknown_variables(Settings, dict.fromkeys(names, "1")) == []
+
+
 def test_json_values_from_the_environment_refuse_a_duplicated_key(monkeypatch: pytest.MonkeyPatch):
     _clear(monkeypatch)
     monkeypatch.setenv("DEFIPM_RISK", '{"max_weight": 0.2, "max_weight": 0.9}')

@@ -258,7 +258,9 @@ def load_settings(path: str | Path | None = None, *, required: bool = True) -> S
     p = Path(path) if path is not None else DEFAULT_CONFIG
     if not p.is_file():
         if required:
-            raise ConfigError(f"{missing_file('config file', p)}: create one with `defipm init {p}`")
+            file = p / DEFAULT_CONFIG.name if p.is_dir() else p
+            fix = f"give the file in it, -c {file}" if file.is_file() else f"create one with `defipm init {file}`"
+            raise ConfigError(f"{missing_file('config file', p)}: {fix}")
         return settings_from_dict({}, "environment")
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))

@@ -228,9 +228,11 @@ def _model_at(model: type[BaseModel], path: Sequence[Any]) -> type[BaseModel] | 
 
 
 def missing_file(what: str, path: str | Path) -> str:
-    """``WHAT not found: PATH (looked in FOLDER ...)``: the absolute folder searched (a relative path is read from
+    """``WHAT not found: PATH (looked in FOLDER ...)``, or ``WHAT PATH is a folder, not a file``: the absolute folder searched (a relative path is read from
     the current folder), a near miss among that folder's files, or that the folder itself does not exist."""
     p = Path(path)
+    if p.is_dir():
+        return f"{what} {p} is a folder, not a file"
     folder = (p.parent if p.is_absolute() else Path.cwd() / p.parent).resolve()
     if not folder.is_dir():
         where = f"the folder {folder} does not exist"

@@ -20,6 +20,7 @@ Names are compared case-insensitively, as the settings loader reads them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any, get_args, get_origin
 
@@ -47,6 +48,16 @@ OWN_PREFIXES: Mapping[str, str] = {
     "DEFIPM_HL_MAINNET_": "Hyperliquid mainnet: key, account and keystore password (per profile, see the venue)",
 }
 """Prefixes of defipm's own variables whose full names depend on the config (a profile's name)."""
+OWN_PREFIXED = re.compile(
+    r"DEFIPM_HL_(TESTNET|MAINNET)_(SECRET_KEY|ACCOUNT_ADDRESS|KEYSTORE_PASSWORD|[A-Z0-9]+(_[A-Z0-9]+)*_SECRET_KEY)"
+)
+"""The names allowed under ``OWN_PREFIXES`` (upper case): the network's ``SECRET_KEY``, ``ACCOUNT_ADDRESS`` and
+``KEYSTORE_PASSWORD``, and a profile's (or a ``secret_key_env``'s) ``<NAME>_SECRET_KEY``; as
+``venues/hyperliquid/credentials.py`` reads them. Any other name under the prefixes is a misspelling."""
+HL_EXAMPLES = tuple(
+    f"DEFIPM_HL_{n}_{v}" for n in ("TESTNET", "MAINNET") for v in ("SECRET_KEY", "ACCOUNT_ADDRESS", "KEYSTORE_PASSWORD")
+)
+"""The Hyperliquid variables named as near misses of a misspelt one."""
 RENAMED: Mapping[str, str] = {
     "DEFIPM_HL_SECRET_KEY": "DEFIPM_HL_TESTNET_SECRET_KEY or DEFIPM_HL_MAINNET_SECRET_KEY",
     "DEFIPM_HL_ACCOUNT_ADDRESS": "DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS or DEFIPM_HL_MAINNET_ACCOUNT_ADDRESS",
@@ -94,7 +105,7 @@ def _is_setting(parts: list[str], settings: type[BaseModel]) -> bool:
 
 def is_own_variable(upper: str) -> bool:
     """Whether the (upper-case) name is one of defipm's own variables rather than a setting."""
-    return upper in OWN_VARIABLES or any(upper.startswith(p) for p in OWN_PREFIXES)
+    return upper in OWN_VARIABLES or OWN_PREFIXED.fullmatch(upper) is not None
 
 
 def _problem(name: str, settings: type[BaseModel]) -> str:
@@ -107,7 +118,12 @@ def _problem(name: str, settings: type[BaseModel]) -> str:
             f"{name}: too deep (variable names lose their case, so a table such as weights or rules is given whole "
             f"as JSON: {PREFIX}{DELIMITER.join(parts[:3])}='{{\"BTC\": 0.5}}')"
         )
-    concrete = [k for k in (*setting_names(settings), *OWN_VARIABLES) if "<KEY>" not in k]
+    if upper.startswith(tuple(OWN_PREFIXES)) or upper.startswith("DEFIPM_HL_"):
+        return (
+            f"{name}: not a Hyperliquid key variable ({near_miss(upper, HL_EXAMPLES)}the names are "
+            "DEFIPM_HL_<TESTNET|MAINNET>_ then SECRET_KEY, ACCOUNT_ADDRESS, KEYSTORE_PASSWORD or <PROFILE>_SECRET_KEY)"
+        )
+    concrete = [k for k in (*setting_names(settings), *OWN_VARIABLES, *HL_EXAMPLES) if "<KEY>" not in k]
     near = near_miss(upper, concrete, cutoff=0.75)
     if near:
         return f"{name}: {near}(it is neither a defipm setting nor one of its own variables)"

@@ -6,6 +6,7 @@ mainnet funding history of the fixtures). Small and seeded; the full comparison 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +23,12 @@ from defipm.oracles.tbn import TBNOracle, market_returns  # noqa: E402
 from defipm.oracles.tranches import TranchedOracle  # noqa: E402
 from defipm.testing.crowdcent import synthetic_crowdcent_meta_model  # noqa: E402
 from defipm.venues.hyperliquid.history import funding_frame  # noqa: E402
-from defipm.venues.hyperliquid.sim.seed import DEFAULT_FIXTURES_DIR, recorded_funding  # noqa: E402
+from defipm.venues.hyperliquid.sim.seed import recorded_funding  # noqa: E402
+
+_SHARED = (Path(__file__).resolve().parents[2].parent / "shared", Path("/work/shared"))
+DEFAULT_FIXTURES_DIR = next(
+    (p / "fixtures/hyperliquid" for p in _SHARED if (p / "fixtures/hyperliquid").is_dir()), _SHARED[0]
+)
 
 COINS = ["BTC", "ETH", "SOL", "AVAX", "LINK", "DOGE", "ARB", "OP"]
 START = datetime(2024, 1, 1, tzinfo=UTC)

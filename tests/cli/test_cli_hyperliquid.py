@@ -165,3 +165,30 @@ def test_hl_cancel_and_close_all_clear_resting_orders_even_under_the_refuse_poli
         assert done.exit_code == 0 and "flat" in done.output, done.output
         assert ex.engine.views.frontend_open_orders(wallet.address) == []
         assert ex.engine.views.clearinghouse_state(wallet.address)["assetPositions"] == []
+
+
+def test_hl_sim_starts_from_the_built_in_prices_without_a_fixtures_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The README's ``defipm hl-sim sim --account ...`` needs no recorded responses on disk (none in the product's
+    defaults); only an explicitly given ``--fixtures`` folder must exist."""
+    import socket
+
+    from defipm.venues.hyperliquid.sim.seed import builtin_seed
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with LocalExchange(accounts={}) as ex:
+        assert ex.engine.mids == builtin_seed().mids
+    with socket.socket() as busy:  # the command gets past its options and fails only to bind the taken port
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = runner.invoke(app, ["hl-sim", "sim", "--port", str(port), "--account", f"0x{'1' * 40}=100000"])
+    assert result.exit_code == 1, result.output
+    assert f"cannot serve on 127.0.0.1:{port}" in result.output
+    assert "fixtures" not in result.output
+    missing = tmp_path / "no-such-recordings"
+    result = runner.invoke(app, ["hl-sim", "sim", "--port", "0", "--fixtures", str(missing)])
+    assert result.exit_code == 2
+    assert "no such folder" in result.output and "no-such-recordings" in result.output

@@ -28,6 +28,26 @@ def test_run_interval_is_bounded(text: str):
         parse_interval(text)
 
 
+@pytest.mark.parametrize("text", ["0s", "0.000001s", "0.0000001s", "0.009s", "366.5d", "367d", "3650d", "1000w"])
+def test_every_out_of_bounds_names_the_run_s_own_bounds(text: str):
+    """One message for every out-of-range duration: the run's 10 ms to 366 d, never the backtest's wider ones."""
+    with pytest.raises(typer.BadParameter) as err:
+        parse_run_schedule(text)
+    assert f"--every {text!r} is out of range: the duration must be from 0.01s to 366d" in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["5bars", "1bar", "sometimes", "hourly", "5 bars please"])
+def test_every_refusals_suggest_only_what_run_accepts(text: str):
+    with pytest.raises(typer.BadParameter) as err:
+        parse_run_schedule(text)
+    message = str(err.value).replace(repr(text), "")
+    assert message.startswith("--every ") and "bars'" not in message and "5bars" not in message
+    suggested = ["30m", "1h", "1d", "daily@18:15", "3d@18:15", "weekly@mon@09:00"]
+    assert all(s in message for s in suggested) and "10ms" in message
+    for spelling in suggested:  # every suggestion is accepted
+        parse_run_schedule(spelling)
+
+
 @pytest.mark.parametrize("text", ["5bars", "1bar"])
 def test_run_refuses_bar_counts_by_name(text: str):
     with pytest.raises(typer.BadParameter, match=r"counts bars, which a live run does not have"):

@@ -95,9 +95,32 @@ def test_data_download_writes_what_the_backtest_reads(tmp_path: Path):
         )
     assert "BTC: " in result.output and (tmp_path / "hl" / "funding" / "ETH.csv").is_file()
     assert unknown.exit_code == 1 and "NOPE not listed on Hyperliquid" in unknown.output
-    assert not (tmp_path / "x" / "BTC.csv").exists()  # refused before anything was written
+    assert not (tmp_path / "x").exists()  # refused before anything was written, and the folder it made removed
     from defipm.data import load_prices
 
     panel = load_prices(tmp_path / "hl", ["BTC", "ETH"], cache=False)
     assert set(panel.symbols) == {"BTC", "ETH"}
     shutil.rmtree(tmp_path / "hl")
+
+
+def test_a_failed_download_names_its_option_and_leaves_nothing_new(tmp_path: Path):
+    import socket
+
+    with socket.socket() as closed:  # a loopback port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    out = tmp_path / "data" / "hyperliquid"
+    result = CliRunner().invoke(app, ["data", "download", "--symbols", "BTC", "--out", str(out), "--base-url", url])
+    assert result.exit_code == 1, result.output
+    assert "--base-url" in result.output and "[venue.params]" not in result.output
+    assert list(tmp_path.iterdir()) == []  # neither data/ nor data/hyperliquid/ is left behind
+
+
+@pytest.mark.parametrize("make", [False, True])
+def test_backtest_on_a_missing_or_empty_folder_says_how_to_download_bars(tmp_path: Path, make: bool):
+    folder = tmp_path / "bars"
+    if make:
+        folder.mkdir()
+    result = CliRunner().invoke(app, ["backtest", "--data", str(folder)])
+    assert result.exit_code != 0
+    assert f"defipm data download --out {folder}" in " ".join(result.output.split()), result.output

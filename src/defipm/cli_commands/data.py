@@ -46,11 +46,17 @@ def download(
     first = _utc(start, "--start") if start is not None else last - timedelta(days=365)
     if first >= last:
         raise typer.BadParameter(f"{first:%Y-%m-%d} is not before {last:%Y-%m-%d}", param_hint="--start")
-    _check_writable(out)
+    from defipm.venues.hyperliquid.client import ADDRESS_HINT
+
+    created = _check_writable(out)
     try:
         counts = _download(coins, interval, first, last, out, funding, network, base_url)
-    except DefipmError as exc:
-        raise fail(exc, base_url) from None
+    except (DefipmError, typer.Exit) as exc:
+        _remove_created(created)
+        if isinstance(exc, typer.Exit):
+            raise
+        address = "The address is --base-url (default: the network's public API)"
+        raise fail(str(exc).replace(ADDRESS_HINT, address), base_url) from None
     for coin, n in counts.items():
         console.print(f"{coin}: {n} bars", highlight=False)
     console.print(f"wrote {out}: next, defipm backtest --data {out}", highlight=False)
@@ -83,8 +89,9 @@ def _utc(text: str, option: str) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _check_writable(out: Path) -> None:
-    """Refuse an unwritable --out before anything is downloaded."""
+def _check_writable(out: Path) -> list[Path]:
+    """Refuse an unwritable --out before anything is downloaded; the folders it created, outermost first."""
+    created = [p for p in (out, *out.parents) if not p.exists()][::-1]
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / ".defipm-write-check"
@@ -94,3 +101,13 @@ def _check_writable(out: Path) -> None:
         raise fail(
             f"--out {out}: cannot write there ({exc.strerror or exc}); choose a folder you may write to"
         ) from None
+    return created
+
+
+def _remove_created(created: list[Path]) -> None:
+    """A failed download leaves nothing new: remove the folders ``_check_writable`` created
+    (files written into them before the failure too)."""
+    import shutil
+
+    if created:
+        shutil.rmtree(created[0], ignore_errors=True)

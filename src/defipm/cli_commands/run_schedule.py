@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 
 SHORTEST_INTERVAL = timedelta(milliseconds=10)
 LONGEST_INTERVAL = timedelta(days=366)
+RUN_SPELLINGS = (
+    "give a duration from 10ms (0.01s) to 366d (30m, 1h, 1d) or a time of day in UTC (daily@18:15, 3d@18:15, "
+    "weekly@mon@09:00)"
+)
+"""What ``--every`` accepts, named in every refusal."""
 
 
 def parse_interval(text: str) -> timedelta:
@@ -34,17 +39,16 @@ def parse_interval(text: str) -> timedelta:
 def parse_run_schedule(text: str) -> Schedule:
     """The ``Schedule`` of ``--every``: a bounded duration (``Every``), or a time-of-day schedule (``Daily``,
     ``Weekly``). Raises ``typer.BadParameter`` naming the spelling for anything else."""
-    from defipm.core.schedule import Every, EveryKBars, parse_schedule
+    from defipm.core.schedule import Every, EveryKBars, is_duration, parse_schedule
 
+    if is_duration(text):  # the run's own bounds, never the backtest's wider ones
+        return Every(parse_interval(text))
     try:
         schedule = parse_schedule(text)
     except ConfigError as exc:
+        if "not understood" in str(exc):  # the backtest's examples include bars, which a run refuses
+            raise typer.BadParameter(f"--every {text!r} not understood: {RUN_SPELLINGS}") from None
         raise typer.BadParameter(str(exc).replace("schedule", "--every", 1)) from None
-    if isinstance(schedule, Every):
-        return Every(parse_interval(text))
     if isinstance(schedule, EveryKBars):
-        raise typer.BadParameter(
-            f"{text!r} counts bars, which a live run does not have: give a duration (30m, 1h, 1d) or a time "
-            "(daily@18:15, 3d@18:15, weekly@mon@09:00)"
-        )
+        raise typer.BadParameter(f"--every {text!r} counts bars, which a live run does not have: {RUN_SPELLINGS}")
     return schedule

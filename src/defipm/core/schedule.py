@@ -70,6 +70,11 @@ def spell_duration(value: timedelta) -> str:
     return f"{Decimal(micros).scaleb(-6).normalize():f}s"
 
 
+def is_duration(text: str) -> bool:
+    """Whether ``text`` is spelt as a duration (a number and a unit), whatever its range."""
+    return _DURATION.fullmatch(str(text).strip().lower()) is not None
+
+
 def parse_duration(
     text: str, what: str = "duration", *, shortest: timedelta = MICROSECOND, longest: timedelta = MAX_DURATION
 ) -> timedelta:
@@ -86,13 +91,13 @@ def parse_duration(
         micros = Decimal(m.group(1)) * _UNITS[m.group(2)] * 10**6
     except InvalidOperation:
         raise ConfigError(f"{what} {text!r} is not a duration") from None
-    if micros != micros.to_integral_value():
-        raise ConfigError(f"{what} {text!r} must be a whole number of microseconds")
     if not shortest // MICROSECOND <= micros <= longest // MICROSECOND:
         raise ConfigError(
             f"{what} {text!r} is out of range: the duration must be from {spell_duration(shortest)} to "
             f"{spell_duration(longest)}"
         )
+    if micros != micros.to_integral_value():
+        raise ConfigError(f"{what} {text!r} must be a whole number of microseconds")
     return timedelta(microseconds=int(micros))
 
 

@@ -39,6 +39,11 @@ class EntryKind(Enum):
     HIDDEN = "hidden"
 
 
+def download_hint(folder: Path) -> str:
+    """How to fill a missing or empty bars folder."""
+    return f"download bars with `defipm data download --out {folder}`"
+
+
 def _is_readme(name: str) -> bool:
     return name.split(".", 1)[0].lower() == "readme"
 
@@ -117,7 +122,7 @@ def scan_folder(folder: str | Path, symbols: Sequence[str] | None = None) -> Dat
     two files for one symbol, a funding file without bars, no bar files, or a symbol asked for without a file."""
     root = Path(folder)
     if not root.is_dir():
-        raise DataError(f"{root}: no such data folder")
+        raise DataError(f"{root}: no such data folder: {download_hint(root)}")
     bar_files: list[Path] = []
     funding: dict[str, Path] = {}
     side: dict[str, Path] = {}
@@ -138,7 +143,7 @@ def scan_folder(folder: str | Path, symbols: Sequence[str] | None = None) -> Dat
         )
     if symbols is None:
         if not bars:
-            raise DataError(f"{root}: no .csv or .parquet files")
+            raise DataError(f"no .csv or .parquet files in {root}: {download_hint(root)}")
         return DataFolder(root, bars, funding, side)
     _check_symbols(root, symbols)
     missing = [s for s in symbols if s not in bars]

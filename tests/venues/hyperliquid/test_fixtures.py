@@ -17,9 +17,10 @@ from defipm.venues.hyperliquid.parsing import (
     parse_mids,
     parse_user_state,
 )
-from defipm.venues.hyperliquid.sim.seed import DEFAULT_FIXTURES_DIR, fixture_seed, read_cassette
+from defipm.venues.hyperliquid.sim.seed import fixture_seed, read_cassette
 
-FIXTURES = DEFAULT_FIXTURES_DIR
+_SHARED = (Path(__file__).resolve().parents[3].parent / "shared", Path("/work/shared"))
+FIXTURES = next((p / "fixtures/hyperliquid" for p in _SHARED if (p / "fixtures/hyperliquid").is_dir()), _SHARED[0])
 CASSETTES = sorted(FIXTURES.glob("*.yaml")) if FIXTURES.is_dir() else []
 pytestmark = pytest.mark.skipif(
     not CASSETTES, reason=f"recorded Hyperliquid responses not found in {FIXTURES} (shared fixtures folder absent)"

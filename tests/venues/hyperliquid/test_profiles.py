@@ -44,6 +44,8 @@ def test_the_selected_profile_is_the_identity():
         ({"vault_address": "0x1234"}, "vault_address"),
         ({"profile": "p", "profiles": {"p": {"account_address": "abc"}}}, "profiles.p.account_address"),
         ({"secret_key_env": "DEFIPM_HL_MAINNET_KEY"}, "must start with 'DEFIPM_HL_TESTNET_'"),
+        ({"secret_key_env": "DEFIPM_HL_TESTNET_BOT"}, "must be DEFIPM_HL_TESTNET_<NAME>_SECRET_KEY"),
+        ({"secret_key_env": "DEFIPM_HL_TESTNET_SECRETKEY"}, "must be DEFIPM_HL_TESTNET_<NAME>_SECRET_KEY"),
         (
             {"network": "mainnet", "allow_mainnet": True, "profile": "p",
              "profiles": {"p": {}, "q": {"secret_key_env": "DEFIPM_HL_TESTNET_Q"}}},
@@ -70,8 +72,11 @@ def test_key_variables_carry_the_network_and_the_profile(wallet):
         load_credentials(mainnet, env)
     with pytest.raises(ConfigError, match="DEFIPM_HL_TESTNET_SECRET_KEY"):
         load_credentials(make_config(), {secret_variable("mainnet"): key})
-    custom = make_config(secret_key_env="DEFIPM_HL_TESTNET_BOT")
-    assert load_credentials(custom, {"DEFIPM_HL_TESTNET_BOT": key}).source == "environment (DEFIPM_HL_TESTNET_BOT)"
+    custom = make_config(secret_key_env="DEFIPM_HL_TESTNET_BOT_SECRET_KEY")
+    assert (
+        load_credentials(custom, {"DEFIPM_HL_TESTNET_BOT_SECRET_KEY": key}).source
+        == "environment (DEFIPM_HL_TESTNET_BOT_SECRET_KEY)"
+    )
     assert set(variables(["personal"])) >= {"DEFIPM_HL_MAINNET_SECRET_KEY", "DEFIPM_HL_MAINNET_PERSONAL_SECRET_KEY"}
 
 

@@ -16,7 +16,6 @@ import typer
 from defipm.cli_errors import fail
 from defipm.venues.hyperliquid.config import is_address
 from defipm.venues.hyperliquid.sim.roles import RoleError
-from defipm.venues.hyperliquid.sim.seed import DEFAULT_FIXTURES_DIR
 
 app = typer.Typer(
     help="The local Hyperliquid exchange (loopback only, verifies every signature).", no_args_is_help=True
@@ -78,7 +77,9 @@ def sim(
     port: int = typer.Option(3001, min=0, max=65535, help="TCP port on 127.0.0.1 (0 = any free port)."),
     account: list[str] = typer.Option([], help="ADDRESS=USDC to fund (repeatable); default 100000 USDC."),
     network: str = typer.Option("testnet", help="Which network's signatures to accept: testnet or mainnet."),
-    fixtures: Path = typer.Option(DEFAULT_FIXTURES_DIR, help="Recorded responses to seed meta and mids from."),
+    fixtures: Path | None = typer.Option(
+        None, help="Recorded responses (vcrpy cassettes) to seed meta and mids from; default: built-in prices."
+    ),
     synthetic_assets: int = typer.Option(0, help="Extra synthetic coins SYN000... (for benchmarks)."),
     vault: list[str] = typer.Option([], help="VAULT=LEADER[:USDC]: a vault its leader trades (repeatable)."),
     agent: list[str] = typer.Option([], help="AGENT=OWNER: an agent (API) wallet approved for OWNER (repeatable)."),
@@ -88,7 +89,7 @@ def sim(
 
     if network not in ("testnet", "mainnet"):
         raise typer.BadParameter("--network must be testnet or mainnet")
-    if not fixtures.is_dir():
+    if fixtures is not None and not fixtures.is_dir():
         raise typer.BadParameter(f"--fixtures {fixtures}: no such folder of recorded responses")
     ex = LocalExchange(
         network=network, port=port, fixtures=fixtures, synthetic_assets=synthetic_assets,

@@ -83,12 +83,16 @@ def classify_refusal(message: str, *, symbol: str | None = None, cloid: str | No
     return OrderRejectedError(text, symbol=symbol, client_order_id=cloid)
 
 
+ADDRESS_HINT = "The address is [venue.params] base_url"
+"""Where a config-driven command takes the exchange's address; a command with its own option says that instead."""
+
+
 def unreachable_hint(url: str) -> str:
     """What to check when ``url`` does not answer: whether the local exchange runs (for a loopback address), and
     the key that sets the address."""
     local = any(host in url for host in ("://127.", "://localhost", "://[::1]"))
     running = "is the local exchange running (`defipm hl-sim sim`)?" if local else "is the exchange reachable?"
-    return f"{running} The address is [venue.params] base_url"
+    return f"{running} {ADDRESS_HINT}"
 
 
 def translate(exc: BaseException, what: str, url: str | None = None) -> VenueError:

@@ -33,6 +33,8 @@ TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
 Network = Literal["testnet", "mainnet"]
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*")
+_KEY_VARIABLE = re.compile(r"([A-Z0-9]+_)*SECRET_KEY")
+"""A ``secret_key_env`` after its network's prefix (the grammar ``defipm.environment`` allows)."""
 
 
 def is_address(text: str) -> bool:
@@ -64,7 +66,7 @@ class AccountProfile(BaseModel):
     ``vaultAddress``, every read asks about it. The key must be its leader's (master's) or an agent of them."""
     secret_key_env: str | None = None
     """The environment variable holding the key; default ``DEFIPM_HL_<NETWORK>[_<PROFILE>]_SECRET_KEY``. Must
-    start with ``DEFIPM_HL_<NETWORK>_`` so a key is never read for the other network."""
+    be ``DEFIPM_HL_<NETWORK>_<NAME>_SECRET_KEY`` so a key is never read for the other network."""
     config_file: Path | None = None
     """The design's ``hyperliquid_config.json`` with ``secret_key`` (and ``account_address``)."""
     keystore_file: Path | None = None
@@ -194,6 +196,11 @@ class HyperliquidConfig(ConfigModel):
             if variable is not None and not variable.startswith(prefix):
                 raise ValueError(
                     f"{where}: secret_key_env {variable!r} must start with {prefix!r} (network {self.network!r})"
+                )
+            if variable is not None and not _KEY_VARIABLE.fullmatch(variable.removeprefix(prefix)):
+                raise ValueError(
+                    f"{where}: secret_key_env {variable!r} must be {prefix}<NAME>_SECRET_KEY (upper-case letters, "
+                    "digits and single underscores; defipm refuses other DEFIPM_ variables as misspellings)"
                 )
         return self
 

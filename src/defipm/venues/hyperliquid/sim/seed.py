@@ -13,9 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-DEFAULT_FIXTURES_DIR = Path("/work/shared/fixtures/hyperliquid")
-"""Where the recorded responses live in the project's shared checkout; seeding falls back to the defaults."""
-
 # name, szDecimals, maxLeverage, mid
 _BUILTIN: tuple[tuple[str, int, int, str], ...] = (
     ("BTC", 5, 50, "30135.0"),
@@ -95,7 +92,7 @@ def fixture_seed(folder: Path) -> Seed | None:
     return Seed(universe=universe, mids=prices, source=str(folder))
 
 
-def recorded_funding(folder: Path = DEFAULT_FIXTURES_DIR) -> dict[str, list[dict[str, Any]]]:
+def recorded_funding(folder: Path) -> dict[str, list[dict[str, Any]]]:
     """The ``fundingHistory`` records of the recorded cassettes, per coin, oldest first and without duplicates
     ({} when the folder holds none): real mainnet hourly rates (BTC, May to July 2023) for backtests with
     funding (``history.funding_frame`` turns them into the ``funding/<COIN>.csv`` layout)."""
@@ -112,8 +109,8 @@ def recorded_funding(folder: Path = DEFAULT_FIXTURES_DIR) -> dict[str, list[dict
     return {coin: [by_time[t] for t in sorted(by_time)] for coin, by_time in rows.items()}
 
 
-def load_seed(fixtures: Path | None = DEFAULT_FIXTURES_DIR, synthetic_assets: int = 0) -> Seed:
-    """The fixture seed when ``fixtures`` holds the recordings, else the built-in one; plus synthetic coins
+def load_seed(fixtures: Path | None = None, synthetic_assets: int = 0) -> Seed:
+    """The fixture seed when ``fixtures`` holds the recordings, else (and by default) the built-in one; plus synthetic coins
     ``SYN000``... (szDecimals 2, mid 10 + i) up to ``synthetic_assets`` extra listed coins."""
     seed = (fixture_seed(fixtures) if fixtures is not None else None) or builtin_seed()
     for i in range(synthetic_assets):

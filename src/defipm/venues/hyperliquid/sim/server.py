@@ -31,7 +31,7 @@ from defipm.venues.hyperliquid.sim.auth import (
 from defipm.venues.hyperliquid.sim.engine import BookConfig, Engine, OrderError
 from defipm.venues.hyperliquid.sim.history import SyntheticHistory
 from defipm.venues.hyperliquid.sim.roles import RoleError
-from defipm.venues.hyperliquid.sim.seed import DEFAULT_FIXTURES_DIR, Seed, load_seed
+from defipm.venues.hyperliquid.sim.seed import Seed, load_seed
 
 SPOT_META = {
     "universe": [],
@@ -83,7 +83,7 @@ class LocalExchange:
         network: str = "testnet",
         port: int = 0,
         seed: Seed | None = None,
-        fixtures: Path | None = DEFAULT_FIXTURES_DIR,
+        fixtures: Path | None = None,
         synthetic_assets: int = 0,
         accounts: Mapping[str, Decimal | int | str] | None = None,
         book: BookConfig | None = None,
