@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from defipm.core.schedule import EveryKBars
 
 from defipm.backtest import BacktestConfig, run_backtest
 from defipm.core.planner import PlannerConfig
+from defipm.core.schedule import EveryKBars
 from defipm.data.panel import PricePanel
 from defipm.oracles.market_source import MarketSource
 from defipm.oracles.ppo import PPOOracle

@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from defipm.core.schedule import parse_duration
 from defipm.backtest.search import metric_score, run_jobs
 from defipm.core.errors import ConfigError, DefipmError
+from defipm.core.schedule import parse_duration
 from defipm.rl.evaluation import Benchmark
 from defipm.rl.market import MarketArrays
 from defipm.rl.pipeline import TrainingPlan, train_model

@@ -263,12 +263,23 @@ class Venue(Configurable, ABC):
             positions = {s: q for s, q in positions.items() if s not in blocked}
             weights = Weights({s: w for s, w in weights.items() if s not in blocked})
         plan = plan_rebalance(
-            positions, snap.prices, snap.equity, weights, self.get_rules, config or self.planner, client_order_id
+            positions,
+            snap.prices,
+            snap.equity,
+            weights,
+            self.get_rules,
+            self.planner_for(config or self.planner),
+            client_order_id,
         )
         if blocked:
             kept = tuple(blocked[s] for s in sorted(blocked))
             plan = Plan(plan.orders, kept + plan.skipped)
         return snap, plan
+
+    def planner_for(self, config: PlannerConfig | None) -> PlannerConfig | None:
+        """``config`` with what this venue's account demands of every plan (a spot venue: buys that fit its cash
+        after fees and its slippage cap); ``config`` itself by default."""
+        return config
 
     def set_portfolio_weights(
         self,
