@@ -8,6 +8,7 @@ same, or the cycle that resent it after a restart); every fill carries the sendi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,6 +27,8 @@ from defipm.core.journal import (
 from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Side
 from defipm.store.database import Store
 from defipm.store.models import FillRecord, OrderRecord
+
+logger = logging.getLogger(__name__)
 
 OPEN_STATUSES = (
     OrderStatus.PLANNED.value,
@@ -224,4 +227,14 @@ class SqlJournal:
     def reconcile(self, venue: OrderLookup) -> Reconciliation:
         """Ask ``venue`` about every unfinished intent; record what it knows; return what it never saw (see
         ``defipm.core.journal.reconcile_intents``)."""
-        return reconcile_intents(self, venue)
+        rec = reconcile_intents(self, venue)
+        logger.log(
+            logging.DEBUG if rec.clean else logging.INFO,
+            "journal %s: reconciled with the venue: %d confirmed (%s), %d never sent, %d still unknown",
+            self.run,
+            len(rec.confirmed),
+            ", ".join(f"{r.order.client_order_id} {r.status.value}" for r in rec.confirmed) or "none",
+            len(rec.unsent),
+            len(rec.unknown),
+        )
+        return rec

@@ -22,6 +22,7 @@ completed afterwards; a row left running by a stopped process is closed at the r
 from __future__ import annotations
 
 import json
+import logging
 import math
 import uuid
 from dataclasses import asdict, replace
@@ -44,6 +45,8 @@ from defipm.oracles.base import Oracle
 from defipm.store.database import Store
 from defipm.store.lock import RunLock
 from defipm.venues.base import CashTransfers, Venue
+
+logger = logging.getLogger(__name__)
 
 KILL_SWITCH = "kill_switch"
 PEAK_EQUITY = "peak_equity"
@@ -83,6 +86,23 @@ def _order_line(result: OrderResult) -> str:
     """``BTC buy 0.5``: an order as messages name it (the quantity a plain decimal)."""
     order = result.order
     return f"{order.symbol} {order.side.value} {format_amount(order.quantity)}"
+
+
+def _log_cycle(report: CycleReport) -> None:
+    """The cycle's line in the log: status, equity and orders (WARNING when it did not trade)."""
+    level = logging.INFO if report.status is CycleStatus.TRADED else logging.WARNING
+    if not logger.isEnabledFor(level):
+        return
+    orders = len(report.rebalance.results) if report.rebalance is not None else 0
+    logger.log(
+        level,
+        "cycle %s recorded: status %s, equity %s, %d orders%s",
+        report.cycle_id,
+        report.status.value,
+        format_amount(report.equity) if report.equity is not None else "unknown",
+        orders,
+        f", error: {report.error}" if report.error else "",
+    )
 
 
 def _halt_reason(reason: str) -> str:
@@ -176,6 +196,10 @@ class PortfolioManager:
         return f"trading halted: {reason} ({'; '.join((*also, fix))})"
 
     def _set_halt(self, reason: str | None, *, breaker: bool) -> None:
+        if reason is None:
+            logger.info("run %s: kill switch released", self.run)
+        else:
+            logger.warning("run %s: trading halted (%s): %s", self.run, "breaker" if breaker else "operator", reason)
         if self.store is None:
             self._halt, self._halt_by_breaker = reason, breaker and reason is not None
         else:
@@ -321,6 +345,15 @@ class PortfolioManager:
         self._reconciled = True
         self._unresolved = still_unknown  # orders of unknown outcome stay open: ask again next cycle
         self.last_reconciliation = rec
+        if not rec.clean:
+            logger.warning(
+                "run %s: reconciliation: %d confirmed, %d never sent (%d resent), %d still unknown",
+                self.run,
+                len(rec.confirmed),
+                len(rec.unsent),
+                len(resend),
+                len(rec.unknown),
+            )
         return rec
 
     def _resumable(self, rec: Reconciliation, *, resume: bool) -> list[Intent]:
@@ -370,6 +403,7 @@ class PortfolioManager:
         raised: it is never taken for a venue outage, and if orders may have gone out the next cycle reconciles
         them by client order id before it trades."""
         report = self._open_cycle(timestamp)
+        logger.info("cycle %s start: run %s at %s", report.cycle_id, self.run, report.timestamp)
         raised: Exception | None = None
         try:
             raised = self._cycle(report)
@@ -379,6 +413,7 @@ class PortfolioManager:
             self._fail(report, _describe_unexpected(exc))
             raised = exc
         self._record(report)
+        _log_cycle(report)
         if raised is not None:
             raise raised
         return report
@@ -468,6 +503,7 @@ class PortfolioManager:
         except Exception as exc:
             detail = str(exc) if isinstance(exc, DefipmError) else _describe_unexpected(exc)
             report.status, report.error = CycleStatus.FAILED, f"oracle {self.oracle.name}: {detail}"
+            logger.error("cycle %s: oracle %s failed: %s", report.cycle_id, self.oracle.name, detail)
             report.notes.extend(self.oracle.pop_notes())
             raise
         report.target = weights
@@ -549,6 +585,7 @@ class PortfolioManager:
         report.breaches.extend(decision.breaches)
         if decision.halt:
             reason = decision.breaches[-1].detail
+            logger.warning("run %s: drawdown circuit breaker tripped: %s", self.run, reason)
             self._set_halt(f"drawdown circuit breaker: {reason}", breaker=True)
             report.status = CycleStatus.HALTED
             report.error = self._halted(f"drawdown circuit breaker: {reason}")

@@ -47,13 +47,16 @@ def test_rebalance_and_status_from_config(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("COLUMNS", "200")
     with LocalExchange(accounts={wallet.address: 50_000}) as ex:
         cfg = config(tmp_path, ex.url)
-        result = runner.invoke(app, ["rebalance", "-c", str(cfg)])
+        log = tmp_path / "rebalance.log"
+        result = runner.invoke(app, ["-vv", "--log-file", str(log), "rebalance", "-c", str(cfg)])
         assert result.exit_code == 0, result.output
         assert "traded" in result.output
         status = runner.invoke(app, ["status", "-c", str(cfg)])
         assert status.exit_code == 0, status.output
         assert "ETH" in status.output and "-20.00%" in status.output
-    for text in (result.output, status.output):
+    logged = log.read_text()
+    assert "defipm.manager: cycle" in logged and "hyperliquid: order" in logged  # the log has the cycle and orders
+    for text in (result.output, status.output, logged):
         assert secret not in text and secret.removeprefix("0x") not in text
 
 

@@ -64,3 +64,16 @@ def test_logging_verbosity_and_log_file(tmp_path: Path) -> None:
 def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout == f"defipm {installed_version()}\n"
+
+
+def test_a_verbose_log_file_holds_the_cycle_and_its_orders(tmp_path: Path) -> None:
+    """``-vv --log-file F rebalance``: the manager's cycle lines and the venue's order lines reach F (it was empty)."""
+    cfg, log = str(write_config(tmp_path)), tmp_path / "rebalance.log"
+    result = runner.invoke(app, ["-vv", "--log-file", str(log), "rebalance", "-c", cfg])
+    assert result.exit_code == 0, result.output
+    text = log.read_text()
+    assert re.search(r"INFO defipm\.manager: cycle \w+ start: run \S+ at ", text), text
+    assert re.search(r"INFO defipm\.manager: cycle \w+ recorded: status traded, equity [\d.]+, [1-9]\d* orders", text)
+    assert re.search(r"DEBUG defipm\.venues\.base: paper: order \S+ sent: SYN\d+ (buy|sell) [\d.]+", text), text
+    assert re.search(r"DEBUG defipm\.venues\.base: paper: order \S+ filled: SYN\d+ (buy|sell) [\d.]+ filled", text)
+    assert re.search(r"INFO defipm\.venues\.base: paper: rebalance sent [1-9]\d* orders \(\d+ filled\)", text), text

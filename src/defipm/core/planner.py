@@ -11,14 +11,17 @@ Guarantees (tested as properties):
   (``InstrumentRules.order_cost``, e.g. gas) is above ``max_cost_share`` of their notional;
 - a size that exact arithmetic cannot represent (more than 28 significant digits of size steps, e.g. at a price
   of 1e-17) is skipped and reported, never an error;
-- positions absent from the target are closed.
+- positions absent from the target are closed;
+- with ``spot_slippage_cap_bps`` set (a spot, cash-only account), the buys' worst-case cost (the price moved by the
+  cap, plus the taker fee and fixed order cost) never exceeds the cash plus the sells' worst-case proceeds: the buys
+  are scaled down together (each floored to its size step) when a fully invested target leaves no room.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from dataclasses import dataclass, replace
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 
 from defipm.core.amounts import format_amount
 from defipm.core.errors import MissingPriceError
@@ -41,6 +44,9 @@ class PlannerConfig:
         so that after costs the book does not end above the target gross.
     order_type: order type of every planned order.
     limit_slippage: for LIMIT_IOC orders, the worst price as a fraction away from the mid (0.01 = 1%).
+    spot_slippage_cap_bps: for a spot (cash-only) account, the worst adverse fill move in basis points (the venue's
+        slippage cap, 0 without slippage); the buys are then fitted into the cash left after the sells, fees and
+        this move. None: no cash check (a margin account).
     """
 
     no_trade_band: float = 0.0
@@ -48,6 +54,7 @@ class PlannerConfig:
     cost_reserve_bps: float = 0.0
     order_type: OrderType = OrderType.MARKET
     limit_slippage: float | None = None
+    spot_slippage_cap_bps: float | None = None
 
 
 _DEFAULT = PlannerConfig()
@@ -226,4 +233,48 @@ def plan_rebalance(
                 )
             )
 
+    if cfg.spot_slippage_cap_bps is not None and increases:
+        cash = equity - sum((held[s] * px[s] for s in held if s in px), ZERO)
+        sells = [o for o in reductions + increases if o.side is _SELL]
+        buys = [o for o in increases if o.side is _BUY]
+        fitted = _fit_buys_to_cash(sells, buys, cash, rules_of, cfg.spot_slippage_cap_bps)
+        if fitted is not buys:
+            increases = [o for o in increases if o.side is _SELL] + fitted
     return Plan(orders=tuple(reductions + increases), skipped=tuple(skipped))
+
+
+def _fit_buys_to_cash(
+    sells: list[Order], buys: list[Order], cash: Decimal, rules_of: Mapping[str, InstrumentRules], cap_bps: float
+) -> list[Order]:
+    """``buys`` scaled down together (each floored to its size step) so that their worst-case cost, at the price
+    moved ``cap_bps`` against them plus the taker fee and order cost, fits in ``cash`` plus the worst-case proceeds
+    of ``sells`` (all sells of a spot plan). A buy scaled below one step or its minimum notional is dropped."""
+    cap = Decimal(repr(cap_bps)) / 10_000
+
+    def cost(o: Order) -> Decimal:  # what a buy can take from cash at worst
+        r = rules_of[o.symbol]
+        assert o.reference_price is not None
+        return o.quantity * o.reference_price * (1 + cap) * (1 + r.taker_fee) + r.order_cost
+
+    budget = cash
+    for o in sells:
+        r = rules_of[o.symbol]
+        assert o.reference_price is not None
+        budget += o.quantity * o.reference_price * (1 - cap) * (1 - r.taker_fee) - r.order_cost
+    needed = sum(map(cost, buys), ZERO)
+    if needed <= budget:
+        return buys
+    fitted: list[Order] = []
+    if budget <= ZERO:
+        return fitted
+    fixed = sum((rules_of[o.symbol].order_cost for o in buys), ZERO)
+    with localcontext() as ctx:
+        ctx.rounding = ROUND_FLOOR  # every rounding toward less spending
+        scale = (budget - fixed) / (needed - fixed) if budget > fixed else ZERO
+        for o in buys:
+            r = rules_of[o.symbol]
+            size = o.quantity * scale // r.size_step * r.size_step
+            assert o.reference_price is not None
+            if size > ZERO and size * o.reference_price >= r.min_notional:
+                fitted.append(replace(o, quantity=size.normalize()))
+    return fitted

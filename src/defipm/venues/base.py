@@ -18,6 +18,7 @@ Rules every venue gets from here, whoever calls it:
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -37,6 +38,8 @@ from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Plan,
 from defipm.core.planner import PlannerConfig, plan_rebalance
 from defipm.core.reports import RebalanceReport
 from defipm.core.weights import Weights
+
+logger = logging.getLogger(__name__)
 
 _FILLED = OrderStatus.FILLED
 ZERO = Decimal(0)
@@ -263,12 +266,23 @@ class Venue(Configurable, ABC):
             positions = {s: q for s, q in positions.items() if s not in blocked}
             weights = Weights({s: w for s, w in weights.items() if s not in blocked})
         plan = plan_rebalance(
-            positions, snap.prices, snap.equity, weights, self.get_rules, config or self.planner, client_order_id
+            positions,
+            snap.prices,
+            snap.equity,
+            weights,
+            self.get_rules,
+            self.planner_for(config or self.planner),
+            client_order_id,
         )
         if blocked:
             kept = tuple(blocked[s] for s in sorted(blocked))
             plan = Plan(plan.orders, kept + plan.skipped)
         return snap, plan
+
+    def planner_for(self, config: PlannerConfig | None) -> PlannerConfig | None:
+        """``config`` with what this venue's account demands of every plan (a spot venue: buys that fit its cash
+        after fees and its slippage cap); ``config`` itself by default."""
+        return config
 
     def set_portfolio_weights(
         self,
@@ -307,7 +321,7 @@ class Venue(Configurable, ABC):
                 guards, stopped = self.execute_orders(protective, journal, cycle_id=cycle_id)
                 results += guards
         after = self.snapshot()
-        return RebalanceReport(
+        report = RebalanceReport(
             target=target,
             before=before,
             after=after,
@@ -315,6 +329,9 @@ class Venue(Configurable, ABC):
             skipped=plan.skipped,
             stopped_early=stopped,
         )
+        if logger.isEnabledFor(logging.INFO):
+            _log_rebalance(self.name, report)
+        return report
 
     def _prepared(self, plan: Plan) -> Plan:
         """``plan`` without the orders of symbols ``prepare_orders`` refused (each reported as skipped)."""
@@ -355,9 +372,12 @@ class Venue(Configurable, ABC):
             to_send = self._held_back(group, guard, journal, results)
             if not to_send:
                 continue
+            debug = logger.isEnabledFor(logging.DEBUG)
             for order in to_send:
                 assert order.client_order_id is not None
                 journal.mark_sent(order.client_order_id)
+                if debug:
+                    logger.debug("%s: order %s sent: %s", self.name, order.client_order_id, _order_text(order))
             try:
                 outcome = self._submit_group(to_send)
             except Exception as exc:  # a fault in the venue's own code: stop sending, ask about these orders
@@ -371,6 +391,8 @@ class Venue(Configurable, ABC):
             for result in outcome:
                 record_result(result)
                 results.append(result)
+                if debug:
+                    _log_result(self.name, result)
             failed = any(r.status is not _FILLED for r in outcome)
             if failed and self.stop_on_failure:
                 return results, len(results) < len(intents)
@@ -473,3 +495,52 @@ class Venue(Configurable, ABC):
 
 DEXInterface = Venue
 """The design's name for a venue."""
+
+
+def _order_text(order: Order) -> str:
+    """``SOL buy 0.5 (reduce-only)``: an order as the log names it."""
+    text = f"{order.symbol} {order.side.value} {format_amount(order.quantity)}"
+    return f"{text} (reduce-only)" if order.reduce_only else text
+
+
+def _log_result(venue: str, result: OrderResult) -> None:
+    """One order's outcome at DEBUG: filled (size and average price) or not (status and the venue's reason)."""
+    order = result.order
+    if result.fills:
+        price = result.average_price
+        logger.debug(
+            "%s: order %s %s: %s filled %s at %s",
+            venue,
+            order.client_order_id,
+            result.status.value,
+            _order_text(order),
+            format_amount(result.filled_quantity),
+            format_amount(price) if price is not None else "-",
+        )
+    else:
+        logger.debug(
+            "%s: order %s %s: %s: %s",
+            venue,
+            order.client_order_id,
+            result.status.value,
+            _order_text(order),
+            result.error,
+        )
+
+
+def _log_rebalance(venue: str, report: RebalanceReport) -> None:
+    """The rebalance's INFO summary: orders by status and skips (WARNING when an order failed or is unknown)."""
+    counts: dict[str, int] = {}
+    for r in report.results:
+        counts[r.status.value] = counts.get(r.status.value, 0) + 1
+    statuses = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
+    ok = all(r.status is OrderStatus.FILLED for r in report.results)
+    logger.log(
+        logging.INFO if ok else logging.WARNING,
+        "%s: rebalance sent %d orders (%s), %d skipped%s",
+        venue,
+        len(report.results),
+        statuses,
+        len(report.skipped),
+        ", stopped early" if report.stopped_early else "",
+    )

@@ -16,6 +16,7 @@ The private key stays inside the ``eth_account`` wallet; nothing here formats it
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +48,7 @@ from defipm.core.errors import (
     VenueUnavailableError,
 )
 from defipm.core.orders import Fill
+from defipm.core.redaction import redact_text
 from defipm.venues.hyperliquid.authority import Authority, check_authority
 from defipm.venues.hyperliquid.config import HyperliquidConfig
 from defipm.venues.hyperliquid.credentials import Credentials
@@ -73,6 +75,9 @@ class Timing:
     sign_secs: float = 0.0
     http_secs: float = 0.0
     actions: int = 0
+
+
+logger = logging.getLogger(__name__)
 
 
 def classify_refusal(message: str, *, symbol: str | None = None, cloid: str | None = None) -> OrderRejectedError:
@@ -208,7 +213,16 @@ class HyperliquidClient:
             except _TRANSPORT as exc:
                 err = translate(exc, what, self.config.url)
                 if not isinstance(err, VenueUnavailableError) or attempt == self.config.read_retries:
+                    logger.warning("Hyperliquid %s failed: %s", what, redact_text(str(err), self.config.url))
                     raise err from None
+                logger.warning(
+                    "Hyperliquid %s failed (%s); retry %d of %d in %.2fs",
+                    what,
+                    redact_text(str(err), self.config.url),
+                    attempt + 1,
+                    self.config.read_retries,
+                    delay,
+                )
             time.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")
@@ -265,7 +279,9 @@ class HyperliquidClient:
         try:
             return self._api.post("/exchange", payload)
         except _TRANSPORT as exc:
-            raise translate(exc, what, self.config.url) from None
+            err = translate(exc, what, self.config.url)
+            logger.warning("Hyperliquid %s failed (not retried): %s", what, redact_text(str(err), self.config.url))
+            raise err from None
         finally:
             self.timing.http_secs += time.perf_counter() - t1
             self.timing.actions += 1

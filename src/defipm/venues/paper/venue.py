@@ -281,6 +281,18 @@ class PaperVenue(Venue):
             self._exposure_cache = _value_and_gross(snap.values.values())
         return snap
 
+    def planner_for(self, config: PlannerConfig | None) -> PlannerConfig | None:
+        """In spot mode, ``config`` with the cash check on (``spot_slippage_cap_bps``: the fill model's cap, 0
+        without slippage), whoever chose the planner (the manager, a backtest), so no plan asks for more cash than
+        the account has after fees and slippage. A perp account's ``config`` is returned as is."""
+        if not self._spot:
+            return config
+        base = config or PlannerConfig()
+        if base.spot_slippage_cap_bps is not None:
+            return base
+        cap = self.slippage.max_slippage_bps if self._slippage_active else 0.0
+        return replace(base, spot_slippage_cap_bps=cap)
+
     def get_rules(self, symbol: str) -> InstrumentRules:
         cached = self._rules_cache.get(symbol)
         if cached is not None:
@@ -450,7 +462,8 @@ class PaperVenue(Venue):
         if self._spot:
             if cash_after < 0:
                 raise InsufficientMarginError(
-                    f"{s}: buying {plain(qty)} needs {(signed * price + fee):.2f}, cash is {self.cash:.2f}", symbol=s
+                    f"{s}: buying {plain(qty)} needs {plain(signed * price + fee, 12)}, cash is {plain(self.cash, 12)}",
+                    symbol=s,
                 )
         elif abs_new > abs_current or (new_position and (current > ZERO) != (new_position > ZERO)):
             # the order adds exposure (a close or a reduction is always allowed): check the margin after it
