@@ -47,7 +47,7 @@ def test_the_weight_checks_fast_path_answers_only_what_the_careful_path_would(ra
     problems = check_weights(weights, SYMBOLS[:3], constraints)
     assert all(p in problems for p in careful)  # every per-weight problem is still named
     if "D" in raw and raw["D"] != 0:
-        assert "D: not in the venue's universe" in problems
+        assert any(p.startswith("D: not in the venue's universe") for p in problems)
 
 
 def test_a_nan_weight_among_valid_ones_is_named():

@@ -229,7 +229,7 @@ def test_header_only_file(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(DataError, match="does not exist"):
+    with pytest.raises(DataError, match=r"not found: .*nope\.parquet \(looked in "):
         MetaModelHistory.from_file(tmp_path / "nope.parquet")
 
 

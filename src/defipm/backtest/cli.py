@@ -370,8 +370,7 @@ def backtest(
         factory = _oracle_factory(settings, oracle, param, data)
         venue = venue_options(settings, dict(cash=cash, mode=mode, fee=fee, max_leverage=max_leverage,
                                              slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor))  # fmt: skip
-        fills = dict(max_slippage_bps=max_slippage_bps, max_participation=max_participation,
-                     participation_floor=participation_floor)  # fmt: skip
+        fills = dict(max_slippage_bps=max_slippage_bps, max_participation=max_participation, participation_floor=participation_floor)  # fmt: skip
         config = _config(venue, _trade_settings(settings, band), fills, schedule=schedule, funding=funding,
                          min_notional=min_notional, start=start, end=end, benchmark=benchmark, bar_label=bar_label)  # fmt: skip
         folder = report_folder(out, overwrite=overwrite, prefix="search" if grid else "backtest")  # before the run

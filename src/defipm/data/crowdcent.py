@@ -22,6 +22,7 @@ from defipm.core.errors import DataError
 from defipm.data.download_cache import CacheStatus, DownloadCache
 from defipm.data.numerai import MetaModelHistory, utc_naive
 from defipm.data.signals import CROWDCENT_COLUMNS, ColumnMap, read_signal_file
+from defipm.extras import install_hint
 
 API_KEY_VARIABLE = "CROWDCENT_API_KEY"
 DEFAULT_CHALLENGE = "hyperliquid-ranking"
@@ -69,7 +70,7 @@ class CrowdCentSource:
         try:
             from crowdcent_challenge import ChallengeClient
         except ImportError as exc:  # pragma: no cover - depends on the install
-            raise DataError("the CrowdCent source needs crowdcent-challenge: pip install 'defipm[crowdcent]'") from exc
+            raise DataError(f"the CrowdCent source needs crowdcent-challenge: {install_hint('crowdcent')}") from exc
         return ChallengeClient(self.challenge, api_key=key, base_url=self.base_url)
 
     def _download(self, dest: Path) -> None:
