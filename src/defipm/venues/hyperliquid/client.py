@@ -213,12 +213,13 @@ class HyperliquidClient:
             except _TRANSPORT as exc:
                 err = translate(exc, what, self.config.url)
                 if not isinstance(err, VenueUnavailableError) or attempt == self.config.read_retries:
-                    logger.warning("Hyperliquid %s failed: %s", what, redact_text(str(err), self.config.url))
+                    # the log says what happened; the fix (which option or key sets the address) is in the error
+                    logger.warning("Hyperliquid %s failed: %s", what, redact_text(str(exc), self.config.url))
                     raise err from None
                 logger.warning(
                     "Hyperliquid %s failed (%s); retry %d of %d in %.2fs",
                     what,
-                    redact_text(str(err), self.config.url),
+                    redact_text(str(exc), self.config.url),
                     attempt + 1,
                     self.config.read_retries,
                     delay,
