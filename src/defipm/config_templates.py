@@ -108,7 +108,7 @@ database = "sqlite:///defipm-hl.db"
 kind = "equal_weight"
 [oracle.params]
 symbols = ["BTC", "ETH", "SOL"]
-gross = 0.5
+gross = 1.0                        # the backtest template's portfolio, as it was backtested
 
 [venue]
 kind = "hyperliquid"               # the key: DEFIPM_HL_TESTNET_SECRET_KEY (never in this file)
