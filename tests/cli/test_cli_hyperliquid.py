@@ -195,3 +195,24 @@ def test_hl_sim_starts_from_the_built_in_prices_without_a_fixtures_folder(
     result = runner.invoke(app, ["hl-sim", "sim", "--port", "0", "--fixtures", str(missing)])
     assert result.exit_code == 2
     assert "no such folder" in result.output and "no-such-recordings" in result.output
+
+
+def test_reading_commands_need_only_the_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Issue 18: `status` and `list symbols` read the account with its address alone; signing still needs the key,
+    and the error names its variable."""
+    wallet = eth_account.Account.create()
+    monkeypatch.delenv("DEFIPM_HL_TESTNET_SECRET_KEY", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    with LocalExchange(accounts={wallet.address: 50_000}) as ex:
+        cfg = config(tmp_path, ex.url)
+        no_account = runner.invoke(app, ["status", "-c", str(cfg)])
+        assert no_account.exit_code == 1 and "DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS" in no_account.output
+        monkeypatch.setenv("DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS", wallet.address)
+        status = runner.invoke(app, ["status", "-c", str(cfg)])
+        assert status.exit_code == 0, status.output
+        assert "50,000" in status.output or "50000" in status.output, status.output
+        symbols = runner.invoke(app, ["list", "symbols", "-c", str(cfg)])
+        assert symbols.exit_code == 0 and "BTC" in symbols.output, symbols.output
+        trade = runner.invoke(app, ["rebalance", "-c", str(cfg)])
+        assert trade.exit_code == 1 and "no Hyperliquid testnet key" in trade.output, trade.output
+        assert "DEFIPM_HL_TESTNET_SECRET_KEY" in trade.output
