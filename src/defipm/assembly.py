@@ -152,8 +152,8 @@ def _assemble(
     context = BuildContext(store=store, run=settings.run, venue=settings.venue.kind)
     oracle = settings.rebalance.wrap(oracle_plan.build(context))  # before the venue, which may write its book
     venue = venue_plan.build(context)
-    if connect:
-        venue.connect()
+    if connect:  # without the run's lock the caller only reads (status, listings): a venue may connect keyless
+        venue.connect(additional_params={"read_only": True} if lock is None else None)
     label = attach_paper_feed(venue, settings) if is_paper(type(venue)) else None  # type: ignore[arg-type]
     manager = PortfolioManager(
         oracle,

@@ -227,12 +227,13 @@ MainnetOption = Annotated[
 ]
 
 
-def _open(config: Path, allow_mainnet: bool = False, *, lock: bool = True) -> Any:
+def _open(config: Path, allow_mainnet: bool = False, *, lock: bool = True, connect: bool = True) -> Any:
     """The portfolio of ``config``, holding its run's lock unless ``lock`` is False (read-only commands); the lock
-    and the store are released when the (``guarded``) command ends."""
+    and the store are released when the (``guarded``) command ends. ``connect=False``: the venue is left for the
+    caller to connect."""
     from defipm.assembly import build_portfolio
 
-    portfolio = build_portfolio(load_settings(config), allow_mainnet=allow_mainnet, lock=lock)
+    portfolio = build_portfolio(load_settings(config), allow_mainnet=allow_mainnet, lock=lock, connect=connect)
     _opened.append(portfolio)
     return portfolio
 
@@ -328,7 +329,8 @@ def run(
     cleanly between cycles. Tables on a terminal; one line per cycle otherwise (or JSON lines with --json). Exit
     code: that of the last cycle (0 traded, 3 halted, 1 failed)."""
     schedule = parse_run_schedule(every)
-    portfolio = _open(config, mainnet)
+    portfolio = _open(config, mainnet, connect=False)  # a venue down at start costs cycles, not the run
+    connected = False
     if metrics_port is not None:
         from defipm.service.exporter import serve_run_metrics
 
@@ -346,15 +348,21 @@ def run(
             started = datetime.now(UTC)
             last = max_cycles is not None and done + 1 >= max_cycles
             try:  # a venue or price failure comes back as a FAILED report; anything else skips this cycle only
+                if not connected:  # an unreachable venue skips the cycle (retried on schedule); bad config stops
+                    portfolio.venue.connect()
+                    connected = True
                 report = portfolio.manager.manage_portfolio(started)
                 code = cycle_exit_code(report)
                 show_cycle(report, done + 1, None if last else schedule.next_time(datetime.now(UTC)), as_json=json)
             except PortfolioLockedError:
                 raise  # another process took this portfolio over: stop, never trade beside it
             except (DefipmError, ValueError, ArithmeticError) as exc:
+                if not connected and not isinstance(exc, VenueUnavailableError):
+                    raise  # a key or config the venue refuses: no later cycle would do better
                 code = EXIT_FAILURE
-                _log.error("cycle %d skipped: %s", done + 1, exc)
-                err_console.print(f"[bold red]cycle skipped:[/] {escape(str(exc))}", soft_wrap=True)
+                retry = "" if last else f"; next try at {schedule.next_time(datetime.now(UTC)):%Y-%m-%d %H:%M:%S} UTC"
+                _log.error("cycle %d skipped: %s%s", done + 1, exc, retry)
+                err_console.print(f"[bold red]cycle skipped:[/] {escape(str(exc))}{retry}", soft_wrap=True)
             done += 1
             if last:
                 break

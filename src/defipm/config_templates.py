@@ -5,7 +5,8 @@
   folder ``defipm data download`` fills (``data/hyperliquid``).
 - ``hyperliquid``: the same portfolio on Hyperliquid perps: the local exchange of ``defipm hl-sim sim`` by default
   (its ``base_url``), the testnet without it; the key from ``DEFIPM_HL_TESTNET_SECRET_KEY``.
-- ``uniswap``: WETH-based spot on Uniswap V3, on the local chain of ``defipm chain up`` (whose addresses it asks for).
+- ``uniswap``: WETH-based spot on Uniswap V3, on the local chain of ``defipm chain up`` (the
+  deployment it records in ``defipm-chain.json``); the key from ``DEFIPM_PRIVATE_KEY`` (``defipm chain key 1``).
 
 ``tests/cli/test_readme_path.py`` runs the README's path over them; ``tests/test_config.py`` loads each one.
 """
@@ -107,7 +108,7 @@ database = "sqlite:///defipm-hl.db"
 kind = "equal_weight"
 [oracle.params]
 symbols = ["BTC", "ETH", "SOL"]
-gross = 0.5
+gross = 1.0                        # the backtest template's portfolio, as it was backtested
 
 [venue]
 kind = "hyperliquid"               # the key: DEFIPM_HL_TESTNET_SECRET_KEY (never in this file)
@@ -134,11 +135,8 @@ weights = { USDC = 0.5 }             # the rest stays in the base token, WETH
 [venue]
 kind = "uniswap"                   # the key: DEFIPM_PRIVATE_KEY (never in this file)
 [venue.params]
-rpc_url = "http://127.0.0.1:8545"  # replace with what `defipm chain up` prints (or --write-json): this URL,
-base_token = "WETH"
-tokens = { WETH = "0x0000000000000000000000000000000000000001", USDC = "0x0000000000000000000000000000000000000002" }  # these
-factory = "0x0000000000000000000000000000000000000003"
-swap_router = "0x0000000000000000000000000000000000000004"  # and these addresses (placeholders until then)
+deployment = "defipm-chain.json"   # what `defipm chain up` (run in this folder) records: its URL and addresses
+base_token = "WETH"                # (or set rpc_url, tokens, factory, swap_router yourself for another chain)
 """
     + _LIMITS
 )

@@ -195,3 +195,57 @@ def test_hl_sim_starts_from_the_built_in_prices_without_a_fixtures_folder(
     result = runner.invoke(app, ["hl-sim", "sim", "--port", "0", "--fixtures", str(missing)])
     assert result.exit_code == 2
     assert "no such folder" in result.output and "no-such-recordings" in result.output
+
+
+def test_reading_commands_need_only_the_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Issue 18: `status` and `list symbols` read the account with its address alone; signing still needs the key,
+    and the error names its variable."""
+    wallet = eth_account.Account.create()
+    monkeypatch.delenv("DEFIPM_HL_TESTNET_SECRET_KEY", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    with LocalExchange(accounts={wallet.address: 50_000}) as ex:
+        cfg = config(tmp_path, ex.url)
+        no_account = runner.invoke(app, ["status", "-c", str(cfg)])
+        assert no_account.exit_code == 1 and "DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS" in no_account.output
+        monkeypatch.setenv("DEFIPM_HL_TESTNET_ACCOUNT_ADDRESS", wallet.address)
+        status = runner.invoke(app, ["status", "-c", str(cfg)])
+        assert status.exit_code == 0, status.output
+        assert "50,000" in status.output or "50000" in status.output, status.output
+        symbols = runner.invoke(app, ["list", "symbols", "-c", str(cfg)])
+        assert symbols.exit_code == 0 and "BTC" in symbols.output, symbols.output
+        trade = runner.invoke(app, ["rebalance", "-c", str(cfg)])
+        assert trade.exit_code == 1 and "no Hyperliquid testnet key" in trade.output, trade.output
+        assert "DEFIPM_HL_TESTNET_SECRET_KEY" in trade.output
+
+
+def test_run_with_the_venue_down_at_start_keeps_its_schedule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Issue 18: a venue unreachable when `defipm run` starts costs that cycle (said, with the next try's time),
+    not the run: the next cycle connects and trades, as after a drop mid-run."""
+    import logging
+
+    from defipm.chain.anvil import free_port
+
+    wallet = eth_account.Account.create()
+    monkeypatch.setenv("DEFIPM_HL_TESTNET_SECRET_KEY", wallet.key.hex())
+    monkeypatch.setenv("COLUMNS", "200")
+    port = free_port()
+    cfg = config(tmp_path, f"http://127.0.0.1:{port}", "read_retries = 0")
+    exchange = LocalExchange(port=port, accounts={wallet.address: 50_000})
+
+    class StartOnFailure(logging.Handler):  # the exchange comes up once the first connection has failed
+        def emit(self, record: logging.LogRecord) -> None:
+            if "connect failed" in record.getMessage() and not started:
+                started.append(exchange.__enter__())
+
+    started: list[object] = []
+    handler = StartOnFailure(logging.WARNING)
+    logging.getLogger("defipm.venues.hyperliquid.client").addHandler(handler)
+    try:
+        result = runner.invoke(app, ["run", "-c", str(cfg), "--every", "1s", "--max-cycles", "2"])
+    finally:
+        logging.getLogger("defipm.venues.hyperliquid.client").removeHandler(handler)
+        if started:
+            exchange.__exit__(None, None, None)
+    assert started and result.exit_code == 0, result.output
+    assert "cycle skipped" in result.output and "is the local exchange running" in result.output
+    assert "next try at" in result.output and "traded" in result.output

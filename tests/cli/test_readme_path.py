@@ -49,12 +49,13 @@ def test_the_readme_path_runs_as_written(tmp_path: Path, shared_prices: Path, mo
     commands = readme_commands()
     assert [c.split()[1] for c in commands if c.startswith("defipm")][:3] == ["init", "data", "backtest"]
     monkeypatch.chdir(tmp_path)
-    wallet = eth_account.Account.create()
     runner = CliRunner()
     exchange = None
+    printed: dict[str, str] = {}  # what `defipm hl-sim account` printed: the address and key the README uses
     try:
         for line in commands:
-            line = line.replace("0xYOUR_ADDRESS", wallet.address).replace("0xYOUR_KEY", wallet.key.hex())
+            if "0xYOUR_" in line:
+                line = line.replace("0xYOUR_ADDRESS", printed["address"]).replace("0xYOUR_KEY", printed["key"])
             words = shlex.split(line.removesuffix("&"))
             if words[0] == "export":
                 monkeypatch.setenv(*words[1].split("=", 1))
@@ -65,12 +66,16 @@ def test_the_readme_path_runs_as_written(tmp_path: Path, shared_prices: Path, mo
                 substitute_download(args, shared_prices)
                 continue
             if args[:2] == ["hl-sim", "sim"]:
-                exchange = LocalExchange(accounts={wallet.address: 100_000}).__enter__()
+                exchange = LocalExchange(accounts={printed["address"]: 100_000}).__enter__()
                 hl = Path("hl.toml")
                 hl.write_text(hl.read_text().replace("http://127.0.0.1:3001", exchange.url))
                 continue
             result = runner.invoke(app, args, env={"COLUMNS": "200", **env})
             assert result.exit_code == 0, f"{line}\n{result.output}"
+            if args[:2] == ["hl-sim", "account"]:
+                printed = dict(row.split() for row in result.stdout.splitlines())
+                assert eth_account.Account.from_key(printed["key"]).address == printed["address"]
+                assert "test only" in result.stderr
             if args[0] == "rebalance":
                 assert "traded" in result.output or "filled" in result.output, result.output
     finally:

@@ -32,7 +32,7 @@ def test_status_shows_the_stored_state_when_the_venue_is_down(tmp_path: Path, mo
     assert result.exit_code == 0, result.output
     assert "venue unreachable (hyperliquid at http://127" in result.output and url.split("//")[1] in result.output
     assert "last recorded equity" in result.output and "Recent cycles" in result.output
-    assert "traded" in result.output and "+16.67%" in result.output  # the cycle and the BTC/ETH/SOL targets, stored
+    assert "traded" in result.output and "+33.33%" in result.output  # gross 1 over BTC/ETH/SOL, stored
     offline = runner.invoke(app, ["status", "-c", str(cfg), "--json"])
     assert offline.exit_code == 0, offline.output
     stored = json.loads(offline.stdout)  # only the JSON on stdout; the venue line goes to stderr

@@ -2,6 +2,7 @@
 
     defipm chain up                 # anvil + WETH, tokens, Uniswap V3 and V2; prints addresses, Ctrl-C stops
     defipm chain up --port 8545 --fund 100
+    defipm chain key 1              # the private key of test account 1 (public test mnemonic; local chains only)
 
 Test accounts are anvil's defaults (public test mnemonic); their mnemonic is printed only with ``--show-keys``.
 """
@@ -14,6 +15,8 @@ import time
 from pathlib import Path
 
 import typer
+
+from defipm.chain.deployment_file import DEPLOYMENT_FILE, deployment_record
 
 app = typer.Typer(help="Local EVM chain with Uniswap deployed (anvil, loopback only).", no_args_is_help=True)
 
@@ -33,7 +36,9 @@ def up(
     fund: int = typer.Option(100, min=0, help="WETH (whole) wrapped for each test account, plus tokens worth as much."),
     accounts: int = typer.Option(10, min=2, help="Number of funded anvil accounts (account 0 deploys)."),
     show_keys: bool = typer.Option(False, help="Also print the public test mnemonic the account keys derive from."),
-    write_json: Path | None = typer.Option(None, "--json", help="Also write the addresses to this JSON file."),
+    write_json: Path = typer.Option(
+        Path(DEPLOYMENT_FILE), "--json", help="Where to record the deployment (rpc_url, addresses) for configs."
+    ),
 ) -> None:
     """Start anvil, deploy the Uniswap world, fund the test accounts, print everything and wait for Ctrl-C."""
     from fractions import Fraction
@@ -69,11 +74,9 @@ def up(
             from defipm.chain.anvil import ANVIL_MNEMONIC
 
             typer.echo(f"\ntest mnemonic: {ANVIL_MNEMONIC}  (public; never use it with real funds)")
-        if write_json:
-            rows = {label: address for label, address in dep.describe()}
-            payload = {"rpc_url": world.url, "chain_id": dep.chain_id, "addresses": rows,
-                       "accounts": [w.address for w in world.wallets]}  # fmt: skip
-            write_json.write_text(json.dumps(payload, indent=2))
+        record = deployment_record(world.url, dep, [w.address for w in world.wallets])
+        write_json.write_text(json.dumps(record, indent=2))
+        typer.echo(f'\ndeployment recorded in {write_json} (`deployment = "{write_json}"` in [venue.params])')
         signal.signal(signal.SIGTERM, _interrupt)  # a supervisor's stop must not leave anvil running
         typer.echo("\nrunning; Ctrl-C to stop", err=True)
         while world.node.process.poll() is None:
@@ -83,3 +86,18 @@ def up(
         typer.echo("stopping", err=True)
     finally:
         world.stop()
+
+
+@app.command()
+def key(
+    index: int = typer.Argument(1, min=0, help="Test account number, as `defipm chain up` lists them (0 deploys)."),
+) -> None:
+    """Print the private key of anvil test account INDEX (from the public test mnemonic: local chains only, never
+    real funds), e.g. ``export DEFIPM_PRIVATE_KEY=$(defipm chain key 1)``."""
+    from eth_account import Account
+
+    from defipm.chain.anvil import ANVIL_MNEMONIC
+
+    Account.enable_unaudited_hdwallet_features()
+    account = Account.from_mnemonic(ANVIL_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+    typer.echo("0x" + bytes(account.key).hex())

@@ -16,8 +16,10 @@ console = CliConsole()
 NEXT_STEP = {
     "paper": "defipm rebalance -c {path}",
     "backtest": "defipm data download, then defipm backtest --data data/hyperliquid -c {path}",
-    "hyperliquid": "defipm hl-sim sim --account 0xYOUR_ADDRESS=100000, then defipm rebalance -c {path}",
-    "uniswap": "defipm chain up, copy its addresses into {path}, then defipm rebalance -c {path}",
+    "hyperliquid": "defipm hl-sim account (a test key pair), defipm hl-sim sim --account 0xADDRESS=100000, "
+    "export DEFIPM_HL_TESTNET_SECRET_KEY=0xKEY, then defipm rebalance -c {path}",
+    "uniswap": "defipm chain up (in this folder), export DEFIPM_PRIVATE_KEY=$(defipm chain key 1), "
+    "then defipm rebalance -c {path}",
 }
 
 

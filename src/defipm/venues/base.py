@@ -88,7 +88,9 @@ class Venue(Configurable, ABC):
         secret_key: str | None = None,
         additional_params: Mapping[str, Any] | None = None,
     ) -> None:
-        """Open connections / load credentials. Venues that need nothing accept and ignore the arguments."""
+        """Open connections / load credentials. Venues that need nothing accept and ignore the arguments.
+        ``additional_params={"read_only": True}``: the caller only reads (status, listings), so a venue may connect
+        without a signing key."""
 
     def refresh(self) -> None:
         """Bring cached market and account state up to date; the manager calls it once at the start of a cycle."""

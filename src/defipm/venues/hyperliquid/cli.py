@@ -1,5 +1,6 @@
 """``defipm hl-sim``: run the local Hyperliquid exchange in the foreground (typer sub-app ``app``).
 
+defipm hl-sim account            # a fresh test key pair for it: address and key (test only)
 defipm hl-sim sim --port 3001 --account 0xYourAddress=100000
 defipm hl-sim sim --account 0xLeader=1000 --vault 0xVault=0xLeader:50000 --agent 0xApiWallet=0xLeader
 # then point the venue at it: [venue.params] base_url = "http://127.0.0.1:3001"
@@ -117,3 +118,19 @@ def sim(
         pass
     finally:
         ex.stop()
+
+
+@app.command()
+def account() -> None:
+    """Create a fresh test account for the local exchange and print it: the address on the first line (give it
+    to ``sim --account ADDRESS=100000``), its private key on the second (``export
+    DEFIPM_HL_TESTNET_SECRET_KEY=KEY``). TEST ONLY: the key is printed to the terminal; never fund it with real
+    money."""
+    from eth_account import Account
+
+    wallet = Account.create()
+    typer.echo(f"address {wallet.address}")
+    typer.echo(f"key     0x{bytes(wallet.key).hex()}")
+    typer.echo(
+        "test only: a fresh key printed in the clear; for the local exchange (or testnet), never real funds", err=True
+    )

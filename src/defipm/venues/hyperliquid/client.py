@@ -51,7 +51,7 @@ from defipm.core.orders import Fill
 from defipm.core.redaction import redact_text
 from defipm.venues.hyperliquid.authority import Authority, check_authority
 from defipm.venues.hyperliquid.config import HyperliquidConfig
-from defipm.venues.hyperliquid.credentials import Credentials
+from defipm.venues.hyperliquid.credentials import Credentials, secret_variable
 from defipm.venues.hyperliquid.parsing import (
     FeeRates,
     MalformedAnswerError,
@@ -160,7 +160,10 @@ def _wallet(credentials: Credentials) -> Any:
 class HyperliquidClient:
     """Reads and signed actions against one Hyperliquid API root (public or the local exchange)."""
 
-    def __init__(self, config: HyperliquidConfig, credentials: Credentials | None = None) -> None:
+    def __init__(
+        self, config: HyperliquidConfig, credentials: Credentials | None = None, *, account: str | None = None
+    ) -> None:
+        """``account``: the owner account read when no ``credentials`` are given (reads only)."""
         self.config = config
         self._wallet = _wallet(credentials) if credentials else None
         self._l1 = L1Signer(bytes(self._wallet.key)) if self._wallet is not None else None
@@ -168,7 +171,7 @@ class HyperliquidClient:
         """The key's own address (None without credentials: reads only)."""
         self.vault: str | None = config.identity.vault_address
         """The vault or sub-account traded, sent as ``vaultAddress`` with every L1 action."""
-        self._configured_owner = credentials.account_address if credentials else None
+        self._configured_owner = credentials.account_address if credentials else account
         self.owner: str | None = self._configured_owner or self.signer
         """The account the key signs for (a vault's leader when a vault is traded; settled by check_authority)."""
         self.authority: Authority | None = None
@@ -245,7 +248,10 @@ class HyperliquidClient:
 
     def _require_wallet(self) -> Any:
         if self._wallet is None:
-            raise VenueError("Hyperliquid: no credentials loaded; call connect() with a key first")
+            raise VenueError(
+                f"Hyperliquid: connected to read only, with no key: set {secret_variable(self.config.network)} "
+                "(or keystore_file / config_file) to sign"
+            )
         return self._wallet
 
     def post_action(self, what: str, action: dict[str, Any], *, user_signed: bool = False) -> Any:

@@ -117,6 +117,22 @@ def _one_account(sources: dict[str, str | None]) -> str | None:
     return next(iter(named.values()), None)
 
 
+class MissingKeyError(ConfigError):
+    """No key is configured at all (as opposed to a bad one): a reading command may still read the account."""
+
+
+def read_account(config: HyperliquidConfig, env: Mapping[str, str] | None = None) -> str | None:
+    """The account to read without a key: the vault, else ``account_address``, else the network's account
+    variable; None if none is set. ``ConfigError`` for a malformed variable or two different accounts."""
+    env = os.environ if env is None else env
+    network, identity = config.network, config.identity
+    env_account = env.get(account_variable(network)) or None
+    if env_account is not None and not is_address(env_account):
+        raise ConfigError(f"{account_variable(network)} is not a 0x-prefixed 20-byte hex address")
+    owner = _one_account({"account_address": identity.account_address, account_variable(network): env_account})
+    return identity.vault_address or owner
+
+
 def load_credentials(config: HyperliquidConfig, env: Mapping[str, str] | None = None) -> Credentials:
     """The key and owner account for ``config``'s network and profile; ``ConfigError`` naming what to set."""
     env = os.environ if env is None else env
@@ -138,7 +154,10 @@ def load_credentials(config: HyperliquidConfig, env: Mapping[str, str] | None = 
         secret, file_account = _from_file(identity.config_file, network)
         source = str(identity.config_file)
     else:
-        raise ConfigError(f"no Hyperliquid {network} key for {where}: set {variable}, or keystore_file or config_file")
+        raise MissingKeyError(
+            f"no Hyperliquid {network} key for {where}: set {variable}, or keystore_file or config_file (reading "
+            f"commands need only the account: {account_variable(network)} or account_address)"
+        )
     env_account = env.get(account_variable(network)) or None
     if env_account is not None and not is_address(env_account):
         raise ConfigError(f"{account_variable(network)} is not a 0x-prefixed 20-byte hex address")

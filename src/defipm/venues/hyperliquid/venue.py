@@ -43,7 +43,7 @@ from defipm.venues.base import CashTransfers, Venue
 from defipm.venues.hyperliquid.authority import Authority
 from defipm.venues.hyperliquid.client import HyperliquidClient
 from defipm.venues.hyperliquid.config import HyperliquidConfig
-from defipm.venues.hyperliquid.credentials import Credentials, load_credentials
+from defipm.venues.hyperliquid.credentials import Credentials, MissingKeyError, load_credentials, read_account
 from defipm.venues.hyperliquid.flows import FlowRecord, UsdcFlows
 from defipm.venues.hyperliquid.orders import OrderTerms, TermsPolicy, order_terms, status_outcome
 from defipm.venues.hyperliquid.parsing import (
@@ -127,11 +127,24 @@ class HyperliquidVenue(Venue):
         one of its approved agents, or for a vault its leader or the leader's agent. Any other key raises
         ``SignerNotAllowedError`` naming both addresses. Only reads are made: connecting signs nothing (leverage
         is set before a coin's first order, in ``prepare_orders``), so read-only commands never act on the
-        account."""
+        account.
+
+        ``additional_params={"read_only": True}`` (status, listings): without any key configured, the account
+        (``account_address``, the network's account variable or the vault) is read with no key; signing then
+        fails naming the key variable."""
         if secret_key:
             creds = Credentials(secret_key=SecretStr(secret_key), account_address=api_key, source="connect()")
         else:
-            creds = self._credentials or load_credentials(self.config)
+            try:
+                creds = self._credentials or load_credentials(self.config)
+            except MissingKeyError:
+                account = read_account(self.config)
+                if not (additional_params or {}).get("read_only") or account is None:
+                    raise
+                self._client = HyperliquidClient(self.config, None, account=account)
+                self._read_fees()
+                self.refresh()
+                return
         client = HyperliquidClient(self.config, creds)
         client.check_authority()  # reads only: refuses a key that may not trade the account before anything else
         self._client = client

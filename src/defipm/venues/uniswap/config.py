@@ -30,6 +30,9 @@ class UniswapConfig(ConfigModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    deployment: Path | None = None
+    """A deployment record of ``defipm chain up`` (it writes ``defipm-chain.json``): ``rpc_url``, ``chain_id``,
+    ``tokens``, ``factory``, ``swap_router`` and ``quoter_v2`` come from it unless set here."""
     rpc_url: str = Field(repr=False)
     """JSON-RPC endpoint of the node, e.g. ``http://127.0.0.1:8545``. Hosted endpoints carry an API key in their
     path or query, so it is never shown: messages use ``rpc_display``."""
@@ -101,6 +104,15 @@ class UniswapConfig(ConfigModel):
     """Encrypted keystore (V3 JSON) with the key; takes precedence over ``private_key_env``."""
     keystore_password_env: str = "DEFIPM_KEYSTORE_PASSWORD"
     """Environment variable with the keystore password."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_deployment_file(cls, values: object) -> object:
+        if not isinstance(values, dict) or not values.get("deployment"):
+            return values
+        from defipm.chain.deployment_file import uniswap_settings
+
+        return {**uniswap_settings(Path(values["deployment"])), **values}
 
     @field_validator("fee_tiers")
     @classmethod
