@@ -248,25 +248,30 @@ class RegistryOracleFactory:
             raise ConfigError(f"--oracle: unknown kind {kind!r} (available: {', '.join(sorted(registry))})")
         self.kind, self.target, self.params = kind, registry[kind], params
 
-    def check(self, grid_params: dict[str, Any] | None = None, source: str = "--param") -> None:
-        """Validate the fixed params with ``grid_params`` against the oracle's config model, building nothing
-        (``ConfigError`` prefixed by ``source``, the option that gave the params)."""
+    def check(
+        self, grid_params: dict[str, Any] | None = None, source: str = "--param", cls: type[Oracle] | None = None
+    ) -> None:
+        """Validate the fixed params with ``grid_params`` against the oracle's config model (of ``cls``, the
+        oracle's class when already looked up), building nothing (``ConfigError`` prefixed by ``source``, the
+        option that gave the params)."""
         from defipm.registry import oracle_spec
 
         try:
-            oracle_spec(self.kind, {**self.params, **(grid_params or {})})
+            oracle_spec(self.kind, {**self.params, **(grid_params or {})}, cls)
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
 
     def check_grid(self, space: dict[str, list[Any]]) -> None:
         """Every point of ``space`` validated before any replay: each value alone first (beside the first point's
         other values), so the error names the parameter and its value, then every whole point."""
-        points = grid(space)
+        from defipm.registry import oracle_class
+
+        cls, points = oracle_class(self.kind), grid(space)
         for key, values in space.items():
             for value in values:
-                self.check({**points[0], key: value}, f"--grid {key}={_shown(value)}")
+                self.check({**points[0], key: value}, f"--grid {key}={_shown(value)}", cls)
         for point in points:
-            self.check(point, "--grid " + ", ".join(f"{k}={_shown(v)}" for k, v in point.items()))
+            self.check(point, "--grid " + ", ".join(f"{k}={_shown(v)}" for k, v in point.items()), cls)
 
     def __call__(self, view: MarketView, **grid_params: Any) -> Oracle:
         from defipm.registry import BuildContext, build_oracle
@@ -291,8 +296,8 @@ def _bar_label(text: str) -> BarLabel:
 DataOption = Annotated[
     Path | None,
     typer.Option(
-        help="Folder of <SYMBOL>.csv/.parquet OHLCV files (and funding/) [the --config's market.path with "
-        'source = "csv"].'
+        help="Folder of <SYMBOL>.csv/.parquet OHLCV files (and funding/); default: the --config's market.path "
+        '(with source = "csv").'
     ),
 ]
 OracleOption = Annotated[
@@ -399,9 +404,9 @@ def backtest(
     """Backtest an oracle on historical bars through the live PortfolioManager and the paper venue.
 
     Every option is checked before anything runs; a bad value is an error naming the option."""
-    from defipm.config import load_settings
-
     try:
+        from defipm.config import load_settings  # (slow to import: a Ctrl-C during it is an interrupt like others)
+
         search_opts = _search_options(grid, dict(schedules=schedules, metric=metric, train_fraction=train_fraction,
                                                  walk_forward=walk_forward, workers=workers, ray_address=ray_address))  # fmt: skip
         settings = load_settings(config_file) if config_file is not None else None
