@@ -39,6 +39,7 @@ __all__ = [
     "available_venues",
     "build_oracle",
     "build_venue",
+    "oracle_class",
     "oracle_spec",
     "venue_spec",
 ]
@@ -157,9 +158,15 @@ def _spec(cls: type[C], params: Mapping[str, Any], what: str) -> ComponentSpec[C
         raise ConfigError("; ".join(problems(exc, model, f"{what}.params"))) from None
 
 
-def oracle_spec(kind: str, params: Mapping[str, Any]) -> ComponentSpec[Oracle]:
-    """The oracle registered as ``kind`` with its params validated (``ConfigError`` naming every bad key)."""
-    return _spec(cast(type[Oracle], _load_class(kind, "oracle", available_oracles(), Oracle)), params, "oracle")
+def oracle_class(kind: str) -> type[Oracle]:
+    """The oracle class registered as ``kind`` (``ConfigError`` naming the near miss, or the missing extra)."""
+    return cast(type[Oracle], _load_class(kind, "oracle", available_oracles(), Oracle))
+
+
+def oracle_spec(kind: str, params: Mapping[str, Any], cls: type[Oracle] | None = None) -> ComponentSpec[Oracle]:
+    """The oracle registered as ``kind`` (``cls`` when already looked up, e.g. once for a whole grid) with its
+    params validated (``ConfigError`` naming every bad key)."""
+    return _spec(cls or oracle_class(kind), params, "oracle")
 
 
 def venue_spec(kind: str, params: Mapping[str, Any]) -> ComponentSpec[Venue]:

@@ -26,7 +26,14 @@ from defipm.backtest.engine import BacktestResult, run_backtest
 from defipm.backtest.exports import check_tearsheet
 from defipm.backtest.output import report_folder
 from defipm.backtest.report import finite_json, run_story, summary_table, write_report
-from defipm.backtest.search import HIGHER_IS_BETTER, LOWER_IS_BETTER, SearchInterrupted, SearchResult, search
+from defipm.backtest.search import (
+    HIGHER_IS_BETTER,
+    LOWER_IS_BETTER,
+    SearchInterrupted,
+    SearchResult,
+    grid,
+    search,
+)
 from defipm.backtest.search_report import write_search_html
 from defipm.cli_errors import CliConsole, err_console, fail, print_error
 from defipm.cli_output import print_json
@@ -241,6 +248,31 @@ class RegistryOracleFactory:
             raise ConfigError(f"--oracle: unknown kind {kind!r} (available: {', '.join(sorted(registry))})")
         self.kind, self.target, self.params = kind, registry[kind], params
 
+    def check(
+        self, grid_params: dict[str, Any] | None = None, source: str = "--param", cls: type[Oracle] | None = None
+    ) -> None:
+        """Validate the fixed params with ``grid_params`` against the oracle's config model (of ``cls``, the
+        oracle's class when already looked up), building nothing (``ConfigError`` prefixed by ``source``, the
+        option that gave the params)."""
+        from defipm.registry import oracle_spec
+
+        try:
+            oracle_spec(self.kind, {**self.params, **(grid_params or {})}, cls)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+    def check_grid(self, space: dict[str, list[Any]]) -> None:
+        """Every point of ``space`` validated before any replay: each value alone first (beside the first point's
+        other values), so the error names the parameter and its value, then every whole point."""
+        from defipm.registry import oracle_class
+
+        cls, points = oracle_class(self.kind), grid(space)
+        for key, values in space.items():
+            for value in values:
+                self.check({**points[0], key: value}, f"--grid {key}={_shown(value)}", cls)
+        for point in points:
+            self.check(point, "--grid " + ", ".join(f"{k}={_shown(v)}" for k, v in point.items()), cls)
+
     def __call__(self, view: MarketView, **grid_params: Any) -> Oracle:
         from defipm.registry import BuildContext, build_oracle
 
@@ -250,13 +282,24 @@ class RegistryOracleFactory:
             raise ConfigError(f"oracle {self.kind!r}: {exc}") from None
 
 
+def _shown(value: Any) -> str:
+    """A grid value as the user typed it (JSON)."""
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
 def _bar_label(text: str) -> BarLabel:
     if text not in ("open", "close"):
         raise ConfigError(f"--bar-label {text!r}: use 'open' (times are bar opens, as Yahoo's) or 'close'")
     return text  # type: ignore[return-value]
 
 
-DataOption = Annotated[Path, typer.Option(help="Folder of <SYMBOL>.csv/.parquet OHLCV files (and funding/).")]
+DataOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Folder of <SYMBOL>.csv/.parquet OHLCV files (and funding/); default: the --config's market.path "
+        '(with source = "csv").'
+    ),
+]
 OracleOption = Annotated[
     str | None, typer.Option(help="Oracle kind: equal_weight, static, momentum, tbn, ... (default: the config's)")
 ]
@@ -322,7 +365,7 @@ ConfigFileOption = Annotated[
 
 
 def backtest(
-    data: DataOption,
+    data: DataOption = None,
     oracle: OracleOption = None,
     param: ParamOption = None,
     grid: GridOption = None,
@@ -361,13 +404,16 @@ def backtest(
     """Backtest an oracle on historical bars through the live PortfolioManager and the paper venue.
 
     Every option is checked before anything runs; a bad value is an error naming the option."""
-    from defipm.config import load_settings
-
     try:
+        from defipm.config import load_settings  # (slow to import: a Ctrl-C during it is an interrupt like others)
+
         search_opts = _search_options(grid, dict(schedules=schedules, metric=metric, train_fraction=train_fraction,
                                                  walk_forward=walk_forward, workers=workers, ray_address=ray_address))  # fmt: skip
         settings = load_settings(config_file) if config_file is not None else None
+        data = _data_folder(data, settings)
         factory = _oracle_factory(settings, oracle, param, data)
+        space = _grid(grid) if grid else {}
+        factory.check_grid(space) if space else factory.check()
         venue = venue_options(settings, dict(cash=cash, mode=mode, fee=fee, max_leverage=max_leverage,
                                              slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor))  # fmt: skip
         fills = dict(max_slippage_bps=max_slippage_bps, max_participation=max_participation, participation_floor=participation_floor)  # fmt: skip
@@ -375,12 +421,27 @@ def backtest(
                          min_notional=min_notional, start=start, end=end, benchmark=benchmark, bar_label=bar_label)  # fmt: skip
         folder = report_folder(out, overwrite=overwrite, prefix="search" if grid else "backtest")  # before the run
         panel = _load_panel(data, symbols, bar_label, interval)
-        if grid:
-            _run_search(panel, factory, _grid(grid), config, search_opts, folder, json_output)
+        if space:
+            _run_search(panel, factory, space, config, search_opts, folder, json_output)
             return
         _report(_run_one(panel, factory, config, tearsheet), folder, panel, tearsheet, json_output)
     except DefipmError as exc:
         raise fail(exc) from None
+    except KeyboardInterrupt:  # before the search's own handling (loading, starting workers): still said
+        err_console.print("[bold yellow]interrupted[/]" + (": 0 trial(s) had finished" if grid else ""))
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
+
+
+def _data_folder(data: Path | None, settings: Settings | None) -> Path:
+    """``--data``, else the ``--config``'s ``[market] path`` (source = "csv"); neither is an error naming both."""
+    if data is not None:
+        return data
+    if settings is not None and settings.market.source == "csv" and settings.market.path is not None:
+        return Path(settings.market.path)
+    raise ConfigError(
+        "--data: no price folder; give --data FOLDER (of <SYMBOL>.csv/.parquet files) or a --config whose [market] "
+        'has source = "csv" and path = FOLDER'
+    )
 
 
 def _oracle_factory(
@@ -496,8 +557,9 @@ def _run_search(
     metric = opts["metric"]
     try:
         result = _searched(panel, factory, space, config, opts)
-    except SearchInterrupted as stopped:
-        _show_interrupted(stopped, metric, out, json_output)
+    except KeyboardInterrupt as stopped:  # SearchInterrupted, or Ctrl-C before the first trial was sent
+        finished = stopped if isinstance(stopped, SearchInterrupted) else SearchInterrupted([])
+        _show_interrupted(finished, metric, out, json_output)
         raise typer.Exit(code=EXIT_INTERRUPTED) from None
     table = Table(title=f"grid search, picked on training data by {metric}")
     for col in ("fold", "train", "test", "chosen", f"in-sample {metric}", f"out-of-sample {metric}", "OOS return"):
