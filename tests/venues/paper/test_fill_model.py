@@ -209,3 +209,7 @@ def test_the_same_shape_array_path_gives_the_reference_formula_bit_for_bit(model
         assert type(g) is np.ndarray and g.dtype == np.float64
         assert g.tobytes() == w.tobytes()
     assert notional.tobytes() == np.array([r[0] for r in rows]).tobytes()  # the inputs are left as they were
+    n, v, s = notional[0, ...], volume[0, ...], sell[0, ...]  # 0-d arrays: the general path, the same bits
+    one = fill_costs(model, n, v, fee_rate, z, s)
+    for g, w in zip(one, _reference_array_costs(model, n, v, fee_rate, z, s), strict=True):
+        assert g.shape == () and g.tobytes() == w.tobytes()

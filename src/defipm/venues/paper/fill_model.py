@@ -121,6 +121,7 @@ def _array_costs(
         and type(noise) is float
         and notional.dtype == volume.dtype == np.float64
         and sell.dtype == np.bool_
+        and notional.ndim > 0  # a 0-d array's ufunc results are scalars, which take no ``out=``
         and notional.shape == volume.shape == sell.shape
     ):
         return _same_shape_costs(model, notional, volume, fee_rate, noise, sell)
