@@ -60,7 +60,7 @@ class PortfolioEnv(gym.Env[Observation, NDArray[np.float32]]):
         self.book = Book.empty(n, settings.initial_cash)
         self.t = start
         self.steps = 0
-        self._buffer = np.empty(self.observation_space.shape, np.float32)
+        self._size = observation_size(settings.window, n, settings.volume_features)
         self._values = np.zeros(n)
         self._equity = settings.initial_cash
         self._no_trade = no_trade(n)
@@ -107,7 +107,7 @@ class PortfolioEnv(gym.Env[Observation, NDArray[np.float32]]):
         if target is not None:
             prices = m.close[t]
             trade = rebalance(book, prices, m.volume[t], target, self.execution, self._order, self._values, before)
-            traded_equity = book.cash + float((book.units * prices).sum())
+            traded_equity = book.cash + float(np.add.reduce(book.units * prices))
         self.t = t = t + self.every
         self.steps += 1
         self._mark()
@@ -133,11 +133,11 @@ class PortfolioEnv(gym.Env[Observation, NDArray[np.float32]]):
 
     def _mark(self) -> None:
         self._values = self.book.units * self.market.close[self.t]
-        self._equity = self.book.cash + float(self._values.sum())
+        self._equity = self.book.cash + float(np.add.reduce(self._values))
 
     def _observation(self) -> Observation:
         weights, cash = self.current_weights()
-        return fill_observation(self._buffer, self._features[self.t - self.start], weights, cash).copy()
+        return fill_observation(np.empty(self._size, np.float32), self._features[self.t - self.start], weights, cash)
 
 
 RUIN_REWARD = -10.0

@@ -100,28 +100,41 @@ def rebalance(
     if values is None:
         values = book.units * prices
     if equity is None:
-        equity = book.cash + float(values.sum())
+        equity = book.cash + float(_total(values))
     if not equity > 0:
         return no_trade(len(values))
-    delta = target * equity - values
+    delta = target * equity
+    delta -= values
     if model.reserve_rate:
-        investable = equity - float(np.abs(delta).sum()) * model.reserve_rate
-        delta = target * investable - values if investable > 0 else -values
+        size = np.abs(delta)
+        investable = equity - float(_total(size)) * model.reserve_rate
+        if investable > 0:
+            delta = np.multiply(target, investable, out=delta)
+            delta -= values
+        else:
+            delta = np.negative(values, out=delta)
     if model.min_notional or model.no_trade_band:
         delta = _without_small(delta, target, values, equity, model)
     sell = delta < 0
     filled, slip, fee = fill_costs(model.slippage, np.abs(delta), volumes, model.taker_fee, 0.0, sell)
     moved = filled * slip
     signed = np.copysign(filled, delta)
-    outflow = signed + moved + fee  # a buy's filled + slippage + fee; minus a sell's filled - slippage - fee
-    change = -float(outflow.sum())
+    outflow = signed + moved  # a buy's filled + slippage + fee; minus a sell's filled - slippage - fee
+    outflow += fee
+    change = -float(_total(outflow))
     if book.cash + change < 0:  # sells come first and buys only spend: all are paid for unless the end is short
         filled, flow = _affordable(book.cash, filled, -outflow, sell, order)
         moved, fee, change = filled * slip, np.where(filled > 0, fee, 0.0), float(flow.sum())
         signed = np.copysign(filled, delta)
     book.cash += change
-    book.units = np.maximum(book.units + signed / prices, 0.0)
+    units = np.divide(signed, prices, out=signed)
+    units += book.units  # units + signed / prices, the same sum
+    book.units = np.maximum(units, 0.0, out=units)
     return Trade(fee, moved, filled)
+
+
+_total = np.add.reduce
+"""``array.sum()`` without its Python wrapper: the same pairwise sum, so the same float."""
 
 
 def no_trade(assets: int) -> Trade:

@@ -171,3 +171,45 @@ def test_paper_fills_stay_positive_bounded_and_the_books_balance(model, trades, 
             assert 0 < f.quantity <= abs(qty)
     snap = v.snapshot()
     assert snap.cash + sum(q * snap.prices[s] for s, q in snap.positions.items()) == v.get_equity()
+
+
+def _reference_array_costs(model, notional, volume, fee_rate, noise, sell):
+    """The array formula as it was written before the environment's in-place path (kept as the reference)."""
+    amount = np.asarray(notional, dtype=np.float64)
+    vol = np.asarray(volume, dtype=np.float64)
+    filled = amount
+    if model.max_participation is not None:
+        filled = np.fmin(amount, model.max_participation * np.maximum(vol, model.participation_floor))
+    slip = np.float64(model.fixed_bps / 1e4)
+    if model.impact:
+        slip = slip + model.impact * np.sqrt(np.fmax(filled / np.maximum(vol, model.volume_floor), 0.0))
+    if model.noise_bps:
+        slip = slip + np.abs(np.asarray(noise, dtype=np.float64)) * (model.noise_bps / 1e4)
+    slip = np.minimum(slip, model.max_slippage_bps / 1e4)
+    fee = fee_rate * filled * np.where(sell, 1.0 - slip, 1.0 + slip)
+    return [np.array(np.broadcast_to(x, amount.shape), dtype=np.float64) for x in (filled, slip, fee)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    model=models,
+    rows=st.lists(st.tuples(notionals, st.just(math.nan) | st.floats(0, 1e15), st.booleans()), min_size=1, max_size=20),
+    z=st.floats(-8, 8),
+    fee_rate=st.floats(0, 0.01),
+)
+def test_the_same_shape_array_path_gives_the_reference_formula_bit_for_bit(model, rows, z, fee_rate):
+    """The environment's every-step call (float64 arrays of one shape, a scalar draw) is written in place with
+    fewer numpy calls; it must give exactly the formula's bits, NaN (unknown) volumes and zero settings included."""
+    notional = np.array([r[0] for r in rows])
+    volume = np.array([r[1] for r in rows])
+    sell = np.array([r[2] for r in rows])
+    got = fill_costs(model, notional, volume, fee_rate, z, sell)
+    want = _reference_array_costs(model, notional, volume, fee_rate, z, sell)
+    for g, w in zip(got, want, strict=True):
+        assert type(g) is np.ndarray and g.dtype == np.float64
+        assert g.tobytes() == w.tobytes()
+    assert notional.tobytes() == np.array([r[0] for r in rows]).tobytes()  # the inputs are left as they were
+    n, v, s = notional[0, ...], volume[0, ...], sell[0, ...]  # 0-d arrays: the general path, the same bits
+    one = fill_costs(model, n, v, fee_rate, z, s)
+    for g, w in zip(one, _reference_array_costs(model, n, v, fee_rate, z, s), strict=True):
+        assert g.shape == () and g.tobytes() == w.tobytes()

@@ -71,6 +71,8 @@ def fill_costs(
     arrays out (broadcast). Both spell the same formula with the same IEEE operations in the same order, so they
     give identical numbers for identical inputs (``tests/venues/paper/test_fill_model.py`` pins it)."""
     if type(notional) is not float or type(noise) is not float or not (volume is None or type(volume) is float):
+        if type(notional) is np.ndarray:
+            return _array_costs(model, notional, volume, fee_rate, noise, sell)
         if (
             isinstance(notional, np.ndarray)
             or isinstance(volume, np.ndarray)
@@ -112,6 +114,17 @@ def _array_costs(
     An unknown (NaN) volume needs no replacement: ``maximum`` keeps the NaN and ``fmin`` / ``fmax`` drop it, so
     the cap is not applied and the impact term is 0, as the scalar path's infinite volume gives. Written with few
     numpy calls: a vectorised simulator calls this for every step."""
+    if (
+        type(notional) is np.ndarray
+        and type(volume) is np.ndarray
+        and type(sell) is np.ndarray
+        and type(noise) is float
+        and notional.dtype == volume.dtype == np.float64
+        and sell.dtype == np.bool_
+        and notional.ndim > 0  # a 0-d array's ufunc results are scalars, which take no ``out=``
+        and notional.shape == volume.shape == sell.shape
+    ):
+        return _same_shape_costs(model, notional, volume, fee_rate, noise, sell)
     amount = np.asarray(notional, dtype=np.float64)
     vol = np.asarray(np.nan if volume is None else volume, dtype=np.float64)
     filled = amount
@@ -132,6 +145,41 @@ def _array_costs(
     if vol.shape != shape or isinstance(noise, np.ndarray) or (isinstance(sell, np.ndarray) and sell.shape != shape):
         shape = np.broadcast_shapes(amount.shape, vol.shape, np.shape(noise), np.shape(sell))
     return FillCosts(_owned(filled, shape, filled is not amount), _owned(slip, shape, True), _owned(fee, shape, True))
+
+
+def _same_shape_costs(
+    model: SlippageModel,
+    amount: NDArray[np.float64],
+    vol: NDArray[np.float64],
+    fee_rate: float,
+    noise: float,
+    sell: NDArray[np.bool_],
+) -> FillCosts:
+    """``_array_costs`` for float64 arrays of one shape and a scalar noise draw (the environment's every step): the
+    same IEEE operations in the same order, written into fresh arrays in place (``out=``), one numpy call each."""
+    if model.max_participation is not None:
+        filled = np.maximum(vol, model.participation_floor)
+        np.multiply(filled, model.max_participation, out=filled)
+        np.fmin(amount, filled, out=filled)
+    else:
+        filled = amount.copy()
+    if model.impact:
+        slip = np.maximum(vol, model.volume_floor)
+        np.divide(filled, slip, out=slip)
+        np.fmax(slip, 0.0, out=slip)
+        np.sqrt(slip, out=slip)
+        np.multiply(slip, model.impact, out=slip)
+        np.add(slip, model.fixed_bps / 1e4, out=slip)
+    else:
+        slip = np.full(amount.shape, model.fixed_bps / 1e4)
+    if model.noise_bps:
+        np.add(slip, abs(noise) * (model.noise_bps / 1e4), out=slip)
+    np.minimum(slip, model.max_slippage_bps / 1e4, out=slip)
+    factor = np.add(slip, 1.0)
+    np.subtract(1.0, slip, out=factor, where=sell)
+    fee = np.multiply(filled, fee_rate)
+    np.multiply(fee, factor, out=fee)
+    return _new_costs(FillCosts, (filled, slip, fee))
 
 
 def _owned(values: Any, shape: tuple[int, ...], fresh: bool) -> NDArray[np.float64]:
