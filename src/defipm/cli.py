@@ -345,24 +345,8 @@ def run(
     done, code = 0, 0
     try:
         while not stop.is_set():
-            started = datetime.now(UTC)
             last = max_cycles is not None and done + 1 >= max_cycles
-            try:  # a venue or price failure comes back as a FAILED report; anything else skips this cycle only
-                if not connected:  # an unreachable venue skips the cycle (retried on schedule); bad config stops
-                    portfolio.venue.connect()
-                    connected = True
-                report = portfolio.manager.manage_portfolio(started)
-                code = cycle_exit_code(report)
-                show_cycle(report, done + 1, None if last else schedule.next_time(datetime.now(UTC)), as_json=json)
-            except PortfolioLockedError:
-                raise  # another process took this portfolio over: stop, never trade beside it
-            except (DefipmError, ValueError, ArithmeticError) as exc:
-                if not connected and not isinstance(exc, VenueUnavailableError):
-                    raise  # a key or config the venue refuses: no later cycle would do better
-                code = EXIT_FAILURE
-                retry = "" if last else f"; next try at {schedule.next_time(datetime.now(UTC)):%Y-%m-%d %H:%M:%S} UTC"
-                _log.error("cycle %d skipped: %s%s", done + 1, exc, retry)
-                err_console.print(f"[bold red]cycle skipped:[/] {escape(str(exc))}{retry}", soft_wrap=True)
+            code, connected = _run_cycle(portfolio, schedule, done + 1, last=last, connected=connected, json=json)
             done += 1
             if last:
                 break
@@ -375,6 +359,30 @@ def run(
     err_console.print(f"stopped after {done} cycle(s)")
     if code:
         raise typer.Exit(code=code)
+
+
+def _run_cycle(
+    portfolio: Any, schedule: Any, number: int, *, last: bool, connected: bool, json: bool
+) -> tuple[int, bool]:
+    """One cycle of ``defipm run``: (its exit code, whether the venue is connected now). A venue or price failure
+    comes back as a FAILED report; an unreachable venue, or another defipm error, skips this cycle only (retried on
+    the schedule); a key or config the venue refuses, or another process taking the portfolio over, stops the run."""
+    try:
+        if not connected:  # an unreachable venue skips the cycle (retried on schedule); bad config stops
+            portfolio.venue.connect()
+            connected = True
+        report = portfolio.manager.manage_portfolio(datetime.now(UTC))
+        show_cycle(report, number, None if last else schedule.next_time(datetime.now(UTC)), as_json=json)
+        return cycle_exit_code(report), connected
+    except PortfolioLockedError:
+        raise  # another process took this portfolio over: stop, never trade beside it
+    except (DefipmError, ValueError, ArithmeticError) as exc:
+        if not connected and not isinstance(exc, VenueUnavailableError):
+            raise  # a key or config the venue refuses: no later cycle would do better
+        retry = "" if last else f"; next try at {schedule.next_time(datetime.now(UTC)):%Y-%m-%d %H:%M:%S} UTC"
+        _log.error("cycle %d skipped: %s%s", number, exc, retry)
+        err_console.print(f"[bold red]cycle skipped:[/] {escape(str(exc))}{retry}", soft_wrap=True)
+        return EXIT_FAILURE, connected
 
 
 def show_cycle(report: CycleReport, number: int, next_at: datetime | None, *, as_json: bool) -> None:

@@ -405,15 +405,9 @@ def backtest(
 
     Every option is checked before anything runs; a bad value is an error naming the option."""
     try:
-        from defipm.config import load_settings  # (slow to import: a Ctrl-C during it is an interrupt like others)
-
         search_opts = _search_options(grid, dict(schedules=schedules, metric=metric, train_fraction=train_fraction,
                                                  walk_forward=walk_forward, workers=workers, ray_address=ray_address))  # fmt: skip
-        settings = load_settings(config_file) if config_file is not None else None
-        data = _data_folder(data, settings)
-        factory = _oracle_factory(settings, oracle, param, data)
-        space = _grid(grid) if grid else {}
-        factory.check_grid(space) if space else factory.check()
+        settings, data, factory, space = _inputs(config_file, data, oracle, param, grid)
         venue = venue_options(settings, dict(cash=cash, mode=mode, fee=fee, max_leverage=max_leverage,
                                              slippage_bps=slippage_bps, impact=impact, volume_floor=volume_floor))  # fmt: skip
         fills = dict(max_slippage_bps=max_slippage_bps, max_participation=max_participation, participation_floor=participation_floor)  # fmt: skip
@@ -428,8 +422,28 @@ def backtest(
     except DefipmError as exc:
         raise fail(exc) from None
     except KeyboardInterrupt:  # before the search's own handling (loading, starting workers): still said
-        err_console.print("[bold yellow]interrupted[/]" + (": 0 trial(s) had finished" if grid else ""))
-        raise typer.Exit(code=EXIT_INTERRUPTED) from None
+        raise _interrupted(bool(grid)) from None
+
+
+def _interrupted(grid: bool) -> typer.Exit:
+    """Say a Ctrl-C that came before the search's own handling stopped the command; the exit to raise (130)."""
+    err_console.print("[bold yellow]interrupted[/]" + (": 0 trial(s) had finished" if grid else ""))
+    return typer.Exit(code=EXIT_INTERRUPTED)
+
+
+def _inputs(
+    config_file: Path | None, data: Path | None, oracle: str | None, param: list[str] | None, grid: list[str] | None
+) -> tuple[Settings | None, Path, RegistryOracleFactory, dict[str, list[Any]]]:
+    """The trade config (if any), the data folder, the oracle replayed and the grid, every one checked before
+    anything runs (the grid's points against the oracle's config model)."""
+    from defipm.config import load_settings  # (slow to import: a Ctrl-C during it is an interrupt like others)
+
+    settings = load_settings(config_file) if config_file is not None else None
+    folder = _data_folder(data, settings)
+    factory = _oracle_factory(settings, oracle, param, folder)
+    space = _grid(grid) if grid else {}
+    factory.check_grid(space) if space else factory.check()
+    return settings, folder, factory, space
 
 
 def _data_folder(data: Path | None, settings: Settings | None) -> Path:
