@@ -14,33 +14,12 @@ from defipm.store import Store
 runner = CliRunner()
 
 
-def config(tmp_path: Path) -> Path:
-    path = tmp_path / "defipm.toml"
-    path.write_text(f"""
-run = "dry"
-database = "sqlite:///{tmp_path / "db.sqlite"}"
-[oracle]
-kind = "static"
-[oracle.params]
-weights = {{ SYN000 = 0.4, SYN001 = -0.3, SYN002 = 0.0005 }}
-[venue]
-kind = "paper"
-[venue.params]
-initial_cash = 10000
-taker_fee = 0.001
-[planner]
-no_trade_band = 0.002
-cost_reserve_bps = 10
-""")
-    return path
-
-
 def invoke(*args: str):
     return runner.invoke(app, list(args), env={"COLUMNS": "200"})
 
 
-def test_dry_run_prints_the_plan_and_changes_nothing(tmp_path: Path):
-    cfg = config(tmp_path)
+def test_dry_run_prints_the_plan_and_changes_nothing(tmp_path: Path, static_paper_config: Path):
+    cfg = static_paper_config
     result = invoke("rebalance", "-c", str(cfg), "--dry-run")
     assert result.exit_code == 0, result.output
     assert "SYN000" in result.output and "buy" in result.output and "sell" in result.output
@@ -53,15 +32,18 @@ def test_dry_run_prints_the_plan_and_changes_nothing(tmp_path: Path):
     )
     assert notional > 0 and abs(fees - notional * 0.001) < 0.01 and abs(slippage - notional * 0.001) < 0.01
     store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    assert store.recent_cycles("dry", 10) == []  # nothing recorded
+    assert store.recent_cycles("cli", 10) == []  # nothing recorded (run "cli": the config's)
     store.close()
     real = invoke("rebalance", "-c", str(cfg), "--yes")
     assert real.exit_code == 0, real.output
     assert "traded" in real.output
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert len(store.recent_cycles("cli", 10)) == 1  # the same run's store: the dry run's empty answer counted
+    store.close()
 
 
-def test_dry_run_while_halted_says_so(tmp_path: Path):
-    cfg = config(tmp_path)
+def test_dry_run_while_halted_says_so(static_paper_config: Path):
+    cfg = static_paper_config
     assert invoke("kill-switch", "on", "-c", str(cfg), "--reason", "maintenance").exit_code == 0
     result = invoke("rebalance", "-c", str(cfg), "--dry-run")
     assert result.exit_code == 1 and "trading halted: maintenance" in result.output

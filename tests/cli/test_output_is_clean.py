@@ -20,29 +20,8 @@ runner = CliRunner()
 NARROW = {"COLUMNS": "40"}  # off a terminal this must not matter
 
 
-def trade_config(tmp_path: Path) -> Path:
-    path = tmp_path / "defipm.toml"
-    path.write_text(f"""
-run = "clean"
-database = "sqlite:///{tmp_path / "db.sqlite"}"
-[oracle]
-kind = "static"
-[oracle.params]
-weights = {{ SYN000 = 0.4, SYN001 = -0.3, SYN002 = 0.0005 }}
-[venue]
-kind = "paper"
-[venue.params]
-initial_cash = 10000
-taker_fee = 0.001
-[planner]
-no_trade_band = 0.002
-cost_reserve_bps = 10
-""")
-    return path
-
-
-def test_dry_run_json_is_the_plan(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["rebalance", "-c", str(trade_config(tmp_path)), "--dry-run", "--json"])
+def test_dry_run_json_is_the_plan(static_paper_config: Path) -> None:
+    result = runner.invoke(app, ["rebalance", "-c", str(static_paper_config), "--dry-run", "--json"])
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)  # nothing but the JSON on stdout
     assert plan["sent"] is False and {o["side"] for o in plan["orders"]} == {"buy", "sell"}
@@ -59,8 +38,8 @@ def test_dry_run_json_is_the_plan(tmp_path: Path) -> None:
     assert float(plan["expected_slippage"]) == pytest.approx(total * 10 / 10_000)
 
 
-def test_tables_off_a_terminal_are_never_cut_and_dates_have_the_full_year(tmp_path: Path) -> None:
-    cfg = str(trade_config(tmp_path))
+def test_tables_off_a_terminal_are_never_cut_and_dates_have_the_full_year(static_paper_config: Path) -> None:
+    cfg = str(static_paper_config)
     traded = runner.invoke(app, ["rebalance", "-c", cfg, "--yes"], env=NARROW)
     assert traded.exit_code == 0, traded.output
     assert "…" not in traded.stdout and "orders" in traded.stdout and "turnover" in traded.stdout

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import numpy as np
+
+from defipm.testing.loopback import LoopbackServer
 
 _DOWNLOAD = re.compile(r"^/challenges/([^/]+)/meta_model/download/?$")
 
@@ -34,7 +35,7 @@ class _State:
     fail_with: int | None = None
 
 
-class FakeCrowdCentServer:
+class FakeCrowdCentServer(LoopbackServer):
     """Serve ``files`` (challenge slug -> meta-model Parquet bytes) the way CrowdCent does. Use as a context
     manager; ``downloads`` records each challenge downloaded; ``fail_with`` makes every request answer that HTTP
     status."""
@@ -73,13 +74,7 @@ class FakeCrowdCentServer:
                 state.downloads.append(match.group(1))
                 self._send(200, state.files[match.group(1)], "application/octet-stream")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port!s}"
+        super().__init__(Handler)
 
     @property
     def api_key(self) -> str:
@@ -92,15 +87,6 @@ class FakeCrowdCentServer:
     @property
     def downloads(self) -> list[str]:
         return self.state.downloads
-
-    def __enter__(self) -> FakeCrowdCentServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 def synthetic_crowdcent_meta_model(

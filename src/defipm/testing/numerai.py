@@ -10,15 +10,16 @@ run unchanged and only the network is missing. Point ``NumeraiCryptoSource(api_u
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import quote, unquote
 
 import numpy as np
+
+from defipm.testing.loopback import LoopbackServer
 
 
 @dataclass
@@ -30,7 +31,7 @@ class _Served:
     graphql_errors: list[str] = field(default_factory=list)
 
 
-class FakeNumeraiServer:
+class FakeNumeraiServer(LoopbackServer):
     """Serve ``files`` (dataset name -> bytes) the way Numerai does: a GraphQL endpoint and file URLs.
 
     Use as a context manager. ``graphql`` records each query body; ``downloads`` each downloaded name.
@@ -89,13 +90,7 @@ class FakeNumeraiServer:
                 state.downloads.append(name)
                 self._send(200, state.files[name], "application/octet-stream")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def url(self) -> str:
-        address = self._server.server_address
-        return f"http://{address[0]!s}:{address[1]!s}"
+        super().__init__(Handler)
 
     @property
     def files(self) -> dict[str, bytes]:
@@ -108,15 +103,6 @@ class FakeNumeraiServer:
     @property
     def downloads(self) -> list[str]:
         return self.state.downloads
-
-    def __enter__(self) -> FakeNumeraiServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
 
 
 def synthetic_meta_model(
