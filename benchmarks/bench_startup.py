@@ -5,9 +5,15 @@ Targets: ``--help`` under 0.3 s, the rebalance under 0.8 s (peer: cc-liquid 0.82
 reference in the same run is a bare interpreter (``python -c pass``), the floor no command can go under; each
 figure is also printed as a ratio to it. The runs are interleaved (help, rebalance, bare, help, ...), so a load
 change on the machine touches all three alike. Each rebalance flips every sign of its 10 weights, so each sends
-10 orders.
+10 orders. Beside the wall time, each run's CPU time (user + system, from ``wait4``) is printed: it moves less
+than the wall time when other processes share the cores.
 
-    .venv/bin/python benchmarks/bench_startup.py [--repeat 7]
+Every run finds its modules compiled, as an installed package does (pip writes the ``.pyc`` files): the bytecode
+cache is a folder of the run's own (``PYTHONPYCACHEPREFIX``), filled by the warm-up runs, so the worktree is not
+written to and a ``PYTHONDONTWRITEBYTECODE`` in the environment does not turn every run into a compile of
+defipm's sources. ``--no-bytecode-cache`` measures that case (no ``.pyc`` written or read for the sources).
+
+    .venv/bin/python benchmarks/bench_startup.py [--repeat 7] [--no-bytecode-cache]
 """
 
 from __future__ import annotations
@@ -30,14 +36,18 @@ REBALANCE_TARGET_S = 0.8
 ASSETS = 10
 
 
-def timed(args: list[str], env: dict[str, str]) -> float:
-    """Seconds for one whole process; raises with its output if it fails."""
-    start = time.perf_counter()
-    proc = subprocess.run(args, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return elapsed
+def timed(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one whole process; raises with its output if it fails."""
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            out.seek(0)
+            raise SystemExit(f"{' '.join(args)} failed:\n{out.read()}")
+    return elapsed, usage.ru_utime + usage.ru_stime
 
 
 def config(folder: Path, url: str, sign: int) -> Path:
@@ -58,34 +68,48 @@ base_url = "{url}"
     return path
 
 
-def report(name: str, times: list[float], floor: float, target: float | None) -> None:
+def report(name: str, runs: list[tuple[float, float]], floor: float, target: float | None) -> None:
+    times = [wall for wall, _ in runs]
     median = statistics.median(times)
+    cpu = statistics.median(c for _, c in runs)
     verdict = "" if target is None else f"  target < {target:.2f} s: {'met' if median < target else 'NOT met'}"
-    print(f"{name:<28} median {median:6.3f} s  min {min(times):6.3f} s  x{median / floor:5.1f} of bare{verdict}")
+    print(
+        f"{name:<28} median {median:6.3f} s  min {min(times):6.3f} s  cpu {cpu:6.3f} s  x{median / floor:5.1f} of "
+        f"bare{verdict}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--no-bytecode-cache", action="store_true", help="compile the sources in every run")
     args = parser.parse_args()
     wallet = eth_account.Account.create()
     src = Path(__file__).resolve().parents[1] / "src"
     env = os.environ | {"PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
                         "DEFIPM_HL_TESTNET_SECRET_KEY": wallet.key.hex(), "COLUMNS": "120"}  # fmt: skip
-    times: dict[str, list[float]] = {"bare": [], "help": [], "rebalance": []}
+    times: dict[str, list[tuple[float, float]]] = {"bare": [], "help": [], "rebalance": []}
     with (
         tempfile.TemporaryDirectory() as tmp,
         LocalExchange(synthetic_assets=ASSETS, fixtures=None, accounts={wallet.address: 1_000_000}) as ex,
     ):
+        if args.no_bytecode_cache:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+        else:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         configs = [config(Path(tmp), ex.url, 1), config(Path(tmp), ex.url, -1)]
         cli = [sys.executable, "-m", "defipm"]
-        timed([*cli, "rebalance", "--yes", "-c", str(configs[1])], env)  # warm: schema created, files cached
+        timed([sys.executable, "-c", "pass"], env)  # warm: the bytecode cache filled, the schema created
+        timed([*cli, "--help"], env)
+        timed([*cli, "rebalance", "--yes", "-c", str(configs[1])], env)
         for i in range(args.repeat):
             times["bare"].append(timed([sys.executable, "-c", "pass"], env))
             times["help"].append(timed([*cli, "--help"], env))
             times["rebalance"].append(timed([*cli, "rebalance", "--yes", "-c", str(configs[i % 2])], env))
-    floor = statistics.median(times["bare"])
-    print(f"whole-process start-up, {args.repeat} interleaved runs each")
+    floor = statistics.median(wall for wall, _ in times["bare"])
+    cache = "no bytecode cache" if args.no_bytecode_cache else "bytecode cached"
+    print(f"whole-process start-up, {args.repeat} interleaved runs each, {cache}, load {os.getloadavg()[0]:.2f}")
     report("python -c pass (reference)", times["bare"], floor, None)
     report("defipm --help", times["help"], floor, HELP_TARGET_S)
     report(f"defipm rebalance ({ASSETS} orders)", times["rebalance"], floor, REBALANCE_TARGET_S)
