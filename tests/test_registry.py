@@ -15,7 +15,16 @@ from defipm.config_schema import ConfigModel, mark_booleans
 from defipm.core.errors import ConfigError
 from defipm.core.weights import Weights
 from defipm.oracles.base import Oracle
-from defipm.registry import BUILTIN_ORACLES, BUILTIN_VENUES, _load_class, _spec, build_oracle, build_venue
+from defipm.registry import (
+    BUILTIN_ORACLES,
+    BUILTIN_VENUES,
+    _candidates,
+    _load_class,
+    _spec,
+    available_oracles,
+    build_oracle,
+    build_venue,
+)
 
 
 def _builtins() -> list[tuple[str, type]]:
@@ -127,6 +136,17 @@ def test_a_plugin_without_a_config_model_gets_one_from_its_constructor():
 def test_an_entry_point_that_is_not_an_oracle_is_named():
     with pytest.raises(ConfigError, match=r"oracle 'bad': json:dumps is not a Oracle subclass"):
         _load_class("bad", "oracle", {"bad": "json:dumps"}, Oracle)
+
+
+def test_a_builtin_kind_is_found_without_scanning_the_installed_packages():
+    """A built-in wins over an entry point of its name, so its lookup skips the scan (start-up); any other kind
+    is looked up among the built-ins and every entry point."""
+    assert _candidates("static", "defipm.oracles", BUILTIN_ORACLES) is BUILTIN_ORACLES
+    assert _candidates("paper", "defipm.venues", BUILTIN_VENUES) is BUILTIN_VENUES
+    others = _candidates("no_such_kind", "defipm.oracles", BUILTIN_ORACLES)
+    assert others == available_oracles() and others.items() >= BUILTIN_ORACLES.items()
+    with pytest.raises(ConfigError, match="unknown kind 'statik' \\(did you mean static"):
+        build_oracle("statik", {})
 
 
 PARAM_KEYS = ["initial_cash", "mode", "taker_fee", "max_leverage", "rules", "slippage", "seed", "account",

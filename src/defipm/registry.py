@@ -78,6 +78,13 @@ def available_venues() -> dict[str, str]:
     return _available("defipm.venues", BUILTIN_VENUES)
 
 
+def _candidates(kind: str, group: str, builtins: Mapping[str, str]) -> Mapping[str, str]:
+    """Where to look ``kind`` up: the built-ins when it is one (a built-in wins over an entry point of the same
+    name, so the installed distributions need not be scanned: ~20 ms of every command's start-up), else every
+    available component."""
+    return builtins if kind in builtins else _available(group, builtins)
+
+
 def _load_class(kind: str, group: str, registry: Mapping[str, str], base: type) -> type:
     target = registry.get(kind)
     if target is None:
@@ -160,7 +167,7 @@ def _spec(cls: type[C], params: Mapping[str, Any], what: str) -> ComponentSpec[C
 
 def oracle_class(kind: str) -> type[Oracle]:
     """The oracle class registered as ``kind`` (``ConfigError`` naming the near miss, or the missing extra)."""
-    return cast(type[Oracle], _load_class(kind, "oracle", available_oracles(), Oracle))
+    return cast(type[Oracle], _load_class(kind, "oracle", _candidates(kind, "defipm.oracles", BUILTIN_ORACLES), Oracle))
 
 
 def oracle_spec(kind: str, params: Mapping[str, Any], cls: type[Oracle] | None = None) -> ComponentSpec[Oracle]:
@@ -171,7 +178,8 @@ def oracle_spec(kind: str, params: Mapping[str, Any], cls: type[Oracle] | None =
 
 def venue_spec(kind: str, params: Mapping[str, Any]) -> ComponentSpec[Venue]:
     """The venue registered as ``kind`` with its params validated (``ConfigError`` naming every bad key)."""
-    return _spec(cast(type[Venue], _load_class(kind, "venue", available_venues(), Venue)), params, "venue")
+    cls = _load_class(kind, "venue", _candidates(kind, "defipm.venues", BUILTIN_VENUES), Venue)
+    return _spec(cast(type[Venue], cls), params, "venue")
 
 
 def build_oracle(kind: str, params: Mapping[str, Any], context: BuildContext | None = None) -> Oracle:
