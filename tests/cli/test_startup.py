@@ -1,5 +1,7 @@
 """Start-up (issue 19): ``defipm --help`` and the light commands import none of the heavy libraries; the parts'
-sub-commands load only when used, and their one-line help in ``defipm --help`` is their own."""
+sub-commands load only when used, and their one-line help in ``defipm --help`` is their own; a whole-process
+Hyperliquid rebalance imports the SDK's reading side and SQLAlchemy's core, not eth_account, the data libraries or
+Alembic."""
 
 from __future__ import annotations
 
@@ -20,14 +22,22 @@ from defipm.cli_mount import SUBAPPS, load_part
 HEAVY = ("pandas", "duckdb", "web3", "hyperliquid", "eth_account", "sqlalchemy", "alembic", "plotly", "fastapi")
 
 
-def imported_by(*args: str) -> set[str]:
-    """Top-level module names a fresh interpreter imports running ``python -X importtime ARGS``."""
+def imported_modules(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    """Full names of the modules a fresh interpreter imports running ``python -X importtime ARGS``."""
     proc = subprocess.run(
-        [sys.executable, "-X", "importtime", *args], capture_output=True, text=True, env=os.environ | {"COLUMNS": "100"}
+        [sys.executable, "-X", "importtime", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ | {"COLUMNS": "100"} | (env or {}),
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     lines = (line.split("|")[-1] for line in proc.stderr.splitlines() if line.startswith("import time:"))
-    return {line.strip().split(".")[0] for line in lines}
+    return {line.strip() for line in lines}
+
+
+def imported_by(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    """Top-level module names a fresh interpreter imports running ``python -X importtime ARGS``."""
+    return {name.split(".")[0] for name in imported_modules(*args, env=env)}
 
 
 @pytest.mark.parametrize("args", [("-c", "import defipm.cli"), ("-m", "defipm", "--help")], ids=["import", "help"])
@@ -69,14 +79,37 @@ def test_completion_sees_a_part_s_real_options():
     assert command is not None and any("--data" in p.opts for p in command.params)
 
 
-def test_a_hyperliquid_rebalance_imports_no_data_library():
-    """What ``defipm rebalance`` on Hyperliquid imports: the SDK and SQLAlchemy, not NumPy, pandas, DuckDB or web3
-    (the paper venue, which needs NumPy, is imported only for a paper config)."""
-    pytest.importorskip("hyperliquid")
-    modules = imported_by(
-        "-c",
-        "import defipm.cli, defipm.config, defipm.assembly, defipm.manager, defipm.store, defipm.oracles.static, "
-        "defipm.venues.hyperliquid.venue",
-    )
-    assert "hyperliquid" in modules
-    assert not modules & {"numpy", "pandas", "duckdb", "web3", "plotly"}, sorted(modules)
+HYPERLIQUID_CONFIG = """
+run = "startup"
+database = "sqlite:///{db}"
+[oracle]
+kind = "static"
+[oracle.params]
+weights = {{ SYN000 = 0.04, SYN001 = -0.04 }}
+[venue]
+kind = "hyperliquid"
+[venue.params]
+base_url = "{url}"
+"""
+
+
+def test_a_hyperliquid_rebalance_imports_no_data_library_no_eth_account_and_no_alembic(tmp_path):
+    """A whole ``defipm rebalance`` on the local exchange (it trades): the SDK's reading side and SQLAlchemy, not
+    NumPy, pandas, DuckDB or web3 (the paper venue, which needs NumPy, is imported only for a paper config), not
+    eth_account and its stack (L1 actions are signed by ``signing.L1Signer``), not Alembic (the schema is at
+    head after the first run)."""
+    eth_account = pytest.importorskip("eth_account")
+    from defipm.venues.hyperliquid.sim import LocalExchange
+
+    wallet = eth_account.Account.create()
+    with LocalExchange(synthetic_assets=2, fixtures=None, accounts={wallet.address: 100_000}) as ex:
+        cfg = tmp_path / "hl.toml"
+        cfg.write_text(HYPERLIQUID_CONFIG.format(db=tmp_path / "db.sqlite", url=ex.url))
+        env = {"DEFIPM_HL_TESTNET_SECRET_KEY": wallet.key.hex()}
+        args = ("-m", "defipm", "rebalance", "--yes", "-c", str(cfg))
+        subprocess.run([sys.executable, *args], env=os.environ | env, check=True, capture_output=True)  # migrates
+        modules = imported_by(*args, env=env)
+    assert {"hyperliquid", "sqlalchemy", "coincurve"} <= modules
+    unwanted = {"numpy", "pandas", "duckdb", "web3", "plotly", "alembic"}
+    unwanted |= {"eth_account", "eth_keys", "eth_abi", "eth_keyfile", "eth_utils", "rlp", "cytoolz"}
+    assert not modules & unwanted, sorted(modules & unwanted)
