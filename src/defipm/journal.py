@@ -12,9 +12,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import cast
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from defipm.core.journal import (
     CLIENT_ORDER_IDS,
@@ -25,8 +25,11 @@ from defipm.core.journal import (
     reconcile_intents,
 )
 from defipm.core.orders import Order, OrderResult, OrderStatus, OrderType, Side
-from defipm.store.database import Store
-from defipm.store.models import FillRecord, OrderRecord
+from defipm.store.database import Store, records
+from defipm.store.tables import FILLS, ORDERS
+
+if TYPE_CHECKING:
+    from defipm.store.models import OrderRecord
 
 logger = logging.getLogger(__name__)
 
@@ -45,26 +48,25 @@ def _now() -> datetime:
 
 
 # Prebuilt statements: the hot path of a rebalance binds parameters only (no per-order statement building).
-_ORDERS = cast(Table, OrderRecord.__table__)
 _MARK_SENT = (
-    update(_ORDERS)
-    .where(_ORDERS.c.client_order_id == bindparam("cloid"))
+    update(ORDERS)
+    .where(ORDERS.c.client_order_id == bindparam("cloid"))
     .values(status=OrderStatus.SENT.value, updated_at=bindparam("now"))
 )
 _RECORD_RESULT = (
-    update(_ORDERS)
-    .where(_ORDERS.c.client_order_id == bindparam("cloid"))
+    update(ORDERS)
+    .where(ORDERS.c.client_order_id == bindparam("cloid"))
     .values(
         status=bindparam("status"),
-        filled_quantity=bindparam("filled", type_=_ORDERS.c.filled_quantity.type),
-        average_price=bindparam("avg", type_=_ORDERS.c.average_price.type),
-        fee=bindparam("fee_total", type_=_ORDERS.c.fee.type),
+        filled_quantity=bindparam("filled", type_=ORDERS.c.filled_quantity.type),
+        average_price=bindparam("avg", type_=ORDERS.c.average_price.type),
+        fee=bindparam("fee_total", type_=ORDERS.c.fee.type),
         error=bindparam("err"),
-        updated_at=bindparam("now", type_=_ORDERS.c.updated_at.type),
+        updated_at=bindparam("now", type_=ORDERS.c.updated_at.type),
     )
 )
-_INSERT_FILL = insert(cast(Table, FillRecord.__table__))
-_SENT_CYCLE = select(_ORDERS.c.sent_cycle_id).where(_ORDERS.c.client_order_id == bindparam("cloid"))
+_INSERT_FILL = insert(FILLS)
+_SENT_CYCLE = select(ORDERS.c.sent_cycle_id).where(ORDERS.c.client_order_id == bindparam("cloid"))
 
 
 class SqlJournal:
@@ -104,7 +106,7 @@ class SqlJournal:
             for i, o in enumerate(out)
         ]
         with self.store.begin() as conn:
-            conn.execute(insert(OrderRecord), rows)
+            conn.execute(insert(ORDERS), rows)
         for o in out:
             assert o.client_order_id is not None
             self._sender[o.client_order_id] = cycle_id
@@ -120,8 +122,8 @@ class SqlJournal:
             return
         with self.store.begin() as conn:
             conn.execute(
-                update(OrderRecord)
-                .where(OrderRecord.client_order_id.in_(list(client_order_ids)))
+                update(ORDERS)
+                .where(ORDERS.c.client_order_id.in_(list(client_order_ids)))
                 .values(sent_cycle_id=cycle_id, updated_at=_now())
             )
         self._sender.update(dict.fromkeys(client_order_ids, cycle_id))
@@ -130,9 +132,9 @@ class SqlJournal:
         """(cycle id, client order id) of the intent journalled last in this run, or None for an empty journal."""
         with self.store.engine.connect() as conn:
             row = conn.execute(
-                select(OrderRecord.cycle_id, OrderRecord.client_order_id)
-                .where(OrderRecord.run == self.run)
-                .order_by(OrderRecord.created_at.desc(), OrderRecord.seq.desc())
+                select(ORDERS.c.cycle_id, ORDERS.c.client_order_id)
+                .where(ORDERS.c.run == self.run)
+                .order_by(ORDERS.c.created_at.desc(), ORDERS.c.seq.desc())
                 .limit(1)
             ).first()
         return (row[0], row[1]) if row is not None else None
@@ -183,8 +185,8 @@ class SqlJournal:
         """Mark an unsent intent as never to be executed."""
         with self.store.begin() as conn:
             conn.execute(
-                update(OrderRecord)
-                .where(OrderRecord.client_order_id == client_order_id)
+                update(ORDERS)
+                .where(ORDERS.c.client_order_id == client_order_id)
                 .values(status=OrderStatus.CANCELLED.value, error=reason, updated_at=_now())
             )
 
@@ -192,9 +194,9 @@ class SqlJournal:
         """Intents not known to be finished, oldest first, in plan order."""
         with self.store.engine.connect() as conn:
             rows = conn.execute(
-                select(OrderRecord)
-                .where(OrderRecord.run == self.run, OrderRecord.status.in_(OPEN_STATUSES))
-                .order_by(OrderRecord.created_at, OrderRecord.seq)
+                select(ORDERS)
+                .where(ORDERS.c.run == self.run, ORDERS.c.status.in_(OPEN_STATUSES))
+                .order_by(ORDERS.c.created_at, ORDERS.c.seq)
             ).all()
         return [
             Intent(
@@ -217,12 +219,12 @@ class SqlJournal:
 
     def orders(self, cycle_id: str | None = None) -> list[OrderRecord]:
         """Journal rows of this run (or of one cycle), in plan order."""
-        query = select(OrderRecord).where(OrderRecord.run == self.run)
+        query = select(ORDERS).where(ORDERS.c.run == self.run)
         if cycle_id is not None:
-            query = query.where(OrderRecord.cycle_id == cycle_id)
+            query = query.where(ORDERS.c.cycle_id == cycle_id)
         with self.store.engine.connect() as conn:
-            rows = conn.execute(query.order_by(OrderRecord.created_at, OrderRecord.seq))
-            return [OrderRecord(**row._mapping) for row in rows]
+            rows = conn.execute(query.order_by(ORDERS.c.created_at, ORDERS.c.seq))
+            return records("OrderRecord", rows)
 
     def reconcile(self, venue: OrderLookup) -> Reconciliation:
         """Ask ``venue`` about every unfinished intent; record what it knows; return what it never saw (see

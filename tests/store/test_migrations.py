@@ -1,5 +1,6 @@
 """The Alembic migrations build exactly the schema the models declare, on SQLite and PostgreSQL; racing processes
-all open a fresh database; a database already at head is opened without Alembic."""
+all open a fresh database; a database already at head is opened without Alembic, and the store's own reads and
+writes never load SQLAlchemy's ORM; each ORM class names exactly its table's columns."""
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -18,6 +19,57 @@ def test_migrated_schema_matches_models(store: Store):
     tables = set(inspect(store.engine).get_table_names())
     assert {"cycles", "orders", "fills", "equity_snapshots", "flows", "arbitrage_opportunities"} <= tables
     assert {"arbitrage_executions", "arbitrage_transactions"} <= tables
+
+
+def test_each_orm_class_names_exactly_its_table_s_columns():
+    """``models.py`` maps its classes onto the Core tables of ``tables.py``: an annotation without a column, or a
+    column without an annotation (untyped for mypy), is refused here."""
+    from sqlalchemy import Table
+
+    from defipm.store import tables
+
+    mapped = [m.class_ for m in Base.registry.mappers if m.class_.__module__ == "defipm.store.models"]
+    core = {t for t in vars(tables).values() if isinstance(t, Table)}
+    assert {cls.__table__ for cls in mapped} == core
+    for cls in mapped:
+        annotated = {name for name, kind in cls.__annotations__.items() if str(kind).startswith("Mapped[")}
+        columns = {p.key: [c.name for c in p.columns] for p in inspect(cls).column_attrs}
+        assert annotated == set(columns), cls.__name__
+        assert sorted(c for cs in columns.values() for c in cs) == sorted(c.name for c in cls.__table__.columns)
+
+
+def test_the_store_reads_and_writes_without_the_orm(tmp_path):
+    """Opening a store, the journal, the run lock and a cycle's record use the Core tables only: a rebalance never
+    pays for importing SQLAlchemy's ORM (issue 19)."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    Store(url).close()
+    code = f"""
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from defipm.journal import SqlJournal
+from defipm.store.database import Store
+from defipm.store.lock import RunLock
+store = Store({url!r})
+lock = RunLock(store, "r").acquire()
+now = datetime.now(UTC)
+store.record_cycle(run="r", cycle_id="c1", timestamp=now, status="traded", equity=Decimal(1), fees=Decimal(0),
+                   turnover=0.0, error=None, notes=[], targets={{"BTC": (0.5, 0.5)}}, risk_events=None,
+                   snapshot=(Decimal(1), Decimal(1), 0.5, 0.5))
+store.set_setting("r", "k", "v")
+assert store.get_setting("r", "k") == "v" and store.incomplete_cycles("r") == []
+assert SqlJournal(store, "r").open_intents() == []
+lock.release()
+print(sorted(m for m in sys.modules if m.startswith(("sqlalchemy.orm", "defipm.store.models", "alembic"))))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
+    cycles = Store(url).recent_cycles("r")  # a reader that wants records still gets the ORM objects
+    assert [(type(c).__name__, c.id, c.status, c.completed) for c in cycles] == [("Cycle", "c1", "traded", True)]
 
 
 def test_reopening_is_idempotent(store: Store):

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Connection
@@ -23,7 +23,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from defipm.core.errors import ConfigError
 from defipm.core.orders import OrderStatus
 from defipm.core.redaction import hide_in_logs, redact_text, redact_url
-from defipm.store.models import Base, Cycle, EquitySnapshot, Flow, OrderRecord, RiskEvent, Setting, TargetWeight
+from defipm.store.tables import CYCLES, EQUITY_SNAPSHOTS, FLOWS, ORDERS, RISK_EVENTS, SETTINGS, TARGET_WEIGHTS
+
+if TYPE_CHECKING:
+    from defipm.store.models import Cycle, RiskEvent
 
 
 def _write_cycle_children(
@@ -38,12 +41,12 @@ def _write_cycle_children(
     """A cycle's target weights, risk events and closing equity snapshot (each only when given)."""
     if targets:
         conn.execute(
-            insert(TargetWeight),
+            insert(TARGET_WEIGHTS),
             [{"cycle_id": cycle_id, "symbol": s, "target": t, "executed": e} for s, (t, e) in targets.items()],
         )
     if risk_events:
         conn.execute(
-            insert(RiskEvent),
+            insert(RISK_EVENTS),
             [
                 {"run": run, "cycle_id": cycle_id, "timestamp": timestamp, "limit": lim, "detail": d, "action": a}
                 for lim, d, a in risk_events
@@ -52,7 +55,7 @@ def _write_cycle_children(
     if snapshot is not None:
         eq, cash, gross, net = snapshot
         conn.execute(
-            insert(EquitySnapshot).values(run=run, timestamp=timestamp, equity=eq, cash=cash, gross=gross, net=net)
+            insert(EQUITY_SNAPSHOTS).values(run=run, timestamp=timestamp, equity=eq, cash=cash, gross=gross, net=net)
         )
 
 
@@ -140,13 +143,13 @@ class Store:
     # -- settings -------------------------------------------------------------------------------------------
     def get_setting(self, run: str, key: str) -> str | None:
         with self.engine.connect() as conn:
-            return conn.execute(select(Setting.value).where(Setting.run == run, Setting.key == key)).scalar()
+            return conn.execute(select(SETTINGS.c.value).where(SETTINGS.c.run == run, SETTINGS.c.key == key)).scalar()
 
     def set_setting(self, run: str, key: str, value: str | None) -> None:
         with self.begin() as conn:
-            conn.execute(delete(Setting).where(Setting.run == run, Setting.key == key))
+            conn.execute(delete(SETTINGS).where(SETTINGS.c.run == run, SETTINGS.c.key == key))
             if value is not None:
-                conn.execute(insert(Setting).values(run=run, key=key, value=value))
+                conn.execute(insert(SETTINGS).values(run=run, key=key, value=value))
 
     # -- records --------------------------------------------------------------------------------------------
     def record_cycle(
@@ -185,31 +188,31 @@ class Store:
             "orders": orders,
         }
         with self.begin() as conn:
-            exists = conn.execute(select(Cycle.id).where(Cycle.id == cycle_id)).first() is not None
+            exists = conn.execute(select(CYCLES.c.id).where(CYCLES.c.id == cycle_id)).first() is not None
             if exists:
-                conn.execute(update(Cycle).where(Cycle.id == cycle_id).values(**row))
+                conn.execute(update(CYCLES).where(CYCLES.c.id == cycle_id).values(**row))
                 if targets is not None:
-                    conn.execute(delete(TargetWeight).where(TargetWeight.cycle_id == cycle_id))
+                    conn.execute(delete(TARGET_WEIGHTS).where(TARGET_WEIGHTS.c.cycle_id == cycle_id))
                 if risk_events is not None:
-                    conn.execute(delete(RiskEvent).where(RiskEvent.cycle_id == cycle_id))
+                    conn.execute(delete(RISK_EVENTS).where(RISK_EVENTS.c.cycle_id == cycle_id))
             else:
-                conn.execute(insert(Cycle).values(id=cycle_id, **row))
+                conn.execute(insert(CYCLES).values(id=cycle_id, **row))
             _write_cycle_children(conn, run, cycle_id, timestamp, targets, risk_events, snapshot)
 
     def incomplete_cycles(self, run: str) -> list[Cycle]:
         """Cycles of ``run`` whose row was opened before sending and never completed (the process stopped)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(Cycle).where(Cycle.run == run, Cycle.completed.is_(False)).order_by(Cycle.timestamp)
+                select(CYCLES).where(CYCLES.c.run == run, CYCLES.c.completed.is_(False)).order_by(CYCLES.c.timestamp)
             )
-            return [Cycle(**row._mapping) for row in rows]
+            return records("Cycle", rows)
 
     def close_cycle(self, cycle_id: str, *, status: str, error: str, fees: Decimal, orders: int) -> None:
         """Complete a cycle row left open by a stopped process (its orders' outcomes are known by now)."""
         with self.begin() as conn:
             conn.execute(
-                update(Cycle)
-                .where(Cycle.id == cycle_id)
+                update(CYCLES)
+                .where(CYCLES.c.id == cycle_id)
                 .values(status=status, error=error, fees=fees, orders=orders, completed=True)
             )
 
@@ -218,29 +221,30 @@ class Store:
         unsent = (OrderStatus.PLANNED.value, OrderStatus.CANCELLED.value)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(OrderRecord.status, OrderRecord.fee).where(
-                    OrderRecord.run == run, OrderRecord.sent_cycle_id == cycle_id
-                )
+                select(ORDERS.c.status, ORDERS.c.fee).where(ORDERS.c.run == run, ORDERS.c.sent_cycle_id == cycle_id)
             ).all()
         sent = [fee for status, fee in rows if status not in unsent]
         return len(sent), sum((fee or Decimal(0) for fee in sent), Decimal(0))
 
     def record_flow(self, run: str, timestamp: datetime, amount: Decimal, kind: str, note: str | None = None) -> None:
         with self.begin() as conn:
-            conn.execute(insert(Flow).values(run=run, timestamp=timestamp, amount=amount, kind=kind, note=note))
+            conn.execute(insert(FLOWS).values(run=run, timestamp=timestamp, amount=amount, kind=kind, note=note))
 
     def recent_cycles(self, run: str, limit: int = 10) -> list[Cycle]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(Cycle).where(Cycle.run == run).order_by(Cycle.timestamp.desc(), Cycle.id.desc()).limit(limit)
+                select(CYCLES)
+                .where(CYCLES.c.run == run)
+                .order_by(CYCLES.c.timestamp.desc(), CYCLES.c.id.desc())
+                .limit(limit)
             )
-            return [Cycle(**row._mapping) for row in rows]
+            return records("Cycle", rows)
 
     def targets_of(self, cycle_id: str) -> dict[str, tuple[float | None, float]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(TargetWeight.symbol, TargetWeight.target, TargetWeight.executed).where(
-                    TargetWeight.cycle_id == cycle_id
+                select(TARGET_WEIGHTS.c.symbol, TARGET_WEIGHTS.c.target, TARGET_WEIGHTS.c.executed).where(
+                    TARGET_WEIGHTS.c.cycle_id == cycle_id
                 )
             )
             return {s: (t, e) for s, t, e in rows}
@@ -248,23 +252,45 @@ class Store:
     def equity_history(self, run: str) -> list[tuple[datetime, Decimal]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(EquitySnapshot.timestamp, EquitySnapshot.equity)
-                .where(EquitySnapshot.run == run)
-                .order_by(EquitySnapshot.timestamp, EquitySnapshot.id)
+                select(EQUITY_SNAPSHOTS.c.timestamp, EQUITY_SNAPSHOTS.c.equity)
+                .where(EQUITY_SNAPSHOTS.c.run == run)
+                .order_by(EQUITY_SNAPSHOTS.c.timestamp, EQUITY_SNAPSHOTS.c.id)
             )
             return [(t, e) for t, e in rows]
 
     def flows(self, run: str) -> list[tuple[datetime, Decimal]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(Flow.timestamp, Flow.amount).where(Flow.run == run).order_by(Flow.timestamp, Flow.id)
+                select(FLOWS.c.timestamp, FLOWS.c.amount)
+                .where(FLOWS.c.run == run)
+                .order_by(FLOWS.c.timestamp, FLOWS.c.id)
             )
             return [(t, a) for t, a in rows]
 
     def risk_events(self, run: str) -> list[RiskEvent]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(RiskEvent).where(RiskEvent.run == run).order_by(RiskEvent.id))
-            return [RiskEvent(**row._mapping) for row in rows]
+            rows = conn.execute(select(RISK_EVENTS).where(RISK_EVENTS.c.run == run).order_by(RISK_EVENTS.c.id))
+            return records("RiskEvent", rows)
 
 
-__all__ = ["Base", "Store", "default_url", "redact_url"]
+def records(model: str, rows: Any) -> list[Any]:
+    """Result rows as instances of the ORM class ``model`` of ``store/models.py``, imported only when there are
+    rows (the trading path reads no such records and so never loads SQLAlchemy's ORM)."""
+    found = list(rows)
+    if not found:
+        return []
+    from defipm.store import models
+
+    cls = getattr(models, model)
+    return [cls(**row._mapping) for row in found]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Base":  # the declarative base, where it was importable from before ``store/tables.py``
+        from defipm.store.models import Base
+
+        return Base
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["Store", "default_url", "records", "redact_url"]

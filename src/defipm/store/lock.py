@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, Connection, Table, delete, insert, literal
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from defipm.core.errors import DefipmError, PortfolioLockedError
-from defipm.store.models import RunLockRecord
+from defipm.store.tables import RUN_LOCKS
 
 if TYPE_CHECKING:
     from defipm.store.database import Store
@@ -47,7 +47,7 @@ _CLOCK_SQL = {
     "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
     "postgresql": "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)",
 }
-_LOCKS: Table = RunLockRecord.__table__  # type: ignore[assignment]
+_LOCKS: Table = RUN_LOCKS
 
 
 def database_clock(dialect: str) -> ColumnElement[Any]:

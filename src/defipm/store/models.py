@@ -1,295 +1,273 @@
-"""SQLAlchemy models of everything defipm records: manager cycles, target weights, the order journal, fills,
+"""SQLAlchemy ORM classes of everything defipm records: manager cycles, target weights, the order journal, fills,
 equity snapshots, quote-currency flows, risk events, run settings (kill switch, peak equity, risk limits), run locks,
 the paper venue's books, the rotations of the classifier oracle with their classification tables, the service's
 audit of write requests, and the learned allocator's model registry (``rl_models``). Every row belongs to a ``run``
 (one portfolio), so several portfolios can share one database.
+
+Each class is mapped onto its Core table in ``store/tables.py`` (``Cycle`` onto ``CYCLES``), where the schema is
+defined; the annotations here type the attributes and say what each column holds. The trading path (store,
+journal, run lock, paper books) uses the tables and never imports this module, so it never loads the ORM.
 
 Schema changes go through a new Alembic revision in ``store/migrations/versions``.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property
 
-from defipm.store.types import DecimalText, UTCDateTime
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from defipm.store import tables
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+    metadata = tables.METADATA
 
 
 class Cycle(Base):
     """One ``manage_portfolio`` call."""
 
-    __tablename__ = "cycles"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    run: Mapped[str] = mapped_column(String(64), index=True)
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16))
-    equity: Mapped[Decimal | None] = mapped_column(DecimalText())
-    fees: Mapped[Decimal | None] = mapped_column(DecimalText())
-    turnover: Mapped[float | None] = mapped_column(Float)
-    error: Mapped[str | None] = mapped_column(Text)
-    notes: Mapped[str | None] = mapped_column(Text)
+    __table__ = tables.CYCLES
+    id: Mapped[str]
+    run: Mapped[str]
+    timestamp: Mapped[datetime]
+    status: Mapped[str]
+    equity: Mapped[Decimal | None]
+    fees: Mapped[Decimal | None]
+    turnover: Mapped[float | None]
+    error: Mapped[str | None]
+    notes: Mapped[str | None]
     """JSON list of remarks (oracle notes, skipped trades)."""
-    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    completed: Mapped[bool]
     """False from just before the cycle's first order is sent until the cycle is recorded in full; a row left
     incomplete (status "running") belongs to a process that stopped mid-cycle, and is closed at the restart."""
-    orders: Mapped[int | None] = mapped_column(Integer)
+    orders: Mapped[int | None]
     """Orders this cycle sent, resent intents of an interrupted cycle included."""
-    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=_now, onupdate=_now, index=True)
+    recorded_at: Mapped[datetime | None]
     """When the row was last written (the writer's clock; set on every insert and update): lets a reader in another
     process find new and changed cycles without scanning (``timestamp`` is the cycle's own time, which a replay
     sets in the past). NULL for rows written before revision 0007."""
-    __table_args__ = (Index("ix_cycles_run_timestamp", "run", "timestamp", "id"),)
 
 
 class TargetWeight(Base):
-    __tablename__ = "target_weights"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    cycle_id: Mapped[str] = mapped_column(ForeignKey("cycles.id"), index=True)
-    symbol: Mapped[str] = mapped_column(String(64))
-    target: Mapped[float | None] = mapped_column(Float)
+    __table__ = tables.TARGET_WEIGHTS
+    id: Mapped[int]
+    cycle_id: Mapped[str]
+    symbol: Mapped[str]
+    target: Mapped[float | None]
     """Weight the oracle asked for (NULL when it was not a finite number)."""
-    executed: Mapped[float] = mapped_column(Float)
+    executed: Mapped[float]
     """Weight after risk limits."""
 
 
 class OrderRecord(Base):
     """The order journal: one row per intent, written before the order is sent."""
 
-    __tablename__ = "orders"
-    client_order_id: Mapped[str] = mapped_column(String(66), primary_key=True)
-    run: Mapped[str] = mapped_column(String(64), index=True)
-    cycle_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    __table__ = tables.ORDERS
+    client_order_id: Mapped[str]
+    run: Mapped[str]
+    cycle_id: Mapped[str | None]
     """The cycle that planned the order (None for a manual trade)."""
-    sent_cycle_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    sent_cycle_id: Mapped[str | None]
     """The cycle that sent it: the planning cycle, or the one that resent it after a restart."""
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int]
     """Position of the order in its plan."""
-    symbol: Mapped[str] = mapped_column(String(64))
-    side: Mapped[str] = mapped_column(String(4))
-    quantity: Mapped[Decimal] = mapped_column(DecimalText())
-    order_type: Mapped[str] = mapped_column(String(16))
-    limit_price: Mapped[Decimal | None] = mapped_column(DecimalText())
-    reference_price: Mapped[Decimal | None] = mapped_column(DecimalText())
-    reduce_only: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(20), index=True)
-    filled_quantity: Mapped[Decimal | None] = mapped_column(DecimalText())
-    average_price: Mapped[Decimal | None] = mapped_column(DecimalText())
-    fee: Mapped[Decimal | None] = mapped_column(DecimalText())
-    error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    __table_args__ = (
-        Index("ix_orders_run_created_at", "run", "created_at", "client_order_id"),
-        Index("ix_orders_run_symbol_created_at", "run", "symbol", "created_at", "client_order_id"),
-        Index("ix_orders_run_status", "run", "status"),
-    )
+    symbol: Mapped[str]
+    side: Mapped[str]
+    quantity: Mapped[Decimal]
+    order_type: Mapped[str]
+    limit_price: Mapped[Decimal | None]
+    reference_price: Mapped[Decimal | None]
+    reduce_only: Mapped[bool]
+    status: Mapped[str]
+    filled_quantity: Mapped[Decimal | None]
+    average_price: Mapped[Decimal | None]
+    fee: Mapped[Decimal | None]
+    error: Mapped[str | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class FillRecord(Base):
-    __tablename__ = "fills"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run: Mapped[str] = mapped_column(String(64), index=True)
-    client_order_id: Mapped[str | None] = mapped_column(String(66), index=True)
-    cycle_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    __table__ = tables.FILLS
+    id: Mapped[int]
+    run: Mapped[str]
+    client_order_id: Mapped[str | None]
+    cycle_id: Mapped[str | None]
     """The cycle that sent the order (``orders.sent_cycle_id``)."""
-    symbol: Mapped[str] = mapped_column(String(64))
-    side: Mapped[str] = mapped_column(String(4))
-    quantity: Mapped[Decimal] = mapped_column(DecimalText())
-    price: Mapped[Decimal] = mapped_column(DecimalText())
-    fee: Mapped[Decimal] = mapped_column(DecimalText())
-    timestamp: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    symbol: Mapped[str]
+    side: Mapped[str]
+    quantity: Mapped[Decimal]
+    price: Mapped[Decimal]
+    fee: Mapped[Decimal]
+    timestamp: Mapped[datetime | None]
     """When the fill happened (the venue's time; the time it was recorded when the venue gives none)."""
-    venue_order_id: Mapped[str | None] = mapped_column(String(128))
-    __table_args__ = (
-        Index("ix_fills_run_id", "run", "id"),
-        Index("ix_fills_run_symbol_id", "run", "symbol", "id"),
-        Index("ix_fills_run_timestamp", "run", "timestamp"),
-    )
+    venue_order_id: Mapped[str | None]
 
 
 class EquitySnapshot(Base):
-    __tablename__ = "equity_snapshots"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run: Mapped[str] = mapped_column(String(64))
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
-    equity: Mapped[Decimal] = mapped_column(DecimalText())
-    cash: Mapped[Decimal] = mapped_column(DecimalText())
-    gross: Mapped[float] = mapped_column(Float)
-    net: Mapped[float] = mapped_column(Float)
-    __table_args__ = (Index("ix_equity_snapshots_run_timestamp", "run", "timestamp"),)
+    __table__ = tables.EQUITY_SNAPSHOTS
+    id: Mapped[int]
+    run: Mapped[str]
+    timestamp: Mapped[datetime]
+    equity: Mapped[Decimal]
+    cash: Mapped[Decimal]
+    gross: Mapped[float]
+    net: Mapped[float]
 
 
 class Flow(Base):
     """A deposit (+) or withdrawal (-) of quote currency: not profit, not loss."""
 
-    __tablename__ = "flows"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run: Mapped[str] = mapped_column(String(64), index=True)
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
-    amount: Mapped[Decimal] = mapped_column(DecimalText())
-    kind: Mapped[str] = mapped_column(String(32))
-    note: Mapped[str | None] = mapped_column(Text)
+    __table__ = tables.FLOWS
+    id: Mapped[int]
+    run: Mapped[str]
+    timestamp: Mapped[datetime]
+    amount: Mapped[Decimal]
+    kind: Mapped[str]
+    note: Mapped[str | None]
 
 
 class RiskEvent(Base):
-    __tablename__ = "risk_events"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run: Mapped[str] = mapped_column(String(64), index=True)
-    cycle_id: Mapped[str | None] = mapped_column(String(64))
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
-    limit: Mapped[str] = mapped_column(String(64))
-    detail: Mapped[str] = mapped_column(Text)
-    action: Mapped[str] = mapped_column(String(32))
+    __table__ = tables.RISK_EVENTS
+    id: Mapped[int]
+    run: Mapped[str]
+    cycle_id: Mapped[str | None]
+    timestamp: Mapped[datetime]
+    limit: Mapped[str]
+    detail: Mapped[str]
+    action: Mapped[str]
 
 
 class Setting(Base):
     """Persistent per-run state: the kill switch, the equity peak of the drawdown breaker."""
 
-    __tablename__ = "settings"
-    run: Mapped[str] = mapped_column(String(64), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
+    __table__ = tables.SETTINGS
+    run: Mapped[str]
+    key: Mapped[str]
+    value: Mapped[str]
 
 
 class PaperAccount(Base):
     """The paper venue's account: its books survive a restart."""
 
-    __tablename__ = "paper_accounts"
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    mode: Mapped[str] = mapped_column(String(8))
-    cash: Mapped[Decimal] = mapped_column(DecimalText())
-    fill_count: Mapped[int] = mapped_column(Integer, default=0)
+    __table__ = tables.PAPER_ACCOUNTS
+    name: Mapped[str]
+    mode: Mapped[str]
+    cash: Mapped[Decimal]
+    fill_count: Mapped[int]
     """Fills so far: seeds the slippage noise so a restart continues the same random sequence."""
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime]
 
 
 class PaperPosition(Base):
-    __tablename__ = "paper_positions"
-    account: Mapped[str] = mapped_column(ForeignKey("paper_accounts.name"), primary_key=True)
-    symbol: Mapped[str] = mapped_column(String(64), primary_key=True)
-    quantity: Mapped[Decimal] = mapped_column(DecimalText())
-    price: Mapped[Decimal | None] = mapped_column(DecimalText())
+    __table__ = tables.PAPER_POSITIONS
+    account: Mapped[str]
+    symbol: Mapped[str]
+    quantity: Mapped[Decimal]
+    price: Mapped[Decimal | None]
     """Last mark price."""
 
 
 class PaperFill(Base):
     """The paper exchange's own record of executions, looked up by client order id after a restart."""
 
-    __tablename__ = "paper_fills"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account: Mapped[str] = mapped_column(ForeignKey("paper_accounts.name"), index=True)
-    client_order_id: Mapped[str] = mapped_column(String(66))
-    symbol: Mapped[str] = mapped_column(String(64))
-    side: Mapped[str] = mapped_column(String(4))
-    quantity: Mapped[Decimal] = mapped_column(DecimalText())
-    price: Mapped[Decimal] = mapped_column(DecimalText())
-    fee: Mapped[Decimal] = mapped_column(DecimalText())
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
-    __table_args__ = (UniqueConstraint("account", "client_order_id"),)
+    __table__ = tables.PAPER_FILLS
+    id: Mapped[int]
+    account: Mapped[str]
+    client_order_id: Mapped[str]
+    symbol: Mapped[str]
+    side: Mapped[str]
+    quantity: Mapped[Decimal]
+    price: Mapped[Decimal]
+    fee: Mapped[Decimal]
+    timestamp: Mapped[datetime]
 
 
 class RotationRecord(Base):
     """One re-selection of the set an oracle holds (the classifier's rotation at the end of each period)."""
 
-    __tablename__ = "rotations"
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    run: Mapped[str] = mapped_column(String(64), index=True)
-    oracle: Mapped[str] = mapped_column(String(64))
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table__ = tables.ROTATIONS
+    id: Mapped[str]
+    run: Mapped[str]
+    oracle: Mapped[str]
+    timestamp: Mapped[datetime]
     """When the set took effect (the close time of the last bar the classification used)."""
-    period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    period_end: Mapped[datetime | None]
     """When the next rotation is due."""
-    held: Mapped[str] = mapped_column(Text)
+    held: Mapped[str]
     """JSON list of the symbols held for the period, highest return first."""
-    added: Mapped[str] = mapped_column(Text)
+    added: Mapped[str]
     """JSON list: symbols not held in the previous period."""
-    dropped: Mapped[str] = mapped_column(Text)
+    dropped: Mapped[str]
     """JSON list: symbols of the previous period no longer held."""
-    excluded: Mapped[str] = mapped_column(Text)
+    excluded: Mapped[str]
     """JSON object: rule -> how many tokens it excluded."""
-    params: Mapped[str] = mapped_column(Text)
+    params: Mapped[str]
     """JSON object: the screen's settings."""
-    __table_args__ = (Index("ix_rotations_run_timestamp", "run", "timestamp"),)
 
 
 class ClassificationRow(Base):
     """One token of a rotation's classification table: its metrics and verdict (``defipm.classify.result``)."""
 
-    __tablename__ = "classifications"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    rotation_id: Mapped[str] = mapped_column(ForeignKey("rotations.id"), index=True)
-    symbol: Mapped[str] = mapped_column(String(64))
-    asset: Mapped[str] = mapped_column(String(64))
-    categories: Mapped[str] = mapped_column(String(255))
-    bars: Mapped[int] = mapped_column(Integer)
-    ret: Mapped[float | None] = mapped_column("return", Float)
+    __table__ = tables.CLASSIFICATIONS
+    id: Mapped[int]
+    rotation_id: Mapped[str]
+    symbol: Mapped[str]
+    asset: Mapped[str]
+    categories: Mapped[str]
+    bars: Mapped[int]
+    ret: Mapped[float | None] = column_property(tables.CLASSIFICATIONS.c["return"])
     """Cumulative return over the window (fraction); NULL without the history."""
-    ma_short: Mapped[float | None] = mapped_column(Float)
-    ma_long: Mapped[float | None] = mapped_column(Float)
-    volume: Mapped[float | None] = mapped_column(Float)
+    ma_short: Mapped[float | None]
+    ma_long: Mapped[float | None]
+    volume: Mapped[float | None]
     """Mean daily dollar volume over the window."""
-    sortino: Mapped[float | None] = mapped_column(Float)
-    kept: Mapped[bool] = mapped_column(Boolean)
-    reason: Mapped[str | None] = mapped_column(String(16))
+    sortino: Mapped[float | None]
+    kept: Mapped[bool]
+    reason: Mapped[str | None]
     """The first rule the token failed; NULL when kept."""
-    rank: Mapped[int | None] = mapped_column(Integer)
+    rank: Mapped[int | None]
 
 
 class RunLockRecord(Base):
     """Which process runs a portfolio: one row per run while a process holds its lock (``store/lock.py``)."""
 
-    __tablename__ = "run_locks"
-    run: Mapped[str] = mapped_column(String(64), primary_key=True)
-    owner: Mapped[str] = mapped_column(String(32))
+    __table__ = tables.RUN_LOCKS
+    run: Mapped[str]
+    owner: Mapped[str]
     """Random id of this holding: every renewal, take-over and release matches on it."""
-    host: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str]
     """Host name of the holder, for people."""
-    machine: Mapped[str] = mapped_column(String(128))
+    machine: Mapped[str]
     """Identity of the holder's process table (kernel boot id and pid namespace); '' when unknown. A holder's pid
     is only looked up from the same machine."""
-    pid: Mapped[int] = mapped_column(Integer)
-    process_start: Mapped[str] = mapped_column(String(32))
+    pid: Mapped[int]
+    process_start: Mapped[str]
     """Start of the holder's process in clock ticks since boot ('' when unknown): a live holder and a new process
     that reused its pid differ here."""
-    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    expires_at: Mapped[float] = mapped_column(Float)
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[float]
     """End of the lease, seconds since 1970 by the database's clock; the holder renews it while it runs."""
 
 
 class AuditRecord(Base):
     """One write request to the service (kill switch, arbitrage pause), done or refused: when, what, from where."""
 
-    __tablename__ = "audit_log"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    action: Mapped[str] = mapped_column(String(32))
+    __table__ = tables.AUDIT_LOG
+    id: Mapped[int]
+    at: Mapped[datetime]
+    action: Mapped[str]
     """What was asked: ``kill_switch.engage``, ``kill_switch.release``, ``arb.pause``, ``arb.resume``; a request
     refused before its body was read (no or a wrong token) is ``kill_switch`` or ``arb.pause_resume``."""
-    run: Mapped[str] = mapped_column(String(64))
-    outcome: Mapped[str] = mapped_column(String(16))
+    run: Mapped[str]
+    outcome: Mapped[str]
     """``done``, or why nothing changed: ``unauthorized``, ``not_found``, ``invalid``."""
-    status_code: Mapped[int] = mapped_column(Integer)
-    client: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    client: Mapped[str]
     """The requesting address (host:port as the server saw it)."""
-    detail: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str]
     """The reason given with the request, or the refusal (never a token)."""
 
 
@@ -297,28 +275,27 @@ class RLModelRecord(Base):
     """One registered model of the learned allocator (``defipm.rl.registry``): the files live in ``path``; this
     row lets the CLI and the service list models without reading the folder. Read-only once written."""
 
-    __tablename__ = "rl_models"
-    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    __table__ = tables.RL_MODELS
+    id: Mapped[str]
     """``name@version``."""
-    name: Mapped[str] = mapped_column(String(64), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    path: Mapped[str] = mapped_column(Text)
+    name: Mapped[str]
+    version: Mapped[int]
+    created_at: Mapped[datetime]
+    path: Mapped[str]
     """The model's folder (``policy.zip`` and ``card.json``)."""
-    symbols: Mapped[str] = mapped_column(Text)
+    symbols: Mapped[str]
     """JSON list of the symbols the model trades, in its order."""
-    interval_seconds: Mapped[float] = mapped_column(Float)
+    interval_seconds: Mapped[float]
     """Bar length of its data, in seconds."""
-    window: Mapped[int] = mapped_column(Integer)
+    window: Mapped[int]
     """Bars of history per observation."""
-    rebalance_every: Mapped[int] = mapped_column(Integer)
+    rebalance_every: Mapped[int]
     """Bars between two decisions."""
-    data_start: Mapped[datetime] = mapped_column(UTCDateTime())
-    data_end: Mapped[datetime] = mapped_column(UTCDateTime())
-    data_hash: Mapped[str] = mapped_column(String(64))
+    data_start: Mapped[datetime]
+    data_end: Mapped[datetime]
+    data_hash: Mapped[str]
     """SHA-256 of the bars it was trained and tested on."""
-    figures: Mapped[str] = mapped_column(Text)
+    figures: Mapped[str]
     """JSON object: {"train": {...}, "test": {...}}, the figures of each part (``PerformanceSummary`` keys)."""
-    card: Mapped[str] = mapped_column(Text)
+    card: Mapped[str]
     """The whole card as JSON (``defipm.rl.model.ModelCard``)."""
-    __table_args__ = (UniqueConstraint("name", "version"),)

@@ -7,31 +7,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from defipm.core.orders import Fill, Side
 from defipm.store.database import Store
-from defipm.store.models import PaperAccount, PaperFill, PaperPosition
+from defipm.store.tables import PAPER_ACCOUNTS, PAPER_FILLS, PAPER_POSITIONS
 
-_ACCOUNTS = cast(Table, PaperAccount.__table__)
-_POSITIONS = cast(Table, PaperPosition.__table__)
-_INSERT_FILL = insert(cast(Table, PaperFill.__table__))
+_INSERT_FILL = insert(PAPER_FILLS)
 _UPDATE_ACCOUNT = (
-    update(_ACCOUNTS)
-    .where(_ACCOUNTS.c.name == bindparam("acct"))
+    update(PAPER_ACCOUNTS)
+    .where(PAPER_ACCOUNTS.c.name == bindparam("acct"))
     .values(
-        cash=bindparam("cash", type_=_ACCOUNTS.c.cash.type),
+        cash=bindparam("cash", type_=PAPER_ACCOUNTS.c.cash.type),
         fill_count=bindparam("fills"),
-        updated_at=bindparam("now", type_=_ACCOUNTS.c.updated_at.type),
+        updated_at=bindparam("now", type_=PAPER_ACCOUNTS.c.updated_at.type),
     )
 )
-_DELETE_POSITION = delete(_POSITIONS).where(
-    _POSITIONS.c.account == bindparam("acct"), _POSITIONS.c.symbol == bindparam("sym")
+_DELETE_POSITION = delete(PAPER_POSITIONS).where(
+    PAPER_POSITIONS.c.account == bindparam("acct"), PAPER_POSITIONS.c.symbol == bindparam("sym")
 )
-_INSERT_POSITION = insert(_POSITIONS)
+_INSERT_POSITION = insert(PAPER_POSITIONS)
 
 
 @dataclass(slots=True)
@@ -50,10 +47,10 @@ class PaperBook:
 
     def load(self) -> LoadedBook | None:
         with self.store.engine.connect() as conn:
-            acct = conn.execute(select(PaperAccount).where(PaperAccount.name == self.account)).first()
+            acct = conn.execute(select(PAPER_ACCOUNTS).where(PAPER_ACCOUNTS.c.name == self.account)).first()
             if acct is None:
                 return None
-            rows = conn.execute(select(PaperPosition).where(PaperPosition.account == self.account)).all()
+            rows = conn.execute(select(PAPER_POSITIONS).where(PAPER_POSITIONS.c.account == self.account)).all()
         return LoadedBook(
             cash=acct.cash,
             mode=acct.mode,
@@ -65,7 +62,7 @@ class PaperBook:
     def create(self, cash: Decimal, mode: str) -> None:
         with self.store.begin() as conn:
             conn.execute(
-                insert(PaperAccount).values(name=self.account, mode=mode, cash=cash, fill_count=0, updated_at=_now())
+                insert(PAPER_ACCOUNTS).values(name=self.account, mode=mode, cash=cash, fill_count=0, updated_at=_now())
             )
 
     def save_fill(self, fill: Fill, cash: Decimal, position: Decimal, mark: Decimal, fill_count: int) -> None:
@@ -98,19 +95,21 @@ class PaperBook:
         """Rewrite cash and every position with its mark (after funding, deposits or a market update)."""
         with self.store.begin() as conn:
             self._write_account(conn, cash, fill_count)
-            conn.execute(delete(PaperPosition).where(PaperPosition.account == self.account))
+            conn.execute(delete(PAPER_POSITIONS).where(PAPER_POSITIONS.c.account == self.account))
             rows = [
                 {"account": self.account, "symbol": s, "quantity": q, "price": marks.get(s)}
                 for s, q in positions.items()
                 if q
             ]
             if rows:
-                conn.execute(insert(PaperPosition), rows)
+                conn.execute(insert(PAPER_POSITIONS), rows)
 
     def find_fill(self, client_order_id: str) -> Fill | None:
         with self.store.engine.connect() as conn:
             r = conn.execute(
-                select(PaperFill).where(PaperFill.account == self.account, PaperFill.client_order_id == client_order_id)
+                select(PAPER_FILLS).where(
+                    PAPER_FILLS.c.account == self.account, PAPER_FILLS.c.client_order_id == client_order_id
+                )
             ).first()
         if r is None:
             return None
