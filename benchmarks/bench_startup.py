@@ -11,7 +11,9 @@ than the wall time when other processes share the cores.
 Every run finds its modules compiled, as an installed package does (pip writes the ``.pyc`` files): the bytecode
 cache is a folder of the run's own (``PYTHONPYCACHEPREFIX``), filled by the warm-up runs, so the worktree is not
 written to and a ``PYTHONDONTWRITEBYTECODE`` in the environment does not turn every run into a compile of
-defipm's sources. ``--no-bytecode-cache`` measures that case (no ``.pyc`` written or read for the sources).
+defipm's sources. ``--no-bytecode-cache`` measures that case (``PYTHONDONTWRITEBYTECODE``: sources without a
+``.pyc`` of their own, as a fresh checkout's are, compile in every run). The command runs the sources beside this
+script (``src`` first on ``PYTHONPATH``), whichever checkout or worktree that is.
 
     .venv/bin/python benchmarks/bench_startup.py [--repeat 7] [--no-bytecode-cache]
 """
