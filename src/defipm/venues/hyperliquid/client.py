@@ -181,8 +181,7 @@ class HyperliquidClient:
         self._nonce_lock = threading.Lock()
         self._last_nonce = 0
         self._api = API(config.url, config.timeout_secs)
-        # meta first (the body of Info.meta()), handed to Info, which then reads only spotMeta: one round trip less
-        meta = self.read("connect", lambda: self._api.post("/info", {"type": "meta", "dex": ""}))
+        meta = self.read("meta", lambda: self._api.post("/info", {"type": "meta", "dex": ""}))  # Info.meta()'s body
         try:  # the SDK's Info reads spotMeta and indexes both; a malformed answer breaks it
             self.info: Info = self.read(
                 "connect", lambda: Info(config.url, skip_ws=True, meta=meta, timeout=config.timeout_secs)
