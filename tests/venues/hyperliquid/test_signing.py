@@ -1,7 +1,5 @@
 """Signing is pinned to the official SDK: the fast L1 signer equals ``sign_l1_action`` byte for byte (with and
-without a vault, on either network), the key's address and the keys accepted are ``eth_account``'s, the wire
-forms (``wire.py``) are the SDK's functions', and every signed request the client sends equals the SDK
-``Exchange``'s."""
+without a vault, on either network), and every signed request the client sends equals the SDK ``Exchange``'s."""
 
 from __future__ import annotations
 
@@ -14,19 +12,17 @@ import pytest
 from hyperliquid import exchange as hl_exchange
 from hyperliquid.api import API
 from hyperliquid.exchange import Exchange
-from hyperliquid.utils import signing as sdk
 from hyperliquid.utils.constants import MAINNET_API_URL, TESTNET_API_URL
 from hyperliquid.utils.signing import order_wires_to_order_action, sign_l1_action
 from hyperliquid.utils.types import Cloid
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from defipm.venues.hyperliquid import wire
 from defipm.venues.hyperliquid.authority import Authority
 from defipm.venues.hyperliquid.client import HyperliquidClient
 from defipm.venues.hyperliquid.config import HyperliquidConfig
 from defipm.venues.hyperliquid.credentials import Credentials
-from defipm.venues.hyperliquid.signing import L1Signer, key_bytes
+from defipm.venues.hyperliquid.signing import L1Signer
 from defipm.venues.hyperliquid.sim import LocalExchange
 
 KEY = eth_account.Account.create()
@@ -63,89 +59,6 @@ def test_fast_signer_equals_sdk_for_vault_actions(vault, nonce, mainnet, leverag
     assert L1Signer(KEY.key).sign(action, vault, nonce, None, mainnet) == sign_l1_action(
         KEY, action, vault, nonce, None, mainnet
     )
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    nonce=st.integers(1_600_000_000_000, 1_900_000_000_000),
-    expires_after=st.none() | st.integers(1_600_000_000_000, 1_900_000_000_000),
-    vault=st.none() | st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex()),
-    mainnet=st.booleans(),
-)
-def test_fast_signer_equals_sdk_with_an_expiry(nonce, expires_after, vault, mainnet):
-    action = {"type": "cancel", "cancels": [{"a": 1, "o": nonce % 1000}]}
-    assert wire.action_hash(action, vault, nonce, expires_after) == sdk.action_hash(action, vault, nonce, expires_after)
-    assert L1Signer(KEY.key).sign(action, vault, nonce, expires_after, mainnet) == sign_l1_action(
-        KEY, action, vault, nonce, expires_after, mainnet
-    )
-
-
-@settings(max_examples=60, deadline=None)
-@given(key=st.binary(min_size=32, max_size=32))
-def test_the_address_of_a_key_is_eth_account_s(key):
-    try:
-        expected = eth_account.Account.from_key(key).address
-    except ValueError:  # zero, or not below the curve's order
-        with pytest.raises(ValueError):
-            L1Signer.from_secret("0x" + key.hex())
-        return
-    for text in ("0x" + key.hex(), key.hex(), "0X" + key.hex().upper()):
-        signer = L1Signer.from_secret(text)
-        assert signer.address == expected
-        assert signer.wallet().address == expected  # the SDK's user-signed actions get the same key
-
-
-ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["0x" + "11" * 32, "0x" + "1" * 63, "0x" + "11" * 31, "0x" + "11" * 33, "0x" + "00" * 32, f"0x{ORDER:064x}",
-     f"0x{ORDER - 1:064x}", " 0x" + "11" * 32, "0x" + "zz" * 32, "", "0x"],
-)  # fmt: skip
-def test_a_key_text_is_read_as_eth_account_reads_it(text):
-    """Accepted and refused alike (odd-length hex is padded, as eth_account does); a refusal is a ValueError."""
-    try:
-        expected = bytes(eth_account.Account.from_key(text).key)
-    except ValueError:
-        with pytest.raises(ValueError):
-            key_bytes(text)
-    else:
-        assert key_bytes(text) == expected
-
-
-@settings(max_examples=200, deadline=None)
-@given(x=st.floats(allow_nan=False, allow_infinity=False, min_value=-1e9, max_value=1e9) | st.decimals(
-    min_value="-100000", max_value="100000", places=8).map(float))  # fmt: skip
-def test_numbers_go_on_the_wire_as_the_sdk_writes_them(x):
-    try:
-        expected = sdk.float_to_wire(x)
-    except ValueError:
-        with pytest.raises(ValueError):
-            wire.float_to_wire(x)
-    else:
-        assert wire.float_to_wire(x) == expected
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    asset=st.integers(0, 200),
-    is_buy=st.booleans(),
-    price=st.decimals(min_value="0.000001", max_value="999999", places=6).map(float),
-    size=st.decimals(min_value="0.00001", max_value="100000", places=5).map(float),
-    kind=st.sampled_from([{"limit": {"tif": t}} for t in ("Ioc", "Gtc", "Alo")])
-    | st.decimals(min_value="0.01", max_value="99999", places=2).map(
-        lambda px: {"trigger": {"isMarket": True, "triggerPx": float(px), "tpsl": "sl"}}
-    ),
-    reduce_only=st.booleans(),
-    cloid=st.none() | st.binary(min_size=16, max_size=16).map(lambda b: "0x" + b.hex()),
-)
-def test_an_order_goes_on_the_wire_as_the_sdk_writes_it(asset, is_buy, price, size, kind, reduce_only, cloid):
-    request = {"coin": "X", "is_buy": is_buy, "sz": size, "limit_px": price, "order_type": kind,
-               "reduce_only": reduce_only, "cloid": Cloid.from_str(cloid) if cloid else None}  # fmt: skip
-    ours = wire.order_wire(asset, is_buy, size, price, kind, reduce_only, cloid)
-    assert ours == sdk.order_request_to_order_wire(request, asset)  # type: ignore[arg-type]
-    assert wire.order_action([ours]) == order_wires_to_order_action([ours])
 
 
 VAULT = "0x" + "5e" * 20

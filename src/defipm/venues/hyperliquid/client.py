@@ -1,7 +1,6 @@
-"""A thin client over the official SDK: ``Info`` (always ``skip_ws=True``) for reads, its ``API.post`` for
-``/exchange`` actions, and its signing: L1 actions (orders, cancels, leverage) as ``sign_l1_action`` signs them,
-by ``signing.L1Signer`` (the same bytes, without importing ``eth_account``: see ``signing.py`` and ``wire.py``), and
-user-signed ones (``sign_usd_class_transfer_action``, ``sign_agent``) by the SDK itself, imported when first used.
+"""A thin client over the official SDK: ``Info`` (always ``skip_ws=True``) for reads, the SDK's signing functions
+(``sign_l1_action``, ``sign_usd_class_transfer_action``, ``sign_agent``) and its ``API.post`` for ``/exchange``
+actions.
 
 Three addresses: the *signer* (the key's own), the *owner* it signs for (itself, or the account that approved it
 as an agent wallet) and the *traded* account, the one every read asks about (the owner, or the vault configured).
@@ -26,9 +25,17 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import requests
+from eth_account import Account
 from hyperliquid.api import API
 from hyperliquid.info import Info
 from hyperliquid.utils.error import ClientError, ServerError
+from hyperliquid.utils.signing import (
+    order_request_to_order_wire,
+    order_wires_to_order_action,
+    sign_agent,
+    sign_l1_action,
+    sign_usd_class_transfer_action,
+)
 from hyperliquid.utils.types import Cloid
 
 from defipm.core.amounts import format_amount
@@ -57,8 +64,6 @@ from defipm.venues.hyperliquid.parsing import (
     parse_user_state,
 )
 from defipm.venues.hyperliquid.signing import L1Signer
-from defipm.venues.hyperliquid.wire import order_action
-from defipm.venues.hyperliquid.wire import order_wire as to_order_wire
 
 T = TypeVar("T")
 
@@ -137,22 +142,15 @@ def order_statuses(response: Any, count: int, what: str = "order") -> list[Any]:
 
 
 _TRANSPORT = (requests.RequestException, ClientError, ServerError)
+_USER_SIGNED: dict[str, Callable[[Any, dict[str, Any], bool], Any]] = {
+    "usdClassTransfer": sign_usd_class_transfer_action,
+}
 
 
-def _sign_user_action(wallet: Any, action: dict[str, Any], is_mainnet: bool) -> Any:
-    """A user-signed action's signature, by the SDK (``usdClassTransfer``, the one defipm sends)."""
-    from hyperliquid.utils.signing import sign_usd_class_transfer_action
-
-    signers: dict[str, Callable[[Any, dict[str, Any], bool], Any]] = {
-        "usdClassTransfer": sign_usd_class_transfer_action,
-    }
-    return signers[action["type"]](wallet, action, is_mainnet)
-
-
-def _signer(credentials: Credentials) -> L1Signer:
-    """The signer of the key; ``ConfigError`` naming where the key came from (never the key)."""
+def _wallet(credentials: Credentials) -> Any:
+    """The ``eth_account`` wallet of the key; ``ConfigError`` naming where the key came from (never the key)."""
     try:
-        return L1Signer.from_secret(credentials.secret_key.get_secret_value())
+        return Account.from_key(credentials.secret_key.get_secret_value())
     except (ValueError, TypeError):
         raise ConfigError(
             f"the Hyperliquid key from {credentials.source} is not a private key (expected 0x and 64 hex digits)"
@@ -167,8 +165,9 @@ class HyperliquidClient:
     ) -> None:
         """``account``: the owner account read when no ``credentials`` are given (reads only)."""
         self.config = config
-        self._l1 = _signer(credentials) if credentials else None
-        self.signer: str | None = self._l1.address if self._l1 is not None else None
+        self._wallet = _wallet(credentials) if credentials else None
+        self._l1 = L1Signer(bytes(self._wallet.key)) if self._wallet is not None else None
+        self.signer: str | None = self._wallet.address if self._wallet is not None else None
         """The key's own address (None without credentials: reads only)."""
         self.vault: str | None = config.identity.vault_address
         """The vault or sub-account traded, sent as ``vaultAddress`` with every L1 action."""
@@ -181,16 +180,13 @@ class HyperliquidClient:
         self._nonce_lock = threading.Lock()
         self._last_nonce = 0
         self._api = API(config.url, config.timeout_secs)
-        meta = self.read("meta", lambda: self._api.post("/info", {"type": "meta", "dex": ""}))  # Info.meta()'s body
-        try:  # the SDK's Info reads spotMeta and indexes both; a malformed answer breaks it
-            self.info: Info = self.read(
-                "connect", lambda: Info(config.url, skip_ws=True, meta=meta, timeout=config.timeout_secs)
-            )
+        try:  # the SDK's Info reads meta and spotMeta and indexes them; a malformed answer breaks it
+            self.info: Info = self.read("connect", lambda: Info(config.url, skip_ws=True, timeout=config.timeout_secs))
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise MalformedAnswerError(
                 f"Hyperliquid meta/spotMeta: an answer the SDK cannot index ({type(exc).__name__}: {exc})"
             ) from None
-        self.meta: dict[str, Any] = meta
+        self.meta: dict[str, Any] = self.read("meta", self.info.meta)
         parse_meta(self.meta)
 
     @property
@@ -250,28 +246,31 @@ class HyperliquidClient:
             self._last_nonce = max(int(time.time() * 1000), self._last_nonce + 1)
             return self._last_nonce
 
-    def _require_signer(self) -> L1Signer:
-        if self._l1 is None:
+    def _require_wallet(self) -> Any:
+        if self._wallet is None:
             raise VenueError(
                 f"Hyperliquid: connected to read only, with no key: set {secret_variable(self.config.network)} "
                 "(or keystore_file / config_file) to sign"
             )
-        return self._l1
+        return self._wallet
 
     def post_action(self, what: str, action: dict[str, Any], *, user_signed: bool = False) -> Any:
         """Sign ``action`` and send it once. Raises VenueUnavailableError when the outcome is unknown.
 
         L1 actions are signed over this client's vault (``vaultAddress``); user-signed ones (``usdClassTransfer``,
         ``approveAgent``) carry their own nonce and no vault, as in the SDK's ``Exchange``."""
-        signer = self._require_signer()
+        wallet = self._require_wallet()
         t0 = time.perf_counter()
         if user_signed:
             nonce = int(action["nonce"])
-            signature = _sign_user_action(signer.wallet(), action, self.config.is_mainnet)
+            signature = _USER_SIGNED[action["type"]](wallet, action, self.config.is_mainnet)
             vault = None
-        else:  # the bytes of the SDK's sign_l1_action, ~5x faster
+        else:
             nonce, vault = self._nonce(), self.vault
-            signature = signer.sign(action, vault, nonce, None, self.config.is_mainnet)
+            if self._l1 is not None:  # same bytes as sign_l1_action, ~5x faster
+                signature = self._l1.sign(action, vault, nonce, None, self.config.is_mainnet)
+            else:
+                signature = sign_l1_action(wallet, action, vault, nonce, None, self.config.is_mainnet)
         self.timing.sign_secs += time.perf_counter() - t0
         return self._send(what, action, nonce, signature, vault)
 
@@ -315,9 +314,18 @@ class HyperliquidClient:
             if trigger is not None
             else {"limit": {"tif": tif}}
         )
-        raw_cloid = Cloid.from_str(cloid).to_raw() if cloid is not None else None
+        request: dict[str, Any] = {
+            "coin": coin,
+            "is_buy": is_buy,
+            "sz": float(size),
+            "limit_px": float(price),
+            "order_type": kind,
+            "reduce_only": reduce_only,
+        }
+        if cloid is not None:
+            request["cloid"] = Cloid.from_str(cloid)
         try:
-            return to_order_wire(self.asset_of(coin), is_buy, float(size), float(price), kind, reduce_only, raw_cloid)
+            return order_request_to_order_wire(request, self.asset_of(coin))  # type: ignore[arg-type, return-value]
         except ValueError as exc:
             raise OrderRejectedError(
                 f"{coin}: cannot put size {format_amount(size)} / price {format_amount(price)} on the wire: {exc}",
@@ -334,7 +342,7 @@ class HyperliquidClient:
         ``VenueError`` for an "ok" answer without one status per order (the orders may have executed: the caller
         looks each up by its cloid)."""
         t0 = time.perf_counter()
-        action = order_action(list(wires))
+        action = order_wires_to_order_action(list(wires))
         self.timing.sign_secs += time.perf_counter() - t0
         response = self.post_action(what, action)
         return order_statuses(response, len(wires), what)
@@ -453,9 +461,7 @@ class HyperliquidClient:
             "agentName": name or "",
             "nonce": nonce,
         }
-        from hyperliquid.utils.signing import sign_agent
-
-        signature = sign_agent(self._require_signer().wallet(), action, self.config.is_mainnet)
+        signature = sign_agent(self._require_wallet(), action, self.config.is_mainnet)
         if name is None:
             del action["agentName"]  # signed as "", sent without the field, as the SDK does
         response = self._send("approveAgent", action, nonce, signature, self.vault)  # the SDK sends its vault
