@@ -1,7 +1,7 @@
 """Start-up (issue 19): ``defipm --help`` and the light commands import none of the heavy libraries; the parts'
 sub-commands load only when used, and their one-line help in ``defipm --help`` is their own; a whole-process
-Hyperliquid rebalance imports the SDK's reading side and SQLAlchemy's core, not eth_account, the data libraries,
-Alembic or SQLAlchemy's ORM."""
+Hyperliquid rebalance imports the SDK and SQLAlchemy's core, not the data libraries, Alembic or SQLAlchemy's
+ORM."""
 
 from __future__ import annotations
 
@@ -93,11 +93,11 @@ base_url = "{url}"
 """
 
 
-def test_a_hyperliquid_rebalance_imports_no_data_library_no_eth_account_and_no_alembic(tmp_path):
-    """A whole ``defipm rebalance`` on the local exchange (it trades): the SDK's reading side and SQLAlchemy, not
-    NumPy, pandas, DuckDB or web3 (the paper venue, which needs NumPy, is imported only for a paper config), not
-    eth_account and its stack (L1 actions are signed by ``signing.L1Signer``), not Alembic (the schema is at
-    head after the first run), not SQLAlchemy's ORM (the store uses the Core tables of ``store/tables.py``)."""
+def test_a_hyperliquid_rebalance_imports_no_data_library_and_no_alembic(tmp_path):
+    """A whole ``defipm rebalance`` on the local exchange (it trades): the SDK (its signing included) and
+    SQLAlchemy, not NumPy, pandas, DuckDB or web3 (the paper venue, which needs NumPy, is imported only for a paper
+    config), not Alembic (the schema is at head after the first run), not SQLAlchemy's ORM (the store uses the Core
+    tables of ``store/tables.py``)."""
     eth_account = pytest.importorskip("eth_account")
     from defipm.venues.hyperliquid.sim import LocalExchange
 
@@ -110,8 +110,7 @@ def test_a_hyperliquid_rebalance_imports_no_data_library_no_eth_account_and_no_a
         subprocess.run([sys.executable, *args], env=os.environ | env, check=True, capture_output=True)  # migrates
         names = imported_modules(*args, env=env)
     modules = {name.split(".")[0] for name in names}
-    assert {"hyperliquid", "sqlalchemy", "coincurve"} <= modules
+    assert {"hyperliquid", "sqlalchemy"} <= modules
     unwanted = {"numpy", "pandas", "duckdb", "web3", "plotly", "alembic"}
-    unwanted |= {"eth_account", "eth_keys", "eth_abi", "eth_keyfile", "eth_utils", "rlp", "cytoolz"}
     assert not modules & unwanted, sorted(modules & unwanted)
     assert not {"sqlalchemy.orm", "defipm.store.models"} & names  # the store's Core tables only
