@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -477,7 +476,7 @@ class Venue(Configurable, ABC):
         except VenueError:  # the venue cannot answer either: the outcome stays unknown
             known = None
         if known is not None and known.status is not OrderStatus.UNKNOWN:
-            return replace(known, order=order)
+            return known.for_intent(order)
         return OrderResult(order, OrderStatus.UNKNOWN, error=error)
 
     def _failed_send(self, order: Order, exc: VenueError) -> OrderResult:
@@ -491,7 +490,7 @@ class Venue(Configurable, ABC):
         except VenueError:
             known = None
         if known is not None:
-            return replace(known, order=order)
+            return known.for_intent(order)
         return OrderResult(order, OrderStatus.UNKNOWN, error=f"{order.symbol}: {exc}")
 
 
