@@ -47,3 +47,18 @@ def test_dry_run_while_halted_says_so(static_paper_config: Path):
     assert invoke("kill-switch", "on", "-c", str(cfg), "--reason", "maintenance").exit_code == 0
     result = invoke("rebalance", "-c", str(cfg), "--dry-run")
     assert result.exit_code == 1 and "trading halted: maintenance" in result.output
+
+
+def test_a_changed_initial_cash_is_refused_naming_the_account_and_the_fix(tmp_path: Path, static_paper_config: Path):
+    cfg = static_paper_config
+    assert invoke("rebalance", "-c", str(cfg), "--yes").exit_code == 0
+    cfg.write_text(cfg.read_text().replace("initial_cash = 10000", "initial_cash = 25000"))
+    again = invoke("rebalance", "-c", str(cfg), "--yes")
+    assert again.exit_code != 0
+    assert "opened with 10000 cash" in again.output and "initial_cash = 25000" in again.output
+    assert "remove initial_cash" in again.output and "Traceback" not in again.output
+    store = Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    assert len(store.recent_cycles("cli", 10)) == 1  # the refused run recorded no cycle
+    store.close()
+    cfg.write_text(cfg.read_text().replace("initial_cash = 25000\n", ""))
+    assert invoke("rebalance", "-c", str(cfg), "--yes").exit_code == 0  # left out: the stored books go on

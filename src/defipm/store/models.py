@@ -176,6 +176,8 @@ class PaperAccount(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     mode: Mapped[str] = mapped_column(String(8))
     cash: Mapped[Decimal] = mapped_column(DecimalText())
+    initial_cash: Mapped[Decimal | None] = mapped_column(DecimalText(), nullable=True)
+    """The cash the account was opened with (null for accounts opened before revision 0009)."""
     fill_count: Mapped[int] = mapped_column(Integer, default=0)
     """Fills so far: seeds the slippage noise so a restart continues the same random sequence."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

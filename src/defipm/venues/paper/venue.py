@@ -47,6 +47,8 @@ ZERO = Decimal(0)
 _BUY = Side.BUY
 _LIMIT, _LIMIT_IOC, _STOP = OrderType.LIMIT, OrderType.LIMIT_IOC, OrderType.STOP
 _FILLED, _PARTIAL = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
+DEFAULT_INITIAL_CASH = Decimal(10_000)
+"""Cash a new paper account opens with when ``initial_cash`` is not given (quote currency)."""
 RECENT_RESULTS = 1_000
 """Order results kept in memory for ``lookup_order`` (at least this many, at most twice); older ones are found
 through the store's fill log."""
@@ -94,7 +96,9 @@ class PaperVenue(Venue):
 
     mode: ``PaperMode.PERP`` ("perp": long/short, margin = gross notional / max_leverage) or ``PaperMode.SPOT``
         ("spot": long only, cash never negative).
-    initial_cash: quote currency the account starts with (ignored when the store already holds the account).
+    initial_cash: quote currency a new account starts with (default 10,000). When the store already holds the
+        account, leave it out (None): the stored books go on. Given and different from what the stored account
+        was opened with, it is refused (``ValueError`` naming both and the fix), never silently ignored.
     taker_fee: fee as a fraction of notional; overrides the fee of ``rules``.
     rules: per-symbol ``InstrumentRules`` (a mapping or a function); defaults allow any size to 1e-8.
     max_leverage: perp margin limit: gross notional <= equity x max_leverage after every fill.
@@ -112,7 +116,7 @@ class PaperVenue(Venue):
     def __init__(
         self,
         *,
-        initial_cash: Decimal | float | str = Decimal(10_000),
+        initial_cash: Decimal | float | str | None = None,
         mode: PaperMode | str = PaperMode.PERP,
         taker_fee: Decimal | float | str = Decimal("0.00045"),
         slippage: SlippageModel | None = None,
@@ -163,23 +167,40 @@ class PaperVenue(Venue):
         self.fill_count = 0
         self._open_account(initial_cash)
 
-    def _open_account(self, initial_cash: Decimal | float | str) -> None:
+    def _open_account(self, initial_cash: Decimal | float | str | None) -> None:
         """The account the store holds (its cash, positions and marks), or a new one with ``initial_cash``."""
         loaded = self._book.load() if self._book is not None else None
         if loaded is not None:
             if loaded.mode != self.mode:
-                raise ValueError(f"paper account {self.account!r} is stored in {loaded.mode} mode, not {self.mode}")
+                raise ValueError(
+                    f"paper account {self.account!r} is stored in {loaded.mode} mode, not {self.mode}: set "
+                    f"mode = {loaded.mode!r}, or use another account name (account = ...) for a {self.mode} account"
+                )
+            self._check_initial_cash(loaded.initial_cash, initial_cash)
             self.cash = loaded.cash
             self.positions = loaded.positions
             self._prices.update(loaded.marks)
             self.fill_count = loaded.fill_count
         else:
-            cash = checked("initial_cash", initial_cash)
+            cash = checked("initial_cash", DEFAULT_INITIAL_CASH if initial_cash is None else initial_cash)
             self.cash = cash
             self.positions = {}
             self.fill_count = 0
             if self._book is not None:
                 self._book.create(cash, self.mode)
+
+    def _check_initial_cash(self, opened_with: Decimal | None, initial_cash: Decimal | float | str | None) -> None:
+        """Refuse an ``initial_cash`` other than the stored account's: it would be silently ignored."""
+        if initial_cash is None or opened_with is None:
+            return
+        asked = checked("initial_cash", initial_cash)
+        if asked != opened_with:
+            raise ValueError(
+                f"paper account {self.account!r} is already in the store, opened with {plain(opened_with)} cash; "
+                f"initial_cash = {plain(asked)} only opens a new account: remove initial_cash to go on with the "
+                "stored books, use another account name (account = ...) to start afresh, or move cash with "
+                "`defipm deposit` / `defipm withdraw`"
+            )
 
     @classmethod
     def from_config(cls, config: PaperParams, context: BuildContext | None = None) -> PaperVenue:
