@@ -24,7 +24,7 @@ from defipm.cli_commands.stored_status import print_stored_status, recent_cycles
 from defipm.cli_errors import EXIT_FAILURE, EXIT_HALTED, CliConsole, err_console, fail, print_error
 from defipm.cli_mount import LazyGroup
 from defipm.cli_mount import bind_missing as _bind_missing  # noqa: F401  (tests build a placeholder with it)
-from defipm.cli_output import configure_logging, cycle_line, cycle_record, print_json, show_version
+from defipm.cli_output import configure_logging, cycle_line, cycle_record, print_json, show_version, status_text
 from defipm.config_file import DEFAULT_CONFIG
 from defipm.core.amounts import format_amount
 from defipm.core.errors import DefipmError, PortfolioLockedError, VenueUnavailableError
@@ -112,7 +112,7 @@ def cycle_table(reports: list[CycleReport], title: str = "Cycles") -> Table:
         rb = r.rebalance
         table.add_row(
             r.timestamp.strftime("%Y-%m-%d %H:%M"),
-            r.status.value,
+            status_text(r),
             _money(r.equity),
             str(len(rb.results)) if rb else "-",
             _money(rb.fees) if rb else "-",

@@ -62,3 +62,12 @@ def test_a_changed_initial_cash_is_refused_naming_the_account_and_the_fix(tmp_pa
     store.close()
     cfg.write_text(cfg.read_text().replace("initial_cash = 25000\n", ""))
     assert invoke("rebalance", "-c", str(cfg), "--yes").exit_code == 0  # left out: the stored books go on
+
+
+def test_a_cycle_that_sends_no_order_says_nothing_to_trade(static_paper_config: Path):
+    cfg = static_paper_config
+    first = invoke("rebalance", "-c", str(cfg), "--yes")
+    assert first.exit_code == 0 and "traded" in first.output and "nothing to trade" not in first.output
+    again = invoke("rebalance", "-c", str(cfg), "--yes")  # already at target: every change inside the band
+    assert again.exit_code == 0, again.output
+    assert "nothing to trade" in again.output and "traded" not in again.output
