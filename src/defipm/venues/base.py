@@ -187,6 +187,12 @@ class Venue(Configurable, ABC):
         not sent and their positions stay as they are."""
         return {}
 
+    def expected_slippage(self, order: Order) -> Decimal | None:
+        """The slippage ``order`` is expected to cost, quote currency, as this venue's cost model sees it now (for
+        plans shown before sending); None when the venue has no model of it (the plan then shows what the planner
+        reserves for slippage)."""
+        return None
+
     def protective_orders(self) -> list[Order]:
         """Orders that guard the book as it stands after a rebalance (e.g. exchange stop losses), journalled and
         sent after the plan's orders."""

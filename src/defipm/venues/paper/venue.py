@@ -11,6 +11,7 @@ but is not traded at that stale price (the planner skips it and the venue refuse
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -47,6 +48,8 @@ ZERO = Decimal(0)
 _BUY = Side.BUY
 _LIMIT, _LIMIT_IOC, _STOP = OrderType.LIMIT, OrderType.LIMIT_IOC, OrderType.STOP
 _FILLED, _PARTIAL = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
+_MEAN_ABS_NORMAL = math.sqrt(2.0 / math.pi)
+"""E|z| for a standard normal z: the mean of the fill model's half-normal noise term, per unit of noise_bps."""
 DEFAULT_INITIAL_CASH = Decimal(10_000)
 """Cash a new paper account opens with when ``initial_cash`` is not given (quote currency)."""
 RECENT_RESULTS = 1_000
@@ -301,6 +304,19 @@ class PaperVenue(Venue):
         if self._exposure_cache is None:  # the snapshot has just marked every position: reuse its values
             self._exposure_cache = _value_and_gross(snap.values.values())
         return snap
+
+    def expected_slippage(self, order: Order) -> Decimal | None:
+        """The fill model's slippage on ``order`` at its reference price (else the current quote) and the latest
+        bar's volume, with the noise term at its mean (``E|z| = sqrt(2/pi)``), on the notional that would fill;
+        quote currency. None for a symbol without a current price."""
+        price = order.reference_price or self._quoted.get(order.symbol)
+        if price is None:
+            return None
+        notional = float(order.quantity * price)
+        if not self._slippage_active or not notional:
+            return ZERO
+        filled, slip, _ = self.slippage.costs(notional, self._volumes.get(order.symbol), 0.0, _MEAN_ABS_NORMAL)
+        return Decimal(repr(filled * slip))
 
     def planner_for(self, config: PlannerConfig | None) -> PlannerConfig | None:
         """In spot mode, ``config`` with the cash check on (``spot_slippage_cap_bps``: the fill model's cap, 0
