@@ -144,7 +144,7 @@ class Rebalancer:
         book.cash += change
         units = np.add(np.divide(signed, self._prices[bar], signed), book.units, signed)  # units + signed / prices
         book.units = np.maximum(units, self._zero, out=units)
-        return Trade(fee, moved, filled)
+        return _new_trade(Trade, (fee, moved, filled))
 
 
 def rebalance(
@@ -160,6 +160,10 @@ def rebalance(
     values = book.units * prices
     equity = book.cash + sum(values.tolist())
     return Rebalancer(model, prices[np.newaxis], volumes[np.newaxis], order)(book, 0, target, values, equity)
+
+
+_new_trade = tuple.__new__
+"""Builds a ``Trade`` without the generated ``__new__``'s argument binding (the environment's every step)."""
 
 
 def no_trade(assets: int) -> Trade:

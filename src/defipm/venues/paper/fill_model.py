@@ -190,32 +190,33 @@ def _priced(
 ) -> None:
     """The array formula once the bar terms are known, written into ``out`` (filled, slippage, fee; ``work`` is
     scratch): ``capacity`` is ``max_participation x max(volume, participation_floor)`` (None without a cap) and
-    ``depth`` ``max(volume, volume_floor)`` (None without impact: ``k.impact`` is None too), NaN where the volume is unknown; the sign of
-    ``signs`` says a sell (-) or a buy (+); nothing asked may have either.
+    ``depth`` ``max(volume, volume_floor)`` (None without impact, when ``k.impact`` is None too), NaN where the
+    volume is unknown; the sign of ``signs`` says a sell (-) or a buy (+); nothing asked may have either.
 
     The same IEEE operations in the same order as the scalar path, so the same numbers; a sell's fee factor
     ``1 + copysign(s, -1)`` is ``1 - s`` exactly (IEEE subtraction is the addition of the negation). One numpy
     call per operation, each output given by position: numpy parses a keyword ``out=`` on every call, at about
     the cost of the operation on a few assets."""
     filled, slip, fee = out
+    zero, one, fixed, impact, noise_scale, cap, fee_rate = k
     if capacity is None:
         filled[...] = amount
     else:
         np.fmin(amount, capacity, filled)
     if depth is None:  # no impact term
-        slip[...] = k.fixed
+        slip[...] = fixed
     else:
         np.divide(filled, depth, slip)
-        np.fmax(slip, k.zero, slip)  # unknown volume (NaN): no impact
+        np.fmax(slip, zero, slip)  # unknown volume (NaN): no impact
         np.sqrt(slip, slip)
-        np.multiply(slip, k.impact, slip)
-        np.add(slip, k.fixed, slip)
-    if k.noise is not None:
-        np.add(slip, np.multiply(np.abs(noise), k.noise), slip)
-    np.minimum(slip, k.cap, out=slip)  # (numpy deprecates an output by position for minimum and maximum)
+        np.multiply(slip, impact, slip)
+        np.add(slip, fixed, slip)
+    if noise_scale is not None:
+        np.add(slip, np.multiply(np.abs(noise), noise_scale), slip)
+    np.minimum(slip, cap, out=slip)  # (numpy deprecates an output by position for minimum and maximum)
     np.copysign(slip, signs, fee)
-    np.add(fee, k.one, fee)  # the fill price over the mid: 1 + s for a buy, 1 - s for a sell
-    np.multiply(filled, k.fee_rate, work)
+    np.add(fee, one, fee)  # the fill price over the mid: 1 + s for a buy, 1 - s for a sell
+    np.multiply(filled, fee_rate, work)
     np.multiply(fee, work, fee)
 
 
