@@ -213,6 +213,9 @@ def test_the_array_path_gives_the_reference_formula_bit_for_bit(model, rows, z, 
     one = fill_costs(model, n, v, fee_rate, z, s)
     for g, w in zip(one, _reference_array_costs(model, n, v, fee_rate, z, s), strict=True):
         assert g.shape == () and g.tobytes() == w.tobytes()
+    broadcast = fill_costs(model, notional, float(volume[0]), fee_rate, np.float64(z), bool(sell[0]))  # one bar
+    for g, w in zip(broadcast, _reference_array_costs(model, notional, volume[0], fee_rate, z, sell[0]), strict=True):
+        assert g.shape == notional.shape and g.tobytes() == w.tobytes()
 
 
 @settings(max_examples=200, deadline=None)
