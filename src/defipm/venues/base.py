@@ -117,6 +117,14 @@ class Venue(Configurable, ABC):
             )
         return True
 
+    @classmethod
+    def account_identity(cls, config: Any) -> str | None:
+        """The account a venue built from checked ``config`` trades, as people name it ("paper account 'main'"),
+        when the portfolio's store must tie it to one run before the venue is built (``Store.bind_account``: a
+        run's cycles, equity peak and journal belong to one account, and two runs must not trade one account);
+        None when there is nothing to tie."""
+        return None
+
     def untradable(self) -> dict[str, SkippedOrder]:
         """Symbols that cannot be traded now, each with the skip it is reported as (e.g. held, but with no fresh
         price: ``SkipReason.STALE_PRICE``). Plans leave their positions as they are."""

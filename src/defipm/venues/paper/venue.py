@@ -305,6 +305,11 @@ class PaperVenue(Venue):
             self._exposure_cache = _value_and_gross(snap.values.values())
         return snap
 
+    @classmethod
+    def account_identity(cls, config: PaperParams) -> str | None:
+        """"paper account '<account>'": its books live in the portfolio's store."""
+        return f"paper account {config.account!r}"
+
     def expected_slippage(self, order: Order) -> Decimal | None:
         """The fill model's slippage on ``order`` at its reference price (else the current quote) and the latest
         bar's volume, with the noise term at its mean (``E|z| = sqrt(2/pi)``), on the notional that would fill;
