@@ -112,7 +112,6 @@ class LockHolder:
         now = process_start(self.pid)
         return now is None or bool(self.process_start and now and now != self.process_start)
 
-
     def alive(self) -> bool:
         """The holder still runs as far as can be told: not provably gone, and its lease not run out."""
         return self.expires_in >= 0 and not self.gone()

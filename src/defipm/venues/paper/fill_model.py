@@ -22,8 +22,8 @@ volume (floats, or numpy arrays over assets, broadcast together) and returns, fo
   the taker fee on the filled notional at the fill price.
 
 An unknown volume (``None``, or NaN in an array) means no impact term and no participation cap. ``noise`` is the
-standard normal draw(s) ``z`` of the seeded noise term (0 without noise): the caller owns the random source, so
-the function is pure and a replay gives the same fills.
+standard normal draw(s) ``z`` of the seeded noise term (0 without noise), truncated at +-``NOISE_LIMIT`` by
+``noise_draw``: the caller owns the random source, so the function is pure and a replay gives the same fills.
 
 ``FillCostTable`` prices the fills of a fixed set of assets over a table of bars (a simulator's every step) with
 the same array formula, its volume terms computed once for every bar.
@@ -44,6 +44,23 @@ Amount = float | NDArray[np.float64]
 
 MAX_SLIPPAGE_BPS = 1_000.0
 """Default cap on the adverse move of a fill: 10% of the mid."""
+NOISE_LIMIT = 4.0
+"""The noise draw ``z`` is a standard normal truncated at this many standard deviations (``noise_draw``; a draw
+beyond it has a probability of 6e-5), so the worst fill a spot account must keep cash for is known
+(``worst_slippage``) without reserving the whole ``max_slippage_bps`` cap."""
+
+
+def noise_draw(rng: random.Random) -> float:
+    """One draw ``z`` of the noise term: standard normal from ``rng``, truncated to +-``NOISE_LIMIT``."""
+    z = rng.gauss(0.0, 1.0)
+    return NOISE_LIMIT if z > NOISE_LIMIT else -NOISE_LIMIT if z < -NOISE_LIMIT else z
+
+
+def worst_slippage(model: SlippageModel, notional: float, volume: float | None) -> float:
+    """The largest adverse move (a fraction of the mid) a fill of ``notional`` (quote currency) on a bar of
+    ``volume`` can get under ``model``: ``fill_costs`` itself with the noise at ``NOISE_LIMIT`` (the impact term
+    grows with the size, so it also bounds any smaller fill)."""
+    return float(fill_costs(model, abs(float(notional)), volume, 0.0, NOISE_LIMIT).slippage)
 
 
 class FillCosts(NamedTuple):
@@ -318,7 +335,7 @@ class SlippageModel:
     def fraction(self, notional: float, volume: float | None, rng: random.Random | None = None) -> float:
         """Adverse price move as a fraction of the mid for a fill of ``notional`` (the ``slippage`` of
         ``fill_costs``, with the noise drawn from ``rng``)."""
-        z = rng.gauss(0.0, 1.0) if self.noise_bps and rng is not None else 0.0
+        z = noise_draw(rng) if self.noise_bps and rng is not None else 0.0
         return float(fill_costs(self, abs(notional), volume, 0.0, z).slippage)
 
 

@@ -39,7 +39,7 @@ from defipm.core.planner import PlannerConfig
 from defipm.store.database import Store
 from defipm.venues.base import CashTransfers, Venue
 from defipm.venues.paper.book import PaperBook
-from defipm.venues.paper.fill_model import SlippageModel
+from defipm.venues.paper.fill_model import SlippageModel, noise_draw, worst_slippage
 from defipm.venues.paper.liquidation import LIQUIDATION_ID_PREFIX, Liquidation, default_maintenance_fraction
 from defipm.venues.paper.params import PaperMode, PaperParams, checked
 from defipm.venues.paper.quotes import checked_prices, checked_volumes
@@ -307,7 +307,7 @@ class PaperVenue(Venue):
 
     @classmethod
     def account_identity(cls, config: PaperParams) -> str | None:
-        """"paper account '<account>'": its books live in the portfolio's store."""
+        """ "paper account '<account>'": its books live in the portfolio's store."""
         return f"paper account {config.account!r}"
 
     def expected_slippage(self, order: Order) -> Decimal | None:
@@ -324,16 +324,23 @@ class PaperVenue(Venue):
         return Decimal(repr(filled * slip))
 
     def planner_for(self, config: PlannerConfig | None) -> PlannerConfig | None:
-        """In spot mode, ``config`` with the cash check on (``spot_slippage_cap_bps``: the fill model's cap, 0
-        without slippage), whoever chose the planner (the manager, a backtest), so no plan asks for more cash than
-        the account has after fees and slippage. A perp account's ``config`` is returned as is."""
+        """In spot mode, ``config`` with the cash check on, whoever chose the planner (the manager, a backtest), so
+        no plan asks for more cash than the account has after fees and slippage: each order's worst slippage under
+        the fill model (``worst_slippage``: spread, impact at its size on the latest bar's volume, noise at its
+        limit, within the cap), or none without a fill model. A perp account's ``config`` is returned as is."""
         if not self._spot:
             return config
         base = config or PlannerConfig()
-        if base.spot_slippage_cap_bps is not None:
+        if base.spot_slippage_cap_bps is not None or base.spot_slippage is not None:
             return base
-        cap = self.slippage.max_slippage_bps if self._slippage_active else 0.0
-        return replace(base, spot_slippage_cap_bps=cap)
+        if not self._slippage_active:
+            return replace(base, spot_slippage_cap_bps=0.0)
+        return replace(base, spot_slippage=self._worst_slippage)
+
+    def _worst_slippage(self, order: Order) -> float:
+        """The fill model's worst adverse move (a fraction) for ``order`` at its reference price, this bar."""
+        price = order.reference_price or self._quoted.get(order.symbol) or ZERO
+        return worst_slippage(self.slippage, float(order.quantity * price), self._volumes.get(order.symbol))
 
     def get_rules(self, symbol: str) -> InstrumentRules:
         cached = self._rules_cache.get(symbol)
@@ -543,7 +550,7 @@ class PaperVenue(Venue):
         rng = self._rng()
         notional = float(qty * mid)
         volume = self._volumes.get(s)
-        filled, slip, _ = self._fill_costs(notional, volume, 0.0, rng.gauss(0.0, 1.0) if rng is not None else 0.0)
+        filled, slip, _ = self._fill_costs(notional, volume, 0.0, noise_draw(rng) if rng is not None else 0.0)
         if not filled >= 0.0 or not 0.0 <= slip < 1.0:  # also true for NaN: a fill price <= 0 or not finite
             raise OrderRejectedError(
                 f"{s}: the fill model answered filled {filled!r}, slippage {slip!r}: the fill price would not be "
