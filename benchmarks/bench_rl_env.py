@@ -3,8 +3,9 @@ paper venue's cost function (fee, bounded impact, participation cap with its flo
 
 Data: the 14 coins of ../shared/data/prices/hourly (or DEFIPM_DATA); synthetic bars of 14 assets when it is absent
 (said so). Warm (one pass first), repeated, median. Target (issue: learned allocator): at least 20,000 steps a
-second. References in the same run: the array call of ``fill_costs`` alone (the floor under a step) and
-Gymnasium's CartPole-v1 (a textbook environment in pure Python), each as steps per second.
+second. References in the same run: the array call of ``fill_costs`` alone, the prepared call the environment
+makes (``FillCostTable.costs``: the floor under a step) and Gymnasium's CartPole-v1 (a textbook environment in pure
+Python), each as calls or steps per second.
 
 Run: .venv/bin/python benchmarks/bench_rl_env.py [--steps 20000] [--repeats 5]
 """
@@ -49,7 +50,7 @@ def main() -> None:
     from defipm.rl.execution import ExecutionModel
     from defipm.rl.market import MarketArrays
     from defipm.rl.settings import CostSettings, EnvSettings
-    from defipm.venues.paper.fill_model import fill_costs
+    from defipm.venues.paper.fill_model import FillCostTable, fill_costs
 
     if DATA.is_dir():
         from defipm.data.cache import load_prices
@@ -84,6 +85,12 @@ def main() -> None:
         for _ in range(n):
             fill_costs(model, notional, volume, 0.003, 0.0, notional < 0)
 
+    table = FillCostTable(model, market.volume[-2:], 0.003)
+
+    def run_table(n: int) -> None:
+        for _ in range(n):
+            table.costs(1, notional)
+
     cart = gym.make("CartPole-v1").unwrapped
 
     def run_cartpole(n: int) -> None:
@@ -95,12 +102,14 @@ def main() -> None:
 
     rate = _rate(run_env, args.steps, args.repeats)
     cost_rate = _rate(run_costs, args.steps, args.repeats)
+    table_rate = _rate(run_table, args.steps, args.repeats)
     cart_rate = _rate(run_cartpole, args.steps, args.repeats)
     print(f"PortfolioEnv on {len(market.symbols)} assets, {label}")
     print(
         f"  env steps/s (median of {args.repeats}): {rate:,.0f}  target >= {TARGET:,.0f}: {'PASS' if rate >= TARGET else 'FAIL'}"
     )
     print(f"  fill_costs array calls/s: {cost_rate:,.0f}  (a step is {cost_rate / rate:.1f} cost calls' time)")
+    print(f"  FillCostTable.costs calls/s: {table_rate:,.0f}  (a step is {table_rate / rate:.1f} prepared calls' time)")
     print(f"  CartPole-v1 steps/s: {cart_rate:,.0f}  (ratio env / CartPole: {rate / cart_rate:.2f})")
 
 

@@ -141,6 +141,24 @@ def _checked_components(settings: Settings) -> tuple[ComponentSpec[Venue], Compo
     return venue_plan, oracle_plan
 
 
+def _bind_account(store: Store, run: str, account: str | None) -> None:
+    """Refuse to trade when ``run`` trades another account, or ``account`` belongs to another run."""
+    clash = store.bind_account(run, account) if account is not None else None
+    if clash is None:
+        return
+    tied, owner = clash
+    if tied != account:
+        raise ConfigError(
+            f"run {run!r} trades {tied} (since its first cycle), but the config now names {account}: its cycles, "
+            f"equity peak and journal belong to {tied}. Set the account back, or give the config another run name "
+            "(run = ...) for another account"
+        )
+    raise ConfigError(
+        f"{account} is traded by run {owner!r}, not {run!r}: one run per account (two would trade each other's "
+        f"positions). Use run = {owner!r}, or another account name for this run"
+    )
+
+
 def _assemble(
     settings: Settings,
     store: Store,
@@ -151,6 +169,8 @@ def _assemble(
     venue_plan, oracle_plan = components
     context = BuildContext(store=store, run=settings.run, venue=settings.venue.kind)
     oracle = settings.rebalance.wrap(oracle_plan.build(context))  # before the venue, which may write its book
+    if lock is not None:  # a command that trades: the run and its account belong to each other (checked first)
+        _bind_account(store, settings.run, venue_plan.cls.account_identity(venue_plan.config))
     venue = venue_plan.build(context)
     if connect:  # without the run's lock the caller only reads (status, listings): a venue may connect keyless
         venue.connect(additional_params={"read_only": True} if lock is None else None)

@@ -24,10 +24,10 @@ from defipm.cli_commands.stored_status import print_stored_status, recent_cycles
 from defipm.cli_errors import EXIT_FAILURE, EXIT_HALTED, CliConsole, err_console, fail, print_error
 from defipm.cli_mount import LazyGroup
 from defipm.cli_mount import bind_missing as _bind_missing  # noqa: F401  (tests build a placeholder with it)
-from defipm.cli_output import configure_logging, cycle_line, cycle_record, print_json, show_version
+from defipm.cli_output import configure_logging, cycle_line, cycle_record, print_json, show_version, status_text
 from defipm.config_file import DEFAULT_CONFIG
 from defipm.core.amounts import format_amount
-from defipm.core.errors import DefipmError, PortfolioLockedError, VenueUnavailableError
+from defipm.core.errors import ConfigError, DefipmError, PortfolioLockedError, VenueUnavailableError
 from defipm.core.reports import CycleReport
 from defipm.extras import install_hint
 
@@ -112,7 +112,7 @@ def cycle_table(reports: list[CycleReport], title: str = "Cycles") -> Table:
         rb = r.rebalance
         table.add_row(
             r.timestamp.strftime("%Y-%m-%d %H:%M"),
-            r.status.value,
+            status_text(r),
             _money(r.equity),
             str(len(rb.results)) if rb else "-",
             _money(rb.fees) if rb else "-",
@@ -413,6 +413,7 @@ def status(
     from defipm.core.performance import time_weighted_return
     from defipm.store.lock import lock_holder
 
+    _check_store_exists(config)
     try:
         portfolio = _open(config, allow_mainnet=True, lock=False)  # read-only
     except VenueUnavailableError as exc:  # the venue is down: the stored state, and a line saying so
@@ -455,8 +456,22 @@ def status(
         )
     holder = lock_holder(store, run_name)
     if holder is not None:
-        console.print(f"running: {escape(holder.describe())}", highlight=False)
-    console.print(recent_cycles_table(recent))
+        console.print(escape(holder.describe_state()), highlight=False, soft_wrap=True)
+    console.print(recent_cycles_table(recent, running=holder is not None and holder.alive()))
+
+
+def _check_store_exists(config: Path) -> None:
+    """A paper portfolio's books live in its store: a read-only command on a SQLite file that does not exist is an
+    error naming it, not a fresh empty account (a live venue's account is read from the venue itself)."""
+    from defipm.config import load_settings, sqlite_file
+
+    settings = load_settings(config)
+    path = sqlite_file(settings.database)
+    if settings.venue.kind == "paper" and path is not None and not path.exists():
+        raise ConfigError(
+            f"no database at {path}: nothing has run with {config} yet (run `defipm rebalance -c {config}` first; "
+            "a relative SQLite path in the config is read from the config file's folder)"
+        )
 
 
 def status_record(portfolio: Any, recent: list[Any], latest_target: dict[str, Any]) -> dict[str, Any]:
@@ -474,8 +489,8 @@ def status_record(portfolio: Any, recent: list[Any], latest_target: dict[str, An
         "targets": {s: executed for s, (_, executed) in sorted(latest_target.items())},
         "time_weighted_return": time_weighted_return(history, store.flows(run_name)) if len(history) > 1 else None,
         "kill_switch": portfolio.manager.halt_reason(),
-        "running": holder.describe() if holder is not None else None,
-        "recent_cycles": recent_cycles_record(recent),
+        "running": holder.describe() if holder is not None and holder.alive() else None,
+        "recent_cycles": recent_cycles_record(recent, running=holder is not None and holder.alive()),
     }
 
 

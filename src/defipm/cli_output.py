@@ -88,6 +88,17 @@ def _number(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def status_text(report: CycleReport) -> str:
+    """A cycle's status as people read it: a cycle that rebalanced without sending an order (every change inside
+    the no-trade band or under one size step) says "nothing to trade", not "traded"; otherwise the status."""
+    from defipm.core.reports import CycleStatus
+
+    rb = report.rebalance
+    if report.status is CycleStatus.TRADED and (rb is None or not rb.results) and not report.resent:
+        return "nothing to trade"
+    return report.status.value
+
+
 def cycle_line(report: CycleReport, next_at: datetime | None) -> str:
     """One line for a cycle: ``<UTC time> <status> equity=... orders=N fees=... slippage=... turnover=...
     gross=... next=<UTC time>``; numbers in full (no thousands separators, no rounding), ``-`` where the cycle

@@ -10,6 +10,8 @@ key file named in their params.
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -141,6 +143,9 @@ class RebalanceSettings(ConfigModel):
         return TranchedOracle(oracle, self.tranches, period, seed_full=self.seed_full)
 
 
+DEFAULT_DATABASE = "sqlite:///defipm.db"
+"""The store when a config names none: a SQLite file beside the config file."""
+
 _MARKET_KEYS = {
     "synthetic": {"n_assets", "seed", "volatility", "interval_hours"},
     "csv": {"path"},
@@ -201,8 +206,9 @@ class Settings(BaseSettings):
 
     run: str = Field(default="default", min_length=1, max_length=64)
     """Name of this portfolio in the database."""
-    database: str = Field(default="sqlite:///defipm.db", min_length=1)
-    """SQLAlchemy URL: sqlite:///path.db (default) or postgresql+psycopg://user@host/db."""
+    database: str = Field(default=DEFAULT_DATABASE, min_length=1)
+    """SQLAlchemy URL: sqlite:///path.db (default) or postgresql+psycopg://user@host/db. A relative SQLite path in
+    a config file (or the default, when the file names none) is read from the file's folder."""
     oracle: ComponentSettings = ComponentSettings(kind="equal_weight")
     venue: ComponentSettings = ComponentSettings(kind="paper")
     risk: RiskSettings = RiskSettings()
@@ -270,4 +276,30 @@ def load_settings(path: str | Path | None = None, *, required: bool = True) -> S
         raise ConfigError(f"{p}: cannot read: {exc}") from None
     overrides = setting_variables(Settings)
     source = f"{p} (with environment overrides {', '.join(overrides)})" if overrides else str(p)
+    if "DEFIPM_DATABASE" not in os.environ and isinstance(data.get("database", DEFAULT_DATABASE), str):
+        data["database"] = anchored_database(data.get("database", DEFAULT_DATABASE), p.resolve().parent)
     return settings_from_dict(data, source)
+
+
+_SQLITE_FILE = re.compile(r"(?P<scheme>sqlite(?:\+\w+)?):///(?P<path>[^?]*)(?P<query>\?.*)?", re.DOTALL)
+
+
+def anchored_database(url: str, folder: Path) -> str:
+    """``url`` with a relative SQLite file path read from ``folder`` (the config file's): a config names the same
+    database whichever folder the command runs from (a cron job's, a service's), instead of silently opening a new,
+    empty one beside the caller. Absolute paths, in-memory databases and other databases are returned as given."""
+    m = _SQLITE_FILE.fullmatch(url)
+    if m is None:
+        return url
+    path = m["path"]
+    if not path or path == ":memory:" or path.startswith("file:") or Path(path).is_absolute():
+        return url
+    return f"{m['scheme']}:///{(folder / path).resolve()}{m['query'] or ''}"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ``url`` (None for another database or an in-memory one)."""
+    m = _SQLITE_FILE.fullmatch(url)
+    if m is None or not m["path"] or m["path"] == ":memory:" or m["path"].startswith("file:"):
+        return None
+    return Path(m["path"])

@@ -49,7 +49,7 @@ weights = { SYN000 = 0.4, SYN001 = 0.3, SYN002 = -0.2 }   # or: path = "weights.
 [venue]                            # where orders go
 kind = "paper"                     # paper | hyperliquid | uniswap | <entry point name>
 [venue.params]
-initial_cash = 10000               # quote currency (USDC) the paper account starts with
+initial_cash = 10000               # USDC a NEW paper account opens with (a stored one keeps its books)
 mode = "perp"                      # perp (long/short) or spot (long only)
 taker_fee = 0.00045                # fraction of notional
 max_leverage = 3
@@ -86,7 +86,7 @@ gross = 1.0
 [venue]
 kind = "paper"
 [venue.params]
-initial_cash = 10000               # quote currency (USDC) the paper account starts with
+initial_cash = 10000               # USDC a NEW paper account opens with (a stored one keeps its books)
 mode = "perp"                      # perp (long/short) or spot (long only)
 taker_fee = 0.00045                # fraction of notional
 max_leverage = 3

@@ -328,7 +328,8 @@ class PortfolioManager:
         rec = self.journal.reconcile(self.venue)
         if startup:
             self._close_interrupted_cycles(report)
-        resend = self._resumable(rec, resume=startup and not halted)
+        at = report.timestamp if report is not None else datetime.now(UTC)
+        resend = self._resumable(rec, resume=startup and not halted, at=at)
         still_unknown = bool(rec.unknown)
         if resend:
             if report is not None:
@@ -356,11 +357,13 @@ class PortfolioManager:
             )
         return rec
 
-    def _resumable(self, rec: Reconciliation, *, resume: bool) -> list[Intent]:
-        """The never-sent intents to send now; the others are cancelled in the journal with the reason."""
+    def _resumable(self, rec: Reconciliation, *, resume: bool, at: datetime) -> list[Intent]:
+        """The never-sent intents to send now (of the latest plan, recent, and planned for the target the oracle
+        still gives at ``at``); the others are cancelled in the journal with the reason."""
         newest = self.journal.newest_order() if resume and rec.unsent else None
         now = datetime.now(UTC)
         resend = []
+        changes: dict[str, str | None] = {}
         for intent in rec.unsent:
             cloid = intent.order.client_order_id
             assert cloid is not None
@@ -375,11 +378,43 @@ class PortfolioManager:
                 reason = "abandoned after restart: a later plan superseded it"
             elif now - intent.created_at > self.resume_window:
                 reason = "abandoned after restart: older than resume_window"
+            elif (changed := self._target_change(intent.cycle_id, at, changes)) is not None:
+                reason = (
+                    f"abandoned after restart: the target changed since the interrupted plan ({changed}); this "
+                    "cycle plans afresh"
+                )
             else:
                 resend.append(intent)
                 continue
             self.journal.cancel(cloid, reason)
         return resend
+
+    def _target_change(self, cycle_id: str | None, at: datetime, seen: dict[str, str | None]) -> str | None:
+        """How the oracle's target now differs from the one the interrupted cycle ``cycle_id`` planned for (its
+        stored target rows), or None when it is the same, unknown (no store, no rows: a manual trade) or the
+        oracle cannot answer now (the cycle that follows will say why). Asked once per cycle (``seen``)."""
+        if self.store is None or cycle_id is None:
+            return None
+        if cycle_id in seen:
+            return seen[cycle_id]
+        stored = {s: asked for s, (asked, _) in self.store.targets_of(cycle_id).items() if asked}
+        change = None
+        if stored:
+            try:
+                self.venue.refresh()
+                now = weights_from(self.oracle.fetch_portfolio_weights(at, self.venue.get_universe()))
+            except Exception:  # the cycle asks again and reports the failure itself
+                now = None
+            self.oracle.pop_notes()  # the cycle's own call reports them
+            if now is not None:
+                moved = sorted(
+                    s for s in set(stored) | set(now) if abs(now.get(s, 0.0) - (stored.get(s) or 0.0)) > 1e-9
+                )
+                change = (
+                    ", ".join(f"{s} {stored.get(s) or 0.0:+.4g} -> {now.get(s, 0.0):+.4g}" for s in moved[:5]) or None
+                )
+        seen[cycle_id] = change
+        return change
 
     def _close_interrupted_cycles(self, report: CycleReport | None) -> None:
         """Complete the rows of cycles a stopped process left open, with the orders they sent and their fees."""

@@ -1,7 +1,8 @@
 """The planner's guarantees, as properties over random books, prices and targets."""
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -201,3 +202,38 @@ def test_a_tick_never_rounds_past_the_price(digits: int, exponent: int, tick: st
     down, up = r.round_price(price, up=False), r.round_price(price, up=True)
     assert down <= price <= up and up - down <= step
     assert down % step == 0 and up % step == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    digits=st.integers(min_value=1, max_value=10**28 - 1),
+    exponent=st.integers(min_value=-40, max_value=40),
+    tick=st.sampled_from(["0.5", "0.03", "7", "1E-18", "1E+3"]),
+    sig_figs=st.none() | st.integers(min_value=1, max_value=28),
+    decimals=st.none() | st.integers(min_value=0, max_value=18),
+)
+def test_any_price_is_rounded_exactly_or_refused_by_name(
+    digits: int, exponent: int, tick: str, sig_figs: int | None, decimals: int | None
+) -> None:
+    """Past 28 digits of ticks (1e30 on a 0.01 tick) the grid is still exact; a rounded price that needs more than
+    28 significant digits is a ``ValueError`` naming the price, never a bare ``decimal.InvalidOperation``."""
+    price, step = Decimal(digits).scaleb(exponent), Decimal(tick)
+    r = InstrumentRules(price_tick=step, price_sig_figs=sig_figs, max_price_decimals=decimals)
+    for up in (False, True):
+        try:
+            out = r.round_price(price, up=up)
+        except ValueError as exc:
+            assert str(price) in str(exc) and "28 significant digits" in str(exc)
+            continue
+        assert len(out.as_tuple().digits) <= 28
+        with localcontext(prec=200):
+            assert (out >= price) if up else (out <= price)
+            if sig_figs is None and decimals is None:
+                assert out % step == 0 and abs(out - price) < step
+
+
+def test_a_price_far_past_28_digits_of_ticks_is_on_the_grid() -> None:
+    assert InstrumentRules(price_tick=Decimal("0.01")).round_price(Decimal("1E+30"), up=True) == Decimal("1E+30")
+    assert InstrumentRules(max_price_decimals=6).round_price(Decimal("1E+25"), up=False) == Decimal("1E+25")
+    with pytest.raises(ValueError, match="positive finite"):
+        InstrumentRules().round_price(Decimal("NaN"), up=True)

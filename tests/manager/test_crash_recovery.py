@@ -79,3 +79,35 @@ def test_sigkill_mid_rebalance_then_restart(store: Store, tmp_path: Path, k: int
     for s, w in target.items():
         assert weights[s] == pytest.approx(w, abs=1e-3), s
     assert equity > 99_000
+
+
+@pytest.mark.slow
+def test_a_restart_with_a_changed_target_plans_afresh_instead_of_resuming(store: Store, tmp_path: Path):
+    """Killed after its first order; the target then changes (the config was edited): the interrupted plan's unsent
+    orders are abandoned with the reason, not sent only to be traded back, and the new target is reached."""
+    script = tmp_path / "rebalance.py"
+    script.write_text(SCRIPT)
+    assert subprocess.run([sys.executable, str(script), store.url, "crash", "1"]).returncode == -signal.SIGKILL
+    changed = tmp_path / "changed.py"
+    changed.write_text(
+        SCRIPT.replace(
+            'TARGET = {"BTC": 0.25,',
+            'TARGET = {"BTC": 0.5, "ETH": 0.0, "SOL": 0.0, "AVAX": 0.0, "LINK": 0.0, "DOGE": 0.0} or {"BTC": 0.25,',
+        )
+    )
+    restarted = subprocess.run(
+        [sys.executable, str(changed), store.url, "restart", "0"], capture_output=True, text=True
+    )
+    assert restarted.returncode == 0, restarted.stderr
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(OrderRecord.symbol, OrderRecord.status, OrderRecord.error).order_by(OrderRecord.seq)
+        ).all()
+    cancelled = [(symbol, error or "") for symbol, status, error in rows if status == "cancelled"]
+    assert len(cancelled) == 5  # the first plan's unsent orders: never sent, not resumed
+    assert all("target changed since the interrupted plan" in e and "BTC +0.25 -> +0.5" in e for _, e in cancelled)
+    assert [symbol for symbol, status, _ in rows if status == "filled"].count("BTC") == 1  # the new plan's buy
+    weights = PaperVenue(store=store, account="crash").snapshot().weights()
+    assert weights["BTC"] == pytest.approx(0.5, abs=1e-3)
+    assert all(abs(w) < 1e-3 for s, w in weights.items() if s != "BTC")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from defipm.core.errors import DataError
 from defipm.data import synthetic_panel
 from defipm.data.panel import PricePanel
+from defipm.rl.action import action_weights
 from defipm.rl.env import PortfolioEnv
 from defipm.rl.execution import ExecutionModel
 from defipm.rl.market import MarketArrays
@@ -70,6 +71,27 @@ def test_the_reward_is_the_log_growth_of_equity_net_of_costs(panel: PricePanel) 
         assert info["trade"].fees.sum() >= 0
     assert total == pytest.approx(np.log(env.equity / equity), rel=1e-12)
     assert env.equity < env.settings.initial_cash * np.exp(total) * (1 + 1e-12)
+
+
+def test_a_step_with_an_action_is_a_step_to_its_weights(panel: PricePanel) -> None:
+    """``step`` folds the softmax's division into the rebalance: the same book as ``step_weights`` of the action's
+    weights (``action_weights``, what the oracle trades), to rounding, clipped and NaN entries included."""
+    by_action, by_weights = _env(panel), _env(panel)
+    by_action.reset()
+    by_weights.reset()
+    actions = np.random.default_rng(5).uniform(-1.5, 1.5, (40, 5)).astype(np.float32)
+    actions[7, 2] = np.nan
+    for a in actions:
+        obs_a, reward_a, _, truncated, info_a = by_action.step(a)
+        obs_w, reward_w, _, _, info_w = by_weights.step_weights(action_weights(a, by_weights.settings.action_scale))
+        assert info_a["equity"] == pytest.approx(info_w["equity"], rel=1e-12)
+        assert info_a["traded_equity"] == pytest.approx(info_w["traded_equity"], rel=1e-12)
+        assert reward_a == pytest.approx(reward_w, rel=1e-9, abs=1e-15)
+        assert np.allclose(by_action.book.units, by_weights.book.units, rtol=1e-12, atol=0)
+        assert np.allclose(obs_a, obs_w, rtol=1e-6, atol=0)
+        if truncated:
+            break
+    assert by_action.book.units.sum() > 0 and by_action.steps > 30
 
 
 @settings(max_examples=40, deadline=None)

@@ -3,7 +3,8 @@ plain data for ``--json`` (``plan_record``).
 
 Orders in execution order with size, reference price, notional and expected fee (the venue's ``taker_fee`` of
 the notional, plus its fixed ``order_cost``); the skipped trades with their ``SkipReason`` and detail; totals with
-the expected slippage, which is what the planner reserves for it (``PlannerConfig.cost_reserve_bps`` of the
+the expected slippage: the venue's own estimate (``Venue.expected_slippage``: the paper venue's fill model) when
+it has one for every order, else what the planner reserves for it (``PlannerConfig.cost_reserve_bps`` of the
 notional). Nothing here sends or records anything."""
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ def plan_costs(portfolio: Any, plan: Plan) -> tuple[list[tuple[Any, Decimal, Dec
         notional = abs(order.quantity * (order.reference_price or Decimal(0)))
         rows.append((order, notional, notional * Decimal(str(rules.taker_fee)) + rules.order_cost))
     total = sum((n for _, n, _ in rows), Decimal(0))
+    modelled = [portfolio.venue.expected_slippage(order) for order in plan.orders]
+    if all(m is not None for m in modelled):  # the venue's own cost model, order by order
+        return rows, total, sum((m for m in modelled if m is not None), Decimal(0))
     planner = portfolio.manager.planner or portfolio.venue.planner or PlannerConfig()
-    slippage = total * Decimal(repr(planner.cost_reserve_bps)) / 10_000
-    return rows, total, slippage
+    return rows, total, total * Decimal(repr(planner.cost_reserve_bps)) / 10_000
 
 
 def plan_record(portfolio: Any, report: CycleReport, plan: Plan) -> dict[str, Any]:

@@ -17,15 +17,22 @@ def _money(x: Any) -> str:
     return "-" if x is None else f"{float(x):,.2f}"
 
 
-def recent_cycles_table(recent: list[Any]) -> Table:
-    """The stored cycles (newest first): time, status, equity, fees, turnover and the error's start."""
+def shown_status(cycle: Any, running: bool) -> str:
+    """A stored cycle's status; "interrupted" for one still marked running when no process runs the portfolio
+    (killed mid-cycle: the next run reconciles its orders)."""
+    return "interrupted" if cycle.status == "running" and not running else str(cycle.status)
+
+
+def recent_cycles_table(recent: list[Any], *, running: bool = True) -> Table:
+    """The stored cycles (newest first): time, status, equity, fees, turnover and the error's start; ``running``
+    says whether a process runs the portfolio now (see ``shown_status``)."""
     table = Table(title="Recent cycles")
     for col in ("time (UTC)", "status", "equity", "fees", "turnover", "error"):
         table.add_column(col)
     for c in recent:
         table.add_row(
             c.timestamp.strftime("%Y-%m-%d %H:%M"),
-            c.status,
+            shown_status(c, running),
             _money(c.equity),
             _money(c.fees),
             f"{c.turnover:.1%}" if c.turnover is not None else "-",
@@ -34,10 +41,11 @@ def recent_cycles_table(recent: list[Any]) -> Table:
     return table
 
 
-def recent_cycles_record(recent: list[Any]) -> list[dict[str, Any]]:
-    """The stored cycles (newest first) as plain data for ``--json``: time, status, equity, fees, turnover, error."""
+def recent_cycles_record(recent: list[Any], *, running: bool = True) -> list[dict[str, Any]]:
+    """The stored cycles (newest first) as plain data for ``--json``: time, status (``shown_status``), equity,
+    fees, turnover, error."""
     return [
-        {"time": c.timestamp, "status": c.status, "equity": c.equity, "fees": c.fees, "turnover": c.turnover,
+        {"time": c.timestamp, "status": shown_status(c, running), "equity": c.equity, "fees": c.fees, "turnover": c.turnover,
          "error": c.error}
         for c in recent
     ]  # fmt: skip
@@ -87,10 +95,18 @@ def stored_status_record(settings: Any, cycles: int) -> dict[str, Any]:
             "equity_time": history[-1][0] if history else None,
             "targets": {symbol: executed for symbol, (_, executed) in sorted(targets.items())},
             "kill_switch": store.get_setting(settings.run, KILL_SWITCH),
-            "recent_cycles": recent_cycles_record(recent),
+            "recent_cycles": recent_cycles_record(recent, running=_running(store, settings.run)),
         }
     finally:
         store.close()
+
+
+def _running(store: Any, run: str) -> bool:
+    """A live process holds ``run``'s lock."""
+    from defipm.store.lock import lock_holder
+
+    holder = lock_holder(store, run)
+    return holder is not None and holder.alive()
 
 
 def _print_stored(console: Console, settings: Any, cycles: int) -> None:
@@ -115,6 +131,6 @@ def _print_stored(console: Console, settings: Any, cycles: int) -> None:
         halted = store.get_setting(settings.run, KILL_SWITCH)
         if halted:
             console.print(f"[bold red]KILL SWITCH ENGAGED:[/] {escape(halted)}")
-        console.print(recent_cycles_table(recent))
+        console.print(recent_cycles_table(recent, running=_running(store, settings.run)))
     finally:
         store.close()

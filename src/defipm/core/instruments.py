@@ -7,9 +7,11 @@ Hyperliquid's rule (at most ``price_sig_figs`` significant figures and ``max_pri
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 ZERO = Decimal(0)
+PRICE_DIGITS = 28
+"""Significant digits of the default decimal context, the precision of the books' arithmetic."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +52,34 @@ class InstrumentRules:
 
     def round_price(self, price: Decimal, *, up: bool) -> Decimal:
         """Round a price to the venue's grid, ``up`` or down. A limit is rounded back toward the mid it was moved
-        from (a buy's down, a sell's up), so rounding never allows more slippage than asked."""
-        if price <= 0:
-            raise ValueError(f"price must be positive, got {price}")
+        from (a buy's down, a sell's up), so rounding never allows more slippage than asked.
+
+        Exact for any price: computed in a decimal context wide enough for the price and the grid (in the default
+        28 digits, 1e30 on a 0.01 tick overflows and 1.48106e26 on a 0.03 tick rounds off the grid). Raises
+        ``ValueError`` for a price that is not positive and finite, and for one whose rounded value needs more
+        than ``PRICE_DIGITS`` significant digits (the books' precision): a price no order can carry exactly."""
+        if not price.is_finite() or price <= 0:
+            raise ValueError(f"price must be a positive finite number, got {price}")
+        # in a context wide enough for every digit of the price and the grid: in the default 28 digits, a quotient
+        # by the tick can overflow (1e30 on 0.01) or ``ticks * tick`` silently round off the grid (1.48106e26 on 0.03)
+        exponents = [price.as_tuple().exponent, 0]
+        if self.price_tick is not None:
+            exponents.append(self.price_tick.as_tuple().exponent)
+        if self.max_price_decimals is not None:
+            exponents.append(-self.max_price_decimals)
+        span = price.adjusted() - min(int(e) for e in exponents) + 3
+        with localcontext(prec=max(PRICE_DIGITS, span)):
+            out = self._on_grid(price, up)
+        if len(out.as_tuple().digits) > PRICE_DIGITS:
+            raise ValueError(
+                f"price {price} on the grid (tick {self.price_tick}, {self.price_sig_figs} significant figures, "
+                f"{self.max_price_decimals} decimals) needs more than {PRICE_DIGITS} significant digits, more than "
+                "exact order arithmetic holds: check the price source and the symbol's price rules"
+            )
+        return out
+
+    def _on_grid(self, price: Decimal, up: bool) -> Decimal:
+        """``round_price``'s arithmetic in the current decimal context (``round_price`` makes it wide enough)."""
         rounding = ROUND_CEILING if up else ROUND_FLOOR
         out = price
         if self.price_tick is not None:  # ``//`` is exact; ``/`` rounds to 28 digits first, possibly past a tick

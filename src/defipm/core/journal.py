@@ -14,7 +14,7 @@ import os
 import secrets
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -142,7 +142,7 @@ def reconcile_intents(journal: OrderJournal, venue: OrderLookup) -> Reconciliati
         if known is None:
             out.unsent.append(intent)
             continue
-        result = replace(known, order=intent.order)
+        result = known.for_intent(intent.order)
         journal.record_result(result)
         if result.status is OrderStatus.UNKNOWN:
             out.unknown.append(result)

@@ -12,7 +12,7 @@ frozen slotted dataclass costs five times as much to build (about 0.9 us against
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -148,6 +148,18 @@ class OrderResult:
         if not qty:
             return None
         return sum((f.quantity * f.price for f in self.fills), Decimal(0)) / qty
+
+    def for_intent(self, intent: Order) -> OrderResult:
+        """This answer of the venue as the outcome of the journal's ``intent`` (same client order id).
+
+        A venue that finds an order again after a restart may know only its fills, not the size it was sent with
+        (the paper venue's book, a swap found on chain): it says FILLED for what it filled. Measured against the
+        intent's size, a fill smaller than the order is PARTIALLY_FILLED, so the journal and the report never call
+        a partial fill complete."""
+        status = self.status
+        if status is OrderStatus.FILLED and self.filled_quantity < intent.quantity:
+            status = OrderStatus.PARTIALLY_FILLED
+        return replace(self, order=intent, status=status)
 
 
 class SkipReason(StrEnum):

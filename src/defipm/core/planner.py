@@ -12,9 +12,10 @@ Guarantees (tested as properties):
 - a size that exact arithmetic cannot represent (more than 28 significant digits of size steps, e.g. at a price
   of 1e-17) is skipped and reported, never an error;
 - positions absent from the target are closed;
-- with ``spot_slippage_cap_bps`` set (a spot, cash-only account), the buys' worst-case cost (the price moved by the
-  cap, plus the taker fee and fixed order cost) never exceeds the cash plus the sells' worst-case proceeds: the buys
-  are scaled down together (each floored to its size step) when a fully invested target leaves no room.
+- with ``spot_slippage_cap_bps`` or ``spot_slippage`` set (a spot, cash-only account), the buys' worst-case cost
+  (the price moved by the cap, or by each order's own worst slippage, plus the taker fee and fixed order cost) never
+  exceeds the cash plus the sells' worst-case proceeds: the buys are scaled down together (each floored to its size
+  step) when a fully invested target leaves no room.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class PlannerConfig:
     spot_slippage_cap_bps: for a spot (cash-only) account, the worst adverse fill move in basis points (the venue's
         slippage cap, 0 without slippage); the buys are then fitted into the cash left after the sells, fees and
         this move. None: no cash check (a margin account).
+    spot_slippage: for a spot account, each order's worst adverse fill move as a fraction of its reference price
+        (the venue's fill model at the order's size), in place of one cap for all; turns the cash check on.
     """
 
     no_trade_band: float = 0.0
@@ -55,6 +58,7 @@ class PlannerConfig:
     order_type: OrderType = OrderType.MARKET
     limit_slippage: float | None = None
     spot_slippage_cap_bps: float | None = None
+    spot_slippage: Callable[[Order], float] | None = None
 
 
 _DEFAULT = PlannerConfig()
@@ -233,34 +237,47 @@ def plan_rebalance(
                 )
             )
 
-    if cfg.spot_slippage_cap_bps is not None and increases:
+    if (cfg.spot_slippage_cap_bps is not None or cfg.spot_slippage is not None) and increases:
         cash = equity - sum((held[s] * px[s] for s in held if s in px), ZERO)
         sells = [o for o in reductions + increases if o.side is _SELL]
         buys = [o for o in increases if o.side is _BUY]
-        fitted = _fit_buys_to_cash(sells, buys, cash, rules_of, cfg.spot_slippage_cap_bps)
+        fitted = _fit_buys_to_cash(sells, buys, cash, rules_of, _slippage_of(cfg))
         if fitted is not buys:
             increases = [o for o in increases if o.side is _SELL] + fitted
     return Plan(orders=tuple(reductions + increases), skipped=tuple(skipped))
 
 
+def _slippage_of(cfg: PlannerConfig) -> Callable[[Order], Decimal]:
+    """Each order's worst adverse move as an exact fraction: the config's per-order function, else its flat cap."""
+    per_order = cfg.spot_slippage
+    if per_order is not None:
+        return lambda o: Decimal(repr(per_order(o)))
+    cap = Decimal(repr(cfg.spot_slippage_cap_bps or 0.0)) / 10_000
+    return lambda _o: cap
+
+
 def _fit_buys_to_cash(
-    sells: list[Order], buys: list[Order], cash: Decimal, rules_of: Mapping[str, InstrumentRules], cap_bps: float
+    sells: list[Order],
+    buys: list[Order],
+    cash: Decimal,
+    rules_of: Mapping[str, InstrumentRules],
+    slippage: Callable[[Order], Decimal],
 ) -> list[Order]:
     """``buys`` scaled down together (each floored to its size step) so that their worst-case cost, at the price
-    moved ``cap_bps`` against them plus the taker fee and order cost, fits in ``cash`` plus the worst-case proceeds
-    of ``sells`` (all sells of a spot plan). A buy scaled below one step or its minimum notional is dropped."""
-    cap = Decimal(repr(cap_bps)) / 10_000
+    moved by its ``slippage`` (a fraction) against them plus the taker fee and order cost, fits in ``cash`` plus
+    the worst-case proceeds of ``sells`` (all sells of a spot plan). A buy scaled below one step or its minimum
+    notional is dropped. (A smaller buy moves the price no more than the full one: its bound still holds.)"""
 
     def cost(o: Order) -> Decimal:  # what a buy can take from cash at worst
         r = rules_of[o.symbol]
         assert o.reference_price is not None
-        return o.quantity * o.reference_price * (1 + cap) * (1 + r.taker_fee) + r.order_cost
+        return o.quantity * o.reference_price * (1 + slippage(o)) * (1 + r.taker_fee) + r.order_cost
 
     budget = cash
     for o in sells:
         r = rules_of[o.symbol]
         assert o.reference_price is not None
-        budget += o.quantity * o.reference_price * (1 - cap) * (1 - r.taker_fee) - r.order_cost
+        budget += o.quantity * o.reference_price * (1 - slippage(o)) * (1 - r.taker_fee) - r.order_cost
     needed = sum(map(cost, buys), ZERO)
     if needed <= budget:
         return buys

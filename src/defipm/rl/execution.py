@@ -8,12 +8,16 @@ order by order (``tests/rl/test_backtest_parity.py`` checks the equity of both t
    ``sum |w E - value| x (taker_fee + cost_reserve_bps / 1e4)`` are kept back: targets are ``w x (E - reserve)``.
 2. Trades smaller than the no-trade band (a share of ``E``) are skipped unless they close a position; trades
    below the minimum notional are skipped.
-3. Every trade is priced by ``fill_costs`` (``defipm.venues.paper.fill_model``) over the arrays: the filled
-   notional (participation cap, partial fills), the slippage (bounded) and the fee at the fill price.
+3. Every trade is priced by the paper venue's cost function (``defipm.venues.paper.fill_model``: ``fill_costs``,
+   through its ``FillCostTable`` of the bars' volume terms) over the arrays: the filled notional (participation
+   cap, partial fills), the slippage (bounded) and the fee at the fill price.
 4. Sells first (their proceeds are cash), then buys in symbol order; a buy the cash cannot pay for is refused
    whole, as the spot venue refuses it.
 
 The quantities differ from the venue's only by its rounding of sizes to whole steps (1e-8 by default).
+
+``Rebalancer`` prepares the bars of a span once (the environment's every step); ``rebalance`` is one step at one
+bar's prices.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from numpy.typing import NDArray
 
 from defipm.backtest.config import CostModel
 from defipm.core.planner import PlannerConfig
-from defipm.venues.paper.fill_model import SlippageModel, fill_costs
+from defipm.venues.paper.fill_model import FillCostTable, SlippageModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,66 @@ class Book:
         return values / equity, self.cash / equity
 
 
+class Rebalancer:
+    """Rebalances of books over a table of bars, prepared once: the bars' closes, the fill costs' volume terms of
+    every bar (``FillCostTable``, the paper venue's cost function), the model's few numbers and scratch arrays.
+    ``prices`` and ``volumes`` are ``(bars, assets)`` (volume NaN: unknown); ``order`` is the asset order buys are
+    sent in (by symbol). A rebalance is then some 25 numpy calls on arrays, outputs given by position (the
+    environment makes one every step; see ``fill_model._priced`` for why). Not for sharing between threads."""
+
+    __slots__ = ("_costs", "_delta", "_prices", "_scale", "_work", "_zero", "model", "order")
+
+    def __init__(
+        self, model: ExecutionModel, prices: NDArray[np.float64], volumes: NDArray[np.float64], order: Sequence[int]
+    ) -> None:
+        self.model, self.order = model, order
+        self._prices = list(prices)  # rows as views made once
+        self._costs = FillCostTable(model.slippage, volumes, model.taker_fee)
+        assets = prices.shape[1:]
+        self._delta, self._scale, self._work = np.empty(assets), np.empty(assets), np.empty(assets)
+        self._zero = np.zeros(assets)
+
+    def __call__(
+        self,
+        book: Book,
+        bar: int,
+        target: NDArray[np.float64],
+        values: NDArray[np.float64],
+        equity: float,
+        total: float = 1.0,
+    ) -> Trade:
+        """Move ``book`` toward the weights ``target / total`` (long only, summing to at most 1) at the closes of
+        ``bar``; ``values`` and ``equity`` are the book's position values and equity there. Mutates ``book`` (its
+        ``units`` become a new array) and returns the costs (new arrays)."""
+        if not equity > 0:
+            return no_trade(len(values))
+        model, delta, scale, work = self.model, self._delta, self._scale, self._work
+        scale.fill(equity / total)  # an array operand: numpy converts a Python float on every call
+        np.subtract(np.multiply(target, scale, delta), values, delta)
+        if model.reserve_rate:
+            investable = equity - sum(np.abs(delta, work).tolist()) * model.reserve_rate
+            if investable > 0:
+                scale.fill(investable / total)
+                np.subtract(np.multiply(target, scale, delta), values, delta)
+            else:
+                np.negative(values, delta)
+        if model.min_notional or model.no_trade_band:
+            delta = _without_small(delta, target, values, equity, model)
+        filled, slip, fee = self._costs.costs(bar, delta)
+        n = len(delta)
+        moved, signed = np.multiply(filled, slip, np.empty(n)), np.copysign(filled, delta, np.empty(n))
+        outflow = np.add(np.add(signed, moved, work), fee, work)  # a buy's filled + slippage + fee; minus a sell's
+        change = -sum(outflow.tolist())  # filled - slippage - fee (a list's sum: a tenth of numpy's call cost)
+        if book.cash + change < 0:  # sells come first and buys only spend: all are paid for unless the end is short
+            filled, flow = _affordable(book.cash, filled, -outflow, delta < 0, self.order)
+            moved, fee, change = filled * slip, np.where(filled > 0, fee, 0.0), sum(flow.tolist())
+            signed = np.copysign(filled, delta)
+        book.cash += change
+        units = np.add(np.divide(signed, self._prices[bar], signed), book.units, signed)  # units + signed / prices
+        book.units = np.maximum(units, self._zero, out=units)
+        return _new_trade(Trade, (fee, moved, filled))
+
+
 def rebalance(
     book: Book,
     prices: NDArray[np.float64],
@@ -90,51 +154,16 @@ def rebalance(
     target: NDArray[np.float64],
     model: ExecutionModel,
     order: Sequence[int],
-    values: NDArray[np.float64] | None = None,
-    equity: float | None = None,
 ) -> Trade:
-    """Move ``book`` toward ``target`` weights (long only, summing to at most 1) at ``prices`` on bars of
-    ``volumes`` dollar volume (NaN: unknown); ``order`` is the asset order buys are sent in (by symbol);
-    ``values`` and ``equity`` the book's position values and equity at ``prices`` when the caller has them. Mutates
-    ``book`` and returns the costs. Written with few numpy calls: the environment calls it every step."""
-    if values is None:
-        values = book.units * prices
-    if equity is None:
-        equity = book.cash + float(_total(values))
-    if not equity > 0:
-        return no_trade(len(values))
-    delta = target * equity
-    delta -= values
-    if model.reserve_rate:
-        size = np.abs(delta)
-        investable = equity - float(_total(size)) * model.reserve_rate
-        if investable > 0:
-            delta = np.multiply(target, investable, out=delta)
-            delta -= values
-        else:
-            delta = np.negative(values, out=delta)
-    if model.min_notional or model.no_trade_band:
-        delta = _without_small(delta, target, values, equity, model)
-    sell = delta < 0
-    filled, slip, fee = fill_costs(model.slippage, np.abs(delta), volumes, model.taker_fee, 0.0, sell)
-    moved = filled * slip
-    signed = np.copysign(filled, delta)
-    outflow = signed + moved  # a buy's filled + slippage + fee; minus a sell's filled - slippage - fee
-    outflow += fee
-    change = -float(_total(outflow))
-    if book.cash + change < 0:  # sells come first and buys only spend: all are paid for unless the end is short
-        filled, flow = _affordable(book.cash, filled, -outflow, sell, order)
-        moved, fee, change = filled * slip, np.where(filled > 0, fee, 0.0), float(flow.sum())
-        signed = np.copysign(filled, delta)
-    book.cash += change
-    units = np.divide(signed, prices, out=signed)
-    units += book.units  # units + signed / prices, the same sum
-    book.units = np.maximum(units, 0.0, out=units)
-    return Trade(fee, moved, filled)
+    """One ``Rebalancer`` step of ``book`` toward ``target`` weights at one bar's ``prices`` and ``volumes``
+    (``(assets,)``; volume NaN: unknown). Mutates ``book`` and returns the costs."""
+    values = book.units * prices
+    equity = book.cash + sum(values.tolist())
+    return Rebalancer(model, prices[np.newaxis], volumes[np.newaxis], order)(book, 0, target, values, equity)
 
 
-_total = np.add.reduce
-"""``array.sum()`` without its Python wrapper: the same pairwise sum, so the same float."""
+_new_trade = tuple.__new__
+"""Builds a ``Trade`` without the generated ``__new__``'s argument binding (the environment's every step)."""
 
 
 def no_trade(assets: int) -> Trade:

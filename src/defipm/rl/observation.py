@@ -83,10 +83,15 @@ def observation(features: NDArray[np.float32], weights: NDArray[np.float64], cas
 def fill_observation(
     out: NDArray[np.float32], features: NDArray[np.float32], weights: NDArray[np.float64], cash: float
 ) -> NDArray[np.float32]:
-    """``observation`` written into ``out`` (the environment reuses one buffer). Weights of a long-only book lie
-    in [0, 1]; float32 keeps about 7 digits of them."""
-    k = len(features)
-    out[:k] = features
-    out[k:-1] = weights
+    """``observation`` written into ``out``. Weights of a long-only book lie in [0, 1]; float32 keeps about 7
+    digits of them."""
+    out[: len(features)] = features
+    out[weight_slots(len(weights))] = weights
     out[-1] = cash
     return out
+
+
+def weight_slots(assets: int) -> slice:
+    """Where the asset weights sit in an observation (after the features; the cash weight is the last entry): the
+    environment keeps each bar's features in place and writes only the weights."""
+    return slice(-assets - 1, -1)

@@ -7,6 +7,7 @@ at a fraction of the cost of a full fsync.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -72,6 +73,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+ACCOUNT_KEY = "venue_account"
+"""Setting of a run: the venue account it trades (``Store.bind_account``)."""
+ACCOUNT_OWNERS = "~accounts"
+"""Pseudo-run whose settings map a hash of each venue account to the run that trades it."""
 DATABASE_SETTING = 'set `database` in the config (database = "sqlite:///path/defipm.db") or DEFIPM_DATABASE'
 """Where the store's URL comes from, named by every "cannot open database" error."""
 
@@ -150,6 +155,24 @@ class Store:
             conn.execute(delete(SETTINGS).where(SETTINGS.c.run == run, SETTINGS.c.key == key))
             if value is not None:
                 conn.execute(insert(SETTINGS).values(run=run, key=key, value=value))
+
+    def bind_account(self, run: str, account: str) -> tuple[str, str] | None:
+        """Tie portfolio ``run`` to the venue ``account`` it trades (a description such as "paper account 'x'"),
+        both ways: a run trades one account, an account is traded by one run. The first call writes the tie (in
+        one transaction; of two processes racing, one wins). Returns None when tied, or (the account ``run`` is
+        tied to, the run ``account`` is tied to) when either differs, writing nothing."""
+        owner_key = hashlib.sha256(account.encode()).hexdigest()[:64]
+        value, run_col, key_col = SETTINGS.c.value, SETTINGS.c.run, SETTINGS.c.key
+        with self.begin() as conn:
+            tied = conn.execute(select(value).where(run_col == run, key_col == ACCOUNT_KEY)).scalar()
+            owner = conn.execute(select(value).where(run_col == ACCOUNT_OWNERS, key_col == owner_key)).scalar()
+            if (tied or account) != account or (owner or run) != run:
+                return tied or account, owner or run
+            if tied is None:
+                conn.execute(insert(SETTINGS).values(run=run, key=ACCOUNT_KEY, value=account))
+            if owner is None:
+                conn.execute(insert(SETTINGS).values(run=ACCOUNT_OWNERS, key=owner_key, value=run))
+        return None
 
     # -- records --------------------------------------------------------------------------------------------
     def record_cycle(

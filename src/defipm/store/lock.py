@@ -112,6 +112,19 @@ class LockHolder:
         now = process_start(self.pid)
         return now is None or bool(self.process_start and now and now != self.process_start)
 
+    def alive(self) -> bool:
+        """The holder still runs as far as can be told: not provably gone, and its lease not run out."""
+        return self.expires_in >= 0 and not self.gone()
+
+    def describe_state(self) -> str:
+        """``running: <holder>``, or ``not running: <holder> stopped ...`` when it is gone or its lease ran out."""
+        if self.alive():
+            return f"running: {self.describe()}"
+        return (
+            f"not running: the last holder, {self.describe()}, stopped without releasing the lock (the next run "
+            "takes it over)"
+        )
+
 
 def lock_holder(store: Store, run: str) -> LockHolder | None:
     """The recorded holder of ``run``'s lock, or None."""

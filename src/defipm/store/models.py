@@ -156,6 +156,8 @@ class PaperAccount(Base):
     name: Mapped[str]
     mode: Mapped[str]
     cash: Mapped[Decimal]
+    initial_cash: Mapped[Decimal | None]
+    """The cash the account was opened with (null for accounts opened before revision 0009)."""
     fill_count: Mapped[int]
     """Fills so far: seeds the slippage noise so a restart continues the same random sequence."""
     updated_at: Mapped[datetime]

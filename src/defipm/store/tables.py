@@ -160,6 +160,7 @@ PAPER_ACCOUNTS = Table(
     Column("name", String(64), primary_key=True),
     Column("mode", String(8), nullable=False),
     Column("cash", DecimalText(), nullable=False),
+    Column("initial_cash", DecimalText(), nullable=True),
     Column("fill_count", Integer, nullable=False, default=0),
     Column("updated_at", UTCDateTime(), nullable=False),
 )

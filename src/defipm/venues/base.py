@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -118,6 +117,14 @@ class Venue(Configurable, ABC):
             )
         return True
 
+    @classmethod
+    def account_identity(cls, config: Any) -> str | None:
+        """The account a venue built from checked ``config`` trades, as people name it ("paper account 'main'"),
+        when the portfolio's store must tie it to one run before the venue is built (``Store.bind_account``: a
+        run's cycles, equity peak and journal belong to one account, and two runs must not trade one account);
+        None when there is nothing to tie."""
+        return None
+
     def untradable(self) -> dict[str, SkippedOrder]:
         """Symbols that cannot be traded now, each with the skip it is reported as (e.g. held, but with no fresh
         price: ``SkipReason.STALE_PRICE``). Plans leave their positions as they are."""
@@ -187,6 +194,12 @@ class Venue(Configurable, ABC):
         effects, this step may. Returns the symbols that cannot be traded now, with the reason: their orders are
         not sent and their positions stay as they are."""
         return {}
+
+    def expected_slippage(self, order: Order) -> Decimal | None:
+        """The slippage ``order`` is expected to cost, quote currency, as this venue's cost model sees it now (for
+        plans shown before sending); None when the venue has no model of it (the plan then shows what the planner
+        reserves for slippage)."""
+        return None
 
     def protective_orders(self) -> list[Order]:
         """Orders that guard the book as it stands after a rebalance (e.g. exchange stop losses), journalled and
@@ -477,7 +490,7 @@ class Venue(Configurable, ABC):
         except VenueError:  # the venue cannot answer either: the outcome stays unknown
             known = None
         if known is not None and known.status is not OrderStatus.UNKNOWN:
-            return replace(known, order=order)
+            return known.for_intent(order)
         return OrderResult(order, OrderStatus.UNKNOWN, error=error)
 
     def _failed_send(self, order: Order, exc: VenueError) -> OrderResult:
@@ -491,7 +504,7 @@ class Venue(Configurable, ABC):
         except VenueError:
             known = None
         if known is not None:
-            return replace(known, order=order)
+            return known.for_intent(order)
         return OrderResult(order, OrderStatus.UNKNOWN, error=f"{order.symbol}: {exc}")
 
 

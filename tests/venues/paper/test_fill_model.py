@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from defipm import OrderStatus, PaperVenue, SlippageModel
-from defipm.venues.paper.fill_model import FillCosts, fill_costs
+from defipm.venues.paper.fill_model import FillCosts, FillCostTable, fill_costs
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -197,9 +197,9 @@ def _reference_array_costs(model, notional, volume, fee_rate, noise, sell):
     z=st.floats(-8, 8),
     fee_rate=st.floats(0, 0.01),
 )
-def test_the_same_shape_array_path_gives_the_reference_formula_bit_for_bit(model, rows, z, fee_rate):
-    """The environment's every-step call (float64 arrays of one shape, a scalar draw) is written in place with
-    fewer numpy calls; it must give exactly the formula's bits, NaN (unknown) volumes and zero settings included."""
+def test_the_array_path_gives_the_reference_formula_bit_for_bit(model, rows, z, fee_rate):
+    """The array path (float64 arrays of one shape, a scalar draw) is written in place with few numpy calls; it must
+    give exactly the formula's bits, NaN (unknown) volumes and zero settings included."""
     notional = np.array([r[0] for r in rows])
     volume = np.array([r[1] for r in rows])
     sell = np.array([r[2] for r in rows])
@@ -213,3 +213,39 @@ def test_the_same_shape_array_path_gives_the_reference_formula_bit_for_bit(model
     one = fill_costs(model, n, v, fee_rate, z, s)
     for g, w in zip(one, _reference_array_costs(model, n, v, fee_rate, z, s), strict=True):
         assert g.shape == () and g.tobytes() == w.tobytes()
+    broadcast = fill_costs(model, notional, float(volume[0]), fee_rate, np.float64(z), bool(sell[0]))  # one bar
+    for g, w in zip(broadcast, _reference_array_costs(model, notional, volume[0], fee_rate, z, sell[0]), strict=True):
+        assert g.shape == notional.shape and g.tobytes() == w.tobytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    model=models,
+    bars=st.lists(
+        st.lists(st.tuples(st.floats(-1e15, 1e15), st.just(math.nan) | st.floats(0, 1e15)), min_size=3, max_size=3),
+        min_size=1,
+        max_size=4,
+    ),
+    z=st.floats(-8, 8),
+    fee_rate=st.floats(0, 0.01),
+)
+def test_the_prepared_table_gives_the_reference_formula_bit_for_bit(model, bars, z, fee_rate):
+    """A vectorised simulator prices each bar through a table of the bars' volume terms (computed once): signed
+    notionals in, exactly the formula's fills of their sizes out, sells (negative) at the lower fill price."""
+    deltas = np.array([[d for d, _ in bar] for bar in bars])
+    volume = np.array([[v for _, v in bar] for bar in bars])
+    table = FillCostTable(model, volume, fee_rate)
+    for b in range(len(bars)):
+        delta = deltas[b].copy()
+        got = table.costs(b, delta, z)
+        want = _reference_array_costs(model, np.abs(deltas[b]), volume[b], fee_rate, z, deltas[b] < 0)
+        for g, w in zip(got, want, strict=True):
+            assert type(g) is np.ndarray and g.dtype == np.float64 and g.shape == (3,)
+            assert g.tobytes() == w.tobytes()
+        assert delta.tobytes() == deltas[b].tobytes()  # the notionals are left as they were
+    assert table.costs(0, deltas[0], z).filled is not table.costs(0, deltas[0], z).filled  # new arrays each call
+
+
+def test_a_table_needs_volumes_by_bar_and_asset():
+    with pytest.raises(ValueError, match=r"shape \(bars, assets\), got \(3,\)"):
+        FillCostTable(SlippageModel(), np.ones(3))

@@ -180,7 +180,7 @@ def test_state_persists_across_restart(store: Store):
     v.update_market(T0, PRICES)
     v.set_portfolio_weights(Weights({"BTC": 0.4, "SOL": -0.2}))
     v.deposit(1_000)
-    restarted = PaperVenue(initial_cash=Decimal(1), store=store, account="acct")
+    restarted = PaperVenue(initial_cash="5000.00", store=store, account="acct")  # the same cash, as text
     assert restarted.get_cash() == v.get_cash()
     assert restarted.get_positions() == v.get_positions()
     assert restarted.get_equity() == v.get_equity()  # marks persisted too
@@ -188,6 +188,27 @@ def test_state_persists_across_restart(store: Store):
     cloid = next(iter(v._results))
     found = restarted.lookup_order(cloid)
     assert found is not None and found.status is OrderStatus.FILLED
+
+
+def test_a_stored_account_refuses_another_initial_cash_and_changes_nothing(store: Store):
+    v = PaperVenue(initial_cash=Decimal(5_000), store=store, account="acct")
+    v.update_market(T0, PRICES)
+    v.set_portfolio_weights(Weights({"BTC": 0.4}))
+    with pytest.raises(ValueError) as err:
+        PaperVenue(initial_cash=Decimal(20_000), store=store, account="acct")
+    message = str(err.value)
+    assert "'acct'" in message and "opened with 5000 cash" in message and "initial_cash = 20000" in message
+    assert "remove initial_cash" in message and "account" in message  # the fixes
+    left_out = PaperVenue(store=store, account="acct")  # left out: the stored books go on
+    assert left_out.get_cash() == v.get_cash() and left_out.get_positions() == v.get_positions()
+    fresh = PaperVenue(store=store, account="other")
+    assert fresh.get_cash() == Decimal(10_000)  # a new account without initial_cash opens with the default
+
+
+def test_a_stored_account_refuses_another_mode_naming_the_fix(store: Store):
+    PaperVenue(initial_cash=Decimal(5_000), store=store, account="acct")
+    with pytest.raises(ValueError, match="stored in perp mode, not spot: set mode = 'perp', or use another account"):
+        PaperVenue(store=store, account="acct", mode="spot")
 
 
 @settings(max_examples=60, deadline=None)

@@ -34,6 +34,8 @@ _INSERT_POSITION = insert(PAPER_POSITIONS)
 @dataclass(slots=True)
 class LoadedBook:
     cash: Decimal
+    initial_cash: Decimal | None
+    """What the account was opened with (None if opened before the store kept it)."""
     mode: str
     fill_count: int
     positions: dict[str, Decimal]
@@ -53,6 +55,7 @@ class PaperBook:
             rows = conn.execute(select(PAPER_POSITIONS).where(PAPER_POSITIONS.c.account == self.account)).all()
         return LoadedBook(
             cash=acct.cash,
+            initial_cash=acct.initial_cash,
             mode=acct.mode,
             fill_count=acct.fill_count,
             positions={r.symbol: r.quantity for r in rows if r.quantity},
@@ -62,7 +65,9 @@ class PaperBook:
     def create(self, cash: Decimal, mode: str) -> None:
         with self.store.begin() as conn:
             conn.execute(
-                insert(PAPER_ACCOUNTS).values(name=self.account, mode=mode, cash=cash, fill_count=0, updated_at=_now())
+                insert(PAPER_ACCOUNTS).values(
+                    name=self.account, mode=mode, cash=cash, initial_cash=cash, fill_count=0, updated_at=_now()
+                )
             )
 
     def save_fill(self, fill: Fill, cash: Decimal, position: Decimal, mark: Decimal, fill_count: int) -> None:

@@ -22,8 +22,11 @@ volume (floats, or numpy arrays over assets, broadcast together) and returns, fo
   the taker fee on the filled notional at the fill price.
 
 An unknown volume (``None``, or NaN in an array) means no impact term and no participation cap. ``noise`` is the
-standard normal draw(s) ``z`` of the seeded noise term (0 without noise): the caller owns the random source, so
-the function is pure and a replay gives the same fills.
+standard normal draw(s) ``z`` of the seeded noise term (0 without noise), truncated at +-``NOISE_LIMIT`` by
+``noise_draw``: the caller owns the random source, so the function is pure and a replay gives the same fills.
+
+``FillCostTable`` prices the fills of a fixed set of assets over a table of bars (a simulator's every step) with
+the same array formula, its volume terms computed once for every bar.
 """
 
 from __future__ import annotations
@@ -41,6 +44,23 @@ Amount = float | NDArray[np.float64]
 
 MAX_SLIPPAGE_BPS = 1_000.0
 """Default cap on the adverse move of a fill: 10% of the mid."""
+NOISE_LIMIT = 4.0
+"""The noise draw ``z`` is a standard normal truncated at this many standard deviations (``noise_draw``; a draw
+beyond it has a probability of 6e-5), so the worst fill a spot account must keep cash for is known
+(``worst_slippage``) without reserving the whole ``max_slippage_bps`` cap."""
+
+
+def noise_draw(rng: random.Random) -> float:
+    """One draw ``z`` of the noise term: standard normal from ``rng``, truncated to +-``NOISE_LIMIT``."""
+    z = rng.gauss(0.0, 1.0)
+    return NOISE_LIMIT if z > NOISE_LIMIT else -NOISE_LIMIT if z < -NOISE_LIMIT else z
+
+
+def worst_slippage(model: SlippageModel, notional: float, volume: float | None) -> float:
+    """The largest adverse move (a fraction of the mid) a fill of ``notional`` (quote currency) on a bar of
+    ``volume`` can get under ``model``: ``fill_costs`` itself with the noise at ``NOISE_LIMIT`` (the impact term
+    grows with the size, so it also bounds any smaller fill)."""
+    return float(fill_costs(model, abs(float(notional)), volume, 0.0, NOISE_LIMIT).slippage)
 
 
 class FillCosts(NamedTuple):
@@ -109,84 +129,151 @@ def _array_costs(
     noise: Amount,
     sell: bool | NDArray[np.bool_],
 ) -> FillCosts:
-    """``fill_costs`` over arrays: the scalar path's formula with numpy's element-wise operations.
+    """``fill_costs`` over arrays: the arguments broadcast to one shape, then ``_priced`` (the formula in numpy's
+    element-wise operations, the scalar path's IEEE operations in the same order) with the bar terms of ``volume``.
 
     An unknown (NaN) volume needs no replacement: ``maximum`` keeps the NaN and ``fmin`` / ``fmax`` drop it, so
-    the cap is not applied and the impact term is 0, as the scalar path's infinite volume gives. Written with few
-    numpy calls: a vectorised simulator calls this for every step."""
+    the cap is not applied and the impact term is 0, as the scalar path's infinite volume gives."""
     if (
         type(notional) is np.ndarray
         and type(volume) is np.ndarray
         and type(sell) is np.ndarray
         and type(noise) is float
         and notional.dtype == volume.dtype == np.float64
-        and sell.dtype == np.bool_
-        and notional.ndim > 0  # a 0-d array's ufunc results are scalars, which take no ``out=``
+        and notional.ndim > 0  # a 0-d array's ufunc results are scalars, which take no output
         and notional.shape == volume.shape == sell.shape
-    ):
-        return _same_shape_costs(model, notional, volume, fee_rate, noise, sell)
-    amount = np.asarray(notional, dtype=np.float64)
-    vol = np.asarray(np.nan if volume is None else volume, dtype=np.float64)
-    filled = amount
-    if model.max_participation is not None:
-        filled = np.fmin(amount, model.max_participation * np.maximum(vol, model.participation_floor))
-    slip: Any = np.float64(model.fixed_bps / 1e4)
-    if model.impact:
-        slip = slip + model.impact * np.sqrt(np.fmax(filled / np.maximum(vol, model.volume_floor), 0.0))
-    if model.noise_bps:
-        slip = slip + np.abs(np.asarray(noise, dtype=np.float64)) * (model.noise_bps / 1e4)
-    slip = np.minimum(slip, model.max_slippage_bps / 1e4)
-    if isinstance(sell, np.ndarray):
-        factor = np.where(sell, 1.0 - slip, 1.0 + slip)
+    ):  # one shape already (a vectorised simulator's call): no copies
+        amount, volumes, shape, flat = notional, volume, notional.shape, notional.shape
+        z: float | NDArray[np.float64] = noise
+        signs = np.where(sell, -1.0, 1.0)
     else:
-        factor = (1.0 - slip) if sell else (1.0 + slip)
-    fee = fee_rate * filled * factor
-    shape = amount.shape
-    if vol.shape != shape or isinstance(noise, np.ndarray) or (isinstance(sell, np.ndarray) and sell.shape != shape):
-        shape = np.broadcast_shapes(amount.shape, vol.shape, np.shape(noise), np.shape(sell))
-    return FillCosts(_owned(filled, shape, filled is not amount), _owned(slip, shape, True), _owned(fee, shape, True))
+        vol = np.nan if volume is None else volume
+        shape = np.broadcast_shapes(np.shape(notional), np.shape(vol), np.shape(noise), np.shape(sell))
+        flat = (math.prod(shape),)  # computed flat: a 0-d array as one element
+        amount, volumes = _owned(notional, shape, flat), _owned(vol, shape, flat)
+        signs = np.where(_owned(sell, shape, flat, np.bool_), -1.0, 1.0)
+        z = float(noise) if type(noise) is float else _owned(noise, shape, flat)
+    depth = np.maximum(volumes, model.volume_floor) if model.impact else None
+    capacity = None
+    if model.max_participation is not None:
+        capacity = np.maximum(volumes, model.participation_floor)
+        np.multiply(capacity, model.max_participation, capacity)
+    out = np.empty(flat), np.empty(flat), np.empty(flat)
+    _priced(_FormulaTerms.of(model, fee_rate), amount, signs, capacity, depth, z, out, np.empty(flat))
+    if flat != shape:
+        out = out[0].reshape(shape), out[1].reshape(shape), out[2].reshape(shape)
+    return _new_costs(FillCosts, out)
 
 
-def _same_shape_costs(
-    model: SlippageModel,
+def _owned(values: Any, shape: tuple[int, ...], flat: tuple[int], dtype: type = np.float64) -> NDArray[Any]:
+    """``values`` broadcast to ``shape``, as a new contiguous 1-d array of ``dtype`` (``flat`` elements)."""
+    return np.array(np.broadcast_to(values, shape), dtype=dtype).reshape(flat)
+
+
+class _FormulaTerms(NamedTuple):
+    """The model's numbers as ``_priced`` uses them: floats (``fill_costs``) or arrays over the assets
+    (``FillCostTable``: numpy converts a Python float operand on every call, at about the cost of the operation).
+    ``impact`` and ``noise`` are None when the model has no such term."""
+
+    zero: Any
+    one: Any
+    fixed: Any
+    impact: Any
+    noise: Any
+    cap: Any
+    fee_rate: Any
+
+    @classmethod
+    def of(cls, model: SlippageModel, fee_rate: float, shape: tuple[int, ...] | None = None) -> _FormulaTerms:
+        """The terms as floats, or (with ``shape``) as arrays of that shape."""
+        values = (
+            0.0, 1.0, model.fixed_bps / 1e4, model.impact or None, model.noise_bps / 1e4 or None,
+            model.max_slippage_bps / 1e4, float(fee_rate),
+        )  # fmt: skip
+        if shape is None:
+            return cls(*values)
+        return cls(*(None if v is None else np.full(shape, v) for v in values))
+
+
+def _priced(
+    k: _FormulaTerms,
     amount: NDArray[np.float64],
-    vol: NDArray[np.float64],
-    fee_rate: float,
-    noise: float,
-    sell: NDArray[np.bool_],
-) -> FillCosts:
-    """``_array_costs`` for float64 arrays of one shape and a scalar noise draw (the environment's every step): the
-    same IEEE operations in the same order, written into fresh arrays in place (``out=``), one numpy call each."""
-    if model.max_participation is not None:
-        filled = np.maximum(vol, model.participation_floor)
-        np.multiply(filled, model.max_participation, out=filled)
-        np.fmin(amount, filled, out=filled)
+    signs: NDArray[np.float64],
+    capacity: NDArray[np.float64] | None,
+    depth: NDArray[np.float64] | None,
+    noise: float | NDArray[np.float64],
+    out: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]],
+    work: NDArray[np.float64],
+) -> None:
+    """The array formula once the bar terms are known, written into ``out`` (filled, slippage, fee; ``work`` is
+    scratch): ``capacity`` is ``max_participation x max(volume, participation_floor)`` (None without a cap) and
+    ``depth`` ``max(volume, volume_floor)`` (None without impact, when ``k.impact`` is None too), NaN where the
+    volume is unknown; the sign of ``signs`` says a sell (-) or a buy (+); nothing asked may have either.
+
+    The same IEEE operations in the same order as the scalar path, so the same numbers; a sell's fee factor
+    ``1 + copysign(s, -1)`` is ``1 - s`` exactly (IEEE subtraction is the addition of the negation). One numpy
+    call per operation, each output given by position: numpy parses a keyword ``out=`` on every call, at about
+    the cost of the operation on a few assets."""
+    filled, slip, fee = out
+    zero, one, fixed, impact, noise_scale, cap, fee_rate = k
+    if capacity is None:
+        filled[...] = amount
     else:
-        filled = amount.copy()
-    if model.impact:
-        slip = np.maximum(vol, model.volume_floor)
-        np.divide(filled, slip, out=slip)
-        np.fmax(slip, 0.0, out=slip)
-        np.sqrt(slip, out=slip)
-        np.multiply(slip, model.impact, out=slip)
-        np.add(slip, model.fixed_bps / 1e4, out=slip)
+        np.fmin(amount, capacity, filled)
+    if depth is None:  # no impact term
+        slip[...] = fixed
     else:
-        slip = np.full(amount.shape, model.fixed_bps / 1e4)
-    if model.noise_bps:
-        np.add(slip, abs(noise) * (model.noise_bps / 1e4), out=slip)
-    np.minimum(slip, model.max_slippage_bps / 1e4, out=slip)
-    factor = np.add(slip, 1.0)
-    np.subtract(1.0, slip, out=factor, where=sell)
-    fee = np.multiply(filled, fee_rate)
-    np.multiply(fee, factor, out=fee)
-    return _new_costs(FillCosts, (filled, slip, fee))
+        np.divide(filled, depth, slip)
+        np.fmax(slip, zero, slip)  # unknown volume (NaN): no impact
+        np.sqrt(slip, slip)
+        np.multiply(slip, impact, slip)
+        np.add(slip, fixed, slip)
+    if noise_scale is not None:
+        np.add(slip, np.multiply(np.abs(noise), noise_scale), slip)
+    np.minimum(slip, cap, out=slip)  # (numpy deprecates an output by position for minimum and maximum)
+    np.copysign(slip, signs, fee)
+    np.add(fee, one, fee)  # the fill price over the mid: 1 + s for a buy, 1 - s for a sell
+    np.multiply(filled, fee_rate, work)
+    np.multiply(fee, work, fee)
 
 
-def _owned(values: Any, shape: tuple[int, ...], fresh: bool) -> NDArray[np.float64]:
-    """``values`` as a float64 array of ``shape`` that the caller owns (a new array unless it already is one)."""
-    if fresh and isinstance(values, np.ndarray) and values.shape == shape:
-        return values
-    return np.array(np.broadcast_to(values, shape), dtype=np.float64)
+class FillCostTable:
+    """``fill_costs`` for the fills of one set of assets over a table of bars, prepared once: the terms that depend
+    only on a bar's volume (the participation cap's capacity, the impact's depth) for every bar, and the model's
+    numbers as arrays over the assets. Pricing one bar's fills is then a dozen numpy calls on arrays, no Python
+    number converted (a vectorised simulator's every step). Not for sharing between threads (it has scratch).
+
+    ``volume`` is ``(bars, assets)`` dollar volume (NaN: unknown). ``costs(bar, delta)`` gives, for the signed
+    notionals ``delta`` (quote currency: positive buys, negative sells), exactly ``fill_costs(model, |delta|,
+    volume[bar], fee_rate, noise, delta < 0)`` (a property test pins it bit for bit), in new arrays."""
+
+    __slots__ = ("_amount", "_capacity", "_depth", "_terms", "_work")
+
+    def __init__(self, model: SlippageModel, volume: NDArray[np.float64], fee_rate: float = 0.0) -> None:
+        vol = np.asarray(volume, dtype=np.float64)
+        if vol.ndim != 2:
+            raise ValueError(f"a fill cost table needs volumes of shape (bars, assets), got {vol.shape}")
+        self._terms = _FormulaTerms.of(model, fee_rate, vol.shape[1:])
+        self._amount, self._work = np.empty(vol.shape[1:]), np.empty(vol.shape[1:])
+        # the rows as a list of views: indexing a list costs less than making a view on every call
+        self._depth = list(np.maximum(vol, model.volume_floor)) if model.impact else None
+        self._capacity = None
+        if model.max_participation is not None:
+            capacity = np.maximum(vol, model.participation_floor)
+            self._capacity = list(np.multiply(capacity, model.max_participation, capacity))
+
+    def costs(self, bar: int, delta: NDArray[np.float64], noise: float = 0.0) -> FillCosts:
+        """Filled notional, slippage fraction and fee (new ``(assets,)`` float64 arrays) of fills of the signed
+        notionals ``delta`` on bar ``bar`` of the table; ``noise``: the standard normal draw of the noise term.
+        ``delta`` is not modified."""
+        cap, depth, n = self._capacity, self._depth, len(delta)
+        out = np.empty(n), np.empty(n), np.empty(n)
+        amount = np.abs(delta, self._amount)
+        _priced(
+            self._terms, amount, delta, None if cap is None else cap[bar], None if depth is None else depth[bar],
+            noise, out, self._work,
+        )  # fmt: skip
+        return _new_costs(FillCosts, out)
 
 
 _new_costs = tuple.__new__
@@ -248,7 +335,7 @@ class SlippageModel:
     def fraction(self, notional: float, volume: float | None, rng: random.Random | None = None) -> float:
         """Adverse price move as a fraction of the mid for a fill of ``notional`` (the ``slippage`` of
         ``fill_costs``, with the noise drawn from ``rng``)."""
-        z = rng.gauss(0.0, 1.0) if self.noise_bps and rng is not None else 0.0
+        z = noise_draw(rng) if self.noise_bps and rng is not None else 0.0
         return float(fill_costs(self, abs(notional), volume, 0.0, z).slippage)
 
 
@@ -256,4 +343,4 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-__all__ = ["MAX_SLIPPAGE_BPS", "FillCosts", "SlippageModel", "fill_costs"]
+__all__ = ["MAX_SLIPPAGE_BPS", "FillCostTable", "FillCosts", "SlippageModel", "fill_costs"]

@@ -63,7 +63,9 @@ class RulesParams(ConfigModel):
 
 
 class PaperParams(ConfigModel):
-    initial_cash: Money = Decimal(10_000)
+    initial_cash: Money | None = None
+    """Cash a new account opens with (10,000 when left out). A stored account keeps its books: an initial_cash
+    other than the one it was opened with is refused, not ignored."""
     mode: PaperMode = PaperMode.PERP
     taker_fee: FeeFraction = Decimal("0.00045")
     slippage: SlippageParams = Field(default_factory=SlippageParams)

@@ -11,6 +11,7 @@ but is not traded at that stale price (the planner skips it and the venue refuse
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
@@ -38,7 +39,7 @@ from defipm.core.planner import PlannerConfig
 from defipm.store.database import Store
 from defipm.venues.base import CashTransfers, Venue
 from defipm.venues.paper.book import PaperBook
-from defipm.venues.paper.fill_model import SlippageModel
+from defipm.venues.paper.fill_model import SlippageModel, noise_draw, worst_slippage
 from defipm.venues.paper.liquidation import LIQUIDATION_ID_PREFIX, Liquidation, default_maintenance_fraction
 from defipm.venues.paper.params import PaperMode, PaperParams, checked
 from defipm.venues.paper.quotes import checked_prices, checked_volumes
@@ -47,6 +48,10 @@ ZERO = Decimal(0)
 _BUY = Side.BUY
 _LIMIT, _LIMIT_IOC, _STOP = OrderType.LIMIT, OrderType.LIMIT_IOC, OrderType.STOP
 _FILLED, _PARTIAL = OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
+_MEAN_ABS_NORMAL = math.sqrt(2.0 / math.pi)
+"""E|z| for a standard normal z: the mean of the fill model's half-normal noise term, per unit of noise_bps."""
+DEFAULT_INITIAL_CASH = Decimal(10_000)
+"""Cash a new paper account opens with when ``initial_cash`` is not given (quote currency)."""
 RECENT_RESULTS = 1_000
 """Order results kept in memory for ``lookup_order`` (at least this many, at most twice); older ones are found
 through the store's fill log."""
@@ -94,7 +99,9 @@ class PaperVenue(Venue):
 
     mode: ``PaperMode.PERP`` ("perp": long/short, margin = gross notional / max_leverage) or ``PaperMode.SPOT``
         ("spot": long only, cash never negative).
-    initial_cash: quote currency the account starts with (ignored when the store already holds the account).
+    initial_cash: quote currency a new account starts with (default 10,000). When the store already holds the
+        account, leave it out (None): the stored books go on. Given and different from what the stored account
+        was opened with, it is refused (``ValueError`` naming both and the fix), never silently ignored.
     taker_fee: fee as a fraction of notional; overrides the fee of ``rules``.
     rules: per-symbol ``InstrumentRules`` (a mapping or a function); defaults allow any size to 1e-8.
     max_leverage: perp margin limit: gross notional <= equity x max_leverage after every fill.
@@ -112,7 +119,7 @@ class PaperVenue(Venue):
     def __init__(
         self,
         *,
-        initial_cash: Decimal | float | str = Decimal(10_000),
+        initial_cash: Decimal | float | str | None = None,
         mode: PaperMode | str = PaperMode.PERP,
         taker_fee: Decimal | float | str = Decimal("0.00045"),
         slippage: SlippageModel | None = None,
@@ -163,23 +170,40 @@ class PaperVenue(Venue):
         self.fill_count = 0
         self._open_account(initial_cash)
 
-    def _open_account(self, initial_cash: Decimal | float | str) -> None:
+    def _open_account(self, initial_cash: Decimal | float | str | None) -> None:
         """The account the store holds (its cash, positions and marks), or a new one with ``initial_cash``."""
         loaded = self._book.load() if self._book is not None else None
         if loaded is not None:
             if loaded.mode != self.mode:
-                raise ValueError(f"paper account {self.account!r} is stored in {loaded.mode} mode, not {self.mode}")
+                raise ValueError(
+                    f"paper account {self.account!r} is stored in {loaded.mode} mode, not {self.mode}: set "
+                    f"mode = {loaded.mode!r}, or use another account name (account = ...) for a {self.mode} account"
+                )
+            self._check_initial_cash(loaded.initial_cash, initial_cash)
             self.cash = loaded.cash
             self.positions = loaded.positions
             self._prices.update(loaded.marks)
             self.fill_count = loaded.fill_count
         else:
-            cash = checked("initial_cash", initial_cash)
+            cash = checked("initial_cash", DEFAULT_INITIAL_CASH if initial_cash is None else initial_cash)
             self.cash = cash
             self.positions = {}
             self.fill_count = 0
             if self._book is not None:
                 self._book.create(cash, self.mode)
+
+    def _check_initial_cash(self, opened_with: Decimal | None, initial_cash: Decimal | float | str | None) -> None:
+        """Refuse an ``initial_cash`` other than the stored account's: it would be silently ignored."""
+        if initial_cash is None or opened_with is None:
+            return
+        asked = checked("initial_cash", initial_cash)
+        if asked != opened_with:
+            raise ValueError(
+                f"paper account {self.account!r} is already in the store, opened with {plain(opened_with)} cash; "
+                f"initial_cash = {plain(asked)} only opens a new account: remove initial_cash to go on with the "
+                "stored books, use another account name (account = ...) to start afresh, or move cash with "
+                "`defipm deposit` / `defipm withdraw`"
+            )
 
     @classmethod
     def from_config(cls, config: PaperParams, context: BuildContext | None = None) -> PaperVenue:
@@ -281,17 +305,42 @@ class PaperVenue(Venue):
             self._exposure_cache = _value_and_gross(snap.values.values())
         return snap
 
+    @classmethod
+    def account_identity(cls, config: PaperParams) -> str | None:
+        """ "paper account '<account>'": its books live in the portfolio's store."""
+        return f"paper account {config.account!r}"
+
+    def expected_slippage(self, order: Order) -> Decimal | None:
+        """The fill model's slippage on ``order`` at its reference price (else the current quote) and the latest
+        bar's volume, with the noise term at its mean (``E|z| = sqrt(2/pi)``), on the notional that would fill;
+        quote currency. None for a symbol without a current price."""
+        price = order.reference_price or self._quoted.get(order.symbol)
+        if price is None:
+            return None
+        notional = float(order.quantity * price)
+        if not self._slippage_active or not notional:
+            return ZERO
+        filled, slip, _ = self.slippage.costs(notional, self._volumes.get(order.symbol), 0.0, _MEAN_ABS_NORMAL)
+        return Decimal(repr(filled * slip))
+
     def planner_for(self, config: PlannerConfig | None) -> PlannerConfig | None:
-        """In spot mode, ``config`` with the cash check on (``spot_slippage_cap_bps``: the fill model's cap, 0
-        without slippage), whoever chose the planner (the manager, a backtest), so no plan asks for more cash than
-        the account has after fees and slippage. A perp account's ``config`` is returned as is."""
+        """In spot mode, ``config`` with the cash check on, whoever chose the planner (the manager, a backtest), so
+        no plan asks for more cash than the account has after fees and slippage: each order's worst slippage under
+        the fill model (``worst_slippage``: spread, impact at its size on the latest bar's volume, noise at its
+        limit, within the cap), or none without a fill model. A perp account's ``config`` is returned as is."""
         if not self._spot:
             return config
         base = config or PlannerConfig()
-        if base.spot_slippage_cap_bps is not None:
+        if base.spot_slippage_cap_bps is not None or base.spot_slippage is not None:
             return base
-        cap = self.slippage.max_slippage_bps if self._slippage_active else 0.0
-        return replace(base, spot_slippage_cap_bps=cap)
+        if not self._slippage_active:
+            return replace(base, spot_slippage_cap_bps=0.0)
+        return replace(base, spot_slippage=self._worst_slippage)
+
+    def _worst_slippage(self, order: Order) -> float:
+        """The fill model's worst adverse move (a fraction) for ``order`` at its reference price, this bar."""
+        price = order.reference_price or self._quoted.get(order.symbol) or ZERO
+        return worst_slippage(self.slippage, float(order.quantity * price), self._volumes.get(order.symbol))
 
     def get_rules(self, symbol: str) -> InstrumentRules:
         cached = self._rules_cache.get(symbol)
@@ -501,7 +550,7 @@ class PaperVenue(Venue):
         rng = self._rng()
         notional = float(qty * mid)
         volume = self._volumes.get(s)
-        filled, slip, _ = self._fill_costs(notional, volume, 0.0, rng.gauss(0.0, 1.0) if rng is not None else 0.0)
+        filled, slip, _ = self._fill_costs(notional, volume, 0.0, noise_draw(rng) if rng is not None else 0.0)
         if not filled >= 0.0 or not 0.0 <= slip < 1.0:  # also true for NaN: a fill price <= 0 or not finite
             raise OrderRejectedError(
                 f"{s}: the fill model answered filled {filled!r}, slippage {slip!r}: the fill price would not be "
