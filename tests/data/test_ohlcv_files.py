@@ -91,8 +91,8 @@ def test_parquet_and_csv_round_trip(tmp_path: Path) -> None:
         (["2024-01-01,10,11,9,10,-5"], HEADER, "column 'Volume' has a negative value"),
         (["2024-01-02,10,11,9,10,1", "2024-01-01,10,11,9,10,1"], HEADER, "column 'Date' is not increasing"),
         (["2024-01-01,10,11,9,10,1", "2024-01-01,10,11,9,10,1"], HEADER, "duplicated time 2024-01-01"),
-        (["2024-01-01,abc,11,9,10,1"], HEADER, "column 'Close' has non-numeric values"),
-        (["yesterday,10,11,9,10,1"], HEADER, "column 'Date' has values that are not dates"),
+        (["2024-01-01,abc,11,9,10,1"], HEADER, "row 2 (2024-01-01 00:00:00+00:00): Close 'abc' is not a number"),
+        (["yesterday,10,11,9,10,1"], HEADER, "row 2: Date 'yesterday' is not a date"),
     ],
 )
 def test_bad_files_are_named(tmp_path: Path, rows: list[str], header: str, message: str) -> None:

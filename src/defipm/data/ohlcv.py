@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 
 from defipm.config_schema import missing_file
 from defipm.core.errors import DataError
+from defipm.data.cells import parse_numbers, parse_times
 from defipm.data.folder import BAR_SUFFIXES, scan_folder
 from defipm.data.grid import alignment_delay, alignment_notes, common_grid, file_grid
 from defipm.data.panel import FIELDS, PricePanel
@@ -92,13 +93,14 @@ def read_ohlcv(path: str | Path) -> pd.DataFrame:
         if field not in names:
             continue
         col = names[field]
-        values = _numbers(path, raw[col])
+        values = parse_numbers(path, raw[col], str(col), times)
         _check_values(path, str(col), field, values, times)
         if field in AUXILIARY_PRICES:
             values = _unrecorded_as_unknown(path, str(col), values, times)
         frame[field] = values
     if base_cols:
-        _base_volume(path, str(base_cols[0]), _numbers(path, raw[base_cols[0]]), frame, times)
+        base = parse_numbers(path, raw[base_cols[0]], str(base_cols[0]), times)
+        _base_volume(path, str(base_cols[0]), base, frame, times)
     check_times(path, str(time_col), times)
     return frame
 
@@ -126,32 +128,6 @@ def time_column(path: Path, names: dict[str, object], columns: list[object]) -> 
     if len(time_cols) > 1:
         raise DataError(f"{path}: several time columns {time_cols}; keep one")
     return time_cols[0]
-
-
-def parse_times(path: Path, column: pd.Series, name: str) -> pd.Series:
-    """UTC times from dates (naive = UTC, offsets converted) or epoch numbers in s, ms, us or ns."""
-    import pandas as pd
-
-    try:
-        if pd.api.types.is_numeric_dtype(column):  # epoch numbers: exchange exports use s, ms, us or ns
-            times = pd.to_datetime(column, utc=True, unit=_epoch_unit(path, name, column))
-        else:
-            times = pd.to_datetime(column, utc=True)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise DataError(f"{path}: column {name!r} has values that are not dates: {exc}") from exc
-    if times.isna().any():
-        row = int(np.argmax(times.isna().to_numpy()))
-        raise DataError(f"{path}: column {name!r} is empty at row {row + 2}")
-    return times
-
-
-def _numbers(path: Path, column: pd.Series) -> np.ndarray:
-    import pandas as pd
-
-    try:
-        return pd.to_numeric(column, errors="raise").astype("float64").to_numpy()
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{path}: column {column.name!r} has non-numeric values: {exc}") from exc
 
 
 def _unrecorded_as_unknown(path: Path, col: str, values: np.ndarray, times: pd.Series) -> np.ndarray:
@@ -195,18 +171,6 @@ def _base_volume(path: Path, col: str, base: np.ndarray, frame: pd.DataFrame, ti
             f"price within the bar's Low..High ({low[i]:.6g}..{high[i]:.6g}): Volume must be the traded value in "
             f"quote currency and {col} the traded quantity"
         )
-
-
-def _epoch_unit(path: Path, col: str, values: pd.Series) -> str:
-    """The unit of epoch times, from their size (any time from 1973 to 2286 is unambiguous)."""
-    largest = float(np.nanmax(np.abs(values.to_numpy(dtype="float64")))) if len(values) else 0.0
-    for unit, scale in (("s", 1e0), ("ms", 1e3), ("us", 1e6), ("ns", 1e9)):
-        if 1e8 * scale <= largest < 1e10 * scale:
-            return unit
-    raise DataError(
-        f"{path}: column {col!r} holds numbers ({largest:.0f} at most) that are not epoch times in s, ms, us or ns "
-        "after 1973"
-    )
 
 
 def _check_values(path: Path, col: str, field: str, values: np.ndarray, times: pd.Series) -> None:

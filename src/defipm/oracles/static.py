@@ -21,7 +21,7 @@ from pydantic import FilePath, ValidationError, model_validator
 
 from defipm.component import BuildContext
 from defipm.config_schema import ConfigModel, Gross, Symbol, Weight, describe_error, missing_file, strict_json
-from defipm.core.errors import ConfigError
+from defipm.core.errors import ConfigError, DataError
 from defipm.core.validation import WeightConstraints
 from defipm.core.weights import Weights
 from defipm.oracles.base import Oracle
@@ -49,6 +49,8 @@ def parse_weights(raw: object, where: str) -> Weights:
 
 
 def _read_csv(p: Path) -> dict[str, str]:
+    from defipm.data.cells import number_cell  # numpy: not at import (a live venue's start-up needs none)
+
     with p.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         columns = [c.strip() for c in reader.fieldnames or []]
@@ -63,6 +65,10 @@ def _read_csv(p: Path) -> dict[str, str]:
             if symbol in raw:
                 raise ConfigError(f"{p}:{line}: duplicate symbol {symbol}")
             raw[symbol] = row["weight"].strip()
+            try:  # the one wording of a cell that is not a number (pydantic then checks the weight's bounds)
+                number_cell(f"{p} line {line}", f"weight of {symbol}", raw[symbol])
+            except DataError as exc:
+                raise ConfigError(str(exc)) from None
     return raw
 
 
