@@ -26,7 +26,9 @@ from defipm.data.panel import FIELDS, PricePanel
 
 NOTE_SEPARATOR = "\x1e"
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
+"""Part of every key: raised when the loader checks more (3: a bar's Low <= Open, Close <= High), so an entry an
+older, laxer loader built is read again from its files, never served past the new checks."""
 
 
 def default_cache_dir() -> Path:
