@@ -24,7 +24,7 @@ from defipm.config_schema import ConfigModel, Gross, Symbol, Weight, describe_er
 from defipm.core.errors import ConfigError, DataError
 from defipm.core.validation import WeightConstraints
 from defipm.core.weights import Weights
-from defipm.oracles.base import Oracle
+from defipm.oracles.base import Oracle, refuse_left_out
 
 
 class WeightsTable(ConfigModel):
@@ -150,10 +150,12 @@ class StaticOracle(Oracle):
 
     @classmethod
     def from_config(cls, config: StaticConfig, context: BuildContext | None = None) -> Self:
-        """Build from checked params: the weights table, or the file at ``path``."""
-        if config.path is not None:
-            return cls(load_weights_file(config.path), max_gross=config.max_gross)
-        return cls(config.weights or {}, max_gross=config.max_gross)
+        """Build from checked params: the weights table, or the file at ``path``. Over a backtest's data
+        (``context.market``), a symbol with a weight that ``--symbols`` left out is refused here, naming it."""
+        weights = load_weights_file(config.path) if config.path is not None else Weights(config.weights or {})
+        market = context.market if context is not None else None
+        refuse_left_out((s for s, w in weights.items() if w), market, "path" if config.path else "weights")
+        return cls(weights, max_gross=config.max_gross)
 
     @classmethod
     def from_file(
