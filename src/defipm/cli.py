@@ -389,7 +389,7 @@ def _run_cycle(
         if not connected and not isinstance(exc, VenueUnavailableError):
             raise  # a key or config the venue refuses: no later cycle would do better
         retry = "" if last else f"; next try at {schedule.next_time(datetime.now(UTC)):%Y-%m-%d %H:%M:%S} UTC"
-        _log.error("cycle %d skipped: %s%s", number, exc, retry)
+        _log.info("cycle %d skipped: %s%s", number, exc, retry)  # printed below, once; the log file keeps it
         err_console.print(f"[bold red]cycle skipped:[/] {escape(str(exc))}{retry}", soft_wrap=True)
         return EXIT_FAILURE, connected
 
