@@ -253,8 +253,7 @@ def rebalance(
     shown first and sent once confirmed (--yes skips the question). Exit code 0 when it traded, 3 when trading is
     halted, 1 when it failed or was rejected."""
     portfolio = _open(config, mainnet)
-    if portfolio.market_label and not json:
-        console.print(f"[yellow]prices: {portfolio.market_label}[/]")
+    show_market(portfolio, json)
     if dry_run or (not yes and sys.stdin.isatty()):
         from defipm.cli_commands.plan_view import plan_record, print_plan
 
@@ -281,6 +280,15 @@ def rebalance(
         )
     if not report.ok:
         raise typer.Exit(code=cycle_exit_code(report))
+
+
+def show_market(portfolio: Any, on_stderr: bool) -> None:
+    """Where paper prices come from (synthetic, a folder's latest bars and what they leave out), before any cycle;
+    ``on_stderr`` when stdout is for machines (``--json``, or ``run``'s line per cycle)."""
+    if portfolio.market_label:
+        (err_console if on_stderr else console).print(
+            f"[yellow]prices: {escape(portfolio.market_label)}[/]", highlight=False, soft_wrap=True
+        )
 
 
 def cycle_exit_code(report: CycleReport) -> int:
@@ -330,6 +338,7 @@ def run(
     code: that of the last cycle (0 traded, 3 halted, 1 failed)."""
     schedule = parse_run_schedule(every)
     portfolio = _open(config, mainnet, connect=False)  # a venue down at start costs cycles, not the run
+    show_market(portfolio, json or not console.is_terminal)
     connected = False
     if metrics_port is not None:
         from defipm.service.exporter import serve_run_metrics
@@ -380,7 +389,7 @@ def _run_cycle(
         if not connected and not isinstance(exc, VenueUnavailableError):
             raise  # a key or config the venue refuses: no later cycle would do better
         retry = "" if last else f"; next try at {schedule.next_time(datetime.now(UTC)):%Y-%m-%d %H:%M:%S} UTC"
-        _log.error("cycle %d skipped: %s%s", number, exc, retry)
+        _log.info("cycle %d skipped: %s%s", number, exc, retry)  # printed below, once; the log file keeps it
         err_console.print(f"[bold red]cycle skipped:[/] {escape(str(exc))}{retry}", soft_wrap=True)
         return EXIT_FAILURE, connected
 

@@ -5,6 +5,7 @@
 - ``cycle_line(report, next_at)``: one line per cycle with full UTC timestamps and the next cycle's time, what
   ``defipm run`` prints when its output is not a terminal (a log file, a pipe, systemd).
 - ``print_json(data)``: one JSON document on stdout (``--json``); amounts as exact decimal strings.
+- ``progress_bar(console)``: the one progress bar of long commands, on a terminal only.
 - ``configure_logging(verbosity, log_file)``: standard ``logging`` for the ``defipm`` loggers, ``-v``/``-q`` and
   ``--log-file``.
 
@@ -120,6 +121,17 @@ def print_json(data: Any) -> None:
     """``data`` as one JSON document on stdout (Decimals as exact text), then a newline, flushed."""
     sys.stdout.write(json.dumps(_plain(data), allow_nan=False, default=str) + "\n")
     sys.stdout.flush()
+
+
+def progress_bar(console: Any) -> Any:
+    """A transient progress bar (description, bar, done/total, time left) on ``console``, shown only on a terminal:
+    off one, rich would leave an empty line behind (before an ``error:`` line, or in a pipe)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal,
+    )  # fmt: skip
 
 
 def configure_logging(verbosity: int, log_file: Path | None = None) -> None:

@@ -28,7 +28,16 @@ from pydantic_settings import (
 )
 
 from defipm.config_file import DEFAULT_CONFIG
-from defipm.config_schema import MAX_LEVERAGE, ConfigModel, Seed, mark_booleans, missing_file, problems, strict_json
+from defipm.config_schema import (
+    MAX_LEVERAGE,
+    Bps,
+    ConfigModel,
+    Seed,
+    mark_booleans,
+    missing_file,
+    problems,
+    strict_json,
+)
 from defipm.config_templates import EXAMPLE_CONFIG  # noqa: F401  (re-exported)
 from defipm.core.errors import ConfigError
 from defipm.core.orders import OrderType
@@ -93,7 +102,7 @@ class RiskSettings(ConfigModel):
 class PlannerSettings(ConfigModel):
     no_trade_band: float = Field(default=0.0, ge=0, lt=1)
     """Skip a change smaller than this share of equity."""
-    cost_reserve_bps: float = Field(default=0.0, ge=0, lt=10_000)
+    cost_reserve_bps: Bps = 0.0
     """Expected slippage in bps of traded notional, kept back so costs do not push gross above target."""
     order_type: Literal["market", "limit_ioc"] = "market"
     limit_slippage: float | None = Field(default=None, gt=0, lt=1)

@@ -3,8 +3,11 @@
 - ``ConfigModel``: the base of every section and component config (the settings' sections, each built-in oracle's
   and venue's params). It is frozen, refuses unknown keys, and refuses a boolean where a number is expected
   (pydantic would read ``true`` as 1; a config that says ``max_weight = true`` is a mistake, not 100%).
-- Field types with their bounds and the reason for each bound: ``Symbol``, ``Money``, ``FeeFraction``,
-  ``Leverage``, ``Seconds``.
+- Field types with their bounds and the reason for each bound: ``Symbol``, ``Money``, ``FeeFraction`` (and
+  ``FeeRate``), ``Leverage``, ``Bps``, ``Impact``, ``Seconds``. The bounds (``MAX_AMOUNT``, ``MAX_FEE``,
+  ``MAX_LEVERAGE``, ``BPS_LIMIT``, ``MAX_IMPACT``) are the only ones: the paper venue's params, a backtest's
+  options and the learned allocator's costs all read them, so a trading config a backtest replays is never refused
+  there for a value paper trading accepts.
 - ``near_miss(name, choices)``: the "did you mean X?" of every unknown name.
 - ``missing_file(what, path)``: the wording of every "file not found", naming the folder searched.
 - ``problems(exc, model, prefix)``: a pydantic ``ValidationError`` as one line per problem, each naming the key
@@ -37,7 +40,14 @@ MAX_LEVERAGE = 1000
 unit mistake (a percentage or basis points given as a fraction)."""
 MAX_FEE = Decimal("0.1")
 """Largest fee fraction of notional (10%). Fees are fractions (0.00045 = 4.5 bps); a larger value is almost
-certainly basis points or a percentage."""
+certainly basis points or a percentage. The one fee bound: the paper venue, a backtest and the learned allocator's
+costs all use it, so a config one accepts the others replay."""
+BPS_LIMIT = 10_000
+"""Every basis-point cost (a half-spread, noise, a slippage cap, the planner's cost reserve) is below 10,000 bps:
+a 100% move takes a fill price to zero."""
+MAX_IMPACT = 100
+"""Largest square-root impact coefficient (0.1: a trade of 1% of a bar's volume moves the price 1%); far beyond it
+every trade is at the slippage cap, and a larger value is a unit mistake."""
 MAX_SYMBOL_LENGTH = 64
 
 
@@ -70,6 +80,12 @@ FeeFraction = Annotated[
     Decimal, Field(ge=0, allow_inf_nan=False), _at_most(MAX_FEE, "a fee is a fraction of notional: 0.00045 = 4.5 bps")
 ]
 """A fee as a fraction of notional, 0 <= x <= ``MAX_FEE``."""
+FeeRate = Annotated[float, Field(ge=0, le=float(MAX_FEE), allow_inf_nan=False)]
+"""``FeeFraction`` as a float, for models that compute in floats (the learned allocator's costs)."""
+Bps = Annotated[float, Field(ge=0, lt=BPS_LIMIT, allow_inf_nan=False)]
+"""A cost in basis points, 0 <= x < ``BPS_LIMIT``."""
+Impact = Annotated[float, Field(ge=0, le=MAX_IMPACT, allow_inf_nan=False)]
+"""A square-root impact coefficient, 0 <= x <= ``MAX_IMPACT``."""
 _LEVERAGE_WHY = "a multiple of equity; no venue offers more"
 Leverage = Annotated[Decimal, Field(gt=0, allow_inf_nan=False), _at_most(MAX_LEVERAGE, _LEVERAGE_WHY)]
 """A multiple of equity, 0 < x <= ``MAX_LEVERAGE``."""

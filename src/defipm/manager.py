@@ -88,9 +88,11 @@ def _order_line(result: OrderResult) -> str:
     return f"{order.symbol} {order.side.value} {format_amount(order.quantity)}"
 
 
-def _log_cycle(report: CycleReport) -> None:
-    """The cycle's line in the log: status, equity and orders (WARNING when it did not trade)."""
-    level = logging.INFO if report.status is CycleStatus.TRADED else logging.WARNING
+def _log_cycle(report: CycleReport, raised: bool) -> None:
+    """The cycle's line in the log: status, equity and orders (WARNING when it did not trade). A cycle whose error
+    is ``raised`` to the caller is logged at INFO: the caller reports that error, once (a command prints one
+    ``error:`` line, not a log line before it)."""
+    level = logging.INFO if raised or report.status is CycleStatus.TRADED else logging.WARNING
     if not logger.isEnabledFor(level):
         return
     orders = len(report.rebalance.results) if report.rebalance is not None else 0
@@ -448,7 +450,7 @@ class PortfolioManager:
             self._fail(report, _describe_unexpected(exc))
             raised = exc
         self._record(report)
-        _log_cycle(report)
+        _log_cycle(report, raised is not None)
         if raised is not None:
             raise raised
         return report
@@ -538,7 +540,7 @@ class PortfolioManager:
         except Exception as exc:
             detail = str(exc) if isinstance(exc, DefipmError) else _describe_unexpected(exc)
             report.status, report.error = CycleStatus.FAILED, f"oracle {self.oracle.name}: {detail}"
-            logger.error("cycle %s: oracle %s failed: %s", report.cycle_id, self.oracle.name, detail)
+            logger.info("cycle %s: oracle %s failed: %s", report.cycle_id, self.oracle.name, detail)  # raised below
             report.notes.extend(self.oracle.pop_notes())
             raise
         report.target = weights

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar, cast
 
@@ -112,6 +112,9 @@ class ComponentSpec(Generic[C]):
     config: BaseModel
     what: str
     """"oracle" or "venue", for messages."""
+    sources: Mapping[str, str] = field(default_factory=dict)
+    """Where the user set a param, by its name, when not in the config's ``[oracle.params]`` (``-p max_gross=...``
+    on a backtest's command line): a rejected target names that as its fix."""
 
     def build(self, context: BuildContext | None = None) -> C:
         """``cls.from_config(config, context)``; a refusal it raises is a ``ConfigError`` naming the component."""
@@ -123,7 +126,7 @@ class ComponentSpec(Generic[C]):
             if self.cls.config_model is not None:
                 raise  # our own bug: never dressed up as a config problem
             raise ConfigError(f"{self.what} {self.cls.__name__}: {exc}") from None
-        _name_limit_keys(built, type(self.config), self.what)
+        _name_limit_keys(built, self.config, self.what, self.sources)
         return built
 
 
@@ -137,30 +140,37 @@ LIMIT_PARAMS = {
 """For each weight limit, the params that may set it, first match wins: a rejected target names the key to edit."""
 
 
-def _name_limit_keys(component: object, model: type[BaseModel], what: str) -> None:
-    """Give a built oracle's ``constraints`` the config keys that set its limits (``[oracle.params] max_gross``),
-    so "gross exposure 100 above max_gross 1" says what to edit."""
+def _name_limit_keys(component: object, config: BaseModel, what: str, sources: Mapping[str, str]) -> None:
+    """Give a built oracle's ``constraints`` the keys that set its limits, as the user set them (``sources``, e.g.
+    ``-p max_gross=...``; else the config's ``[oracle.params] max_gross``; a weights file by its path), so "gross
+    exposure 100 above max_gross 1" says what to edit. Of the params that may set a limit, the one given wins."""
     from defipm.core.validation import WeightConstraints
 
     constraints = getattr(component, "constraints", None)
     if not isinstance(constraints, WeightConstraints) or constraints.keys:
         return
+    fields, given = type(config).model_fields, config.model_fields_set
     keys = {}
     for limit, params in LIMIT_PARAMS.items():
-        found = next((p for p in params if p in model.model_fields), None)
-        if found is not None:
-            keys[limit] = f"[{what}.params] {found}"
+        found = next((p for p in params if p in given), None) or next((p for p in params if p in fields), None)
+        if found is None:
+            continue
+        key = sources.get(found) or f"[{what}.params] {found}"
+        value = getattr(config, found, None)
+        keys[limit] = f"the file {value}, set by {key}" if found == "path" and value is not None else key
     if keys:
         component.constraints = replace(constraints, keys=keys)  # type: ignore[attr-defined]
 
 
-def _spec(cls: type[C], params: Mapping[str, Any], what: str) -> ComponentSpec[C]:
+def _spec(
+    cls: type[C], params: Mapping[str, Any], what: str, sources: Mapping[str, str] | None = None
+) -> ComponentSpec[C]:
     """Validate ``params`` with the class's config model (derived from its constructor when it declares none)."""
     model = cls.config_model or constructor_model(cls)
     if not isinstance(params, Mapping):
         raise ConfigError(f"{what}.params: expected a table of key = value, got {params!r}")
     try:
-        return ComponentSpec(cls, model.model_validate(dict(params)), what)
+        return ComponentSpec(cls, model.model_validate(dict(params)), what, dict(sources or {}))
     except ValidationError as exc:
         raise ConfigError("; ".join(problems(exc, model, f"{what}.params"))) from None
 
@@ -170,10 +180,13 @@ def oracle_class(kind: str) -> type[Oracle]:
     return cast(type[Oracle], _load_class(kind, "oracle", _candidates(kind, "defipm.oracles", BUILTIN_ORACLES), Oracle))
 
 
-def oracle_spec(kind: str, params: Mapping[str, Any], cls: type[Oracle] | None = None) -> ComponentSpec[Oracle]:
+def oracle_spec(
+    kind: str, params: Mapping[str, Any], cls: type[Oracle] | None = None, sources: Mapping[str, str] | None = None
+) -> ComponentSpec[Oracle]:
     """The oracle registered as ``kind`` (``cls`` when already looked up, e.g. once for a whole grid) with its
-    params validated (``ConfigError`` naming every bad key)."""
-    return _spec(cls or oracle_class(kind), params, "oracle")
+    params validated (``ConfigError`` naming every bad key); ``sources``: where the user set a param, by name,
+    when not in the config (see ``ComponentSpec.sources``)."""
+    return _spec(cls or oracle_class(kind), params, "oracle", sources)
 
 
 def venue_spec(kind: str, params: Mapping[str, Any]) -> ComponentSpec[Venue]:
@@ -182,9 +195,12 @@ def venue_spec(kind: str, params: Mapping[str, Any]) -> ComponentSpec[Venue]:
     return _spec(cast(type[Venue], cls), params, "venue")
 
 
-def build_oracle(kind: str, params: Mapping[str, Any], context: BuildContext | None = None) -> Oracle:
-    """The oracle registered as ``kind``, built from ``params`` (``ConfigError`` naming every bad key)."""
-    return oracle_spec(kind, params).build(context)
+def build_oracle(
+    kind: str, params: Mapping[str, Any], context: BuildContext | None = None, sources: Mapping[str, str] | None = None
+) -> Oracle:
+    """The oracle registered as ``kind``, built from ``params`` (``ConfigError`` naming every bad key); a rejected
+    target names the param to edit as ``sources`` says the user set it (default: the config's ``[oracle.params]``)."""
+    return oracle_spec(kind, params, sources=sources).build(context)
 
 
 def build_venue(kind: str, params: Mapping[str, Any], context: BuildContext | None = None) -> Venue:

@@ -110,9 +110,9 @@ initial_cash = 500
     refused = run(["--data", str(data), "-c", str(cfg), "--out", str(tmp_path / "refused")])
     assert refused.exit_code == 1
     assert "venue.params maintenance_margin, slippage.noise_bps: a backtest does not replay them" in refused.output
-    cfg.write_text(body.format(eth="0.2", extra="max_leverage = 200"))  # out of a backtest's bounds: named as given
+    cfg.write_text(body.format(eth="0.2", extra="max_leverage = 2000"))  # out of the one bound: named as given
     refused = run(["--data", str(data), "-c", str(cfg), "--out", str(tmp_path / "refused")])
-    assert refused.exit_code == 1 and "--config venue.params.max_leverage: max_leverage must be" in refused.output
+    assert refused.exit_code == 1 and "venue.params.max_leverage: at most 1000" in refused.output
 
 
 def test_a_trading_config_on_a_spot_venue_is_replayed_in_spot_mode(tmp_path: Path, data: Path):

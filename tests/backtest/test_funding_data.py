@@ -142,7 +142,7 @@ def test_funding_records_land_in_the_bar_they_are_paid_in(download: Path) -> Non
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("date,funding_rate\n2024-03-01T01:00Z,0.01%\n", "non-numeric"),
+        ("date,funding_rate\n2024-03-01T01:00Z,0.01%\n", "funding_rate '0.01%' is not a number"),
         ("date,funding_rate\n2024-03-01T01:00Z,nan\n", "has the rate nan at row 2"),
         ("date,funding_rate\n2024-03-01T01:00Z,1.5\n", "percent given"),
         ("date,funding_rate,coin\n2024-03-01T01:00Z,0.0001,BTC\n", "unexpected column(s) 'coin'"),

@@ -54,7 +54,7 @@ def invoke(data: Path, out: Path, *args: str) -> Any:
         (["--funding", "-1"], "--funding: costs.funding_rate must be a number in (-1, 1), got -1.0"),
         (["--band", "-1"], "--band: planner.no_trade_band must be a number in [0, 1), got -1.0"),
         (["--volume-floor", "inf"], "--volume-floor: costs.volume_floor must be a number in (0, 1e+15], got inf"),
-        (["--cash", "1e23"], "--cash: initial_cash must be a number in (0, 1e+12], got 1e+23"),
+        (["--cash", "1e23"], "--cash: initial_cash must be a number in (0, 1e+15], got 1e+23"),
         (["--max-leverage", "inf"], "--max-leverage: max_leverage must be a number"),
         (["--max-participation", "0"], "--max-participation: costs.max_participation must be a number in (0, 1]"),
         (["--max-slippage-bps", "10000"], "--max-slippage-bps: costs.max_slippage_bps must be a number in (0, 1"),

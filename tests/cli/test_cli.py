@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -177,6 +178,27 @@ def test_the_command_turns_errors_of_any_part_into_one_line():
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr + bad.stdout
     assert "/nonexistent/folder" in bad.stderr + bad.stdout
+
+
+def test_paper_trading_on_a_folder_with_a_stale_file_names_it_and_trades_the_rest(tmp_path: Path):
+    """File A ends five days before B: A is not traded at its old close; the run says which symbol and why, on
+    stderr with --json (stdout holds only the cycle's JSON)."""
+    pytest.importorskip("pandas")
+    bars = tmp_path / "bars"
+    bars.mkdir()
+    for symbol, days in (("A", 5), ("B", 10)):
+        rows = [f"2024-01-{d:02d},{d},{d},{d},{d},1000000" for d in range(1, days + 1)]
+        (bars / f"{symbol}.csv").write_text("Date,Open,High,Low,Close,Volume\n" + "\n".join(rows) + "\n")
+    cfg = tmp_path / "defipm.toml"
+    cfg.write_text(
+        f'database = "sqlite:///{tmp_path / "db.sqlite"}"\n[oracle]\nkind = "equal_weight"\n[venue]\nkind = "paper"\n'
+        f'[market]\nsource = "csv"\npath = "{bars}"\n'
+    )
+    result = runner.invoke(app, ["rebalance", "-c", str(cfg), "--yes", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert list(record["positions"]["positions"]) == ["B"]
+    assert "not traded: A (last bar closed 2024-01-06 00:00): older than the newest bar" in result.stderr
 
 
 def test_paper_trading_on_the_latest_bars_of_a_folder_says_how_old_they_are(tmp_path: Path):

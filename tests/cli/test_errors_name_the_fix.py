@@ -65,6 +65,36 @@ def test_a_rejected_target_names_the_config_key_of_the_limit() -> None:
     assert "(edit [oracle.params] gross)" in check_weights(Weights({"A": 2.0}), None, equal.constraints)[-1]
 
 
+def test_the_key_to_edit_is_where_the_user_set_the_value(tmp_path: Path) -> None:
+    """A command line's -p (or --grid) value is named as such, not as the config's [oracle.params]; a weights file
+    by its path; of the params that may set a limit, the one given."""
+    given = {"max_gross": "-p max_gross=...", "weights": "-p weights=..."}
+    oracle = oracle_spec("static", {"weights": {"SYN000": 100.0}}, sources=given).build()
+    assert check_weights(oracle.weights, ["BTC"], oracle.constraints) == [
+        "SYN000: not in the venue's universe (it lists BTC) (edit -p weights=...)",
+        "gross exposure 100 above max_gross 1 (edit -p max_gross=...)",
+    ]
+    weights = tmp_path / "w.toml"
+    weights.write_text("SYN000 = 0.5\n")
+    from_file = oracle_spec("static", {"path": str(weights)}).build()
+    (problem,) = check_weights(from_file.weights, ["BTC"], from_file.constraints)
+    assert problem.endswith(f"(edit the file {weights}, set by [oracle.params] path)")
+
+
+def test_a_bad_cell_and_a_left_out_symbol_have_one_wording_each() -> None:
+    from defipm.data.cells import cell_error
+    from defipm.data.panel import left_out_note
+
+    assert (
+        str(cell_error("f.csv: row 3", "Close", "1,0", "a number", "FIX"))
+        == "f.csv: row 3: Close '1,0' is not a number: FIX"
+    )
+    assert left_out_note(["SOL"]) == "SOL: in the data but left out by --symbols (add it to --symbols)"
+    assert left_out_note(["SOL", "XRP"], "OTHER") == (
+        "SOL, XRP: in the data but left out by --symbols (add them to --symbols, or OTHER)"
+    )
+
+
 def test_an_unknown_symbol_lists_the_venues_symbols_and_the_key(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, weights="BTC = 0.5")
     result = runner.invoke(app, ["rebalance", "-c", str(cfg)])

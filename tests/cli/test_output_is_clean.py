@@ -131,3 +131,62 @@ def test_a_console_off_a_terminal_ignores_columns_and_wraps_nothing(monkeypatch:
     lines = out.getvalue().splitlines()
     assert len(lines) == 5 and "11.123456789" in lines[3] and "…" not in out.getvalue()
     assert CliConsole(file=StringIO(), width=40).width == 40  # an explicit width is kept
+
+
+def _stderr_lines(result) -> list[str]:  # type: ignore[no-untyped-def]
+    return result.stderr.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("given", "fixes"),
+    [
+        (  # both from the command line: the hint names -p, not the config's [oracle.params]
+            ["--oracle", "static", "-p", 'weights={"BTC": 2, "ETH": 2}'],
+            ["gross exposure 4 above max_gross 1 (edit -p max_gross=...)"],
+        ),
+        (
+            ["--oracle", "static", "-p", 'weights={"BTC": 0.5, "ZZZ": 0.5}', "-p", "max_gross=2"],
+            ["ZZZ: not in the venue's universe (it lists BTC, ETH) (edit -p weights=...)"],
+        ),
+    ],
+)
+def test_a_rejected_backtest_cycle_is_one_error_line_naming_where_the_value_came_from(
+    tmp_path: Path, shared_prices: Path, given: list[str], fixes: list[str]
+) -> None:
+    """It was a WARNING log line, a blank line, then the error, whose fix said [oracle.params] for -p values."""
+    args = ["backtest", "--data", str(shared_prices / "daily"), "--symbols", "BTC,ETH", "--start", "2024-06-01",
+            "--benchmark", "none", "--out", str(tmp_path / "out"), *given]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    (line,) = _stderr_lines(result)  # one line: no log line, no blank line from the progress bar
+    assert line.startswith("error: invalid weights at 2024-06-01 00:00 UTC: ")
+    assert all(fix in line for fix in fixes) and "[oracle.params]" not in line and line.count(" at 2024") == 1
+
+
+def test_a_rejected_paper_cycle_is_one_error_line_naming_the_config_key(static_paper_config: Path) -> None:
+    text = static_paper_config.read_text().replace("SYN000 = 0.4", "SYN000 = 4.4")
+    static_paper_config.write_text(text)
+    result = runner.invoke(app, ["rebalance", "-c", str(static_paper_config), "--yes"])
+    assert result.exit_code == 1
+    lines = [line for line in _stderr_lines(result) if not line.startswith("prices: ")]
+    assert lines == ["error: invalid weights: gross exposure 4.7005 above max_gross 1 (edit [oracle.params] max_gross)"]
+    ran = runner.invoke(app, ["run", "-c", str(static_paper_config), "--max-cycles", "1"])
+    assert [line for line in _stderr_lines(ran) if "invalid weights" in line] == [
+        "cycle skipped: invalid weights: gross exposure 4.7005 above max_gross 1 (edit [oracle.params] max_gross)"
+    ]
+
+
+def test_a_weights_file_is_named_as_the_place_to_edit(tmp_path: Path, shared_prices: Path) -> None:
+    weights = tmp_path / "weights.toml"
+    weights.write_text("[weights]\nBTC = 2\nETH = 2\n")
+    cfg = tmp_path / "defipm.toml"
+    cfg.write_text(f'[oracle]\nkind = "static"\n[oracle.params]\npath = "{weights}"\nmax_gross = 1.5\n')
+    result = backtest(tmp_path, shared_prices / "daily", cfg)
+    assert result.exit_code == 1
+    assert "above max_gross 1.5 (edit [oracle.params] max_gross)" in result.stderr
+    weights.write_text("[weights]\nBTC = 1\nZZZ = 0.5\n")
+    result = backtest(tmp_path, shared_prices / "daily", cfg)
+    assert (
+        f"ZZZ: not in the venue's universe (it lists BTC, ETH) (edit the file {weights}, set by [oracle.params] path)"
+        in " ".join(result.stderr.split())
+    )

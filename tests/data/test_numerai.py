@@ -265,14 +265,14 @@ def test_scores_outside_unit_interval(frame, bad):
 def test_non_numeric_scores(frame):
     f = frame.astype({"meta_model": object})
     f.loc[3, "meta_model"] = "high"
-    with pytest.raises(DataError, match="not numbers"):
+    with pytest.raises(DataError, match="row 5: meta_model 'high' is not a number"):
         MetaModelHistory.from_frame(f)
 
 
 def test_bad_dates_and_empty_symbols(frame):
     f = frame.copy()
     f.loc[2, "date"] = "yesterday"
-    with pytest.raises(DataError, match=r"unreadable date.*yesterday"):
+    with pytest.raises(DataError, match=r"row 4: date 'yesterday' is not a date"):
         MetaModelHistory.from_frame(f)
     g = frame.copy()
     g.loc[2, "symbol"] = " "

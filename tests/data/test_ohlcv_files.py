@@ -88,11 +88,16 @@ def test_parquet_and_csv_round_trip(tmp_path: Path) -> None:
         (["2024-01-01,10,11,9,10,100", "2024-01-02,,12,10,10,100"], HEADER, "column 'Close' is NaN at row 3"),
         (["2024-01-01,10,11,9,10,100", "2024-01-02,0,12,10,10,100"], HEADER, "column 'Close' has a non-positive"),
         (["2024-01-01,10,11,9,-1,100"], HEADER, "column 'Open' has a non-positive value -1.0"),
-        (["2024-01-01,10,11,9,10,-5"], HEADER, "column 'Volume' has a negative value"),
+        (["2024-01-01,10,11,9,10,-5"], HEADER, "column 'Volume' has a negative value -5.0 at row 2"),
+        (["2024-01-01,1,0.5,2,1,1"], HEADER, "row 2 (2024-01-01 00:00:00+00:00): High 0.5 is below Low 2: a bar"),
+        (["2024-01-01,3,2,1,1,1"], HEADER, "row 2 (2024-01-01 00:00:00+00:00): Close 3 is above High 2: a bar"),
+        (["2024-01-01,1.5,2,1,0.5,1"], HEADER, "row 2 (2024-01-01 00:00:00+00:00): Open 0.5 is below Low 1: a bar"),
+        (["2024-01-01,1.5,2,1,1,1", "2024-01-02,0.9,2,1,1,1"], HEADER, "row 3 (2024-01-02 00:00:00+00:00): Close"),
+        ([*GOOD, "2024-01-04,12,13,11,14,100"], HEADER, "row 5 (2024-01-04 00:00:00+00:00): Open 14 is above High"),
         (["2024-01-02,10,11,9,10,1", "2024-01-01,10,11,9,10,1"], HEADER, "column 'Date' is not increasing"),
         (["2024-01-01,10,11,9,10,1", "2024-01-01,10,11,9,10,1"], HEADER, "duplicated time 2024-01-01"),
-        (["2024-01-01,abc,11,9,10,1"], HEADER, "column 'Close' has non-numeric values"),
-        (["yesterday,10,11,9,10,1"], HEADER, "column 'Date' has values that are not dates"),
+        (["2024-01-01,abc,11,9,10,1"], HEADER, "row 2 (2024-01-01 00:00:00+00:00): Close 'abc' is not a number"),
+        (["yesterday,10,11,9,10,1"], HEADER, "row 2: Date 'yesterday' is not a date"),
     ],
 )
 def test_bad_files_are_named(tmp_path: Path, rows: list[str], header: str, message: str) -> None:
@@ -100,7 +105,22 @@ def test_bad_files_are_named(tmp_path: Path, rows: list[str], header: str, messa
     with pytest.raises(DataError) as err:
         load_prices(tmp_path / "d", cache=False)
     assert message in str(err.value)
-    assert str(path) in str(err.value)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        "2024-01-01,10,11,9,10,100",  # inside
+        "2024-01-01,11,11,9,9,100",  # Open and Close on the range's ends
+        "2024-01-01,10,10,10,10,0",  # a flat bar without volume
+        "2024-01-01,10,11,0,10,100",  # a Low of 0 is unknown (kept as NaN, with a DataWarning), not compared
+    ],
+)
+@pytest.mark.filterwarnings("ignore::defipm.data.ohlcv.DataWarning")
+def test_possible_bars_are_read(tmp_path: Path, row: str) -> None:
+    frame = read_ohlcv(_write(tmp_path, "A.csv", [row]))
+    assert len(frame) == 1
 
 
 def test_missing_files_and_folders(tmp_path: Path) -> None:

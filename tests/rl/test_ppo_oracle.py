@@ -93,6 +93,27 @@ def test_the_registry_builds_it_and_refuses_data_without_the_models_symbols(trai
         build_oracle("ppo", {"modle": "tiny"}, BuildContext(market=view))
 
 
+def test_model_symbols_left_out_by_the_symbols_option_are_named_as_such(
+    trained: Any, panel: PricePanel, tmp_path: Path
+) -> None:
+    """SOL and XRP are in the folder; only --symbols BTC,ETH left them out: the error says that and both fixes,
+    never that they are not in the data."""
+    from defipm.data import write_synthetic_csv
+    from defipm.data.cache import load_prices
+
+    write_synthetic_csv(tmp_path / "prices", panel)
+    chosen = load_prices(tmp_path / "prices", ["BTC", "ETH"], bar_label="close", cache=False)
+    with pytest.raises(ConfigError) as err:
+        build_oracle(
+            "ppo", {"model": "tiny", "registry": str(trained[0])}, BuildContext(market=MarketView(chosen, 100))
+        )
+    assert (
+        "SOL, XRP: in the data but left out by --symbols (add them to --symbols, or train a model on these symbols)"
+        in str(err.value)
+    )
+    assert "not in the data" not in str(err.value)
+
+
 def test_a_missing_close_or_too_little_history_before_t_is_named(trained: Any, panel: PricePanel) -> None:
     _, model, _, _ = trained
     early = PPOOracle(model, MarketSource(MarketView(panel, 5)))

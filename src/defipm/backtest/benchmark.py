@@ -25,9 +25,10 @@ def benchmark_prices(
 ) -> tuple[str | None, NDArray[np.float64] | None]:
     """(name, closes on bars ``lo..hi-1``) of the benchmark, or (None, None) when there is none.
 
-    ``benchmark`` is a symbol of ``panel`` or a path to a ``.csv``/``.parquet`` OHLCV file whose times mean
-    ``bar_label``: "open" (shifted one bar to the close, as the data loader does) or "close". The default
-    ``"BTC"`` is quietly dropped when the data has no BTC.
+    ``benchmark`` is a symbol of ``panel`` (or of its folder, left out of the traded symbols by ``--symbols``: read
+    from its file there) or a path to a ``.csv``/``.parquet`` OHLCV file whose times mean ``bar_label``: "open"
+    (shifted one bar to the close, as the data loader does) or "close". The default ``"BTC"`` is quietly dropped
+    when the data has no BTC.
     """
     if benchmark is None:
         return None, None
@@ -42,6 +43,10 @@ def benchmark_prices(
             )
         return benchmark, np.asarray(panel.close[lo:hi, j], dtype=np.float64).copy()
     path = Path(benchmark)
+    if benchmark in panel.left_out:  # in the data's folder, left out of the trading symbols by --symbols
+        from defipm.data.ohlcv import find_files
+
+        path = find_files(panel.source, [benchmark])[benchmark]
     if path.suffix.lower() in (".csv", ".parquet", ".pq"):
         from defipm.data.ohlcv import read_ohlcv, utc_ns
 

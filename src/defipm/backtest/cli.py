@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from defipm.backtest.config import BacktestConfig, CostModel, FieldError, bounded
@@ -238,15 +238,18 @@ def _same_folder(path: Path | None, data: Path | None) -> bool:
 
 
 class RegistryOracleFactory:
-    """Builds oracle ``kind`` with fixed ``params`` plus grid params; picklable, so search workers can use it."""
+    """Builds oracle ``kind`` with fixed ``params`` plus grid params; picklable, so search workers can use it.
+    ``sources``: where the user set (or would set) a param, by name, when the config did not (``-p max_gross=...``;
+    grid params are ``--grid NAME=...``), so a rejected target names what to edit."""
 
-    def __init__(self, kind: str, params: dict[str, Any]) -> None:
+    def __init__(self, kind: str, params: dict[str, Any], sources: dict[str, str] | None = None) -> None:
         from defipm.registry import available_oracles
 
         registry = available_oracles()
         if kind not in registry:
             raise ConfigError(f"--oracle: unknown kind {kind!r} (available: {', '.join(sorted(registry))})")
         self.kind, self.target, self.params = kind, registry[kind], params
+        self.sources = dict(sources or {})
 
     def check(
         self, grid_params: dict[str, Any] | None = None, source: str = "--param", cls: type[Oracle] | None = None
@@ -276,8 +279,9 @@ class RegistryOracleFactory:
     def __call__(self, view: MarketView, **grid_params: Any) -> Oracle:
         from defipm.registry import BuildContext, build_oracle
 
+        sources = {**self.sources, **{name: f"--grid {name}=..." for name in grid_params}}
         try:
-            return build_oracle(self.kind, {**self.params, **grid_params}, BuildContext(market=view))
+            return build_oracle(self.kind, {**self.params, **grid_params}, BuildContext(market=view), sources)
         except TypeError as exc:
             raise ConfigError(f"oracle {self.kind!r}: {exc}") from None
 
@@ -462,8 +466,13 @@ def _oracle_factory(
     settings: Any, oracle: str | None, param: list[str] | None, data: Path | None = None
 ) -> RegistryOracleFactory:
     """The oracle replayed: its kind and params from ``--oracle``/``-p`` over the config's (``_oracle_choice``)."""
+    from defipm.registry import LIMIT_PARAMS
+
     params = {k: _parse_value(v, f"--param {k}") for k, v in _pairs(param, "--param").items()}
-    return RegistryOracleFactory(*_oracle_choice(settings, oracle, params, data))
+    kind, chosen = _oracle_choice(settings, oracle, params, data)
+    from_config = set(chosen) - set(params)  # the others are set (or settable) with -p
+    names = {name for names in LIMIT_PARAMS.values() for name in names} - from_config
+    return RegistryOracleFactory(kind, chosen, {name: f"-p {name}=..." for name in names})
 
 
 def _report(result: BacktestResult, folder: Path, panel: PricePanel, tearsheet: bool, json_output: bool) -> None:
@@ -553,10 +562,9 @@ def _write(writer: Callable[[Any, Path], Any], what: Any, target: Path) -> Any:
 
 
 def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(), console=err_console, transient=True,
-    )  # fmt: skip
+    from defipm.cli_output import progress_bar
+
+    return progress_bar(err_console)  # type: ignore[no-any-return]
 
 
 def _run_search(

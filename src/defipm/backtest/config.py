@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from defipm import config_schema
 from defipm.core.errors import ConfigError
 from defipm.core.orders import OrderType
 from defipm.core.planner import PlannerConfig
@@ -28,14 +29,14 @@ from defipm.venues.paper.fill_model import MAX_SLIPPAGE_BPS as MAX_FILL_SLIPPAGE
 from defipm.venues.paper.fill_model import SlippageModel
 from defipm.venues.paper.params import PaperMode
 
-MAX_CASH = 1e12
-"""Largest ``initial_cash``: reports keep equity in floats, exact to the cent below about 10^13."""
-MAX_FEE = 0.05
-MAX_SLIPPAGE_BPS = 1000.0
-MAX_IMPACT = 10.0
-MAX_LEVERAGE = 100.0
-MAX_AMOUNT = 1e15
-"""Largest volume floor or minimum order value, in quote currency."""
+MAX_AMOUNT = float(config_schema.MAX_AMOUNT)
+"""Largest amount in quote currency (initial cash, a volume floor, a minimum order value): the paper venue's."""
+MAX_FEE = float(config_schema.MAX_FEE)
+MAX_LEVERAGE = float(config_schema.MAX_LEVERAGE)
+BPS_LIMIT = float(config_schema.BPS_LIMIT)
+MAX_IMPACT = float(config_schema.MAX_IMPACT)
+"""The bounds are the paper venue's (``defipm.config_schema``, one place), so a trading config that paper trading
+accepts is never refused when a backtest replays it (``defipm backtest -c``)."""
 
 
 class FieldError(ConfigError):
@@ -81,7 +82,7 @@ class CostModel:
     """Trading costs.
 
     taker_fee: fee as a fraction of traded notional (0.00045 = 4.5 bps), charged on every fill; at most ``MAX_FEE``.
-    slippage_bps: fixed adverse move of every fill from the bar close, in basis points (at most 1,000).
+    slippage_bps: fixed adverse move of every fill from the bar close, in basis points (below 10,000).
     impact: square-root impact coefficient: a fill of notional N moves ``impact x sqrt(N / bar volume)``.
     volume_floor: smallest bar volume (quote currency) used for impact; hourly sources often report 0.
     max_slippage_bps: cap on a fill's whole adverse move (fixed + impact), in basis points, below 10,000.
@@ -112,10 +113,10 @@ class CostModel:
 
     def __post_init__(self) -> None:
         bounded("costs.taker_fee", self.taker_fee, 0, MAX_FEE)
-        bounded("costs.slippage_bps", self.slippage_bps, 0, MAX_SLIPPAGE_BPS)
+        bounded("costs.slippage_bps", self.slippage_bps, 0, BPS_LIMIT, high_open=True)
         bounded("costs.impact", self.impact, 0, MAX_IMPACT)
         bounded("costs.volume_floor", self.volume_floor, 0, MAX_AMOUNT, low_open=True)
-        bounded("costs.max_slippage_bps", self.max_slippage_bps, 0, 10_000, low_open=True, high_open=True)
+        bounded("costs.max_slippage_bps", self.max_slippage_bps, 0, BPS_LIMIT, low_open=True, high_open=True)
         if self.max_participation is not None:
             bounded("costs.max_participation", self.max_participation, 0, 1, low_open=True)
         bounded("costs.participation_floor", self.participation_floor, 0, MAX_AMOUNT)
@@ -180,7 +181,7 @@ class BacktestConfig:
     rebalance: RebalancePolicy | None = None
 
     def __post_init__(self) -> None:
-        bounded("initial_cash", self.initial_cash, 0, MAX_CASH, low_open=True)
+        bounded("initial_cash", self.initial_cash, 0, MAX_AMOUNT, low_open=True)
         if self.mode not in tuple(PaperMode):
             raise FieldError("mode", f"must be 'perp' or 'spot', got {self.mode!r}")
         object.__setattr__(self, "mode", PaperMode(self.mode))
@@ -224,7 +225,7 @@ def _check_planner(planner: object) -> None:
     if not isinstance(planner, PlannerConfig):
         raise FieldError("planner", f"must be a PlannerConfig, got {planner!r}")
     bounded("planner.no_trade_band", planner.no_trade_band, 0, 1, high_open=True)
-    bounded("planner.cost_reserve_bps", planner.cost_reserve_bps, 0, MAX_SLIPPAGE_BPS)
+    bounded("planner.cost_reserve_bps", planner.cost_reserve_bps, 0, BPS_LIMIT, high_open=True)
     if not isinstance(planner.reserve_fees, bool):
         raise FieldError("planner.reserve_fees", f"must be true or false, got {planner.reserve_fees!r}")
     if not isinstance(planner.order_type, OrderType):

@@ -247,7 +247,7 @@ class _Replay:
         try:
             return self.manager.manage_portfolio(ts)
         except InvalidWeightsError as exc:
-            raise InvalidWeightsError([f"at {ts.isoformat()}: {p}" for p in exc.problems]) from exc
+            raise InvalidWeightsError(exc.problems, at=ts) from exc
         except LookAheadError as exc:
             raise LookAheadError(f"oracle {self.oracle.name!r}: {exc}") from exc
 

@@ -20,6 +20,7 @@ DefipmError
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 
 class DefipmError(Exception):
@@ -31,11 +32,14 @@ class ConfigError(DefipmError):
 
 
 class InvalidWeightsError(DefipmError):
-    """Target weights break constraints. ``problems`` holds one readable line per problem."""
+    """Target weights break constraints. ``problems`` holds one readable line per problem; ``at``, when given,
+    is the time of the cycle that asked for them (a backtest's bar), named once before the problems."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[str], at: datetime | None = None) -> None:
         self.problems = list(problems)
-        super().__init__("invalid weights: " + "; ".join(self.problems))
+        self.at = at
+        when = f" at {at:%Y-%m-%d %H:%M} UTC" if at is not None else ""
+        super().__init__(f"invalid weights{when}: " + "; ".join(self.problems))
 
 
 class DataError(DefipmError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,7 +27,9 @@ from defipm.data.panel import FIELDS, PricePanel
 
 NOTE_SEPARATOR = "\x1e"
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3
+"""Part of every key: raised when the loader checks more (3: a bar's Low <= Open, Close <= High), so an entry an
+older, laxer loader built is read again from its files, never served past the new checks."""
 
 
 def default_cache_dir() -> Path:
@@ -107,8 +110,8 @@ def load_prices(
     the panel's per-bar ``funding`` (``defipm.data.funding``); a contract manifest (``symbols.csv``, see
     ``defipm.data.contracts``) is checked against the files and the bars. ``bar_label`` says what a file's time
     means and ``interval`` gives the bar length instead of inferring it per file (see ``panel_from_files``);
-    ``cache`` is True (default folder), False, or a cache folder. Raises ``DataError`` naming the file, column or
-    row of any bad input.
+    ``cache`` is True (default folder), False, or a cache folder. The folder's other symbols are the panel's
+    ``left_out``. Raises ``DataError`` naming the file, column or row of any bad input.
     """
     found = scan_folder(folder, symbols)
     every_file = scan_folder(folder).bars if symbols is not None else found.bars
@@ -116,7 +119,8 @@ def load_prices(
     panel = attach_funding(_bars(found, bar_label, interval, cache), found.funding)
     if contracts is not None:
         check_against_panel(contracts, panel, panel.interval if bar_label == "open" else timedelta(0))
-    return panel
+    left_out = tuple(s for s in every_file if s not in found.bars)
+    return replace(panel, left_out=left_out) if left_out else panel
 
 
 def _bars(found: DataFolder, bar_label: BarLabel, interval: timedelta | None, cache: bool | str | Path) -> PricePanel:

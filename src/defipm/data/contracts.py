@@ -31,6 +31,7 @@ from types import MappingProxyType
 import numpy as np
 
 from defipm.core.errors import DataError
+from defipm.data.cells import date_cell, whole_cell
 from defipm.data.panel import PricePanel
 
 MANIFEST = "symbols.csv"
@@ -186,35 +187,23 @@ def _contract(path: Path, line: int, cells: dict[str, str]) -> Contract:
     symbol, asset = cells["symbol"], cells["baseasset"]
     if not symbol or not asset:
         raise DataError(f"{where}: empty Symbol or BaseAsset")
-    multiplier = _whole(where, "PriceMultiplier", cells["pricemultiplier"])
+    multiplier = whole_cell(where, "PriceMultiplier", cells["pricemultiplier"])
     if multiplier < 1:
         raise DataError(f"{where}: PriceMultiplier must be a whole number >= 1, got {cells['pricemultiplier']!r}")
-    rows = _whole(where, "Rows", cells["rows"]) if cells.get("rows") else None
+    rows = whole_cell(where, "Rows", cells["rows"]) if cells.get("rows") else None
     return Contract(
         symbol=symbol,
         asset=asset,
         multiplier=multiplier,
         venue_symbol=cells.get("contract", ""),
-        first_date=_date(where, "FirstDate", cells.get("firstdate", "")),
-        last_date=_date(where, "LastDate", cells.get("lastdate", "")),
+        first_date=_optional_date(where, "FirstDate", cells.get("firstdate", "")),
+        last_date=_optional_date(where, "LastDate", cells.get("lastdate", "")),
         rows=rows,
     )
 
 
-def _whole(where: str, column: str, text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise DataError(f"{where}: {column} {text!r} is not a whole number") from None
-
-
-def _date(where: str, column: str, text: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise DataError(f"{where}: {column} {text!r} is not a date (YYYY-MM-DD)") from None
+def _optional_date(where: str, column: str, text: str) -> date | None:
+    return date_cell(where, column, text) if text else None
 
 
 def check_against_panel(table: ContractTable, panel: PricePanel, label_shift: timedelta) -> None:

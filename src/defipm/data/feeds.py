@@ -10,11 +10,15 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from defipm.core.errors import ConfigError
 from defipm.data.synthetic import synthetic_symbols
+
+if TYPE_CHECKING:
+    from defipm.data.panel import PricePanel
 
 
 class SyntheticFeed:
@@ -75,29 +79,58 @@ def _check_feed(
 
 
 class LatestBarFeed:
-    """The last bar of every symbol in a folder of OHLCV files (as loaded for backtests)."""
+    """The last bar of every symbol in a folder of OHLCV files (as loaded for backtests), all stamped with the
+    folder's newest bar close.
+
+    A symbol whose file ends before that newest bar has no price at that time: it is left out of every update, so
+    it leaves the universe (as a backtest lists only symbols with a recent bar) and a held position keeps its last
+    mark and is skipped as ``STALE_PRICE``; it is never quoted at its own older close. ``stale`` maps each such
+    symbol to its last bar close (UTC), and ``label`` names them, when, and the fix."""
 
     def __init__(self, folder: str | Path) -> None:
+        """Raises ``DataError`` (from the loader) for a folder or file that cannot be read."""
         from defipm.data.cache import load_prices
 
         self.folder = Path(folder)
         self._panel = load_prices(self.folder)
         self.as_of = self._panel.end
+        self.stale = _stale_symbols(self._panel)
         self.label = f"latest bars from {self.folder}, closed {self.as_of:%Y-%m-%d %H:%M} UTC (not live prices)"
+        if self.stale:
+            self.label += "; " + _stale_note(self.stale)
         if self._panel.funding is not None:
             self.label += "; its funding/ files are not used (paper trading charges no funding from files)"
 
     def __call__(self) -> tuple[datetime, dict[str, float], dict[str, float]]:
         panel = self._panel
+        last = len(panel) - 1
         close = np.asarray(panel.close)
         volume = np.asarray(panel.volume)
         prices: dict[str, float] = {}
         volumes: dict[str, float] = {}
         for j, symbol in enumerate(panel.symbols):
-            col = close[:, j]
-            valid = np.flatnonzero(np.isfinite(col))
-            if valid.size:
-                prices[symbol] = float(col[valid[-1]])
-                volumes[symbol] = float(volume[valid[-1], j])
+            if symbol not in self.stale and last >= 0 and math.isfinite(close[last, j]):
+                prices[symbol] = float(close[last, j])
+                volumes[symbol] = float(volume[last, j])
         # stamped with the bars' own close time, so a venue's max_price_age sees how old they are
         return self.as_of, prices, volumes
+
+
+def _stale_symbols(panel: PricePanel) -> dict[str, datetime]:
+    """Symbols without a real bar at the panel's last time, each with the close time of its own latest bar."""
+    if not len(panel):
+        return {}
+    return {
+        s: panel.datetime_at(int(panel.last_index[j]))
+        for j, s in enumerate(panel.symbols)
+        if not panel.has_bar[-1, j] and panel.last_index[j] >= 0
+    }
+
+
+def _stale_note(stale: Mapping[str, datetime]) -> str:
+    ends = ", ".join(f"{s} (last bar closed {t:%Y-%m-%d %H:%M})" for s, t in sorted(stale.items()))
+    them = "it" if len(stale) == 1 else "them"
+    return (
+        f"not traded: {ends}: older than the newest bar, so no price then (a held position keeps its last mark); "
+        f"bring the file(s) up to date or remove {them}"
+    )

@@ -25,8 +25,9 @@ from numpy.typing import NDArray
 
 from defipm.core.errors import DataError
 from defipm.core.schedule import duration_ns, ns_duration
+from defipm.data.cells import parse_numbers, parse_times
 from defipm.data.grid import infer_step
-from defipm.data.ohlcv import TIME_COLUMNS, check_times, parse_times, read_table
+from defipm.data.ohlcv import TIME_COLUMNS, check_times, read_table
 from defipm.data.panel import PricePanel, to_datetime
 
 RATE_COLUMNS = ("funding_rate", "fundingrate")
@@ -37,8 +38,6 @@ MAX_FUNDING_RATE = 0.5
 
 def read_funding(path: str | Path) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """(UTC times in integer nanoseconds, rates) of one funding file; raises ``DataError`` naming the problem."""
-    import pandas as pd
-
     path = Path(path)
     raw = read_table(path, "funding")
     names = {str(c).strip().lower(): c for c in raw.columns}
@@ -60,10 +59,7 @@ def read_funding(path: str | Path) -> tuple[NDArray[np.int64], NDArray[np.float6
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     times = parse_times(path, raw[time_col[0]], str(time_col[0]))
     check_times(path, str(time_col[0]), times)
-    try:
-        rates = pd.to_numeric(raw[rate_cols[0]], errors="raise").astype("float64").to_numpy()
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{path}: column {rate_cols[0]!r} has non-numeric values: {exc}") from exc
+    rates = parse_numbers(path, raw[rate_cols[0]], str(rate_cols[0]), times)
     bad = ~np.isfinite(rates) | (np.abs(rates) >= MAX_FUNDING_RATE)
     if bad.any():
         i = int(np.argmax(bad))

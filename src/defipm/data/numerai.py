@@ -31,6 +31,7 @@ import numpy as np
 
 from defipm.config_schema import missing_file
 from defipm.core.errors import DataError
+from defipm.data.cells import cell_error, parse_numbers, row_label
 from defipm.data.download_cache import CacheStatus, DownloadCache
 from defipm.extras import install_hint
 
@@ -163,10 +164,13 @@ def _parse_dates(col: pd.Series, source: str) -> pd.Series:
             parsed = pd.to_datetime(col.astype("string"), errors="coerce", format="ISO8601", utc=True)
         except (ValueError, TypeError) as exc:
             raise DataError(f"{source}: unreadable dates in column 'date': {exc}") from None
-    bad = col[parsed.isna()]
-    if len(bad):
-        sample = ", ".join(repr(v) for v in bad.head(5).tolist())
-        raise DataError(f"{source}: {len(bad)} row(s) with a missing or unreadable date, e.g. {sample}")
+    bad = parsed.isna().to_numpy(dtype=bool)
+    if bad.any():
+        i = int(np.argmax(bad))
+        value = col.iloc[i]
+        if pd.isna(value) or not str(value).strip():
+            raise DataError(f"{row_label(source, i)}: date is empty ({int(bad.sum())} row(s) without a readable date)")
+        raise cell_error(row_label(source, i), "date", value, "a date", "write calendar days as YYYY-MM-DD or YYYYMMDD")
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     not_midnight = parsed[parsed != parsed.dt.normalize()]
@@ -185,7 +189,6 @@ def validate_meta_model_frame(
     numbers, and duplicated (date, symbol) rows. Rows whose score is empty (NaN) are dropped and counted in the
     remarks; a table with nothing else is an error.
     """
-    pd = _pandas()
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         found = ", ".join(map(str, frame.columns)) or "no columns"
@@ -204,12 +207,7 @@ def validate_meta_model_frame(
         raise DataError(f"{source}: {int(empty_sym.sum())} row(s) with an empty symbol")
     df["symbol"] = sym.astype("string").str.strip().astype(object)
 
-    scores = pd.to_numeric(df["meta_model"], errors="coerce")
-    unreadable = scores.isna() & df["meta_model"].notna()
-    if unreadable.any():
-        sample = df.loc[unreadable, "meta_model"].head(3).tolist()
-        raise DataError(f"{source}: {int(unreadable.sum())} meta_model value(s) are not numbers, e.g. {sample}")
-    df["meta_model"] = scores.astype(float)
+    df["meta_model"] = parse_numbers(source, df["meta_model"], "meta_model")
     notes: list[str] = []
     empty_scores = df["meta_model"].isna()
     if empty_scores.any():

@@ -5,7 +5,8 @@ Accepted columns (case-insensitive, any order): a time column (``Date``, ``Datet
 is ignored. That covers the ``Date,Close,High,Low,Open,Volume`` Yahoo layout, with or without ``+00:00`` offsets
 (naive times are UTC), and the ``Date,Open,High,Low,Close,Volume,BaseVolume`` layout of the wide Bybit panel.
 Anything else is an error naming the file and the column, and so are NaN or non-positive closes, negative or NaN
-volume, and non-increasing or duplicated times (naming the row and the time).
+volume, an impossible bar (High below Low, or an Open or Close outside Low..High), and non-increasing or
+duplicated times (naming the row and the time, and the fix). Dates and numbers are read by ``defipm.data.cells``.
 
 ``Volume`` is the traded value in quote currency (dollars). ``BaseVolume`` is the traded quantity (in contract
 units): where both are given, each bar's average price ``Volume / BaseVolume`` must lie within its Low..High
@@ -34,6 +35,7 @@ from numpy.typing import NDArray
 
 from defipm.config_schema import missing_file
 from defipm.core.errors import DataError
+from defipm.data.cells import parse_numbers, parse_times, row_label
 from defipm.data.folder import BAR_SUFFIXES, scan_folder
 from defipm.data.grid import alignment_delay, alignment_notes, common_grid, file_grid
 from defipm.data.panel import FIELDS, PricePanel
@@ -46,6 +48,8 @@ IGNORED_COLUMNS = ("adj close", "adj_close", "adjclose")
 SUFFIXES = BAR_SUFFIXES
 BASE_VOLUME_COLUMNS = ("basevolume", "base_volume", "base volume")
 AUXILIARY_PRICES = ("open", "high", "low")
+BAR_TOLERANCE = 1e-9
+"""Relative slack of the Low <= Open, Close <= High check, for figures a source wrote with float noise."""
 VWAP_TOLERANCE = 1e-4
 """Relative slack of the Volume / BaseVolume check, for the rounding of the source's figures."""
 
@@ -92,13 +96,15 @@ def read_ohlcv(path: str | Path) -> pd.DataFrame:
         if field not in names:
             continue
         col = names[field]
-        values = _numbers(path, raw[col])
+        values = parse_numbers(path, raw[col], str(col), times)
         _check_values(path, str(col), field, values, times)
         if field in AUXILIARY_PRICES:
             values = _unrecorded_as_unknown(path, str(col), values, times)
         frame[field] = values
+    _check_bar_ranges(path, frame, {f: str(names[f]) for f in FIELDS if f in names}, times)
     if base_cols:
-        _base_volume(path, str(base_cols[0]), _numbers(path, raw[base_cols[0]]), frame, times)
+        base = parse_numbers(path, raw[base_cols[0]], str(base_cols[0]), times)
+        _base_volume(path, str(base_cols[0]), base, frame, times)
     check_times(path, str(time_col), times)
     return frame
 
@@ -128,32 +134,6 @@ def time_column(path: Path, names: dict[str, object], columns: list[object]) -> 
     return time_cols[0]
 
 
-def parse_times(path: Path, column: pd.Series, name: str) -> pd.Series:
-    """UTC times from dates (naive = UTC, offsets converted) or epoch numbers in s, ms, us or ns."""
-    import pandas as pd
-
-    try:
-        if pd.api.types.is_numeric_dtype(column):  # epoch numbers: exchange exports use s, ms, us or ns
-            times = pd.to_datetime(column, utc=True, unit=_epoch_unit(path, name, column))
-        else:
-            times = pd.to_datetime(column, utc=True)
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise DataError(f"{path}: column {name!r} has values that are not dates: {exc}") from exc
-    if times.isna().any():
-        row = int(np.argmax(times.isna().to_numpy()))
-        raise DataError(f"{path}: column {name!r} is empty at row {row + 2}")
-    return times
-
-
-def _numbers(path: Path, column: pd.Series) -> np.ndarray:
-    import pandas as pd
-
-    try:
-        return pd.to_numeric(column, errors="raise").astype("float64").to_numpy()
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{path}: column {column.name!r} has non-numeric values: {exc}") from exc
-
-
 def _unrecorded_as_unknown(path: Path, col: str, values: np.ndarray, times: pd.Series) -> np.ndarray:
     """An Open/High/Low of exactly 0 (a source's way of saying it has none) becomes unknown (NaN), with a warning
     naming the rows; any other non-positive, NaN or infinite value stays an error."""
@@ -171,6 +151,42 @@ def _unrecorded_as_unknown(path: Path, col: str, values: np.ndarray, times: pd.S
     out = values.copy()
     out[zero] = np.nan
     return out
+
+
+def _check_bar_ranges(path: Path, frame: pd.DataFrame, columns: dict[str, str], times: pd.Series) -> None:
+    """Each bar's Low <= High, and its Open and Close within Low..High (an unknown, NaN, value is not compared;
+    ``BAR_TOLERANCE`` of slack). Raises ``DataError`` naming the first row that breaks it and the columns."""
+    low = frame["low"].to_numpy() if "low" in frame else None
+    high = frame["high"].to_numpy() if "high" in frame else None
+    if low is None and high is None:
+        return
+    with np.errstate(invalid="ignore"):
+        if low is not None and high is not None:
+            _refuse_row(path, high < low * (1 - BAR_TOLERANCE), times, f"{columns['high']} {{high}} is below "
+                        f"{columns['low']} {{low}}", frame)  # fmt: skip
+        for field in ("open", "close"):
+            if field not in frame:
+                continue
+            value = frame[field].to_numpy()
+            name = columns[field]
+            if low is not None:
+                _refuse_row(path, value < low * (1 - BAR_TOLERANCE), times, f"{name} {{{field}}} is below "
+                            f"{columns['low']} {{low}}", frame)  # fmt: skip
+            if high is not None:
+                _refuse_row(path, value > high * (1 + BAR_TOLERANCE), times, f"{name} {{{field}}} is above "
+                            f"{columns['high']} {{high}}", frame)  # fmt: skip
+
+
+def _refuse_row(path: Path, bad: np.ndarray, times: pd.Series, what: str, frame: pd.DataFrame) -> None:
+    """``DataError`` for the first ``bad`` row: ``what`` filled with that row's values, and the fix."""
+    if not bad.any():
+        return
+    i = int(np.argmax(bad))
+    values = {f: f"{frame[f].iloc[i]:g}" for f in FIELDS if f in frame}
+    raise DataError(
+        f"{row_label(path, i, times)}: {what.format(**values)}: a bar needs Low <= Open, Close <= High; correct "
+        "the row (are columns swapped?) or remove it"
+    )
 
 
 def _base_volume(path: Path, col: str, base: np.ndarray, frame: pd.DataFrame, times: pd.Series) -> None:
@@ -191,38 +207,34 @@ def _base_volume(path: Path, col: str, base: np.ndarray, frame: pd.DataFrame, ti
     if bad.any():
         i = int(np.argmax(bad))
         raise DataError(
-            f"{path}: row {i + 2} ({times.iloc[i]}): Volume {volume[i]} / {col} {base[i]} = {vwap[i]:.6g} is not a "
+            f"{row_label(path, i, times)}: Volume {volume[i]} / {col} {base[i]} = {vwap[i]:.6g} is not a "
             f"price within the bar's Low..High ({low[i]:.6g}..{high[i]:.6g}): Volume must be the traded value in "
             f"quote currency and {col} the traded quantity"
         )
-
-
-def _epoch_unit(path: Path, col: str, values: pd.Series) -> str:
-    """The unit of epoch times, from their size (any time from 1973 to 2286 is unambiguous)."""
-    largest = float(np.nanmax(np.abs(values.to_numpy(dtype="float64")))) if len(values) else 0.0
-    for unit, scale in (("s", 1e0), ("ms", 1e3), ("us", 1e6), ("ns", 1e9)):
-        if 1e8 * scale <= largest < 1e10 * scale:
-            return unit
-    raise DataError(
-        f"{path}: column {col!r} holds numbers ({largest:.0f} at most) that are not epoch times in s, ms, us or ns "
-        "after 1973"
-    )
 
 
 def _check_values(path: Path, col: str, field: str, values: np.ndarray, times: pd.Series) -> None:
     bad_nan = np.isnan(values)
     if bad_nan.any():
         i = int(np.argmax(bad_nan))
-        raise DataError(f"{path}: column {col!r} is NaN at row {i + 2} ({times.iloc[i]}); {int(bad_nan.sum())} NaN(s)")
+        raise DataError(
+            f"{path}: column {col!r} is NaN at row {i + 2} ({times.iloc[i]}); {int(bad_nan.sum())} NaN(s): fill the "
+            "cell(s) or remove the row(s)"
+        )
     # an Open/High/Low of 0 passes here: read_ohlcv keeps it as unknown
     bad = values < 0 if field in ("volume", *AUXILIARY_PRICES) else values <= 0
     if bad.any():
         i = int(np.argmax(bad))
         what = "negative" if field == "volume" else "non-positive"
-        raise DataError(f"{path}: column {col!r} has a {what} value {values[i]} at row {i + 2} ({times.iloc[i]})")
+        raise DataError(
+            f"{path}: column {col!r} has a {what} value {values[i]} at row {i + 2} ({times.iloc[i]}): prices must be "
+            "positive and volumes at least 0; correct the row or remove it"
+        )
     if not np.isfinite(values).all():
         i = int(np.argmax(~np.isfinite(values)))
-        raise DataError(f"{path}: column {col!r} is infinite at row {i + 2} ({times.iloc[i]})")
+        raise DataError(
+            f"{path}: column {col!r} is infinite at row {i + 2} ({times.iloc[i]}): correct the row or remove it"
+        )
 
 
 def check_times(path: Path, col: str, times: pd.Series) -> None:

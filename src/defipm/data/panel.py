@@ -34,6 +34,14 @@ STALE_AFTER_BARS = 3
 bars up to the clock only: whether a symbol that stopped trading will trade again is not known at the time."""
 
 
+def left_out_note(names: Sequence[str], *other_fixes: str) -> str:
+    """The one wording of symbols the data holds but ``--symbols`` left out, and the fixes: ``SOL: in the data but
+    left out by --symbols (add it to --symbols, or OTHER_FIX)``."""
+    them = "it" if len(names) == 1 else "them"
+    fixes = ", or ".join((f"add {them} to --symbols", *other_fixes))
+    return f"{', '.join(names)}: in the data but left out by --symbols ({fixes})"
+
+
 def to_datetime64(value: datetime | np.datetime64 | str) -> np.datetime64:
     """A UTC ``datetime64[ns]``; naive datetimes are taken as UTC, aware ones converted to UTC."""
     if isinstance(value, np.datetime64):
@@ -73,6 +81,9 @@ class PricePanel:
     positive rates, shorts receive them; 0 where none), e.g. from a folder's ``funding/`` files; None: no data."""
     notes: tuple[str, ...] = ()
     """What loading did that a reader of the results should know (files moved onto the grid, funding gaps)."""
+    left_out: tuple[str, ...] = ()
+    """Symbols the source holds that the loader was asked to leave out (``load_prices(folder, symbols)``, the
+    commands' ``--symbols``): a check that misses one of them says so (``left_out_note``), not "not in the data"."""
     first_index: NDArray[np.int64] = field(init=False, repr=False)
     """Per symbol: index of its first bar (``len(timestamps)`` when it has none)."""
     last_index: NDArray[np.int64] = field(init=False, repr=False)
@@ -181,7 +192,10 @@ class PricePanel:
             synthetic=synthetic,
             source=source,
             notes=tuple(notes),
-            **out,
+            open=out["open"],
+            high=out["high"],
+            low=out["low"],
+            close=out["close"],
         )
 
     # -- shape and time -------------------------------------------------------------------------------------
@@ -233,6 +247,7 @@ class PricePanel:
             has_bar=self.has_bar[sl].copy(),
             funding=None if self.funding is None else self.funding[sl].copy(),
             notes=self.notes,
+            left_out=self.left_out,
             **{f: getattr(self, f)[sl].copy() for f in FIELDS},
         )
 
@@ -257,6 +272,7 @@ class PricePanel:
             has_bar=self.has_bar[keep][:, cols].copy(),
             funding=None if self.funding is None else self.funding[keep][:, cols].copy(),
             notes=self.notes,
+            left_out=(*self.left_out, *(s for s in self.symbols if s not in symbols)),
             **{f: getattr(self, f)[keep][:, cols].copy() for f in FIELDS},
         )
 

@@ -95,6 +95,11 @@ class MarketView:
         return self._panel.symbols
 
     @property
+    def left_out(self) -> tuple[str, ...]:
+        """Symbols the source holds that ``--symbols`` left out (``PricePanel.left_out``)."""
+        return self._panel.left_out
+
+    @property
     def interval(self) -> timedelta:
         return self._panel.interval
 

@@ -11,15 +11,33 @@ it the account's snapshot (``observe_account``) before asking for weights.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from defipm.component import Configurable
 from defipm.core.account import AccountSnapshot
+from defipm.core.errors import ConfigError
 from defipm.core.validation import WeightConstraints, check_weights
 from defipm.core.weights import Weights
+
+if TYPE_CHECKING:
+    from defipm.data.view import MarketView
+
+
+def refuse_left_out(symbols: Iterable[str], market: MarketView | None, key: str) -> None:
+    """Refuse, before any replay, symbols an oracle is set to hold (by its param ``key``) that the data holds but
+    a backtest's ``--symbols`` left out: ``ConfigError`` naming them and both fixes, never the later "not in the
+    venue's universe" that would blame the data."""
+    if market is None or not market.left_out:
+        return
+    from defipm.data.panel import left_out_note  # numpy: not at import (a live venue's start-up needs none)
+
+    excluded = [s for s in symbols if s in market.left_out]
+    if excluded:
+        them = "it" if len(excluded) == 1 else "them"
+        raise ConfigError(f"{key}: {left_out_note(excluded, f'remove {them} from {key}')}")
 
 
 @dataclass(frozen=True, slots=True)

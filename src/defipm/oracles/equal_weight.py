@@ -13,7 +13,7 @@ from defipm.config_schema import ConfigModel, Gross, Symbol
 from defipm.core.errors import DataError
 from defipm.core.validation import WeightConstraints
 from defipm.core.weights import Weights
-from defipm.oracles.base import Oracle
+from defipm.oracles.base import Oracle, refuse_left_out
 
 
 def unique_symbols(symbols: list[str] | None) -> list[str] | None:
@@ -63,6 +63,8 @@ class EqualWeightOracle(Oracle):
 
     @classmethod
     def from_config(cls, config: EqualWeightConfig, context: BuildContext | None = None) -> Self:
+        """Build from checked params; over a backtest's data, a chosen symbol ``--symbols`` left out is refused."""
+        refuse_left_out(config.symbols or (), context.market if context is not None else None, "symbols")
         return cls(config.symbols, config.gross, config.exclude)
 
     def fetch_portfolio_weights(self, timestamp: datetime, universe: Sequence[str]) -> Weights:

@@ -87,7 +87,7 @@ class PPOOracle(Oracle):
         market = self.source.market
         if market is not None:
             where = f"the data ({market.source or 'the backtest'})"
-            model.card.check_symbols(market.symbols, where)
+            model.card.check_symbols(market.symbols, where, market.left_out)
             model.card.check_interval(market.interval, where)
 
     def switch(self, model: LoadedModel) -> None:

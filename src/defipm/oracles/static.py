@@ -21,10 +21,10 @@ from pydantic import FilePath, ValidationError, model_validator
 
 from defipm.component import BuildContext
 from defipm.config_schema import ConfigModel, Gross, Symbol, Weight, describe_error, missing_file, strict_json
-from defipm.core.errors import ConfigError
+from defipm.core.errors import ConfigError, DataError
 from defipm.core.validation import WeightConstraints
 from defipm.core.weights import Weights
-from defipm.oracles.base import Oracle
+from defipm.oracles.base import Oracle, refuse_left_out
 
 
 class WeightsTable(ConfigModel):
@@ -49,6 +49,8 @@ def parse_weights(raw: object, where: str) -> Weights:
 
 
 def _read_csv(p: Path) -> dict[str, str]:
+    from defipm.data.cells import number_cell  # numpy: not at import (a live venue's start-up needs none)
+
     with p.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         columns = [c.strip() for c in reader.fieldnames or []]
@@ -63,6 +65,10 @@ def _read_csv(p: Path) -> dict[str, str]:
             if symbol in raw:
                 raise ConfigError(f"{p}:{line}: duplicate symbol {symbol}")
             raw[symbol] = row["weight"].strip()
+            try:  # the one wording of a cell that is not a number (pydantic then checks the weight's bounds)
+                number_cell(f"{p} line {line}", f"weight of {symbol}", raw[symbol])
+            except DataError as exc:
+                raise ConfigError(str(exc)) from None
     return raw
 
 
@@ -144,10 +150,12 @@ class StaticOracle(Oracle):
 
     @classmethod
     def from_config(cls, config: StaticConfig, context: BuildContext | None = None) -> Self:
-        """Build from checked params: the weights table, or the file at ``path``."""
-        if config.path is not None:
-            return cls(load_weights_file(config.path), max_gross=config.max_gross)
-        return cls(config.weights or {}, max_gross=config.max_gross)
+        """Build from checked params: the weights table, or the file at ``path``. Over a backtest's data
+        (``context.market``), a symbol with a weight that ``--symbols`` left out is refused here, naming it."""
+        weights = load_weights_file(config.path) if config.path is not None else Weights(config.weights or {})
+        market = context.market if context is not None else None
+        refuse_left_out((s for s, w in weights.items() if w), market, "path" if config.path else "weights")
+        return cls(weights, max_gross=config.max_gross)
 
     @classmethod
     def from_file(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from defipm.core.errors import ConfigError, DefipmError
@@ -65,10 +65,9 @@ def _one_line_errors() -> Iterator[None]:
 
 
 def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeRemainingColumn(), console=console, transient=True,
-    )  # fmt: skip
+    from defipm.cli_output import progress_bar
+
+    return progress_bar(console)  # type: ignore[no-any-return]
 
 
 def _plan(params: list[str] | None, **given: Any) -> TrainingPlan:

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from defipm.core.errors import DataError
-from defipm.data.panel import PricePanel, to_datetime
+from defipm.data.panel import PricePanel, left_out_note, to_datetime
 from defipm.data.view import MarketView
 
 
@@ -45,7 +45,7 @@ class MarketArrays:
     def from_panel(cls, panel: PricePanel, symbols: Sequence[str] | None = None) -> MarketArrays:
         """The columns of ``symbols`` (default: every symbol of the panel); unknown symbols are named."""
         names = tuple(symbols) if symbols is not None else panel.symbols
-        _check_symbols(names, panel.symbols, panel.source)
+        _check_symbols(names, panel.symbols, panel.source, panel.left_out)
         cols = [panel.column(s) for s in names]
         return cls(
             timestamps=panel.timestamps,
@@ -60,7 +60,7 @@ class MarketArrays:
     def from_view(cls, view: MarketView, symbols: Sequence[str], lookback: int | None = None) -> MarketArrays:
         """The last ``lookback`` bars up to the view's clock (all of them with None): never a bar after it."""
         names = tuple(symbols)
-        _check_symbols(names, view.symbols, view.source)
+        _check_symbols(names, view.symbols, view.source, view.left_out)
         cols = [view.column(s) for s in names]
         return cls(
             timestamps=np.array(view.timestamps(lookback)),
@@ -95,11 +95,14 @@ class MarketArrays:
         return digest.hexdigest()
 
 
-def _check_symbols(names: Sequence[str], available: Sequence[str], source: str) -> None:
+def _check_symbols(names: Sequence[str], available: Sequence[str], source: str, left_out: Sequence[str] = ()) -> None:
     if len(set(names)) != len(names):
         twice = sorted({s for s in names if list(names).count(s) > 1})
         raise DataError(f"symbols given twice: {', '.join(twice)}")
     missing = [s for s in names if s not in available]
+    excluded = [s for s in missing if s in left_out]
+    if excluded:
+        raise DataError(left_out_note(excluded))
     if missing:
         where = f" in {source}" if source else ""
         raise DataError(f"no data for {', '.join(missing)}{where} (it has {len(available)} symbols)")

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from defipm.core.errors import ConfigError
+from defipm.data.panel import left_out_note
 from defipm.rl.action import action_weights
 from defipm.rl.settings import CostSettings, EnvSettings, PPOSettings
 
@@ -92,15 +93,21 @@ class ModelCard(BaseModel):
     def interval(self) -> timedelta:
         return timedelta(seconds=self.interval_seconds)
 
-    def check_symbols(self, available: Collection[str], where: str) -> None:
+    def check_symbols(self, available: Collection[str], where: str, left_out: Collection[str] = ()) -> None:
         """Refuse when any of the model's symbols is not in ``available``, naming them and ``where`` they were
-        looked for."""
+        looked for; those in ``left_out`` (the data holds them, ``--symbols`` left them out) are named as such."""
         missing = [s for s in self.symbols if s not in available]
-        if missing:
-            raise ModelMismatchError(
-                f"model {self.ref} trades {', '.join(self.symbols)}; not in {where}: {', '.join(missing)} "
-                "(train a model on these symbols, or trade it where they are listed)"
+        if not missing:
+            return
+        excluded = [s for s in missing if s in left_out]
+        absent = [s for s in missing if s not in left_out]
+        problems = [left_out_note(excluded, "train a model on these symbols")] if excluded else []
+        if absent:
+            problems.append(
+                f"not in {where}: {', '.join(absent)} (train a model on these symbols, or trade it where they are "
+                "listed)"
             )
+        raise ModelMismatchError(f"model {self.ref} trades {', '.join(self.symbols)}; {'; '.join(problems)}")
 
     def check_interval(self, interval: timedelta, where: str) -> None:
         if interval != self.interval:

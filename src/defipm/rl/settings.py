@@ -11,7 +11,7 @@ from typing import Annotated, Self
 from pydantic import Field, model_validator
 
 from defipm.backtest.config import CostModel
-from defipm.config_schema import ConfigModel, Seed
+from defipm.config_schema import BPS_LIMIT, MAX_AMOUNT, Bps, ConfigModel, FeeRate, Impact, Seed
 from defipm.core.planner import PlannerConfig
 
 MAX_WINDOW = 2_000
@@ -35,7 +35,7 @@ class EnvSettings(ConfigModel):
     rebalance_every: int = Field(default=1, ge=1, le=100_000)
     volume_features: bool = True
     action_scale: float = Field(default=5.0, gt=0, le=50, allow_inf_nan=False)
-    initial_cash: float = Field(default=10_000.0, gt=0, le=1e12, allow_inf_nan=False)
+    initial_cash: float = Field(default=10_000.0, gt=0, le=float(MAX_AMOUNT), allow_inf_nan=False)
     episode_steps: int | None = Field(default=None, ge=1)
     random_start: bool = False
 
@@ -79,16 +79,16 @@ class CostSettings(ConfigModel):
     for its slippage; 50 bps covers a spread and moderate impact, raise it with heavy impact.
     """
 
-    taker_fee: float = Field(default=0.003, ge=0, le=0.05, allow_inf_nan=False)
-    slippage_bps: float = Field(default=0.0, ge=0, le=1_000, allow_inf_nan=False)
-    impact: float = Field(default=0.0, ge=0, le=10, allow_inf_nan=False)
-    volume_floor: float = Field(default=1.0, gt=0, le=1e15, allow_inf_nan=False)
-    max_slippage_bps: float = Field(default=1_000.0, gt=0, lt=10_000, allow_inf_nan=False)
+    taker_fee: FeeRate = 0.003
+    slippage_bps: Bps = 0.0
+    impact: Impact = 0.0
+    volume_floor: float = Field(default=1.0, gt=0, le=float(MAX_AMOUNT), allow_inf_nan=False)
+    max_slippage_bps: float = Field(default=1_000.0, gt=0, lt=BPS_LIMIT, allow_inf_nan=False)
     max_participation: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)
-    participation_floor: float = Field(default=0.0, ge=0, le=1e15, allow_inf_nan=False)
-    min_notional: float = Field(default=0.0, ge=0, le=1e15, allow_inf_nan=False)
+    participation_floor: float = Field(default=0.0, ge=0, le=float(MAX_AMOUNT), allow_inf_nan=False)
+    min_notional: float = Field(default=0.0, ge=0, le=float(MAX_AMOUNT), allow_inf_nan=False)
     no_trade_band: float = Field(default=0.0, ge=0, lt=1, allow_inf_nan=False)
-    cost_reserve_bps: float = Field(default=50.0, ge=0, le=1_000, allow_inf_nan=False)
+    cost_reserve_bps: Bps = 50.0
 
     def cost_model(self) -> CostModel:
         """The backtest's cost model with these costs."""

@@ -15,7 +15,19 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
 
-from defipm.config_schema import ConfigModel, FeeFraction, Leverage, Money, Seconds, Symbol, problems
+from defipm.config_schema import (
+    BPS_LIMIT,
+    MAX_AMOUNT,
+    Bps,
+    ConfigModel,
+    FeeFraction,
+    Impact,
+    Leverage,
+    Money,
+    Seconds,
+    Symbol,
+    problems,
+)
 from defipm.core.instruments import InstrumentRules
 from defipm.venues.paper.fill_model import MAX_SLIPPAGE_BPS, SlippageModel
 
@@ -38,15 +50,15 @@ class SlippageParams(ConfigModel):
     max_slippage_bps (cap on the adverse move), max_participation (share of a bar's volume one order may take),
     participation_floor (smallest bar dollar volume the cap assumes)."""
 
-    fixed_bps: Annotated[float, Field(ge=0, lt=10_000, allow_inf_nan=False)] = 0.0
+    fixed_bps: Bps = 0.0
     """Half-spread in bps, below 10,000 (a 100% half-spread would fill a sell at zero)."""
-    impact: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 0.0
-    volume_floor: Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)] = 1.0
-    noise_bps: Annotated[float, Field(ge=0, lt=10_000, allow_inf_nan=False)] = 0.0
-    max_slippage_bps: Annotated[float, Field(gt=0, lt=10_000, allow_inf_nan=False)] = MAX_SLIPPAGE_BPS
+    impact: Impact = 0.0
+    volume_floor: Annotated[float, Field(gt=0, le=float(MAX_AMOUNT), allow_inf_nan=False)] = 1.0
+    noise_bps: Bps = 0.0
+    max_slippage_bps: Annotated[float, Field(gt=0, lt=BPS_LIMIT, allow_inf_nan=False)] = MAX_SLIPPAGE_BPS
     """Cap on the adverse move, in bps, below 10,000 so a fill price stays positive."""
     max_participation: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
-    participation_floor: Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)] = 0.0
+    participation_floor: Annotated[float, Field(ge=0, le=float(MAX_AMOUNT), allow_inf_nan=False)] = 0.0
     """Smallest bar dollar volume the participation cap assumes (hourly sources often report 0)."""
 
 
