@@ -105,19 +105,21 @@ def _money(x: Decimal | float | None) -> str:
 
 
 def cycle_table(reports: list[CycleReport], title: str = "Cycles") -> Table:
+    """One row per cycle with the figures of ``cli_output.cycle_record`` (orders sent, fees, slippage and
+    turnover count every order the cycle sent, resent ones included), rounded for people."""
     table = Table(title=title)
     for col in ("UTC", "status", "equity", "orders", "fees", "slip", "turnover", "gross"):
         table.add_column(col, justify="left" if col in ("UTC", "status") else "right", no_wrap=True)
     for r in reports:
-        rb = r.rebalance
+        rb, reached = r.rebalance, r.has_execution
         table.add_row(
             r.timestamp.strftime("%Y-%m-%d %H:%M"),
             status_text(r),
             _money(r.equity),
-            str(len(rb.results)) if rb else "-",
-            _money(rb.fees) if rb else "-",
-            _money(rb.slippage_cost) if rb else "-",
-            f"{rb.turnover:.1%}" if rb else "-",
+            str(len(r.sent)) if reached else "-",
+            _money(r.fees) if reached else "-",
+            _money(r.slippage_cost) if reached else "-",
+            f"{r.turnover:.1%}" if reached else "-",
             f"{rb.weights_after.gross:.2f}" if rb else "-",
         )
     return table

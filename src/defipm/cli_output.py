@@ -48,9 +48,13 @@ def _plain(value: Any) -> Any:
 
 
 def cycle_record(report: CycleReport) -> dict[str, Any]:
-    """The cycle as plain data: time, status, equity, orders, fees, slippage, turnover, gross, target, error,
-    notes and risk limits that acted. Amounts are exact decimal text; a value the cycle did not reach is null."""
+    """The cycle as plain data: time, status, equity, orders (each result, ``resent`` true for an order of an
+    interrupted cycle this one sent after a restart), orders_sent, fees, slippage, turnover, gross, target, error,
+    notes and risk limits that acted. Execution figures count every order the cycle sent, resent ones included
+    (``CycleReport.sent``, ``fees``, ``slippage_cost``, ``turnover``: what the store keeps). Amounts are exact
+    decimal text; a value the cycle did not reach is null."""
     rb = report.rebalance
+    resent = set(map(id, report.resent))
     orders = [
         {
             "symbol": r.order.symbol,
@@ -60,21 +64,24 @@ def cycle_record(report: CycleReport) -> dict[str, Any]:
             "average_price": r.average_price,
             "fees": r.fees,
             "error": r.error,
+            "resent": id(r) in resent,
         }
-        for r in (rb.results if rb else ())
+        for r in report.results
     ]
+    reached = report.has_execution
     record = {
         "time": report.timestamp,
         "cycle_id": report.cycle_id,
         "status": report.status.value,
         "equity": report.equity,
         "orders": orders,
+        "orders_sent": len(report.sent) if reached else None,
         "skipped": [{"symbol": s.symbol, "quantity": s.signed_quantity, "reason": s.detail} for s in rb.skipped]
         if rb
         else [],
-        "fees": rb.fees if rb else None,
-        "slippage": rb.slippage_cost if rb else None,
-        "turnover": rb.turnover if rb else None,
+        "fees": report.fees if reached else None,
+        "slippage": report.slippage_cost if reached else None,
+        "turnover": report.turnover if reached else None,
         "gross": rb.weights_after.gross if rb else None,
         "target": dict((report.executed_target or report.target or {}).items()),
         "risk": [{"limit": b.limit, "detail": b.detail, "action": b.action} for b in report.breaches],
@@ -93,20 +100,20 @@ def status_text(report: CycleReport) -> str:
     the no-trade band or under one size step) says "nothing to trade", not "traded"; otherwise the status."""
     from defipm.core.reports import CycleStatus
 
-    rb = report.rebalance
-    if report.status is CycleStatus.TRADED and (rb is None or not rb.results) and not report.resent:
+    if report.status is CycleStatus.TRADED and not report.results:
         return "nothing to trade"
     return report.status.value
 
 
 def cycle_line(report: CycleReport, next_at: datetime | None) -> str:
     """One line for a cycle: ``<UTC time> <status> equity=... orders=N fees=... slippage=... turnover=...
-    gross=... next=<UTC time>``; numbers in full (no thousands separators, no rounding), ``-`` where the cycle
-    did not reach them. ``next=-`` when no cycle follows."""
+    gross=... next=<UTC time>``, the figures of ``cycle_record`` (orders = orders sent, resent ones included);
+    numbers in full (no thousands separators, no rounding), ``-`` where the cycle did not reach them. ``next=-``
+    when no cycle follows."""
     r = cycle_record(report)
     fields = {
         "equity": r["equity"],
-        "orders": len(r["orders"]),
+        "orders": r["orders_sent"],
         "fees": r["fees"],
         "slippage": r["slippage"],
         "turnover": r["turnover"],

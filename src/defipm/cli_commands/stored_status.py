@@ -18,15 +18,16 @@ def _money(x: Any) -> str:
 
 
 def recent_cycles_table(recent: list[Any]) -> Table:
-    """The stored cycles (newest first): time, status, equity, fees, turnover and the error's start."""
+    """The stored cycles (newest first): time, status, equity, orders sent, fees, turnover and the error's start."""
     table = Table(title="Recent cycles")
-    for col in ("time (UTC)", "status", "equity", "fees", "turnover", "error"):
+    for col in ("time (UTC)", "status", "equity", "orders", "fees", "turnover", "error"):
         table.add_column(col)
     for c in recent:
         table.add_row(
             c.timestamp.strftime("%Y-%m-%d %H:%M"),
             c.status,
             _money(c.equity),
+            "-" if c.orders is None else str(c.orders),
             _money(c.fees),
             f"{c.turnover:.1%}" if c.turnover is not None else "-",
             (c.error or "")[:60],
@@ -35,10 +36,11 @@ def recent_cycles_table(recent: list[Any]) -> Table:
 
 
 def recent_cycles_record(recent: list[Any]) -> list[dict[str, Any]]:
-    """The stored cycles (newest first) as plain data for ``--json``: time, status, equity, fees, turnover, error."""
+    """The stored cycles (newest first) as plain data for ``--json``: time, cycle_id, status, equity, orders_sent,
+    fees, turnover, error (the keys of ``cli_output.cycle_record`` for the same figures)."""
     return [
-        {"time": c.timestamp, "status": c.status, "equity": c.equity, "fees": c.fees, "turnover": c.turnover,
-         "error": c.error}
+        {"time": c.timestamp, "cycle_id": c.id, "status": c.status, "equity": c.equity, "orders_sent": c.orders,
+         "fees": c.fees, "turnover": c.turnover, "error": c.error}
         for c in recent
     ]  # fmt: skip
 
