@@ -92,15 +92,17 @@ def test_metrics_table_has_units_and_the_benchmark(result: BacktestResult, panel
 def test_yearly_returns_and_worst_drawdowns(result: BacktestResult, page: Any) -> None:
     curve = np.concatenate(([10_000.0], result.equity))
     last_2020 = int(np.searchsorted(result.timestamps, np.datetime64("2021-01-01T00:00"), side="right"))
-    yearly = tables(page)["Yearly returns"]  # a bar counts in the year it trades in: the first closes 2020-01-01
+    yearly = tables(page)["Yearly returns"]  # the run starts at the close of 2020-01-01 00:00: no 2019 of its own
+    assert result.timestamps[0] == np.datetime64("2020-01-01T00:00")
     assert [row[:2] for row in yearly[1:]] == [
-        ["2019", f"{curve[1] / curve[0] - 1:.2%}"],
-        ["2020", f"{curve[last_2020] / curve[1] - 1:.2%}"],
+        ["2020", f"{curve[last_2020] / curve[0] - 1:.2%}"],
         ["2021", f"{curve[-1] / curve[last_2020] - 1:.2%}"],
     ]
     drawdowns = tables(page)["Worst drawdowns"]
-    assert drawdowns[0] == ["peak", "trough", "recovery", "depth", "length"]
+    assert drawdowns[0] == ["peak", "trough", "recovery", "depth", "under water"]
     assert drawdowns[1][3] == f"{max_drawdown(returns_from_equity(curve)):.2%}"
+    metrics = {row[0]: row[2] for row in tables(page)["Metrics"]}
+    assert drawdowns[1][4].removesuffix(" so far") == metrics["max drawdown duration"]  # one definition, one figure
     assert 1 < len(drawdowns) <= 6
 
 

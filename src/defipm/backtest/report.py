@@ -44,8 +44,9 @@ def monthly_returns(result: BacktestResult) -> dict[int, dict[int, float]]:
     """Year -> month (1..12) -> compounded return of the strategy over that calendar month.
 
     A bar counts in the month it trades in: timestamps are bar closes, so the daily bar of January 31st, which
-    closes at February 1st 00:00, is January's (one nanosecond before its close is still inside it)."""
-    months = (result.timestamps - np.timedelta64(1, "ns")).astype("datetime64[M]")
+    closes at February 1st 00:00, is January's (one nanosecond before its close is still inside it); the run's
+    first close counts in its own month (``figures.return_periods``)."""
+    months = figures.return_periods(result, "M")
     out: dict[int, dict[int, float]] = {}
     for m, r in returns_by_period(strategy_returns(result), months):
         out.setdefault(int(str(m)[:4]), {})[int(str(m)[5:7])] = r
@@ -282,12 +283,13 @@ def _when(result: BacktestResult, index: int | None) -> str:
 
 
 def _drawdowns_panel(result: BacktestResult) -> TablePanel:
-    """The deepest drawdowns: peak, trough, recovery times, depth and length (bars, days)."""
+    """The deepest drawdowns: peak, trough, recovery times, depth and bars under water (with days), the figure
+    the metrics' ``max_drawdown_duration`` gives for the deepest (both from ``core.metrics.drawdown_periods``)."""
     ppy = result.periods_per_year
     rows = [(_when(result, p.start), _when(result, p.trough), _when(result, p.recovery), f"{p.depth:.2%}",
-             "ongoing" if p.length is None else _fmt_metric("max_drawdown_duration", p.length, ppy))
+             _fmt_metric("max_drawdown_duration", p.duration, ppy) + (" so far" if p.recovery is None else ""))
             for p in drawdown_periods(result.equity_curve, WORST_DRAWDOWNS)]  # fmt: skip
-    return TablePanel("Worst drawdowns", ("peak", "trough", "recovery", "depth", "length"), rows,
+    return TablePanel("Worst drawdowns", ("peak", "trough", "recovery", "depth", "under water"), rows,
                       empty="never under water", style="metrics")  # fmt: skip
 
 
