@@ -24,9 +24,10 @@ from numpy.typing import NDArray
 
 from defipm.backtest.benchmark import benchmark_prices
 from defipm.backtest.config import BacktestConfig
-from defipm.backtest.result import BacktestResult, BarEvent
+from defipm.backtest.result import BacktestResult, BarEvent, TradeFills
 from defipm.core.errors import DataError, InvalidWeightsError, LookAheadError
 from defipm.core.instruments import InstrumentRules
+from defipm.core.orders import Fill, OrderResult, Side
 from defipm.core.reports import CycleReport, CycleStatus
 from defipm.data.panel import PricePanel, to_datetime, to_datetime64
 from defipm.data.view import MarketView, ReplayClock
@@ -186,6 +187,46 @@ class _Funding:
         return float(venue.apply_funding(rates)) if rates else 0.0
 
 
+class _FillLog:
+    """Every fill of a replay with its bar, mark, fee and slippage, gathered as lists and returned as ``TradeFills``
+    (the per-bar sums the engine records beside them are computed from the same fills)."""
+
+    def __init__(self, symbols: tuple[str, ...]) -> None:
+        self._col = {s: j for j, s in enumerate(symbols)}
+        self.rows: list[tuple[int, int, float, float, float, float, float, bool]] = []
+
+    def _add(self, k: int, f: Fill, mark: Decimal, slippage: Decimal, liquidation: bool) -> None:
+        qty = float(f.quantity) if f.side is Side.BUY else -float(f.quantity)
+        row = (k, self._col[f.symbol], qty, float(f.price), float(mark), float(f.fee), float(slippage), liquidation)
+        self.rows.append(row)
+
+    def add_results(self, k: int, results: tuple[OrderResult, ...], marks: Callable[[], dict[str, Decimal]]) -> None:
+        """The fills of a cycle's orders; slippage against each order's reference price (``RebalanceReport``'s
+        ``slippage_cost``), or none against the venue's mark (``marks()``) when the order had no reference."""
+        for r in results:
+            ref = r.order.reference_price
+            for f in r.fills:
+                if ref is None:
+                    self._add(k, f, marks().get(f.symbol, f.price), Decimal(0), False)
+                    continue
+                moved = (f.price - ref) if f.side is Side.BUY else (ref - f.price)
+                self._add(k, f, ref, moved * f.quantity, False)
+
+    def add_liquidation(self, k: int, fills: tuple[Fill, ...], marks: dict[str, Decimal]) -> None:
+        """A liquidation's closing fills, their slippage against the bar's marks."""
+        for f in fills:
+            self._add(k, f, marks[f.symbol], f.quantity * abs(f.price - marks[f.symbol]), True)
+
+    def fills(self) -> TradeFills:
+        if not self.rows:
+            return TradeFills.empty()
+        bar, col, qty, price, mark, fee, slip, liq = zip(*self.rows, strict=True)
+        return TradeFills(
+            np.array(bar, dtype=np.int64), np.array(col, dtype=np.int64), np.array(qty), np.array(price),
+            np.array(mark), np.array(fee), np.array(slip), np.array(liq, dtype=bool),
+        )  # fmt: skip
+
+
 class _Replay:
     """One ``run_backtest``: the clock, the venue and the manager it drives, and the records of every bar."""
 
@@ -222,6 +263,7 @@ class _Replay:
         self.failed = self.halted = 0
         self._was_halted = False
         self._liquidations_seen = 0
+        self.fill_log = _FillLog(panel.symbols)
 
     def run(self, progress: ProgressCallback | None) -> None:
         """The replay loop: every bar is priced, funded, rebalanced when due, checked and marked."""
@@ -262,6 +304,7 @@ class _Replay:
                 self.fees[k] += float(f.fee)
                 self.traded[k] += float(f.quantity * f.price)
                 self.slippage[k] += float(f.quantity * abs(f.price - marks[f.symbol]))
+            self.fill_log.add_liquidation(k, liq.fills, marks)
         self._liquidations_seen = len(self.venue.liquidations)
         self.positions[:] = 0.0
 
@@ -287,6 +330,8 @@ class _Replay:
             self.traded[k] += float(rb.traded_notional)
             self.slippage[k] += float(rb.slippage_cost)
             self.failed += len(rb.failures)
+            if rb.results:
+                self.fill_log.add_results(k, rb.results, self.venue.get_prices)
         self.positions[:] = 0.0
         held = self.venue.positions
         if held:
@@ -331,6 +376,7 @@ class _Replay:
             funding_from_data=panel.funding is not None and self.funding_model.active,
             rotations=tuple(self.oracle.rotations()),
             events=self.events,
+            fills=self.fill_log.fills(),
         )
 
     def _wiped_out(self) -> list[str]:

@@ -4,8 +4,8 @@ The HTML embeds plotly.js (no network needed to open it). It opens with the run'
 limits that acted, liquidations, failures, framed in red when any happened) and its notes, then shows equity
 against the benchmark (linear or log scale, rotations and events marked), drawdown, the largest weights stacked,
 turnover, the metrics with units beside the benchmark's, yearly and monthly returns, rolling Sharpe, volatility and
-beta, the return distribution, the worst drawdowns, and, given the prices replayed, P&L by asset and the trade
-list (``analysis``); then rotations, events and settings. Synthetic data is labelled as such in the title. Every
+beta, the return distribution, the worst drawdowns, given the prices replayed P&L by asset, and the trade list
+(the run's fills: ``analysis``); then rotations, events and settings. Synthetic data is labelled as such in the title. Every
 figure comes from ``core.metrics``; the charts are built in ``figures``. ``write_report`` also writes the exports
 and, on request, quantstats' tearsheet (``exports``).
 
@@ -147,7 +147,7 @@ def write_json(result: BacktestResult, path: str | Path) -> Path:
 
 def write_html(result: BacktestResult, path: str | Path, closes: NDArray[np.float64] | None = None) -> Path:
     """Write the self-contained HTML report (``templates/report.html``, autoescaped); returns its path.
-    ``closes`` (``analysis.closes_for``) adds the trade list and the P&L by asset."""
+    ``closes`` (``analysis.closes_for``) adds the P&L by asset."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_html(result, closes), encoding="utf-8")
@@ -159,7 +159,7 @@ def write_report(
 ) -> list[Path]:
     """Write everything about a run into ``folder``: ``report.html``, ``summary.json``, the exports (CSV, and
     Parquet with pyarrow: ``exports.write_exports``) and, with ``tearsheet``, quantstats' ``tearsheet.html``.
-    ``panel`` (the prices replayed) adds the trades and the P&L by asset. Returns the paths written."""
+    ``panel`` (the prices replayed) adds the P&L by asset. Returns the paths written."""
     from defipm.backtest.analysis import closes_for
     from defipm.backtest.exports import write_exports, write_tearsheet
 
@@ -196,7 +196,7 @@ def figure_panel(figure: Any, first: bool = False, title: str = "") -> FigurePan
 def report_panels(result: BacktestResult, closes: NDArray[np.float64] | None = None) -> list[Panel]:
     """The report's sections in order: the run's health (halts, breaches, liquidations, failures) and notes, the
     main charts, the metrics beside the benchmark's, yearly and monthly returns, rolling figures, the return
-    distribution, the worst drawdowns, P&L by asset and the trades (with ``closes``), rotations, events and
+    distribution, the worst drawdowns, P&L by asset (with ``closes``), the trades, rotations, events and
     settings. A new section is one more panel here (and a template under ``templates/panels/`` for a new kind)."""
     title = f"defipm backtest: {result.oracle} {result.params or ''}{_synthetic_label(result)}"
     panels: list[Panel] = [_health_panel(result)]
@@ -210,8 +210,8 @@ def report_panels(result: BacktestResult, closes: NDArray[np.float64] | None = N
                figure_panel(figures.distribution_figure(result)), _drawdowns_panel(result)]  # fmt: skip
     if closes is not None:
         parts = attribution(result, closes)
-        panels += [figure_panel(figures.contribution_figure(parts)), _contribution_panel(parts),
-                   _trades_panel(result, closes)]  # fmt: skip
+        panels += [figure_panel(figures.contribution_figure(parts)), _contribution_panel(parts)]
+    panels.append(_trades_panel(result))
     if result.rotations:
         panels.append(_rotations_panel(result))
     panels.append(_events_panel(result))
@@ -307,13 +307,16 @@ def _contribution_panel(parts: Attribution) -> TablePanel:
     return TablePanel("P&L by asset", ("source", "P&L (quote)", "share of total"), rows, style="metrics")
 
 
-def _trades_panel(result: BacktestResult, closes: NDArray[np.float64]) -> TablePanel:
-    listed = trades(result, closes)
+def _trades_panel(result: BacktestResult) -> TablePanel:
+    """The run's fills (the first ``TRADES_LISTED``): quantity, fill price, the close it was sized at, fill
+    notional, fee and slippage, as ``trades.csv`` has them."""
+    listed = trades(result)
     more = len(listed) - TRADES_LISTED
-    rows = [(_when(result, t.bar + 1), t.symbol, t.side, f"{abs(t.quantity):,.8g}", f"{t.price:,.6g}",
-             f"{t.notional:,.2f}") for t in listed[:TRADES_LISTED]]  # fmt: skip
-    return TablePanel(f"Trades ({len(listed)})", ("UTC", "symbol", "side", "quantity", "price (bar close)",
-                      "notional"), rows, empty="no trade", style="metrics",
+    rows = [(_when(result, t.bar + 1), t.symbol, t.side + (" (liquidation)" if t.liquidation else ""),
+             f"{abs(t.quantity):,.8g}", f"{t.fill_price:,.6g}", f"{t.close:,.6g}", f"{t.notional:,.2f}",
+             f"{t.fee:,.4f}", f"{t.slippage:,.4f}") for t in listed[:TRADES_LISTED]]  # fmt: skip
+    return TablePanel(f"Trades ({len(listed)})", ("UTC", "symbol", "side", "quantity", "fill price", "close",
+                      "fill notional", "fee", "slippage"), rows, empty="no trade", style="metrics",
                       note=f"... and {more} more (all in trades.csv)" if more > 0 else "")  # fmt: skip
 
 
