@@ -24,7 +24,15 @@ from defipm.cli_commands.stored_status import print_stored_status, recent_cycles
 from defipm.cli_errors import EXIT_FAILURE, EXIT_HALTED, CliConsole, err_console, fail, print_error
 from defipm.cli_mount import LazyGroup
 from defipm.cli_mount import bind_missing as _bind_missing  # noqa: F401  (tests build a placeholder with it)
-from defipm.cli_output import configure_logging, cycle_line, cycle_record, print_json, show_version, status_text
+from defipm.cli_output import (
+    JsonOption,
+    configure_logging,
+    cycle_line,
+    cycle_record,
+    print_json,
+    show_version,
+    status_text,
+)
 from defipm.config_file import DEFAULT_CONFIG
 from defipm.core.amounts import format_amount
 from defipm.core.errors import DefipmError, PortfolioLockedError, VenueUnavailableError
@@ -44,7 +52,6 @@ app = typer.Typer(
 console = CliConsole()
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Config file (TOML).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
 
 
 @app.callback()

@@ -5,6 +5,7 @@
 - ``cycle_line(report, next_at)``: one line per cycle with full UTC timestamps and the next cycle's time, what
   ``defipm run`` prints when its output is not a terminal (a log file, a pipe, systemd).
 - ``print_json(data)``: one JSON document on stdout (``--json``); amounts as exact decimal strings.
+  ``JsonOption`` is the one ``--json`` option every command that offers it declares.
 - ``configure_logging(verbosity, log_file)``: standard ``logging`` for the ``defipm`` loggers, ``-v``/``-q`` and
   ``--log-file``.
 
@@ -20,10 +21,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from defipm.core.amounts import format_amount
 from defipm.core.reports import CycleReport
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
+"""``--json``: one JSON document on stdout (``print_json``) and nothing else there; notes and progress on stderr."""
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 """Every log line: ISO-like local time, level, logger, message."""

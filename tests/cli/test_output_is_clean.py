@@ -131,3 +131,21 @@ def test_a_console_off_a_terminal_ignores_columns_and_wraps_nothing(monkeypatch:
     lines = out.getvalue().splitlines()
     assert len(lines) == 5 and "11.123456789" in lines[3] and "…" not in out.getvalue()
     assert CliConsole(file=StringIO(), width=40).width == 40  # an explicit width is kept
+
+
+def test_every_command_prints_through_a_cli_console() -> None:
+    """A plain ``rich.console.Console`` takes COLUMNS (or 80) off a terminal and cuts cells (``defipm rl train``
+    piped showed ``+80…``): every console a command builds is a ``CliConsole`` (only ``cli_errors`` defines it)."""
+    import ast
+
+    import defipm
+
+    root = Path(defipm.__file__).parent
+    plain = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if name == "Console" and path.name != "cli_errors.py":
+                    plain.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert plain == []

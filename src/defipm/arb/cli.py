@@ -37,7 +37,7 @@ from defipm.arb.opportunity import CostModel
 from defipm.arb.scanner import Scanner
 from defipm.arb.settings import ArbRunSettings, check_mainnet_opt_in, load_arb_settings
 from defipm.arb.snapshot import load_snapshot
-from defipm.cli_errors import fail
+from defipm.cli_errors import CliConsole, fail
 from defipm.core.errors import DefipmError
 from defipm.core.redaction import hide_in_logs, redact_text, redact_url
 
@@ -81,7 +81,7 @@ def scan(
     top: int = typer.Option(15, min=1, help="Rows to print."),
 ) -> None:
     """Offline scan of a snapshot: best cycles with sizes and net profit."""
-    console = Console()
+    console = CliConsole()
     try:
         load = load_snapshot(snapshot)
         starts = _snapshot_starts(load.tokens, start)
@@ -190,7 +190,7 @@ def run(
 
     from defipm.store import Store
 
-    console = Console()
+    console = CliConsole()
     try:
         settings = load_arb_settings(config)
         refs = _load_pool_refs(pools)
@@ -355,7 +355,7 @@ def demo(
     from defipm.chain.local import LocalUniswap
     from defipm.store import Store
 
-    console = Console()
+    console = CliConsole()
     if scenario not in SCENARIOS:
         raise fail(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     console.print("starting a local chain with Uniswap V2 and V3 ...")
