@@ -24,7 +24,15 @@ from defipm.cli_commands.stored_status import print_stored_status, recent_cycles
 from defipm.cli_errors import EXIT_FAILURE, EXIT_HALTED, CliConsole, err_console, fail, print_error
 from defipm.cli_mount import LazyGroup
 from defipm.cli_mount import bind_missing as _bind_missing  # noqa: F401  (tests build a placeholder with it)
-from defipm.cli_output import configure_logging, cycle_line, cycle_record, print_json, show_version, status_text
+from defipm.cli_output import (
+    JsonOption,
+    configure_logging,
+    cycle_line,
+    cycle_record,
+    print_json,
+    show_version,
+    status_text,
+)
 from defipm.config_file import DEFAULT_CONFIG
 from defipm.core.amounts import format_amount
 from defipm.core.errors import ConfigError, DefipmError, PortfolioLockedError, VenueUnavailableError
@@ -44,7 +52,6 @@ app = typer.Typer(
 console = CliConsole()
 
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Config file (TOML).")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
 
 
 @app.callback()
@@ -105,19 +112,21 @@ def _money(x: Decimal | float | None) -> str:
 
 
 def cycle_table(reports: list[CycleReport], title: str = "Cycles") -> Table:
+    """One row per cycle with the figures of ``cli_output.cycle_record`` (orders sent, fees, slippage and
+    turnover count every order the cycle sent, resent ones included), rounded for people."""
     table = Table(title=title)
     for col in ("UTC", "status", "equity", "orders", "fees", "slip", "turnover", "gross"):
         table.add_column(col, justify="left" if col in ("UTC", "status") else "right", no_wrap=True)
     for r in reports:
-        rb = r.rebalance
+        rb, reached = r.rebalance, r.has_execution
         table.add_row(
             r.timestamp.strftime("%Y-%m-%d %H:%M"),
             status_text(r),
             _money(r.equity),
-            str(len(rb.results)) if rb else "-",
-            _money(rb.fees) if rb else "-",
-            _money(rb.slippage_cost) if rb else "-",
-            f"{rb.turnover:.1%}" if rb else "-",
+            str(len(r.sent)) if reached else "-",
+            _money(r.fees) if reached else "-",
+            _money(r.slippage_cost) if reached else "-",
+            f"{r.turnover:.1%}" if reached else "-",
             f"{rb.weights_after.gross:.2f}" if rb else "-",
         )
     return table

@@ -5,6 +5,7 @@
 - ``cycle_line(report, next_at)``: one line per cycle with full UTC timestamps and the next cycle's time, what
   ``defipm run`` prints when its output is not a terminal (a log file, a pipe, systemd).
 - ``print_json(data)``: one JSON document on stdout (``--json``); amounts as exact decimal strings.
+  ``JsonOption`` is the one ``--json`` option every command that offers it declares.
 - ``progress_bar(console)``: the one progress bar of long commands, on a terminal only.
 - ``configure_logging(verbosity, log_file)``: standard ``logging`` for the ``defipm`` loggers, ``-v``/``-q`` and
   ``--log-file``.
@@ -21,10 +22,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from defipm.core.amounts import format_amount
 from defipm.core.reports import CycleReport
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on stdout instead of tables.")]
+"""``--json``: one JSON document on stdout (``print_json``) and nothing else there; notes and progress on stderr."""
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 """Every log line: ISO-like local time, level, logger, message."""
@@ -49,9 +55,13 @@ def _plain(value: Any) -> Any:
 
 
 def cycle_record(report: CycleReport) -> dict[str, Any]:
-    """The cycle as plain data: time, status, equity, orders, fees, slippage, turnover, gross, target, error,
-    notes and risk limits that acted. Amounts are exact decimal text; a value the cycle did not reach is null."""
+    """The cycle as plain data: time, status, equity, orders (each result, ``resent`` true for an order of an
+    interrupted cycle this one sent after a restart), orders_sent, fees, slippage, turnover, gross, target, error,
+    notes and risk limits that acted. Execution figures count every order the cycle sent, resent ones included
+    (``CycleReport.sent``, ``fees``, ``slippage_cost``, ``turnover``: what the store keeps). Amounts are exact
+    decimal text; a value the cycle did not reach is null."""
     rb = report.rebalance
+    resent = set(map(id, report.resent))
     orders = [
         {
             "symbol": r.order.symbol,
@@ -61,21 +71,24 @@ def cycle_record(report: CycleReport) -> dict[str, Any]:
             "average_price": r.average_price,
             "fees": r.fees,
             "error": r.error,
+            "resent": id(r) in resent,
         }
-        for r in (rb.results if rb else ())
+        for r in report.results
     ]
+    reached = report.has_execution
     record = {
         "time": report.timestamp,
         "cycle_id": report.cycle_id,
         "status": report.status.value,
         "equity": report.equity,
         "orders": orders,
+        "orders_sent": len(report.sent) if reached else None,
         "skipped": [{"symbol": s.symbol, "quantity": s.signed_quantity, "reason": s.detail} for s in rb.skipped]
         if rb
         else [],
-        "fees": rb.fees if rb else None,
-        "slippage": rb.slippage_cost if rb else None,
-        "turnover": rb.turnover if rb else None,
+        "fees": report.fees if reached else None,
+        "slippage": report.slippage_cost if reached else None,
+        "turnover": report.turnover if reached else None,
         "gross": rb.weights_after.gross if rb else None,
         "target": dict((report.executed_target or report.target or {}).items()),
         "risk": [{"limit": b.limit, "detail": b.detail, "action": b.action} for b in report.breaches],
@@ -94,20 +107,20 @@ def status_text(report: CycleReport) -> str:
     the no-trade band or under one size step) says "nothing to trade", not "traded"; otherwise the status."""
     from defipm.core.reports import CycleStatus
 
-    rb = report.rebalance
-    if report.status is CycleStatus.TRADED and (rb is None or not rb.results) and not report.resent:
+    if report.status is CycleStatus.TRADED and not report.results:
         return "nothing to trade"
     return report.status.value
 
 
 def cycle_line(report: CycleReport, next_at: datetime | None) -> str:
     """One line for a cycle: ``<UTC time> <status> equity=... orders=N fees=... slippage=... turnover=...
-    gross=... next=<UTC time>``; numbers in full (no thousands separators, no rounding), ``-`` where the cycle
-    did not reach them. ``next=-`` when no cycle follows."""
+    gross=... next=<UTC time>``, the figures of ``cycle_record`` (orders = orders sent, resent ones included);
+    numbers in full (no thousands separators, no rounding), ``-`` where the cycle did not reach them. ``next=-``
+    when no cycle follows."""
     r = cycle_record(report)
     fields = {
         "equity": r["equity"],
-        "orders": len(r["orders"]),
+        "orders": r["orders_sent"],
         "fees": r["fees"],
         "slippage": r["slippage"],
         "turnover": r["turnover"],

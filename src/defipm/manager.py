@@ -711,7 +711,7 @@ class PortfolioManager:
             status=report.status.value if completed else RUNNING,
             equity=report.equity,
             fees=fees,
-            turnover=rb.turnover if rb is not None else None,
+            turnover=report.turnover if report.has_execution else None,
             error=report.error,
             notes=report.notes + [f"risk {b.limit}: {b.detail} ({b.action})" for b in report.breaches],
             targets=None if unchanged else targets,
@@ -727,8 +727,7 @@ class PortfolioManager:
         rb = report.rebalance
         if rb is None and opened and self.store is not None:
             return self.store.orders_sent(self.run, report.cycle_id)
-        results = [*report.resent, *(rb.results if rb is not None else ())]
-        sent = [r for r in results if r.status is not OrderStatus.CANCELLED and r.status is not OrderStatus.PLANNED]
+        sent = report.sent
         if rb is None and not sent:
             return 0, None
         return len(sent), sum((r.fees for r in sent), Decimal(0))

@@ -228,5 +228,5 @@ def test_a_benchmark_file_is_labelled_like_the_data(shared_prices: Path, tmp_pat
 def test_a_benchmark_file_of_another_interval_is_refused(shared_prices: Path) -> None:
     hourly = load_prices(shared_prices / "hourly", ["BTC", "ETH"], cache=False)
     daily_btc = shared_prices / "daily" / "BTC.csv"
-    with pytest.raises(DataError, match=rf"benchmark file {daily_btc} has 1 day, 0:00:00 bars, the data 1:00:00"):
+    with pytest.raises(DataError, match=rf"benchmark file {daily_btc} has 1d bars, the data 1h bars"):
         run_backtest(hourly, EqualWeightOracle(), BacktestConfig(benchmark=str(daily_btc)))

@@ -57,11 +57,44 @@ def test_exports_round_trip(result: BacktestResult, panel: PricePanel, tmp_path:
         curve = np.concatenate(([10_000.0], result.equity))
         np.testing.assert_allclose(returns["return"], curve[1:] / curve[:-1] - 1, rtol=1e-9)
         np.testing.assert_allclose(returns["benchmark_return"][1:], bench[1:] / bench[:-1] - 1, rtol=1e-9)
-    listed = trades(result, closes_for(result, panel))
+    listed = trades(result)
     for frame in [pd.read_csv(tmp_path / "trades.csv")] + ([pd.read_parquet(tmp_path / "trades.parquet")] if has_parquet() else []):  # fmt: skip
         assert len(frame) == len(listed) > 0
         assert list(frame["symbol"]) == [t.symbol for t in listed] and set(frame["side"]) == {"buy", "sell"}
         np.testing.assert_allclose(frame["quantity"], [t.quantity for t in listed], rtol=1e-12)
+
+
+TRADE_COLUMNS = ["time", "symbol", "side", "quantity", "fill_price", "close", "fill_notional", "fee", "slippage_cost",
+                 "liquidation"]  # fmt: skip
+
+
+def test_trades_csv_holds_each_fill_and_adds_up_to_the_equity_csv_per_bar(
+    result: BacktestResult, panel: PricePanel, tmp_path: Path
+) -> None:
+    """trades.csv had the bar close as ``price`` and quantity x close as ``notional`` while equity.csv's
+    traded_notional is fill notional, and no fee or slippage per trade: now each fill's price, the close it was
+    sized at, its notional, fee and slippage, summing per bar to equity.csv's traded_notional, fees, slippage."""
+    write_report(result, tmp_path, panel)
+    equity = pd.read_csv(tmp_path / "equity.csv", index_col="time", parse_dates=["time"])
+    frame = pd.read_csv(tmp_path / "trades.csv", parse_dates=["time"])
+    assert list(frame.columns) == TRADE_COLUMNS and not frame["liquidation"].any()
+    closes = closes_for(result, panel)
+    bars = np.searchsorted(result.timestamps, frame["time"].dt.tz_localize(None).to_numpy())
+    cols = [result.symbols.index(s) for s in frame["symbol"]]
+    np.testing.assert_allclose(frame["close"], closes[bars, cols], rtol=1e-12)  # the close each fill was sized at
+    buy = np.where(frame["quantity"] > 0, 1.0, -1.0)
+    assert (buy * (frame["fill_price"] - frame["close"]) > 0).all()  # 5 bps of slippage: every fill pays it
+    np.testing.assert_allclose(frame["fill_notional"], frame["quantity"].abs() * frame["fill_price"], rtol=1e-12)
+    np.testing.assert_allclose(
+        frame["slippage_cost"], buy * (frame["fill_price"] - frame["close"]) * frame["quantity"].abs(), rtol=1e-9
+    )
+    np.testing.assert_allclose(frame["fee"], frame["fill_notional"] * float(COSTS.taker_fee), rtol=1e-9)
+    per_bar = frame.groupby("time")[["fill_notional", "fee", "slippage_cost"]].sum().reindex(equity.index)
+    per_bar = per_bar.fillna(0.0)
+    np.testing.assert_allclose(per_bar["fill_notional"], equity["traded_notional"], rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(per_bar["fee"], equity["fees"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(per_bar["slippage_cost"], equity["slippage"], rtol=1e-9, atol=1e-12)
+    assert equity["traded_notional"].sum() > 0 and equity["slippage"].sum() > 0
 
 
 def test_attribution_explains_the_equity_change(result: BacktestResult, panel: PricePanel) -> None:
@@ -96,3 +129,12 @@ def test_tearsheet_offline(result: BacktestResult, tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     html = write_tearsheet(result, tmp_path / "tearsheet.html").read_text()
     assert "momentum" in html and "SYN000" in html  # the strategy against the run's own benchmark
+
+
+def test_a_run_read_only_for_its_metrics_records_no_fills(result: BacktestResult, panel: PricePanel) -> None:
+    """A grid search's runs skip the per-fill records (about 2 us a fill) and keep every figure."""
+    quiet = run_backtest(panel, lambda v: MomentumOracle(v, lookback=5, n_long=2, n_short=1),
+                         BacktestConfig(benchmark="SYN000", costs=COSTS), record_fills=False)  # fmt: skip
+    assert len(quiet.fills) == 0 < len(result.fills)
+    np.testing.assert_array_equal(quiet.equity, result.equity)
+    assert quiet.summary() == result.summary()

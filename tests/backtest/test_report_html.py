@@ -21,7 +21,7 @@ from defipm.backtest.figures import TOP_WEIGHTS
 from defipm.backtest.report import EVENTS_LISTED, report_panels, write_html
 from defipm.core.metrics import max_drawdown, returns_from_equity, sharpe
 from defipm.core.risk import RiskLimits
-from defipm.data.panel import PricePanel, to_datetime
+from defipm.data.panel import PricePanel
 from defipm.data.synthetic import synthetic_panel
 from defipm.oracles.base import Rotation
 from defipm.oracles.momentum import MomentumOracle
@@ -92,15 +92,17 @@ def test_metrics_table_has_units_and_the_benchmark(result: BacktestResult, panel
 def test_yearly_returns_and_worst_drawdowns(result: BacktestResult, page: Any) -> None:
     curve = np.concatenate(([10_000.0], result.equity))
     last_2020 = int(np.searchsorted(result.timestamps, np.datetime64("2021-01-01T00:00"), side="right"))
-    yearly = tables(page)["Yearly returns"]  # a bar counts in the year it trades in: the first closes 2020-01-01
+    yearly = tables(page)["Yearly returns"]  # the run starts at the close of 2020-01-01 00:00: no 2019 of its own
+    assert result.timestamps[0] == np.datetime64("2020-01-01T00:00")
     assert [row[:2] for row in yearly[1:]] == [
-        ["2019", f"{curve[1] / curve[0] - 1:.2%}"],
-        ["2020", f"{curve[last_2020] / curve[1] - 1:.2%}"],
+        ["2020", f"{curve[last_2020] / curve[0] - 1:.2%}"],
         ["2021", f"{curve[-1] / curve[last_2020] - 1:.2%}"],
     ]
     drawdowns = tables(page)["Worst drawdowns"]
-    assert drawdowns[0] == ["peak", "trough", "recovery", "depth", "length"]
+    assert drawdowns[0] == ["peak", "trough", "recovery", "depth", "under water"]
     assert drawdowns[1][3] == f"{max_drawdown(returns_from_equity(curve)):.2%}"
+    metrics = {row[0]: row[2] for row in tables(page)["Metrics"]}
+    assert drawdowns[1][4].removesuffix(" so far") == metrics["max drawdown duration"]  # one definition, one figure
     assert 1 < len(drawdowns) <= 6
 
 
@@ -117,11 +119,12 @@ def test_pnl_by_asset_adds_up_and_trades_match_the_traded_notional(result: Backt
     title = page.find("h3", string=re.compile("^Trades")).text
     count = int(title.split("(")[1].rstrip(")"))
     assert len(trades) - 1 == min(count, 500) and trades[0][:3] == ["UTC", "symbol", "side"]
-    liquidations = {e.bar for e in result.events if e.kind == "liquidation"}
-    skip = {f"{to_datetime(result.timestamps[k]):%Y-%m-%d %H:%M}" for k in liquidations}
-    notional = sum(float(r[5].replace(",", "")) for r in trades[1:] if r[0] not in skip)
-    traded = sum(v for k, v in enumerate(result.traded_notional) if k not in liquidations)
-    assert count <= 500 and notional == pytest.approx(traded, rel=1e-6)  # fills at the close: what the venue traded
+    assert trades[0] == ["UTC", "symbol", "side", "quantity", "fill price", "close", "fill notional", "fee", "slippage"]
+    assert any(r[2].endswith("(liquidation)") for r in trades[1:])  # the liquidation's closes are listed as fills
+    notional = sum(float(r[6].replace(",", "")) for r in trades[1:])
+    fees = sum(float(r[7].replace(",", "")) for r in trades[1:])
+    assert count <= 500 and notional == pytest.approx(result.traded_notional.sum(), rel=1e-6)  # the fills traded
+    assert fees == pytest.approx(result.fees.sum(), abs=1e-4 * count)  # each fee shown to 4 decimals
 
 
 def test_figures_log_switch_marks_and_rolling(result: BacktestResult, page: Any) -> None:
@@ -168,7 +171,8 @@ def test_every_name_reason_symbol_and_setting_is_escaped(panel: PricePanel, tmp_
 def test_sections_in_order_and_long_event_lists_cut(result: BacktestResult) -> None:
     titles = [getattr(p, "title", "") or p.kind for p in report_panels(_hostile(result, events=EVENTS_LISTED + 5))]
     assert titles == ["Run health", "Notes (1)", "figure", "Metrics", "figure", "Yearly returns", "figure", "figure",
-                      "figure", "Worst drawdowns", "Rotations (1)", "Events", "Settings"]  # fmt: skip
+                      "figure", "Worst drawdowns", f"Trades ({len(result.fills)})", "Rotations (1)", "Events",
+                      "Settings"]  # fmt: skip
     events = report_panels(_hostile(result, events=EVENTS_LISTED + 5))[-2]
     assert len(events.rows) == EVENTS_LISTED and events.note == "... and 5 more"  # type: ignore[union-attr]
     quiet = report_panels(replace(result, events=[], rotations=(), notes=[], halted_cycles=0))

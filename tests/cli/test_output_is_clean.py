@@ -190,3 +190,21 @@ def test_a_weights_file_is_named_as_the_place_to_edit(tmp_path: Path, shared_pri
         f"ZZZ: not in the venue's universe (it lists BTC, ETH) (edit the file {weights}, set by [oracle.params] path)"
         in " ".join(result.stderr.split())
     )
+
+
+def test_every_command_prints_through_a_cli_console() -> None:
+    """A plain ``rich.console.Console`` takes COLUMNS (or 80) off a terminal and cuts cells (``defipm rl train``
+    piped showed ``+80…``): every console a command builds is a ``CliConsole`` (only ``cli_errors`` defines it)."""
+    import ast
+
+    import defipm
+
+    root = Path(defipm.__file__).parent
+    plain = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if name == "Console" and path.name != "cli_errors.py":
+                    plain.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert plain == []

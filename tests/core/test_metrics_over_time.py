@@ -15,6 +15,7 @@ from defipm.core.metrics import (
     DrawdownPeriod,
     drawdown_periods,
     max_drawdown,
+    max_drawdown_duration,
     returns_by_period,
     returns_from_equity,
     rolling_beta,
@@ -77,10 +78,9 @@ def test_period_returns_compound_to_the_total(values: list[float], period_length
 def test_drawdown_periods_of_a_worked_curve() -> None:
     equity = np.array([100, 110, 99, 121, 110, 100, 105.0])
     assert drawdown_periods(equity) == [
-        DrawdownPeriod(start=3, trough=5, recovery=None, depth=pytest.approx(100 / 121 - 1)),
-        DrawdownPeriod(start=1, trough=2, recovery=3, depth=pytest.approx(-0.1)),
+        DrawdownPeriod(start=3, trough=5, recovery=None, depth=pytest.approx(100 / 121 - 1), duration=3),
+        DrawdownPeriod(start=1, trough=2, recovery=3, depth=pytest.approx(-0.1), duration=1),
     ]
-    assert drawdown_periods(equity)[1].length == 2 and drawdown_periods(equity)[0].length is None
     assert drawdown_periods(equity, top=1)[0].start == 3
     assert drawdown_periods(np.array([1.0, 2.0, 3.0])) == []
 
@@ -92,7 +92,9 @@ def test_the_deepest_period_is_the_max_drawdown(values: list[float]) -> None:
     periods = drawdown_periods(equity, top=100)
     mdd = max_drawdown(returns_from_equity(equity))
     assert (periods[0].depth if periods else 0.0) == pytest.approx(mdd, abs=1e-12)
+    assert max_drawdown_duration(returns_from_equity(equity)) == (periods[0].duration if periods else 0)
     for p in periods:  # each episode starts at a running high, bottoms at its trough and ends back at the high
+        assert p.duration == int(np.count_nonzero(equity[p.start + 1 : p.recovery or equity.size] < equity[p.start]))
         assert equity[p.start] == equity[: p.start + 1].max()
         assert equity[p.trough] == equity[p.start : (p.recovery or equity.size)].min()
         assert p.recovery is None or equity[p.recovery] >= equity[p.start] > equity[p.recovery - 1]

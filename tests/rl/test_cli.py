@@ -4,6 +4,7 @@ the problem, with nothing written."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -35,14 +36,24 @@ def workdir(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Path:
                      "--window", "6", "--timesteps", "128", *TINY)  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "registered cli@1" in result.output and "test part" in result.output
+    assert "…" not in result.output  # off a terminal, at 40 COLUMNS, no figure is cut ("+80…")
     return folder
+
+
+NARROW = {"COLUMNS": "40"}
+"""What a pipe or a narrow window gives: off a terminal it must not cut anything."""
 
 
 def _invoke(folder: Path, *args: str):  # type: ignore[no-untyped-def]
     common = ["--registry", str(folder / "models")] if args[0] != "search" else []
     if args[0] in ("train",):
         common += ["--database", f"sqlite:///{folder / 'rl.db'}"]
-    return runner.invoke(app, ["rl", *args, *common], env={"COLUMNS": "250"})
+    return runner.invoke(app, ["rl", *args, *common], env=NARROW)
+
+
+def _figures(text: str) -> list[str]:
+    """The signed percentages a figures table shows (``+12.34%``), whole."""
+    return re.findall(r"[+-]\d+\.\d\d%", text)
 
 
 def test_train_registers_the_model_in_the_folder_and_the_store(workdir: Path) -> None:
@@ -52,6 +63,9 @@ def test_train_registers_the_model_in_the_folder_and_the_store(workdir: Path) ->
     assert row.id == "cli@1" and json.loads(row.symbols) == ["BTC", "ETH", "SOL"] and row.rebalance_every == 2
     listing = _invoke(workdir, "models")
     assert listing.exit_code == 0 and "cli@1" in listing.output and "BTC,ETH,SOL" in listing.output
+    row = next(line for line in listing.stdout.splitlines() if "cli@1" in line)
+    cells = [c.strip() for c in re.split(r"[│┃]", row) if c.strip()]
+    assert cells[3:6] == ["1d", "6 bars", "2d"]  # the duration grammar, not "1 day, 0:00:00"
     card = _invoke(workdir, "models", "cli@1")
     assert card.exit_code == 0 and json.loads(card.output)["env"]["window"] == 6
 
@@ -63,6 +77,8 @@ def test_evaluate_writes_the_report_against_the_three_baselines(workdir: Path, d
     assert result.exit_code == 0, result.output
     for label in ("policy cli@1", "buy and hold BTC", "equal weight", "hrp (lookback 20)"):
         assert label in result.output
+    assert "…" not in result.output and len(_figures(result.stdout)) >= 4 * 5  # every row's figures, whole
+    assert "every 2d (2 bar(s))" in " ".join(result.stdout.split())
     figures = json.loads((out / "evaluation.json").read_text())
     assert [c["label"] for c in figures["contenders"]][1] == "buy and hold BTC"
     assert all(c["figures"]["beta"] is not None for c in figures["contenders"])
@@ -92,7 +108,7 @@ def test_search_chooses_an_interval_and_writes_what_it_found(workdir: Path, data
     [
         (["train", "--symbols", "BTC,DOGE"], "DOGE"),
         (["train", "--window", "500"], "too little data: BTC, ETH, SOL all have prices on 160 bars"),
-        (["train", "--every", "5h"], "--every 5h: not a whole number of the data's 1 day, 0:00:00 bars"),
+        (["train", "--every", "5h"], "--every 5h: not a whole number of the data's 1d bars"),
         (["train", "-p", "env.windw=3"], "--param.env.windw: unknown key"),
         (["train", "-p", "costs.taker_fee=0.5"], "--param.costs.taker_fee"),
         (["train", "-p", "ppo.batch_size=999"], "batch_size 999 is above n_steps"),
@@ -127,3 +143,30 @@ def test_evaluate_refuses_data_without_the_models_symbols_naming_them(workdir: P
     result = _invoke(workdir, "evaluate", "cli", "--data", str(tmp_path / "other"), "--bar-label", "close")
     assert result.exit_code == 1
     assert "SOL" in " ".join(result.output.split())
+
+
+def _only_json(result) -> object:  # type: ignore[no-untyped-def]
+    """The command's stdout as one JSON document (it fails on anything else there: a table, a progress bar)."""
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_json_on_every_command_is_the_only_thing_on_stdout(workdir: Path, data: Path, tmp_path: Path) -> None:
+    trained = _only_json(_invoke(tmp_path, "train", "--data", str(data), "--bar-label", "close", "--name", "js",
+                                 "--every", "48h", "--window", "6", "--timesteps", "128", *TINY, "--json"))  # fmt: skip
+    assert trained["model"]["name"] == "js" and trained["registry"] == str(tmp_path / "models")  # type: ignore[index]
+    assert set(trained["model"]["test_figures"]) >= {"total_return", "sortino"}  # type: ignore[index]
+    listed = _only_json(_invoke(workdir, "models", "--json"))
+    assert [c["name"] for c in listed] == ["cli"] and listed[0]["env"]["rebalance_every"] == 2  # type: ignore[index]
+    assert _only_json(_invoke(workdir, "models", "cli@1", "--json")) == listed[0]  # type: ignore[index]
+    evaluated = _only_json(_invoke(workdir, "evaluate", "cli", "--data", str(data), "--bar-label", "close",
+                                   "--out", str(tmp_path / "e"), "--lookback", "20", "--json"))  # fmt: skip
+    assert evaluated == json.loads((tmp_path / "e" / "evaluation.json").read_text()) | {  # type: ignore[operator]
+        "report": str(tmp_path / "e" / "evaluation.html"),
+        "figures": str(tmp_path / "e" / "evaluation.json"),
+    }
+    searched = _only_json(runner.invoke(app, ["rl", "search", "--data", str(data), "--bar-label", "close", "--grid",
+                                              "48h,5h", "--workers", "1", "-p", "env.window=6", "-p",
+                                              "ppo.timesteps=128", *TINY, "--out", str(tmp_path / "s"), "--json"]))  # fmt: skip
+    assert searched["frequency"]["chosen"] == "48h" and searched["path"] == str(tmp_path / "s" / "search.json")  # type: ignore[index]
+    assert searched["frequency"]["points"][1]["error"] == "not a whole number of the data's 1d bars"  # type: ignore[index]

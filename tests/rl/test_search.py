@@ -26,7 +26,7 @@ def test_the_interval_is_chosen_on_the_training_part_with_the_test_figures_besid
         market, tiny_plan(), ["48h", "2d", "96h", "1h", "300d"], metric="normalised_return", workers=2
     )
     by_spec = {p.spec: p for p in result.points}
-    assert by_spec["1h"].error == "not a whole number of the data's 1 day, 0:00:00 bars"
+    assert by_spec["1h"].error == "not a whole number of the data's 1d bars"  # the duration grammar
     assert "too little data" in (by_spec["300d"].error or "")
     assert by_spec["48h"].bars == by_spec["2d"].bars == 2 and by_spec["96h"].bars == 4
     assert by_spec["48h"].train == by_spec["2d"].train  # the same point, trained the same way in another process

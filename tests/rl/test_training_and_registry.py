@@ -94,7 +94,7 @@ def test_loading_refuses_a_universe_without_the_models_symbols_naming_them(train
     root = trained[0]
     with pytest.raises(ModelMismatchError, match=r"tiny@1 trades BTC, ETH, SOL, XRP; not in the venue: SOL, XRP"):
         ModelRegistry(root).load("tiny", symbols=["BTC", "ETH", "DOGE"], where="the venue")
-    with pytest.raises(ModelMismatchError, match=r"trained on 1 day, 0:00:00 bars; hourly data has 1:00:00 bars"):
+    with pytest.raises(ModelMismatchError, match=r"trained on 1d bars; hourly data has 1h bars"):
         ModelRegistry(root).load("tiny", interval=timedelta(hours=1), where="hourly data")
 
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,15 +34,17 @@ from rich.table import Table
 
 from defipm.arb.costs import PriceBook
 from defipm.arb.graph import PoolGraph
+from defipm.arb.native_usd import native_usd_quote
 from defipm.arb.opportunity import CostModel
 from defipm.arb.scanner import Scanner
 from defipm.arb.settings import ArbRunSettings, check_mainnet_opt_in, load_arb_settings
-from defipm.arb.snapshot import load_snapshot
-from defipm.cli_errors import fail
+from defipm.arb.snapshot import SnapshotLoad, load_snapshot
+from defipm.cli_errors import CliConsole, err_console, fail
 from defipm.core.errors import DefipmError
 from defipm.core.redaction import hide_in_logs, redact_text, redact_url
 
 if TYPE_CHECKING:
+    from rich.progress import TaskID
     from web3 import Web3
 
     from defipm.arb.chain_pools import PoolRef as PoolRefLike
@@ -68,35 +71,91 @@ def _root() -> None:
     """Arbitrage engine commands."""
 
 
+MAX_SCAN_LEN = 5
+"""The longest ``--max-len`` ``arb scan`` enumerates: every cycle is indexed up front, and their number grows
+several times over per extra edge (the 2020-10 mainnet snapshot: length 3 in 2 s and 80 MB, 4 in 3 s and 150 MB,
+5 in 16 s and 1 GB; 9 never finished). Longer cycles come from ``--compound-len`` (a beam search from the
+``--start`` tokens), which stays bounded."""
+
+MAX_COMPOUND_LEN = 16
+"""The longest ``--compound-len``: the float profit bound's error is checked for folds up to 16 hops."""
+
+
 @app.command()
 def scan(
     snapshot: Path = typer.Option(..., "--snapshot", help="Pool snapshot JSON file."),
-    max_len: int = typer.Option(3, min=2, help="Longest cycle (edges) to enumerate exhaustively."),
-    compound_len: int = typer.Option(0, help="If > max-len, also compound-search cycles up to this length."),
+    max_len: int = typer.Option(
+        3,
+        min=2,
+        help=f"Longest cycle (edges) to enumerate exhaustively, at most {MAX_SCAN_LEN} (longer: --compound-len).",
+    ),
+    compound_len: int = typer.Option(
+        0, max=MAX_COMPOUND_LEN, help="If > max-len, also compound-search cycles up to this length."
+    ),
     start: list[str] = typer.Option([WETH, USDC], help="Start token addresses (profit is counted in these)."),
     native: str = typer.Option(WETH, help="Native (gas) token address; prices come from the pools."),
     gas_price_gwei: float = typer.Option(30.0, min=0, help="Gas price in gwei."),
-    native_usd: float = typer.Option(2000.0, min=0, help="US dollars per native token (display)."),
+    native_usd: float | None = typer.Option(
+        None,
+        min=0,
+        help="US dollars per native token (display); default: the snapshot's deepest native/stablecoin pool.",
+    ),
     no_flash: bool = typer.Option(False, "--no-flash", help="Trade own capital: no loan premium or flash gas."),
     top: int = typer.Option(15, min=1, help="Rows to print."),
 ) -> None:
     """Offline scan of a snapshot: best cycles with sizes and net profit."""
-    console = Console()
+    console = CliConsole()
+    if max_len > MAX_SCAN_LEN:
+        raise fail(
+            f"--max-len {max_len}: above the limit of {MAX_SCAN_LEN} edges an exhaustive scan enumerates (every cycle "
+            f"is indexed up front; length 5 already takes seconds and a gigabyte on a mainnet snapshot); for longer "
+            f"cycles give --max-len {min(max_len - 1, MAX_SCAN_LEN)} --compound-len {max_len} (a beam search from "
+            "the --start tokens)"
+        )
     try:
         load = load_snapshot(snapshot)
         starts = _snapshot_starts(load.tokens, start)
     except DefipmError as exc:
         raise fail(exc) from None
     if native.lower() not in load.tokens:
-        raise fail(f"--native {native}: not a token of the snapshot")
+        raise fail(f"--native {native}: not a token of the snapshot {snapshot}")
+    usd, source = _native_usd(load, native.lower(), native_usd)
     graph = PoolGraph(load.pools, load.tokens)
-    costs = CostModel(gas_price_wei=int(gas_price_gwei * 10**9), native_price_usd=native_usd, flash_loan=not no_flash)
-    prices = PriceBook.from_graph(graph, native.lower())
-    scanner = Scanner(graph, max_len, costs=costs, prices=prices, preferred_starts=starts)
-    result = scanner.scan()
-    if compound_len > max_len:
-        scanner.compound(starts, compound_len, top=top)
-    best = scanner.best(top)
+    costs = CostModel(gas_price_wei=int(gas_price_gwei * 10**9), native_price_usd=usd or 0.0, flash_loan=not no_flash)
+    with scan_progress(err_console) as step:
+        step(f"indexing every cycle of 2 to {max_len} edges")
+        prices = PriceBook.from_graph(graph, native.lower())
+        scanner = Scanner(graph, max_len, costs=costs, prices=prices, preferred_starts=starts)
+        step(f"screening and sizing {scanner.n_cycles:,} cycles")
+        result = scanner.scan()
+        if compound_len > max_len:
+            step(f"compound search up to {compound_len} edges from {len(starts)} start token(s)")
+            scanner.compound(starts, compound_len, top=top)
+        step(f"sizing the best {top}")
+        best = scanner.best(top)
+    _print_scan(console, load, scanner, result.reasons, top)
+    console.print(f"native USD: {source}", highlight=False, soft_wrap=True)
+    console.print(_best_cycles(best, graph, load.tokens, usd))
+    console.print(
+        "[dim]Snapshot profits are only as real as the snapshot: rows from different blocks and rebasing "
+        "tokens show cycles that never existed.[/dim]"
+    )
+
+
+def _native_usd(load: SnapshotLoad, native: str, given: float | None) -> tuple[float | None, str]:
+    """US dollars per native token and where it comes from: ``--native-usd`` when given, else the mid price of the
+    snapshot's deepest native/stablecoin pool (``arb.native_usd``), else unknown (net USD left blank)."""
+    symbol = load.tokens[native].symbol
+    if given is not None:
+        return given, f"{symbol} = ${given:,.2f} (--native-usd)"
+    quote = native_usd_quote(load.pools, load.tokens, native)
+    if quote is None:
+        return None, f"unknown: the snapshot has no {symbol}/stablecoin pool (give --native-usd)"
+    return quote.usd, quote.describe(symbol) + "; --native-usd overrides"
+
+
+def _print_scan(console: Console, load: SnapshotLoad, scanner: Scanner, reasons: Counter[str], top: int) -> None:
+    """The scan's counts: pools, tokens, cycles, opportunities, rows skipped and candidates dropped, and why."""
     unsized = f" ({len(scanner.pending)} more long cycles left unsized: none can enter the top {top})"
     console.print(
         f"{len(load.pools)} pools, {len(load.tokens)} tokens, {scanner.n_cycles} cycles; "
@@ -105,24 +164,44 @@ def scan(
     if load.skipped:
         why = Counter(s.reason.split(":")[0].split("(")[0].strip() for s in load.skipped)
         console.print(f"skipped {len(load.skipped)} rows: " + "; ".join(f"{n} x {r}" for r, n in why.most_common(5)))
-    if result.reasons:
-        console.print("dropped: " + ", ".join(f"{r}: {n}" for r, n in result.reasons.most_common()))
-    console.print(_best_cycles(best, graph, load.tokens, native_usd))
-    console.print(
-        "[dim]Snapshot profits are only as real as the snapshot: rows from different blocks and rebasing "
-        "tokens show cycles that never existed.[/dim]"
-    )
+    if reasons:
+        console.print("dropped: " + ", ".join(f"{r}: {n}" for r, n in reasons.most_common()))
 
 
-def _best_cycles(best: list[Opportunity], graph: PoolGraph, tokens: dict[str, Token], native_usd: float) -> Table:
-    """The scan's best cycles: path, size, gross, gas and net profit in the start token, net in US dollars."""
+@contextmanager
+def scan_progress(console: Console) -> Iterator[Callable[[str], None]]:
+    """A rich progress display on ``console`` (stderr) while a scan runs: each ``step(description)`` ends the step
+    before it (its time kept on screen) and starts a spinner with the time elapsed. Shown on a terminal only;
+    nothing is written to a pipe or a log."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(finished_text="done"), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+        current: list[TaskID] = []
+
+        def step(description: str) -> None:
+            if current:
+                progress.update(current[-1], total=1, completed=1)
+            current.append(progress.add_task(description, total=None))
+
+        yield step
+        if current:
+            progress.update(current[-1], total=1, completed=1)
+
+
+def _best_cycles(
+    best: list[Opportunity], graph: PoolGraph, tokens: dict[str, Token], native_usd: float | None
+) -> Table:
+    """The scan's best cycles: path, size, gross, gas and net profit in the start token, net in US dollars (blank
+    when the native token's dollar price is unknown)."""
     table = Table(title="Best cycles")
     for col in ("#", "path", "hops", "size", "gross", "gas", "net", "net USD"):
         table.add_column(col, justify="right" if col not in ("path",) else "left")
     for i, o in enumerate(best, 1):
         tok = tokens.get(o.start_token)
         dec = tok.decimals if tok else 0
-        usd = "" if o.net_profit_native is None else f"{o.net_profit_native / 1e18 * native_usd:,.2f}"
+        known = o.net_profit_native is not None and native_usd is not None
+        usd = f"{o.net_profit_native / 1e18 * native_usd:,.2f}" if known else ""  # type: ignore[operator]
         table.add_row(
             str(i),
             " > ".join(graph.symbol(t) for t in o.tokens),
@@ -190,7 +269,7 @@ def run(
 
     from defipm.store import Store
 
-    console = Console()
+    console = CliConsole()
     try:
         settings = load_arb_settings(config)
         refs = _load_pool_refs(pools)
@@ -355,7 +434,7 @@ def demo(
     from defipm.chain.local import LocalUniswap
     from defipm.store import Store
 
-    console = Console()
+    console = CliConsole()
     if scenario not in SCENARIOS:
         raise fail(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
     console.print("starting a local chain with Uniswap V2 and V3 ...")

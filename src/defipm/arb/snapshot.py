@@ -8,8 +8,9 @@ Rows are validated with pydantic models (``V2Row``, ``V3Row``, ``TokenRow``): in
 or decimal text (never booleans or fractions), addresses as 20-byte hex, decimals 0..77, a V2 fee below 100%.
 Bad rows never stop a load: each is skipped with its row number, its address and the reason naming every bad field
 (``reserve1: not an integer: 'lots'``; also zero or too small reserves, duplicate address, a token traded against
-itself) in ``SnapshotLoad.skipped``. Only an unreadable file, or one that is not a list of rows, raises
-``DataError``.
+itself) in ``SnapshotLoad.skipped``. ``parse_rows`` raises ``DataError`` only for rows that are not a list;
+``load_snapshot`` also for an unreadable file and for a file with no usable pool (an empty list, or rows that all
+lack fields), naming the file and what its rows miss.
 """
 
 from __future__ import annotations
@@ -188,8 +189,20 @@ def parse_rows(rows: Any, min_reserve: int = 1) -> SnapshotLoad:
     return out
 
 
+ROW_EXAMPLE = (
+    '{"address": "0x..", "token0": {"address": "0x..", "symbol": "WETH", "decimal": 18}, "token1": {...}, '
+    '"reserve0": ..., "reserve1": ...}'
+)
+"""A V2 row, as a refusal shows what a snapshot's rows need."""
+
+SKIPPED_SHOWN = 3
+"""Skipped rows a refusal names (the rest are counted)."""
+
+
 def load_snapshot(path: str | Path, min_reserve: int = 1) -> SnapshotLoad:
-    """Read a snapshot JSON file (see the module docstring for the row formats)."""
+    """Read a snapshot JSON file (see the module docstring for the row formats). Raises ``DataError`` naming the
+    file when it cannot be read, is not a JSON list, or yields no pool (empty, or every row refused: the first
+    rows' reasons say which fields are missing or bad)."""
     p = Path(path)
     try:
         rows = json.loads(p.read_text())
@@ -197,4 +210,19 @@ def load_snapshot(path: str | Path, min_reserve: int = 1) -> SnapshotLoad:
         raise DataError(f"cannot read pool snapshot {p}: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise DataError(f"pool snapshot {p} is not valid JSON: {exc}") from exc
-    return parse_rows(rows, min_reserve)
+    load = parse_rows(rows, min_reserve)
+    if not load.pools:
+        raise DataError(_no_pools(p, load))
+    return load
+
+
+def _no_pools(path: Path, load: SnapshotLoad) -> str:
+    """Why ``path`` yields no pool: an empty list, or its first rows' reasons (the rest counted)."""
+    if not load.skipped:
+        return f"pool snapshot {path} is an empty list: it holds no pool rows (each row as {ROW_EXAMPLE})"
+    shown = "; ".join(f"row {s.row}: {s.reason}" for s in load.skipped[:SKIPPED_SHOWN])
+    more = len(load.skipped) - SKIPPED_SHOWN
+    return (
+        f"pool snapshot {path}: none of its {len(load.skipped)} row(s) is a usable pool ({shown}"
+        f"{f'; and {more} more' if more > 0 else ''}); each row needs {ROW_EXAMPLE}"
+    )

@@ -1,10 +1,10 @@
 """What a backtest's records imply, for its report and exports: positions, trades and each asset's P&L.
 
 ``BacktestResult`` keeps, per bar, the equity and the weights after that bar's trades; with the bar closes the
-replay marked them at (``closes_for``), the holdings follow: ``quantity = weight * equity / close``. A trade is a
-change of quantity on a rebalance bar (or a liquidation), valued at the bar close; what fills cost beyond the close
-(fees, slippage) and funding are the run's per-bar totals, reported beside the assets' price P&L. Nothing here
-trades or re-prices: it reads the records.
+replay marked them at (``closes_for``), the holdings follow: ``quantity = weight * equity / close``. The trades are
+the replay's own fills (``BacktestResult.fills``): each with its fill price, the close it was sized at, its fee and
+its slippage, so they add up to the per-bar ``traded_notional``, ``fees`` and ``slippage``. Funding is a per-bar
+total, reported beside the assets' price P&L. Nothing here trades or re-prices: it reads the records.
 
 Accounting identity the tests pin: the assets' price P&L minus fees, slippage and funding equals the equity's
 change, up to a ``residual`` (liquidation penalties, float rounding) that is reported, not hidden.
@@ -19,9 +19,6 @@ from numpy.typing import NDArray
 
 from defipm.backtest.result import BacktestResult
 from defipm.data.panel import PricePanel
-
-TRADE_TOLERANCE = 1e-9
-"""A quantity change worth less than this share of the equity is float noise from drift, not a trade."""
 
 
 def closes_for(result: BacktestResult, panel: PricePanel) -> NDArray[np.float64]:
@@ -48,14 +45,21 @@ def positions(result: BacktestResult, closes: NDArray[np.float64]) -> NDArray[np
 
 @dataclass(frozen=True, slots=True)
 class Trade:
-    """One asset's quantity change on a bar, valued at that bar's close (quote currency)."""
+    """One fill of the replay (quote currency amounts)."""
 
     bar: int
     symbol: str
     quantity: float
     """Signed: positive bought, negative sold."""
-    price: float
-    """The bar close (fills cost the close plus slippage; the bar's fees and slippage are in the cost columns)."""
+    fill_price: float
+    """What it filled at: the close moved by the fill model's slippage."""
+    close: float
+    """The bar close it was sized at (the order's reference price; a liquidation's mark)."""
+    fee: float
+    slippage: float
+    """What the fill cost against ``close`` (positive = paid): ``(fill_price - close) * quantity``."""
+    liquidation: bool = False
+    """A liquidation's closing fill (not an order of a rebalance)."""
 
     @property
     def side(self) -> str:
@@ -63,24 +67,23 @@ class Trade:
 
     @property
     def notional(self) -> float:
-        return abs(self.quantity) * self.price
+        """The fill notional: ``|quantity| * fill_price`` (what ``traded_notional`` sums)."""
+        return abs(self.quantity) * self.fill_price
 
 
-def trades(result: BacktestResult, closes: NDArray[np.float64]) -> list[Trade]:
-    """Every quantity change on a rebalance or liquidation bar, by bar then symbol order. A bar's changes are net:
-    a liquidation and a rebalance on the same bar show as one trade per symbol (the venue's ``traded_notional``
-    counts the rebalance only)."""
-    q = positions(result, closes)
-    dq = np.diff(q, axis=0, prepend=np.zeros((1, q.shape[1])))
-    px = np.nan_to_num(closes, nan=0.0)
-    scale = np.maximum(np.abs(result.equity), result.config.initial_cash)[:, None]
-    active = result.rebalanced.copy()
-    for event in result.events:
-        if event.kind == "liquidation":
-            active[event.bar] = True
-    moved = (np.abs(dq) * px > TRADE_TOLERANCE * scale) & active[:, None]
-    bars, cols = np.nonzero(moved)
-    return [Trade(int(k), result.symbols[j], float(dq[k, j]), float(px[k, j])) for k, j in zip(bars, cols, strict=True)]
+def trades(result: BacktestResult) -> list[Trade]:
+    """Every fill of the run (``BacktestResult.fills``), in the order they happened: a rebalance's orders and a
+    liquidation's closes alike. Per bar their notional, fees and slippage sum to the result's ``traded_notional``,
+    ``fees`` and ``slippage``."""
+    f = result.fills
+    names = result.symbols
+    return [
+        Trade(int(k), names[j], q, p, c, fee, slip, bool(liq))
+        for k, j, q, p, c, fee, slip, liq in zip(
+            f.bar.tolist(), f.symbol.tolist(), f.quantity.tolist(), f.price.tolist(), f.mark.tolist(),
+            f.fee.tolist(), f.slippage.tolist(), f.liquidation.tolist(), strict=True,
+        )
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

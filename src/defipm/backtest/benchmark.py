@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from defipm.core.errors import DataError
-from defipm.core.schedule import duration_ns
+from defipm.core.schedule import duration_ns, spell_duration
 from defipm.data.grid import file_grid
 from defipm.data.panel import PricePanel, to_datetime
 
@@ -56,7 +56,8 @@ def benchmark_prices(
         grid = file_grid(path, ns, panel.interval if len(ns) < 2 else None)
         if grid.interval_ns != step:
             raise DataError(
-                f"benchmark file {path} has {grid.interval} bars, the data {panel.interval} bars: use a benchmark "
+                f"benchmark file {path} has {spell_duration(grid.interval)} bars, the data "
+                f"{spell_duration(panel.interval)} bars: use a benchmark "
                 "with the data's interval"
             )
         times = (ns + (step if bar_label == "open" else 0)).astype("datetime64[ns]")

@@ -24,9 +24,10 @@ from numpy.typing import NDArray
 
 from defipm.backtest.benchmark import benchmark_prices
 from defipm.backtest.config import BacktestConfig
-from defipm.backtest.result import BacktestResult, BarEvent
+from defipm.backtest.result import BacktestResult, BarEvent, TradeFills
 from defipm.core.errors import DataError, InvalidWeightsError, LookAheadError
 from defipm.core.instruments import InstrumentRules
+from defipm.core.orders import Fill, OrderResult, Side
 from defipm.core.reports import CycleReport, CycleStatus
 from defipm.data.panel import PricePanel, to_datetime, to_datetime64
 from defipm.data.view import MarketView, ReplayClock
@@ -112,17 +113,19 @@ def run_backtest(
     *,
     params: dict[str, Any] | None = None,
     progress: ProgressCallback | None = None,
+    record_fills: bool = True,
 ) -> BacktestResult:
     """Replay ``panel`` through ``oracle`` with a paper venue and the ``PortfolioManager``.
 
     ``oracle`` is an ``Oracle`` or a factory ``f(view) -> Oracle`` for oracles that read prices (the view they
     get is point-in-time). A look-ahead attempt raises ``LookAheadError`` even when the oracle swallowed it.
-    ``progress(done, total)`` is called every bar.
+    ``progress(done, total)`` is called every bar. ``record_fills=False`` leaves ``BacktestResult.fills`` empty
+    (a run read only for its metrics, as a grid search's, saves the per-fill records).
     """
     cfg = config or BacktestConfig()
     if len(panel) < 2:
         raise DataError(f"a backtest needs at least 2 bars, the data has {len(panel)}")
-    replay = _Replay(panel, oracle, cfg, *_replay_window(panel, cfg))
+    replay = _Replay(panel, oracle, cfg, *_replay_window(panel, cfg), record_fills=record_fills)
     with _replay_gc():
         replay.run(progress)
     return replay.result(params)
@@ -186,10 +189,59 @@ class _Funding:
         return float(venue.apply_funding(rates)) if rates else 0.0
 
 
+class _FillLog:
+    """Every fill of a replay with its bar, mark, fee and slippage, gathered as rows of floats and returned as
+    ``TradeFills``. Slippage is worked out in floats from the same fills and marks as the per-bar sums the engine
+    records (which are exact), so they agree to float rounding. Each fill costs four Decimal-to-float conversions
+    (about 2 us); a run that reads only its metrics (a grid search) records none (``record_fills=False``)."""
+
+    def __init__(self, symbols: tuple[str, ...], active: bool = True) -> None:
+        self._col = {s: j for j, s in enumerate(symbols)}
+        self.active = active
+        self.rows: list[tuple[int, int, float, float, float, float, float, bool]] = []
+
+    def add_results(self, k: int, results: tuple[OrderResult, ...]) -> None:
+        """The fills of a cycle's orders; slippage against each order's reference price (as ``RebalanceReport``'s
+        ``slippage_cost``), none for an order without one (its mark is then the fill price)."""
+        col, append = self._col, self.rows.append
+        for r in results:
+            ref = r.order.reference_price
+            for f in r.fills:
+                qty, price = float(f.quantity), float(f.price)
+                mark = price if ref is None else float(ref)
+                signed, moved = (qty, price - mark) if f.side is Side.BUY else (-qty, mark - price)
+                append((k, col[f.symbol], signed, price, mark, float(f.fee), moved * qty, False))
+
+    def add_liquidation(self, k: int, fills: tuple[Fill, ...], marks: dict[str, Decimal]) -> None:
+        """A liquidation's closing fills, their slippage against the bar's marks (as the engine charges it)."""
+        for f in fills:
+            qty, price, mark = float(f.quantity), float(f.price), float(marks[f.symbol])
+            signed = qty if f.side is Side.BUY else -qty
+            self.rows.append((k, self._col[f.symbol], signed, price, mark, float(f.fee), qty * abs(price - mark), True))
+
+    def fills(self) -> TradeFills:
+        if not self.rows:
+            return TradeFills.empty()
+        bar, col, qty, price, mark, fee, slip, liq = zip(*self.rows, strict=True)
+        return TradeFills(
+            np.array(bar, dtype=np.int64), np.array(col, dtype=np.int64), np.array(qty), np.array(price),
+            np.array(mark), np.array(fee), np.array(slip), np.array(liq, dtype=bool),
+        )  # fmt: skip
+
+
 class _Replay:
     """One ``run_backtest``: the clock, the venue and the manager it drives, and the records of every bar."""
 
-    def __init__(self, panel: PricePanel, oracle: Oracle | OracleFactory, cfg: BacktestConfig, lo: int, hi: int):
+    def __init__(
+        self,
+        panel: PricePanel,
+        oracle: Oracle | OracleFactory,
+        cfg: BacktestConfig,
+        lo: int,
+        hi: int,
+        *,
+        record_fills: bool = True,
+    ):
         self.panel, self.cfg, self.lo = panel, cfg, lo
         self.clock = ReplayClock(panel, 0)
         self.view = self.clock.view()
@@ -222,6 +274,7 @@ class _Replay:
         self.failed = self.halted = 0
         self._was_halted = False
         self._liquidations_seen = 0
+        self.fill_log = _FillLog(panel.symbols, active=record_fills)
 
     def run(self, progress: ProgressCallback | None) -> None:
         """The replay loop: every bar is priced, funded, rebalanced when due, checked and marked."""
@@ -262,6 +315,8 @@ class _Replay:
                 self.fees[k] += float(f.fee)
                 self.traded[k] += float(f.quantity * f.price)
                 self.slippage[k] += float(f.quantity * abs(f.price - marks[f.symbol]))
+            if self.fill_log.active:
+                self.fill_log.add_liquidation(k, liq.fills, marks)
         self._liquidations_seen = len(self.venue.liquidations)
         self.positions[:] = 0.0
 
@@ -287,6 +342,8 @@ class _Replay:
             self.traded[k] += float(rb.traded_notional)
             self.slippage[k] += float(rb.slippage_cost)
             self.failed += len(rb.failures)
+            if rb.results and self.fill_log.active:
+                self.fill_log.add_results(k, rb.results)
         self.positions[:] = 0.0
         held = self.venue.positions
         if held:
@@ -331,6 +388,7 @@ class _Replay:
             funding_from_data=panel.funding is not None and self.funding_model.active,
             rotations=tuple(self.oracle.rotations()),
             events=self.events,
+            fills=self.fill_log.fills(),
         )
 
     def _wiped_out(self) -> list[str]:

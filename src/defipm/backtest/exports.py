@@ -1,13 +1,16 @@
 """A backtest's series as files beside its report, and the optional quantstats tearsheet.
 
-``write_exports`` writes ``equity``, ``returns``, ``weights`` and (with the closes) ``trades``, each as CSV and,
-when pyarrow is installed, as Parquet with the same columns. Times are UTC bar closes (ISO 8601 in the CSV).
+``write_exports`` writes ``equity``, ``returns``, ``weights`` and ``trades``, each as CSV and, when pyarrow is
+installed, as Parquet with the same columns. Times are UTC bar closes (ISO 8601 in the CSV).
 
 - equity: time, equity, cash, drawdown, benchmark_equity (empty without a benchmark), fees, slippage, funding,
-  traded_notional (quote currency).
+  traded_notional (quote currency; traded_notional is fill notional, fill quantity x fill price).
 - returns: time, return, benchmark_return (per bar, simple; the first bar's against the initial cash).
 - weights: time, then one column per symbol (signed weights after the bar's trades).
-- trades: time, symbol, side, quantity (signed), price (the bar close), notional.
+- trades, one row per fill: time, symbol, side, quantity (signed), fill_price (what it filled at), close (the bar
+  close it was sized at), fill_notional (|quantity| x fill_price), fee, slippage_cost (against the close, paid > 0),
+  liquidation (true for a liquidation's closes). Per bar, fill_notional, fee and slippage_cost sum to equity's
+  traded_notional, fees and slippage.
 
 ``write_tearsheet`` renders quantstats' HTML tearsheet of the returns, against the benchmark's returns from the
 run itself: nothing is fetched from the network.
@@ -39,7 +42,8 @@ def has_parquet() -> bool:
 
 
 def export_frames(result: BacktestResult, closes: NDArray[np.float64] | None = None) -> dict[str, Any]:
-    """The exported tables as pandas DataFrames by name (``trades`` only with ``closes``); see the module doc."""
+    """The exported tables as pandas DataFrames by name; see the module doc. (``closes`` is not needed: the trades
+    are the run's recorded fills; it is accepted for callers that pass it.)"""
     import pandas as pd
 
     time = pd.DatetimeIndex(result.timestamps, name="time").tz_localize("UTC")
@@ -65,18 +69,21 @@ def export_frames(result: BacktestResult, closes: NDArray[np.float64] | None = N
         ),
         "weights": pd.DataFrame(result.weights, columns=list(result.symbols), index=time),
     }
-    if closes is not None:
-        listed = trades(result, closes)
-        frames["trades"] = pd.DataFrame(
-            {
-                "time": time[[t.bar for t in listed]],
-                "symbol": [t.symbol for t in listed],
-                "side": [t.side for t in listed],
-                "quantity": [t.quantity for t in listed],
-                "price": [t.price for t in listed],
-                "notional": [t.notional for t in listed],
-            }
-        )
+    listed = trades(result)
+    frames["trades"] = pd.DataFrame(
+        {
+            "time": time[[t.bar for t in listed]],
+            "symbol": [t.symbol for t in listed],
+            "side": [t.side for t in listed],
+            "quantity": [t.quantity for t in listed],
+            "fill_price": [t.fill_price for t in listed],
+            "close": [t.close for t in listed],
+            "fill_notional": [t.notional for t in listed],
+            "fee": [t.fee for t in listed],
+            "slippage_cost": [t.slippage for t in listed],
+            "liquidation": [t.liquidation for t in listed],
+        }
+    )
     return frames
 
 

@@ -128,10 +128,22 @@ def _mark_rotations(fig: Any, result: BacktestResult) -> None:
                              hoverinfo="text"), row=1, col=1)  # fmt: skip
 
 
+def return_periods(result: BacktestResult, unit: str) -> NDArray[np.datetime64]:
+    """The calendar period (numpy unit ``"Y"`` or ``"M"``) of each of ``strategy_returns``, the one labelling the
+    yearly and monthly figures share. A bar's return belongs to the period its bar trades in: its close minus 1 ns
+    (timestamps are bar closes; the daily bar closing at January 1st 00:00 is the previous year's). The first
+    return (the first close's trades against the initial cash) belongs to the period of that close itself: the
+    run starts there, so the initial point never makes a year or month of its own."""
+    labels = (result.timestamps - np.timedelta64(1, "ns")).astype(f"datetime64[{unit}]")
+    if labels.size:
+        labels[0] = result.timestamps[0].astype(f"datetime64[{unit}]")
+    return labels
+
+
 def yearly_returns(result: BacktestResult) -> list[tuple[int, float, float | None]]:
-    """(year, strategy return, benchmark return or None) per calendar year a bar trades in (its close minus 1 ns:
-    the daily bar closing at January 1st 00:00 is the previous year's)."""
-    years = (result.timestamps - np.timedelta64(1, "ns")).astype("datetime64[Y]")
+    """(year, strategy return, benchmark return or None) per calendar year the run trades in
+    (``return_periods``: the year before a run that starts on January 1st is not one)."""
+    years = return_periods(result, "Y")
     own = returns_by_period(strategy_returns(result), years)
     bench = benchmark_returns(result)
     theirs = dict(returns_by_period(bench, years)) if bench is not None else {}

@@ -4,8 +4,8 @@ The HTML embeds plotly.js (no network needed to open it). It opens with the run'
 limits that acted, liquidations, failures, framed in red when any happened) and its notes, then shows equity
 against the benchmark (linear or log scale, rotations and events marked), drawdown, the largest weights stacked,
 turnover, the metrics with units beside the benchmark's, yearly and monthly returns, rolling Sharpe, volatility and
-beta, the return distribution, the worst drawdowns, and, given the prices replayed, P&L by asset and the trade
-list (``analysis``); then rotations, events and settings. Synthetic data is labelled as such in the title. Every
+beta, the return distribution, the worst drawdowns, given the prices replayed P&L by asset, and the trade list
+(the run's fills: ``analysis``); then rotations, events and settings. Synthetic data is labelled as such in the title. Every
 figure comes from ``core.metrics``; the charts are built in ``figures``. ``write_report`` also writes the exports
 and, on request, quantstats' tearsheet (``exports``).
 
@@ -44,8 +44,9 @@ def monthly_returns(result: BacktestResult) -> dict[int, dict[int, float]]:
     """Year -> month (1..12) -> compounded return of the strategy over that calendar month.
 
     A bar counts in the month it trades in: timestamps are bar closes, so the daily bar of January 31st, which
-    closes at February 1st 00:00, is January's (one nanosecond before its close is still inside it)."""
-    months = (result.timestamps - np.timedelta64(1, "ns")).astype("datetime64[M]")
+    closes at February 1st 00:00, is January's (one nanosecond before its close is still inside it); the run's
+    first close counts in its own month (``figures.return_periods``)."""
+    months = figures.return_periods(result, "M")
     out: dict[int, dict[int, float]] = {}
     for m, r in returns_by_period(strategy_returns(result), months):
         out.setdefault(int(str(m)[:4]), {})[int(str(m)[5:7])] = r
@@ -146,7 +147,7 @@ def write_json(result: BacktestResult, path: str | Path) -> Path:
 
 def write_html(result: BacktestResult, path: str | Path, closes: NDArray[np.float64] | None = None) -> Path:
     """Write the self-contained HTML report (``templates/report.html``, autoescaped); returns its path.
-    ``closes`` (``analysis.closes_for``) adds the trade list and the P&L by asset."""
+    ``closes`` (``analysis.closes_for``) adds the P&L by asset."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_html(result, closes), encoding="utf-8")
@@ -158,7 +159,7 @@ def write_report(
 ) -> list[Path]:
     """Write everything about a run into ``folder``: ``report.html``, ``summary.json``, the exports (CSV, and
     Parquet with pyarrow: ``exports.write_exports``) and, with ``tearsheet``, quantstats' ``tearsheet.html``.
-    ``panel`` (the prices replayed) adds the trades and the P&L by asset. Returns the paths written."""
+    ``panel`` (the prices replayed) adds the P&L by asset. Returns the paths written."""
     from defipm.backtest.analysis import closes_for
     from defipm.backtest.exports import write_exports, write_tearsheet
 
@@ -195,7 +196,7 @@ def figure_panel(figure: Any, first: bool = False, title: str = "") -> FigurePan
 def report_panels(result: BacktestResult, closes: NDArray[np.float64] | None = None) -> list[Panel]:
     """The report's sections in order: the run's health (halts, breaches, liquidations, failures) and notes, the
     main charts, the metrics beside the benchmark's, yearly and monthly returns, rolling figures, the return
-    distribution, the worst drawdowns, P&L by asset and the trades (with ``closes``), rotations, events and
+    distribution, the worst drawdowns, P&L by asset (with ``closes``), the trades, rotations, events and
     settings. A new section is one more panel here (and a template under ``templates/panels/`` for a new kind)."""
     title = f"defipm backtest: {result.oracle} {result.params or ''}{_synthetic_label(result)}"
     panels: list[Panel] = [_health_panel(result)]
@@ -209,8 +210,8 @@ def report_panels(result: BacktestResult, closes: NDArray[np.float64] | None = N
                figure_panel(figures.distribution_figure(result)), _drawdowns_panel(result)]  # fmt: skip
     if closes is not None:
         parts = attribution(result, closes)
-        panels += [figure_panel(figures.contribution_figure(parts)), _contribution_panel(parts),
-                   _trades_panel(result, closes)]  # fmt: skip
+        panels += [figure_panel(figures.contribution_figure(parts)), _contribution_panel(parts)]
+    panels.append(_trades_panel(result))
     if result.rotations:
         panels.append(_rotations_panel(result))
     panels.append(_events_panel(result))
@@ -282,12 +283,13 @@ def _when(result: BacktestResult, index: int | None) -> str:
 
 
 def _drawdowns_panel(result: BacktestResult) -> TablePanel:
-    """The deepest drawdowns: peak, trough, recovery times, depth and length (bars, days)."""
+    """The deepest drawdowns: peak, trough, recovery times, depth and bars under water (with days), the figure
+    the metrics' ``max_drawdown_duration`` gives for the deepest (both from ``core.metrics.drawdown_periods``)."""
     ppy = result.periods_per_year
     rows = [(_when(result, p.start), _when(result, p.trough), _when(result, p.recovery), f"{p.depth:.2%}",
-             "ongoing" if p.length is None else _fmt_metric("max_drawdown_duration", p.length, ppy))
+             _fmt_metric("max_drawdown_duration", p.duration, ppy) + (" so far" if p.recovery is None else ""))
             for p in drawdown_periods(result.equity_curve, WORST_DRAWDOWNS)]  # fmt: skip
-    return TablePanel("Worst drawdowns", ("peak", "trough", "recovery", "depth", "length"), rows,
+    return TablePanel("Worst drawdowns", ("peak", "trough", "recovery", "depth", "under water"), rows,
                       empty="never under water", style="metrics")  # fmt: skip
 
 
@@ -305,13 +307,16 @@ def _contribution_panel(parts: Attribution) -> TablePanel:
     return TablePanel("P&L by asset", ("source", "P&L (quote)", "share of total"), rows, style="metrics")
 
 
-def _trades_panel(result: BacktestResult, closes: NDArray[np.float64]) -> TablePanel:
-    listed = trades(result, closes)
+def _trades_panel(result: BacktestResult) -> TablePanel:
+    """The run's fills (the first ``TRADES_LISTED``): quantity, fill price, the close it was sized at, fill
+    notional, fee and slippage, as ``trades.csv`` has them."""
+    listed = trades(result)
     more = len(listed) - TRADES_LISTED
-    rows = [(_when(result, t.bar + 1), t.symbol, t.side, f"{abs(t.quantity):,.8g}", f"{t.price:,.6g}",
-             f"{t.notional:,.2f}") for t in listed[:TRADES_LISTED]]  # fmt: skip
-    return TablePanel(f"Trades ({len(listed)})", ("UTC", "symbol", "side", "quantity", "price (bar close)",
-                      "notional"), rows, empty="no trade", style="metrics",
+    rows = [(_when(result, t.bar + 1), t.symbol, t.side + (" (liquidation)" if t.liquidation else ""),
+             f"{abs(t.quantity):,.8g}", f"{t.fill_price:,.6g}", f"{t.close:,.6g}", f"{t.notional:,.2f}",
+             f"{t.fee:,.4f}", f"{t.slippage:,.4f}") for t in listed[:TRADES_LISTED]]  # fmt: skip
+    return TablePanel(f"Trades ({len(listed)})", ("UTC", "symbol", "side", "quantity", "fill price", "close",
+                      "fill notional", "fee", "slippage"), rows, empty="no trade", style="metrics",
                       note=f"... and {more} more (all in trades.csv)" if more > 0 else "")  # fmt: skip
 
 

@@ -33,6 +33,40 @@ class BarEvent:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class TradeFills:
+    """Every fill of a replay, one row per fill in the order they happened (columns of equal length): what each
+    trade actually cost, the source of ``trades.csv`` and the report's trade list. Their per-bar sums are the
+    result's ``traded_notional``, ``fees`` and ``slippage`` (up to float rounding)."""
+
+    bar: NDArray[np.int64]
+    """Index into ``BacktestResult.timestamps`` of the bar whose close it filled at."""
+    symbol: NDArray[np.int64]
+    """Index into ``BacktestResult.symbols``."""
+    quantity: NDArray[np.float64]
+    """Signed: positive bought, negative sold (base units)."""
+    price: NDArray[np.float64]
+    """The fill price (the close moved by the fill model's slippage)."""
+    mark: NDArray[np.float64]
+    """The price the fill's slippage is measured against: the order's reference price (the bar close the planner
+    sized with), or the bar's mark for a liquidation."""
+    fee: NDArray[np.float64]
+    """Fee paid, quote currency."""
+    slippage: NDArray[np.float64]
+    """What the fill cost against ``mark``, quote currency (positive = paid)."""
+    liquidation: NDArray[np.bool_]
+    """True for the venue's liquidation fills, False for the rebalances' orders."""
+
+    @classmethod
+    def empty(cls) -> TradeFills:
+        """No fill (a run that never traded)."""
+        f, i = np.zeros(0), np.zeros(0, dtype=np.int64)
+        return cls(i, i, f, f, f, f, f, np.zeros(0, dtype=bool))
+
+    def __len__(self) -> int:
+        return int(self.bar.size)
+
+
 @dataclass(slots=True)
 class BacktestResult:
     """Everything a replay recorded, one row per bar (after that bar's trades)."""
@@ -68,6 +102,8 @@ class BacktestResult:
     """Changes of the oracle's held set (``Oracle.rotations``), for the report's marks."""
     events: list[BarEvent] = field(default_factory=list)
     """Halts, risk breaches, liquidations and failed cycles, by bar (a halt is listed on the bar it began)."""
+    fills: TradeFills = field(default_factory=TradeFills.empty)
+    """Every fill of the run (``TradeFills``)."""
 
     @property
     def start(self) -> datetime:

@@ -126,7 +126,7 @@ def evaluate(
     """One backtest of ``point`` on ``[start, end]``: its metrics, or the error that stopped it."""
     cfg = replace(config, schedule=parse_schedule(point.schedule), start=start, end=end)
     try:
-        result = run_backtest(panel, _bind(factory, point.params), cfg, params=point.params)
+        result = run_backtest(panel, _bind(factory, point.params), cfg, params=point.params, record_fills=False)
     except (DefipmError, ValueError, TypeError) as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
     return result.summary().to_dict()

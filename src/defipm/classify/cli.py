@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from defipm.classify.config import ScreenConfig, parse_config
 from defipm.classify.result import Classification
-from defipm.cli_errors import err_console, fail
+from defipm.cli_errors import CliConsole, err_console, fail
 from defipm.config_schema import utc_datetime
 from defipm.core.errors import ConfigError, DefipmError
 
-console = Console()
+console = CliConsole()
 PARAM_HELP = f"Screen setting KEY=VALUE (JSON value), KEY one of: {', '.join(ScreenConfig.model_fields)}."
 
 

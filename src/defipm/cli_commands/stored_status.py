@@ -24,16 +24,17 @@ def shown_status(cycle: Any, running: bool) -> str:
 
 
 def recent_cycles_table(recent: list[Any], *, running: bool = True) -> Table:
-    """The stored cycles (newest first): time, status, equity, fees, turnover and the error's start; ``running``
-    says whether a process runs the portfolio now (see ``shown_status``)."""
+    """The stored cycles (newest first): time, status, equity, orders sent, fees, turnover and the error's start;
+    ``running`` says whether a process runs the portfolio now (see ``shown_status``)."""
     table = Table(title="Recent cycles")
-    for col in ("time (UTC)", "status", "equity", "fees", "turnover", "error"):
+    for col in ("time (UTC)", "status", "equity", "orders", "fees", "turnover", "error"):
         table.add_column(col)
     for c in recent:
         table.add_row(
             c.timestamp.strftime("%Y-%m-%d %H:%M"),
             shown_status(c, running),
             _money(c.equity),
+            "-" if c.orders is None else str(c.orders),
             _money(c.fees),
             f"{c.turnover:.1%}" if c.turnover is not None else "-",
             (c.error or "")[:60],
@@ -42,11 +43,11 @@ def recent_cycles_table(recent: list[Any], *, running: bool = True) -> Table:
 
 
 def recent_cycles_record(recent: list[Any], *, running: bool = True) -> list[dict[str, Any]]:
-    """The stored cycles (newest first) as plain data for ``--json``: time, status (``shown_status``), equity,
-    fees, turnover, error."""
+    """The stored cycles (newest first) as plain data for ``--json``: time, cycle_id, status (``shown_status``),
+    equity, orders_sent, fees, turnover, error (the keys of ``cli_output.cycle_record`` for the same figures)."""
     return [
-        {"time": c.timestamp, "status": shown_status(c, running), "equity": c.equity, "fees": c.fees, "turnover": c.turnover,
-         "error": c.error}
+        {"time": c.timestamp, "cycle_id": c.id, "status": shown_status(c, running), "equity": c.equity,
+         "orders_sent": c.orders, "fees": c.fees, "turnover": c.turnover, "error": c.error}
         for c in recent
     ]  # fmt: skip
 

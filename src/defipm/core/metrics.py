@@ -150,7 +150,8 @@ def max_drawdown(returns: ArrayLike) -> float:
 
 
 def max_drawdown_duration(returns: ArrayLike) -> int:
-    """Bars spent under water in the episode holding the deepest drawdown, trough to recovery included.
+    """Bars spent under water in the episode holding the deepest drawdown: ``drawdown_periods``' deepest
+    ``DrawdownPeriod.duration`` (0 when never under water), the one definition the report's tables share.
 
     Counts the bars from the first bar below the peak to the last one before the recovery (or the end of the
     series when it never recovers), as quantstats' ``drawdown_details`` counts days for daily bars.
@@ -158,17 +159,8 @@ def max_drawdown_duration(returns: ArrayLike) -> int:
     r = _arr(returns)
     if r.size == 0:
         return 0
-    dd = drawdown(equity_from_returns(r))[1:]
-    if dd.size == 0 or np.min(dd) >= 0:
-        return 0
-    trough = int(np.argmin(dd))
-    start = trough
-    while start > 0 and dd[start - 1] < 0:
-        start -= 1
-    end = trough
-    while end + 1 < dd.size and dd[end + 1] < 0:
-        end += 1
-    return end - start + 1
+    deepest = drawdown_periods(equity_from_returns(r), top=1)
+    return deepest[0].duration if deepest else 0
 
 
 def calmar(returns: ArrayLike, periods_per_year: float) -> float:
@@ -333,30 +325,31 @@ class DrawdownPeriod:
     """The first value back at (or above) the peak; None when the curve ends under water."""
     depth: float
     """``equity[trough] / equity[start] - 1`` (negative)."""
-
-    @property
-    def length(self) -> int | None:
-        """Bars from the peak to the recovery (None when not recovered)."""
-        return None if self.recovery is None else self.recovery - self.start
+    duration: int
+    """Bars under water: from the first value below the peak to the last one before the recovery, or to the
+    curve's end when it never recovers (``max_drawdown_duration`` is the deepest episode's)."""
 
 
 def drawdown_periods(equity: ArrayLike, top: int = 5) -> list[DrawdownPeriod]:
-    """The ``top`` deepest drawdowns of ``equity`` (deepest first): each episode runs from a running high to the
-    first value back at that high (or the end of the curve), its depth is the trough against that high."""
+    """The ``top`` deepest drawdowns of ``equity`` (deepest first; an earlier episode first among equally deep
+    ones): each episode runs from a running high to the first value back at that high (or the end of the curve),
+    its depth is the trough against that high. The one computation of drawdown episodes: the metrics' duration
+    and the report's table of the worst drawdowns both read it."""
     dd = drawdown(equity)
+    under = np.concatenate(([False], dd < 0, [False]))
+    edges = np.diff(under.astype(np.int8))
+    firsts = np.nonzero(edges == 1)[0]  # first value under water of each episode
+    if firsts.size == 0:
+        return []
+    ends = np.nonzero(edges == -1)[0]  # first value back at the high (== dd.size when never recovered)
+    depths = np.minimum.reduceat(dd, firsts)  # each segment's minimum lies in its under-water part
     out: list[DrawdownPeriod] = []
-    k = 0
-    while k < dd.size:
-        if dd[k] >= 0:
-            k += 1
-            continue
-        start, end = k - 1, k
-        while end < dd.size and dd[end] < 0:
-            end += 1
-        trough = start + 1 + int(np.argmin(dd[start + 1 : end]))
-        out.append(DrawdownPeriod(start, trough, end if end < dd.size else None, float(dd[trough])))
-        k = end
-    return sorted(out, key=lambda p: p.depth)[:top]
+    for i in np.argsort(depths, kind="stable")[:top]:
+        first, end = int(firsts[i]), int(ends[i])
+        trough = first + int(np.argmin(dd[first:end]))
+        recovery = end if end < dd.size else None
+        out.append(DrawdownPeriod(first - 1, trough, recovery, float(dd[trough]), end - first))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from defipm.core.weights import Weights
 ZERO = Decimal(0)
 _BUY = Side.BUY
 _FILLED, _UNKNOWN, _RESTING = OrderStatus.FILLED, OrderStatus.UNKNOWN, OrderStatus.RESTING
+_CANCELLED, _PLANNED = OrderStatus.CANCELLED, OrderStatus.PLANNED
 
 
 class _Tally(NamedTuple):
@@ -27,6 +28,28 @@ class _Tally(NamedTuple):
     slippage: Decimal
     unfilled: int
     unknown: int
+
+
+def tally_results(results: tuple[OrderResult, ...] | list[OrderResult]) -> _Tally:
+    """Fees, traded notional (fill quantity x fill price) and slippage cost against each order's reference price
+    (positive = paid), all quote currency, and the counts of orders not filled completely and of unknown outcome,
+    in one pass over ``results``. The one sum behind ``RebalanceReport`` and ``CycleReport``."""
+    fees = traded = slippage = ZERO
+    unfilled = unknown = 0
+    for r in results:
+        status = r.status
+        if status is not _FILLED and status is not _RESTING:  # a resting order is placed as asked
+            unfilled += 1
+            if status is _UNKNOWN:
+                unknown += 1
+        ref = r.order.reference_price
+        for f in r.fills:
+            fees += f.fee
+            price = f.price
+            traded += f.quantity * price
+            if ref is not None and price != ref:
+                slippage += (price - ref) * f.quantity if f.side is _BUY else (ref - price) * f.quantity
+    return _Tally(fees, traded, slippage, unfilled, unknown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,22 +85,7 @@ class RebalanceReport:
         """Fees, traded notional, slippage cost and the failure counts, in one pass over the results."""
         tally = self._tally
         if tally is None:
-            fees = traded = slippage = ZERO
-            unfilled = unknown = 0
-            for r in self.results:
-                status = r.status
-                if status is not _FILLED and status is not _RESTING:  # a resting order is placed as asked
-                    unfilled += 1
-                    if status is _UNKNOWN:
-                        unknown += 1
-                ref = r.order.reference_price
-                for f in r.fills:
-                    fees += f.fee
-                    price = f.price
-                    traded += f.quantity * price
-                    if ref is not None and price != ref:
-                        slippage += (price - ref) * f.quantity if f.side is _BUY else (ref - price) * f.quantity
-            tally = _Tally(fees, traded, slippage, unfilled, unknown)
+            tally = tally_results(self.results)
             object.__setattr__(self, "_tally", tally)
         return tally
 
@@ -165,10 +173,45 @@ class CycleReport:
     """Orders of an interrupted earlier cycle that this cycle sent after a restart (they count in this cycle)."""
 
     @property
+    def results(self) -> tuple[OrderResult, ...]:
+        """Every order result of the cycle in the order sent: the resent orders first, then its rebalance's."""
+        return self.resent + (self.rebalance.results if self.rebalance is not None else ())
+
+    @property
+    def sent(self) -> list[OrderResult]:
+        """The orders this cycle sent to the venue, resent ones included (an intent cancelled before sending, or
+        still only planned, did not go out). What the table, the line per cycle, ``--json`` and the store count."""
+        return [r for r in self.results if r.status is not _CANCELLED and r.status is not _PLANNED]
+
+    @property
+    def has_execution(self) -> bool:
+        """The cycle reached a rebalance or resent orders, so its execution figures (fees, slippage, turnover)
+        mean something; False for a cycle that stopped before (halted, rejected, failed early, waiting)."""
+        return self.rebalance is not None or bool(self.resent)
+
+    @property
     def fees(self) -> Decimal:
         """Fees of every order this cycle sent (its rebalance and any resent orders), quote currency."""
-        fees = self.rebalance.fees if self.rebalance is not None else ZERO
-        return fees + sum((r.fees for r in self.resent), ZERO)
+        return tally_results(self.results).fees
+
+    @property
+    def slippage_cost(self) -> Decimal:
+        """Slippage of every order this cycle sent against each order's reference price, quote currency."""
+        return tally_results(self.results).slippage
+
+    @property
+    def traded_notional(self) -> Decimal:
+        """Fill notional (quantity x fill price) of every order this cycle sent, quote currency."""
+        return tally_results(self.results).traded
+
+    @property
+    def turnover(self) -> float:
+        """Traded notional of every order this cycle sent over the equity before its rebalance (the cycle's equity
+        when it did not rebalance); 0.0 when that equity is unknown or not positive."""
+        equity = self.rebalance.equity_before if self.rebalance is not None else self.equity
+        if equity is None or equity <= 0:
+            return 0.0
+        return float(self.traded_notional / equity)
 
     @property
     def ok(self) -> bool:

@@ -9,18 +9,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from defipm.cli_errors import err_console, fail
+from defipm.cli_errors import CliConsole, err_console, fail
 from defipm.core.errors import DefipmError
 from defipm.data.numerai import MetaModelHistory, NumeraiCryptoSource, check_not_stale, utc_naive
 from defipm.oracles.symbols import VENUE_MAPS, SymbolMap
 from defipm.oracles.tbn import TBNOracle
 
 app = typer.Typer(help="Numerai Crypto meta-model: download it, show TB-N picks.", no_args_is_help=True)
-console = Console(soft_wrap=True)  # paths and hashes stay on one line, copyable
+console = CliConsole(soft_wrap=True)  # paths and hashes stay on one line, copyable
 
 DEFAULT_CACHE = Path(".defipm/cache/numerai")
 

@@ -9,22 +9,27 @@ Every setting of the training plan is a ``--param`` (``-p env.window=60``, ``-p 
 ``-p ppo.learning_rate=0.0001``); each is checked before anything runs, and a bad one is one line naming it.
 Nothing here imports torch until a command runs, and a missing ``rl`` extra is one line naming
 ``scripts/bootstrap rl``.
+
+Output follows the other commands: tables through a ``CliConsole`` (nothing truncated off a terminal), progress
+and warnings on stderr, durations in the duration grammar (``1d``, ``48h``), and ``--json`` on every command: one
+JSON document on stdout and nothing else there (``cli_output.print_json``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from json import JSONDecodeError, dumps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
+from defipm.cli_errors import CliConsole
+from defipm.cli_output import JsonOption, print_json
 from defipm.core.errors import ConfigError, DefipmError
 from defipm.rl.registry import DEFAULT_REGISTRY
 from defipm.rl.split import Span
@@ -38,8 +43,8 @@ if TYPE_CHECKING:
     from defipm.rl.registry import ModelRegistry
 
 app = typer.Typer(help="The learned allocator: train, evaluate, search and list PPO models.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
+console = CliConsole()
+err_console = CliConsole(stderr=True)
 
 DataOption = Annotated[Path, typer.Option(help="Folder of <SYMBOL>.csv/.parquet OHLCV files.")]
 SymbolsOption = Annotated[str | None, typer.Option(help="Comma-separated symbols (default: every file).")]
@@ -67,7 +72,7 @@ def _one_line_errors() -> Iterator[None]:
 def _progress() -> Progress:
     from defipm.cli_output import progress_bar
 
-    return progress_bar(console)  # type: ignore[no-any-return]
+    return progress_bar(err_console)  # type: ignore[no-any-return]  # stderr: with --json stdout holds the JSON
 
 
 def _plan(params: list[str] | None, **given: Any) -> TrainingPlan:
@@ -84,7 +89,7 @@ def _plan(params: list[str] | None, **given: Any) -> TrainingPlan:
             raise ConfigError(f"--param {item!r}: expected SECTION.KEY=VALUE (e.g. env.window=60)")
         try:
             parsed = strict_json(value)
-        except json.JSONDecodeError:
+        except JSONDecodeError:
             parsed = value.strip()
         except ValueError as exc:
             raise ConfigError(f"--param {key}: {exc}") from None
@@ -122,11 +127,11 @@ def _load(data: Path, symbols: list[str] | None, bar_label: str) -> tuple[PriceP
 
 
 def _bars(every: str, market: MarketArrays) -> int:
-    from defipm.core.schedule import parse_duration
+    from defipm.core.schedule import parse_duration, spell_duration
 
     bars, rest = divmod(parse_duration(every, "--every"), market.interval)
     if rest or bars < 1:
-        raise ConfigError(f"--every {every}: not a whole number of the data's {market.interval} bars")
+        raise ConfigError(f"--every {every}: not a whole number of the data's {spell_duration(market.interval)} bars")
     return int(bars)
 
 
@@ -143,7 +148,7 @@ def _figures_table(title: str, rows: list[tuple[str, dict[str, Any]]]) -> Table:
     table = Table(title=title)
     table.add_column("")
     for _, heading, _ in COLUMNS:
-        table.add_column(heading, justify="right")
+        table.add_column(heading, justify="right", overflow="fold")  # a narrow terminal folds a number, never cuts it
     for label, figures in rows:
         table.add_row(label, *(cell(figures.get(key), kind) for key, _, kind in COLUMNS))
     return table
@@ -171,8 +176,10 @@ def train(
     bar_label: BarLabelOption = "open",
     registry: RegistryOption = DEFAULT_REGISTRY,
     database: DatabaseOption = None,
+    json: JsonOption = False,
 ) -> None:
-    """Train a PPO model on the training part, report both parts' figures and register it."""
+    """Train a PPO model on the training part, report both parts' figures and register it (``--json``: the
+    registered model's card, with both parts' figures, and the registry folder)."""
     with _one_line_errors():
         from defipm.rl.evaluation import benchmark_for
         from defipm.rl.extra import require_rl
@@ -191,6 +198,9 @@ def train(
         store_registry = _registry(registry, database)
         model = _with_bar(f"training {name}", lambda p: train_model(market, split, plan, benchmark=bench, progress=p))
         card = store_registry.register(model.card, model.policy)
+    if json:
+        print_json({"model": _card_record(card), "registry": str(registry)})
+        return
     rows = [("train part", card.train_figures), ("test part", card.test_figures)]
     console.print(_figures_table(f"{card.ref} ({', '.join(card.symbols)})", rows))
     console.print(f"registered {card.ref} in {registry}", highlight=False)
@@ -207,15 +217,17 @@ def evaluate(
     out: Annotated[Path, typer.Option(help="Folder for evaluation.html and evaluation.json.")] = Path("reports/rl"),
     bar_label: BarLabelOption = "open",
     registry: RegistryOption = DEFAULT_REGISTRY,
+    json: JsonOption = False,
 ) -> None:
-    """The model against equal weight, buy-and-hold of the benchmark and HRP on its test part, same costs."""
+    """The model against equal weight, buy-and-hold of the benchmark and HRP on its test part, same costs
+    (``--json``: evaluation.json's document and the paths written)."""
     with _one_line_errors():
         from defipm.core.metrics import per_bar_rate
         from defipm.rl.evaluation import benchmark_for
         from defipm.rl.evaluation import evaluate as run_evaluation
         from defipm.rl.extra import require_rl
         from defipm.rl.registry import ModelRegistry
-        from defipm.rl.report import evaluation_table, write_evaluation_html, write_evaluation_json
+        from defipm.rl.report import evaluation_dict, evaluation_table, write_evaluation_html, write_evaluation_json
 
         require_rl("defipm rl evaluate")
         try:
@@ -234,6 +246,9 @@ def evaluate(
             err_console.print(f"[yellow]warning:[/] the data in {data} differ from what {card.ref} was made from")
         html_path = write_evaluation_html(result, out / "evaluation.html")
         json_path = write_evaluation_json(result, out / "evaluation.json")
+    if json:
+        print_json(evaluation_dict(result) | {"report": str(html_path), "figures": str(json_path)})
+        return
     console.print(evaluation_table(result))
     console.print(f"report: {html_path}\nfigures: {json_path}", highlight=False)
 
@@ -277,8 +292,10 @@ def search(
     param: ParamOption = None,
     bar_label: BarLabelOption = "open",
     out: Annotated[Path, typer.Option(help="Folder for search.json.")] = Path("reports/rl"),
+    json: JsonOption = False,
 ) -> None:
-    """Search the rebalancing interval (and, with --trials, PPO's settings) on the training part."""
+    """Search the rebalancing interval (and, with --trials, PPO's settings) on the training part (``--json``:
+    search.json's document and its path)."""
     with _one_line_errors():
         from defipm.backtest.report import finite_json
         from defipm.rl.evaluation import benchmark_for
@@ -299,8 +316,11 @@ def search(
         tuning = _tune(market, plan, result.chosen.bars, train_fraction, trials, metric, bench)
         target = out / "search.json"
         target.parent.mkdir(parents=True, exist_ok=True)
-        found = {"frequency": result.to_dict(), "tuning": tuning}
-        target.write_text(json.dumps(finite_json(found), indent=2, allow_nan=False))
+        found = finite_json({"frequency": result.to_dict(), "tuning": tuning})
+        target.write_text(dumps(found, indent=2, allow_nan=False))
+    if json:
+        print_json(found | {"path": str(target)})
+        return
     rows = [(f"{p.spec} train", p.train) for p in result.points if p.error is None]
     rows += [(f"{p.spec} test", p.test) for p in result.points if p.error is None]
     console.print(_figures_table(f"chosen on the training part by {metric}: {result.chosen.spec}", rows))
@@ -337,26 +357,50 @@ def _tune(
 def models(
     model: Annotated[str | None, typer.Argument(help="Show one model's card (name or name@version).")] = None,
     registry: RegistryOption = DEFAULT_REGISTRY,
+    json: JsonOption = False,
 ) -> None:
-    """List the models of the registry's folder, or show one card."""
+    """List the models of the registry's folder, or show one card (``--json``: the cards, or the one card)."""
     with _one_line_errors():
         from defipm.rl.registry import ModelRegistry
 
         if model is not None:
-            console.print_json(ModelRegistry(registry).card(model).model_dump_json())
+            card = ModelRegistry(registry).card(model)
+            if json:
+                print_json(_card_record(card))
+            else:
+                console.print_json(card.model_dump_json())
             return
         cards = ModelRegistry(registry).cards()
-    table = Table(title=f"models in {registry}")
+    if json:
+        print_json([_card_record(c) for c in cards])
+        return
+    console.print(models_table(cards, f"models in {registry}"))
+
+
+def models_table(cards: list[ModelCard], title: str) -> Table:
+    """One row per model card: its bar interval and rebalancing interval in the duration grammar (``1d``,
+    ``48h``), the data's span and the test part's return and Sortino ratio."""
+    from defipm.core.schedule import spell_duration
+
+    table = Table(title=title)
     for col in ("model", "created", "symbols", "bars", "window", "every", "data", "test return", "test Sortino"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for c in cards:
         test = c.test_figures
         table.add_row(
-            c.ref, f"{c.created_at:%Y-%m-%d %H:%M}", ",".join(c.symbols), str(c.interval),
-            str(c.env.window), str(c.env.rebalance_every), f"{c.data.start:%Y-%m-%d}..{c.data.end:%Y-%m-%d}",
+            c.ref, f"{c.created_at:%Y-%m-%d %H:%M}", ",".join(c.symbols), spell_duration(c.interval),
+            f"{c.env.window} bars", spell_duration(c.interval * c.env.rebalance_every),
+            f"{c.data.start:%Y-%m-%d}..{c.data.end:%Y-%m-%d}",
             _fmt(test.get("total_return"), "{:+.2%}"), _fmt(test.get("sortino"), "{:.3f}"),
         )  # fmt: skip
-    console.print(table)
+    return table
+
+
+def _card_record(card: ModelCard) -> Any:
+    """A model card as plain JSON data (its own serialisation: times in ISO 8601, figures with NaN as null)."""
+    from json import loads
+
+    return loads(card.model_dump_json())
 
 
 def _fmt(value: Any, pattern: str) -> str:

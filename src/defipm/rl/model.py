@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from defipm.core.errors import ConfigError
+from defipm.core.schedule import spell_duration
 from defipm.data.panel import left_out_note
 from defipm.rl.action import action_weights
 from defipm.rl.settings import CostSettings, EnvSettings, PPOSettings
@@ -112,7 +113,8 @@ class ModelCard(BaseModel):
     def check_interval(self, interval: timedelta, where: str) -> None:
         if interval != self.interval:
             raise ModelMismatchError(
-                f"model {self.ref} was trained on {self.interval} bars; {where} has {interval} bars"
+                f"model {self.ref} was trained on {spell_duration(self.interval)} bars; {where} has "
+                f"{spell_duration(interval)} bars"
             )
 
 

@@ -46,11 +46,14 @@ def cell(value: Any, kind: str) -> str:
 
 
 def title(evaluation: Evaluation) -> str:
-    m, span = evaluation.market, evaluation.span
+    from defipm.core.schedule import spell_duration
+
+    m, span, card = evaluation.market, evaluation.span, evaluation.card
     bench = evaluation.benchmark or "none"
+    every = spell_duration(card.interval * card.env.rebalance_every)
     return (
-        f"{evaluation.card.ref}: test part {m.time(span.start):%Y-%m-%d %H:%M} to {m.time(span.stop):%Y-%m-%d %H:%M}, "
-        f"every {evaluation.card.env.rebalance_every} bar(s); benchmark {bench}, risk-free {evaluation.risk_free:.2%}/yr"
+        f"{card.ref}: test part {m.time(span.start):%Y-%m-%d %H:%M} to {m.time(span.stop):%Y-%m-%d %H:%M}, "
+        f"every {every} ({card.env.rebalance_every} bar(s)); benchmark {bench}, risk-free {evaluation.risk_free:.2%}/yr"
     )
 
 
@@ -59,7 +62,7 @@ def evaluation_table(evaluation: Evaluation) -> Table:
     table = Table(title=title(evaluation))
     table.add_column("")
     for _, heading, _ in COLUMNS:
-        table.add_column(heading, justify="right")
+        table.add_column(heading, justify="right", overflow="fold")  # a narrow terminal folds a number, never cuts it
     for c in evaluation.contenders:
         figures = c.figures.to_dict()
         table.add_row(c.label, *(cell(figures.get(key), kind) for key, _, kind in COLUMNS))

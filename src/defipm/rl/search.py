@@ -17,7 +17,7 @@ from typing import Any
 
 from defipm.backtest.search import metric_score, run_jobs
 from defipm.core.errors import ConfigError, DefipmError
-from defipm.core.schedule import parse_duration
+from defipm.core.schedule import parse_duration, spell_duration
 from defipm.rl.evaluation import Benchmark
 from defipm.rl.market import MarketArrays
 from defipm.rl.pipeline import TrainingPlan, train_model
@@ -64,7 +64,9 @@ def grid_points(grid: Sequence[str], market: MarketArrays) -> list[FrequencyPoin
         period = parse_duration(spec, "grid point")
         bars, rest = divmod(period, market.interval)
         if rest or bars < 1:
-            points.append(FrequencyPoint(spec, None, f"not a whole number of the data's {market.interval} bars"))
+            points.append(
+                FrequencyPoint(spec, None, f"not a whole number of the data's {spell_duration(market.interval)} bars")
+            )
         else:
             points.append(FrequencyPoint(spec, int(bars)))
     return points

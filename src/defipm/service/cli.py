@@ -12,17 +12,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from defipm.cli_errors import fail
+from defipm.cli_errors import CliConsole, fail
 from defipm.config import DEFAULT_CONFIG, load_settings
 from defipm.core.errors import DefipmError
 from defipm.core.redaction import redact_url
 
 __all__ = ["serve"]
 
-console = Console(stderr=True)
+console = CliConsole(stderr=True)
 
 
 def _database(db: str | None, config: Path) -> str:
