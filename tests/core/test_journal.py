@@ -41,7 +41,9 @@ def test_journals_share_one_source_unless_given_their_own():
 
 
 class Venue:
-    """Answers ``find_order`` from a table (the reconciliation's only question)."""
+    """Answers ``find_order`` from a table (the reconciliation's question; FILLED means the whole quantity)."""
+
+    fills_by_size = True
 
     def __init__(self, known: dict[str, OrderResult]) -> None:
         self.known = known

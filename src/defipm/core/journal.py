@@ -63,6 +63,9 @@ class OrderLookup(Protocol):
     """What reconciliation asks a venue: its knowledge of one order, by client order id (``Venue.find_order``:
     the venue's lookup under the venue-error contract, so a venue that cannot answer raises a ``VenueError``)."""
 
+    fills_by_size: bool
+    """Whether a FILLED answer means the whole quantity (``Venue.fills_by_size``)."""
+
     def find_order(self, client_order_id: str) -> OrderResult | None: ...
 
 
@@ -142,7 +145,7 @@ def reconcile_intents(journal: OrderJournal, venue: OrderLookup) -> Reconciliati
         if known is None:
             out.unsent.append(intent)
             continue
-        result = known.for_intent(intent.order)
+        result = known.for_intent(intent.order, by_size=venue.fills_by_size)
         journal.record_result(result)
         if result.status is OrderStatus.UNKNOWN:
             out.unknown.append(result)

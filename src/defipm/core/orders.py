@@ -149,15 +149,15 @@ class OrderResult:
             return None
         return sum((f.quantity * f.price for f in self.fills), Decimal(0)) / qty
 
-    def for_intent(self, intent: Order) -> OrderResult:
+    def for_intent(self, intent: Order, *, by_size: bool = True) -> OrderResult:
         """This answer of the venue as the outcome of the journal's ``intent`` (same client order id).
 
         A venue that finds an order again after a restart may know only its fills, not the size it was sent with
-        (the paper venue's book, a swap found on chain): it says FILLED for what it filled. Measured against the
-        intent's size, a fill smaller than the order is PARTIALLY_FILLED, so the journal and the report never call
-        a partial fill complete."""
+        (the paper venue's book): it says FILLED for what it filled. With ``by_size`` (the venue's
+        ``fills_by_size``: FILLED means the whole quantity), a fill smaller than the intent is PARTIALLY_FILLED,
+        so the journal and the report never call a partial fill complete."""
         status = self.status
-        if status is OrderStatus.FILLED and self.filled_quantity < intent.quantity:
+        if by_size and status is OrderStatus.FILLED and self.filled_quantity < intent.quantity:
             status = OrderStatus.PARTIALLY_FILLED
         return replace(self, order=intent, status=status)
 

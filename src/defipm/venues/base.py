@@ -69,6 +69,10 @@ class Venue(Configurable, ABC):
     name: str = "venue"
     allows_shorts: bool = True
     """False for spot venues: the planner's targets must be long-only there."""
+    fills_by_size: bool = True
+    """A FILLED answer means the order's whole quantity filled: when a lookup finds an order by its fills alone,
+    fewer than the journal's intent asked for is a partial fill. False for a venue whose orders are sized in value
+    (a swap's buy spends a planned amount of the base; the tokens it gets differ from the planned quantity)."""
     stop_on_failure: bool = False
     """Stop a rebalance at the first failed order instead of continuing with the rest."""
     batch_orders: bool = False
@@ -490,7 +494,7 @@ class Venue(Configurable, ABC):
         except VenueError:  # the venue cannot answer either: the outcome stays unknown
             known = None
         if known is not None and known.status is not OrderStatus.UNKNOWN:
-            return known.for_intent(order)
+            return known.for_intent(order, by_size=self.fills_by_size)
         return OrderResult(order, OrderStatus.UNKNOWN, error=error)
 
     def _failed_send(self, order: Order, exc: VenueError) -> OrderResult:
@@ -504,7 +508,7 @@ class Venue(Configurable, ABC):
         except VenueError:
             known = None
         if known is not None:
-            return known.for_intent(order)
+            return known.for_intent(order, by_size=self.fills_by_size)
         return OrderResult(order, OrderStatus.UNKNOWN, error=f"{order.symbol}: {exc}")
 
 

@@ -103,6 +103,7 @@ class UniswapVenue(Venue):
 
     name = "uniswap"
     allows_shorts = False
+    fills_by_size = False  # a buy spends quantity x reference price of the base: its tokens differ from quantity
     config_model = UniswapConfig
     """Config params (``[venue.params]``) are validated by this model."""
 
