@@ -310,9 +310,11 @@ class PaperVenue(Venue):
     def submit_order(self, order: Order) -> OrderResult:
         try:
             fill = self._fill(order)
-            result = OrderResult(order, _FILLED if fill.quantity == order.quantity else _PARTIAL, (fill,))
         except OrderRejectedError as exc:
             result = OrderResult(order, OrderStatus.REJECTED, error=str(exc))
+        else:
+            filled, asked = fill.quantity, order.quantity
+            result = OrderResult(order, _FILLED if filled is asked or filled == asked else _PARTIAL, (fill,))
         cloid = order.client_order_id
         if cloid:
             results = self._results
@@ -426,11 +428,13 @@ class PaperVenue(Venue):
         return mid
 
     def _fill(self, order: Order) -> Fill:
-        s = order.symbol
-        mid = self._fillable_mid(order)
-        order_type = order.order_type
-        qty = order.quantity
-        buy = order.side is _BUY
+        """Fill ``order`` on the books, or refuse it (``OrderRejectedError``). Every order of a backtest comes through
+        here: the usual case (a priced symbol, a market order on the size step, no minimum notional) is checked
+        inline, anything else by the careful checks that name the problem."""
+        s, qty, buy = order.symbol, order.quantity, order.side is _BUY
+        mid = self._quoted.get(s)
+        if mid is None or self.max_price_age is not None or order.order_type is _LIMIT or order.order_type is _STOP:
+            mid = self._fillable_mid(order)
         current = self.positions.get(s, ZERO)
         abs_current = current if current >= ZERO else -current  # ZERO, not 0: an int operand is converted each time
         if order.reduce_only and (not current or (current > ZERO) == buy or qty > abs_current):
@@ -441,42 +445,52 @@ class PaperVenue(Venue):
             raise OrderRejectedError(
                 f"{s}: spot mode forbids shorts (position {plain(current)}, sell {plain(qty)})", symbol=s
             )
-        self._check_rules(s, qty, mid, current, buy)
+        rules = self._rules_cache.get(s) or self.get_rules(s)
+        try:
+            off_step = qty % rules.size_step
+        except InvalidOperation:  # beyond 28 digits of steps: the careful check refuses it
+            off_step = qty
+        if off_step or rules.min_notional:  # a close may be off the step; any minimum notional is checked there
+            self._check_rules(s, qty, mid, current, buy)
         price = mid
         if self._slippage_active:
             qty, price = self._model_fill(s, qty, mid, buy)
         limit = order.limit_price
-        if order_type is _LIMIT_IOC and limit is not None and (price > limit if buy else price < limit):
+        if limit is not None and order.order_type is _LIMIT_IOC and (price > limit if buy else price < limit):
             raise OrderRejectedError(
                 f"{s}: IOC limit {plain(limit)} not reachable (fill would be {plain(price, 8)})", symbol=s
             )
-        signed, notional = (qty if buy else -qty), qty * price
+        notional = qty * price
         fee = notional * self.taker_fee
         cash_after = (self.cash - notional if buy else self.cash + notional) - fee
-        new_position = current + signed
+        new_position = current + qty if buy else current - qty
         value, gross = self._exposure_cache or self._exposure()
         abs_new = new_position if new_position >= ZERO else -new_position
         at_mid = notional if price is mid else qty * mid  # value_after: exactly ``value + signed * mid``
         value_after = value + at_mid if buy else value - at_mid
         gross_after = gross + (abs_new - abs_current) * mid
         if self._spot:
-            if cash_after < 0:
+            if cash_after < ZERO:
                 raise InsufficientMarginError(
-                    f"{s}: buying {plain(qty)} needs {plain(signed * price + fee, 12)}, cash is {plain(self.cash, 12)}",
+                    f"{s}: buying {plain(qty)} needs {plain((notional if buy else -notional) + fee, 12)}, cash is "
+                    f"{plain(self.cash, 12)}",
                     symbol=s,
                 )
-        elif abs_new > abs_current or (new_position and (current > ZERO) != (new_position > ZERO)):
-            # the order adds exposure (a close or a reduction is always allowed): check the margin after it
-            equity_after = cash_after + value_after
-            if gross_after > equity_after * self.max_leverage:
-                raise InsufficientMarginError(
-                    f"{s}: {order.side.value} {plain(qty)} needs margin for gross notional {gross_after:.2f}, above "
-                    f"max_leverage {plain(self.max_leverage)} x the equity left after its fee ({equity_after:.2f})",
-                    symbol=s,
-                )
+        elif (abs_new > abs_current or (new_position and (current > ZERO) != (new_position > ZERO))) and (
+            gross_after > (cash_after + value_after) * self.max_leverage
+        ):  # it adds exposure (a close or a reduction is always allowed) beyond the margin
+            self._refuse_margin(order, qty, gross_after, cash_after + value_after)
         fill = Fill(s, order.side, qty, price, fee, order.client_order_id, self.timestamp)
         self._book_fill(fill, cash_after, new_position, mid, (value_after, gross_after))
         return fill
+
+    def _refuse_margin(self, order: Order, qty: Decimal, gross_after: Decimal, equity_after: Decimal) -> None:
+        """The refusal of an order that adds exposure beyond ``max_leverage`` x the equity left after its fee."""
+        raise InsufficientMarginError(
+            f"{order.symbol}: {order.side.value} {plain(qty)} needs margin for gross notional {gross_after:.2f}, "
+            f"above max_leverage {plain(self.max_leverage)} x the equity left after its fee ({equity_after:.2f})",
+            symbol=order.symbol,
+        )
 
     def _check_rules(self, s: str, qty: Decimal, mid: Decimal, current: Decimal, buy: bool) -> None:
         """Refuse, as an exchange would, an order off the symbol's size step or below its minimum notional. An order
