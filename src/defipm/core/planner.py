@@ -71,6 +71,21 @@ def _below_one_step(symbol: str, change: Decimal, step: Decimal) -> SkippedOrder
     )
 
 
+def _too_small(
+    symbol: str, size: Decimal, price: Decimal, r: InstrumentRules, closes: bool, buy: bool
+) -> SkippedOrder | None:
+    """The skip of an order below the minimum notional (a full close only under ``min_notional_on_close``) or whose
+    fixed cost is above ``max_cost_share`` of its notional; None when it may be sent."""
+    notional = size * price
+    if notional < r.min_notional and (not closes or r.min_notional_on_close):
+        detail = f"notional {notional:.2f} below minimum notional {format_amount(r.min_notional)}"
+        return SkippedOrder(symbol, size if buy else -size, SkipReason.MIN_NOTIONAL, detail)
+    if r.max_cost_share is not None and r.order_cost > notional * r.max_cost_share:
+        detail = f"order cost {r.order_cost:.6g} above {r.max_cost_share:.2%} of notional {notional:.2f}"
+        return SkippedOrder(symbol, size if buy else -size, SkipReason.ORDER_COST, detail)
+    return None
+
+
 def _rules_getter(rules: RulesLookup | None) -> Callable[[str], InstrumentRules]:
     if rules is None:
         return lambda _s: DEFAULT_RULES
@@ -145,6 +160,7 @@ def plan_rebalance(
         else None
     )
     can_invest = investable > 0
+    shares: dict[Decimal, Decimal] = {}  # weight -> weight x investable, computed once per distinct weight
 
     for s in symbols:
         try:
@@ -155,11 +171,12 @@ def plan_rebalance(
             w = exact.get(s)
             target_qty = ZERO
             if w is not None and can_invest:
-                # whole steps toward zero; ``//`` is exact (``/`` would round to 28 digits first, possibly up)
-                if w > ZERO:
-                    target_qty = w * investable // (price * step) * step
-                else:
-                    target_qty = -((-w) * investable // (price * step)) * step
+                share = shares.get(w)
+                if share is None:
+                    share = shares[w] = w * investable
+                # whole steps toward zero: Decimal ``//`` truncates toward zero, exactly (``/`` would round to 28
+                # digits first, possibly up); ``(-x) * y`` is exactly ``-(x * y)``, so a short rounds as a long
+                target_qty = share // (price * step) * step
             delta = target_qty - current
             if not delta:
                 if w is not None and not current and can_invest:  # a target weight smaller than one size step
@@ -170,57 +187,41 @@ def plan_rebalance(
             if band_value and target_qty and abs_delta * price < band_value:
                 skipped.append(SkippedOrder(s, delta, _BAND, band_text))
                 continue
-            abs_current = current if current >= ZERO else -current
-            abs_target = target_qty if target_qty >= ZERO else -target_qty
 
             legs: tuple[tuple[Decimal, bool, bool], ...]  # (size, reduce_only, buy) for this symbol
-            if current and (not target_qty or (current > ZERO) != (target_qty > ZERO)):
+            if not current or buy is (current > ZERO):  # opening, or adding away from zero: whole steps down
+                steps = abs_delta // step  # ``r.round_size(abs_delta)``, inlined (abs_delta > 0)
+                legs = (((steps * step).normalize() if steps else ZERO, False, buy),)
+            elif target_qty and (target_qty > ZERO) is (current > ZERO):  # a reduction: whole steps up, to zero
+                abs_current = -current if buy else current
+                up = (abs_delta / step).to_integral_value(rounding=ROUND_CEILING) * step
+                legs = ((up if up < abs_current else abs_current, True, buy),)
+            else:  # a close, or a flip through zero
+                abs_current = current if current >= ZERO else -current
                 if target_qty and r.min_notional_on_close and abs_current * price < r.min_notional:
                     # the closing half of this flip is too small to send alone: one order through zero instead
                     legs = ((r.round_size(abs_delta), False, buy),)
                 elif target_qty:
+                    abs_target = target_qty if target_qty >= ZERO else -target_qty
                     legs = ((abs_current, True, buy), (abs_target, False, buy))  # full close, then open
                 else:
                     legs = ((abs_current, True, buy),)  # full close
-            elif abs_target < abs_current:
-                up = (abs_delta / step).to_integral_value(rounding=ROUND_CEILING) * step
-                legs = ((up if up < abs_current else abs_current, True, buy),)
-            else:  # ``r.round_size(abs_delta)``, inlined (abs_delta > 0): one call fewer per order
-                steps = abs_delta // step
-                legs = (((steps * step).normalize() if steps else ZERO, False, buy),)
 
             for size, reduce_only, leg_buy in legs:
                 if not size:  # a change of less than one size step
                     skipped.append(_below_one_step(s, delta, step))
                     continue
-                notional = size * price
-                if notional < r.min_notional and (not (reduce_only and size == abs_current) or r.min_notional_on_close):
-                    skipped.append(
-                        SkippedOrder(
-                            s,
-                            size if leg_buy else -size,
-                            SkipReason.MIN_NOTIONAL,
-                            f"notional {notional:.2f} below minimum notional {format_amount(r.min_notional)}",
-                        )
-                    )
-                    continue
-                if r.max_cost_share is not None and r.order_cost > notional * r.max_cost_share:
-                    skipped.append(
-                        SkippedOrder(
-                            s,
-                            size if leg_buy else -size,
-                            SkipReason.ORDER_COST,
-                            f"order cost {r.order_cost:.6g} above {r.max_cost_share:.2%} of notional {notional:.2f}",
-                        )
-                    )
-                    continue
-                side = _BUY if leg_buy else _SELL
+                if r.min_notional or r.max_cost_share is not None:
+                    skip = _too_small(s, size, price, r, reduce_only and size == current.copy_abs(), leg_buy)
+                    if skip is not None:
+                        skipped.append(skip)
+                        continue
                 limit_price = None
                 if limit_slip is not None:
                     raw = price * (1 + limit_slip) if leg_buy else price * (1 - limit_slip)
                     limit_price = r.round_price(raw, up=not leg_buy)
                 cloid = client_order_id() if client_order_id is not None else None
-                order = Order(s, side, size, order_type, limit_price, reduce_only, cloid, price)
+                order = Order(s, _BUY if leg_buy else _SELL, size, order_type, limit_price, reduce_only, cloid, price)
                 (reductions if reduce_only else increases).append(order)
         except InvalidOperation:  # a size beyond 28 significant digits (e.g. a price of 1e-17): not an order
             skipped.append(
