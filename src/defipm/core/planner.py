@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 
 from defipm.core.amounts import format_amount
 from defipm.core.errors import MissingPriceError
@@ -117,28 +117,27 @@ def plan_rebalance(
     wanted = {s: w for s, w in target.items() if w}
     symbols = sorted(held.keys() | wanted.keys())
 
-    exact: dict[str, Decimal] = {}
     converted: dict[float, Decimal] = {}  # oracles often repeat one weight (equal weight, top/bottom N)
-    for s, w in wanted.items():
-        d = converted.get(w)
-        if d is None:
-            d = converted[w] = Decimal(repr(w))
-        exact[s] = d
+    for w in wanted.values():
+        if w not in converted:
+            converted[w] = Decimal(repr(w))
     reserve = cfg.reserve_fees and equity > 0
     extra = Decimal(repr(cfg.cost_reserve_bps)) / 10_000 if reserve and cfg.cost_reserve_bps else None
     est_fees = ZERO
-    rules_of: dict[str, InstrumentRules] = {}
-    px: dict[str, Decimal] = {}
+    rows: list[tuple[str, InstrumentRules, Decimal, Decimal, float | None]] = []
+    """(symbol, rules, price, position, target weight) of each priced symbol, in symbol order."""
     missing = []
     for s in symbols:
         p = prices.get(s)
         if p is None or not p > 0:
             missing.append(s)
             continue
-        px[s] = p
-        r = rules_of[s] = get_rules(s)
+        r = get_rules(s)
+        current = held.get(s, ZERO)
+        wf = wanted.get(s)
+        rows.append((s, r, p, current, wf))
         if reserve:  # taker fees (and the expected slippage) on the notional each symbol will trade
-            trade = exact.get(s, ZERO) * equity - held.get(s, ZERO) * p
+            trade = (converted[wf] * equity if wf is not None else ZERO) - current * p
             if trade < ZERO:
                 trade = -trade
             est_fees += trade * (r.taker_fee + extra if extra is not None else r.taker_fee)
@@ -160,27 +159,24 @@ def plan_rebalance(
         else None
     )
     can_invest = investable > 0
-    shares: dict[Decimal, Decimal] = {}  # weight -> weight x investable, computed once per distinct weight
+    shares: dict[float, Decimal] = {}  # weight -> weight x investable, once per distinct weight (a float key hashes
+    # far faster than a Decimal one)
 
-    for s in symbols:
+    for s, r, price, current, wf in rows:
         try:
-            r = rules_of[s]
-            price = px[s]
             step = r.size_step
-            current = held.get(s, ZERO)
-            w = exact.get(s)
             target_qty = ZERO
-            if w is not None and can_invest:
-                share = shares.get(w)
+            if wf is not None and can_invest:
+                share = shares.get(wf)
                 if share is None:
-                    share = shares[w] = w * investable
+                    share = shares[wf] = converted[wf] * investable
                 # whole steps toward zero: Decimal ``//`` truncates toward zero, exactly (``/`` would round to 28
                 # digits first, possibly up); ``(-x) * y`` is exactly ``-(x * y)``, so a short rounds as a long
                 target_qty = share // (price * step) * step
             delta = target_qty - current
             if not delta:
-                if w is not None and not current and can_invest:  # a target weight smaller than one size step
-                    skipped.append(_below_one_step(s, w * investable / price, step))
+                if wf is not None and not current and can_invest:  # a target weight smaller than one size step
+                    skipped.append(_below_one_step(s, converted[wf] * investable / price, step))
                 continue
             buy = delta > ZERO  # comparisons against the ``ZERO`` decimal: an int operand is converted every time
             abs_delta = delta if buy else -delta
@@ -190,12 +186,16 @@ def plan_rebalance(
 
             legs: tuple[tuple[Decimal, bool, bool], ...]  # (size, reduce_only, buy) for this symbol
             if not current or buy is (current > ZERO):  # opening, or adding away from zero: whole steps down
-                steps = abs_delta // step  # ``r.round_size(abs_delta)``, inlined (abs_delta > 0)
-                legs = (((steps * step).normalize() if steps else ZERO, False, buy),)
+                rem = abs_delta % step  # exact; ``r.round_size(abs_delta)`` inlined (abs_delta > 0)
+                legs = (((abs_delta - rem if rem else abs_delta).normalize(), False, buy),)
             elif target_qty and (target_qty > ZERO) is (current > ZERO):  # a reduction: whole steps up, to zero
-                abs_current = -current if buy else current
-                up = (abs_delta / step).to_integral_value(rounding=ROUND_CEILING) * step
-                legs = ((up if up < abs_current else abs_current, True, buy),)
+                rem = abs_delta % step
+                if rem:  # off the step (a position other rules left): up to the next step, at most the position
+                    up = abs_delta - rem + step
+                    abs_current = -current if buy else current
+                    legs = ((up if up < abs_current else abs_current, True, buy),)
+                else:  # on the step: less than the position, since the target keeps its side
+                    legs = ((abs_delta, True, buy),)
             else:  # a close, or a flip through zero
                 abs_current = current if current >= ZERO else -current
                 if target_qty and r.min_notional_on_close and abs_current * price < r.min_notional:
@@ -229,12 +229,14 @@ def plan_rebalance(
                     s,
                     ZERO,
                     SkipReason.SIZE_OUT_OF_RANGE,
-                    f"{s}: size out of range at price {px[s]} and step {rules_of[s].size_step} "
+                    f"{s}: size out of range at price {price} and step {r.size_step} "
                     "(more than 28 significant digits of steps)",
                 )
             )
 
     if cfg.spot_slippage_cap_bps is not None and increases:
+        rules_of = {row[0]: row[1] for row in rows}
+        px = {row[0]: row[2] for row in rows}
         cash = equity - sum((held[s] * px[s] for s in held if s in px), ZERO)
         sells = [o for o in reductions + increases if o.side is _SELL]
         buys = [o for o in increases if o.side is _BUY]

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Protocol
 
 from defipm.component import Configurable
@@ -42,6 +43,7 @@ from defipm.core.weights import Weights
 logger = logging.getLogger(__name__)
 
 _FILLED = OrderStatus.FILLED
+_status = attrgetter("status")
 _SENT_ALL, _FAILED, _STOPPED = object(), object(), object()
 """How a run of sends ended (``Venue.send_intents``): every order filled, one did not, or a fault stopped it."""
 ZERO = Decimal(0)
@@ -451,7 +453,7 @@ class Venue(Configurable, ABC):
             results.append(result)
             if debug:
                 _log_result(self.name, result)
-        return _FAILED if any(r.status is not _FILLED for r in outcome) else _SENT_ALL
+        return _SENT_ALL if all(map(_FILLED.__eq__, map(_status, outcome))) else _FAILED
 
     def _stop_after_fault(
         self,

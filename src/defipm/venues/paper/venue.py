@@ -12,7 +12,7 @@ but is not traded at that stale price (the planner skips it and the venue refuse
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -325,7 +325,9 @@ class PaperVenue(Venue):
         else:
             filled, asked = fill.quantity, order.quantity
             result = OrderResult(order, _FILLED if filled is asked or filled == asked else _PARTIAL, (fill,))
-        self._remember((result,))
+        if order.client_order_id:
+            self._results[order.client_order_id] = result
+        self._trim_results()
         return result
 
     def submit_orders(self, orders: Sequence[Order]) -> list[OrderResult]:
@@ -338,30 +340,30 @@ class PaperVenue(Venue):
         checked = not self._margin_bound_holds(orders)
         if not checked and not all(o.reduce_only for o in orders):
             self._exposure_cache = None  # the fills below leave it to be marked afresh (reductions track it)
-        fill_one = self._fill
+        fill_one, known = self._fill, self._results
         results: list[OrderResult] = []
         append = results.append
         for order in orders:
             try:
                 fill = fill_one(order, checked)
             except OrderRejectedError as exc:
-                append(OrderResult(order, OrderStatus.REJECTED, error=str(exc)))
+                result = OrderResult(order, OrderStatus.REJECTED, error=str(exc))
             except VenueError as exc:  # a symbol never listed: as ``send_intents`` answers it for a single order
-                append(self._failed_send(order, exc))
+                result = self._failed_send(order, exc)
             else:
                 filled, asked = fill.quantity, order.quantity
-                append(OrderResult(order, _FILLED if filled is asked or filled == asked else _PARTIAL, (fill,)))
-        self._remember(results)
+                result = OrderResult(order, _FILLED if filled is asked or filled == asked else _PARTIAL, (fill,))
+            append(result)
+            if order.client_order_id:  # known at once: a fault later in the batch is looked up by id
+                known[order.client_order_id] = result
+        self._trim_results()
         return results
 
-    def _remember(self, results: Iterable[OrderResult]) -> None:
-        """Keep ``results`` for ``lookup_order`` by client order id (the newest ``RECENT_RESULTS`` at least)."""
+    def _trim_results(self) -> None:
+        """Keep the newest ``RECENT_RESULTS`` results for ``lookup_order`` once twice as many are kept (bounded:
+        fills also live in the store when there is one)."""
         known = self._results
-        for result in results:
-            cloid = result.order.client_order_id
-            if cloid:
-                known[cloid] = result
-        if len(known) >= 2 * RECENT_RESULTS:  # bounded: fills also live in the store when there is one
+        if len(known) >= 2 * RECENT_RESULTS:
             self._results = dict(islice(known.items(), len(known) - RECENT_RESULTS, None))
 
     def _margin_bound_holds(self, orders: Sequence[Order]) -> bool:
