@@ -75,7 +75,9 @@ class RebalanceReport:
                     fees += f.fee
                     price = f.price
                     traded += f.quantity * price
-                    if ref is not None and price != ref:
+                    if (
+                        ref is not None and price is not ref and price != ref
+                    ):  # a fill at the mid is often its very object
                         slippage += (price - ref) * f.quantity if f.side is _BUY else (ref - price) * f.quantity
             tally = _Tally(fees, traded, slippage, unfilled, unknown)
             object.__setattr__(self, "_tally", tally)

@@ -5,7 +5,8 @@ the store so a restart continues where it stopped.
 
 Market data is pushed in with ``update_market`` (a backtest feeds one historical bar at a time; paper trading
 feeds live or synthetic quotes). The same object is the backtester's simulator and the paper-trading venue.
-Only symbols priced by the latest update trade: a held symbol missing from it keeps its last mark for valuation
+Each phase of a plan comes as one batch (``submit_orders``), executed in sequence exactly as one order at a time
+would be. Only symbols priced by the latest update trade: a held symbol missing from it keeps its last mark for valuation
 but is not traded at that stale price (the planner skips it and the venue refuses fills on it).
 """
 
