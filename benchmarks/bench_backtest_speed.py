@@ -3,12 +3,14 @@
 100 assets x 5 years of daily bars, rebalanced daily to equal weight; target: under 2 s. Two runs:
 - with the 0.2% no-trade band that `defipm init` configures (orders only where a weight drifted past the band);
 - with no band at all, the worst case and `BacktestConfig`'s default: every asset trades at every bar (about
-  180,000 orders through the planner, the journal and the paper venue's exact decimal books, ~9 us each).
+  180,000 orders through the planner, the journal and the paper venue's exact decimal books: ~6 us an order, ~9.5 us with the bar's share of the rest).
 Also prints the time per step with 1, 2 and 4 years of history behind the clock, to show the per-step cost does
 not grow with history (the oracle here reads a 30-bar momentum window from the point-in-time view at every step).
 
-Where the worst case's time goes (py-spy, ~0.9 ms a step): planning ~35%, sending and filling ~30%, converting
-the bar's closes to exact decimals ~8%, account snapshots ~7%, the rest in validation, reports and the engine.
+Where the worst case's time goes (CPU time, ~0.95 ms a step on the 2-core dev machine under load, issue 19):
+sending and filling ~33% (the paper venue's batch fill, the journal's entries, the results), planning ~21%, the
+bar's price update ~13% (half of it converting each close to the exact decimal of its shortest repr), the manager's
+cycle around them (oracle, weight checks, snapshots, the rebalance report) ~20%, the engine's records ~10%.
 
 Run: .venv/bin/python benchmarks/bench_backtest_speed.py
 """

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from defipm.core.account import AccountSnapshot
+from defipm.core.account import AccountSnapshot, marked_values
 from defipm.core.errors import MissingPriceError
 from defipm.core.validation import WeightConstraints, _finite_within_limits, _per_weight_problems, check_weights
 from defipm.core.weights import Weights
@@ -75,6 +75,16 @@ def test_marking_a_book_is_quantity_times_price_of_each_held_symbol_or_names_the
     expected = {s: q * prices[s] for s, q in positions.items() if q}
     assert snap.values == expected
     assert snap.equity == Decimal(5) + sum(expected.values(), Decimal(0))
+
+
+@settings(max_examples=100, deadline=None)
+@given(positions_st, prices_st)
+def test_a_snapshot_built_from_its_venue_s_marks_is_the_snapshot_the_constructor_builds(positions, prices):
+    prices = {**{s: Decimal(1) for s in positions}, **prices}
+    built = AccountSnapshot(Decimal(5), positions, prices)
+    values = marked_values(positions, prices)
+    marked = AccountSnapshot.marked(Decimal(5), positions, prices, values, sum(values.values(), Decimal(0)))
+    assert marked == built and marked.equity == built.equity and marked.weights() == built.weights()
 
 
 price_value_st = st.floats(allow_nan=True, allow_infinity=True) | st.integers(-5, 5) | st.just(True)

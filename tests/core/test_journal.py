@@ -32,6 +32,13 @@ def test_ids_are_cloids_unique_across_sources_and_forked_processes():
     assert len(set(forked + mine)) == 9, "a forked process repeated its parent's ids"
 
 
+def test_an_id_s_last_64_bits_count_from_1_in_order_past_every_block_of_4096():
+    own = ClientOrderIds()
+    ids = [own() for _ in range(10_000)]
+    assert all(CLOID.fullmatch(i) for i in ids) and {i[:18] for i in ids} == {ids[0][:18]}
+    assert [int(i[18:], 16) for i in ids] == list(range(1, 10_001))
+
+
 def test_journals_share_one_source_unless_given_their_own():
     a, b = MemoryJournal(), MemoryJournal()
     assert a.ids is b.ids is CLIENT_ORDER_IDS

@@ -29,7 +29,7 @@ from defipm.core.errors import DataError, InvalidWeightsError, LookAheadError
 from defipm.core.instruments import InstrumentRules
 from defipm.core.orders import Fill, OrderResult, Side
 from defipm.core.reports import CycleReport, CycleStatus
-from defipm.data.panel import PricePanel, to_datetime, to_datetime64
+from defipm.data.panel import PricePanel, to_datetime, to_datetime64, to_datetimes
 from defipm.data.view import MarketView, ReplayClock
 from defipm.manager import PortfolioManager
 from defipm.oracles.base import Oracle
@@ -279,10 +279,11 @@ class _Replay:
     def run(self, progress: ProgressCallback | None) -> None:
         """The replay loop: every bar is priced, funded, rebalanced when due, checked and marked."""
         n, venue, due = len(self.times), self.venue, self.due
+        stamps = to_datetimes(self.times)
         for k in range(n):
             i = self.lo + k
             self.clock.advance(i)
-            ts = to_datetime(self.times[k])
+            ts = stamps[k]
             venue.update_market(ts, *self.quotes.at(i))
             if self.funding_model.active and venue.positions:
                 self.funding[k] = self.funding_model.charge(venue, i)

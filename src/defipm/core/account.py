@@ -18,7 +18,7 @@ from defipm.core.weights import Weights
 _ZERO = Decimal(0)
 
 
-def _marked(positions: Mapping[str, Decimal], prices: Mapping[str, Decimal]) -> dict[str, Decimal]:
+def marked_values(positions: Mapping[str, Decimal], prices: Mapping[str, Decimal]) -> dict[str, Decimal]:
     """Quantity x price of every non-zero position, each held symbol's price required (``MissingPriceError``
     naming every one without). A backtest marks every bar: the usual case (no zero, every price known) runs in
     C-level loops, anything else one position at a time."""
@@ -54,9 +54,33 @@ class AccountSnapshot:
     _weights: Weights | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        values = _marked(self.positions, self.prices)
+        values = marked_values(self.positions, self.prices)
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "equity", self.cash + sum(values.values(), Decimal(0)))
+
+    @classmethod
+    def marked(
+        cls,
+        cash: Decimal,
+        positions: Mapping[str, Decimal],
+        prices: Mapping[str, Decimal],
+        values: Mapping[str, Decimal],
+        value: Decimal,
+    ) -> AccountSnapshot:
+        """The snapshot of a book its venue has just marked: ``values`` exactly as ``marked_values(positions,
+        prices)`` gives them, ``value`` their sum in their order (so ``equity`` is what the constructor computes).
+        The paper venue marks its book once per price update and reuses the marks here instead of marking twice."""
+        snap = cls.__new__(cls)
+        for name, field_value in (
+            ("cash", cash),
+            ("positions", positions),
+            ("prices", prices),
+            ("values", values),
+            ("equity", cash + value),
+            ("_weights", None),
+        ):
+            object.__setattr__(snap, name, field_value)
+        return snap
 
     def position_value(self, symbol: str) -> Decimal:
         return self.values.get(symbol, Decimal(0))

@@ -16,17 +16,24 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Protocol
 
 from defipm.core.orders import FINAL_STATUSES, Order, OrderResult, OrderStatus
+
+_LAST_DIGITS = tuple(f"{i:03x}" for i in range(4096))
+"""The last three hex digits of an id's counter, in order."""
 
 
 class ClientOrderIds:
     """The one source of client order ids: ``0x`` + 32 hex digits, the 16-byte format Hyperliquid's cloid takes.
 
     An id is a random 64-bit prefix drawn when the source is made (and again in a forked child) followed by a
-    64-bit counter: unique across calls, journals and processes (two prefixes collide with probability 2^-64), and
-    cheap on a backtest's hot path (no random draw per order). Thread-safe: the counter is ``itertools.count``."""
+    64-bit counter from 1: unique across calls, journals and processes (two prefixes collide with probability
+    2^-64), and cheap on a backtest's hot path (no random draw per order, and no integer formatting per order:
+    the counter's last three hex digits come from a table, its first thirteen are formatted once per 4,096 ids).
+    Thread-safe: the ids come from one chain of C-level iterators over ``itertools.count``, advanced under the
+    interpreter lock."""
 
     _live: weakref.WeakSet[ClientOrderIds] = weakref.WeakSet()
 
@@ -36,10 +43,13 @@ class ClientOrderIds:
 
     def _reseed(self) -> None:
         self._prefix = "0x" + secrets.token_hex(8)
-        self._count = itertools.count(1)
+        heads = map(f"{self._prefix}%013x".__mod__, itertools.count())  # prefix + all but the last 3 digits
+        blocks = map(map, map(attrgetter("__add__"), heads), itertools.repeat(_LAST_DIGITS))
+        self._ids = itertools.chain.from_iterable(blocks)
+        next(self._ids)  # the counter starts at 1
 
     def __call__(self) -> str:
-        return f"{self._prefix}{next(self._count):016x}"
+        return next(self._ids)
 
     @classmethod
     def _after_fork(cls) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 
 from defipm.core.amounts import format_amount
 from defipm.core.errors import MissingPriceError
@@ -75,6 +75,21 @@ def _below_one_step(symbol: str, change: Decimal, step: Decimal) -> SkippedOrder
     )
 
 
+def _too_small(
+    symbol: str, size: Decimal, price: Decimal, r: InstrumentRules, closes: bool, buy: bool
+) -> SkippedOrder | None:
+    """The skip of an order below the minimum notional (a full close only under ``min_notional_on_close``) or whose
+    fixed cost is above ``max_cost_share`` of its notional; None when it may be sent."""
+    notional = size * price
+    if notional < r.min_notional and (not closes or r.min_notional_on_close):
+        detail = f"notional {notional:.2f} below minimum notional {format_amount(r.min_notional)}"
+        return SkippedOrder(symbol, size if buy else -size, SkipReason.MIN_NOTIONAL, detail)
+    if r.max_cost_share is not None and r.order_cost > notional * r.max_cost_share:
+        detail = f"order cost {r.order_cost:.6g} above {r.max_cost_share:.2%} of notional {notional:.2f}"
+        return SkippedOrder(symbol, size if buy else -size, SkipReason.ORDER_COST, detail)
+    return None
+
+
 def _rules_getter(rules: RulesLookup | None) -> Callable[[str], InstrumentRules]:
     if rules is None:
         return lambda _s: DEFAULT_RULES
@@ -106,28 +121,27 @@ def plan_rebalance(
     wanted = {s: w for s, w in target.items() if w}
     symbols = sorted(held.keys() | wanted.keys())
 
-    exact: dict[str, Decimal] = {}
     converted: dict[float, Decimal] = {}  # oracles often repeat one weight (equal weight, top/bottom N)
-    for s, w in wanted.items():
-        d = converted.get(w)
-        if d is None:
-            d = converted[w] = Decimal(repr(w))
-        exact[s] = d
+    for w in wanted.values():
+        if w not in converted:
+            converted[w] = Decimal(repr(w))
     reserve = cfg.reserve_fees and equity > 0
     extra = Decimal(repr(cfg.cost_reserve_bps)) / 10_000 if reserve and cfg.cost_reserve_bps else None
     est_fees = ZERO
-    rules_of: dict[str, InstrumentRules] = {}
-    px: dict[str, Decimal] = {}
+    rows: list[tuple[str, InstrumentRules, Decimal, Decimal, float | None]] = []
+    """(symbol, rules, price, position, target weight) of each priced symbol, in symbol order."""
     missing = []
     for s in symbols:
         p = prices.get(s)
         if p is None or not p > 0:
             missing.append(s)
             continue
-        px[s] = p
-        r = rules_of[s] = get_rules(s)
+        r = get_rules(s)
+        current = held.get(s, ZERO)
+        wf = wanted.get(s)
+        rows.append((s, r, p, current, wf))
         if reserve:  # taker fees (and the expected slippage) on the notional each symbol will trade
-            trade = exact.get(s, ZERO) * equity - held.get(s, ZERO) * p
+            trade = (converted[wf] * equity if wf is not None else ZERO) - current * p
             if trade < ZERO:
                 trade = -trade
             est_fees += trade * (r.taker_fee + extra if extra is not None else r.taker_fee)
@@ -149,82 +163,69 @@ def plan_rebalance(
         else None
     )
     can_invest = investable > 0
+    shares: dict[float, Decimal] = {}  # weight -> weight x investable, once per distinct weight (a float key hashes
+    # far faster than a Decimal one)
 
-    for s in symbols:
+    for s, r, price, current, wf in rows:
         try:
-            r = rules_of[s]
-            price = px[s]
             step = r.size_step
-            current = held.get(s, ZERO)
-            w = exact.get(s)
             target_qty = ZERO
-            if w is not None and can_invest:
-                # whole steps toward zero; ``//`` is exact (``/`` would round to 28 digits first, possibly up)
-                if w > ZERO:
-                    target_qty = w * investable // (price * step) * step
-                else:
-                    target_qty = -((-w) * investable // (price * step)) * step
+            if wf is not None and can_invest:
+                share = shares.get(wf)
+                if share is None:
+                    share = shares[wf] = converted[wf] * investable
+                # whole steps toward zero: Decimal ``//`` truncates toward zero, exactly (``/`` would round to 28
+                # digits first, possibly up); ``(-x) * y`` is exactly ``-(x * y)``, so a short rounds as a long
+                target_qty = share // (price * step) * step
             delta = target_qty - current
             if not delta:
-                if w is not None and not current and can_invest:  # a target weight smaller than one size step
-                    skipped.append(_below_one_step(s, w * investable / price, step))
+                if wf is not None and not current and can_invest:  # a target weight smaller than one size step
+                    skipped.append(_below_one_step(s, converted[wf] * investable / price, step))
                 continue
             buy = delta > ZERO  # comparisons against the ``ZERO`` decimal: an int operand is converted every time
             abs_delta = delta if buy else -delta
             if band_value and target_qty and abs_delta * price < band_value:
                 skipped.append(SkippedOrder(s, delta, _BAND, band_text))
                 continue
-            abs_current = current if current >= ZERO else -current
-            abs_target = target_qty if target_qty >= ZERO else -target_qty
 
             legs: tuple[tuple[Decimal, bool, bool], ...]  # (size, reduce_only, buy) for this symbol
-            if current and (not target_qty or (current > ZERO) != (target_qty > ZERO)):
+            if not current or buy is (current > ZERO):  # opening, or adding away from zero: whole steps down
+                rem = abs_delta % step  # exact; ``r.round_size(abs_delta)`` inlined (abs_delta > 0)
+                legs = (((abs_delta - rem if rem else abs_delta).normalize(), False, buy),)
+            elif target_qty and (target_qty > ZERO) is (current > ZERO):  # a reduction: whole steps up, to zero
+                rem = abs_delta % step
+                if rem:  # off the step (a position other rules left): up to the next step, at most the position
+                    up = abs_delta - rem + step
+                    abs_current = -current if buy else current
+                    legs = ((up if up < abs_current else abs_current, True, buy),)
+                else:  # on the step: less than the position, since the target keeps its side
+                    legs = ((abs_delta, True, buy),)
+            else:  # a close, or a flip through zero
+                abs_current = current if current >= ZERO else -current
                 if target_qty and r.min_notional_on_close and abs_current * price < r.min_notional:
                     # the closing half of this flip is too small to send alone: one order through zero instead
                     legs = ((r.round_size(abs_delta), False, buy),)
                 elif target_qty:
+                    abs_target = target_qty if target_qty >= ZERO else -target_qty
                     legs = ((abs_current, True, buy), (abs_target, False, buy))  # full close, then open
                 else:
                     legs = ((abs_current, True, buy),)  # full close
-            elif abs_target < abs_current:
-                up = (abs_delta / step).to_integral_value(rounding=ROUND_CEILING) * step
-                legs = ((up if up < abs_current else abs_current, True, buy),)
-            else:  # ``r.round_size(abs_delta)``, inlined (abs_delta > 0): one call fewer per order
-                steps = abs_delta // step
-                legs = (((steps * step).normalize() if steps else ZERO, False, buy),)
 
             for size, reduce_only, leg_buy in legs:
                 if not size:  # a change of less than one size step
                     skipped.append(_below_one_step(s, delta, step))
                     continue
-                notional = size * price
-                if notional < r.min_notional and (not (reduce_only and size == abs_current) or r.min_notional_on_close):
-                    skipped.append(
-                        SkippedOrder(
-                            s,
-                            size if leg_buy else -size,
-                            SkipReason.MIN_NOTIONAL,
-                            f"notional {notional:.2f} below minimum notional {format_amount(r.min_notional)}",
-                        )
-                    )
-                    continue
-                if r.max_cost_share is not None and r.order_cost > notional * r.max_cost_share:
-                    skipped.append(
-                        SkippedOrder(
-                            s,
-                            size if leg_buy else -size,
-                            SkipReason.ORDER_COST,
-                            f"order cost {r.order_cost:.6g} above {r.max_cost_share:.2%} of notional {notional:.2f}",
-                        )
-                    )
-                    continue
-                side = _BUY if leg_buy else _SELL
+                if r.min_notional or r.max_cost_share is not None:
+                    skip = _too_small(s, size, price, r, reduce_only and size == current.copy_abs(), leg_buy)
+                    if skip is not None:
+                        skipped.append(skip)
+                        continue
                 limit_price = None
                 if limit_slip is not None:
                     raw = price * (1 + limit_slip) if leg_buy else price * (1 - limit_slip)
                     limit_price = r.round_price(raw, up=not leg_buy)
                 cloid = client_order_id() if client_order_id is not None else None
-                order = Order(s, side, size, order_type, limit_price, reduce_only, cloid, price)
+                order = Order(s, _BUY if leg_buy else _SELL, size, order_type, limit_price, reduce_only, cloid, price)
                 (reductions if reduce_only else increases).append(order)
         except InvalidOperation:  # a size beyond 28 significant digits (e.g. a price of 1e-17): not an order
             skipped.append(
@@ -232,12 +233,14 @@ def plan_rebalance(
                     s,
                     ZERO,
                     SkipReason.SIZE_OUT_OF_RANGE,
-                    f"{s}: size out of range at price {px[s]} and step {rules_of[s].size_step} "
+                    f"{s}: size out of range at price {price} and step {r.size_step} "
                     "(more than 28 significant digits of steps)",
                 )
             )
 
     if (cfg.spot_slippage_cap_bps is not None or cfg.spot_slippage is not None) and increases:
+        rules_of = {row[0]: row[1] for row in rows}
+        px = {row[0]: row[2] for row in rows}
         cash = equity - sum((held[s] * px[s] for s in held if s in px), ZERO)
         sells = [o for o in reductions + increases if o.side is _SELL]
         buys = [o for o in increases if o.side is _BUY]

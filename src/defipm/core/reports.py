@@ -47,7 +47,7 @@ def tally_results(results: tuple[OrderResult, ...] | list[OrderResult]) -> _Tall
             fees += f.fee
             price = f.price
             traded += f.quantity * price
-            if ref is not None and price != ref:
+            if ref is not None and price is not ref and price != ref:  # a fill at the mid is often its very object
                 slippage += (price - ref) * f.quantity if f.side is _BUY else (ref - price) * f.quantity
     return _Tally(fees, traded, slippage, unfilled, unknown)
 

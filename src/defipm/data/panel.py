@@ -53,10 +53,18 @@ def to_datetime64(value: datetime | np.datetime64 | str) -> np.datetime64:
     return np.datetime64(value, "ns")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def to_datetime(value: np.datetime64) -> datetime:
     """A timezone-aware UTC ``datetime`` from a ``datetime64`` (microsecond precision)."""
     micros = int(value.astype("datetime64[us]").astype(np.int64))
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def to_datetimes(values: NDArray[np.datetime64]) -> list[datetime]:
+    """``to_datetime`` of each of ``values``, the array converted in one pass (a replay's clock times, up front)."""
+    return [_EPOCH + timedelta(microseconds=m) for m in values.astype("datetime64[us]").astype(np.int64).tolist()]
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,6 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Protocol
 
 from defipm.component import Configurable
@@ -41,6 +42,9 @@ from defipm.core.weights import Weights
 logger = logging.getLogger(__name__)
 
 _FILLED = OrderStatus.FILLED
+_status = attrgetter("status")
+_SENT_ALL, _FAILED, _STOPPED = object(), object(), object()
+"""How a run of sends ended (``Venue.send_intents``): every order filled, one did not, or a fault stopped it."""
 ZERO = Decimal(0)
 DEFAULT_MAX_PRICE_AGE = 60.0
 """Seconds a venue's cached market data may be old before it is refreshed (venues that read live ignore it)."""
@@ -382,45 +386,107 @@ class Venue(Configurable, ABC):
         A venue with ``batch_orders`` gets each phase (a run of reductions, or of increases) in one request; once
         an order has failed, the rest go one at a time, each re-checked on the book that resulted."""
         results: list[OrderResult] = []
-        record_result = journal.record_result
         guard: ExposureGuard | None = None
+        debug = logger.isEnabledFor(logging.DEBUG)
         start = 0
         while start < len(intents):
-            group = self._next_group(intents, start, single=guard is not None)
-            start += len(group)
-            to_send = self._held_back(group, guard, journal, results)
-            if not to_send:
-                continue
-            debug = logger.isEnabledFor(logging.DEBUG)
-            for order in to_send:
-                assert order.client_order_id is not None
-                journal.mark_sent(order.client_order_id)
-                if debug:
-                    logger.debug("%s: order %s sent: %s", self.name, order.client_order_id, _order_text(order))
-            try:
-                outcome = self._submit_group(to_send)
-            except Exception as exc:  # a fault in the venue's own code: stop sending, ask about these orders
-                for order in to_send:
-                    faulted = self._faulted_send(order, exc)
-                    record_result(faulted)
-                    results.append(faulted)
-                last = to_send[-1].symbol
-                self._cancel_rest(intents[start:], f"not sent: the {last} order before it failed", journal, results)
+            if guard is None and not self.batch_orders:  # the usual case: one at a time until one fails
+                start, outcome = self._send_in_turn(intents, start, journal, results, debug)
+            else:
+                group = self._next_group(intents, start, single=guard is not None)
+                start += len(group)
+                to_send = self._held_back(group, guard, journal, results)
+                if not to_send:
+                    continue
+                outcome = self._send_group(to_send, intents[start:], journal, results, debug)
+                if guard is not None and outcome is not _STOPPED:
+                    for result in results[len(results) - len(to_send) :]:
+                        guard.record(result)
+            if outcome is _STOPPED:
                 return results, True
-            for result in outcome:
-                record_result(result)
-                results.append(result)
-                if debug:
-                    _log_result(self.name, result)
-            failed = any(r.status is not _FILLED for r in outcome)
-            if failed and self.stop_on_failure:
-                return results, len(results) < len(intents)
-            if guard is not None:
-                for result in outcome:
-                    guard.record(result)
-            elif failed:
-                guard = self._exposure_guard(intents, results)
+            if outcome is _FAILED:
+                if self.stop_on_failure:
+                    return results, len(results) < len(intents)
+                if guard is None:
+                    guard = self._exposure_guard(intents, results)
         return results, False
+
+    def _send_in_turn(
+        self, intents: Sequence[Order], start: int, journal: OrderJournal, results: list[OrderResult], debug: bool
+    ) -> tuple[int, object]:
+        """Send ``intents[start:]`` one at a time (``submit_order``) until one does not fill. Returns the index after
+        the last order sent and ``_SENT_ALL``, ``_FAILED`` (the last one did not fill) or ``_STOPPED`` (a fault in
+        the venue's own code: that order looked up, the rest cancelled). One tight loop: a backtest sends every
+        order of every rebalance through it."""
+        mark_sent, record_result, submit, append = (
+            journal.mark_sent,
+            journal.record_result,
+            self.submit_order,
+            results.append,
+        )
+        for i in range(start, len(intents)):
+            order = intents[i]
+            assert order.client_order_id is not None
+            mark_sent(order.client_order_id)
+            if debug:
+                logger.debug("%s: order %s sent: %s", self.name, order.client_order_id, _order_text(order))
+            try:
+                result = submit(order)
+            except VenueError as exc:
+                result = self._failed_send(order, exc)
+            except Exception as exc:  # a fault in the venue's own code: stop sending, ask about this order
+                self._stop_after_fault([order], exc, intents[i + 1 :], journal, results)
+                return i + 1, _STOPPED
+            record_result(result)
+            append(result)
+            if debug:
+                _log_result(self.name, result)
+            if result.status is not _FILLED:
+                return i + 1, _FAILED
+        return len(intents), _SENT_ALL
+
+    def _send_group(
+        self,
+        to_send: Sequence[Order],
+        rest: Sequence[Order],
+        journal: OrderJournal,
+        results: list[OrderResult],
+        debug: bool,
+    ) -> object:
+        """Send ``to_send`` (one order, or a batch) and record the results; ``_SENT_ALL``, ``_FAILED`` (some order
+        did not fill) or ``_STOPPED`` (a fault in the venue's own code: those orders looked up, ``rest`` cancelled)."""
+        for order in to_send:
+            assert order.client_order_id is not None
+            journal.mark_sent(order.client_order_id)
+            if debug:
+                logger.debug("%s: order %s sent: %s", self.name, order.client_order_id, _order_text(order))
+        try:
+            outcome = self._submit_group(to_send)
+        except Exception as exc:  # a fault in the venue's own code: stop sending, ask about these orders
+            self._stop_after_fault(to_send, exc, rest, journal, results)
+            return _STOPPED
+        for result in outcome:
+            journal.record_result(result)
+            results.append(result)
+            if debug:
+                _log_result(self.name, result)
+        return _SENT_ALL if all(map(_FILLED.__eq__, map(_status, outcome))) else _FAILED
+
+    def _stop_after_fault(
+        self,
+        sent: Sequence[Order],
+        exc: Exception,
+        rest: Sequence[Order],
+        journal: OrderJournal,
+        results: list[OrderResult],
+    ) -> None:
+        """After ``exc`` from the venue's own code while sending ``sent``: each of them looked up by client order id
+        (``_faulted_send``), and ``rest`` cancelled, never sent."""
+        for order in sent:
+            faulted = self._faulted_send(order, exc)
+            journal.record_result(faulted)
+            results.append(faulted)
+        self._cancel_rest(rest, f"not sent: the {sent[-1].symbol} order before it failed", journal, results)
 
     def _next_group(self, intents: Sequence[Order], start: int, *, single: bool) -> Sequence[Order]:
         """The orders sent together from ``start``: one, or for a batching venue the run of orders with the same

@@ -5,7 +5,8 @@ the store so a restart continues where it stopped.
 
 Market data is pushed in with ``update_market`` (a backtest feeds one historical bar at a time; paper trading
 feeds live or synthetic quotes). The same object is the backtester's simulator and the paper-trading venue.
-Only symbols priced by the latest update trade: a held symbol missing from it keeps its last mark for valuation
+Each phase of a plan comes as one batch (``submit_orders``), executed in sequence exactly as one order at a time
+would be. Only symbols priced by the latest update trade: a held symbol missing from it keeps its last mark for valuation
 but is not traded at that stale price (the planner skips it and the venue refuses fills on it).
 """
 
@@ -13,16 +14,15 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import islice
 from numbers import Real
-from operator import mul
 
 from defipm.component import BuildContext
-from defipm.core.account import AccountSnapshot
+from defipm.core.account import AccountSnapshot, marked_values
 from defipm.core.amounts import format_amount as plain
 from defipm.core.amounts import to_decimal
 from defipm.core.errors import (
@@ -31,6 +31,7 @@ from defipm.core.errors import (
     MissingPriceError,
     OrderRejectedError,
     UnknownSymbolError,
+    VenueError,
     VenueUnavailableError,
 )
 from defipm.core.instruments import InstrumentRules
@@ -52,6 +53,8 @@ _MEAN_ABS_NORMAL = math.sqrt(2.0 / math.pi)
 """E|z| for a standard normal z: the mean of the fill model's half-normal noise term, per unit of noise_bps."""
 DEFAULT_INITIAL_CASH = Decimal(10_000)
 """Cash a new paper account opens with when ``initial_cash`` is not given (quote currency)."""
+_MARGIN_SLACK = Decimal("1.000000001")
+"""Relative room a batch keeps below the margin limit for its checks to be skipped (decimal rounding is ~1e-28)."""
 RECENT_RESULTS = 1_000
 """Order results kept in memory for ``lookup_order`` (at least this many, at most twice); older ones are found
 through the store's fill log."""
@@ -70,10 +73,11 @@ def _funding_rate(symbol: str, rate: object) -> Decimal:
     return r
 
 
-def _value_and_gross(values: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
-    """(net marked value, gross notional) of position values, summed in their order."""
-    values = list(values)
-    return sum(values, ZERO), sum(map(abs, values), ZERO)
+def _worst_cost(taker_fee: Decimal, slippage: SlippageModel) -> Decimal:
+    """The most one fill can cost the equity per unit of its notional at the mid: the taker fee at the worst fill
+    price and the slippage, both at the fill model's cap (``max_slippage_bps``; 0 without a model)."""
+    cap = Decimal(repr(slippage.max_slippage_bps)) / 10_000 if slippage.active else ZERO
+    return abs(taker_fee) * (1 + cap) + cap
 
 
 def _maintenance_margin(max_leverage: Decimal, given: Decimal | float | str | None) -> Decimal:
@@ -139,6 +143,10 @@ class PaperVenue(Venue):
         self.slippage = slippage or SlippageModel()
         self._slippage_active = self.slippage.active
         self._fill_costs = self.slippage.costs  # bound once: the per-order path calls it for every fill
+        self._worst_cost = _worst_cost(self.taker_fee, self.slippage)
+        # each phase of a plan comes as one batch (``submit_orders``); a subclass that overrides ``submit_order`` (a
+        # fault-injecting test venue) gets one order at a time, so that its override sees every order
+        self.batch_orders = type(self).submit_order is PaperVenue.submit_order
         # by default, keep back the fixed slippage so costs never leave the book above its target gross
         self.planner = PlannerConfig(cost_reserve_bps=self.slippage.fixed_bps)
         self._rules = rules
@@ -160,6 +168,9 @@ class PaperVenue(Venue):
         (deleting a dict's oldest key one at a time gets slower as deleted slots pile up at its front)."""
         self._rules_cache: dict[str, InstrumentRules] = {}
         self._exposure_cache: tuple[Decimal, Decimal] | None = None
+        """(marked value, gross notional): kept by the fills that track it, else None until next asked for."""
+        self._marks_cache: tuple[dict[str, Decimal], Decimal] | None = None
+        """(quantity x mark of each position, their sum): the one marking per change (``_marked_book``)."""
         self.liquidations: list[Liquidation] = []
         """Every liquidation so far, oldest first."""
         self._notices: list[str] = []
@@ -183,6 +194,7 @@ class PaperVenue(Venue):
             self.cash = loaded.cash
             self.positions = loaded.positions
             self._prices.update(loaded.marks)
+            self._exposure_cache = self._marks_cache = None
             self.fill_count = loaded.fill_count
         else:
             cash = checked("initial_cash", DEFAULT_INITIAL_CASH if initial_cash is None else initial_cash)
@@ -231,7 +243,7 @@ class PaperVenue(Venue):
         self._prices.update(new)
         self._quoted = new
         self._volumes = vols
-        self._exposure_cache = None
+        self._exposure_cache = self._marks_cache = None
         if not self.positions or self._below_maintenance():
             return
         if self._book is not None:
@@ -300,10 +312,9 @@ class PaperVenue(Venue):
         return self.cash
 
     def snapshot(self) -> AccountSnapshot:
-        snap = super().snapshot()
-        if self._exposure_cache is None:  # the snapshot has just marked every position: reuse its values
-            self._exposure_cache = _value_and_gross(snap.values.values())
-        return snap
+        """The account with its book marked once per change (see ``_marked_book``)."""
+        values, value = self._marked_book()
+        return AccountSnapshot.marked(self.cash, self.get_positions(), self.get_prices(), values, value)
 
     @classmethod
     def account_identity(cls, config: PaperParams) -> str | None:
@@ -359,16 +370,75 @@ class PaperVenue(Venue):
     def submit_order(self, order: Order) -> OrderResult:
         try:
             fill = self._fill(order)
-            result = OrderResult(order, _FILLED if fill.quantity == order.quantity else _PARTIAL, (fill,))
         except OrderRejectedError as exc:
             result = OrderResult(order, OrderStatus.REJECTED, error=str(exc))
-        cloid = order.client_order_id
-        if cloid:
-            results = self._results
-            results[cloid] = result
-            if len(results) >= 2 * RECENT_RESULTS:  # bounded: fills also live in the store when there is one
-                self._results = dict(islice(results.items(), RECENT_RESULTS, None))
+        else:
+            filled, asked = fill.quantity, order.quantity
+            result = OrderResult(order, _FILLED if filled is asked or filled == asked else _PARTIAL, (fill,))
+        if order.client_order_id:
+            self._results[order.client_order_id] = result
+        self._trim_results()
         return result
+
+    def submit_orders(self, orders: Sequence[Order]) -> list[OrderResult]:
+        """Execute ``orders`` in sequence, as an exchange's batch endpoint does: each is filled or refused exactly as
+        ``submit_order`` would (its refusal, or a symbol the venue does not list, is its own result, and the orders
+        after it still execute). ``send_intents`` hands over each phase of a plan (its reductions, then its
+        increases) as one batch. When no order of the batch can breach the margin whatever its turn
+        (``_margin_bound_holds``), the per-order margin check and the exposure it tracks are skipped: none could
+        fail, and the exposure is marked afresh when next asked for."""
+        checked = not self._margin_bound_holds(orders)
+        if not checked and not all(o.reduce_only for o in orders):
+            self._exposure_cache = None  # the fills below leave it to be marked afresh (reductions track it)
+        fill_one, known = self._fill, self._results
+        results: list[OrderResult] = []
+        append = results.append
+        for order in orders:
+            try:
+                fill = fill_one(order, checked)
+            except OrderRejectedError as exc:
+                result = OrderResult(order, OrderStatus.REJECTED, error=str(exc))
+            except VenueError as exc:  # a symbol never listed: as ``send_intents`` answers it for a single order
+                result = self._failed_send(order, exc)
+            else:
+                filled, asked = fill.quantity, order.quantity
+                result = OrderResult(order, _FILLED if filled is asked or filled == asked else _PARTIAL, (fill,))
+            append(result)
+            if order.client_order_id:  # known at once: a fault later in the batch is looked up by id
+                known[order.client_order_id] = result
+        self._trim_results()
+        return results
+
+    def _trim_results(self) -> None:
+        """Keep the newest ``RECENT_RESULTS`` results for ``lookup_order`` once twice as many are kept (bounded:
+        fills also live in the store when there is one)."""
+        known = self._results
+        if len(known) >= 2 * RECENT_RESULTS:
+            self._results = dict(islice(known.items(), len(known) - RECENT_RESULTS, None))
+
+    def _margin_bound_holds(self, orders: Sequence[Order]) -> bool:
+        """Whether no order of ``orders`` can be refused for margin, whatever its turn: in perp mode, the gross
+        notional after every order that is not reduce-only has filled (each adds at most its size x mid) stays
+        within ``max_leverage`` x the equity less every order's worst cost (taker fee and slippage at the fill
+        model's cap), with a relative slack far above decimal rounding. A batch of reduce-only orders always
+        holds (they add no exposure). Spot mode checks its cash per order instead."""
+        if all(o.reduce_only for o in orders):
+            return True
+        if self._spot or len(orders) < 2:
+            return False
+        quoted = self._quoted
+        added = traded = ZERO
+        for o in orders:
+            mid = quoted.get(o.symbol)
+            if mid is None:
+                return False  # its refusal says why; the others are checked one by one
+            notional = o.quantity * mid
+            traded += notional
+            if not o.reduce_only:
+                added += notional
+        value, gross = self._exposure_cache or self._exposure()
+        equity_left = self.cash + value - traded * self._worst_cost
+        return (gross + added) * _MARGIN_SLACK <= equity_left * self.max_leverage
 
     def lookup_order(self, client_order_id: str) -> OrderResult | None:
         known = self._results.get(client_order_id)
@@ -444,14 +514,20 @@ class PaperVenue(Venue):
         if age > self.max_price_age:
             raise MissingPriceError(f"prices are {age:.0f}s old, above max_price_age {self.max_price_age:.0f}s")
 
+    def _marked_book(self) -> tuple[dict[str, Decimal], Decimal]:
+        """(quantity x mark of each position, their sum), marked afresh only after a fill or a price update; a held
+        symbol without a mark is a ``MissingPriceError`` naming it."""
+        if self._marks_cache is None:
+            values = marked_values(self.positions, self._prices)
+            self._marks_cache = (values, sum(values.values(), ZERO))
+        return self._marks_cache
+
     def _exposure(self) -> tuple[Decimal, Decimal]:
-        """(marked position value, gross notional), cached until prices or positions change other than by a fill."""
+        """(marked position value, gross notional), cached until prices or positions change other than by a fill
+        that tracks it."""
         if self._exposure_cache is None:
-            positions = self.positions
-            if ZERO in positions.values():  # ``_book_fill`` drops flat symbols, but a loaded book may hold one
-                positions = {s: q for s, q in positions.items() if q}
-            marks = map(self._prices.__getitem__, positions)
-            self._exposure_cache = _value_and_gross(map(mul, positions.values(), marks))
+            values, value = self._marked_book()
+            self._exposure_cache = (value, sum(map(abs, values.values()), ZERO))
         return self._exposure_cache
 
     def _fillable_mid(self, order: Order) -> Decimal:
@@ -474,15 +550,19 @@ class PaperVenue(Venue):
             raise OrderRejectedError(f"{s}: the paper venue only takes market and IOC orders", symbol=s)
         return mid
 
-    def _fill(self, order: Order) -> Fill:
-        s = order.symbol
-        mid = self._fillable_mid(order)
-        order_type = order.order_type
-        qty = order.quantity
-        buy = order.side is _BUY
+    def _fill(self, order: Order, margin: bool = True) -> Fill:
+        """Fill ``order`` on the books, or refuse it (``OrderRejectedError``). Every order of a backtest comes through
+        here: the usual case (a priced symbol, a market order on the size step, no minimum notional) is checked
+        inline, anything else by the careful checks that name the problem. ``margin``: check the perp margin
+        (False only when the whole batch cannot breach it)."""
+        s, qty, buy = order.symbol, order.quantity, order.side is _BUY
+        mid = self._quoted.get(s)
+        if mid is None or self.max_price_age is not None or order.order_type is _LIMIT or order.order_type is _STOP:
+            mid = self._fillable_mid(order)
         current = self.positions.get(s, ZERO)
-        abs_current = current if current >= ZERO else -current  # ZERO, not 0: an int operand is converted each time
-        if order.reduce_only and (not current or (current > ZERO) == buy or qty > abs_current):
+        if order.reduce_only and (
+            not current or (current > ZERO) is buy or qty > (current if current > ZERO else -current)
+        ):  # comparisons against the ZERO decimal: an int operand is converted each time
             raise OrderRejectedError(
                 f"{s}: reduce-only {order.side.value} {plain(qty)} would not reduce position {plain(current)}", symbol=s
             )
@@ -490,42 +570,75 @@ class PaperVenue(Venue):
             raise OrderRejectedError(
                 f"{s}: spot mode forbids shorts (position {plain(current)}, sell {plain(qty)})", symbol=s
             )
-        self._check_rules(s, qty, mid, current, buy)
+        rules = self._rules_cache.get(s) or self.get_rules(s)
+        try:
+            off_step = qty % rules.size_step
+        except InvalidOperation:  # beyond 28 digits of steps: the careful check refuses it
+            off_step = qty
+        if off_step or rules.min_notional:  # a close may be off the step; any minimum notional is checked there
+            self._check_rules(s, qty, mid, current, buy)
         price = mid
         if self._slippage_active:
             qty, price = self._model_fill(s, qty, mid, buy)
         limit = order.limit_price
-        if order_type is _LIMIT_IOC and limit is not None and (price > limit if buy else price < limit):
+        if limit is not None and order.order_type is _LIMIT_IOC and (price > limit if buy else price < limit):
             raise OrderRejectedError(
                 f"{s}: IOC limit {plain(limit)} not reachable (fill would be {plain(price, 8)})", symbol=s
             )
-        signed, notional = (qty if buy else -qty), qty * price
+        notional = qty * price
         fee = notional * self.taker_fee
         cash_after = (self.cash - notional if buy else self.cash + notional) - fee
-        new_position = current + signed
-        value, gross = self._exposure_cache or self._exposure()
-        abs_new = new_position if new_position >= ZERO else -new_position
-        at_mid = notional if price is mid else qty * mid  # value_after: exactly ``value + signed * mid``
-        value_after = value + at_mid if buy else value - at_mid
-        gross_after = gross + (abs_new - abs_current) * mid
+        new_position = current + qty if buy else current - qty
+        exposure = None
         if self._spot:
-            if cash_after < 0:
+            if cash_after < ZERO:
                 raise InsufficientMarginError(
-                    f"{s}: buying {plain(qty)} needs {plain(signed * price + fee, 12)}, cash is {plain(self.cash, 12)}",
+                    f"{s}: buying {plain(qty)} needs {plain((notional if buy else -notional) + fee, 12)}, cash is "
+                    f"{plain(self.cash, 12)}",
                     symbol=s,
                 )
-        elif abs_new > abs_current or (new_position and (current > ZERO) != (new_position > ZERO)):
-            # the order adds exposure (a close or a reduction is always allowed): check the margin after it
-            equity_after = cash_after + value_after
-            if gross_after > equity_after * self.max_leverage:
-                raise InsufficientMarginError(
-                    f"{s}: {order.side.value} {plain(qty)} needs margin for gross notional {gross_after:.2f}, above "
-                    f"max_leverage {plain(self.max_leverage)} x the equity left after its fee ({equity_after:.2f})",
-                    symbol=s,
-                )
+        elif margin:
+            at_mid = notional if price is mid else qty * mid
+            exposure = self._margin_after(order, qty, mid, at_mid, current, new_position, cash_after)
+        elif order.reduce_only and self._exposure_cache is not None:  # a batch of reductions: the gross falls by it
+            at_mid = notional if price is mid else qty * mid
+            value, gross = self._exposure_cache
+            exposure = (value + at_mid if buy else value - at_mid, gross - at_mid)
         fill = Fill(s, order.side, qty, price, fee, order.client_order_id, self.timestamp)
-        self._book_fill(fill, cash_after, new_position, mid, (value_after, gross_after))
+        self._book_fill(fill, cash_after, new_position, mid, exposure)
         return fill
+
+    def _margin_after(
+        self,
+        order: Order,
+        qty: Decimal,
+        mid: Decimal,
+        at_mid: Decimal,
+        current: Decimal,
+        new_position: Decimal,
+        cash_after: Decimal,
+    ) -> tuple[Decimal, Decimal]:
+        """(marked value, gross notional) after ``qty`` of ``order`` fills (``at_mid``: ``qty`` x ``mid``); refuses
+        it when it adds exposure (a close or a reduction is always allowed) beyond ``max_leverage`` x the equity
+        left after it."""
+        value, gross = self._exposure_cache or self._exposure()
+        value_after = value + at_mid if order.side is _BUY else value - at_mid  # exactly ``value + signed * mid``
+        abs_current = current if current >= ZERO else -current
+        abs_new = new_position if new_position >= ZERO else -new_position
+        gross_after = gross + (abs_new - abs_current) * mid
+        if (abs_new > abs_current or (new_position and (current > ZERO) != (new_position > ZERO))) and (
+            gross_after > (cash_after + value_after) * self.max_leverage
+        ):
+            self._refuse_margin(order, qty, gross_after, cash_after + value_after)
+        return value_after, gross_after
+
+    def _refuse_margin(self, order: Order, qty: Decimal, gross_after: Decimal, equity_after: Decimal) -> None:
+        """The refusal of an order that adds exposure beyond ``max_leverage`` x the equity left after its fee."""
+        raise InsufficientMarginError(
+            f"{order.symbol}: {order.side.value} {plain(qty)} needs margin for gross notional {gross_after:.2f}, "
+            f"above max_leverage {plain(self.max_leverage)} x the equity left after its fee ({equity_after:.2f})",
+            symbol=order.symbol,
+        )
 
     def _check_rules(self, s: str, qty: Decimal, mid: Decimal, current: Decimal, buy: bool) -> None:
         """Refuse, as an exchange would, an order off the symbol's size step or below its minimum notional. An order
@@ -569,9 +682,15 @@ class PaperVenue(Venue):
         return qty, (mid * (1 + move) if buy else mid * (1 - move))
 
     def _book_fill(
-        self, fill: Fill, cash_after: Decimal, new_position: Decimal, mid: Decimal, exposure: tuple[Decimal, Decimal]
+        self,
+        fill: Fill,
+        cash_after: Decimal,
+        new_position: Decimal,
+        mid: Decimal,
+        exposure: tuple[Decimal, Decimal] | None,
     ) -> None:
-        """Apply one fill to the books (and the store's fill log, in one transaction)."""
+        """Apply one fill to the books (and the store's fill log, in one transaction); ``exposure``: the (marked
+        value, gross notional) after it, or None to mark them afresh when next asked for."""
         s = fill.symbol
         self.cash = cash_after
         if new_position:
@@ -579,6 +698,7 @@ class PaperVenue(Venue):
         else:
             self.positions.pop(s, None)
         self._exposure_cache = exposure
+        self._marks_cache = None
         self.fill_count += 1
         if self._book is not None:
             self._book.save_fill(fill, cash_after, new_position, mid, self.fill_count)
