@@ -124,6 +124,7 @@ def apply_risk_limits(
         turnover = math.fsum(abs(weights.get(s, 0.0) - current.get(s, 0.0)) for s in symbols)
         if turnover > limits.max_turnover:
             k = limits.max_turnover / turnover
+            capped, acted = weights, len(breaches)
             breaches.append(
                 RiskBreach(
                     "max_turnover",
@@ -136,6 +137,13 @@ def apply_risk_limits(
             }
             # part of the way from a book beyond the caps can still be beyond them: the caps are hard limits
             weights = _within_caps(weights, limits, breaches, " after the turnover cap")
+            if all(
+                math.isclose(weights.get(x, 0.0), capped.get(x, 0.0), rel_tol=1e-12, abs_tol=1e-15) for x in symbols
+            ):
+                # the caps undid the turnover cap (from a book beyond them, the target is the way back inside):
+                # nothing acted in the end, so nothing is reported for it
+                weights = capped
+                del breaches[acted:]
     return RiskDecision(Weights(weights) if breaches else target, breaches)
 
 
