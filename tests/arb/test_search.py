@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import math
+import random
+from dataclasses import replace
 from fractions import Fraction
 
 import networkx as nx
 import pytest
 
 from defipm.arb.costs import GasModel, PriceBook
-from defipm.arb.cycles import canonical_cycle, compound_search, enumerate_cycles
+from defipm.arb.cycles import beam_cycles, canonical_cycle, compound_search, enumerate_cycles
 from defipm.arb.graph import PoolGraph
 from defipm.arb.opportunity import CostModel, Opportunity
 from defipm.arb.pools import V2Pool
@@ -121,8 +124,6 @@ def test_paused_pool_cycles_vanish_with_reason() -> None:
     assert first.opportunities
     victim_addr = first.opportunities[0].pools[0]
     victim = next(p for p in pools if p.address == victim_addr)
-    from dataclasses import replace
-
     res = scanner.update_pool(replace(victim, paused=True))
     assert all(victim_addr not in o.pools for o in scanner.opportunities.values())
     assert res.reasons["marginal rate below premium"] >= 1
@@ -142,6 +143,60 @@ def test_compound_search_finds_the_best_cycle_through_the_start(seed: int) -> No
     assert canonical_cycle(best) in {canonical_cycle(c) for c in found}
     top = found[0]
     assert sum(graph.log_w[e] for e in top) == pytest.approx(sum(graph.log_w[e] for e in best))
+
+
+def _plain_beam(
+    graph: PoolGraph, starts: list[int], max_len: int, beam: int, min_log: float
+) -> dict[tuple[int, ...], tuple[float, tuple[int, ...]]]:
+    """The beam search written plainly, without any pruning: every kept path is extended by every edge."""
+    w, dst = graph.log_w.tolist(), graph.dst.tolist()
+    best: dict[tuple[int, ...], tuple[float, tuple[int, ...]]] = {}
+    for s in starts:
+        level: list[tuple[float, tuple[int, ...], tuple[int, ...]]] = [(0.0, (), (s,))]
+        for depth in range(max_len):
+            cands = []
+            for score, path, toks in level:
+                for e in graph.out_of(toks[-1]).tolist():
+                    c = score + w[e]
+                    if c == -math.inf or (path and e >> 1 == path[-1] >> 1):
+                        continue
+                    if dst[e] == s and depth >= 1 and c > min_log:
+                        key = canonical_cycle((*path, e))
+                        if key not in best or best[key][0] < c:
+                            best[key] = (c, (*path, e))
+                    elif dst[e] not in toks:
+                        cands.append((c, (*path, e), (*toks, dst[e])))
+            cands.sort(key=lambda t: (t[2][-1], -t[0]))  # stable: ties keep the order they were made in
+            kept: dict[int, int] = {}
+            level = []
+            for cand in cands:
+                if kept.setdefault(cand[2][-1], 0) < beam:
+                    kept[cand[2][-1]] += 1
+                    level.append(cand)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_beam_pruning_changes_nothing(seed: int) -> None:
+    """The beam skips dead-end tokens and tokens too far from the start; its cycles (keys, values, walks and
+    order) equal the plain beam's on graphs with pendant tokens, a long ring, a paused pool and repeated starts."""
+    pools, tokens = random_v2_pools(seed, n_tokens=8, n_pools=14, mispricing=0.05)
+    rng = random.Random(seed)
+    extra = [token_address(i) for i in range(8, 20)]
+    links = [(token_address(rng.randrange(8)), t) for t in extra[:4]]  # pendant tokens: dead ends
+    links += [(extra[3], extra[4]), (extra[4], extra[5])]  # a tail behind a pendant
+    ring = [token_address(0), *extra[6:], token_address(0)]  # a 7-hop ring through token 0
+    links += list(itertools.pairwise(ring))
+    for k, (a, b) in enumerate(links):
+        a, b = sorted((a, b))
+        pools.append(V2Pool(f"0x{0xB000 + k:040x}", a, b, 10**18, 10**18 * rng.randint(990, 1020) // 1000))
+    pools[seed % 14] = replace(pools[seed % 14], paused=True)
+    graph = PoolGraph(pools, tokens)
+    hub = graph.token_index[token_address(0)]
+    for starts, max_len, beam in (([hub], 4, 2), ([hub, 3, hub], 7, 1), ([5, hub], 8, 3)):
+        found = beam_cycles(graph, starts, max_len, beam, -1.0)
+        assert list(found.items()) == list(_plain_beam(graph, starts, max_len, beam, -1.0).items())
+        assert any(len(k) == 7 for k in found) == (max_len >= 7), "the ring is found exactly when it fits"
 
 
 def _exact_fields(o: Opportunity) -> tuple[object, ...]:

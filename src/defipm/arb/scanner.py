@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from defipm.arb.costs import PriceBook
-from defipm.arb.cycles import beam_cycles, enumerate_cycles
+from defipm.arb.cycles import beam_blocks, enumerate_cycles
 from defipm.arb.graph import PoolGraph
 from defipm.arb.opportunity import CostModel, Opportunity, Rejection, evaluate_cycle
 from defipm.arb.pools import Pool
@@ -98,7 +98,7 @@ class Scanner:
         self._sync_edges(slice(None))
         self.cycles = np.zeros((0, 0), dtype=np.int64)
         self.lengths = np.zeros(0, dtype=np.int64)
-        self._keys: set[tuple[int, ...]] = set()
+        self._keys: set[bytes] = set()  # canonical rows of the compound cycles tracked (raw int64 bytes)
         self._add_rows([m for _, m in sorted(enumerate_cycles(graph, max_len).items())])
         self.opportunities: dict[int, Opportunity] = {}
         self.rejections: dict[int, Rejection] = {}
@@ -143,7 +143,7 @@ class Scanner:
         flat = self.cycles.ravel()
         real = flat != self.sentinel
         rows, pools = rows[real], flat[real] >> 1
-        order = np.argsort(pools, kind="stable")
+        order = _stable_argsort(pools)
         self.pool_rows = rows[order]
         self.pool_ptr = np.zeros(self.graph.n_pools + 1, dtype=np.int64)
         np.cumsum(np.bincount(pools, minlength=self.graph.n_pools), out=self.pool_ptr[1:])
@@ -282,15 +282,10 @@ class Scanner:
         """
         idx = [self.graph.token_index[t] for t in starts if t in self.graph.token_index]
         self._sync_edges(slice(None))
-        found = beam_cycles(self.graph, idx, max_len, beam, min_log_profit=self.threshold)
-        new: dict[int, list[tuple[int, ...]]] = {}
-        for key in found:  # canonical already: the same key as the index's
-            if len(key) > self.max_len and key not in self._keys:
-                self._keys.add(key)
-                new.setdefault(len(key), []).append(key)
+        found = beam_blocks(self.graph, idx, max_len, beam, min_log_profit=self.threshold)
         first = self.n_cycles
-        self._add_rows([np.array(v, dtype=np.int64) for _, v in sorted(new.items())])
-        result = ScanResult(screened=len(found))
+        self._add_rows([self._untracked(b.canonical) for length, b in found.items() if length > self.max_len])
+        result = ScanResult(screened=sum(len(b.log_sum) for b in found.values()))
         rows, sums, bound = self._candidates(np.arange(first, self.n_cycles), result)
         if top is None:
             return self._evaluate(rows, sums, result)
@@ -300,10 +295,29 @@ class Scanner:
         self._pending_log_sums.update(zip(rows[lazy].tolist(), sums[lazy].tolist(), strict=True))
         return self._resolve(top, result)
 
+    def _untracked(self, canonical: np.ndarray) -> np.ndarray:
+        """The rows of a block of canonical cycles not tracked yet; they count as tracked from now on."""
+        rows = np.ascontiguousarray(canonical)
+        raw: list[bytes] = rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel().tolist()  # type: ignore[assignment]
+        if self._keys:
+            keys = self._keys
+            rows = rows[np.array([k not in keys for k in raw], dtype=bool)]
+        self._keys.update(raw)
+        return rows
+
     def best(self, n: int = 10) -> list[Opportunity]:
         """The ``n`` best opportunities, sizing pending rows first where they could be among them."""
         self._resolve(n, ScanResult())
         return sorted(self.opportunities.values(), key=_rank)[:n]
+
+
+def _stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of non-negative integers below 2**32, by 16-bit passes: numpy sorts
+    16-bit keys by radix, ten times faster than its comparison sort of int64 on the pool index."""
+    if len(keys) == 0 or int(keys.max()) < 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    return order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
 
 
 def _rank(o: Opportunity) -> tuple[int, float, tuple[int, ...]]:
