@@ -190,42 +190,63 @@ class _Funding:
 
 
 class _FillLog:
-    """Every fill of a replay with its bar, mark, fee and slippage, gathered as rows of floats and returned as
-    ``TradeFills``. Slippage is worked out in floats from the same fills and marks as the per-bar sums the engine
-    records (which are exact), so they agree to float rounding. Each fill costs four Decimal-to-float conversions
-    (about 2 us); a run that reads only its metrics (a grid search) records none (``record_fills=False``)."""
+    """Every fill of a replay with its bar, mark, fee and slippage, gathered column by column (plain lists of
+    floats, one append per column) and returned as ``TradeFills``. Slippage is worked out in floats from the same
+    fills and marks as the per-bar sums the engine records (which are exact), so they agree to float rounding. A
+    run that reads only its metrics (a grid search) records none (``record_fills=False``)."""
 
     def __init__(self, symbols: tuple[str, ...], active: bool = True) -> None:
         self._col = {s: j for j, s in enumerate(symbols)}
         self.active = active
-        self.rows: list[tuple[int, int, float, float, float, float, float, bool]] = []
+        self.bar: list[int] = []
+        self.symbol: list[int] = []
+        self.quantity: list[float] = []
+        """Signed: positive bought."""
+        self.price: list[float] = []
+        self.mark: list[float] = []
+        self.fee: list[float] = []
+        self.liquidation: list[bool] = []
 
     def add_results(self, k: int, results: tuple[OrderResult, ...]) -> None:
         """The fills of a cycle's orders; slippage against each order's reference price (as ``RebalanceReport``'s
         ``slippage_cost``), none for an order without one (its mark is then the fill price)."""
-        col, append = self._col, self.rows.append
+        col, buy = self._col, Side.BUY
+        bars, syms, qtys, prices = self.bar.append, self.symbol.append, self.quantity.append, self.price.append
+        marks, fees, liqs = self.mark.append, self.fee.append, self.liquidation.append
         for r in results:
             ref = r.order.reference_price
+            mark = None if ref is None else float(ref)
             for f in r.fills:
-                qty, price = float(f.quantity), float(f.price)
-                mark = price if ref is None else float(ref)
-                signed, moved = (qty, price - mark) if f.side is Side.BUY else (-qty, mark - price)
-                append((k, col[f.symbol], signed, price, mark, float(f.fee), moved * qty, False))
+                price = float(f.price)
+                bars(k)
+                syms(col[f.symbol])
+                qtys(float(f.quantity) if f.side is buy else -float(f.quantity))
+                prices(price)
+                marks(price if mark is None else mark)
+                fees(float(f.fee))
+                liqs(False)
 
     def add_liquidation(self, k: int, fills: tuple[Fill, ...], marks: dict[str, Decimal]) -> None:
         """A liquidation's closing fills, their slippage against the bar's marks (as the engine charges it)."""
         for f in fills:
-            qty, price, mark = float(f.quantity), float(f.price), float(marks[f.symbol])
-            signed = qty if f.side is Side.BUY else -qty
-            self.rows.append((k, self._col[f.symbol], signed, price, mark, float(f.fee), qty * abs(price - mark), True))
+            self.bar.append(k)
+            self.symbol.append(self._col[f.symbol])
+            self.quantity.append(float(f.quantity) if f.side is Side.BUY else -float(f.quantity))
+            self.price.append(float(f.price))
+            self.mark.append(float(marks[f.symbol]))
+            self.fee.append(float(f.fee))
+            self.liquidation.append(True)
 
     def fills(self) -> TradeFills:
-        if not self.rows:
+        if not self.bar:
             return TradeFills.empty()
-        bar, col, qty, price, mark, fee, slip, liq = zip(*self.rows, strict=True)
+        qty, price, mark = np.array(self.quantity), np.array(self.price), np.array(self.mark)
+        liq = np.array(self.liquidation, dtype=bool)
+        # a buy pays (price - mark) per unit, a sell (mark - price); a liquidation is charged |price - mark|
+        slip = np.where(liq, np.abs(qty) * np.abs(price - mark), (price - mark) * qty)
         return TradeFills(
-            np.array(bar, dtype=np.int64), np.array(col, dtype=np.int64), np.array(qty), np.array(price),
-            np.array(mark), np.array(fee), np.array(slip), np.array(liq, dtype=bool),
+            np.array(self.bar, dtype=np.int64), np.array(self.symbol, dtype=np.int64), qty, price, mark,
+            np.array(self.fee), slip, liq,
         )  # fmt: skip
 
 
