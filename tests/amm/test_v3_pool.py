@@ -170,3 +170,65 @@ def test_inlined_swap_step_equals_the_contract_reading(cur: int, tgt: int, liq: 
     except AmmError:
         got = AmmError
     assert got == expected
+
+
+@st.composite
+def _random_pool(draw: st.DrawFn) -> V3PoolState:
+    """A pool with a few positions around a random price: ranges spanning bitmap words, ticks where positions
+    meet (liquidityNet 0), prices near the ends of the tick range, fees from 0 to the maximum."""
+    spacing = draw(st.sampled_from([1, 10, 60, 200, 16_000]))  # 16,000: one bitmap word spans most prices
+    lowest, highest = -(-MIN_TICK // spacing) * spacing, MAX_TICK // spacing * spacing
+    tick = draw(
+        st.integers(MIN_TICK, MAX_TICK - 1) | st.integers(-3000, 3000) | st.sampled_from([MIN_TICK, MAX_TICK - 1])
+    )
+    ticks: dict[int, int] = {}
+    liquidity = 0
+    for _ in range(draw(st.integers(0, 6))):
+        lo = max(lowest, (tick // spacing - draw(st.integers(-300, 1200))) * spacing)
+        hi = min(highest, lo + draw(st.integers(1, 1500)) * spacing)
+        if lo >= hi:
+            continue
+        amount = draw(st.integers(1, 10**12) | st.integers(1, 2**124))
+        ticks[lo], ticks[hi] = ticks.get(lo, 0) + amount, ticks.get(hi, 0) - amount
+        liquidity += amount if lo <= tick < hi else 0
+    low, high = get_sqrt_ratio_at_tick(tick), get_sqrt_ratio_at_tick(tick + 1) - 1
+    sqrt_price = draw(st.sampled_from([low, high]) | st.integers(low, high))
+    fee = draw(st.sampled_from([0, 100, 500, 3000, 10_000, 999_999]))
+    return V3PoolState(sqrt_price, tick, liquidity, fee, spacing, ticks)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    _random_pool(),
+    st.booleans(),
+    st.integers(1, 10**6) | st.integers(1, 10**30) | st.integers(1, 2**262) | st.sampled_from([2**255 - 1, 2**255]),
+)
+def test_exact_input_loops_equal_the_swap_loop(pool: V3PoolState, zero_for_one: bool, amount: int) -> None:
+    """The quote's own exact-input loops give the general swap loop's amounts, or its refusal, on any pool."""
+    try:
+        result = pool.simulate(zero_for_one, amount)
+        expected: object = (result.amount_in, result.amount_out)
+    except AmmError:
+        expected = AmmError
+    try:
+        got: object = pool.swap_amounts(zero_for_one, amount)
+    except AmmError:
+        got = AmmError
+    assert got == expected
+    if expected is not AmmError:
+        assert pool.quote_exact_input(zero_for_one, amount) == result.amount_out
+
+
+def test_exact_input_loop_takes_the_contracts_other_rounding_when_amount_times_price_overflows() -> None:
+    """getNextSqrtPriceFromAmount0RoundingUp divides differently once ``amount * sqrtP`` leaves uint256: the fast
+    loop must too (a high price, deep liquidity and a wide tick spacing make a step long enough for it)."""
+    sqrt_price, liquidity = get_sqrt_ratio_at_tick(800_000) + 12_345, 2**127 - 1
+    pool = V3PoolState(sqrt_price, 800_000, liquidity, 3000, 16_000, {})
+    amount = 2**103 + 7
+    less_fee = amount * 997 // 1000
+    assert (liquidity << 96) + less_fee * sqrt_price > 2**256 - 1  # the other branch of the contract
+    plain = -(-((liquidity << 96) * sqrt_price) // ((liquidity << 96) + less_fee * sqrt_price))
+    assert get_next_sqrt_price_from_input(sqrt_price, liquidity, less_fee, True) != plain, "the branches must differ"
+    result = pool.simulate(True, amount)
+    assert result.ticks_crossed == 0 and result.amount_in == amount  # one step, ended by the input running out
+    assert pool.swap_amounts(True, amount) == (result.amount_in, result.amount_out)

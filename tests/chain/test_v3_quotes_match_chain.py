@@ -61,6 +61,7 @@ def test_random_swaps_match_quoter_and_execution(isolated_world: LocalUniswap) -
                 (token_in.address, token_out.address, amount, fee, 0)
             ).call()
             assert q_out == result.amount_out, f"swap {i} {key} exact-in {amount}"
+            assert state.quote_exact_input(zero_for_one, amount) == q_out, "the quote's own loop differs"
             params = (token_in.address, token_out.address, fee, trader.address, deadline, amount, q_out, 0)
             sender.send(router.functions.exactInputSingle(params))
         else:

@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from defipm.amm.errors import AmmError, InsufficientLiquidityError
-from defipm.amm.v3_math import add_delta, compute_swap_step
+from defipm.amm.v3_math import (
+    FEE_DENOMINATOR,
+    UINT256_MAX,
+    add_delta,
+    compute_swap_step,
+    get_next_sqrt_price_from_input,
+)
 from defipm.amm.v3_tick_math import (
     MAX_SQRT_RATIO,
     MAX_TICK,
@@ -33,6 +39,9 @@ from defipm.amm.v3_tick_math import (
     get_sqrt_ratio_at_tick,
     get_tick_at_sqrt_ratio,
 )
+
+INT256_MAX = (1 << 255) - 1
+"""The largest ``amountSpecified`` the pool's ``swap`` takes (an int256)."""
 
 FEE_TIER_TICK_SPACING: Mapping[int, int] = MappingProxyType({100: 1, 500: 10, 3000: 60, 10000: 200})
 """Fee tiers (pips) enabled by the V3 factory and their tick spacings."""
@@ -70,6 +79,8 @@ class V3PoolState:
     tick_spacing: int
     ticks: Mapping[int, int] = field(default_factory=dict)
     _sorted: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _nets: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    """``liquidityNet`` of each initialized tick, in ``_sorted``'s order (the quote reads it by position)."""
 
     def __post_init__(self) -> None:
         if self.tick_spacing <= 0:
@@ -87,6 +98,7 @@ class V3PoolState:
         # equal one starts): the pool's bitmap marks ticks by liquidityGross, and a swap step stops there too
         initialized = tuple(sorted(self.ticks))
         object.__setattr__(self, "_sorted", tuple(t // self.tick_spacing for t in initialized))
+        object.__setattr__(self, "_nets", tuple(self.ticks[t] for t in initialized))
 
     # -- the tick bitmap's search, as TickBitmap.nextInitializedTickWithinOneWord ---------------------------
 
@@ -127,6 +139,8 @@ class V3PoolState:
 
     def swap_amounts(self, zero_for_one: bool, amount_specified: int, sqrt_price_limit_x96: int = 0) -> tuple[int, int]:
         """``(amount_in, amount_out)`` of ``simulate`` without building the state after (the quoting fast path)."""
+        if amount_specified > 0:
+            return self._exact_input(zero_for_one, amount_specified, sqrt_price_limit_x96)
         amount0, amount1, *_ = self._swap(zero_for_one, amount_specified, sqrt_price_limit_x96)
         return (amount0, -amount1) if zero_for_one else (amount1, -amount0)
 
@@ -141,6 +155,7 @@ class V3PoolState:
             ("tick_spacing", self.tick_spacing),
             ("ticks", self.ticks),
             ("_sorted", self._sorted),
+            ("_nets", self._nets),
         ):
             object.__setattr__(after, name, value)
         return after
@@ -205,6 +220,85 @@ class V3PoolState:
             amount0, amount1 = calculated, amount_specified - remaining
         return amount0, amount1, fees, crossed, sqrt_price, tick, liquidity
 
+    def _exact_input(self, zero_for_one: bool, amount: int, sqrt_price_limit_x96: int) -> tuple[int, int]:
+        """``(amount_in, amount_out)`` of an exact-input swap (``amount`` > 0): the quote's fast loops when no price
+        limit is set and the amount is an int256, else ``_swap``. ``test_v3_pool`` holds the two equal."""
+        if amount <= INT256_MAX and sqrt_price_limit_x96 == 0:
+            if zero_for_one and self.sqrt_price_x96 > MIN_SQRT_RATIO + 1:
+                return self._exact_input_down(amount)
+            if not zero_for_one and self.sqrt_price_x96 < MAX_SQRT_RATIO - 1:
+                return self._exact_input_up(amount)
+        amount0, amount1, *_ = self._swap(zero_for_one, amount, sqrt_price_limit_x96)
+        return (amount0, -amount1) if zero_for_one else (amount1, -amount0)
+
+    # The two loops below are ``_swap`` for an exact input without a price limit, one per direction, in one frame
+    # each: the next initialized tick found by bisection on the compressed ticks (as
+    # ``next_initialized_tick_within_one_word``), its liquidityNet read by position, and ``compute_swap_step``'s
+    # exact-input branch written out. A step either reaches its target (the next tick, or the price limit) or ends
+    # the swap: when the input less fee is short of the target, the price it reaches stays short of it too (both
+    # round toward the current price), the step's fee is the rest of the input, and nothing remains.
+
+    def _exact_input_down(self, amount: int) -> tuple[int, int]:
+        """Token0 in, the price falls (``zero_for_one``); ``(amount_in, amount_out)``."""
+        sqrt_price, liquidity, tick, fee = self.sqrt_price_x96, self.liquidity, self.tick, self.fee
+        words, nets, spacing, keep = self._sorted, self._nets, self.tick_spacing, FEE_DENOMINATOR - fee
+        limit = MIN_SQRT_RATIO + 1
+        remaining, out = amount, 0
+        while remaining and sqrt_price != limit:
+            compressed = tick // spacing
+            i = bisect_right(words, compressed) - 1
+            edge = (compressed >> 8) << 8
+            initialized = i >= 0 and words[i] >= edge
+            tick_next = (words[i] if initialized else edge) * spacing
+            sqrt_next = get_sqrt_ratio_at_tick(tick_next if tick_next > MIN_TICK else MIN_TICK)
+            target = limit if sqrt_next < limit else sqrt_next
+            l96 = liquidity << 96
+            step_in = -((l96 * (target - sqrt_price)) // sqrt_price // target)  # amount0 delta, rounded up
+            less_fee = remaining * keep // FEE_DENOMINATOR
+            if less_fee < step_in:  # getNextSqrtPriceFromAmount0RoundingUp, adding
+                product = less_fee * sqrt_price
+                if l96 + product <= UINT256_MAX:
+                    after = -(-(l96 * sqrt_price) // (l96 + product))
+                else:
+                    after = get_next_sqrt_price_from_input(sqrt_price, liquidity, less_fee, True)
+                return amount, out + ((liquidity * (sqrt_price - after)) >> 96)
+            out += (liquidity * (sqrt_price - target)) >> 96
+            remaining -= step_in - (-(step_in * fee) // keep)
+            sqrt_price = target
+            if target == sqrt_next:
+                if initialized:
+                    liquidity = add_delta(liquidity, -nets[i])
+                tick = tick_next - 1
+        return amount - remaining, out
+
+    def _exact_input_up(self, amount: int) -> tuple[int, int]:
+        """Token1 in, the price rises (one for zero); ``(amount_in, amount_out)``."""
+        sqrt_price, liquidity, tick, fee = self.sqrt_price_x96, self.liquidity, self.tick, self.fee
+        words, nets, spacing, keep = self._sorted, self._nets, self.tick_spacing, FEE_DENOMINATOR - fee
+        limit, n_words = MAX_SQRT_RATIO - 1, len(words)
+        remaining, out = amount, 0
+        while remaining and sqrt_price != limit:
+            start = tick // spacing + 1
+            i = bisect_left(words, start)
+            edge = ((start >> 8) << 8) + 255
+            initialized = i < n_words and words[i] <= edge
+            tick_next = (words[i] if initialized else edge) * spacing
+            sqrt_next = get_sqrt_ratio_at_tick(tick_next if tick_next < MAX_TICK else MAX_TICK)
+            target = limit if sqrt_next > limit else sqrt_next
+            step_in = -((liquidity * (sqrt_price - target)) >> 96)  # amount1 delta, rounded up
+            less_fee = remaining * keep // FEE_DENOMINATOR
+            if less_fee < step_in:  # getNextSqrtPriceFromAmount1RoundingDown, adding (mulDiv or shift: one floor)
+                after = sqrt_price + (less_fee << 96) // liquidity
+                return amount, out + (liquidity << 96) * (after - sqrt_price) // after // sqrt_price
+            out += (liquidity << 96) * (target - sqrt_price) // target // sqrt_price
+            remaining -= step_in - (-(step_in * fee) // keep)
+            sqrt_price = target
+            if target == sqrt_next:
+                if initialized:
+                    liquidity = add_delta(liquidity, nets[i])
+                tick = tick_next
+        return amount - remaining, out
+
     def quote_exact_input(self, zero_for_one: bool, amount_in: int, sqrt_price_limit_x96: int = 0) -> int:
         """Output received for exactly ``amount_in`` of the input token (token0 when ``zero_for_one``).
 
@@ -213,7 +307,7 @@ class V3PoolState:
         """
         if amount_in <= 0:
             raise AmmError(f"amount_in must be positive, got {amount_in}")
-        return self.swap_amounts(zero_for_one, amount_in, sqrt_price_limit_x96)[1]
+        return self._exact_input(zero_for_one, amount_in, sqrt_price_limit_x96)[1]
 
     def quote_exact_output(self, zero_for_one: bool, amount_out: int, sqrt_price_limit_x96: int = 0) -> int:
         """Input needed to receive exactly ``amount_out`` (QuoterV2.quoteExactOutputSingle).
