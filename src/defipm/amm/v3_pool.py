@@ -81,6 +81,9 @@ class V3PoolState:
     _sorted: tuple[int, ...] = field(init=False, repr=False, compare=False)
     _nets: tuple[int, ...] = field(init=False, repr=False, compare=False)
     """``liquidityNet`` of each initialized tick, in ``_sorted``'s order (the quote reads it by position)."""
+    _first_steps: list[tuple[int, ...] | None] = field(init=False, repr=False, compare=False)
+    """The first swap step from this state down and up, as the quote plans it (computed once, then shared: it does
+    not depend on the amount)."""
 
     def __post_init__(self) -> None:
         if self.tick_spacing <= 0:
@@ -99,6 +102,7 @@ class V3PoolState:
         initialized = tuple(sorted(self.ticks))
         object.__setattr__(self, "_sorted", tuple(t // self.tick_spacing for t in initialized))
         object.__setattr__(self, "_nets", tuple(self.ticks[t] for t in initialized))
+        object.__setattr__(self, "_first_steps", [None, None])
 
     # -- the tick bitmap's search, as TickBitmap.nextInitializedTickWithinOneWord ---------------------------
 
@@ -156,6 +160,7 @@ class V3PoolState:
             ("ticks", self.ticks),
             ("_sorted", self._sorted),
             ("_nets", self._nets),
+            ("_first_steps", [None, None]),
         ):
             object.__setattr__(after, name, value)
         return after
@@ -232,72 +237,109 @@ class V3PoolState:
         return (amount0, -amount1) if zero_for_one else (amount1, -amount0)
 
     # The two loops below are ``_swap`` for an exact input without a price limit, one per direction, in one frame
-    # each: the next initialized tick found by bisection on the compressed ticks (as
-    # ``next_initialized_tick_within_one_word``), its liquidityNet read by position, and ``compute_swap_step``'s
-    # exact-input branch written out. A step either reaches its target (the next tick, or the price limit) or ends
-    # the swap: when the input less fee is short of the target, the price it reaches stays short of it too (both
-    # round toward the current price), the step's fee is the rest of the input, and nothing remains.
+    # each. A step is planned from the price, liquidity and tick alone (``_step_down`` / ``_step_up``: the next
+    # initialized tick found by bisection on the compressed ticks as ``next_initialized_tick_within_one_word``,
+    # the input that reaches it, and that input plus its fee), so the first step from a state is planned once for
+    # every quote against it. Then ``compute_swap_step``'s exact-input branch is written out: a step either reaches
+    # its target (the next tick, or the price limit) or ends the swap; when the input less fee is short of the
+    # target, the price it reaches stays short of it too (both round toward the current price), the step's fee is
+    # the rest of the input, and nothing remains.
 
     def _exact_input_down(self, amount: int) -> tuple[int, int]:
         """Token0 in, the price falls (``zero_for_one``); ``(amount_in, amount_out)``."""
-        sqrt_price, liquidity, tick, fee = self.sqrt_price_x96, self.liquidity, self.tick, self.fee
-        words, nets, spacing, keep = self._sorted, self._nets, self.tick_spacing, FEE_DENOMINATOR - fee
-        limit = MIN_SQRT_RATIO + 1
+        sqrt_price, liquidity, tick, keep = self.sqrt_price_x96, self.liquidity, self.tick, FEE_DENOMINATOR - self.fee
+        limit, nets = MIN_SQRT_RATIO + 1, self._nets
+        step = self._first_steps[0]
+        if step is None:
+            step = self._first_steps[0] = self._step_down(sqrt_price, liquidity, tick)
         remaining, out = amount, 0
-        while remaining and sqrt_price != limit:
-            compressed = tick // spacing
-            i = bisect_right(words, compressed) - 1
-            edge = (compressed >> 8) << 8
-            initialized = i >= 0 and words[i] >= edge
-            tick_next = (words[i] if initialized else edge) * spacing
-            sqrt_next = get_sqrt_ratio_at_tick(tick_next if tick_next > MIN_TICK else MIN_TICK)
-            target = limit if sqrt_next < limit else sqrt_next
-            l96 = liquidity << 96
-            step_in = -((l96 * (target - sqrt_price)) // sqrt_price // target)  # amount0 delta, rounded up
+        while True:
+            i, initialized, tick_next, sqrt_next, target, step_in, cost = step
             less_fee = remaining * keep // FEE_DENOMINATOR
             if less_fee < step_in:  # getNextSqrtPriceFromAmount0RoundingUp, adding
-                product = less_fee * sqrt_price
+                l96, product = liquidity << 96, less_fee * sqrt_price
                 if l96 + product <= UINT256_MAX:
                     after = -(-(l96 * sqrt_price) // (l96 + product))
                 else:
                     after = get_next_sqrt_price_from_input(sqrt_price, liquidity, less_fee, True)
                 return amount, out + ((liquidity * (sqrt_price - after)) >> 96)
             out += (liquidity * (sqrt_price - target)) >> 96
-            remaining -= step_in - (-(step_in * fee) // keep)
+            remaining -= cost
             sqrt_price = target
             if target == sqrt_next:
                 if initialized:
                     liquidity = add_delta(liquidity, -nets[i])
                 tick = tick_next - 1
-        return amount - remaining, out
+            if not remaining or sqrt_price == limit:
+                return amount - remaining, out
+            step = self._step_down(sqrt_price, liquidity, tick)
+
+    def _step_down(self, sqrt_price: int, liquidity: int, tick: int) -> tuple[int, ...]:
+        """``(tick index, initialized, next tick, its sqrt price, target, input to reach it, input plus fee)``."""
+        words, spacing = self._sorted, self.tick_spacing
+        compressed = tick // spacing
+        i = bisect_right(words, compressed) - 1
+        edge = (compressed >> 8) << 8
+        initialized = i >= 0 and words[i] >= edge
+        tick_next = (words[i] if initialized else edge) * spacing
+        sqrt_next = get_sqrt_ratio_at_tick(tick_next if tick_next > MIN_TICK else MIN_TICK)
+        target = MIN_SQRT_RATIO + 1 if sqrt_next <= MIN_SQRT_RATIO else sqrt_next
+        step_in = -(((liquidity << 96) * (target - sqrt_price)) // sqrt_price // target)  # amount0, rounded up
+        return (
+            i,
+            initialized,
+            tick_next,
+            sqrt_next,
+            target,
+            step_in,
+            step_in - (-(step_in * self.fee) // (FEE_DENOMINATOR - self.fee)),
+        )
 
     def _exact_input_up(self, amount: int) -> tuple[int, int]:
         """Token1 in, the price rises (one for zero); ``(amount_in, amount_out)``."""
-        sqrt_price, liquidity, tick, fee = self.sqrt_price_x96, self.liquidity, self.tick, self.fee
-        words, nets, spacing, keep = self._sorted, self._nets, self.tick_spacing, FEE_DENOMINATOR - fee
-        limit, n_words = MAX_SQRT_RATIO - 1, len(words)
+        sqrt_price, liquidity, tick, keep = self.sqrt_price_x96, self.liquidity, self.tick, FEE_DENOMINATOR - self.fee
+        limit, nets = MAX_SQRT_RATIO - 1, self._nets
+        step = self._first_steps[1]
+        if step is None:
+            step = self._first_steps[1] = self._step_up(sqrt_price, liquidity, tick)
         remaining, out = amount, 0
-        while remaining and sqrt_price != limit:
-            start = tick // spacing + 1
-            i = bisect_left(words, start)
-            edge = ((start >> 8) << 8) + 255
-            initialized = i < n_words and words[i] <= edge
-            tick_next = (words[i] if initialized else edge) * spacing
-            sqrt_next = get_sqrt_ratio_at_tick(tick_next if tick_next < MAX_TICK else MAX_TICK)
-            target = limit if sqrt_next > limit else sqrt_next
-            step_in = -((liquidity * (sqrt_price - target)) >> 96)  # amount1 delta, rounded up
+        while True:
+            i, initialized, tick_next, sqrt_next, target, step_in, cost = step
             less_fee = remaining * keep // FEE_DENOMINATOR
             if less_fee < step_in:  # getNextSqrtPriceFromAmount1RoundingDown, adding (mulDiv or shift: one floor)
                 after = sqrt_price + (less_fee << 96) // liquidity
                 return amount, out + (liquidity << 96) * (after - sqrt_price) // after // sqrt_price
             out += (liquidity << 96) * (target - sqrt_price) // target // sqrt_price
-            remaining -= step_in - (-(step_in * fee) // keep)
+            remaining -= cost
             sqrt_price = target
             if target == sqrt_next:
                 if initialized:
                     liquidity = add_delta(liquidity, nets[i])
                 tick = tick_next
-        return amount - remaining, out
+            if not remaining or sqrt_price == limit:
+                return amount - remaining, out
+            step = self._step_up(sqrt_price, liquidity, tick)
+
+    def _step_up(self, sqrt_price: int, liquidity: int, tick: int) -> tuple[int, ...]:
+        """``_step_down``'s plan for a rising price."""
+        words, spacing = self._sorted, self.tick_spacing
+        start = tick // spacing + 1
+        i = bisect_left(words, start)
+        edge = ((start >> 8) << 8) + 255
+        initialized = i < len(words) and words[i] <= edge
+        tick_next = (words[i] if initialized else edge) * spacing
+        sqrt_next = get_sqrt_ratio_at_tick(tick_next if tick_next < MAX_TICK else MAX_TICK)
+        target = MAX_SQRT_RATIO - 1 if sqrt_next >= MAX_SQRT_RATIO else sqrt_next
+        step_in = -((liquidity * (sqrt_price - target)) >> 96)  # amount1, rounded up
+        return (
+            i,
+            initialized,
+            tick_next,
+            sqrt_next,
+            target,
+            step_in,
+            step_in - (-(step_in * self.fee) // (FEE_DENOMINATOR - self.fee)),
+        )
 
     def quote_exact_input(self, zero_for_one: bool, amount_in: int, sqrt_price_limit_x96: int = 0) -> int:
         """Output received for exactly ``amount_in`` of the input token (token0 when ``zero_for_one``).
