@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from defipm.core.metrics import (
@@ -87,6 +87,8 @@ def test_drawdown_periods_of_a_worked_curve() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(-0.4, 0.4), min_size=2, max_size=80))
+@example([0.125, 0.11957876809729862, -0.125, 0.0, 0.375, -0.125])  # two episodes of one depth: the earlier wins
+@example([-0.25, -0.25, -0.375, -2.220446049250313e-16])  # a trough one ulp below the bar before it
 def test_the_deepest_period_is_the_max_drawdown(values: list[float]) -> None:
     equity = 100 * np.cumprod(np.concatenate(([1.0], 1 + np.array(values))))
     periods = drawdown_periods(equity, top=100)

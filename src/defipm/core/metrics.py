@@ -335,7 +335,8 @@ def drawdown_periods(equity: ArrayLike, top: int = 5) -> list[DrawdownPeriod]:
     ones): each episode runs from a running high to the first value back at that high (or the end of the curve),
     its depth is the trough against that high. The one computation of drawdown episodes: the metrics' duration
     and the report's table of the worst drawdowns both read it."""
-    dd = drawdown(equity)
+    eq = _arr(equity)
+    dd = drawdown(eq)
     under = np.concatenate(([False], dd < 0, [False]))
     edges = np.diff(under.astype(np.int8))
     firsts = np.nonzero(edges == 1)[0]  # first value under water of each episode
@@ -344,9 +345,11 @@ def drawdown_periods(equity: ArrayLike, top: int = 5) -> list[DrawdownPeriod]:
     ends = np.nonzero(edges == -1)[0]  # first value back at the high (== dd.size when never recovered)
     depths = np.minimum.reduceat(dd, firsts)  # each segment's minimum lies in its under-water part
     out: list[DrawdownPeriod] = []
-    for i in np.argsort(depths, kind="stable")[:top]:
+    # deepest first; depths equal to 12 decimals are a tie, kept in time order (a curve rebuilt from its returns
+    # differs in the last bits, and must name the same episode as the deepest)
+    for i in np.argsort(np.round(depths, 12), kind="stable")[:top]:
         first, end = int(firsts[i]), int(ends[i])
-        trough = first + int(np.argmin(dd[first:end]))
+        trough = first + int(np.argmin(eq[first:end]))  # the peak is fixed within an episode: exact in equity
         recovery = end if end < dd.size else None
         out.append(DrawdownPeriod(first - 1, trough, recovery, float(dd[trough]), end - first))
     return out
