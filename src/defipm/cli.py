@@ -496,19 +496,19 @@ def status_record(portfolio: Any, recent: list[Any], latest_target: dict[str, An
     """``defipm status --json``: the account (``positions_record``) with each symbol's last executed target, the
     time-weighted return, the kill switch, the process running the portfolio and the recent cycles."""
     from defipm.core.performance import time_weighted_return
-    from defipm.store.lock import lock_holder
+    from defipm.store.lock import live_holder
 
     store, run_name = portfolio.store, portfolio.settings.run
     account = positions_record(portfolio.venue)
     history = store.equity_history(run_name)
-    holder = lock_holder(store, run_name)
+    live = live_holder(store, run_name)
     return account | {
         "run": run_name,
         "targets": {s: executed for s, (_, executed) in sorted(latest_target.items())},
         "time_weighted_return": time_weighted_return(history, store.flows(run_name)) if len(history) > 1 else None,
         "kill_switch": portfolio.manager.halt_reason(),
-        "running": holder.describe() if holder is not None and holder.alive() else None,
-        "recent_cycles": recent_cycles_record(recent, running=holder is not None and holder.alive()),
+        "running": live.describe() if live is not None else None,
+        "recent_cycles": recent_cycles_record(recent, running=live is not None),
     }
 
 

@@ -84,6 +84,7 @@ def stored_status_record(settings: Any, cycles: int) -> dict[str, Any]:
     live account)."""
     from defipm.manager import KILL_SWITCH
     from defipm.store import Store
+    from defipm.store.lock import live_holder
 
     store = Store(settings.database)
     try:
@@ -96,23 +97,16 @@ def stored_status_record(settings: Any, cycles: int) -> dict[str, Any]:
             "equity_time": history[-1][0] if history else None,
             "targets": {symbol: executed for symbol, (_, executed) in sorted(targets.items())},
             "kill_switch": store.get_setting(settings.run, KILL_SWITCH),
-            "recent_cycles": recent_cycles_record(recent, running=_running(store, settings.run)),
+            "recent_cycles": recent_cycles_record(recent, running=live_holder(store, settings.run) is not None),
         }
     finally:
         store.close()
 
 
-def _running(store: Any, run: str) -> bool:
-    """A live process holds ``run``'s lock."""
-    from defipm.store.lock import lock_holder
-
-    holder = lock_holder(store, run)
-    return holder is not None and holder.alive()
-
-
 def _print_stored(console: Console, settings: Any, cycles: int) -> None:
     from defipm.manager import KILL_SWITCH
     from defipm.store import Store
+    from defipm.store.lock import live_holder
 
     store = Store(settings.database)
     try:
@@ -132,6 +126,6 @@ def _print_stored(console: Console, settings: Any, cycles: int) -> None:
         halted = store.get_setting(settings.run, KILL_SWITCH)
         if halted:
             console.print(f"[bold red]KILL SWITCH ENGAGED:[/] {escape(halted)}")
-        console.print(recent_cycles_table(recent, running=_running(store, settings.run)))
+        console.print(recent_cycles_table(recent, running=live_holder(store, settings.run) is not None))
     finally:
         store.close()

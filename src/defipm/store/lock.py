@@ -132,6 +132,12 @@ def lock_holder(store: Store, run: str) -> LockHolder | None:
         return read_holder(conn, run)
 
 
+def live_holder(store: Store, run: str) -> LockHolder | None:
+    """The holder of ``run``'s lock when it still runs (``LockHolder.alive``), else None."""
+    holder = lock_holder(store, run)
+    return holder if holder is not None and holder.alive() else None
+
+
 def read_holder(conn: Connection, run: str) -> LockHolder | None:
     """The recorded holder of ``run``'s lock, read on ``conn``."""
     clock = database_clock(conn.dialect.name)
