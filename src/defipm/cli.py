@@ -522,6 +522,7 @@ def kill_switch(
     """Engage or release the persisted kill switch (also releases a tripped drawdown breaker).
 
     Needs only the database: it works while the venue or the node is unreachable."""
+    from defipm.config import sqlite_file
     from defipm.manager import KILL_SWITCH, set_kill_switch
     from defipm.store import Store
 
@@ -530,6 +531,10 @@ def kill_switch(
     if not reason.strip():  # an empty reason would store a switch that reads as off
         raise typer.BadParameter("--reason: give a reason (it is shown while trading is stopped)")
     settings = load_settings(config)
+    path = sqlite_file(settings.database)
+    if action == "show" and path is not None and not path.exists():  # reading never creates the store
+        console.print(f"kill switch: off (no database at {path} yet)")
+        return
     store = Store(settings.database)
     if action == "on":
         set_kill_switch(store, settings.run, reason)

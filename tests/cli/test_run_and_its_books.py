@@ -114,3 +114,14 @@ def test_status_shows_a_killed_holder_as_stopped_and_its_cycle_as_interrupted(tm
     assert "interrupted" in shown.output and "running:" not in shown.output.replace("not running:", "")
     record = json.loads(invoke("status", "-c", str(cfg), "--json").stdout)
     assert record["running"] is None and record["recent_cycles"][0]["status"] == "interrupted"
+
+
+def test_kill_switch_show_never_creates_a_store_but_on_does(tmp_path: Path):
+    cfg = _config(tmp_path)
+    shown = invoke("kill-switch", "show", "-c", str(cfg))
+    assert shown.exit_code == 0 and "kill switch: off" in shown.output and "no database" in shown.output
+    assert not (tmp_path / "books.db").exists()
+    assert (
+        invoke("kill-switch", "on", "-c", str(cfg), "--reason", "maintenance").exit_code == 0
+    )  # the brake works first
+    assert "maintenance" in invoke("kill-switch", "show", "-c", str(cfg)).output
