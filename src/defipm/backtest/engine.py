@@ -13,7 +13,7 @@ Per-bar work is O(symbols): the clock is an index into numpy arrays, never a gro
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -207,22 +207,37 @@ class _FillLog:
         self.fee: list[float] = []
         self.liquidation: list[bool] = []
 
-    def add_results(self, k: int, results: tuple[OrderResult, ...]) -> None:
+    def add_results(
+        self,
+        k: int,
+        results: tuple[OrderResult, ...],
+        marks: Mapping[str, Decimal],
+        closes: Mapping[str, float],
+    ) -> None:
         """The fills of a cycle's orders; slippage against each order's reference price (as ``RebalanceReport``'s
-        ``slippage_cost``), none for an order without one (its mark is then the fill price)."""
+        ``slippage_cost``), none for an order without one (its mark is then the fill price).
+
+        ``marks`` are the venue's marks at this bar and ``closes`` the floats they were converted from: a reference
+        price (or a fill price at the mid) that is the very mark object is this bar's close, whose float is known
+        (``float(Decimal(repr(x))) == x``), so only the other figures pay a ``Decimal`` to float conversion."""
         col, buy = self._col, Side.BUY
         bars, syms, qtys, prices = self.bar.append, self.symbol.append, self.quantity.append, self.price.append
-        marks, fees, liqs = self.mark.append, self.fee.append, self.liquidation.append
+        marks_out, fees, liqs = self.mark.append, self.fee.append, self.liquidation.append
         for r in results:
             ref = r.order.reference_price
-            mark = None if ref is None else float(ref)
+            if ref is None:
+                mark = None
+            else:
+                s = r.order.symbol
+                mark = closes[s] if ref is marks.get(s) else float(ref)
             for f in r.fills:
-                price = float(f.price)
+                p = f.price
+                price = mark if p is ref and mark is not None else float(p)
                 bars(k)
                 syms(col[f.symbol])
                 qtys(float(f.quantity) if f.side is buy else -float(f.quantity))
                 prices(price)
-                marks(price if mark is None else mark)
+                marks_out(price if mark is None else mark)
                 fees(float(f.fee))
                 liqs(False)
 
@@ -305,13 +320,14 @@ class _Replay:
             i = self.lo + k
             self.clock.advance(i)
             ts = stamps[k]
-            venue.update_market(ts, *self.quotes.at(i))
+            closes, volumes = self.quotes.at(i)
+            venue.update_market(ts, closes, volumes)
             if self.funding_model.active and venue.positions:
                 self.funding[k] = self.funding_model.charge(venue, i)
             if len(venue.liquidations) > self._liquidations_seen:  # closed at this bar's marks, or by its funding
                 self._record_liquidations(k)
             if due[k]:
-                self._record_cycle(k, ts, self._cycle(ts))
+                self._record_cycle(k, ts, self._cycle(ts), closes)
             _check_point_in_time(self.view, self.clock, i, self.oracle.name)
             self._mark(k, i)
             if progress is not None:
@@ -342,8 +358,8 @@ class _Replay:
         self._liquidations_seen = len(self.venue.liquidations)
         self.positions[:] = 0.0
 
-    def _record_cycle(self, k: int, ts: datetime, report: CycleReport) -> None:
-        """A cycle's notes (each once), events, costs and the positions it left."""
+    def _record_cycle(self, k: int, ts: datetime, report: CycleReport, closes: Mapping[str, float]) -> None:
+        """A cycle's notes (each once), events, costs and the positions it left (``closes``: the bar's quotes)."""
         for note in report.notes:
             if note not in self._seen_notes:
                 self._seen_notes.add(note)
@@ -365,7 +381,7 @@ class _Replay:
             self.slippage[k] += float(rb.slippage_cost)
             self.failed += len(rb.failures)
             if rb.results and self.fill_log.active:
-                self.fill_log.add_results(k, rb.results)
+                self.fill_log.add_results(k, rb.results, self.venue.get_prices(), closes)
         self.positions[:] = 0.0
         held = self.venue.positions
         if held:
