@@ -30,7 +30,9 @@ ONE = "0x" + "00" * 31 + "01"
 
 def _client(node: ScriptedNode) -> UniswapClient:
     node.answer("eth_chainId", 31337)
-    return UniswapClient(Web3(node), Wallet("0x" + "11" * 32), GasPolicy(), "0x" + "01" * 20, "0x" + "02" * 20)
+    return UniswapClient(
+        Web3(node), Wallet("0x" + "11" * 32), GasPolicy(), "0x" + "01" * 20, "0x" + "02" * 20, "SwapRouter"
+    )
 
 
 def test_node_answers_become_defipm_errors_and_our_bugs_propagate() -> None:

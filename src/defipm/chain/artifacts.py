@@ -1,7 +1,7 @@
 """Compiled contract artifacts (ABI + creation bytecode) from the Uniswap npm packages and defipm's own contracts.
 
 The Uniswap artifacts come from ``node_modules`` (``npm install`` in the repository root installs
-``@uniswap/v2-core``, ``v2-periphery``, ``v3-core``, ``v3-periphery``). ``node_modules`` is found from
+``@uniswap/v2-core``, ``v2-periphery``, ``v3-core``, ``v3-periphery``, ``swap-router-contracts``). ``node_modules`` is found from
 ``DEFIPM_NODE_MODULES``, else by walking up from the current directory and from this package. defipm's own test
 token (``TestERC20``) ships compiled beside this module (``contracts/``; rebuild with ``node contracts/compile.js``).
 """
@@ -28,6 +28,7 @@ ARTIFACT_PATHS: dict[str, str] = {
     "UniswapV3Pool": f"{_V3_CORE}/UniswapV3Pool.sol/UniswapV3Pool.json",
     "NonfungiblePositionManager": (f"{_V3_PERIPHERY}/NonfungiblePositionManager.sol/NonfungiblePositionManager.json"),
     "SwapRouter": f"{_V3_PERIPHERY}/SwapRouter.sol/SwapRouter.json",
+    "SwapRouter02": "@uniswap/swap-router-contracts/artifacts/contracts/SwapRouter02.sol/SwapRouter02.json",
     "QuoterV2": f"{_V3_PERIPHERY}/lens/QuoterV2.sol/QuoterV2.json",
     "TickLens": f"{_V3_PERIPHERY}/lens/TickLens.sol/TickLens.json",
     "UniswapV2Factory": "@uniswap/v2-core/build/UniswapV2Factory.json",

@@ -1,5 +1,6 @@
 """Deploy a local Uniswap world: WETH9, test ERC-20s, Uniswap V3 (factory, pools at 500/3000/10000 with
-concentrated liquidity in several ranges, SwapRouter, QuoterV2) and Uniswap V2 (factory, pairs, Router02).
+concentrated liquidity in several ranges, SwapRouter, QuoterV2), Uniswap V2 (factory, pairs, Router02) and the
+SwapRouter02 over both.
 
 ``deploy_uniswap_world(sender, spec)`` returns a ``UniswapDeployment`` with every address. It is deterministic:
 the same spec on a fresh anvil gives the same addresses. Prices are set per token in WETH; each fee tier can be
@@ -91,6 +92,8 @@ class UniswapDeployment:
     v2_router: str
     v3_pools: dict[tuple[str, int], str]
     v2_pairs: dict[str, str]
+    swap_router02: str = ""
+    """SwapRouter02 (the router of chains such as Base; V2 and V3 routes, deadlines through ``multicall``)."""
 
     def token(self, symbol: str) -> TokenInfo:
         if symbol == self.weth.symbol:
@@ -108,6 +111,7 @@ class UniswapDeployment:
             ("UniswapV3Factory", self.v3_factory),
             ("NonfungiblePositionManager", self.position_manager),
             ("SwapRouter", self.swap_router),
+            *([("SwapRouter02", self.swap_router02)] if self.swap_router02 else []),
             ("QuoterV2", self.quoter_v2),
             ("UniswapV2Factory", self.v2_factory),
             ("UniswapV2Router02", self.v2_router),
@@ -171,10 +175,12 @@ def deploy_uniswap_world(sender: TransactionSender, spec: WorldSpec | None = Non
     deadline = deadline_in(sender.w3, 3600)
     pools = _seed_v3_pools(sender, spec, weth_address, tokens, v3_factory, npm_address, deadline)
     pairs = _seed_v2_pairs(sender, spec, weth_address, tokens, v2_factory, v2_router, deadline)
+    # last, so the addresses deployed before it are those of a world without it
+    swap_router02 = deploy_contract(sender, "SwapRouter02", v2_factory, v3_factory, npm_address, weth_address)
     return UniswapDeployment(
         chain_id=sender.chain_id, deployer=me, weth=TokenInfo("WETH", weth_address, 18), tokens=tokens,
         v3_factory=v3_factory, position_manager=npm_address, swap_router=swap_router, quoter_v2=quoter,
-        v2_factory=v2_factory, v2_router=v2_router, v3_pools=pools, v2_pairs=pairs,
+        v2_factory=v2_factory, v2_router=v2_router, v3_pools=pools, v2_pairs=pairs, swap_router02=swap_router02,
     )  # fmt: skip
 
 

@@ -10,16 +10,16 @@ from defipm.chain.transactions import GasPolicy
 from defipm.chain.wallet import Wallet
 from defipm.core.journal import new_client_order_id
 from defipm.testing.chain import ScriptedNode
-from defipm.venues.uniswap.client import MAX_UINT256, UniswapClient
+from defipm.venues.uniswap.client import MAX_UINT256, MULTICALL_WITH_DEADLINE, Swap, UniswapClient
 from defipm.venues.uniswap.reconcile import SwapFinder, cloid_tag
 
 ROUTER = "0x" + "02" * 20
 TOKEN_IN, TOKEN_OUT = Web3.to_checksum_address("0x" + "aa" * 20), Web3.to_checksum_address("0x" + "bb" * 20)
 
 
-def _finder() -> SwapFinder:
+def _finder(kind: str = "SwapRouter") -> SwapFinder:
     node = ScriptedNode().answer("eth_chainId", 31337)
-    client = UniswapClient(Web3(node), Wallet("0x" + "11" * 32), GasPolicy(), "0x" + "01" * 20, ROUTER)
+    client = UniswapClient(Web3(node), Wallet("0x" + "11" * 32), GasPolicy(), "0x" + "01" * 20, ROUTER, kind)
     return SwapFinder(client, lookback_blocks=10)
 
 
@@ -69,3 +69,43 @@ def test_approvals_are_decoded_and_other_calls_are_not() -> None:
     assert finder.decode_approval(_tx(finder, transfer, to=TOKEN_IN)) is None
     assert finder.decode_approval(_tx(finder, approve + b"\x00", to=TOKEN_IN)) is None
     assert finder.decode_approval(_tx(finder, b"\xde\xad", to=TOKEN_IN)) is None
+
+
+def _router02_swap(finder: SwapFinder, recipient: str | None = None) -> bytes:
+    """SwapRouter02's ``exactInputSingle`` (no deadline among its parameters)."""
+    params = (TOKEN_IN, TOKEN_OUT, 500, recipient or finder.client.address, 10**18, 5 * 10**17, 0)
+    return bytes.fromhex(finder.client.router.encode_abi("exactInputSingle", args=[params])[2:])
+
+
+def _multicall(finder: SwapFinder, calls: list[bytes], deadline: int = 99) -> bytes:
+    return bytes.fromhex(finder.client.router.encode_abi(MULTICALL_WITH_DEADLINE, args=[deadline, calls])[2:])
+
+
+def test_a_swap_router02_swap_is_its_exact_input_single_alone_in_a_multicall_with_deadline() -> None:
+    finder = _finder("SwapRouter02")
+    tag = cloid_tag(new_client_order_id())
+    swap = _router02_swap(finder)
+    call = finder.decode_swap(_tx(finder, _multicall(finder, [swap]) + tag))
+    assert call is not None and call.tag == tag
+    assert (call.token_in, call.token_out, call.fee, call.amount_in, call.amount_out_minimum) == (
+        TOKEN_IN, TOKEN_OUT, 500, 10**18, 5 * 10**17,
+    )  # fmt: skip
+    # what the client sends is what the finder reads
+    sent = finder.client.swap_call(Swap(TOKEN_IN, TOKEN_OUT, 500, 10**18, 5 * 10**17, 99))
+    assert bytes.fromhex(sent._encode_transaction_data()[2:]) == _multicall(finder, [swap])
+
+    router = finder.client.router
+    no_deadline = bytes.fromhex(router.encode_abi("multicall(bytes[])", args=[[swap]])[2:])
+    other = Web3.to_checksum_address("0x" + "99" * 20)
+    for data in [
+        _multicall(finder, [swap]),  # untagged
+        swap + tag,  # not inside the multicall: no deadline
+        no_deadline + tag,  # the multicall that checks no deadline
+        _multicall(finder, [swap, swap]) + tag,  # two swaps in one transaction
+        _multicall(finder, []) + tag,  # none
+        _multicall(finder, [_router02_swap(finder, recipient=other)]) + tag,  # pays someone else
+        _multicall(finder, [swap + b"\x00"]) + tag,  # the inner call is not exactly the encoding
+        _multicall(finder, [swap]) + tag + b"\x00",  # a byte too many
+        _multicall(finder, [_swap_data(_finder())]) + tag,  # SwapRouter's call inside SwapRouter02's multicall
+    ]:
+        assert finder.decode_swap(_tx(finder, data)) is None, data.hex()

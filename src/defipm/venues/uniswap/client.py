@@ -1,7 +1,8 @@
 """Contract calls of the Uniswap venue: token facts and balances, pool discovery and state, approvals, swaps.
 
-``UniswapClient`` is the only place the venue touches web3. Swaps go through the SwapRouter's
-``exactInputSingle`` with an ``amountOutMinimum`` and a deadline; their real amounts are read from the receipt's
+``UniswapClient`` is the only place the venue touches web3. Swaps go through the router's ``exactInputSingle``
+with an ``amountOutMinimum`` and a deadline (SwapRouter: in its parameters; SwapRouter02, whose parameters have no
+deadline: inside ``multicall(deadline, [exactInputSingle])``); their real amounts are read from the receipt's
 ERC-20 ``Transfer`` logs (``defipm.chain.receipts``), never assumed from the quote. A swap's calldata may end with a
 tag (the order's client order id, ``reconcile.cloid_tag``) by which ``reconcile.SwapFinder`` finds it after a restart.
 
@@ -23,11 +24,16 @@ from defipm.chain.receipts import transferred
 from defipm.chain.transactions import GasPolicy, TransactionSender, TxOutcome, deadline_in
 from defipm.chain.v3_reader import PoolInfo, read_pool_info, read_pool_state
 from defipm.chain.wallet import Wallet
+from defipm.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from web3 import Web3
 
 MAX_UINT256 = (1 << 256) - 1
+ROUTER_KINDS = ("SwapRouter", "SwapRouter02")
+"""The Uniswap routers the venue can swap through (``UniswapConfig.swap_router_kind``)."""
+MULTICALL_WITH_DEADLINE = "multicall(uint256,bytes[])"
+"""SwapRouter02's ``multicall`` that reverts after a deadline (its other overloads check none or a block hash)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +63,18 @@ class SwapFill:
 class UniswapClient:
     """web3 calls for one wallet on one node."""
 
-    def __init__(self, w3: Web3, wallet: Wallet, gas: GasPolicy, factory: str, swap_router: str) -> None:
+    def __init__(
+        self, w3: Web3, wallet: Wallet, gas: GasPolicy, factory: str, swap_router: str, router_kind: str = "auto"
+    ) -> None:
+        """``router_kind``: "SwapRouter", "SwapRouter02" or "auto" (asks the contract: ``router_kind_of``)."""
         self.w3 = w3
         self.wallet = wallet
         self.sender = TransactionSender(w3, wallet, gas)
         self.factory = w3.eth.contract(address=to_checksum(factory), abi=abi_of("UniswapV3Factory"))
-        self.router = w3.eth.contract(address=to_checksum(swap_router), abi=abi_of("SwapRouter"))
+        self.router_kind = router_kind if router_kind != "auto" else router_kind_of(w3, swap_router)
+        if self.router_kind not in ROUTER_KINDS:
+            raise ValueError(f"swap_router_kind {router_kind!r}: use one of auto, {', '.join(ROUTER_KINDS)}")
+        self.router = w3.eth.contract(address=to_checksum(swap_router), abi=abi_of(self.router_kind))
         self._erc20_abi = abi_of("TestERC20")
 
     @property
@@ -134,12 +146,22 @@ class UniswapClient:
         except node_errors() as exc:
             raise translate_web3_error(exc, "read latest block") from exc
 
+    def swap_call(self, swap: Swap) -> Any:
+        """The router call of ``swap``, paying to this wallet: SwapRouter's ``exactInputSingle`` with the deadline
+        among its parameters, or SwapRouter02's inside ``multicall(deadline, [exactInputSingle])``."""
+        token_in, token_out = to_checksum(swap.token_in), to_checksum(swap.token_out)
+        if self.router_kind == "SwapRouter":
+            v1 = (token_in, token_out, swap.fee, self.address, swap.deadline, swap.amount_in,
+                  swap.amount_out_minimum, 0)  # fmt: skip
+            return self.router.functions.exactInputSingle(v1)
+        params = (token_in, token_out, swap.fee, self.address, swap.amount_in, swap.amount_out_minimum, 0)
+        inner = bytes.fromhex(self.router.encode_abi("exactInputSingle", args=[params])[2:])
+        return self.router.get_function_by_signature(MULTICALL_WITH_DEADLINE)(swap.deadline, [inner])
+
     def build_swap(self, swap: Swap) -> tuple[dict[str, Any], int]:
-        """The unsigned ``exactInputSingle`` transaction of ``swap`` (calldata followed by its tag), paying to this
-        wallet, and its gas estimate. Raises TransactionRevertedError when the simulation reverts."""
-        params = (to_checksum(swap.token_in), to_checksum(swap.token_out), swap.fee, self.address, swap.deadline,
-                  swap.amount_in, swap.amount_out_minimum, 0)  # fmt: skip
-        return self.sender.build(self.router.functions.exactInputSingle(params), calldata_suffix=swap.tag)
+        """The unsigned transaction of ``swap`` (``swap_call``'s calldata followed by its tag) and its gas
+        estimate. Raises TransactionRevertedError when the simulation reverts."""
+        return self.sender.build(self.swap_call(swap), calldata_suffix=swap.tag)
 
     def exact_input_single(self, swap: Swap) -> SwapFill:
         """Send ``swap`` and wait for it; what it paid and received comes from the receipt.
@@ -147,7 +169,7 @@ class UniswapClient:
         Raises TransactionRevertedError (simulation or on-chain revert, e.g. "Too little received") and
         RpcUnavailableError (outcome unknown)."""
         tx, estimate = self.build_swap(swap)
-        outcome = self.sender.send_built(tx, estimate, f"exactInputSingle on {self.router.address}")
+        outcome = self.sender.send_built(tx, estimate, f"exactInputSingle on {self.router_kind} {self.router.address}")
         return self.swap_fill(outcome, swap.token_in, swap.token_out)
 
     def swap_fill(self, outcome: TxOutcome, token_in: str, token_out: str) -> SwapFill:
@@ -159,3 +181,25 @@ class UniswapClient:
     def receipt_outcome(self, tx_hash: str) -> TxOutcome | None:
         """The outcome of an earlier transaction, or None when the node does not know it (yet)."""
         return self.sender.outcome_of(tx_hash)
+
+
+def router_kind_of(w3: Web3, swap_router: str) -> str:
+    """ "SwapRouter02" when the contract at ``swap_router`` answers ``factoryV2()`` (only SwapRouter02 has it), else
+    "SwapRouter" once it answers ``factory()`` as both do. Raises ``ConfigError`` when it answers neither (no
+    contract there, or another one): the config names the wrong address. Node errors leave translated."""
+    from web3.exceptions import BadFunctionCallOutput, ContractLogicError, InsufficientData
+
+    router = w3.eth.contract(address=to_checksum(swap_router), abi=abi_of("SwapRouter02"))
+    for kind, fn in (("SwapRouter02", router.functions.factoryV2()), ("SwapRouter", router.functions.factory())):
+        try:
+            answer = fn.call()
+        except (ContractLogicError, BadFunctionCallOutput, InsufficientData):
+            continue  # a revert or an answer that is not an address: the contract has no such function
+        except node_errors() as exc:
+            raise translate_web3_error(exc, f"read the router at {swap_router}") from exc
+        if isinstance(answer, str) and int(answer, 16):
+            return kind
+    raise ConfigError(
+        f"swap_router {swap_router}: no Uniswap SwapRouter or SwapRouter02 answers there (factory() and factoryV2() "
+        "fail): set swap_router to the chain's Uniswap V3 router address"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -48,7 +48,12 @@ class UniswapConfig(ConfigModel):
     factory: str
     """UniswapV3Factory address."""
     swap_router: str
-    """SwapRouter (v1, with deadlines) address."""
+    """Address of the router the swaps go through: Uniswap's SwapRouter (v1: Ethereum, Arbitrum, Optimism, Polygon)
+    or SwapRouter02 (every chain, the only one on Base and most newer chains)."""
+    swap_router_kind: Literal["auto", "SwapRouter", "SwapRouter02"] = "auto"
+    """Which router ``swap_router`` is: "auto" (default) asks the contract on connect (only SwapRouter02 answers
+    ``factoryV2()``). The swap call differs: SwapRouter's ``exactInputSingle`` carries the deadline; SwapRouter02's
+    has none, so it is sent inside ``multicall(deadline, [exactInputSingle])``, which enforces the same deadline."""
     quoter_v2: str | None = None
     """QuoterV2 address (optional: quotes are computed off chain; used only for checks)."""
     fee_tiers: tuple[int, ...] = (500, 3000, 10000)

@@ -12,8 +12,8 @@ On chain there is no order book to ask, so every swap carries its order's client
    it looks again (``LOOKUP_ATTEMPTS`` times), since the swap may have moved from the mempool into a block.
 
 Transactions are decoded with the contracts' ABI (``decode_function_input``): a swap is the router's
-``exactInputSingle`` sent by the wallet to itself whose calldata is exactly the ABI encoding followed by the
-16-byte tag; an approval is an ERC-20 ``approve`` by the wallet. ``approval_gas`` finds the approvals
+``exactInputSingle`` (SwapRouter02: the only call inside ``multicall(deadline, ...)``) paying the wallet, sent by the
+wallet, whose calldata is exactly the ABI encoding followed by the 16-byte tag; an approval is an ERC-20 ``approve`` by the wallet. ``approval_gas`` finds the approvals
 ``send_swap`` made just before a swap (the previous nonces), so the recovered gas cost is the one first recorded.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from eth_abi.exceptions import DecodingError
 from eth_utils import function_signature_to_4byte_selector, keccak
@@ -30,6 +30,7 @@ from eth_utils import function_signature_to_4byte_selector, keccak
 from defipm.chain.artifacts import to_checksum
 from defipm.chain.history import WalletHistory, WalletTx
 from defipm.core.errors import VenueUnavailableError
+from defipm.venues.uniswap.client import MULTICALL_WITH_DEADLINE
 
 if TYPE_CHECKING:
     from defipm.venues.uniswap.client import UniswapClient
@@ -95,6 +96,10 @@ class SwapFinder:
             self.client.router.get_function_by_name("exactInputSingle").signature
         )
 
+    @cached_property
+    def _multicall_selector(self) -> bytes:
+        return function_signature_to_4byte_selector(MULTICALL_WITH_DEADLINE)
+
     def decode_swap(self, tx: WalletTx) -> SwapCall | None:
         """``tx`` as a tagged ``exactInputSingle`` of the wallet to itself through the router, or None when it is
         anything else."""
@@ -102,7 +107,20 @@ class SwapFinder:
         mine = tx.sender == self.client.address.lower() and tx.to == router.address.lower()
         if not mine or len(data) <= SWAP_TAG_BYTES:
             return None
-        body, tag = data[:-SWAP_TAG_BYTES], data[-SWAP_TAG_BYTES:]
+        body: bytes | None = data[:-SWAP_TAG_BYTES]
+        tag = data[-SWAP_TAG_BYTES:]
+        if body is not None and self.client.router_kind == "SwapRouter02":
+            body = self._only_call_of_multicall(body)
+        params = self._exact_input_single(body) if body is not None else None
+        if params is None or to_checksum(params["recipient"]) != self.client.address:
+            return None
+        return SwapCall(tx.hash, tx.nonce, tx.block_number, to_checksum(params["tokenIn"]),
+                        to_checksum(params["tokenOut"]), int(params["fee"]), int(params["amountIn"]),
+                        int(params["amountOutMinimum"]), tag)  # fmt: skip
+
+    def _exact_input_single(self, body: bytes) -> dict[str, Any] | None:
+        """The parameters of ``body`` when it is exactly the ABI encoding of an ``exactInputSingle`` call."""
+        router = self.client.router
         if body[:4] != self._swap_selector:
             return None
         try:
@@ -110,12 +128,26 @@ class SwapFinder:
         except DecodingError:
             return None
         if bytes.fromhex(router.encode_abi("exactInputSingle", args=[params])[2:]) != body:
-            return None  # not exactly the ABI encoding followed by the tag
-        if to_checksum(params["recipient"]) != self.client.address:
+            return None  # not exactly the ABI encoding (followed by the tag)
+        return dict(params)
+
+    def _only_call_of_multicall(self, body: bytes) -> bytes | None:
+        """The one call inside ``body`` when it is exactly the encoding of SwapRouter02's ``multicall(deadline,
+        [call])``, as ``UniswapClient.swap_call`` sends a swap; None for anything else."""
+        if body[:4] != self._multicall_selector:
             return None
-        return SwapCall(tx.hash, tx.nonce, tx.block_number, to_checksum(params["tokenIn"]),
-                        to_checksum(params["tokenOut"]), int(params["fee"]), int(params["amountIn"]),
-                        int(params["amountOutMinimum"]), tag)  # fmt: skip
+        router = self.client.router
+        try:
+            args = router.decode_function_input(body)[1]
+        except DecodingError:
+            return None
+        calls = args.get("data")
+        if not isinstance(calls, list | tuple) or len(calls) != 1:
+            return None
+        inner = bytes(calls[0])
+        if bytes.fromhex(router.encode_abi(MULTICALL_WITH_DEADLINE, args=[args["deadline"], [inner]])[2:]) != body:
+            return None
+        return inner
 
     def decode_approval(self, tx: WalletTx) -> tuple[str, str, int] | None:
         """(token, spender, amount) when ``tx`` is an ERC-20 ``approve`` sent by the wallet, else None."""

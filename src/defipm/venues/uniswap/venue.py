@@ -141,7 +141,9 @@ class UniswapVenue(Venue):
             fixed_gas_limit=None if self.config.simulate_before_send else self.config.gas_limit,
             max_fee_per_gas_wei=self.config.max_fee_per_gas_wei,
         )
-        client = UniswapClient(self._w3, wallet, gas, self.config.factory, self.config.swap_router)
+        client = UniswapClient(
+            self._w3, wallet, gas, self.config.factory, self.config.swap_router, self.config.swap_router_kind
+        )
         if self.config.chain_id is not None and client.chain_id != self.config.chain_id:
             raise ConfigError(f"node at {self.config.rpc_display} is chain {client.chain_id}, config expects "
                               f"{self.config.chain_id}")  # fmt: skip
