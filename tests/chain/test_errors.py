@@ -35,3 +35,21 @@ def test_a_local_chain_that_will_not_start_is_not_a_venue_error(monkeypatch, tmp
         find_anvil()
     assert isinstance(err.value, DefipmError) and not isinstance(err.value, VenueError)
     assert issubclass(RpcUnavailableError, VenueError)
+
+
+def test_an_artifact_of_a_package_npm_has_not_installed_names_the_package_and_the_fix(monkeypatch, tmp_path) -> None:
+    """A node_modules installed before a package was added to package.json (here: only v3-core in it)."""
+    from defipm.chain import artifacts
+    from defipm.chain.errors import ChainError
+
+    (tmp_path / "@uniswap" / "v3-core").mkdir(parents=True)
+    monkeypatch.setenv("DEFIPM_NODE_MODULES", str(tmp_path))
+    artifacts.load_artifact.cache_clear()
+    try:
+        with pytest.raises(ChainError) as err:
+            artifacts.load_artifact("SwapRouter02")
+    finally:
+        artifacts.load_artifact.cache_clear()
+    message = str(err.value)
+    assert "@uniswap/swap-router-contracts is missing from" in message and str(tmp_path) in message
+    assert "run `npm install` in the defipm repository root" in message

@@ -91,6 +91,12 @@ def load_artifact(name: str) -> Artifact:
     else:
         known = ", ".join(sorted([*ARTIFACT_PATHS, *(p.stem for p in BUNDLED_DIR.glob("*.json"))]))
         raise ChainError(f"unknown artifact {name!r}; known: {known}")
+    if not path.is_file() and name in ARTIFACT_PATHS:  # e.g. a node_modules installed before the package was added
+        package = "/".join(ARTIFACT_PATHS[name].split("/")[:2])
+        raise ChainError(
+            f"artifact {name} not found: the npm package {package} is missing from {find_node_modules()}: run "
+            "`npm install` in the defipm repository root"
+        )
     try:
         raw = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
