@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -103,3 +104,18 @@ def test_an_annual_risk_free_rate_reads_back_as_itself_in_the_capm_figure() -> N
 def test_a_risk_free_rate_that_is_not_a_yearly_fraction_is_refused(rate: float) -> None:
     with pytest.raises(ValueError, match="risk-free rate"):
         m.per_bar_rate(rate, PPY)
+
+
+def test_a_bar_without_a_return_still_counts_as_time_in_the_growth_rate(series) -> None:  # type: ignore[no-untyped-def]
+    """cagr (and calmar through it) dropped NaN bars from the run's length, so a series with gaps grew faster a
+    year than the same growth over the same bars: the bars passed; the NaN is a flat bar, as total_return has it
+    and empyrical's cagr and calmar_ratio count it."""
+    r, _ = series
+    gappy = r.copy()
+    gappy.iloc[[0, 10, 11, 500, len(r) - 1]] = np.nan
+    a = gappy.to_numpy()
+    assert m.cagr(a, PPY) == pytest.approx(ep.cagr(gappy, annualization=365), rel=1e-10)
+    assert m.calmar(a, PPY) == pytest.approx(ep.calmar_ratio(gappy, annualization=365), rel=1e-10)
+    flat = np.nan_to_num(a, nan=0.0)
+    assert m.cagr(a, PPY) == pytest.approx(m.cagr(flat, PPY), rel=1e-12)
+    assert math.isnan(m.cagr([np.nan, np.nan], PPY))  # no return at all: no growth rate

@@ -76,10 +76,14 @@ def total_return(returns: ArrayLike) -> float:
 
 
 def cagr(returns: ArrayLike, periods_per_year: float) -> float:
-    """Compound annual growth rate; the number of years is ``len(returns) / periods_per_year``."""
+    """Compound annual growth rate: ``(1 + total_return) ** (periods_per_year / len(returns)) - 1``, -1 when the
+    growth is not positive (wiped out), NaN when no bar has a return.
+
+    The years are ``len(returns) / periods_per_year``, every bar counted: a NaN bar passed without a known move
+    and counts as flat, as in ``total_return`` (empyrical's ``cagr``, leading NaN included; quantstats' ``cagr``
+    counts only the bars with a return, which shortens a series with gaps and overstates its yearly growth)."""
     r = _arr(returns)
-    r = r[~np.isnan(r)]
-    if r.size == 0:
+    if r.size == 0 or np.isnan(r).all():
         return math.nan
     growth = 1.0 + total_return(r)
     if growth <= 0:
