@@ -119,3 +119,21 @@ def test_a_bar_without_a_return_still_counts_as_time_in_the_growth_rate(series) 
     flat = np.nan_to_num(a, nan=0.0)
     assert m.cagr(a, PPY) == pytest.approx(m.cagr(flat, PPY), rel=1e-12)
     assert math.isnan(m.cagr([np.nan, np.nan], PPY))  # no return at all: no growth rate
+
+
+def test_a_curve_growing_at_a_constant_rate_has_no_risk_and_no_risk_ratio() -> None:
+    """A book that grows by the same 0.1% every bar (cash earning a fixed rate) has returns equal up to float
+    rounding (about 1e-16), and its Sharpe ratio came out near 1e14 (empyrical's too), as did the beta against
+    such a benchmark: below the float noise there is no risk, and the ratios are undefined like those of exactly
+    constant returns."""
+    r = m.returns_from_equity(100.0 * 1.001 ** np.arange(60))
+    assert 0 < np.std(r, ddof=1) < 1e-15  # the rounding left in the returns
+    assert math.isnan(m.sharpe(r, PPY)) and math.isnan(m.sortino(r, PPY))
+    assert np.isnan(m.rolling_sharpe(r, 10, PPY)).all()
+    rng = np.random.default_rng(5)
+    noisy = rng.normal(0.001, 0.02, r.size)
+    assert m.alpha_beta(noisy, r, PPY) == (pytest.approx(math.nan, nan_ok=True), pytest.approx(math.nan, nan_ok=True))
+    assert np.isnan(m.rolling_beta(noisy, r, 10)).all()
+    tiny = 0.001 + rng.normal(0.0, 1e-9, r.size)  # a small real deviation is still a risk: the ratios are finite
+    assert m.sharpe(tiny, PPY) == pytest.approx(np.mean(tiny) / np.std(tiny, ddof=1) * math.sqrt(PPY), rel=1e-12)
+    assert m.alpha_beta(2 * tiny, tiny, PPY)[1] == pytest.approx(2.0, rel=1e-3)

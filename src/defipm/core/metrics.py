@@ -30,6 +30,13 @@ DAYS_PER_YEAR = 365.0
 
 FloatArray = NDArray[np.float64]
 
+RISK_FLOOR = 1e-12
+"""A per-bar standard deviation (or downside deviation) at or below this is no risk: the ratios that divide by it
+(Sharpe, Sortino, beta's benchmark variance, its square) are undefined, NaN, as for exactly constant returns. Each
+return computed from an equity curve carries about 1e-16 of float rounding, so a curve growing at a constant rate
+shows a deviation near 1e-16 and, divided by it, a Sharpe ratio near 1e14 (what empyrical and quantstats report);
+any real book's deviation is many orders above the floor."""
+
 
 def periods_per_year(interval: timedelta, days_per_year: float = DAYS_PER_YEAR) -> float:
     """Bars per year for a bar ``interval`` (1 day -> 365, 1 hour -> 8,760)."""
@@ -107,7 +114,7 @@ def sharpe(returns: ArrayLike, periods_per_year: float, risk_free: float = 0.0) 
     if r.size < 2:
         return math.nan
     std = np.std(r, ddof=1)
-    if std == 0:
+    if std <= RISK_FLOOR:
         return math.nan
     return float(np.mean(r) / std * math.sqrt(periods_per_year))
 
@@ -129,7 +136,7 @@ def sortino(returns: ArrayLike, periods_per_year: float, required_return: float 
     if r.size < 2:
         return math.nan
     risk = downside_risk(r, periods_per_year, required_return)
-    if risk == 0 or math.isnan(risk):
+    if not risk > RISK_FLOOR * math.sqrt(periods_per_year):  # no bar below the target (or float noise): undefined
         return math.nan
     return float(np.mean(r - required_return) * periods_per_year / risk)
 
@@ -202,7 +209,7 @@ def alpha_beta(
         return math.nan, math.nan
     b_res = b - b.mean()
     var = float(np.mean(b_res * b_res))
-    if var == 0:
+    if var <= RISK_FLOOR**2:  # a benchmark that did not move (or only by float noise)
         return math.nan, math.nan
     beta = float(np.mean(b_res * r)) / var
     excess = (r - risk_free) - beta * (b - risk_free)
@@ -280,7 +287,7 @@ def rolling_sharpe(returns: ArrayLike, window: int, periods_per_year: float, ris
     w = _windows(r, window)
     std = np.std(w, axis=1, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(std > 0, np.mean(w, axis=1) / std * math.sqrt(periods_per_year), np.nan)
+        out = np.where(std > RISK_FLOOR, np.mean(w, axis=1) / std * math.sqrt(periods_per_year), np.nan)
     return _pad(out, r.size)
 
 
@@ -298,7 +305,7 @@ def rolling_beta(returns: ArrayLike, benchmark: ArrayLike, window: int) -> Float
     var = np.mean(b_res * b_res, axis=1)
     cov = np.mean(b_res * (wr - wr.mean(axis=1, keepdims=True)), axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _pad(np.where(var > 0, cov / var, np.nan), r.size)
+        return _pad(np.where(var > RISK_FLOOR**2, cov / var, np.nan), r.size)
 
 
 def returns_by_period(returns: ArrayLike, periods: ArrayLike) -> list[tuple[object, float]]:
