@@ -137,3 +137,19 @@ def test_a_curve_growing_at_a_constant_rate_has_no_risk_and_no_risk_ratio() -> N
     tiny = 0.001 + rng.normal(0.0, 1e-9, r.size)  # a small real deviation is still a risk: the ratios are finite
     assert m.sharpe(tiny, PPY) == pytest.approx(np.mean(tiny) / np.std(tiny, ddof=1) * math.sqrt(PPY), rel=1e-12)
     assert m.alpha_beta(2 * tiny, tiny, PPY)[1] == pytest.approx(2.0, rel=1e-3)
+
+
+def test_a_yearly_risk_free_rate_matches_quantstats_once_compounded_as_it_deannualises(series) -> None:  # type: ignore[no-untyped-def]
+    """The documented difference: our per-bar rate is the yearly rate / bars a year, quantstats de-annualises its
+    yearly rf geometrically; given the yearly rate that compounds to ours, its Sharpe and Sortino are ours."""
+    r, btc = series
+    rate = 0.04
+    rf_bar = m.per_bar_rate(rate, PPY)
+    compounded = (1 + rf_bar) ** PPY - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert m.sharpe(r.to_numpy(), PPY, rf_bar) == pytest.approx(qs.stats.sharpe(r, rf=compounded, periods=365))
+        assert m.sortino(r.to_numpy(), PPY, rf_bar) == pytest.approx(qs.stats.sortino(r, rf=compounded, periods=365))
+        assert m.sharpe(r.to_numpy(), PPY, rf_bar) != pytest.approx(qs.stats.sharpe(r, rf=rate, periods=365), rel=1e-6)
+        beta = qs.stats.greeks(r, btc, periods=365)["beta"]
+    assert m.alpha_beta(r.to_numpy(), btc.to_numpy(), PPY)[1] == pytest.approx(beta, rel=1e-10)
