@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from defipm.backtest import BacktestConfig, CostModel, run_backtest
+from defipm.backtest import BacktestConfig, CostModel, figures, run_backtest
 from defipm.backtest.analysis import attribution, closes_for, trades
 from defipm.backtest.engine import BacktestResult
 from defipm.backtest.exports import check_tearsheet, has_parquet, write_tearsheet
@@ -20,6 +20,7 @@ from defipm.core.errors import ConfigError
 from defipm.data.panel import PricePanel
 from defipm.data.synthetic import synthetic_panel
 from defipm.oracles.momentum import MomentumOracle
+from defipm.oracles.static import StaticOracle
 
 COSTS = CostModel(slippage_bps=5.0, funding_rate=0.0003)
 
@@ -138,3 +139,22 @@ def test_a_run_read_only_for_its_metrics_records_no_fills(result: BacktestResult
     assert len(quiet.fills) == 0 < len(result.fills)
     np.testing.assert_array_equal(quiet.equity, result.equity)
     assert quiet.summary() == result.summary()
+
+
+def test_the_drawdown_exported_and_drawn_counts_the_initial_cash_as_a_peak(tmp_path: Path) -> None:
+    """equity.csv's drawdown (and the report's drawdown chart) ran from the first bar's equity, not the initial
+    cash: a run whose first trade's fee put it under water showed 0 there, and its deepest drawdown in the file
+    was shallower than the summary's max_drawdown (which starts from the initial cash)."""
+    closes = 100.0 * 0.99 ** np.arange(20)  # one asset falling 1% a bar, held from the first bar
+    times = np.datetime64("2024-01-01", "ns") + np.arange(20) * np.timedelta64(1, "D")
+    falling = PricePanel.from_arrays(times, ["A"], closes[:, None], volume=np.full((20, 1), 1e9))
+    run = run_backtest(falling, lambda v: StaticOracle({"A": 1.0}),
+                       BacktestConfig(mode="spot", benchmark=None, costs=CostModel(taker_fee=0.01)))  # fmt: skip
+    assert run.equity[0] < 10_000.0  # the first bar's fee: under water from the start
+    write_report(run, tmp_path)
+    exported = pd.read_csv(tmp_path / "equity.csv", index_col="time")["drawdown"].to_numpy()
+    expected = run.equity / np.maximum.accumulate(np.concatenate(([10_000.0], run.equity)))[1:] - 1
+    np.testing.assert_allclose(exported, expected, rtol=1e-12)
+    assert exported.min() == pytest.approx(run.summary().max_drawdown, rel=1e-12)
+    drawn = next(t for t in figures.main_figure(run, "t").data if t.name == "drawdown")
+    np.testing.assert_allclose(np.asarray(drawn.y, dtype=float), expected, rtol=1e-12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -103,3 +104,52 @@ def test_an_annual_risk_free_rate_reads_back_as_itself_in_the_capm_figure() -> N
 def test_a_risk_free_rate_that_is_not_a_yearly_fraction_is_refused(rate: float) -> None:
     with pytest.raises(ValueError, match="risk-free rate"):
         m.per_bar_rate(rate, PPY)
+
+
+def test_a_bar_without_a_return_still_counts_as_time_in_the_growth_rate(series) -> None:  # type: ignore[no-untyped-def]
+    """cagr (and calmar through it) dropped NaN bars from the run's length, so a series with gaps grew faster a
+    year than the same growth over the same bars: the bars passed; the NaN is a flat bar, as total_return has it
+    and empyrical's cagr and calmar_ratio count it."""
+    r, _ = series
+    gappy = r.copy()
+    gappy.iloc[[0, 10, 11, 500, len(r) - 1]] = np.nan
+    a = gappy.to_numpy()
+    assert m.cagr(a, PPY) == pytest.approx(ep.cagr(gappy, annualization=365), rel=1e-10)
+    assert m.calmar(a, PPY) == pytest.approx(ep.calmar_ratio(gappy, annualization=365), rel=1e-10)
+    flat = np.nan_to_num(a, nan=0.0)
+    assert m.cagr(a, PPY) == pytest.approx(m.cagr(flat, PPY), rel=1e-12)
+    assert math.isnan(m.cagr([np.nan, np.nan], PPY))  # no return at all: no growth rate
+
+
+def test_a_curve_growing_at_a_constant_rate_has_no_risk_and_no_risk_ratio() -> None:
+    """A book that grows by the same 0.1% every bar (cash earning a fixed rate) has returns equal up to float
+    rounding (about 1e-16), and its Sharpe ratio came out near 1e14 (empyrical's too), as did the beta against
+    such a benchmark: below the float noise there is no risk, and the ratios are undefined like those of exactly
+    constant returns."""
+    r = m.returns_from_equity(100.0 * 1.001 ** np.arange(60))
+    assert 0 < np.std(r, ddof=1) < 1e-15  # the rounding left in the returns
+    assert math.isnan(m.sharpe(r, PPY)) and math.isnan(m.sortino(r, PPY))
+    assert np.isnan(m.rolling_sharpe(r, 10, PPY)).all()
+    rng = np.random.default_rng(5)
+    noisy = rng.normal(0.001, 0.02, r.size)
+    assert m.alpha_beta(noisy, r, PPY) == (pytest.approx(math.nan, nan_ok=True), pytest.approx(math.nan, nan_ok=True))
+    assert np.isnan(m.rolling_beta(noisy, r, 10)).all()
+    tiny = 0.001 + rng.normal(0.0, 1e-9, r.size)  # a small real deviation is still a risk: the ratios are finite
+    assert m.sharpe(tiny, PPY) == pytest.approx(np.mean(tiny) / np.std(tiny, ddof=1) * math.sqrt(PPY), rel=1e-12)
+    assert m.alpha_beta(2 * tiny, tiny, PPY)[1] == pytest.approx(2.0, rel=1e-3)
+
+
+def test_a_yearly_risk_free_rate_matches_quantstats_once_compounded_as_it_deannualises(series) -> None:  # type: ignore[no-untyped-def]
+    """The documented difference: our per-bar rate is the yearly rate / bars a year, quantstats de-annualises its
+    yearly rf geometrically; given the yearly rate that compounds to ours, its Sharpe and Sortino are ours."""
+    r, btc = series
+    rate = 0.04
+    rf_bar = m.per_bar_rate(rate, PPY)
+    compounded = (1 + rf_bar) ** PPY - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert m.sharpe(r.to_numpy(), PPY, rf_bar) == pytest.approx(qs.stats.sharpe(r, rf=compounded, periods=365))
+        assert m.sortino(r.to_numpy(), PPY, rf_bar) == pytest.approx(qs.stats.sortino(r, rf=compounded, periods=365))
+        assert m.sharpe(r.to_numpy(), PPY, rf_bar) != pytest.approx(qs.stats.sharpe(r, rf=rate, periods=365), rel=1e-6)
+        beta = qs.stats.greeks(r, btc, periods=365)["beta"]
+    assert m.alpha_beta(r.to_numpy(), btc.to_numpy(), PPY)[1] == pytest.approx(beta, rel=1e-10)

@@ -3,8 +3,9 @@
 ``write_exports`` writes ``equity``, ``returns``, ``weights`` and ``trades``, each as CSV and, when pyarrow is
 installed, as Parquet with the same columns. Times are UTC bar closes (ISO 8601 in the CSV).
 
-- equity: time, equity, cash, drawdown, benchmark_equity (empty without a benchmark), fees, slippage, funding,
-  traded_notional (quote currency; traded_notional is fill notional, fill quantity x fill price).
+- equity: time, equity, cash, drawdown (``BacktestResult.drawdown``: from the running peak, the initial cash the
+  first), benchmark_equity (empty without a benchmark), fees, slippage, funding, traded_notional (quote currency;
+  traded_notional is fill notional, fill quantity x fill price).
 - returns: time, return, benchmark_return (per bar, simple; the first bar's against the initial cash).
 - weights: time, then one column per symbol (signed weights after the bar's trades).
 - trades, one row per fill: time, symbol, side, quantity (signed), fill_price (what it filled at), close (the bar
@@ -31,7 +32,6 @@ from defipm.backtest.analysis import trades
 from defipm.backtest.figures import benchmark_returns, strategy_returns
 from defipm.backtest.result import BacktestResult
 from defipm.core.errors import ConfigError
-from defipm.core.metrics import drawdown
 
 EXPORTS = ("equity", "returns", "weights", "trades")
 
@@ -54,7 +54,7 @@ def export_frames(result: BacktestResult, closes: NDArray[np.float64] | None = N
             {
                 "equity": result.equity,
                 "cash": result.cash,
-                "drawdown": drawdown(result.equity),
+                "drawdown": result.drawdown,
                 "benchmark_equity": nan if bench is None else bench,
                 "fees": result.fees,
                 "slippage": result.slippage,

@@ -16,7 +16,6 @@ from numpy.typing import NDArray
 from defipm.backtest.analysis import Attribution, top_weights
 from defipm.backtest.result import BacktestResult
 from defipm.core.metrics import (
-    drawdown,
     returns_by_period,
     returns_from_equity,
     rolling_beta,
@@ -71,7 +70,7 @@ def main_figure(result: BacktestResult, title: str) -> Any:
         )
     _mark_rotations(fig, result)
     _mark_events(fig, result, times)
-    fig.add_trace(go.Scatter(x=times, y=drawdown(result.equity), name="drawdown", fill="tozeroy"), row=2, col=1)
+    fig.add_trace(go.Scatter(x=times, y=result.drawdown, name="drawdown", fill="tozeroy"), row=2, col=1)
     _weights(fig, result, times)
     with np.errstate(divide="ignore", invalid="ignore"):
         prev = np.concatenate(([result.config.initial_cash], result.equity[:-1]))

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from defipm.backtest.config import BacktestConfig
-from defipm.core.metrics import PerformanceSummary, summarize
+from defipm.core.metrics import PerformanceSummary, drawdown, summarize
 from defipm.data.panel import to_datetime
 from defipm.oracles.base import Rotation
 
@@ -117,6 +117,13 @@ class BacktestResult:
     def equity_curve(self) -> NDArray[np.float64]:
         """``initial_cash`` followed by the equity after each bar (so the first trade's costs count)."""
         return np.concatenate(([self.config.initial_cash], self.equity))
+
+    @property
+    def drawdown(self) -> NDArray[np.float64]:
+        """Drawdown after each bar (one value per bar: 0 at a new high, -0.25 = 25% below the peak), against the
+        running peak of ``equity_curve``: the initial cash is the first peak, as in ``max_drawdown`` and
+        ``drawdown_periods``, so the first bar's costs count. The one drawdown the exports and the chart show."""
+        return drawdown(self.equity_curve)[1:]
 
     def summary(self, risk_free: float = 0.0) -> PerformanceSummary:
         bench = None

@@ -7,13 +7,21 @@ Holds: ``returns_from_equity``, ``total_return``, ``cagr``, ``annual_volatility`
 ``rolling_beta``, ``returns_by_period`` (calendar months or years) and ``drawdown_periods`` (the worst drawdowns,
 start to recovery).
 
-Conventions (those of empyrical, which the tests compare against):
+Conventions (those of empyrical(-reloaded), which the tests compare against to 1e-10):
 - ``returns`` are simple per-bar returns (``equity[t] / equity[t-1] - 1``); NaNs are ignored where noted.
 - ``periods_per_year`` annualises: 365 daily bars a year for crypto, 8,760 hourly bars (``periods_per_year``
   derives it from the bar interval).
-- ``risk_free`` is a per-bar rate; ``max_drawdown`` is negative (-0.25 = a 25% fall from the peak).
+- ``risk_free`` is a per-bar rate; ``per_bar_rate`` turns a yearly rate into one arithmetically (rate / bars a
+  year). quantstats takes a yearly ``rf`` and de-annualises it geometrically (``(1 + rf) ** (1 / periods) - 1``),
+  so its Sharpe and Sortino with a risk-free rate differ from ours in the third decimal; give it
+  ``rf = (1 + r / periods) ** periods - 1`` to compare.
+- ``max_drawdown`` is negative (-0.25 = a 25% fall from the peak); durations are in bars (quantstats counts
+  calendar days: the same for daily bars).
 - Sharpe and volatility use the sample standard deviation (ddof=1); Sortino's downside risk is the root mean
-  square of the negative excess returns over all bars.
+  square of the returns below the target over all bars (Sortino and Price 1994; empyrical and quantstats alike),
+  not the standard deviation of the losing bars alone.
+- A ratio whose risk is zero (below ``RISK_FLOOR``) is NaN, where empyrical returns +-inf: undefined, and the
+  JSON summary writes it as null. The parameter search ranks such a run as best when it made money.
 """
 
 from __future__ import annotations
@@ -29,6 +37,13 @@ DAYS_PER_YEAR = 365.0
 """Crypto trades every day: a year is 365 days of bars."""
 
 FloatArray = NDArray[np.float64]
+
+RISK_FLOOR = 1e-12
+"""A per-bar standard deviation (or downside deviation) at or below this is no risk: the ratios that divide by it
+(Sharpe, Sortino, beta's benchmark variance, its square) are undefined, NaN, as for exactly constant returns. Each
+return computed from an equity curve carries about 1e-16 of float rounding, so a curve growing at a constant rate
+shows a deviation near 1e-16 and, divided by it, a Sharpe ratio near 1e14 (what empyrical and quantstats report);
+any real book's deviation is many orders above the floor."""
 
 
 def periods_per_year(interval: timedelta, days_per_year: float = DAYS_PER_YEAR) -> float:
@@ -76,10 +91,14 @@ def total_return(returns: ArrayLike) -> float:
 
 
 def cagr(returns: ArrayLike, periods_per_year: float) -> float:
-    """Compound annual growth rate; the number of years is ``len(returns) / periods_per_year``."""
+    """Compound annual growth rate: ``(1 + total_return) ** (periods_per_year / len(returns)) - 1``, -1 when the
+    growth is not positive (wiped out), NaN when no bar has a return.
+
+    The years are ``len(returns) / periods_per_year``, every bar counted: a NaN bar passed without a known move
+    and counts as flat, as in ``total_return`` (empyrical's ``cagr``, leading NaN included; quantstats' ``cagr``
+    counts only the bars with a return, which shortens a series with gaps and overstates its yearly growth)."""
     r = _arr(returns)
-    r = r[~np.isnan(r)]
-    if r.size == 0:
+    if r.size == 0 or np.isnan(r).all():
         return math.nan
     growth = 1.0 + total_return(r)
     if growth <= 0:
@@ -97,19 +116,23 @@ def annual_volatility(returns: ArrayLike, periods_per_year: float) -> float:
 
 
 def sharpe(returns: ArrayLike, periods_per_year: float, risk_free: float = 0.0) -> float:
-    """Annualised Sharpe ratio of the excess returns (mean / sample std x sqrt(periods_per_year))."""
+    """Annualised Sharpe ratio of the excess returns: ``mean(r - rf) / std(r - rf, ddof=1) * sqrt(periods_per_year)``
+    (empyrical's ``sharpe_ratio``, quantstats' ``sharpe``). NaNs are dropped; NaN with fewer than 2 returns or no
+    volatility (``RISK_FLOOR``; empyrical gives inf)."""
     r = _arr(returns) - risk_free
     r = r[~np.isnan(r)]
     if r.size < 2:
         return math.nan
     std = np.std(r, ddof=1)
-    if std == 0:
+    if std <= RISK_FLOOR:
         return math.nan
     return float(np.mean(r) / std * math.sqrt(periods_per_year))
 
 
 def downside_risk(returns: ArrayLike, periods_per_year: float, required_return: float = 0.0) -> float:
-    """Annualised root mean square of the returns below ``required_return`` (zero above it)."""
+    """Annualised downside deviation: ``sqrt(mean(min(r - required_return, 0) ** 2)) * sqrt(periods_per_year)``,
+    the mean taken over every bar (a bar above the target counts as 0), as Sortino and Price (1994) define it and
+    empyrical's ``downside_risk`` and quantstats' ``sortino`` compute it. NaNs are dropped."""
     r = _arr(returns) - required_return
     r = r[~np.isnan(r)]
     if r.size == 0:
@@ -119,13 +142,16 @@ def downside_risk(returns: ArrayLike, periods_per_year: float, required_return: 
 
 
 def sortino(returns: ArrayLike, periods_per_year: float, required_return: float = 0.0) -> float:
-    """Annualised mean excess return over annualised downside risk."""
+    """Annualised Sortino ratio: ``mean(r - required_return) * periods_per_year / downside_risk(...)``, the target
+    (minimum acceptable return) ``required_return`` a per-bar rate, the same in numerator and downside deviation
+    (empyrical's ``sortino_ratio``). NaNs are dropped; NaN with fewer than 2 returns or no bar below the target
+    (``RISK_FLOOR``; empyrical gives inf)."""
     r = _arr(returns)
     r = r[~np.isnan(r)]
     if r.size < 2:
         return math.nan
     risk = downside_risk(r, periods_per_year, required_return)
-    if risk == 0 or math.isnan(risk):
+    if not risk > RISK_FLOOR * math.sqrt(periods_per_year):  # no bar below the target (or float noise): undefined
         return math.nan
     return float(np.mean(r - required_return) * periods_per_year / risk)
 
@@ -172,7 +198,8 @@ def calmar(returns: ArrayLike, periods_per_year: float) -> float:
 
 
 def hit_rate(returns: ArrayLike) -> float:
-    """Share of winning bars among the bars that moved (returns of exactly zero are left out)."""
+    """Share of winning bars among the bars that moved: returns of exactly zero and NaN are left out (quantstats'
+    ``win_rate``). NaN when no bar moved, where quantstats gives 0: a run that never traded won and lost nothing."""
     r = _arr(returns)
     r = r[~np.isnan(r)]
     moved = r[r != 0]
@@ -186,8 +213,10 @@ def alpha_beta(
 ) -> tuple[float, float]:
     """CAPM (alpha, beta) of ``returns`` against ``benchmark`` returns of the same bars.
 
-    beta = cov(r, b) / var(b); alpha = (1 + mean(r - rf - beta (b - rf)))^periods_per_year - 1 (annualised,
-    compounded). Bars where either series is NaN are dropped.
+    beta = cov(r, b) / var(b) (population moments); alpha = (1 + mean(r - rf - beta (b - rf)))^periods_per_year - 1
+    (annualised, compounded), empyrical's ``alpha_beta``. quantstats' ``greeks`` annualises alpha arithmetically
+    (``mean(r - beta b) * periods``, no risk-free rate), which differs for a large alpha. Bars where either series
+    is NaN are dropped; (NaN, NaN) with fewer than 2 bars or a benchmark that did not move (``RISK_FLOOR``).
     """
     r, b = _arr(returns), _arr(benchmark)
     if r.shape != b.shape:
@@ -198,7 +227,7 @@ def alpha_beta(
         return math.nan, math.nan
     b_res = b - b.mean()
     var = float(np.mean(b_res * b_res))
-    if var == 0:
+    if var <= RISK_FLOOR**2:  # a benchmark that did not move (or only by float noise)
         return math.nan, math.nan
     beta = float(np.mean(b_res * r)) / var
     excess = (r - risk_free) - beta * (b - risk_free)
@@ -207,8 +236,9 @@ def alpha_beta(
 
 
 def capm_expected_return(beta: float, benchmark: ArrayLike, periods_per_year: float, risk_free: float = 0.0) -> float:
-    """CAPM expected annual return: ``rf + beta (E[R_m] - rf)``, with ``E[R_m]`` the benchmark's annualised
-    arithmetic mean return and ``rf`` the per-bar ``risk_free`` annualised the same way."""
+    """CAPM expected annual return (Sharpe 1964): ``rf + beta (E[R_m] - rf)``, with ``E[R_m]`` the benchmark's
+    annualised arithmetic mean return (``mean(b) * periods_per_year``) and ``rf`` the per-bar ``risk_free``
+    annualised the same way (``per_bar_rate`` inverted). Neither empyrical nor quantstats has this figure."""
     b = _arr(benchmark)
     b = b[~np.isnan(b)]
     if b.size == 0 or math.isnan(beta):
@@ -223,9 +253,11 @@ def turnover(
 ) -> tuple[float, float]:
     """(total, annualised) turnover: traded notional summed over the run, over the mean equity.
 
-    ``traded_notional`` and ``equity`` are per bar (zero notional on bars without trades). Total turnover 2.0
-    means the book was traded twice over; the annual figure divides by the run's length in years: ``bars`` bars
-    (default: one per equity value; an equity curve that starts with the initial capital spans one bar fewer).
+    ``traded_notional`` and ``equity`` are per bar (zero notional on bars without trades). Two-way: buys and sells
+    both count, so buying the book from cash is 1.0 and a full switch from one set of holdings to another 2.0
+    (some sources halve it, the one-way turnover). The annual figure divides by the run's length in years:
+    ``bars`` bars (default: one per equity value; an equity curve that starts with the initial capital spans one
+    bar fewer).
     """
     traded, eq = _arr(traded_notional), _arr(equity)
     mean_equity = float(np.mean(eq)) if eq.size else 0.0
@@ -276,7 +308,7 @@ def rolling_sharpe(returns: ArrayLike, window: int, periods_per_year: float, ris
     w = _windows(r, window)
     std = np.std(w, axis=1, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(std > 0, np.mean(w, axis=1) / std * math.sqrt(periods_per_year), np.nan)
+        out = np.where(std > RISK_FLOOR, np.mean(w, axis=1) / std * math.sqrt(periods_per_year), np.nan)
     return _pad(out, r.size)
 
 
@@ -294,7 +326,7 @@ def rolling_beta(returns: ArrayLike, benchmark: ArrayLike, window: int) -> Float
     var = np.mean(b_res * b_res, axis=1)
     cov = np.mean(b_res * (wr - wr.mean(axis=1, keepdims=True)), axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _pad(np.where(var > 0, cov / var, np.nan), r.size)
+        return _pad(np.where(var > RISK_FLOOR**2, cov / var, np.nan), r.size)
 
 
 def returns_by_period(returns: ArrayLike, periods: ArrayLike) -> list[tuple[object, float]]:
