@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from defipm.classify import Classifier, InsufficientHistoryError, ScreenConfig
@@ -98,6 +98,37 @@ def test_windows_are_days_on_hourly_bars():
     assert row["return"] == pytest.approx(close[-1] / close[-1 - 72] - 1, rel=1e-12)
     assert row["ma_long"] == pytest.approx(close[-48:].mean(), rel=1e-12)
     assert row["volume"] == pytest.approx(panel.volume[-72:, 0].sum() / 3, rel=1e-12)
+
+
+def test_the_history_rule_is_six_months_at_any_bar_interval():
+    """The default needs about six months of bars: 180 daily bars, but 4,320 hourly ones (180 hourly bars would be
+    a week and a half). ``min_history_days`` sets it in days, ``min_history_bars`` as a count; not both."""
+    hourly = synthetic_panel(3, 24 * 200, seed=4, interval=timedelta(hours=1), symbols=["BTC", "ETH", "SOL"])
+    close = hourly.close.copy()
+    close[: 24 * 200 - 24 * 20, 2] = np.nan  # SOL: listed 20 days (480 hourly bars) before t
+    hourly = PricePanel.from_arrays(hourly.timestamps, hourly.symbols, close, volume=hourly.volume.copy())
+    windows = {"window_days": 3, "trend_short_days": 1, "trend_long_days": 2}
+    view = MarketView(hourly, len(hourly) - 1)
+
+    default = Classifier(view, ScreenConfig(**windows)).classify()
+    assert default.min_bars == 4_320
+    rows = default.table.set_index("symbol")
+    assert rows.loc["SOL", "reason"] == "history" and rows.loc["SOL", "bars"] == 480
+    sol = next(row for row in default.rows() if row["symbol"] == "SOL")
+    assert default.explain(sol) == "480 bar(s) at t; needs 4320"
+    assert rows.loc["BTC", "reason"] != "history"  # 200 days of hourly bars
+
+    in_days = Classifier(view, ScreenConfig(**windows, min_history_days=10)).classify()
+    assert in_days.min_bars == 240 and in_days.table.set_index("symbol").loc["SOL", "reason"] != "history"
+    in_bars = Classifier(view, ScreenConfig(**windows, min_history_bars=481)).classify()
+    assert in_bars.table.set_index("symbol").loc["SOL", "reason"] == "history"
+
+    # on daily bars the default is the 180 bars it always was
+    assert ScreenConfig().min_bars(timedelta(days=1)) == 180
+    with pytest.raises(ValueError, match=r"min_history_days \(10\) and min_history_bars \(15\) both set"):
+        ScreenConfig(min_history_days=10, min_history_bars=15)
+    with pytest.raises(InsufficientHistoryError, match=r"min_history_days=300 \(7,200 bars\)"):
+        Classifier(view, ScreenConfig(**windows, min_history_days=300)).classify()
 
 
 def test_a_window_longer_than_the_data_names_the_window_and_when_it_would_fit(known):
@@ -209,6 +240,19 @@ def gappy_panel(seed: int, n_assets: int, n_bars: int, gap: float) -> PricePanel
     sortino=st.one_of(st.none(), st.sampled_from([0.0, 0.5, 1.0])),
     volume=st.sampled_from([0.0, 0.5, 1.0]),
     margin=st.sampled_from([0.0, 0.02]),
+)
+@example(  # a token with bars in the scan but none in the return window: its volume is 0, not unknown
+    seed=7655,
+    n_assets=6,
+    gap=0.3,
+    window=3,
+    short=1,
+    long_extra=1,
+    min_bars=2,
+    top_n=None,
+    sortino=None,
+    volume=0.0,
+    margin=0.0,
 )
 def test_the_sql_agrees_with_an_independent_numpy_screen(
     seed, n_assets, gap, window, short, long_extra, min_bars, top_n, sortino, volume, margin

@@ -10,7 +10,7 @@ bars            usable bars at or before t (0 for a token with no bar in the scr
 return          cumulative return over ``window_days`` (a fraction; NaN without the history)
 ma_short        mean close over ``trend_short_days``; ``ma_long`` over ``trend_long_days`` (price units)
 trend           ``ma_short / ma_long - 1`` (positive = rising)
-volume          mean daily dollar volume over ``window_days`` (quote currency a day)
+volume          mean daily dollar volume over ``window_days`` (quote currency a day; a day without a bar adds 0)
 sortino         annualised Sortino ratio of the bar returns over ``sortino_days`` (NaN without a losing bar)
 kept            True for the tokens to hold
 reason          the first rule an excluded token fails (``RULES`` order), None when kept
@@ -51,6 +51,8 @@ class Classification:
     """The candidates' cross-sectional means: ``return``, ``volume``, ``sortino`` (NaN with no candidate)."""
     candidates: int = 0
     """Tokens with enough history that no category rule excludes (the set the means are taken over)."""
+    min_bars: int = 0
+    """Usable bars the history rule asked of each token (``ScreenConfig.min_bars`` at the data's interval)."""
 
     @property
     def kept(self) -> tuple[str, ...]:
@@ -81,8 +83,8 @@ class Classification:
             return f"kept: return {row['return']:+.1%} (mean {means['return']:+.1%})"
         if reason == "history" and not row["bars"]:
             return f"no bar in the last {c.longest_window_days} days: not trading at t"
-        if reason == "history" and row["bars"] < c.min_history_bars:
-            return f"{row['bars']} bar(s) at t; needs {c.min_history_bars}"
+        if reason == "history" and row["bars"] < self.min_bars:
+            return f"{row['bars']} bar(s) at t; needs {self.min_bars}"
         if reason == "history":
             return f"no bar at the start of its {c.longest_window_days}-day window, or none in the last few bars"
         if reason == "category":

@@ -6,8 +6,8 @@ as the view's clock moves, so the table never holds a bar after the clock: askin
 ``LookAheadError`` before any SQL runs. Each ``classify(t)`` is one query over that table, reading only bars
 closed by t; its answer at t does not depend on any later bar (a test checks it on the full and the cut data).
 
-Rules, in order (the first one a token fails is its reason): history (``min_history_bars`` usable bars, a bar
-before the longest window, a bar within the last ``STALE_AFTER_BARS``), category (tags, meme unless
+Rules, in order (the first one a token fails is its reason): history (``min_history_days`` of usable bars, or
+``min_history_bars``; a bar before the longest window, a bar within the last ``STALE_AFTER_BARS``), category (tags, meme unless
 ``include_meme``, ``exclude_categories``), return (above the candidates' mean plus ``return_margin``), trend
 (short MA above long MA), volume (above ``volume_threshold`` x the candidates' mean), then the optional Sortino
 filter and ``top_n``. The candidates are the tokens that pass history and category; the means are theirs.
@@ -176,7 +176,7 @@ class Classifier:
         """Every token at ``at`` (default: the view's clock) with its metrics, kept or excluded and why.
 
         Raises ``LookAheadError`` for a time after the view's clock, ``InsufficientHistoryError`` when the data up
-        to ``at`` is shorter than the longest window or than ``min_history_bars``.
+        to ``at`` is shorter than the longest window or than the history requirement (``min_history_days``).
         """
         view = self.market
         requested = at if at is not None else view.now
@@ -199,11 +199,11 @@ class Classifier:
         c = self.config
         longest = timedelta(days=c.longest_window_days)
         interval = self.market.interval
-        needed = max(longest, interval * (c.min_history_bars - 1))
+        needed = max(longest, interval * (c.min_bars(interval) - 1))
         if now - first >= needed:
             return
         span = now - first
-        what = f"{c.longest_window_days}-day window" if needed == longest else f"min_history_bars={c.min_history_bars}"
+        what = f"{c.longest_window_days}-day window" if needed == longest else c.history_rule(interval)
         raise InsufficientHistoryError(
             f"classifier: the data up to {now:%Y-%m-%d %H:%M} spans {span.days} day(s) ({bars} bar(s)) from "
             f"{first:%Y-%m-%d}, shorter than the screen's {what}; classify at {first + needed:%Y-%m-%d} or later, "
@@ -228,7 +228,7 @@ class Classifier:
             "listed_since": stamp(now - STALE_AFTER_BARS * interval),
             "window_days": float(c.window_days),
             "periods_per_year": float(self.market.periods_per_year),
-            "min_bars": c.min_history_bars,
+            "min_bars": c.min_bars(interval),
             "return_margin": float(c.return_margin),
             "trend": c.trend,
             "volume_threshold": float(c.volume_threshold),
@@ -269,6 +269,7 @@ class Classifier:
             config=self.config,
             means=means,
             candidates=candidates,
+            min_bars=self.config.min_bars(self.market.interval),
         )
 
 

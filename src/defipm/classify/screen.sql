@@ -22,7 +22,9 @@ per_token AS (
         count(*) FILTER (WHERE ts <= $longest_start) > 0 AS covered,
         avg(close) FILTER (WHERE ts > $short_start) AS ma_short,
         avg(close) FILTER (WHERE ts > $long_start) AS ma_long,
-        sum(volume) FILTER (WHERE ts > $return_start) / $window_days AS volume
+        -- no bar in the window: nothing traded (0), as a missing day inside it counts; NULL only when unknown
+        CASE WHEN count(*) FILTER (WHERE ts > $return_start) = 0 THEN 0
+             ELSE sum(volume) FILTER (WHERE ts > $return_start) / $window_days END AS volume
     FROM recent
     GROUP BY j
 ),
