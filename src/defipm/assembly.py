@@ -45,6 +45,14 @@ class Portfolio:
     lock: RunLock | None = None
     """This process's hold on the run (None for read-only use)."""
 
+    def connect(self) -> None:
+        """Connect the venue; a trading portfolio (holding its run's lock) then ties its run to the account
+        connecting named (``Venue.connected_account``, e.g. the key's address), before anything is sent:
+        ``ConfigError`` naming both when the run trades another account or the account belongs to another run."""
+        self.venue.connect()
+        if self.lock is not None:
+            _bind_account(self.store, self.settings.run, self.venue.connected_account())
+
     def close(self) -> None:
         """Release the run's lock and close the store (idempotent)."""
         if self.lock is not None:
@@ -149,13 +157,13 @@ def _bind_account(store: Store, run: str, account: str | None) -> None:
     tied, owner = clash
     if tied != account:
         raise ConfigError(
-            f"run {run!r} trades {tied} (since its first cycle), but the config now names {account}: its cycles, "
-            f"equity peak and journal belong to {tied}. Set the account back, or give the config another run name "
-            "(run = ...) for another account"
+            f"run {run!r} trades {tied} (since its first cycle), but the config (or its key) now names {account}: "
+            f"its cycles, equity peak and journal belong to {tied}. Set the account (or key) back, or give the config "
+            "another run name (run = ...) for another account"
         )
     raise ConfigError(
         f"{account} is traded by run {owner!r}, not {run!r}: one run per account (two would trade each other's "
-        f"positions). Use run = {owner!r}, or another account name for this run"
+        f"positions). Use run = {owner!r}, or another account for this run"
     )
 
 
@@ -174,6 +182,8 @@ def _assemble(
     venue = venue_plan.build(context)
     if connect:  # without the run's lock the caller only reads (status, listings): a venue may connect keyless
         venue.connect(additional_params={"read_only": True} if lock is None else None)
+        if lock is not None:  # the account only connecting names (a key's address) belongs to this run too
+            _bind_account(store, settings.run, venue.connected_account())
     label = attach_paper_feed(venue, settings) if is_paper(type(venue)) else None  # type: ignore[arg-type]
     manager = PortfolioManager(
         oracle,

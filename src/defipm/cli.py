@@ -387,7 +387,7 @@ def _run_cycle(
     the schedule); a key or config the venue refuses, or another process taking the portfolio over, stops the run."""
     try:
         if not connected:  # an unreachable venue skips the cycle (retried on schedule); bad config stops
-            portfolio.venue.connect()
+            portfolio.connect()  # the account it names is tied to the run, as at build time
             connected = True
         report = portfolio.manager.manage_portfolio(datetime.now(UTC))
         show_cycle(report, number, None if last else schedule.next_time(datetime.now(UTC)), as_json=json)

@@ -88,11 +88,14 @@ def _order_line(result: OrderResult) -> str:
     return f"{order.symbol} {order.side.value} {format_amount(order.quantity)}"
 
 
-def _log_cycle(report: CycleReport, raised: bool) -> None:
-    """The cycle's line in the log: status, equity and orders (WARNING when it did not trade). A cycle whose error
-    is ``raised`` to the caller is logged at INFO: the caller reports that error, once (a command prints one
-    ``error:`` line, not a log line before it)."""
-    level = logging.INFO if raised or report.status is CycleStatus.TRADED else logging.WARNING
+def _log_cycle(report: CycleReport, raised: bool, repeated: bool) -> None:
+    """The cycle's line in the log: status, equity and orders, at WARNING when it did not trade, or INFO: a cycle that
+    traded or waited (nothing due is the rebalance policy's normal answer), one whose error is ``raised`` to the
+    caller (the caller reports that error, once: a command prints one ``error:`` line, not a log line before it),
+    and one ``repeated`` with the same status and error as the run's previous cycle (a halted backtest warned once
+    per bar)."""
+    quiet = raised or repeated or report.status in (CycleStatus.TRADED, CycleStatus.WAITING)
+    level = logging.INFO if quiet else logging.WARNING
     if not logger.isEnabledFor(level):
         return
     orders = len(report.rebalance.results) if report.rebalance is not None else 0
@@ -168,6 +171,8 @@ class PortfolioManager:
         self.last_reconciliation: Reconciliation | None = None
         self._last: LastRebalance | None = None
         self._publication: datetime | None = None
+        self._outcome: tuple[CycleStatus, str | None] | None = None
+        """(status, error) of this manager's previous cycle: the same again is logged at INFO, not WARNING."""
 
     # -- kill switch and breaker ----------------------------------------------------------------------------
     def halt_reason(self) -> str | None:
@@ -450,7 +455,9 @@ class PortfolioManager:
             self._fail(report, _describe_unexpected(exc))
             raised = exc
         self._record(report)
-        _log_cycle(report, raised is not None)
+        outcome = (report.status, report.error)
+        _log_cycle(report, raised is not None, repeated=outcome == self._outcome)
+        self._outcome = outcome
         if raised is not None:
             raise raised
         return report

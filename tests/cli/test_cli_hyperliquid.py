@@ -249,3 +249,28 @@ def test_run_with_the_venue_down_at_start_keeps_its_schedule(tmp_path: Path, mon
     assert started and result.exit_code == 0, result.output
     assert "cycle skipped" in result.output and "is the local exchange running" in result.output
     assert "next try at" in result.output and "traded" in result.output
+
+
+def test_a_run_stays_with_the_account_its_key_first_traded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The account is only known from the key: another key (a typo, another profile's) must not take the run's
+    journal and equity peak to another account (its empty book read as a 100% drawdown and tripped the breaker),
+    in `rebalance` or `run`; nor may another run trade the account."""
+    first, second = eth_account.Account.create(), eth_account.Account.create()
+    monkeypatch.setenv("COLUMNS", "200")
+    with LocalExchange(accounts={first.address: 50_000, second.address: 50_000}) as ex:
+        cfg = config(tmp_path, ex.url)
+        monkeypatch.setenv("DEFIPM_HL_TESTNET_SECRET_KEY", first.key.hex())
+        assert runner.invoke(app, ["rebalance", "-c", str(cfg)]).exit_code == 0
+        monkeypatch.setenv("DEFIPM_HL_TESTNET_SECRET_KEY", second.key.hex())
+        for args in (["rebalance"], ["run", "--every", "1s", "--max-cycles", "1"]):
+            result = runner.invoke(app, [*args, "-c", str(cfg)])
+            assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+            assert first.address.lower() in result.output and second.address.lower() in result.output
+            assert "run = ..." in result.output
+            assert ex.engine.account_or_empty(second.address).fills == []  # nothing traded on the other account
+        other = Path(str(cfg).replace("defipm.toml", "other.toml"))
+        other.write_text(cfg.read_text().replace('run = "hl"', 'run = "other"'))
+        monkeypatch.setenv("DEFIPM_HL_TESTNET_SECRET_KEY", first.key.hex())
+        result = runner.invoke(app, ["rebalance", "-c", str(other)])
+        assert result.exit_code == 1 and "is traded by run 'hl', not 'other'" in result.output
+        assert runner.invoke(app, ["kill-switch", "show", "-c", str(cfg)]).stdout.startswith("kill switch: off")

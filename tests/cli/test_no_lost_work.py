@@ -35,6 +35,16 @@ def test_init_into_an_unwritable_folder_is_one_line_naming_the_fix(tmp_path: Pat
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_init_on_a_folder_names_the_file_to_give_not_force(tmp_path: Path, force: list[str]):
+    """A folder is no config file: --force cannot help, and the folder is writable; the fix is a file name."""
+    result = invoke("init", str(tmp_path), *force)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "is a folder" in result.output and f"defipm init {tmp_path / 'defipm.toml'}" in result.output
+    assert "--force" not in result.output and "not writable" not in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_init_templates_and_refusals(tmp_path: Path):
     path = tmp_path / "hl.toml"
     assert invoke("init", str(path), "--template", "hyperliquid").exit_code == 0

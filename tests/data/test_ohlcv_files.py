@@ -129,6 +129,8 @@ def test_missing_files_and_folders(tmp_path: Path) -> None:
         load_prices(tmp_path / "d", ["AAA", "ZZZ"], cache=False)
     with pytest.raises(DataError, match="no such data folder"):
         load_prices(tmp_path / "nope", cache=False)
+    with pytest.raises(DataError, match=r"AAA.csv is a file, not a data folder: give the folder that holds it \(.*d\)"):
+        load_prices(tmp_path / "d" / "AAA.csv", cache=False)  # it exists: "no such folder" and a download misled
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match=r"no \.csv or \.parquet files"):
         load_prices(tmp_path / "empty", cache=False)

@@ -187,3 +187,45 @@ def test_opening_a_database_at_head_skips_alembic_and_one_behind_is_migrated(tmp
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     store.close()
+
+
+def _sqlite_tables(path) -> list[tuple[str, ...]]:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
+
+
+@pytest.mark.parametrize(
+    ("setup", "named"),
+    [
+        (["CREATE TABLE notes (x)"], "notes"),  # another application's database
+        (["CREATE TABLE cycles (x)"], "cycles"),  # one whose table names clash with defipm's
+        (
+            ["CREATE TABLE alembic_version (version_num VARCHAR(32))", "INSERT INTO alembic_version VALUES ('0042')"],
+            "0042",
+        ),
+    ],
+)
+def test_a_database_that_is_not_defipm_s_is_refused_and_left_as_it_is(tmp_path, setup, named):
+    import sqlite3
+
+    from defipm.core.errors import ConfigError
+
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        for statement in setup:
+            conn.execute(statement)
+    before = _sqlite_tables(path)
+    with pytest.raises(ConfigError) as caught:
+        Store(f"sqlite:///{path}")
+    assert named in str(caught.value) and "DEFIPM_DATABASE" in str(caught.value)
+    assert _sqlite_tables(path) == before
+
+
+def test_a_folder_as_the_sqlite_file_is_named_as_a_folder(tmp_path):
+    from defipm.core.errors import ConfigError
+
+    (tmp_path / "db.sqlite").mkdir()
+    with pytest.raises(ConfigError, match="is a folder"):
+        Store(f"sqlite:///{tmp_path / 'db.sqlite'}")

@@ -32,6 +32,10 @@ def init(
     text = TEMPLATES.get(template)
     if text is None:
         raise typer.BadParameter(f"{template!r}: choose one of {', '.join(TEMPLATES)}", param_hint="--template")
+    if path.is_dir():
+        raise fail(
+            f"{path} is a folder, not a file: give the config's file name, e.g. defipm init {path / DEFAULT_CONFIG}"
+        )
     if path.exists() and not force:
         raise fail(f"{path} exists: pass --force to overwrite it, or give another path")
     try:

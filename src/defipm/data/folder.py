@@ -121,6 +121,8 @@ def scan_folder(folder: str | Path, symbols: Sequence[str] | None = None) -> Dat
     Raises ``DataError`` naming the folder, the entry or the symbols for: a missing folder, an entry nothing reads,
     two files for one symbol, a funding file without bars, no bar files, or a symbol asked for without a file."""
     root = Path(folder)
+    if root.is_file():
+        raise DataError(f"{root} is a file, not a data folder: give the folder that holds it ({root.parent})")
     if not root.is_dir():
         raise DataError(f"{root}: no such data folder: {download_hint(root)}")
     bar_files: list[Path] = []

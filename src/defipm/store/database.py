@@ -102,10 +102,15 @@ class Store:
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
-        from defipm.store.migrate import upgrade
+        from defipm.store.migrate import ForeignSchemaError, upgrade
 
         try:
             upgrade(self.engine)
+        except ForeignSchemaError as exc:
+            where = self._open_hint().removeprefix(" (").removesuffix(")")
+            raise ConfigError(
+                f"cannot use database {redact_url(self.url)}{f' ({where})' if where else ''}: {exc}; {DATABASE_SETTING}"
+            ) from None
         except SQLAlchemyError as exc:
             detail = redact_text(str(exc).splitlines()[0] if str(exc) else "", self.url)
             raise ConfigError(
@@ -122,6 +127,8 @@ class Store:
             path = Path(url.database).resolve()
             if not path.parent.is_dir():
                 return f" (the file {path}: its folder {path.parent} does not exist)"
+            if path.is_dir():
+                return f" (the file {path} is a folder)"
             if not os.access(path.parent, os.W_OK):
                 return f" (the file {path}: its folder {path.parent} is not writable)"
             return f" (the file {path})"

@@ -10,6 +10,10 @@ version: SQLite's write lock (``BEGIN IMMEDIATE``; other processes wait on ``bus
 transaction-scoped advisory lock. The second of two racing processes therefore waits, then finds the schema at head
 and does nothing (never "table ... already exists"). DDL is transactional on both backends, so a failed migration
 leaves nothing half-built.
+
+Before migrating, the database must be defipm's: fresh (no tables), or at a revision of the shipped files. Another
+application's database (tables but no ``alembic_version``) or one a newer defipm wrote (a revision these files do
+not know) raises ``ForeignSchemaError`` and nothing is written.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 if TYPE_CHECKING:
@@ -32,6 +36,17 @@ MIGRATION_LOCK_KEY = 0x646566_69706D
 _REVISION = re.compile(r"^revision\s*(?::[^=]*)?=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
 _DOWN_REVISION = re.compile(r"^down_revision\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
 _QUOTED = re.compile(r"['\"]([^'\"]+)['\"]")
+
+
+class ForeignSchemaError(Exception):
+    """The database holds a schema defipm did not write, or a revision of a newer defipm; the message says which."""
+
+
+@lru_cache(maxsize=1)
+def known_revisions() -> frozenset[str]:
+    """Every revision of the shipped revision files."""
+    found = (_REVISION.search(path.read_text(encoding="utf-8")) for path in (MIGRATIONS / "versions").glob("*.py"))
+    return frozenset(match.group(1) for match in found if match is not None)
 
 
 @lru_cache(maxsize=1)
@@ -71,8 +86,29 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+def check_schema(conn: Connection) -> None:
+    """Raise ``ForeignSchemaError`` unless the database is fresh or at a shipped revision (read on ``conn``)."""
+    tables = set(inspect(conn).get_table_names())
+    if "alembic_version" not in tables:
+        if tables:
+            shown = ", ".join(sorted(tables)[:5]) + (" ..." if len(tables) > 5 else "")
+            raise ForeignSchemaError(
+                f"it holds {len(tables)} table(s) defipm did not create ({shown}) and no defipm schema version: "
+                "another application's database, left as it is"
+            )
+        return
+    versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    unknown = sorted(set(versions) - known_revisions())
+    if unknown:
+        raise ForeignSchemaError(
+            f"its schema is at revision {', '.join(unknown)}, unknown to this defipm (its newest is {head_revision()}): "
+            "written by a newer defipm (upgrade defipm) or another application; left as it is"
+        )
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate ``engine``'s database to ``revision`` (the newest by default). Raises SQLAlchemyError."""
+    """Migrate ``engine``'s database to ``revision`` (the newest by default). Raises SQLAlchemyError, or
+    ``ForeignSchemaError`` (writing nothing) for a database that is not defipm's or a newer defipm's."""
     if revision == "head" and (head := head_revision()) is not None and current_revision(engine) == head:
         return
     from alembic import command
@@ -82,6 +118,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock first: a racing process waits here
         elif engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        check_schema(conn)
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

@@ -133,6 +133,13 @@ class Venue(Configurable, ABC):
         None when there is nothing to tie."""
         return None
 
+    def connected_account(self) -> str | None:
+        """The account the connected venue trades, as people name it ("hyperliquid testnet account 0x..."), when
+        only connecting tells (a key's address): the portfolio ties its run to it after connecting, before anything
+        is sent, as it does with ``account_identity`` before building. None when there is nothing more to tie (the
+        default) or before ``connect``."""
+        return None
+
     def untradable(self) -> dict[str, SkippedOrder]:
         """Symbols that cannot be traded now, each with the skip it is reported as (e.g. held, but with no fresh
         price: ``SkipReason.STALE_PRICE``). Plans leave their positions as they are."""

@@ -90,3 +90,21 @@ def test_a_config_error_never_echoes_a_value():
         make_config(secret_key=secret)  # a key put among the config values by mistake
     message = str(err.value)
     assert "secret_key" in message and "0123456789" not in message and "cdef" not in message
+
+
+@pytest.mark.parametrize("cut", [1, 2])
+def test_a_key_missing_a_digit_is_refused_not_padded_into_another_account(exchange, wallet, cut):
+    from pydantic import SecretStr
+
+    from defipm.venues.hyperliquid.client import HyperliquidClient
+    from defipm.venues.hyperliquid.credentials import Credentials
+
+    local = make_config(base_url=exchange.url)
+    key = "0x" + wallet.key.hex().removeprefix("0x")
+    for good in (key, key.removeprefix("0x")):
+        creds = Credentials(secret_key=SecretStr(good), account_address=None, source="test")
+        assert HyperliquidClient(local, creds).signer == wallet.address
+    short = Credentials(secret_key=SecretStr(key[:-cut]), account_address=None, source="environment (X)")
+    with pytest.raises(ConfigError, match=r"environment \(X\) is not a private key") as caught:
+        HyperliquidClient(local, short)
+    assert key[2:20] not in str(caught.value)

@@ -153,7 +153,11 @@ def test_one_config_two_profiles_each_run_trades_the_selected_one(tmp_path, monk
         assert result.exit_code == 0, result.output
         users = {o["user"] for o in ex.engine.order_log}
         assert users == {leader.address.lower()}
-        monkeypatch.setenv("DEFIPM_VENUE__PARAMS__PROFILE", "fund")  # one run, another profile
+        monkeypatch.setenv("DEFIPM_VENUE__PARAMS__PROFILE", "fund")
+        refused = CliRunner().invoke(app, ["rebalance", "-c", str(cfg)])  # one run, another profile's account
+        assert refused.exit_code == 1 and vault.lower() in refused.output and "run = ..." in refused.output
+        assert {o["user"] for o in ex.engine.order_log} == users
+        monkeypatch.setenv("DEFIPM_RUN", "fund")  # one run per profile, as the README says
         result = CliRunner().invoke(app, ["rebalance", "-c", str(cfg)])
         assert result.exit_code == 0, result.output
         users = {o["user"] for o in ex.engine.order_log}

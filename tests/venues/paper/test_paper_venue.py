@@ -69,6 +69,23 @@ def test_perp_margin_limit():
     books_balance(v)
 
 
+def test_refusals_show_amounts_as_plain_decimals():
+    """Amounts people read are plain decimals (never ``1E+9`` or ``1E-8``), and the withdrawable amount shown is
+    one that can be withdrawn (rounded down to the cent, not up)."""
+    from defipm import InstrumentRules
+
+    v = venue(rules={"SOL": InstrumentRules(size_step=Decimal("1E-8"))})
+    v.execute_trade("SOL", Decimal("0.33333333"))  # cash left with many decimals
+    with pytest.raises(InsufficientMarginError) as caught:
+        v.withdraw(Decimal("1E+9"))
+    shown = str(caught.value).rsplit(" ", 1)[-1]
+    assert "withdrawal of 1000000000 exceeds" in str(caught.value) and "E" not in str(caught.value)
+    assert Decimal(shown) <= v.withdrawable()
+    v.withdraw(Decimal(shown))  # what it shows can be taken out
+    off = v.submit_order(Order("SOL", Side.BUY, Decimal("1.000000001"), client_order_id="off"))
+    assert "size 1.000000001 is not a multiple of the size step 0.00000001" in (off.error or "")
+
+
 def test_a_book_below_its_initial_margin_can_always_reduce_and_close():
     v = venue(max_leverage=2)
     v.execute_trade("BTC", "0.45")
@@ -292,7 +309,7 @@ def test_an_order_off_the_size_step_or_below_the_minimum_notional_is_refused_as_
     small = v.submit_order(Order("SOL", Side.BUY, Decimal("0.05"), client_order_id="small"))
     assert (off.status, small.status) == (OrderStatus.REJECTED, OrderStatus.REJECTED)
     assert "size 0.123456789 is not a multiple of the size step 0.001" in (off.error or "")
-    assert "notional 5.00 is below the minimum notional 10" in (small.error or "")
+    assert "notional 5 is below the minimum notional 10" in (small.error or "")
     assert v.get_cash() == Decimal(10_000) and not v.positions
     v.positions["SOL"] = Decimal("0.0123456")  # dust left by other rules: a full close goes through
     closed = v.submit_order(Order("SOL", Side.SELL, Decimal("0.0123456"), reduce_only=True, client_order_id="c"))

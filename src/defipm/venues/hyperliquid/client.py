@@ -17,6 +17,7 @@ The private key stays inside the ``eth_account`` wallet; nothing here formats it
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -147,10 +148,17 @@ _USER_SIGNED: dict[str, Callable[[Any, dict[str, Any], bool], Any]] = {
 }
 
 
+_PRIVATE_KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
+"""A private key as written: 64 hex digits (``eth_account`` would left-pad a shorter one into another account's)."""
+
+
 def _wallet(credentials: Credentials) -> Any:
     """The ``eth_account`` wallet of the key; ``ConfigError`` naming where the key came from (never the key)."""
+    secret = credentials.secret_key.get_secret_value()
     try:
-        return Account.from_key(credentials.secret_key.get_secret_value())
+        if not isinstance(secret, str) or not _PRIVATE_KEY.fullmatch(secret.strip()):
+            raise ValueError("not 64 hex digits")
+        return Account.from_key(secret.strip())
     except (ValueError, TypeError):
         raise ConfigError(
             f"the Hyperliquid key from {credentials.source} is not a private key (expected 0x and 64 hex digits)"

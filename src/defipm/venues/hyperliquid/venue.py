@@ -172,6 +172,12 @@ class HyperliquidVenue(Venue):
         assert self.client.address is not None
         return self.client.address
 
+    def connected_account(self) -> str | None:
+        """``hyperliquid <network> account <address>`` (the vault if one is traded; lowercase), once connected."""
+        if self._client is None or self._client.address is None:
+            return None
+        return f"hyperliquid {self.config.network} account {self._client.address.lower()}"
+
     @property
     def authority(self) -> Authority | None:
         """Who the key is for the traded account (owner or agent), once connected."""

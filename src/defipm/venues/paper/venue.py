@@ -17,7 +17,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from itertools import islice
 from numbers import Real
 
@@ -472,7 +472,8 @@ class PaperVenue(Venue):
             raise ValueError(f"withdrawal amount must be positive, got {plain(amount)}")
         free = self.withdrawable()
         if amt > free:
-            raise InsufficientMarginError(f"withdrawal of {amt} exceeds withdrawable {free:.2f}")
+            cents = free.quantize(Decimal("0.01"), rounding=ROUND_DOWN)  # an amount that can be withdrawn as shown
+            raise InsufficientMarginError(f"withdrawal of {plain(amt)} exceeds withdrawable {plain(cents)}")
         self.cash -= amt
         self._save_state()
         return self.cash
@@ -651,10 +652,13 @@ class PaperVenue(Venue):
         except InvalidOperation:  # more steps than 28 digits hold: no exchange takes such an order
             off_step = True
         if off_step:
-            raise OrderRejectedError(f"{s}: size {qty} is not a multiple of the size step {rules.size_step}", symbol=s)
+            raise OrderRejectedError(
+                f"{s}: size {plain(qty)} is not a multiple of the size step {plain(rules.size_step)}", symbol=s
+            )
         if qty * mid < rules.min_notional and (not closes or rules.min_notional_on_close):
             raise OrderRejectedError(
-                f"{s}: notional {qty * mid:.2f} is below the minimum notional {rules.min_notional}", symbol=s
+                f"{s}: notional {plain(qty * mid, 12)} is below the minimum notional {plain(rules.min_notional)}",
+                symbol=s,
             )
 
     def _model_fill(self, s: str, qty: Decimal, mid: Decimal, buy: bool) -> tuple[Decimal, Decimal]:

@@ -171,6 +171,12 @@ class UniswapVenue(Venue):
     def address(self) -> str:
         return self.client.address
 
+    def connected_account(self) -> str | None:
+        """``uniswap chain <id> wallet <address>`` (lowercase), once connected."""
+        if self._client is None:
+            return None
+        return f"uniswap chain {self._client.chain_id} wallet {self._client.address.lower()}"
+
     def refresh(self) -> None:
         """Re-discover pools and re-read their full state (ticks included) and base reserves."""
         client = self.client
