@@ -124,13 +124,13 @@ if __name__ == "__main__":
 """
 
 
-def _fresh_database(kind: str, request, tmp_path) -> str:
+def _fresh_database(kind: str, request, tmp_path, suffix: str = "") -> str:
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'fresh.db'}"
     from sqlalchemy import create_engine, text
 
     base = request.getfixturevalue("postgres_url").rsplit("/", 1)[0]
-    name = f"race_{abs(hash(request.node.nodeid)) % 10**8}"
+    name = f"race_{abs(hash(request.node.nodeid)) % 10**8}{suffix}"
     admin = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
@@ -229,3 +229,39 @@ def test_a_folder_as_the_sqlite_file_is_named_as_a_folder(tmp_path):
     (tmp_path / "db.sqlite").mkdir()
     with pytest.raises(ConfigError, match="is a folder"):
         Store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+
+
+def test_a_shared_postgresql_database_keeps_other_tables_but_refuses_clashing_names(request, tmp_path):
+    """Other applications' tables beside defipm's are usual in a PostgreSQL database; a table named as one of
+    defipm's is not (it would be taken for defipm's, or fail half-way)."""
+    from sqlalchemy import create_engine, text
+
+    from defipm.core.errors import ConfigError
+
+    url = _fresh_database("postgresql", request, tmp_path)
+    other = create_engine(url)
+    with other.begin() as conn:
+        conn.execute(text("CREATE TABLE invoices (id integer primary key, total numeric)"))
+        conn.execute(text("INSERT INTO invoices VALUES (1, 12.5)"))
+    store = Store(url)
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    store.close()
+    assert [d[0] for d in diff] == ["remove_table"] and diff[0][1].name == "invoices"  # only the other table
+    with other.connect() as conn:
+        assert conn.execute(text("SELECT total FROM invoices")).scalar_one() == 12.5
+
+    clashing = _fresh_database("postgresql", request, tmp_path, suffix="_clash")
+    with create_engine(clashing).begin() as conn:
+        conn.execute(text("CREATE TABLE cycles (x integer)"))
+    with pytest.raises(ConfigError, match=r"named as defipm's.*\(cycles\)"):
+        Store(clashing)
+    with create_engine(clashing).connect() as conn:
+        assert "alembic_version" not in set(inspect_tables(conn))
+    other.dispose()
+
+
+def inspect_tables(conn) -> list[str]:
+    from sqlalchemy import inspect
+
+    return inspect(conn).get_table_names()

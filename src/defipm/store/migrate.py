@@ -11,9 +11,11 @@ transaction-scoped advisory lock. The second of two racing processes therefore w
 and does nothing (never "table ... already exists"). DDL is transactional on both backends, so a failed migration
 leaves nothing half-built.
 
-Before migrating, the database must be defipm's: fresh (no tables), or at a revision of the shipped files. Another
-application's database (tables but no ``alembic_version``) or one a newer defipm wrote (a revision these files do
-not know) raises ``ForeignSchemaError`` and nothing is written.
+Before migrating, the database must be defipm's: fresh, or at a revision of the shipped files. Another
+application's SQLite file (tables but no ``alembic_version``: the wrong file), a database holding tables named as
+defipm's, or one a newer defipm wrote (a revision these files do not know) raises ``ForeignSchemaError`` and nothing
+is written. A PostgreSQL database may hold other applications' tables beside defipm's (a shared database is usual
+there), as long as none has the name of one of defipm's.
 """
 
 from __future__ import annotations
@@ -90,11 +92,16 @@ def check_schema(conn: Connection) -> None:
     """Raise ``ForeignSchemaError`` unless the database is fresh or at a shipped revision (read on ``conn``)."""
     tables = set(inspect(conn).get_table_names())
     if "alembic_version" not in tables:
-        if tables:
-            shown = ", ".join(sorted(tables)[:5]) + (" ..." if len(tables) > 5 else "")
+        from defipm.store.tables import METADATA
+
+        clash = tables & set(METADATA.tables)
+        foreign = clash if conn.dialect.name == "postgresql" else tables  # a shared PostgreSQL database is usual
+        if foreign:
+            shown = ", ".join(sorted(foreign)[:5]) + (" ..." if len(foreign) > 5 else "")
+            named = " named as defipm's" if clash else ""
             raise ForeignSchemaError(
-                f"it holds {len(tables)} table(s) defipm did not create ({shown}) and no defipm schema version: "
-                "another application's database, left as it is"
+                f"it holds {len(foreign)} table(s){named} that defipm did not create ({shown}) and no defipm schema "
+                "version: another application's database, left as it is"
             )
         return
     versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
