@@ -512,6 +512,10 @@ def status_record(portfolio: Any, recent: list[Any], latest_target: dict[str, An
     }
 
 
+MAX_REASON_CHARS = 500
+"""Longest kill-switch reason: it is shown with every halted cycle, in ``status`` and in the store."""
+
+
 @app.command("kill-switch")
 @guarded
 def kill_switch(
@@ -530,6 +534,8 @@ def kill_switch(
         raise typer.BadParameter(f"{action!r}: expected on, off or show")
     if not reason.strip():  # an empty reason would store a switch that reads as off
         raise typer.BadParameter("--reason: give a reason (it is shown while trading is stopped)")
+    if len(reason) > MAX_REASON_CHARS:  # it is printed with every halted cycle and in status
+        raise typer.BadParameter(f"--reason: {len(reason)} characters, at most {MAX_REASON_CHARS}: shorten it")
     settings = load_settings(config)
     path = sqlite_file(settings.database)
     if action == "show" and path is not None and not path.exists():  # reading never creates the store

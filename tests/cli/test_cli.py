@@ -58,6 +58,15 @@ def test_init_writes_a_config_that_loads(tmp_path: Path):
     assert load_settings(path).oracle.kind == "static"
 
 
+def test_a_kill_switch_reason_too_long_to_show_is_refused_and_stores_nothing(tmp_path: Path):
+    cfg = write_config(tmp_path)
+    long = runner.invoke(app, ["kill-switch", "on", "--reason", "x" * 501, "-c", str(cfg)])
+    assert long.exit_code == 2 and "501 characters, at most 500: shorten it" in " ".join(long.output.split())
+    shown = runner.invoke(app, ["kill-switch", "show", "-c", str(cfg)])
+    assert shown.exit_code == 0 and "kill switch: off" in shown.output
+    assert runner.invoke(app, ["kill-switch", "on", "--reason", "y" * 500, "-c", str(cfg)]).exit_code == 0
+
+
 def test_rebalance_status_and_kill_switch(tmp_path: Path):
     cfg = write_config(tmp_path)
     result = runner.invoke(app, ["rebalance", "-c", str(cfg)])

@@ -99,3 +99,19 @@ def test_the_universe_in_a_gap_is_decided_from_past_bars_only(gap: int) -> None:
         assert ("B" in views[0].universe()) == (stale <= STALE_AFTER_BARS)
     assert "B" in MarketView(panels[0], 5 + gap).universe()  # it trades again: listed again
     assert MarketView(panels[0], 5 + gap).prices()["B"] == 105 + gap
+
+
+def test_an_empty_span_is_named_as_asked_with_the_data_s_span():
+    from datetime import UTC, datetime
+
+    from defipm.core.errors import DataError
+    from defipm.data.panel import span_text
+    from defipm.data.synthetic import synthetic_panel
+
+    panel = synthetic_panel(2, 30, seed=1)
+    late = datetime(2030, 1, 1, tzinfo=UTC)
+    with pytest.raises(DataError) as exc:
+        panel.between(late, None)
+    assert str(exc.value).startswith("no bars from 2030-01-01 (the data covers ") and "None" not in str(exc.value)
+    assert span_text(None, datetime(2019, 12, 31, 12, 30, tzinfo=UTC)) == "up to 2019-12-31 12:30"
+    assert span_text(late, late) == "between 2030-01-01 and 2030-01-01"

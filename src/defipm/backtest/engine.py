@@ -29,7 +29,7 @@ from defipm.core.errors import DataError, InvalidWeightsError, LookAheadError
 from defipm.core.instruments import InstrumentRules
 from defipm.core.orders import Fill, OrderResult, Side
 from defipm.core.reports import CycleReport, CycleStatus
-from defipm.data.panel import PricePanel, to_datetime, to_datetime64, to_datetimes
+from defipm.data.panel import PricePanel, span_text, to_datetime, to_datetime64, to_datetimes
 from defipm.data.view import MarketView, ReplayClock
 from defipm.manager import PortfolioManager
 from defipm.oracles.base import Oracle
@@ -138,7 +138,10 @@ def _replay_window(panel: PricePanel, cfg: BacktestConfig) -> tuple[int, int]:
         lo = max(lo, int(np.searchsorted(panel.timestamps, to_datetime64(cfg.start), side="left")))
     hi = panel.index_at_or_before(cfg.end) + 1 if cfg.end is not None else len(panel)
     if hi - lo < 1:
-        raise DataError(f"no bars to replay between {cfg.start} and {cfg.end} (data: {panel.start} to {panel.end})")
+        raise DataError(
+            f"no bars to replay {span_text(cfg.start, cfg.end)} (the data covers "
+            f"{span_text(panel.start, panel.end).removeprefix('between ')}): move start or end into it"
+        )
     return lo, hi
 
 

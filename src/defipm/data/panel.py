@@ -42,6 +42,20 @@ def left_out_note(names: Sequence[str], *other_fixes: str) -> str:
     return f"{', '.join(names)}: in the data but left out by --symbols ({fixes})"
 
 
+def span_text(start: datetime | None, end: datetime | None) -> str:
+    """A requested span as people say it: "between 2024-01-01 and 2024-06-30 12:00", "from 2030-01-01", "up to
+    2019-12-31" (a bound that is midnight is shown as its date)."""
+
+    def shown(t: datetime) -> str:
+        return f"{t:%Y-%m-%d}" if (t.hour, t.minute, t.second) == (0, 0, 0) else f"{t:%Y-%m-%d %H:%M}"
+
+    if start is not None and end is not None:
+        return f"between {shown(start)} and {shown(end)}"
+    if start is not None:
+        return f"from {shown(start)}"
+    return f"up to {shown(end)}" if end is not None else "in the whole data"
+
+
 def to_datetime64(value: datetime | np.datetime64 | str) -> np.datetime64:
     """A UTC ``datetime64[ns]``; naive datetimes are taken as UTC, aware ones converted to UTC."""
     if isinstance(value, np.datetime64):
@@ -264,7 +278,9 @@ class PricePanel:
         lo = 0 if start is None else int(np.searchsorted(self._ts_int, to_datetime64(start).astype(np.int64)))
         hi = len(self) if end is None else self.index_at_or_before(end) + 1
         if hi <= lo:
-            raise DataError(f"no bars between {start} and {end} (data covers {self.start} to {self.end})")
+            raise DataError(
+                f"no bars {span_text(start, end)} (the data covers {span_text(self.start, self.end).removeprefix('between ')})"
+            )
         return self.slice(lo, hi)
 
     def select(self, symbols: Sequence[str]) -> PricePanel:
