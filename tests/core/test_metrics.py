@@ -153,3 +153,17 @@ def test_a_yearly_risk_free_rate_matches_quantstats_once_compounded_as_it_deannu
         assert m.sharpe(r.to_numpy(), PPY, rf_bar) != pytest.approx(qs.stats.sharpe(r, rf=rate, periods=365), rel=1e-6)
         beta = qs.stats.greeks(r, btc, periods=365)["beta"]
     assert m.alpha_beta(r.to_numpy(), btc.to_numpy(), PPY)[1] == pytest.approx(beta, rel=1e-10)
+
+
+def test_ruin_is_absorbing_a_wiped_out_curve_has_no_gains_after_it():
+    """Below zero, raw ratios flip sign (-10 -> -20 reads +100%): the bar that wipes the book out returns -100% and
+    every bar after it 0, so a wiped-out book never shows a positive Sharpe ratio or hit rate."""
+    from defipm.core.metrics import hit_rate, returns_from_equity, sharpe, total_return
+
+    r = returns_from_equity([100.0, 110.0, -10.0, -20.0, 5.0, 0.0])
+    assert r.tolist() == [pytest.approx(0.1), -1.0, 0.0, 0.0, 0.0]
+    assert total_return(r) == -1.0
+    assert sharpe(r, 365) < 0 and hit_rate(r) == pytest.approx(0.5)  # one gain, one loss; flat bars do not count
+    assert returns_from_equity([100.0, 0.0, 0.0]).tolist() == [-1.0, 0.0]  # no division by the zero
+    assert np.isnan(returns_from_equity([0.0, 10.0, 20.0])).all()  # no stake to return on
+    assert returns_from_equity([100.0, 90.0, 99.0]).tolist() == pytest.approx([-0.1, 0.1])  # untouched above zero

@@ -70,11 +70,26 @@ def _arr(values: ArrayLike) -> FloatArray:
 
 
 def returns_from_equity(equity: ArrayLike) -> FloatArray:
-    """Simple per-bar returns of an equity curve (one fewer element than ``equity``)."""
+    """Simple per-bar returns of an equity curve (one fewer element than ``equity``).
+
+    Ruin is absorbing: the bar on which equity first falls to zero or below returns -1 (the whole stake; what is
+    owed beyond it is debt, not a return), and every bar after it returns 0, whatever the curve does next. Raw
+    ratios of a curve below zero flip sign (-10 to -20 would read +100%) and after a zero they divide by it, which
+    gave a positive Sharpe ratio and hit rate to a wiped-out book. A curve that starts at or below zero has no
+    returns to speak of: all NaN."""
     eq = _arr(equity)
     if eq.size < 2:
         return np.empty(0)
-    return eq[1:] / eq[:-1] - 1.0
+    if not eq[0] > 0:
+        return np.full(eq.size - 1, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = eq[1:] / eq[:-1] - 1.0
+    ruined = np.flatnonzero(eq[1:] <= 0)
+    if ruined.size:
+        k = int(ruined[0])
+        r[k] = -1.0
+        r[k + 1 :] = 0.0
+    return r
 
 
 def equity_from_returns(returns: ArrayLike, start: float = 1.0) -> FloatArray:
