@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from defipm.classify import Classifier, InsufficientHistoryError, ScreenConfig
 from defipm.core.errors import LookAheadError
+from defipm.core.metrics import RISK_FLOOR
 from defipm.data.panel import STALE_AFTER_BARS, PricePanel
 from defipm.data.synthetic import synthetic_panel
 from defipm.data.view import MarketView
@@ -181,7 +182,7 @@ def reference(panel: PricePanel, end: int, c: ScreenConfig, category_ok: np.ndar
                 "ma_short": close[t > now - c.trend_short_days * day].mean(),  # NaN without a bar: as SQL's NULL
                 "ma_long": close[t > now - c.trend_long_days * day].mean(),
                 "volume": vol[t > now - c.window_days * day].sum() / c.window_days,
-                "sortino": r.mean() / down * math.sqrt(panel.periods_per_year) if down > 0 else np.nan,
+                "sortino": r.mean() / down * math.sqrt(panel.periods_per_year) if down > RISK_FLOOR else np.nan,
                 "history_ok": bool(
                     m["bars"] >= c.min_history_bars
                     and (t <= now - c.longest_window_days * day).any()
@@ -325,3 +326,13 @@ def test_real_wide_panel_point_in_time(wide_panel: PricePanel):
     assert set(full.table.loc[full.table["symbol"].isin(["1000PEPE", "DOGE", "USDC", "PAXG"]), "reason"]) == {
         "category"
     }
+
+
+def test_a_token_without_real_downside_has_no_sortino(daily_panel):
+    """Closes that only wobble by rounding (1e-15) have a downside far under ``RISK_FLOOR``: their Sortino ratio is
+    undefined (NaN), not a ratio near 1e14 that would top the Sortino rule."""
+    k = np.arange(30, dtype=float)
+    wobble = [100.0 * (1 + 1e-15 * (i % 2)) for i in range(30)]
+    panel = daily_panel({"BTC": list(100 + 2 * k), "UNI": wobble, "ETH": list(100 + k + 3 * np.sin(k))})
+    rows = classify(panel, sortino_threshold=0.0, volume_threshold=0).table.set_index("symbol")
+    assert np.isnan(rows.loc["UNI", "sortino"]) and np.isfinite(rows.loc["ETH", "sortino"])

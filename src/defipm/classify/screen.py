@@ -29,6 +29,7 @@ from defipm.classify.config import ScreenConfig
 from defipm.classify.result import COLUMNS, Classification
 from defipm.classify.tags import TagTable, load_tag_file, shipped_tags, tags_from_mapping
 from defipm.core.errors import DataError
+from defipm.core.metrics import RISK_FLOOR
 from defipm.data.contracts import ContractTable, contract_of
 from defipm.data.panel import STALE_AFTER_BARS, to_datetime, to_datetime64
 from defipm.data.view import MarketView
@@ -233,6 +234,7 @@ class Classifier:
             "trend": c.trend,
             "volume_threshold": float(c.volume_threshold),
             "sortino_threshold": c.sortino_threshold,
+            "risk_floor": RISK_FLOOR,
             "top_n": c.top_n,
         }
 

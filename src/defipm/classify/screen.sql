@@ -42,7 +42,8 @@ metrics AS (
         p.ma_short, p.ma_long,
         p.ma_short / p.ma_long - 1 AS trend,
         p.volume,
-        CASE WHEN d.downside > 0 THEN d.mean_r / d.downside * sqrt($periods_per_year) END AS sortino,
+        CASE WHEN d.downside > $risk_floor THEN  -- no risk (below the floor): undefined
+            d.mean_r / d.downside * sqrt($periods_per_year) END AS sortino,
         coalesce(p.bars >= $min_bars AND p.covered AND p.last_ts >= $listed_since AND p.close_start > 0, false)
             AS history_ok
     FROM tokens t
