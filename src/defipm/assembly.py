@@ -139,8 +139,11 @@ def _checked_components(settings: Settings) -> tuple[ComponentSpec[Venue], Compo
     params = dict(settings.venue.params)
     if settings.venue.kind == "paper":
         params.setdefault("account", settings.run)
-    venue_plan = venue_spec(settings.venue.kind, params)
-    oracle_plan = oracle_spec(settings.oracle.kind, settings.oracle.params)
+    try:
+        venue_plan = venue_spec(settings.venue.kind, params)
+        oracle_plan = oracle_spec(settings.oracle.kind, settings.oracle.params)
+    except ConfigError as exc:  # a bad param names the file it is in, as a bad top-level key does
+        raise ConfigError(f"{settings.source}: {exc}") from None
     if not is_paper(venue_plan.cls) and "market" in settings.model_fields_set:
         raise ConfigError(
             f"market: only the paper venue reads [market], not {settings.venue.kind!r}: remove the section (or its "

@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -213,6 +213,8 @@ class Settings(BaseSettings):
         nested_model_default_partial_update=True,
     )
 
+    _source: str = PrivateAttr(default="settings")
+
     run: str = Field(default="default", min_length=1, max_length=64)
     """Name of this portfolio in the database."""
     database: str = Field(default=DEFAULT_DATABASE, min_length=1)
@@ -242,6 +244,12 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return _StrictJsonEnvironment(settings_cls), init_settings  # the environment overrides the file
 
+    @property
+    def source(self) -> str:
+        """Where these settings were read: the config file (with the environment variables overriding it), for
+        messages that name a bad key's file."""
+        return self._source
+
 
 class _StrictJsonEnvironment(EnvSettingsSource):
     """The settings' environment source, reading JSON values without letting a duplicated key through."""
@@ -259,7 +267,9 @@ def settings_from_dict(data: dict[str, Any], source: str = "config") -> Settings
     each bad key with its fix, and every ``DEFIPM_`` variable that is not a setting nor one of defipm's own."""
     check_environment(Settings)
     try:  # booleans marked first: the settings' merge with the defaults would take `true` for 1.0 and drop it
-        return Settings(**mark_booleans(Settings, data))
+        settings = Settings(**mark_booleans(Settings, data))
+        settings._source = source
+        return settings
     except ValidationError as exc:
         raise ConfigError(f"{source}: {'; '.join(problems(exc, Settings))}") from None
     except SettingsError as exc:  # e.g. a DEFIPM_VENUE__PARAMS that is not valid JSON

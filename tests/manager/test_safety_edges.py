@@ -279,7 +279,8 @@ def test_cli_withdraw_with_zero_max_leverage_is_a_clear_error(tmp_path: Path):
     result = CliRunner().invoke(app_(), ["withdraw", "10", "-c", str(cfg)])
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert " ".join(result.output.split()).startswith("error: venue.params.max_leverage"), result.output
+    # one line naming the file and the key
+    assert " ".join(result.output.split()).startswith(f"error: {cfg}: venue.params.max_leverage"), result.output
     assert not (tmp_path / "cli.sqlite").exists()  # refused before the store was opened: nothing withdrawn
     with pytest.raises(ValueError, match="max_leverage"):
         PaperVenue(max_leverage=0)
