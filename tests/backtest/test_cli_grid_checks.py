@@ -109,3 +109,17 @@ def test_no_data_and_no_csv_market_is_refused_naming_both(tmp_path: Path, config
     assert result.exit_code == 1
     assert "--data: no price folder; give --data FOLDER" in result.output and 'source = "csv"' in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_bad_param_names_where_it_was_given_the_config_file_or_p(tmp_path: Path, data: Path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text('run = "x"\n[oracle]\nkind = "momentum"\n[oracle.params]\nlookback = -3\n')
+    from_file = run(["--data", str(data), "-c", str(cfg), "--out", str(tmp_path / "a")])
+    assert from_file.exit_code == 1
+    assert f"error: {cfg}: oracle.params.lookback: input should be greater than or equal to 1 (got -3)" in " ".join(
+        from_file.output.split()
+    )
+    from_p = run(["--data", str(data), "-c", str(cfg), "-p", "lookback=0", "--out", str(tmp_path / "b")])
+    assert "error: --param: oracle.params.lookback:" in from_p.output and "(got 0)" in from_p.output
+    fixed = run(["--data", str(data), "-c", str(cfg), "-p", "lookback=5", "--out", str(tmp_path / "c")])
+    assert fixed.exit_code == 0, fixed.output  # -p overrides the config's bad value

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -240,9 +241,16 @@ def _same_folder(path: Path | None, data: Path | None) -> bool:
 class RegistryOracleFactory:
     """Builds oracle ``kind`` with fixed ``params`` plus grid params; picklable, so search workers can use it.
     ``sources``: where the user set (or would set) a param, by name, when the config did not (``-p max_gross=...``;
-    grid params are ``--grid NAME=...``), so a rejected target names what to edit."""
+    grid params are ``--grid NAME=...``), so a rejected target names what to edit. ``given_in``: the file each
+    param came from when a config gave it (the others came from ``-p``), so a bad one names where to fix it."""
 
-    def __init__(self, kind: str, params: dict[str, Any], sources: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        sources: dict[str, str] | None = None,
+        given_in: dict[str, str] | None = None,
+    ) -> None:
         from defipm.registry import available_oracles
 
         registry = available_oracles()
@@ -250,6 +258,7 @@ class RegistryOracleFactory:
             raise ConfigError(f"--oracle: unknown kind {kind!r} (available: {', '.join(sorted(registry))})")
         self.kind, self.target, self.params = kind, registry[kind], params
         self.sources = dict(sources or {})
+        self.given_in = dict(given_in or {})
 
     def check(
         self, grid_params: dict[str, Any] | None = None, source: str = "--param", cls: type[Oracle] | None = None
@@ -262,6 +271,9 @@ class RegistryOracleFactory:
         try:
             oracle_spec(self.kind, {**self.params, **(grid_params or {})}, cls)
         except ConfigError as exc:
+            if source == "--param":  # the fixed params: from -p, or a config file, whichever gave the bad ones
+                origins = {self.given_in.get(k, "--param") for k in re.findall(r"oracle\.params\.(\w+)", str(exc))}
+                source = origins.pop() if len(origins) == 1 else source
             raise ConfigError(f"{source}: {exc}") from None
 
     def check_grid(self, space: dict[str, list[Any]]) -> None:
@@ -472,7 +484,8 @@ def _oracle_factory(
     kind, chosen = _oracle_choice(settings, oracle, params, data)
     from_config = set(chosen) - set(params)  # the others are set (or settable) with -p
     names = {name for names in LIMIT_PARAMS.values() for name in names} - from_config
-    return RegistryOracleFactory(kind, chosen, {name: f"-p {name}=..." for name in names})
+    given_in = {name: settings.source for name in from_config} if settings is not None else {}
+    return RegistryOracleFactory(kind, chosen, {name: f"-p {name}=..." for name in names}, given_in)
 
 
 def _report(result: BacktestResult, folder: Path, panel: PricePanel, tearsheet: bool, json_output: bool) -> None:
