@@ -180,14 +180,16 @@ class HyperliquidClient:
         self._nonce_lock = threading.Lock()
         self._last_nonce = 0
         self._api = API(config.url, config.timeout_secs)
-        try:  # the SDK's Info reads meta and spotMeta and indexes them; a malformed answer breaks it
-            self.info: Info = self.read("connect", lambda: Info(config.url, skip_ws=True, timeout=config.timeout_secs))
+        self.meta: dict[str, Any] = self.read("connect", lambda: self._api.post("/info", {"type": "meta"}))
+        parse_meta(self.meta)
+        try:  # the SDK's Info indexes meta (given, not read again) and spotMeta (read); a malformed answer breaks it
+            self.info: Info = self.read(
+                "connect", lambda: Info(config.url, skip_ws=True, meta=self.meta, timeout=config.timeout_secs)
+            )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise MalformedAnswerError(
                 f"Hyperliquid meta/spotMeta: an answer the SDK cannot index ({type(exc).__name__}: {exc})"
             ) from None
-        self.meta: dict[str, Any] = self.read("meta", self.info.meta)
-        parse_meta(self.meta)
 
     @property
     def address(self) -> str | None:
