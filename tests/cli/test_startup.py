@@ -114,3 +114,22 @@ def test_a_hyperliquid_rebalance_imports_no_data_library_and_no_alembic(tmp_path
     unwanted = {"numpy", "pandas", "duckdb", "web3", "plotly", "alembic"}
     assert not modules & unwanted, sorted(modules & unwanted)
     assert not {"sqlalchemy.orm", "defipm.store.models"} & names  # the store's Core tables only
+
+
+@pytest.mark.parametrize(("given", "kept"), [(None, "__all__"), ("", ""), ("some_plugin", "some_plugin")])
+def test_the_command_turns_pydantic_plugins_off_unless_the_variable_is_set(monkeypatch, given, kept):
+    """pydantic scans every installed distribution's entry points for plugins at its first model; the ``defipm``
+    command turns that off, and a value the user set (an empty one loads every plugin) is kept."""
+    from defipm.cli import PLUGINS_OFF, main
+
+    variable = PLUGINS_OFF[0]
+    monkeypatch.setenv(variable, "to be replaced")  # monkeypatch then restores the test process's own value
+    if given is None:
+        monkeypatch.delenv(variable)
+    else:
+        monkeypatch.setenv(variable, given)
+    monkeypatch.setattr(sys, "argv", ["defipm", "--version"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 0
+    assert os.environ[variable] == kept
