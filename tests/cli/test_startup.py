@@ -1,7 +1,7 @@
 """Start-up (issue 19): ``defipm --help`` and the light commands import none of the heavy libraries; the parts'
 sub-commands load only when used, and their one-line help in ``defipm --help`` is their own; a whole-process
 Hyperliquid rebalance imports the SDK and SQLAlchemy's core, not the data libraries, Alembic or SQLAlchemy's
-ORM."""
+ORM; reading commands (status, a dry run) never import the SDK's signing or ``eth_account``."""
 
 from __future__ import annotations
 
@@ -114,6 +114,24 @@ def test_a_hyperliquid_rebalance_imports_no_data_library_and_no_alembic(tmp_path
     unwanted = {"numpy", "pandas", "duckdb", "web3", "plotly", "alembic"}
     assert not modules & unwanted, sorted(modules & unwanted)
     assert not {"sqlalchemy.orm", "defipm.store.models"} & names  # the store's Core tables only
+
+
+@pytest.mark.parametrize("command", [("status",), ("rebalance", "--dry-run")], ids=["status", "dry-run"])
+def test_reading_commands_with_a_key_do_not_import_the_signing(tmp_path, command):
+    """With the key set, ``status`` and ``rebalance --dry-run`` check it with the exchange (its address, from
+    ``eth_keys``) and sign nothing: neither ``eth_account`` nor the SDK's ``hyperliquid.utils.signing`` loads."""
+    eth_account = pytest.importorskip("eth_account")
+    from defipm.venues.hyperliquid.sim import LocalExchange
+
+    wallet = eth_account.Account.create()
+    with LocalExchange(synthetic_assets=2, fixtures=None, accounts={wallet.address: 100_000}) as ex:
+        cfg = tmp_path / "hl.toml"
+        cfg.write_text(HYPERLIQUID_CONFIG.format(db=tmp_path / "db.sqlite", url=ex.url))
+        env = {"DEFIPM_HL_TESTNET_SECRET_KEY": wallet.key.hex()}
+        names = imported_modules("-m", "defipm", *command, "-c", str(cfg), env=env)
+        assert ex.stats.by_type["userRole"] >= 1 and ex.stats.exchange_requests == 0  # the key checked, no action
+    assert {"hyperliquid.info", "eth_keys"} <= names
+    assert not {"eth_account", "hyperliquid.utils.signing"} & names
 
 
 @pytest.mark.parametrize(("given", "kept"), [(None, "__all__"), ("", ""), ("some_plugin", "some_plugin")])
