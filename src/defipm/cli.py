@@ -5,7 +5,6 @@ are installed."""
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading
@@ -34,6 +33,7 @@ from defipm.cli_output import (
     show_version,
     status_text,
 )
+from defipm.cli_process import built_heap, set_up
 from defipm.config_file import DEFAULT_CONFIG
 from defipm.core.amounts import format_amount
 from defipm.core.errors import ConfigError, DefipmError, PortfolioLockedError, VenueUnavailableError
@@ -243,7 +243,8 @@ def _open(config: Path, allow_mainnet: bool = False, *, lock: bool = True, conne
     caller to connect."""
     from defipm.assembly import build_portfolio
 
-    portfolio = build_portfolio(load_settings(config), allow_mainnet=allow_mainnet, lock=lock, connect=connect)
+    with built_heap():  # in the defipm command's process: built with the collector paused, then frozen
+        portfolio = build_portfolio(load_settings(config), allow_mainnet=allow_mainnet, lock=lock, connect=connect)
     _opened.append(portfolio)
     return portfolio
 
@@ -644,16 +645,11 @@ MODULE_EXTRAS = {
 """Optional modules and the extra that installs each, for one-line "needs the X extra" errors."""
 
 
-PLUGINS_OFF = ("PYDANTIC_DISABLE_PLUGINS", "__all__")
-"""pydantic looks for plugins (the entry points of every installed distribution: ~40 ms of each command) at the
-first model it builds; defipm uses none, so its command turns that off unless the variable is set already (an
-empty value loads them again)."""
-
-
 def main() -> None:
     """The ``defipm`` command: any defipm error, and a missing optional dependency, is one line and exit code 1;
-    pydantic plugins are off unless ``PYDANTIC_DISABLE_PLUGINS`` is set (``PLUGINS_OFF``)."""
-    os.environ.setdefault(*PLUGINS_OFF)
+    the process is set up first (``cli_process.set_up``: pydantic plugins off unless ``PYDANTIC_DISABLE_PLUGINS``
+    is set, the built portfolio's objects frozen out of the garbage collector's walks)."""
+    set_up()
     try:
         app()
     except ModuleNotFoundError as exc:

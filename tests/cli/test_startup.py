@@ -138,9 +138,11 @@ def test_reading_commands_with_a_key_do_not_import_the_signing(tmp_path, command
 def test_the_command_turns_pydantic_plugins_off_unless_the_variable_is_set(monkeypatch, given, kept):
     """pydantic scans every installed distribution's entry points for plugins at its first model; the ``defipm``
     command turns that off, and a value the user set (an empty one loads every plugin) is kept."""
-    from defipm.cli import PLUGINS_OFF, main
+    from defipm import cli_process
+    from defipm.cli import main
 
-    variable = PLUGINS_OFF[0]
+    monkeypatch.setattr(cli_process, "_command_process", False)  # main() sets it: restored for the other tests
+    variable = cli_process.PLUGINS_OFF[0]
     monkeypatch.setenv(variable, "to be replaced")  # monkeypatch then restores the test process's own value
     if given is None:
         monkeypatch.delenv(variable)
@@ -151,3 +153,27 @@ def test_the_command_turns_pydantic_plugins_off_unless_the_variable_is_set(monke
         main()
     assert exit_.value.code == 0
     assert os.environ[variable] == kept
+
+
+@pytest.mark.parametrize("command_process", [True, False], ids=["defipm command", "app called in a process"])
+def test_what_a_command_builds_is_frozen_out_of_the_collectors_walks_in_its_own_process_only(
+    monkeypatch, command_process
+):
+    """In the ``defipm`` command's process the portfolio is built with the cyclic collector paused and then
+    frozen (``gc.freeze``), the collector resumed; a program or test calling the app keeps its collector as is."""
+    import gc
+
+    from defipm import cli_process
+
+    monkeypatch.setattr(cli_process, "_command_process", command_process)
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        with cli_process.built_heap():
+            assert gc.isenabled() is not command_process
+            built = [[]]  # tracked by the collector
+        assert gc.isenabled()
+        assert (gc.get_freeze_count() > frozen) is command_process
+        assert gc.is_tracked(built)
+    finally:
+        gc.unfreeze()  # the test process's heap back to the collector
