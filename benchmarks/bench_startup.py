@@ -15,7 +15,12 @@ defipm's sources. ``--no-bytecode-cache`` measures that case (``PYTHONDONTWRITEB
 ``.pyc`` of their own, as a fresh checkout's are, compile in every run). The command runs the sources beside this
 script (``src`` first on ``PYTHONPATH``), whichever checkout or worktree that is.
 
-    .venv/bin/python benchmarks/bench_startup.py [--repeat 7] [--no-bytecode-cache]
+``--against DIR`` also runs the rebalance with another source tree (a checkout, or its ``src`` folder), e.g. the
+main branch beside a change: its runs are interleaved with this tree's, which of the two goes first alternating,
+and the ratio of the two medians is printed (under 1: this tree is faster). Every rebalance flips the signs the
+previous one left, whichever tree ran it, so each sends 10 orders.
+
+    .venv/bin/python benchmarks/bench_startup.py [--repeat 7] [--no-bytecode-cache] [--against DIR]
 """
 
 from __future__ import annotations
@@ -81,16 +86,29 @@ def report(name: str, runs: list[tuple[float, float]], floor: float, target: flo
     )
 
 
+def source_tree(folder: Path) -> Path:
+    """The ``src`` folder of a checkout given as itself or its ``src`` (``SystemExit`` if it holds no defipm)."""
+    src = folder / "src" if (folder / "src" / "defipm").is_dir() else folder
+    if not (src / "defipm" / "__init__.py").is_file():
+        raise SystemExit(f"--against {folder}: no defipm package there (nor under its src)")
+    return src.resolve()
+
+
+def with_sources(env: dict[str, str], src: Path) -> dict[str, str]:
+    return env | {"PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-bytecode-cache", action="store_true", help="compile the sources in every run")
+    parser.add_argument("--against", type=Path, help="also time the rebalance with this checkout's sources")
     args = parser.parse_args()
     wallet = eth_account.Account.create()
     src = Path(__file__).resolve().parents[1] / "src"
-    env = os.environ | {"PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-                        "DEFIPM_HL_TESTNET_SECRET_KEY": wallet.key.hex(), "COLUMNS": "120"}  # fmt: skip
-    times: dict[str, list[tuple[float, float]]] = {"bare": [], "help": [], "rebalance": []}
+    other = source_tree(args.against) if args.against else None
+    env = with_sources(os.environ | {"DEFIPM_HL_TESTNET_SECRET_KEY": wallet.key.hex(), "COLUMNS": "120"}, src)
+    times: dict[str, list[tuple[float, float]]] = {"bare": [], "help": [], "rebalance": [], "against": []}
     with (
         tempfile.TemporaryDirectory() as tmp,
         LocalExchange(synthetic_assets=ASSETS, fixtures=None, accounts={wallet.address: 1_000_000}) as ex,
@@ -102,19 +120,37 @@ def main() -> None:
             env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         configs = [config(Path(tmp), ex.url, 1), config(Path(tmp), ex.url, -1)]
         cli = [sys.executable, "-m", "defipm"]
+        flips = 0
+
+        def rebalance(run_env: dict[str, str]) -> tuple[float, float]:
+            nonlocal flips
+            flips += 1
+            return timed([*cli, "rebalance", "--yes", "-c", str(configs[flips % 2])], run_env)
+
+        other_env = with_sources(env, other) if other else None
         timed([sys.executable, "-c", "pass"], env)  # warm: the bytecode cache filled, the schema created
         timed([*cli, "--help"], env)
-        timed([*cli, "rebalance", "--yes", "-c", str(configs[1])], env)
+        rebalance(env)
+        if other_env:
+            rebalance(other_env)
         for i in range(args.repeat):
             times["bare"].append(timed([sys.executable, "-c", "pass"], env))
             times["help"].append(timed([*cli, "--help"], env))
-            times["rebalance"].append(timed([*cli, "rebalance", "--yes", "-c", str(configs[i % 2])], env))
+            if other_env and i % 2:
+                times["against"].append(rebalance(other_env))
+            times["rebalance"].append(rebalance(env))
+            if other_env and not i % 2:
+                times["against"].append(rebalance(other_env))
     floor = statistics.median(wall for wall, _ in times["bare"])
     cache = "no bytecode cache" if args.no_bytecode_cache else "bytecode cached"
     print(f"whole-process start-up, {args.repeat} interleaved runs each, {cache}, load {os.getloadavg()[0]:.2f}")
     report("python -c pass (reference)", times["bare"], floor, None)
     report("defipm --help", times["help"], floor, HELP_TARGET_S)
     report(f"defipm rebalance ({ASSETS} orders)", times["rebalance"], floor, REBALANCE_TARGET_S)
+    if other:
+        report("  the same, --against sources", times["against"], floor, REBALANCE_TARGET_S)
+        ratio = statistics.median(w for w, _ in times["rebalance"]) / statistics.median(w for w, _ in times["against"])
+        print(f"  this tree / --against ({other}): x{ratio:.3f} of the median wall time")
 
 
 if __name__ == "__main__":

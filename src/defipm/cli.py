@@ -33,6 +33,7 @@ from defipm.cli_output import (
     show_version,
     status_text,
 )
+from defipm.cli_process import built_heap, set_up
 from defipm.config_file import DEFAULT_CONFIG
 from defipm.core.amounts import format_amount
 from defipm.core.errors import ConfigError, DefipmError, PortfolioLockedError, VenueUnavailableError
@@ -242,7 +243,8 @@ def _open(config: Path, allow_mainnet: bool = False, *, lock: bool = True, conne
     caller to connect."""
     from defipm.assembly import build_portfolio
 
-    portfolio = build_portfolio(load_settings(config), allow_mainnet=allow_mainnet, lock=lock, connect=connect)
+    with built_heap():  # in the defipm command's process: built with the collector paused, then frozen
+        portfolio = build_portfolio(load_settings(config), allow_mainnet=allow_mainnet, lock=lock, connect=connect)
     _opened.append(portfolio)
     return portfolio
 
@@ -650,7 +652,10 @@ MODULE_EXTRAS = {
 
 
 def main() -> None:
-    """The ``defipm`` command: any defipm error, and a missing optional dependency, is one line and exit code 1."""
+    """The ``defipm`` command: any defipm error, and a missing optional dependency, is one line and exit code 1;
+    the process is set up first (``cli_process.set_up``: pydantic plugins off unless ``PYDANTIC_DISABLE_PLUGINS``
+    is set, the built portfolio's objects frozen out of the garbage collector's walks)."""
+    set_up()
     try:
         app()
     except ModuleNotFoundError as exc:

@@ -51,6 +51,7 @@ def test_rebalance_and_status_from_config(tmp_path: Path, monkeypatch: pytest.Mo
         result = runner.invoke(app, ["-vv", "--log-file", str(log), "rebalance", "-c", str(cfg)])
         assert result.exit_code == 0, result.output
         assert "traded" in result.output
+        assert ex.stats.by_type["metaAndAssetCtxs"] == ex.stats.by_type["meta"] == 1  # read once by the process
         status = runner.invoke(app, ["status", "-c", str(cfg)])
         assert status.exit_code == 0, status.output
         assert "ETH" in status.output and "-20.00%" in status.output

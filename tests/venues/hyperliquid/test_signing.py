@@ -4,6 +4,7 @@ without a vault, on either network), and every signed request the client sends e
 from __future__ import annotations
 
 import json
+import sys
 import time
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from hyperliquid.utils.types import Cloid
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from defipm.core.errors import ConfigError
 from defipm.venues.hyperliquid.authority import Authority
 from defipm.venues.hyperliquid.client import HyperliquidClient
 from defipm.venues.hyperliquid.config import HyperliquidConfig
@@ -59,6 +61,30 @@ def test_fast_signer_equals_sdk_for_vault_actions(vault, nonce, mainnet, leverag
     assert L1Signer(KEY.key).sign(action, vault, nonce, None, mainnet) == sign_l1_action(
         KEY, action, vault, nonce, None, mainnet
     )
+
+
+def test_the_signer_derives_the_address_as_eth_account_does_and_hides_the_key():
+    for key in (KEY.key, KEY.key.hex(), "0x" + KEY.key.hex().removeprefix("0x")):
+        signer = L1Signer(key)
+        assert signer.address == KEY.address == signer.wallet().address
+        assert KEY.key.hex().removeprefix("0x") not in repr(signer)
+    for bad in ("0x12", "zz" * 32, b"1" * 31):
+        with pytest.raises(ValueError):
+            eth_account.Account.from_key(bad)
+        with pytest.raises(ValueError) as refused:
+            L1Signer(bad)
+        assert str(bad) not in str(refused.value)
+
+
+def test_signing_without_the_sdk_signing_module_is_one_error_naming_the_install(monkeypatch):
+    """The SDK's signing (and eth_account) is imported when something is first signed: if it cannot be, the
+    error says how to install it, whichever signing path asks (an L1 action, a wire form, a user-signed one)."""
+    monkeypatch.setitem(sys.modules, "hyperliquid.utils.signing", None)  # what a missing eth_account does
+    signer = L1Signer(KEY.key)
+    action = {"type": "updateLeverage", "asset": 3, "isCross": False, "leverage": 2}
+    for attempt in (lambda: signer.sign(action, None, 1, None, False), signer.wallet):
+        with pytest.raises(ConfigError, match=r"signing Hyperliquid actions needs .*scripts/bootstrap hyperliquid"):
+            attempt()
 
 
 VAULT = "0x" + "5e" * 20

@@ -1,6 +1,7 @@
 """A thin client over the official SDK: ``Info`` (always ``skip_ws=True``) for reads, the SDK's signing functions
 (``sign_l1_action``, ``sign_usd_class_transfer_action``, ``sign_agent``) and its ``API.post`` for ``/exchange``
-actions.
+actions. The SDK's signing module, and ``eth_account`` with it, is imported when something is first signed
+(``signing.sdk_signing``): reading commands never load it.
 
 Three addresses: the *signer* (the key's own), the *owner* it signs for (itself, or the account that approved it
 as an agent wallet) and the *traded* account, the one every read asks about (the owner, or the vault configured).
@@ -11,7 +12,7 @@ What it adds: errors translated into defipm's tree at this boundary (429/5xx/tim
 refusals -> OrderRejectedError / InsufficientMarginError), retries with exponential backoff for reads only (an
 action is never re-sent here: its outcome is unknown, the caller asks by cloid), strictly increasing nonces (the
 SDK uses the millisecond clock, so two actions in one millisecond would collide), and timing of signing vs HTTP.
-The private key stays inside the ``eth_account`` wallet; nothing here formats it.
+The private key stays inside the ``L1Signer`` (and the ``eth_account`` wallet it makes); nothing here formats it.
 """
 
 from __future__ import annotations
@@ -26,17 +27,9 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import requests
-from eth_account import Account
 from hyperliquid.api import API
 from hyperliquid.info import Info
 from hyperliquid.utils.error import ClientError, ServerError
-from hyperliquid.utils.signing import (
-    order_request_to_order_wire,
-    order_wires_to_order_action,
-    sign_agent,
-    sign_l1_action,
-    sign_usd_class_transfer_action,
-)
 from hyperliquid.utils.types import Cloid
 
 from defipm.core.amounts import format_amount
@@ -64,7 +57,7 @@ from defipm.venues.hyperliquid.parsing import (
     parse_user_fees,
     parse_user_state,
 )
-from defipm.venues.hyperliquid.signing import L1Signer
+from defipm.venues.hyperliquid.signing import L1Signer, sdk_signing
 
 T = TypeVar("T")
 
@@ -143,22 +136,21 @@ def order_statuses(response: Any, count: int, what: str = "order") -> list[Any]:
 
 
 _TRANSPORT = (requests.RequestException, ClientError, ServerError)
-_USER_SIGNED: dict[str, Callable[[Any, dict[str, Any], bool], Any]] = {
-    "usdClassTransfer": sign_usd_class_transfer_action,
-}
+_USER_SIGNED = {"usdClassTransfer": "sign_usd_class_transfer_action"}
+"""User-signed action types and the SDK signing function of each."""
 
 
 _PRIVATE_KEY = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 """A private key as written: 64 hex digits (``eth_account`` would left-pad a shorter one into another account's)."""
 
 
-def _wallet(credentials: Credentials) -> Any:
-    """The ``eth_account`` wallet of the key; ``ConfigError`` naming where the key came from (never the key)."""
+def _signer(credentials: Credentials) -> L1Signer:
+    """The signer of the key; ``ConfigError`` naming where the key came from (never the key)."""
     secret = credentials.secret_key.get_secret_value()
     try:
         if not isinstance(secret, str) or not _PRIVATE_KEY.fullmatch(secret.strip()):
             raise ValueError("not 64 hex digits")
-        return Account.from_key(secret.strip())
+        return L1Signer(secret.strip())
     except (ValueError, TypeError):
         raise ConfigError(
             f"the Hyperliquid key from {credentials.source} is not a private key (expected 0x and 64 hex digits)"
@@ -173,9 +165,8 @@ class HyperliquidClient:
     ) -> None:
         """``account``: the owner account read when no ``credentials`` are given (reads only)."""
         self.config = config
-        self._wallet = _wallet(credentials) if credentials else None
-        self._l1 = L1Signer(bytes(self._wallet.key)) if self._wallet is not None else None
-        self.signer: str | None = self._wallet.address if self._wallet is not None else None
+        self._l1 = _signer(credentials) if credentials else None
+        self.signer: str | None = self._l1.address if self._l1 is not None else None
         """The key's own address (None without credentials: reads only)."""
         self.vault: str | None = config.identity.vault_address
         """The vault or sub-account traded, sent as ``vaultAddress`` with every L1 action."""
@@ -188,14 +179,16 @@ class HyperliquidClient:
         self._nonce_lock = threading.Lock()
         self._last_nonce = 0
         self._api = API(config.url, config.timeout_secs)
-        try:  # the SDK's Info reads meta and spotMeta and indexes them; a malformed answer breaks it
-            self.info: Info = self.read("connect", lambda: Info(config.url, skip_ws=True, timeout=config.timeout_secs))
+        self.meta: dict[str, Any] = self.read("connect", lambda: self._api.post("/info", {"type": "meta"}))
+        parse_meta(self.meta)
+        try:  # the SDK's Info indexes meta (given, not read again) and spotMeta (read); a malformed answer breaks it
+            self.info: Info = self.read(
+                "connect", lambda: Info(config.url, skip_ws=True, meta=self.meta, timeout=config.timeout_secs)
+            )
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise MalformedAnswerError(
                 f"Hyperliquid meta/spotMeta: an answer the SDK cannot index ({type(exc).__name__}: {exc})"
             ) from None
-        self.meta: dict[str, Any] = self.read("meta", self.info.meta)
-        parse_meta(self.meta)
 
     @property
     def address(self) -> str | None:
@@ -254,31 +247,29 @@ class HyperliquidClient:
             self._last_nonce = max(int(time.time() * 1000), self._last_nonce + 1)
             return self._last_nonce
 
-    def _require_wallet(self) -> Any:
-        if self._wallet is None:
+    def _require_signer(self) -> L1Signer:
+        if self._l1 is None:
             raise VenueError(
                 f"Hyperliquid: connected to read only, with no key: set {secret_variable(self.config.network)} "
                 "(or keystore_file / config_file) to sign"
             )
-        return self._wallet
+        return self._l1
 
     def post_action(self, what: str, action: dict[str, Any], *, user_signed: bool = False) -> Any:
         """Sign ``action`` and send it once. Raises VenueUnavailableError when the outcome is unknown.
 
         L1 actions are signed over this client's vault (``vaultAddress``); user-signed ones (``usdClassTransfer``,
         ``approveAgent``) carry their own nonce and no vault, as in the SDK's ``Exchange``."""
-        wallet = self._require_wallet()
+        signer = self._require_signer()
         t0 = time.perf_counter()
         if user_signed:
             nonce = int(action["nonce"])
-            signature = _USER_SIGNED[action["type"]](wallet, action, self.config.is_mainnet)
+            sign = getattr(sdk_signing(), _USER_SIGNED[action["type"]])
+            signature = sign(signer.wallet(), action, self.config.is_mainnet)
             vault = None
         else:
             nonce, vault = self._nonce(), self.vault
-            if self._l1 is not None:  # same bytes as sign_l1_action, ~5x faster
-                signature = self._l1.sign(action, vault, nonce, None, self.config.is_mainnet)
-            else:
-                signature = sign_l1_action(wallet, action, vault, nonce, None, self.config.is_mainnet)
+            signature = signer.sign(action, vault, nonce, None, self.config.is_mainnet)  # = sign_l1_action, faster
         self.timing.sign_secs += time.perf_counter() - t0
         return self._send(what, action, nonce, signature, vault)
 
@@ -333,7 +324,7 @@ class HyperliquidClient:
         if cloid is not None:
             request["cloid"] = Cloid.from_str(cloid)
         try:
-            return order_request_to_order_wire(request, self.asset_of(coin))  # type: ignore[arg-type, return-value]
+            return sdk_signing().order_request_to_order_wire(request, self.asset_of(coin))  # type: ignore[no-any-return]
         except ValueError as exc:
             raise OrderRejectedError(
                 f"{coin}: cannot put size {format_amount(size)} / price {format_amount(price)} on the wire: {exc}",
@@ -350,7 +341,7 @@ class HyperliquidClient:
         ``VenueError`` for an "ok" answer without one status per order (the orders may have executed: the caller
         looks each up by its cloid)."""
         t0 = time.perf_counter()
-        action = order_wires_to_order_action(list(wires))
+        action = sdk_signing().order_wires_to_order_action(list(wires))
         self.timing.sign_secs += time.perf_counter() - t0
         response = self.post_action(what, action)
         return order_statuses(response, len(wires), what)
@@ -469,7 +460,7 @@ class HyperliquidClient:
             "agentName": name or "",
             "nonce": nonce,
         }
-        signature = sign_agent(self._require_wallet(), action, self.config.is_mainnet)
+        signature = sdk_signing().sign_agent(self._require_signer().wallet(), action, self.config.is_mainnet)
         if name is None:
             del action["agentName"]  # signed as "", sent without the field, as the SDK does
         response = self._send("approveAgent", action, nonce, signature, self.vault)  # the SDK sends its vault

@@ -127,7 +127,9 @@ class HyperliquidVenue(Venue):
         one of its approved agents, or for a vault its leader or the leader's agent. Any other key raises
         ``SignerNotAllowedError`` naming both addresses. Only reads are made: connecting signs nothing (leverage
         is set before a coin's first order, in ``prepare_orders``), so read-only commands never act on the
-        account.
+        account. Besides the key, connecting reads the fee rates (``userFees``); the market and the account are
+        read by the first ``refresh`` or the first question about them, not before (a cycle starts with a
+        ``refresh``, which would read them again).
 
         ``additional_params={"read_only": True}`` (status, listings): without any key configured, the account
         (``account_address``, the network's account variable or the vault) is read with no key; signing then
@@ -143,13 +145,11 @@ class HyperliquidVenue(Venue):
                     raise
                 self._client = HyperliquidClient(self.config, None, account=account)
                 self._read_fees()
-                self.refresh()
                 return
         client = HyperliquidClient(self.config, creds)
         client.check_authority()  # reads only: refuses a key that may not trade the account before anything else
         self._client = client
         self._read_fees()
-        self.refresh()
 
     def _read_fees(self) -> None:
         """The account's own fee rates (``userFees``), for the planner's fee reserve and stand-in fills; the
