@@ -70,6 +70,24 @@ def test_unreadable_files_raise_data_error(tmp_path: Path) -> None:
         load_snapshot(obj)
 
 
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"{}", "must be a JSON list of rows, got an object"),
+        (b"null", "must be a JSON list of rows, got null"),
+        (b'"pools"', "must be a JSON list of rows, got a string"),
+        (b"\xff\xfe[]", "is not UTF-8 text"),  # a binary file, or text saved in another encoding
+        (b"[" * 100_000 + b"]" * 100_000, "is not valid JSON"),  # nested deeper than the parser recurses
+    ],
+)
+def test_every_broken_snapshot_is_refused_naming_the_file(tmp_path: Path, content: bytes, why: str) -> None:
+    path = tmp_path / "broken.json"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        load_snapshot(path)
+    assert str(info.value).startswith(f"pool snapshot {path} ") and why in str(info.value)
+
+
 def test_scanner_survives_tiny_and_lopsided_pools(tmp_path: Path) -> None:
     rows = [
         _row(1, 0, 1, r0=1, r1=10**30),
