@@ -17,6 +17,7 @@ from defipm.amm.v3_pool import V3PoolState
 from defipm.amm.v3_tick_math import get_tick_at_sqrt_ratio
 from defipm.arb.cli import MAX_SCAN_LEN, app, scan_progress
 from defipm.arb.native_usd import native_usd_quote
+from defipm.arb.opportunity import CostModel
 from defipm.arb.pools import Token, V2Pool, V3Pool
 from defipm.cli_errors import CliConsole
 
@@ -76,6 +77,17 @@ def test_net_usd_is_priced_by_the_snapshots_deepest_stablecoin_pool_and_names_it
     assert "WETH = $2,000.00 (--native-usd)" in " ".join(given.output.split())
     net, usd = _best_row(given.output)
     assert float(usd.replace(",", "")) == pytest.approx(net * 2000, rel=1e-4)
+
+
+@pytest.mark.parametrize("no_flash", [False, True])
+def test_gas_is_the_engines_fitted_gas_the_runner_charges(tmp_path: Path, no_flash: bool) -> None:
+    """A scan costs a cycle as ``arb run`` would with the same engine: the gas model fitted on the local chain."""
+    result = _scan("--snapshot", _snapshot(tmp_path, TRIANGLE), "--gas-price-gwei", "40", *(["--no-flash"] * no_flash))
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("│ 1 "))
+    gas = float(row.split("│")[6].replace(",", ""))
+    fitted = CostModel.for_engine(not no_flash).gas.estimate(("v2",) * 3, not no_flash)
+    assert gas == pytest.approx(fitted * 40e9 / E18, rel=1e-3)
 
 
 def test_without_a_stablecoin_pool_net_usd_is_left_blank_and_says_why(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, localcontext
+from math import isqrt
 
 import pytest
 
@@ -116,3 +117,26 @@ def test_cycle_with_v3_hop_uses_bracketing_and_beats_a_dense_grid() -> None:
     grid = max(profit(int(sized.amount_in * k / 1000)) for k in range(1, 3000))
     assert sized.gross_profit >= grid
     assert profit(sized.amount_in) == sized.gross_profit
+
+
+@pytest.mark.parametrize("decimals", [2, 6])
+def test_cycle_with_v3_hop_sized_when_its_optimum_is_a_few_units_of_a_low_decimal_token(decimals: int) -> None:
+    """A shallow pool of a token with few decimals (GUSD: 2, USDC: 6) pays best at a raw size far below the
+    bracketing's first probe: the search must look below it rather than report nothing."""
+    unit = 10**decimals
+    depth = 10_000 * unit  # 10,000 whole A (a 2-decimal token: 1,000,000 raw units)
+    v2 = V2Pool("0x" + "a" * 40, A, B, depth, 20_000 * 10**18)  # 1 A = 2 B here
+    v3 = single_range_v3(  # 1 A = 2.1 B there
+        "0x" + "d" * 40, A, B, price=2.1 * 10**18 / unit, liquidity=isqrt(depth * 20_000 * 10**18)
+    )
+    hops = [Hop(v3, True), Hop(v2, False)]  # A -> B on V3, B -> A on V2
+
+    def profit(x: int) -> int:
+        return simulate_cycle(hops, x)[-1] - x - premium_of(x)
+
+    step = max(1, depth // 100_000)
+    grid_x = max(range(step, depth // 5, step), key=profit)
+    assert profit(grid_x) > 0
+    sized = size_cycle(hops)
+    assert sized is not None and sized.method == "golden-section"
+    assert sized.gross_profit == profit(sized.amount_in) >= profit(grid_x)

@@ -70,6 +70,24 @@ def test_unreadable_files_raise_data_error(tmp_path: Path) -> None:
         load_snapshot(obj)
 
 
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"{}", "must be a JSON list of rows, got an object"),
+        (b"null", "must be a JSON list of rows, got null"),
+        (b'"pools"', "must be a JSON list of rows, got a string"),
+        (b"\xff\xfe[]", "is not UTF-8 text"),  # a binary file, or text saved in another encoding
+        (b"[" * 100_000 + b"]" * 100_000, "is not valid JSON"),  # nested deeper than the parser recurses
+    ],
+)
+def test_every_broken_snapshot_is_refused_naming_the_file(tmp_path: Path, content: bytes, why: str) -> None:
+    path = tmp_path / "broken.json"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        load_snapshot(path)
+    assert str(info.value).startswith(f"pool snapshot {path} ") and why in str(info.value)
+
+
 def test_scanner_survives_tiny_and_lopsided_pools(tmp_path: Path) -> None:
     rows = [
         _row(1, 0, 1, r0=1, r1=10**30),
@@ -145,7 +163,20 @@ def test_scan_with_compound_search_sizes_what_the_printed_top_needs(tmp_path: Pa
     path = tmp_path / "pools.json"
     path.write_text(json.dumps(ring + chords))
     runner = CliRunner()
-    args = ["scan", "--snapshot", str(path), "--start", "T0", "--native", T[0], "--max-len", "2"]
+    # at 24 gwei the fitted flash gas of a 4-hop cycle costs about 0.011 T0: the 4-hop cycles still pay
+    args = [
+        "scan",
+        "--snapshot",
+        str(path),
+        "--start",
+        "T0",
+        "--native",
+        T[0],
+        "--max-len",
+        "2",
+        "--gas-price-gwei",
+        "24",
+    ]
     one = runner.invoke(app, [*args, "--compound-len", "5", "--top", "1"])
     every = runner.invoke(app, [*args, "--compound-len", "5", "--top", "50"])
     assert one.exit_code == 0 and every.exit_code == 0, one.output + every.output

@@ -121,7 +121,9 @@ def scan(
         raise fail(f"--native {native}: not a token of the snapshot {snapshot}")
     usd, source = _native_usd(load, native.lower(), native_usd)
     graph = PoolGraph(load.pools, load.tokens)
-    costs = CostModel(gas_price_wei=int(gas_price_gwei * 10**9), native_price_usd=usd or 0.0, flash_loan=not no_flash)
+    costs = CostModel.for_engine(  # the gas `arb run` charges with the same engine, fitted on the local chain
+        not no_flash, gas_price_wei=int(gas_price_gwei * 10**9), native_price_usd=usd or 0.0
+    )
     with scan_progress(err_console) as step:
         step(f"indexing every cycle of 2 to {max_len} edges")
         prices = PriceBook.from_graph(graph, native.lower())

@@ -129,8 +129,9 @@ def _profit(hops: Sequence[Hop], amount: int, premium: tuple[int, int]) -> int |
 def golden_section_max(f: Callable[[int], int | None], start: int = 10**6, max_amount: int = 2**200) -> int:
     """Argmax over positive integers of a concave ``f`` (None = infeasible, counted as -inf), 0 if none > 0.
 
-    Brackets with a doubling probe from ``start / 2**20`` past the first positive peak, then golden-section
-    steps on the bracket.
+    Brackets with a doubling probe from ``start / 2**20`` past the first positive peak (and a halving probe down
+    to 1 when the peak is not above the first probe: a token with few decimals or a shallow pool), then
+    golden-section steps on the bracket.
     """
 
     def val(x: int) -> float:
@@ -140,16 +141,7 @@ def golden_section_max(f: Callable[[int], int | None], start: int = 10**6, max_a
             r = None
         return float("-inf") if r is None else r
 
-    # geometric probe upwards from far below `start`, stopping once past a positive peak
-    x = max(1, start >> 20)
-    best_x, best_v = 0, 0.0
-    while x < max_amount:
-        v = val(x)
-        if v > best_v:
-            best_x, best_v = x, v
-        elif best_v > 0:
-            break
-        x *= 2
+    best_x = _bracket(val, max(1, start >> 20), max_amount)
     if best_x == 0:
         return 0
     lo, hi = best_x // 2, best_x * 2
@@ -174,6 +166,32 @@ def golden_section_max(f: Callable[[int], int | None], start: int = 10**6, max_a
             fd = val(d)
     best = max(range(a, b + 1), key=val)
     return best if val(best) > 0 else 0
+
+
+def _bracket(val: Callable[[int], float], first: int, max_amount: int) -> int:
+    """The best power-of-two multiple (or fraction) of ``first`` where ``val`` > 0, 0 if none: by concavity the
+    optimum lies within a factor 2 of it. Doubles from ``first`` until past a positive peak; when the peak is not
+    above ``first`` (the first probe was the best, or no probe paid), halves from ``first`` down to 1 likewise."""
+    best_x, best_v = 0, 0.0
+    x = first
+    while x < max_amount:
+        v = val(x)
+        if v > best_v:
+            best_x, best_v = x, v
+        elif best_v > 0:
+            break
+        x *= 2
+    if best_x not in (0, first):
+        return best_x
+    x = first // 2
+    while x >= 1:
+        v = val(x)
+        if v > best_v:
+            best_x, best_v = x, v
+        elif best_v > 0:
+            break
+        x //= 2
+    return best_x
 
 
 def size_cycle(

@@ -205,15 +205,31 @@ def load_snapshot(path: str | Path, min_reserve: int = 1) -> SnapshotLoad:
     rows' reasons say which fields are missing or bad)."""
     p = Path(path)
     try:
-        rows = json.loads(p.read_text())
+        rows = json.loads(p.read_bytes().decode("utf-8"))
     except OSError as exc:
         raise DataError(f"cannot read pool snapshot {p}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"pool snapshot {p} is not UTF-8 text (a JSON file must be): {exc}") from exc
     except json.JSONDecodeError as exc:
         raise DataError(f"pool snapshot {p} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise DataError(f"pool snapshot {p} is not valid JSON: nested deeper than a snapshot's rows can be") from None
+    if not isinstance(rows, list):
+        raise DataError(f"pool snapshot {p} must be a JSON list of rows, got {_json_kind(rows)}")
     load = parse_rows(rows, min_reserve)
     if not load.pools:
         raise DataError(_no_pools(p, load))
     return load
+
+
+def _json_kind(value: Any) -> str:
+    """What a decoded JSON document is, in JSON's words (``an object``, ``null``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    names = {dict: "an object", str: "a string", int: "a number", float: "a number"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _no_pools(path: Path, load: SnapshotLoad) -> str:
