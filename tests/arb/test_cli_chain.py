@@ -59,3 +59,49 @@ def test_demo_executes_a_flash_loan_and_shows_the_profit() -> None:
     assert result.exit_code == 0, result.output
     assert "realised profit" in result.output and "0 wei" in result.output
     assert "1 opportunity, 1 execution" in result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--min-profit-wei", "-1"),  # a loss is no profit
+        ("--max-iterations", "-1"),
+        ("--poll-interval", "-1"),
+        ("--poll-interval", "nan"),
+        ("--poll-interval", "inf"),
+        ("--rpc-timeout", "0"),
+        ("--rpc-timeout", "nan"),
+        ("--rpc-timeout", "inf"),
+        ("--max-len", "1"),
+        ("--max-len", "99"),
+    ],
+)
+def test_run_refuses_an_out_of_range_limit_naming_it_before_anything_starts(
+    tmp_path: Path, option: str, value: str
+) -> None:
+    pools = tmp_path / "pools.json"
+    pools.write_text("[]")
+    db = tmp_path / "arb.db"
+    args = ["run", "--rpc", "http://127.0.0.1:9", "--pools", str(pools), "--db", f"sqlite:///{db}", option, value]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert option in result.output and "Traceback" not in result.output
+    assert not db.exists()  # refused before the store was opened
+
+
+@pytest.mark.parametrize("option", ["--native", "--start", "--executor", "--v2-router", "--v3-router"])
+def test_run_refuses_a_token_or_contract_that_is_not_an_address_naming_the_option(tmp_path: Path, option: str) -> None:
+    pools = tmp_path / "pools.json"
+    pools.write_text("[]")
+    db = tmp_path / "arb.db"
+    args = ["run", "--rpc", "http://127.0.0.1:9", "--pools", str(pools), "--db", f"sqlite:///{db}", option, "0xnothex"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert f"{option} '0xnothex': not an address" in result.output
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(("option", "value"), [("--gas-price-gwei", "inf"), ("--native-usd", "inf")])
+def test_scan_refuses_an_unbounded_price(option: str, value: str) -> None:
+    result = CliRunner().invoke(app, ["scan", "--snapshot", "unused.json", option, value])
+    assert result.exit_code == 2 and option in result.output

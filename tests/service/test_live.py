@@ -4,6 +4,7 @@ own metrics port, the reports folder, and the tail's watermarks (property tests)
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from decimal import Decimal
@@ -213,9 +214,33 @@ def test_serve_warns_on_a_non_loopback_bind_and_names_the_token_file(
     calls: list[dict[str, object]] = []
     monkeypatch.setattr(uvicorn, "run", lambda _app, **kw: calls.append(kw))  # the network boundary
     url = f"sqlite:///{tmp_path}/s.db"
-    args = ["serve", "--db", url, "--token-file", str(tmp_path / "tok"), "--host", "0.0.0.0", "--allow-remote"]
+    port = free_port()
+    args = ["serve", "--db", url, "--token-file", str(tmp_path / "tok"), "--host", "0.0.0.0", "--allow-remote",
+            "--port", str(port)]  # fmt: skip
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 0, done.output
     assert "warning" in done.output and "0.0.0.0" in done.output and str(tmp_path / "tok") in done.output
-    assert calls == [{"host": "0.0.0.0", "port": 8765, "log_level": "info", "access_log": False}]
+    assert calls == [{"host": "0.0.0.0", "port": port, "log_level": "info", "access_log": False}]
     assert (tmp_path / "tok").read_text().strip() not in done.output
+
+
+def test_serve_on_a_port_in_use_is_refused_naming_it_with_exit_1(tmp_path: Path) -> None:
+    """Uvicorn alone logged the bind error and exited 3, the code of a halted trading run."""
+    from defipm.cli import app
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        args = [
+            "serve",
+            "--db",
+            f"sqlite:///{tmp_path}/s.db",
+            "--token-file",
+            str(tmp_path / "tok"),
+            "--port",
+            str(port),
+        ]
+        refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 1, refused.output
+    assert f"cannot listen on 127.0.0.1:{port}" in refused.output and "--port" in refused.output

@@ -21,6 +21,7 @@ executes it with a flash loan and prints the realised profit next to the estimat
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -77,6 +78,21 @@ several times over per extra edge (the 2020-10 mainnet snapshot: length 3 in 2 s
 5 in 16 s and 1 GB; 9 never finished). Longer cycles come from ``--compound-len`` (a beam search from the
 ``--start`` tokens), which stays bounded."""
 
+MAX_POLL_SECONDS = 3600.0
+"""The longest ``arb run --poll-interval``: an hour between looks at the chain."""
+
+MAX_RPC_TIMEOUT_SECONDS = 600.0
+"""The longest ``arb run --rpc-timeout`` (the socket's timeout must be a positive, finite number of seconds)."""
+
+MAX_GAS_PRICE_GWEI = 1_000_000.0
+"""The highest ``arb scan --gas-price-gwei`` (1,000,000 gwei = 0.001 native token per gas: far above any chain's
+price); the gas price becomes an integer of wei, which an unbounded float (inf) cannot."""
+
+MAX_NATIVE_USD = 1e9
+"""The highest ``arb scan --native-usd`` (dollars per native token), so that a net in dollars is a number."""
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
 MAX_COMPOUND_LEN = 16
 """The longest ``--compound-len``: the float profit bound's error is checked for folds up to 16 hops."""
 
@@ -94,10 +110,11 @@ def scan(
     ),
     start: list[str] = typer.Option([WETH, USDC], help="Start token addresses (profit is counted in these)."),
     native: str = typer.Option(WETH, help="Native (gas) token address; prices come from the pools."),
-    gas_price_gwei: float = typer.Option(30.0, min=0, help="Gas price in gwei."),
+    gas_price_gwei: float = typer.Option(30.0, min=0, max=MAX_GAS_PRICE_GWEI, help="Gas price in gwei."),
     native_usd: float | None = typer.Option(
         None,
         min=0,
+        max=MAX_NATIVE_USD,
         help="US dollars per native token (display); default: the snapshot's deepest native/stablecoin pool.",
     ),
     no_flash: bool = typer.Option(False, "--no-flash", help="Trade own capital: no loan premium or flash gas."),
@@ -233,6 +250,15 @@ def _snapshot_starts(tokens: dict[str, Token], start: list[str]) -> list[str]:
     return starts
 
 
+def _check_addresses(given: dict[str, list[str]]) -> None:
+    """Refuse an option's value that is not a 20-byte hex address (``0x`` and 40 hex digits), naming the option;
+    an empty value is an option left out."""
+    for option, values in given.items():
+        for value in values:
+            if value and not _ADDRESS.fullmatch(value):
+                raise DefipmError(f"{option} {value!r}: not an address (0x and 40 hex digits)")
+
+
 def _load_pool_refs(path: Path) -> list[PoolRefLike]:
     """Pool list file: a JSON list of {"address": "0x..", "kind": "v2"|"v3", "fee_bps": 30}."""
     from defipm.arb.chain_pools import PoolRef
@@ -250,7 +276,7 @@ def run(
     pools: Path = typer.Option(..., "--pools", help='JSON list of pools: [{"address", "kind": "v2"|"v3", "fee_bps"}].'),
     native: str = typer.Option(WETH, help="Wrapped native token address (gas is priced through it)."),
     start: list[str] = typer.Option([], help="Start tokens (profit is counted in these; default: the native token)."),
-    max_len: int = typer.Option(4, help="Longest cycle (edges)."),
+    max_len: int = typer.Option(4, min=2, max=MAX_SCAN_LEN, help="Longest cycle (edges)."),
     engine: str = typer.Option("flash", help="flash (ArbExecutor + Aave flash loan) or capital (wallet + routers)."),
     executor: str = typer.Option("", help="ArbExecutor address (flash engine), owned by the wallet."),
     v2_router: str = typer.Option("", help="Uniswap V2 Router02 address (capital engine; also unwinds)."),
@@ -259,10 +285,14 @@ def run(
     config: Path | None = typer.Option(None, "--config", help="TOML settings: run name, allow_mainnet, gas, risk."),
     mainnet: bool = typer.Option(False, "--mainnet", help="Confirm trading on mainnet; the config must opt in too."),
     db: str = typer.Option("", help="Store URL for the records (default: defipm.db in the current directory)."),
-    min_profit_wei: int = typer.Option(0, help="Least net profit to trade, in wei of the native token."),
-    max_iterations: int = typer.Option(0, help="Stop after this many rounds (0 = until Ctrl-C)."),
-    poll_interval: float = typer.Option(1.0, help="Seconds between polls for a new block."),
-    rpc_timeout: float = typer.Option(10.0, help="Seconds before an RPC request times out."),
+    min_profit_wei: int = typer.Option(0, min=0, help="Least net profit to trade, in wei of the native token."),
+    max_iterations: int = typer.Option(0, min=0, help="Stop after this many rounds (0 = until Ctrl-C)."),
+    poll_interval: float = typer.Option(
+        1.0, min=0, max=MAX_POLL_SECONDS, help="Seconds between polls for a new block."
+    ),
+    rpc_timeout: float = typer.Option(
+        10.0, min=0.001, max=MAX_RPC_TIMEOUT_SECONDS, help="Seconds before an RPC request times out."
+    ),
     metrics_port: int = typer.Option(0, min=0, max=65535, help="Serve Prometheus /metrics on 127.0.0.1:PORT (0: off)."),
 ) -> None:
     """Watch a chain: detect, validate, execute and record arbitrage every new block (journalled: a restart settles
@@ -273,6 +303,8 @@ def run(
 
     console = CliConsole()
     try:
+        _check_addresses({"--native": [native], "--start": start, "--executor": [executor],
+                          "--v2-router": [v2_router], "--v3-router": [v3_router]})  # fmt: skip
         settings = load_arb_settings(config)
         refs = _load_pool_refs(pools)
         hide_in_logs(rpc)  # web3 and urllib3 log each request's URL, API key included

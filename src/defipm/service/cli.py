@@ -30,6 +30,22 @@ def _database(db: str | None, config: Path) -> str:
     return load_settings(config, required=config != DEFAULT_CONFIG).database
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a ``host``:``port`` another process listens on, naming the fix (uvicorn would log the error and exit
+    with 3, the code of a halted trading run)."""
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise fail(
+            f"cannot listen on {host}:{port} ({exc.strerror}): stop what uses it, or give another --port"
+        ) from None
+
+
 def serve(
     db: Annotated[str | None, typer.Option("--db", help="Store URL (default: the config's database).")] = None,
     config: Annotated[
@@ -68,6 +84,7 @@ def serve(
             f"[bold yellow]warning:[/] listening on {escape(host)}: anyone who reaches this address reads every run "
             "(writes still need the token). Put it behind TLS and a login, or bind 127.0.0.1."
         )
+    _check_port_free(host, port)
     made = "created" if token.created else "read"
     console.print(f"store {escape(redact_url(database))}; write token {made} in {escape(str(token.path))} (not shown)")
     console.print(f"dashboard http://{escape(host)}:{port}/  API http://{escape(host)}:{port}/docs")

@@ -51,6 +51,21 @@ def test_the_router_kind_is_read_from_the_contract(world: LocalUniswap) -> None:
         assert "set swap_router to the chain's Uniswap V3 router address" in str(exc.value)
 
 
+def test_a_contract_that_answers_factory_but_swaps_nothing_is_no_router(world: LocalUniswap) -> None:
+    """Uniswap's position manager, quoter and V2 router all answer ``factory()``: none was taken for a SwapRouter
+    (whose swaps then reverted after the tokens were approved to it)."""
+    dep = world.deployment
+    wallet = world.wallets[TRADER]
+    nonce = world.w3.eth.get_transaction_count(wallet.address)
+    for wrong in (dep.position_manager, dep.quoter_v2, dep.v2_router):
+        with pytest.raises(ConfigError, match=rf"swap_router {wrong}: no Uniswap SwapRouter or SwapRouter02"):
+            _venue(world, swap_router=wrong)
+    # a router of another V3 factory than the configured one
+    with pytest.raises(ConfigError, match=rf"swap_router {dep.swap_router}: a SwapRouter of the V3 factory"):
+        UniswapClient(world.w3, wallet, GasPolicy(), dep.v2_factory, dep.swap_router)
+    assert world.w3.eth.get_transaction_count(wallet.address) == nonce  # nothing approved or sent
+
+
 def test_a_rebalance_through_swap_router02_and_a_fresh_venue_finds_each_swap(world: LocalUniswap) -> None:
     world.fund(world.wallets[TRADER], weth=10 * 10**18)
     venue = _venue(world, slippage_bps=100)

@@ -71,7 +71,7 @@ class UniswapClient:
         self.wallet = wallet
         self.sender = TransactionSender(w3, wallet, gas)
         self.factory = w3.eth.contract(address=to_checksum(factory), abi=abi_of("UniswapV3Factory"))
-        self.router_kind = router_kind if router_kind != "auto" else router_kind_of(w3, swap_router)
+        self.router_kind = router_kind if router_kind != "auto" else router_kind_of(w3, swap_router, factory)
         if self.router_kind not in ROUTER_KINDS:
             raise ValueError(f"swap_router_kind {router_kind!r}: use one of auto, {', '.join(ROUTER_KINDS)}")
         self.router = w3.eth.contract(address=to_checksum(swap_router), abi=abi_of(self.router_kind))
@@ -183,23 +183,43 @@ class UniswapClient:
         return self.sender.outcome_of(tx_hash)
 
 
-def router_kind_of(w3: Web3, swap_router: str) -> str:
+EXACT_INPUT_SINGLE = {
+    "SwapRouter": "exactInputSingle((address,address,uint24,address,uint256,uint256,uint256,uint160))",
+    "SwapRouter02": "exactInputSingle((address,address,uint24,address,uint256,uint256,uint160))",
+}
+"""The swap each router kind is called with; its selector must be in the contract's code (``router_kind_of``)."""
+
+
+def router_kind_of(w3: Web3, swap_router: str, factory: str | None = None) -> str:
     """ "SwapRouter02" when the contract at ``swap_router`` answers ``factoryV2()`` (only SwapRouter02 has it), else
-    "SwapRouter" once it answers ``factory()`` as both do. Raises ``ConfigError`` when it answers neither (no
-    contract there, or another one): the config names the wrong address. Node errors leave translated."""
+    "SwapRouter" once it answers ``factory()`` as both do. The kind's ``exactInputSingle`` must also be in the
+    contract's code (Uniswap's position manager, quoter and V2 router answer ``factory()`` too but swap nothing),
+    and with ``factory`` given, ``factory()`` must answer that V3 factory. Raises ``ConfigError`` naming the wrong
+    address otherwise, before anything is approved or sent. Node errors leave translated."""
+    from web3 import Web3
     from web3.exceptions import BadFunctionCallOutput, ContractLogicError, InsufficientData
 
     router = w3.eth.contract(address=to_checksum(swap_router), abi=abi_of("SwapRouter02"))
     for kind, fn in (("SwapRouter02", router.functions.factoryV2()), ("SwapRouter", router.functions.factory())):
         try:
             answer = fn.call()
+            code = bytes(w3.eth.get_code(to_checksum(swap_router)))
+            v3_factory = router.functions.factory().call()
         except (ContractLogicError, BadFunctionCallOutput, InsufficientData):
             continue  # a revert or an answer that is not an address: the contract has no such function
         except node_errors() as exc:
             raise translate_web3_error(exc, f"read the router at {swap_router}") from exc
-        if isinstance(answer, str) and int(answer, 16):
-            return kind
+        if not (isinstance(answer, str) and int(answer, 16)):
+            continue
+        if b"\x63" + Web3.keccak(text=EXACT_INPUT_SINGLE[kind])[:4] not in code:  # PUSH4 <selector>
+            break  # answers factory() but has no swap: a position manager, a quoter, a V2 router
+        if factory is not None and v3_factory.lower() != factory.lower():
+            raise ConfigError(
+                f"swap_router {swap_router}: a {kind} of the V3 factory {v3_factory}, not of the configured "
+                f"factory {factory}: set swap_router and factory to the same chain's Uniswap V3 deployment"
+            )
+        return kind
     raise ConfigError(
         f"swap_router {swap_router}: no Uniswap SwapRouter or SwapRouter02 answers there (factory() and factoryV2() "
-        "fail): set swap_router to the chain's Uniswap V3 router address"
+        "fail, or no exactInputSingle): set swap_router to the chain's Uniswap V3 router address"
     )
