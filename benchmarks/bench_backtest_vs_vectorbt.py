@@ -20,7 +20,9 @@ Settings that make the two the same simulation (and why):
 - ``PlannerConfig(reserve_fees=False)``: vectorbt sizes targets on the full portfolio value, not net of fees.
 - The residual is the planner's size-step rounding (targets toward zero, reductions up): ~1e-8 at a 1e-8 step.
 
-Run: .venv/bin/python benchmarks/bench_backtest_vs_vectorbt.py [--repeats 5] [--data DIR]
+Run: .venv/bin/python benchmarks/bench_backtest_vs_vectorbt.py [--repeats 5] [--data DIR] [--quick] [--json]
+(``--quick``: 3 paired runs, no trade-log or whole-process runs; ``--json``: end with the figures as one JSON line
+for ``benchmarks/run_all``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from figures import Figure, report
 
 N_ASSETS = 100
 YEARS = 5
@@ -164,7 +167,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--data", default=None, help="wide daily CSV folder (default: synthetic prices)")
     parser.add_argument("--one", choices=("defipm", "vectorbt"), help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="3 paired runs; no trade-log or whole-process runs")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats = min(args.repeats, 3)
     if args.one:  # a child process of the whole-process figures: imports only what its side needs
         one_process(args.one, args.data)
         return 0
@@ -172,6 +179,7 @@ def main() -> int:
         import vectorbt  # noqa: F401
     except ImportError as exc:
         print(f"SKIP: {exc} (pip install 'defipm[dev]')")
+        report("backtest vs vectorbt", [], args.json)
         return 0
 
     panel = load_panel(args.data)
@@ -198,18 +206,30 @@ def main() -> int:
         f"  ratio         defipm/vectorbt median of pairs {ratio:.1f}x (min {min(ratios):.1f}x)  "
         f"(target <= {TARGET_RATIO:.0f}x: {'PASS' if ratio <= TARGET_RATIO else 'MISS'})"
     )
-    with_log = []
-    for _ in range(max(1, args.repeats // 2)):
-        t0 = time.perf_counter()
-        run_defipm(panel, record_fills=True)
-        with_log.append(time.perf_counter() - t0)
-    print(
-        f"  with the trade log (every fill kept for trades.csv, as `defipm backtest` runs): defipm median "
-        f"{statistics.median(with_log):.3f} s, {statistics.median(with_log) / statistics.median(theirs):.1f}x vectorbt"
-    )
-    for which in ("defipm", "vectorbt"):
-        wall, peak = whole_process(which, args.data)
-        print(f"  whole process {which:9s} {wall:.2f} s, peak memory {peak:.0f} MB")
+    figures = [
+        Figure("defipm run time, median", statistics.median(ours), "s"),
+        Figure("vectorbt run time, median", statistics.median(theirs), "s"),
+        Figure("ratio defipm / vectorbt (median of pairs)", ratio, "x", TARGET_RATIO),
+        Figure("equity, largest relative difference", float(rel.max()), "", TOLERANCE),
+    ]
+    if not args.quick:
+        with_log = []
+        for _ in range(max(1, args.repeats // 2)):
+            t0 = time.perf_counter()
+            run_defipm(panel, record_fills=True)
+            with_log.append(time.perf_counter() - t0)
+        log_ratio = statistics.median(with_log) / statistics.median(theirs)
+        print(
+            f"  with the trade log (every fill kept for trades.csv, as `defipm backtest` runs): defipm median "
+            f"{statistics.median(with_log):.3f} s, {log_ratio:.1f}x vectorbt"
+        )
+        figures.append(Figure("ratio with the trade log (as `defipm backtest`)", log_ratio, "x"))
+        for which in ("defipm", "vectorbt"):
+            wall, peak = whole_process(which, args.data)
+            print(f"  whole process {which:9s} {wall:.2f} s, peak memory {peak:.0f} MB")
+            figures += [Figure(f"whole process {which}", wall, "s"), Figure(f"peak memory {which}", peak, "MB")]
+    if args.json:
+        report("backtest vs vectorbt", figures, True)
     return 0 if rel.max() <= TOLERANCE else 1
 
 

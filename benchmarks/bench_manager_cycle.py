@@ -20,6 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+from figures import Figure, report
 
 from defipm import Oracle, PaperVenue, PlannerConfig, PortfolioManager, Store, Weights
 from defipm.store.lock import RunLock
@@ -86,15 +87,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--assets", type=int, default=200)
     ap.add_argument("--cycles", type=int, default=200)
+    ap.add_argument("--quick", action="store_true", help="50 cycles; no SQLite or run-lock figures")
+    ap.add_argument("--json", action="store_true", help="end with one JSON line of the figures (run_all)")
     args = ap.parse_args()
+    if args.quick:
+        args.cycles = min(args.cycles, 50)
     print(f"manage_portfolio, paper venue, {args.assets} assets, {args.cycles} cycles (after the first from cash)")
     first, times, per_cycle = run(args.assets, args.cycles, None)
     med = statistics.median(times) * 1e3
+    rows = [Figure(f"cycle without a store, {args.assets} assets, median", med, "ms", TARGET_MS)]
     print(
         f"  no store      : median {med:6.2f} ms  p90 {np.percentile(times, 90) * 1e3:6.2f} ms  "
         f"({per_cycle:.1f} orders/cycle)  from cash {first / args.assets * 1e3:.2f} ms/order  "
         f"target < {TARGET_MS:g} ms: {'OK' if med < TARGET_MS else 'MISSED'}"
     )
+    if args.quick:
+        if args.json:
+            report("manager cycle", rows, True)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}")
         first, times, per_cycle = run(args.assets, args.cycles, store)
@@ -104,9 +114,12 @@ def main() -> None:
             f"({per_cycle:.1f} orders/cycle)  from cash {first / args.assets * 1e3:.2f} ms/order  "
             f"target < 20 ms: {'OK' if med < 20 else 'MISSED'}"
         )
+        rows.append(Figure(f"cycle with SQLite writes, {args.assets} assets, median", med, "ms", 20))
         store.close()
     with tempfile.TemporaryDirectory() as tmp:
         lock_cost(f"sqlite:///{Path(tmp) / 'lock.db'}", args.assets, args.cycles)
+    if args.json:
+        report("manager cycle", rows, True)
 
 
 def lock_cost(url: str, assets: int, cycles: int, repeats: int = 5) -> None:

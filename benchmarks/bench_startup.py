@@ -20,7 +20,7 @@ main branch beside a change: its runs are interleaved with this tree's, which of
 and the ratio of the two medians is printed (under 1: this tree is faster). Every rebalance flips the signs the
 previous one left, whichever tree ran it, so each sends 10 orders.
 
-    .venv/bin/python benchmarks/bench_startup.py [--repeat 7] [--no-bytecode-cache] [--against DIR]
+    .venv/bin/python benchmarks/bench_startup.py [--repeat 7] [--no-bytecode-cache] [--against DIR] [--quick] [--json]
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import eth_account
+import figures
 
 from defipm.venues.hyperliquid.sim import LocalExchange
 
@@ -103,7 +104,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-bytecode-cache", action="store_true", help="compile the sources in every run")
     parser.add_argument("--against", type=Path, help="also time the rebalance with this checkout's sources")
+    parser.add_argument("--quick", action="store_true", help="3 interleaved runs each")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures (run_all)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = min(args.repeat, 3)
     wallet = eth_account.Account.create()
     src = Path(__file__).resolve().parents[1] / "src"
     other = source_tree(args.against) if args.against else None
@@ -151,6 +156,19 @@ def main() -> None:
         report("  the same, --against sources", times["against"], floor, REBALANCE_TARGET_S)
         ratio = statistics.median(w for w, _ in times["rebalance"]) / statistics.median(w for w, _ in times["against"])
         print(f"  this tree / --against ({other}): x{ratio:.3f} of the median wall time")
+    if args.json:
+        medians = {k: statistics.median(w for w, _ in v) for k, v in times.items() if v}
+        figures.report(
+            "start-up",
+            [
+                figures.Figure("python -c pass (reference), median", medians["bare"], "s"),
+                figures.Figure("defipm --help, median", medians["help"], "s", HELP_TARGET_S),
+                figures.Figure(
+                    f"defipm rebalance ({ASSETS} orders), median", medians["rebalance"], "s", REBALANCE_TARGET_S
+                ),
+            ],
+            True,
+        )
 
 
 if __name__ == "__main__":
