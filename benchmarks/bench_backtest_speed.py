@@ -12,12 +12,14 @@ sending and filling ~33% (the paper venue's batch fill, the journal's entries, t
 bar's price update ~13% (half of it converting each close to the exact decimal of its shortest repr), the manager's
 cycle around them (oracle, weight checks, snapshots, the rebalance report) ~20%, the engine's records ~10%.
 
-Run: .venv/bin/python benchmarks/bench_backtest_speed.py
+Run: .venv/bin/python benchmarks/bench_backtest_speed.py [--quick] [--json]  (--quick: the two full runs only)
 """
 
 from __future__ import annotations
 
 import time
+
+from figures import Figure, arguments, report
 
 from defipm.backtest import BacktestConfig, run_backtest
 from defipm.core.planner import PlannerConfig
@@ -31,6 +33,8 @@ TARGET_SECONDS = 2.0
 
 
 def main() -> None:
+    args = arguments(__doc__.splitlines()[0]).parse_args()
+    rows: list[Figure] = []
     panel = synthetic_panel(N_ASSETS, YEARS * 365 + 1, seed=1)
     print(f"full loop, {N_ASSETS} assets x {YEARS} years daily ({len(panel)} bars, daily rebalance, synthetic prices)")
     for label, band in (("0.2% no-trade band", 0.002), ("no band (worst case)", 0.0)):
@@ -45,7 +49,12 @@ def main() -> None:
             f"{orders} bars with trades  (target < {TARGET_SECONDS:.0f} s: "
             f"{'PASS' if elapsed < TARGET_SECONDS else 'MISS'})"
         )
+        rows.append(Figure(f"full loop, {label}", elapsed, "s", TARGET_SECONDS))
 
+    if args.quick:  # --quick: the two full runs only
+        if args.json:
+            report("backtest speed", rows, True)
+        return
     print("time per step against history length (momentum oracle, 50 steps measured at each point):")
     window = 50
     for years in (1, 2, 4):
@@ -56,6 +65,9 @@ def main() -> None:
         run_backtest(sub, lambda v: MomentumOracle(v, lookback=30, n_long=10, n_short=10), cfg_w)
         dt = time.perf_counter() - t0
         print(f"  {years} year(s) of history: {dt / window * 1e3:.2f} ms/step")
+        rows.append(Figure(f"time per step after {years} year(s) of history", dt / window * 1e3, "ms/step"))
+    if args.json:
+        report("backtest speed", rows, True)
 
 
 if __name__ == "__main__":

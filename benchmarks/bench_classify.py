@@ -19,6 +19,8 @@ import time
 import warnings
 from pathlib import Path
 
+from figures import Figure, report
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("DEFIPM_DATA", REPO.parent / "shared" / "data")) / "prices" / "daily_wide"
 TARGET_MS = 100.0
@@ -28,9 +30,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--times", type=int, default=30, help="dates classified (warm)")
     parser.add_argument("--repeat", type=int, default=3, help="classifications per date")
+    parser.add_argument("--quick", action="store_true", help="10 dates, 2 classifications each")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures (run_all)")
     args = parser.parse_args()
+    if args.quick:
+        args.times, args.repeat = min(args.times, 10), min(args.repeat, 2)
     if not DATA.is_dir():
         print(f"SKIP: no wide panel at {DATA} (set DEFIPM_DATA to the shared data folder)")
+        if args.json:
+            report("classifier", [], True)
         return
     from defipm.classify import Classifier, ScreenConfig
     from defipm.data.cache import load_prices
@@ -73,6 +81,15 @@ def main() -> None:
         f"  reference, one bare DuckDB query on the same table: median {floor_ms:.2f} ms; ratio {warm_ms / floor_ms:.1f}x"
     )
     classifier.close()
+    if args.json:
+        report(
+            "classifier",
+            [
+                Figure("screen of the wide panel, warm, median", warm_ms, "ms", TARGET_MS),
+                Figure("one bare DuckDB query on the same table (reference)", floor_ms, "ms"),
+            ],
+            True,
+        )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import statistics
 import time
 
 import eth_account
+import figures
 
 from defipm.core.weights import Weights
 from defipm.venues.hyperliquid.config import HyperliquidConfig
@@ -53,7 +54,11 @@ def main() -> None:
     parser.add_argument("--assets", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="3 paired rounds after 1 warm-up")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures (run_all)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.warmup = min(args.repeats, 3), min(args.warmup, 1)
     wallet = eth_account.Account.create()
     with LocalExchange(synthetic_assets=args.assets, fixtures=None, accounts={wallet.address: FUNDS}) as ex:
         coins = [f"SYN{i:03d}" for i in range(args.assets)]
@@ -79,6 +84,15 @@ def main() -> None:
     bulk = medians["bulk"] * 1000
     print(f"  bulk is {medians['sequential'] / medians['bulk']:.1f}x faster than sequential")
     print(f"  bulk {bulk:.2f} ms, target < {TARGET_MS:.0f} ms: {'OK' if bulk < TARGET_MS else 'MISSED'}")
+    if args.json:
+        figures.report(
+            "Hyperliquid rebalance",
+            [
+                figures.Figure(f"rebalance of {args.assets} assets, bulk orders, median", bulk, "ms", TARGET_MS),
+                figures.Figure("sequential orders, median", medians["sequential"] * 1000, "ms"),
+            ],
+            True,
+        )
 
 
 if __name__ == "__main__":

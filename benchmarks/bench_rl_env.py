@@ -42,7 +42,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="5,000 steps, 3 repeats")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures (run_all)")
     args = parser.parse_args()
+    if args.quick:
+        args.steps, args.repeats = min(args.steps, 5_000), min(args.repeats, 3)
     import gymnasium as gym
 
     from defipm.data import synthetic_panel
@@ -111,6 +115,17 @@ def main() -> None:
     print(f"  fill_costs array calls/s: {cost_rate:,.0f}  (a step is {cost_rate / rate:.1f} cost calls' time)")
     print(f"  FillCostTable.costs calls/s: {table_rate:,.0f}  (a step is {table_rate / rate:.1f} prepared calls' time)")
     print(f"  CartPole-v1 steps/s: {cart_rate:,.0f}  (ratio env / CartPole: {rate / cart_rate:.2f})")
+    if args.json:
+        from figures import Figure, report
+
+        report(
+            "RL environment",
+            [
+                Figure(f"PortfolioEnv steps ({len(market.symbols)} assets)", rate, "steps/s", TARGET, True),
+                Figure("CartPole-v1 steps (reference)", cart_rate, "steps/s"),
+            ],
+            True,
+        )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from figures import Figure, report
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("DEFIPM_DATA", REPO.parent / "shared" / "data")) / "prices" / "daily_wide"
 TARGET_SECONDS = 30.0
@@ -48,9 +50,15 @@ class TimedClassifications:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--years", type=float, default=5.0, help="replay the last N years (the data has 5)")
+    parser.add_argument("--quick", action="store_true", help="the last year only (the target is for 5 years)")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures (run_all)")
     args = parser.parse_args()
+    if args.quick:
+        args.years = min(args.years, 1.0)
     if not DATA.is_dir():
         print(f"SKIP: no wide panel at {DATA} (set DEFIPM_DATA to the shared data folder)")
+        if args.json:
+            report("rotation backtest", [], True)
         return
     from defipm.backtest import BacktestConfig, run_backtest
     from defipm.data.cache import load_prices
@@ -101,6 +109,17 @@ def main() -> None:
         f"  reference, the same replay holding 30 fixed tokens at equal weight: {reference:.2f} s "
         f"({reference / cycles * 1e3:.2f} ms a cycle); rotation / reference = {total / reference:.2f}x"
     )
+    if args.json:
+        target = TARGET_SECONDS if args.years >= 5 else None  # the target is the 5-year replay's
+        report(
+            "rotation backtest",
+            [
+                Figure(f"rotation backtest, {args.years:g} year(s), total", total, "s", target),
+                Figure("per cycle without the screen", (total - classify_s) / cycles * 1e3, "ms"),
+                Figure("ratio rotation / 30 fixed tokens", total / reference, "x"),
+            ],
+            True,
+        )
 
 
 if __name__ == "__main__":
