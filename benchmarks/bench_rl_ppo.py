@@ -18,6 +18,8 @@ import time
 import warnings
 from pathlib import Path
 
+from figures import Figure, report
+
 REPO = Path(__file__).resolve().parents[1]
 PRICES = Path(os.environ.get("DEFIPM_DATA", REPO.parent / "shared" / "data")) / "prices"
 
@@ -27,10 +29,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100_000)
     parser.add_argument("--bars", choices=("hourly", "daily"), default="hourly")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="5,000 PPO steps")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures (run_all)")
     args = parser.parse_args()
+    if args.quick:
+        args.steps = min(args.steps, 5_000)
     folder = PRICES / args.bars
     if not folder.is_dir():
         print(f"SKIP: no price data at {folder} (set DEFIPM_DATA to the shared data folder)")
+        if args.json:
+            report("PPO training", [], True)
         return
     from rich.console import Console
 
@@ -80,6 +88,15 @@ def main() -> None:
     stable = [s for s in market.symbols if s.startswith("USD")]
     if stable:
         print(f"  note: the data holds {', '.join(stable)}: the covariance baseline puts nearly all of its book there")
+    if args.json:
+        report(
+            f"PPO training ({args.steps:,} steps, {args.bars} bars)",
+            [
+                Figure("training and evaluation", args.steps / seconds, "steps/s"),
+                Figure("the environment alone, holding (reference)", sim_rate, "steps/s"),
+            ],
+            True,
+        )
 
 
 if __name__ == "__main__":
