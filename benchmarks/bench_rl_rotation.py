@@ -23,6 +23,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from figures import Figure, report
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("DEFIPM_DATA", REPO.parent / "shared" / "data")) / "prices" / "daily_wide"
 
@@ -54,13 +56,20 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--train", type=int, default=365, help="days of bars each model trains on")
     parser.add_argument("--top", type=int, default=8, help="tokens kept by the screen")
     parser.add_argument("--timesteps", type=int, default=20_000, help="PPO steps per model")
-    return parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="the last 200 days, 2,000 PPO steps per model")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of the figures (run_all)")
+    args = parser.parse_args()
+    if args.quick:
+        args.years, args.timesteps = min(args.years, 200 / 365), min(args.timesteps, 2_000)
+    return args
 
 
 def main() -> None:
     args = _arguments()
     if not DATA.is_dir():
         print(f"SKIP: no wide panel at {DATA} (set DEFIPM_DATA to the shared data folder)")
+        if args.json:
+            report("PPO rotation", [], True)
         return
     from defipm.backtest import BacktestConfig, run_backtest
     from defipm.data.cache import load_prices
@@ -94,6 +103,17 @@ def main() -> None:
     rotate_s = sum(timer.seconds)
     print(f"  total {total:.1f} s; rotations {rotate_s:.1f} s ({rotate_s / max(len(timer.seconds), 1):.1f} s each)")
     print(f"  per cycle without the rotations: {(total - rotate_s) / max(cycles, 1) * 1e3:.2f} ms")
+    if args.json:
+        report(
+            f"PPO rotation ({args.timesteps:,} steps a model)",
+            [
+                Figure("walk-forward total", total, "s"),
+                Figure("a rotation (screen and training)", rotate_s / max(len(timer.seconds), 1), "s"),
+                Figure("a cycle without the rotations", (total - rotate_s) / max(cycles, 1) * 1e3, "ms"),
+            ],
+            True,
+        )
+        return
     for rotation in result.rotations:
         held = ", ".join(rotation.held) or "cash"
         print(f"  {rotation.timestamp:%Y-%m-%d}: +{len(rotation.added)} -{len(rotation.dropped)} -> {held}")
