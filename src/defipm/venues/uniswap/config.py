@@ -62,7 +62,11 @@ class UniswapConfig(ConfigModel):
     """A pool counts only if it holds at least this much base token (whole units); a token without such a pool
     is outside the universe."""
     slippage_bps: int = Field(default=50, ge=0, le=5_000)
-    """amountOutMinimum = off-chain quote x (1 - slippage_bps / 10_000). Never widened by the venue."""
+    """amountOutMinimum = off-chain quote x (1 - slippage_bps / 10_000). Never widened by the venue. It bounds the
+    price moving between the quote and the swap; the quote's own price impact is bounded by ``max_price_impact_bps``."""
+    max_price_impact_bps: int | None = Field(default=300, ge=0, le=10_000)
+    """Largest price impact of one swap, in basis points: how much less than the pool's current price (after its fee)
+    the quote pays. A larger order is refused, saying so, and nothing is sent (300 = 3%). None: no limit."""
     deadline_secs: int = Field(default=300, gt=0)
     """Swap deadline after the latest block's timestamp, seconds."""
     unlimited_approvals: bool = False

@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from defipm.amm.errors import AmmError
@@ -316,21 +317,42 @@ class UniswapVenue(Venue):
                                      symbol=symbol, client_order_id=order.client_order_id)  # fmt: skip
         token_in = self.config.tokens[symbol_in]
         quotes: dict[int, int] = {}
+        at_mid: dict[int, Fraction] = {}  # what each pool would pay at its current price, after its fee
         for view in self._liquid_pools(symbol):
             zero_for_one = view.info.token0.lower() == token_in.lower()
             try:
-                quotes[view.fee] = self._live_state(view).quote_exact_input(zero_for_one, amount_in)
+                state = self._live_state(view)
+                quotes[view.fee] = state.quote_exact_input(zero_for_one, amount_in)
             except AmmError:
                 continue
+            at_mid[view.fee] = _output_at_mid(state.sqrt_price_x96, zero_for_one, amount_in, view.fee)
         if not quotes or max(quotes.values()) <= 0:
             raise OrderRejectedError(f"{symbol}: no pool quotes a positive output for {amount_in} wei of {symbol_in}",
                                      symbol=symbol, client_order_id=order.client_order_id)  # fmt: skip
         fee = max(quotes, key=lambda f: (quotes[f], -f))
         quoted = quotes[fee]
+        self._check_impact(order, quoted, at_mid[fee], fee)
         self._check_gas(order, quoted if order.side is Side.SELL else amount_in)
         # rounded up: the minimum never lets through a fill below the configured slippage bound
         minimum = -(-quoted * (10_000 - self.config.slippage_bps) // 10_000)
         return PreparedSwap(order, symbol_in, symbol_out, fee, amount_in, quoted, minimum, quotes)
+
+    def _check_impact(self, order: Order, quoted: int, at_mid: Fraction, fee: int) -> None:
+        """Refuse ``order`` when its price impact (how much less than the pool's current price, after the pool's
+        fee, the quote pays) is above ``max_price_impact_bps``: nothing is sent; a smaller order, or a deeper pool,
+        trades."""
+        cap = self.config.max_price_impact_bps
+        if cap is None or at_mid <= 0:
+            return
+        impact = 1 - Fraction(quoted) / at_mid
+        if impact * 10_000 > cap:
+            raise OrderRejectedError(
+                f"{order.symbol}: not sent: price impact {float(impact):.2%} in the {fee / 10_000:g}% pool is above "
+                f"max_price_impact_bps {cap} ({cap / 100:g}%): trade a smaller size (a lower weight, or in steps), "
+                "or raise max_price_impact_bps",
+                symbol=order.symbol,
+                client_order_id=order.client_order_id,
+            )
 
     def _check_gas(self, order: Order, base_wei: int) -> None:
         """Refuse ``order`` (worth ``base_wei`` of the base token) when gas now is above the ceiling or its
@@ -468,3 +490,11 @@ class UniswapVenue(Venue):
         ids = client_order_ids if client_order_ids is not None else list(self.executions)
         return sum(self.executions[i].gas_cost_wei + self.executions[i].approval_gas_cost_wei
                    for i in ids if i in self.executions)  # fmt: skip
+
+
+def _output_at_mid(sqrt_price_x96: int, zero_for_one: bool, amount_in: int, fee: int) -> Fraction:
+    """What ``amount_in`` (raw units) would buy at the pool's current price after its ``fee`` (pips), with no price
+    impact: the reference a quote's price impact is measured against (raw units of the output token, exact)."""
+    price = Fraction(sqrt_price_x96 * sqrt_price_x96, 1 << 192)  # token1 per token0, raw units
+    out = amount_in * price if zero_for_one else amount_in / price
+    return out * Fraction(1_000_000 - fee, 1_000_000)
