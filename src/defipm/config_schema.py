@@ -3,7 +3,7 @@
 - ``ConfigModel``: the base of every section and component config (the settings' sections, each built-in oracle's
   and venue's params). It is frozen, refuses unknown keys, and refuses a boolean where a number is expected
   (pydantic would read ``true`` as 1; a config that says ``max_weight = true`` is a mistake, not 100%).
-- Field types with their bounds and the reason for each bound: ``Symbol``, ``Money``, ``FeeFraction`` (and
+- Field types with their bounds and the reason for each bound: ``Symbol``, ``Address``, ``Money``, ``FeeFraction`` (and
   ``FeeRate``), ``Leverage``, ``Bps``, ``Impact``, ``Seconds``. The bounds (``MAX_AMOUNT``, ``MAX_FEE``,
   ``MAX_LEVERAGE``, ``BPS_LIMIT``, ``MAX_IMPACT``) are the only ones: the paper venue's params, a backtest's
   options and the learned allocator's costs all read them, so a trading config a backtest replays is never refused
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import types
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -61,6 +62,24 @@ def _symbol(text: str) -> str:
 
 Symbol = Annotated[str, AfterValidator(_symbol)]
 """A venue symbol: non-empty, printable, no spaces (``""`` or ``" BTC"`` are refused, not traded)."""
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+def is_address(text: str) -> bool:
+    """Whether ``text`` is a 0x-prefixed 20-byte hex address (``0x`` and 40 hex digits, any case)."""
+    return bool(_ADDRESS.fullmatch(text))
+
+
+def _address(text: str) -> str:
+    if not is_address(text):
+        raise ValueError(f"expected an address (0x and 40 hex digits), got {_shown(text)}")
+    return text
+
+
+Address = Annotated[str, AfterValidator(_address)]
+"""A 20-byte EVM address as text, ``0x`` and 40 hex digits (a contract's or a wallet's); the checksum of a
+mixed-case address is not checked here."""
 
 
 def _at_most(limit: Decimal | int, why: str) -> Any:

@@ -113,6 +113,10 @@ def test_search_chooses_an_interval_and_writes_what_it_found(workdir: Path, data
         (["train", "-p", "costs.taker_fee=0.5"], "--param.costs.taker_fee"),
         (["train", "-p", "ppo.batch_size=999"], "batch_size 999 is above n_steps"),
         (["train", "-p", "nothing"], "--param 'nothing': expected SECTION.KEY=VALUE"),
+        (["train", "--timesteps", "0"], "error: --timesteps: input should be greater than or equal to 1"),
+        (["train", "--window", "1"], "error: --window: input should be greater than or equal to 2"),
+        (["train", "--risk-free", "nan"], "error: --risk-free: expected a finite number"),
+        (["train", "-p", "ppo.timesteps=0"], "error: --param.ppo.timesteps: input should be greater than or equal"),
         (["train", "--benchmark", "DOGE"], "benchmark 'DOGE' is neither a symbol of the data"),
         (["search", "--grid", "5h,7h"], "the frequency grid has no valid point: 5h: not a whole number"),
         (["search", "--metric", "luck"], "metric 'luck' is not one of sortino, normalised_return"),
@@ -136,6 +140,15 @@ def test_bad_input_is_one_line_naming_the_problem_and_writes_nothing(
     assert message in text and text.startswith("error:") and "Traceback" not in text
     assert sorted(p.name for p in (workdir / "models").iterdir()) == before
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args", [["models"], ["models", "cli"], ["evaluate", "cli", "--data", "."]])
+def test_a_registry_folder_that_does_not_exist_is_an_error_naming_it(tmp_path: Path, args: list[str]) -> None:
+    missing = tmp_path / "modles"
+    result = runner.invoke(app, ["rl", *args, "--registry", str(missing)], env=NARROW)
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert text.startswith(f"error: model registry {missing} does not exist") and "--registry" in text
 
 
 def test_evaluate_refuses_data_without_the_models_symbols_naming_them(workdir: Path, tmp_path: Path) -> None:

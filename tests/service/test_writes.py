@@ -116,6 +116,33 @@ def test_a_malformed_write_is_422_naming_the_field_and_audited(
     assert [(e.outcome, e.status_code) for e in _audit(store)] == [("invalid", 422)]
 
 
+@pytest.mark.parametrize(
+    ("path", "raw", "found", "shape"),
+    [
+        (
+            f"/api/runs/{RUN}/kill-switch",
+            "{bad",
+            "body: not valid JSON (Expecting",
+            '{"engaged": true, "reason": "..."}',
+        ),
+        (f"/api/runs/{RUN}/kill-switch", "", "body: not valid JSON (Expecting value", '{"engaged": false}'),
+        (f"/api/runs/{RUN}/kill-switch", "[true]", "body: expected a JSON object, got a list", '{"engaged": true'),
+        ("/api/arb/arb-1/pause", '"pause"', "body: expected a JSON object, got a string", '{"paused": true}'),
+        ("/api/arb/arb-1/pause", "null", "body: expected a JSON object, got null", '{"paused": false}'),
+    ],
+)
+def test_a_body_that_is_not_a_json_object_says_so_with_the_shape_expected(
+    served: tuple[TestClient, Store, Path, str], path: str, raw: str, found: str, shape: str
+) -> None:
+    client, store, _, token = served
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    answer = client.post(path, content=raw, headers=auth)
+    detail = answer.json()
+    assert answer.status_code == 422 and detail["field"] == "body", detail
+    assert found in detail["error"] and shape in detail["error"], detail
+    assert [(e.outcome, e.status_code, e.detail.startswith(found)) for e in _audit(store)] == [("invalid", 422, True)]
+
+
 def test_a_write_to_an_unknown_run_is_404_and_audited(served: tuple[TestClient, Store, Path, str]) -> None:
     client, store, _, token = served
     auth = {"Authorization": f"Bearer {token}"}

@@ -75,11 +75,9 @@ def _progress() -> Progress:
     return progress_bar(err_console)  # type: ignore[no-any-return]  # stderr: with --json stdout holds the JSON
 
 
-def _plan(params: list[str] | None, **given: Any) -> TrainingPlan:
-    """The training plan from ``--param`` items and the dedicated options (None: not given)."""
-    from defipm.classify.config import parse_config
+def _param_tree(params: list[str] | None) -> dict[str, Any]:
+    """The ``--param SECTION.KEY=VALUE`` items as a tree of sections (a value is JSON, else the bare text)."""
     from defipm.config_schema import strict_json
-    from defipm.rl.pipeline import TrainingPlan
 
     tree: dict[str, Any] = {}
     for item in params or []:
@@ -97,6 +95,29 @@ def _plan(params: list[str] | None, **given: Any) -> TrainingPlan:
         if not isinstance(target, dict) or (name or section) in target:
             raise ConfigError(f"--param {key.strip()} is given twice or clashes with another: give it once")
         target[name or section] = parsed
+    return tree
+
+
+TRAIN_FLAGS = {
+    "name": "--name",
+    "env.window": "--window",
+    "ppo.timesteps": "--timesteps",
+    "ppo.seed": "--seed",
+    "risk_free": "--risk-free",
+}
+"""The training plan's keys that ``defipm rl train`` sets by a dedicated option: a bad value names that option."""
+
+
+def _plan(params: list[str] | None, flags: dict[str, str] | None = None, **given: Any) -> TrainingPlan:
+    """The training plan from ``--param`` items and the dedicated options (dotted key -> value, None: not given);
+    a bad value is a ``ConfigError`` naming the option it came from (``flags``: dotted key -> option), else
+    ``--param.SECTION.KEY``."""
+    from pydantic import ValidationError
+
+    from defipm.config_schema import describe_error, problems
+    from defipm.rl.pipeline import TrainingPlan
+
+    tree = _param_tree(params)
     for dotted, value in given.items():
         if value is not None:
             section, dot, name = dotted.partition(".")
@@ -104,7 +125,16 @@ def _plan(params: list[str] | None, **given: Any) -> TrainingPlan:
                 tree.setdefault(section, {})[name] = value
             else:
                 tree[section] = value
-    return parse_config(TrainingPlan, tree, "--param")
+    try:
+        return TrainingPlan.model_validate(tree)
+    except ValidationError as exc:
+        lines = problems(exc, TrainingPlan, "--param")
+        for i, err in enumerate(exc.errors()):
+            dotted = ".".join(map(str, err["loc"]))
+            flag = (flags or {}).get(dotted) if given.get(dotted) is not None else None
+            if flag is not None:
+                lines[i] = f"{flag}: {describe_error(err, TrainingPlan)}"
+        raise ConfigError("; ".join(lines)) from None
 
 
 def _symbols(text: str | None) -> list[str] | None:
@@ -187,8 +217,8 @@ def train(
         from defipm.rl.split import chronological_split
 
         require_rl("defipm rl train")
-        plan = _plan(param, **{"name": name, "env.window": window, "ppo.timesteps": timesteps, "ppo.seed": seed,
-                               "risk_free": risk_free})  # fmt: skip
+        plan = _plan(param, TRAIN_FLAGS, **{"name": name, "env.window": window, "ppo.timesteps": timesteps,
+                                            "ppo.seed": seed, "risk_free": risk_free})  # fmt: skip
         panel, market = _load(data, _symbols(symbols), bar_label)
         plan = plan.model_copy(update={"env": plan.env.model_copy(update={"rebalance_every": _bars(every, market)})})
         split = chronological_split(market, plan.env.window, plan.env.rebalance_every, train_fraction)

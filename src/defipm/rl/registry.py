@@ -104,6 +104,7 @@ class ModelRegistry:
             raise ConfigError(f"model {ref!r}: give name, name@version or a model folder (with {CARD_FILE})")
         versions = self._versions(name)
         if not versions:
+            self._require_root()
             known = ", ".join(self.names()) or "none"
             raise ConfigError(f"model {ref!r}: no such model in {self.root} (models there: {known})")
         if version and int(version) not in versions:
@@ -140,6 +141,16 @@ class ModelRegistry:
             raise ConfigError(f"model {card.ref}: {policy_file} is missing")
         return LoadedModel(card, load_ppo(str(policy_file)))
 
+    def _require_root(self) -> None:
+        """A ``ConfigError`` naming the folder when the registry's folder does not exist (or is a file): a mistyped
+        registry must not read as an empty one."""
+        if not self.root.is_dir():
+            what = "is a file, not a folder" if self.root.exists() else "does not exist"
+            raise ConfigError(
+                f"model registry {self.root.resolve()} {what}: give the folder `defipm rl train` registers models in "
+                f"(--registry, or the PPO oracle's registry param; default ./{DEFAULT_REGISTRY})"
+            )
+
     def names(self) -> list[str]:
         if not self.root.is_dir():
             return []
@@ -148,7 +159,9 @@ class ModelRegistry:
         )
 
     def cards(self, name: str | None = None) -> list[ModelCard]:
-        """Every model in the folder (of ``name``), by name then version. (The store's rows are an index of the
-        registrations made with a store, for readers without the folder, such as the service.)"""
+        """Every model in the folder (of ``name``), by name then version; a folder that does not exist is a
+        ``ConfigError`` naming it. (The store's rows are an index of the registrations made with a store, for readers
+        without the folder, such as the service.)"""
+        self._require_root()
         names = [name] if name is not None else self.names()
         return [self.card(f"{n}@{v}") for n in names for v in self._versions(n)]

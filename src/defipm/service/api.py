@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from defipm.service.arbitrage import arb_overview, execution_detail, journal_page, opportunities_page, results_page
 from defipm.service.audit import recent_audit
-from defipm.service.controls import KillSwitchRequest, PauseRequest, WriteRequest
+from defipm.service.controls import KillSwitchRequest, PauseRequest, UnreadableBody, WriteRequest
 from defipm.service.ledger import cycles_page, equity_series, fills_page, flows_page, orders_page
 from defipm.service.overview import runs_overview
 from defipm.service.paging import Window
@@ -159,8 +159,8 @@ def get_audit(state: State, limit: Annotated[int, Query(ge=1, le=1000)] = 50) ->
 async def _write_request(request: Request, run: str) -> WriteRequest:
     try:
         body: Any = await request.json()
-    except ValueError:
-        body = "<not JSON>"
+    except ValueError as exc:  # refused by Controls, which audits it
+        body = UnreadableBody(str(exc) or "empty")
     client = f"{request.client.host}:{request.client.port}" if request.client else "unknown"
     return WriteRequest(run, body, request.headers.get("authorization"), client)
 

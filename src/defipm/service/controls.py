@@ -4,14 +4,15 @@ each request audited.
 They go through the functions the command line and the loops use: ``manager.set_kill_switch`` (the manager reads
 the switch before every cycle, so a running process halts at its next cycle) and ``arb.risk_state.set_paused``
 (the arbitrage risk manager reads the pause before every check). Checks run in this order, each refusal audited
-and changing nothing: the token (401), the body (422, naming the field), the run (404). The action and its audit
+and changing nothing: the token (401), the body (422, naming the field; a body that is not JSON, or not a JSON object, is refused as
+``body`` with the shape expected), the run (404). The action and its audit
 row commit in one transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -25,28 +26,57 @@ from defipm.service.refusals import BadField, NotFound, Unauthorized
 from defipm.service.runs import require_run
 from defipm.store import Store
 
-__all__ = ["Controls", "KillSwitchRequest", "PauseRequest", "WriteRequest"]
+__all__ = ["Controls", "KillSwitchRequest", "PauseRequest", "UnreadableBody", "WriteRequest"]
 
 
-class KillSwitchRequest(BaseModel):
-    """``engaged``: true engages (``reason`` required), false releases (and restarts drawdown measurement)."""
+class _WriteBody(BaseModel):
+    """A write's JSON body; ``expected`` shows its shape in a refusal and in the API's summary."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+    expected: ClassVar[str]
+
+
+class KillSwitchRequest(_WriteBody):
+    """``engaged``: true engages (``reason`` required), false releases (and restarts drawdown measurement)."""
+
+    expected: ClassVar[str] = '{"engaged": true, "reason": "..."} to engage, {"engaged": false} to release'
     engaged: bool
     reason: str | None = Field(default=None, max_length=500)
 
 
-class PauseRequest(BaseModel):
+class PauseRequest(_WriteBody):
     """``paused``: true pauses the arbitrage run, false resumes it; ``reason`` is audited."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    expected: ClassVar[str] = '{"paused": true} to pause, {"paused": false} to resume (optional "reason": "...")'
     paused: bool
     reason: str | None = Field(default=None, max_length=500)
 
 
 @dataclass(frozen=True, slots=True)
+class UnreadableBody:
+    """A write's body that does not parse as JSON; ``reason`` is the parser's (where it stopped)."""
+
+    reason: str
+
+
+_JSON_KINDS = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
+
+
+def _body_problem(body: Any, model: type[_WriteBody]) -> str | None:
+    """What is wrong with a body that is not a JSON object at all (the shape expected included); None otherwise."""
+    if isinstance(body, UnreadableBody):
+        found = f"not valid JSON ({body.reason})"
+    elif not isinstance(body, dict):
+        found = f"expected a JSON object, got {'null' if body is None else _JSON_KINDS.get(type(body), 'a value')}"
+    else:
+        return None
+    return f"{found}: send {model.expected}"
+
+
+@dataclass(frozen=True, slots=True)
 class WriteRequest:
-    """Who asks (``client``), with which ``authorization`` header, for which ``run``, with which JSON ``body``."""
+    """Who asks (``client``), with which ``authorization`` header, for which ``run``, with which ``body``: the parsed
+    JSON, or ``UnreadableBody`` when it was not JSON."""
 
     run: str
     body: Any
@@ -94,11 +124,15 @@ class Controls:
         with self.access.read() as conn:
             return {"run": request.run, "risk": risk_state(conn, request.run)}
 
-    def _checked(self, request: WriteRequest, model: type[BaseModel], action: str) -> BaseModel:
+    def _checked(self, request: WriteRequest, model: type[_WriteBody], action: str) -> BaseModel:
         if not self.token.matches(request.authorization):
             why = "no bearer token" if not request.authorization else "wrong bearer token"
             self._refuse(request, action, 401, "unauthorized", why)
             raise Unauthorized(f"{why}: write actions need 'Authorization: Bearer <token>' (the service's token file)")
+        problem = _body_problem(request.body, model)
+        if problem is not None:
+            self._refuse(request, action, 422, "invalid", f"body: {problem}")
+            raise BadField("body", problem)
         try:
             return model.model_validate(request.body)
         except ValidationError as exc:

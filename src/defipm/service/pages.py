@@ -10,6 +10,7 @@ package's own file: the pages load nothing from another host.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -42,7 +43,7 @@ State = Annotated[ServiceState, Depends(service_state)]
 
 
 def _money(value: Any) -> str:
-    if value is None or value == "":
+    if value is None or value == "" or _missing(value):
         return "-"
     try:
         return f"{Decimal(str(value)):,.2f}"
@@ -50,12 +51,20 @@ def _money(value: Any) -> str:
         return str(value)
 
 
+def _missing(value: Any) -> bool:
+    """None, or a figure that is not a number (NaN: a ratio of a run without variance): shown as "-"."""
+    try:
+        return value is None or math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def _percent(value: Any) -> str:
-    return "-" if value is None else f"{float(value):+.2%}"
+    return "-" if _missing(value) else f"{float(value):+.2%}"
 
 
 def _number(value: Any) -> str:
-    return "-" if value is None else f"{float(value):.2f}"
+    return "-" if _missing(value) else f"{float(value):.2f}"
 
 
 def _when(value: Any) -> str:

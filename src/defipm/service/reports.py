@@ -62,31 +62,30 @@ class ReportFolder:
         return path
 
     def summary(self, name: str) -> dict[str, Any]:
-        """The report's summary (``summary.json``, else ``search.json``) with its name and files."""
+        """The report's summary (``summary.json``, else ``search.json``) with its name and files; a summary that
+        cannot be read (or is not a JSON object) is ``{"unreadable": "FILE: why"}``."""
         path = self.directory(name)
-        data: Any = None
-        for file in ("summary.json", "search.json"):
-            if (path / file).is_file():
-                try:
-                    data = json.loads((path / file).read_text(encoding="utf-8"))
-                except (OSError, ValueError) as exc:
-                    data = {"unreadable": f"{file}: {exc}"}
-                break
-        return {"name": name, "files": [f for f in REPORT_FILES if (path / f).is_file()], "summary": data}
+        data, problem = _read_summary(path)
+        summary = {"unreadable": problem} if problem is not None else data
+        return {"name": name, "files": [f for f in REPORT_FILES if (path / f).is_file()], "summary": summary}
 
     def listing(self) -> list[dict[str, Any]]:
-        """Every report: name, files, when written, the strategy, period and headline figures."""
+        """Every report: name, files, when written, the strategy, period and headline figures, and ``unreadable``:
+        why its summary cannot be read (``FILE: why``), else None."""
         out = []
         for name in self.names():
-            entry = self.summary(name)
-            data: dict[str, Any] = entry["summary"] if isinstance(entry["summary"], dict) else {}
+            path = self.directory(name)
+            found, problem = _read_summary(path)
+            data: dict[str, Any] = found if isinstance(found, dict) else {}
             metrics: dict[str, Any] = data["metrics"] if isinstance(data.get("metrics"), dict) else {}
-            stamp = max((self.root / name / f).stat().st_mtime for f in entry["files"])
+            files = [f for f in REPORT_FILES if (path / f).is_file()]
+            stamp = max((path / f).stat().st_mtime for f in files)
             out.append(
                 {
                     "name": name,
-                    "files": entry["files"],
+                    "files": files,
                     "written": datetime.fromtimestamp(stamp, UTC).isoformat(),
+                    "unreadable": problem,
                     "oracle": data.get("oracle"),
                     "start": data.get("start"),
                     "end": data.get("end"),
@@ -100,3 +99,18 @@ class ReportFolder:
         if not path.is_file():
             raise NotFound(f"report {name!r} has no report.html (a search writes search.json only)")
         return path
+
+
+def _read_summary(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(the summary object of the report at ``path``, None) from ``summary.json``, else ``search.json``; (None, None)
+    when it has neither; (None, "FILE: why") when the file cannot be read, is not JSON or not a JSON object."""
+    for file in ("summary.json", "search.json"):
+        if (path / file).is_file():
+            try:
+                data = json.loads((path / file).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                return None, f"{file}: {exc}"
+            if not isinstance(data, dict):
+                return None, f"{file}: not a JSON object"
+            return data, None
+    return None, None

@@ -9,6 +9,7 @@ import pytest
 from defipm.chain.artifacts import abi_of, to_checksum
 from defipm.chain.local import LocalUniswap
 from defipm.chain.transactions import deadline_in
+from defipm.core.errors import ConfigError
 from defipm.core.orders import Order, OrderStatus, Side
 from defipm.core.weights import Weights
 from defipm.venues.uniswap import UniswapConfig, UniswapVenue
@@ -109,3 +110,31 @@ def test_price_move_between_quote_and_send_reverts_on_minimum(world: LocalUniswa
     retry = venue.submit_order(Order("UNI", Side.BUY, Decimal(100), reference_price=venue.get_prices()["UNI"],
                                      client_order_id="0x2"))  # fmt: skip
     assert retry.status is OrderStatus.FILLED, retry.error
+
+
+@pytest.mark.parametrize("wrong", ["nothing", "a contract"])
+def test_a_token_that_does_not_answer_is_refused_on_connect_naming_its_key(world: LocalUniswap, wrong: str) -> None:
+    dep = world.deployment
+    address = world.wallets[9].address if wrong == "nothing" else dep.quoter_v2  # no code / not an ERC-20
+    tokens = {dep.weth.symbol: dep.weth.address, "USDC": address}
+    config = UniswapConfig.from_deployment(dep, world.url, tokens=tokens)
+    venue = UniswapVenue(config, wallet=world.wallets[5], w3=world.w3)
+    with pytest.raises(ConfigError) as caught:
+        venue.connect()
+    message = str(caught.value)
+    assert f"[venue.params] tokens.USDC = {address}" in message
+    assert f"set tokens.USDC to the ERC-20 token's address on chain {dep.chain_id}" in message
+    found = "no contract is at that address" if wrong == "nothing" else "the contract there does not answer it"
+    assert found in message
+
+
+def test_a_factory_that_does_not_answer_is_refused_on_connect_naming_its_key(world: LocalUniswap) -> None:
+    dep = world.deployment
+    wrong = dep.quoter_v2  # a contract, but no getPool()
+    config = UniswapConfig.from_deployment(dep, world.url, factory=wrong, swap_router_kind="SwapRouter")
+    venue = UniswapVenue(config, wallet=world.wallets[5], w3=world.w3)
+    with pytest.raises(ConfigError) as caught:
+        venue.connect()
+    message = str(caught.value)
+    assert f"[venue.params] factory = {wrong}" in message
+    assert f"set factory to the UniswapV3Factory address of chain {dep.chain_id}" in message

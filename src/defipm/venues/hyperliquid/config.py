@@ -26,20 +26,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from defipm.config_schema import ConfigModel, Symbol
+from defipm.config_schema import is_address as is_address  # re-exported: the credentials and the CLI check with it
 from defipm.core.errors import ConfigError
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
 Network = Literal["testnet", "mainnet"]
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _PROFILE_NAME = re.compile(r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*")
 _KEY_VARIABLE = re.compile(r"([A-Z0-9]+_)*SECRET_KEY")
 """A ``secret_key_env`` after its network's prefix (the grammar ``defipm.environment`` allows)."""
-
-
-def is_address(text: str) -> bool:
-    """Whether ``text`` is a 0x-prefixed 20-byte hex address."""
-    return bool(_ADDRESS.fullmatch(text))
 
 
 def _check_address(value: str | None) -> str | None:

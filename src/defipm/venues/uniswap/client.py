@@ -95,8 +95,36 @@ class UniswapClient:
         except node_errors() as exc:
             raise translate_web3_error(exc, what) from exc
 
-    def decimals(self, token: str) -> int:
-        return int(self._call(self.erc20(token).functions.decimals(), f"read decimals of {token}"))
+    def _configured_call(self, fn: Any, what: str, setting: str, fix: str) -> Any:
+        """``_call`` of a contract the config names at ``[venue.params] setting``: when nothing there answers
+        (no code at the address, a revert, an answer that does not decode) the address is wrong, a ``ConfigError``
+        naming ``setting`` and ``fix``. Other node errors leave translated as in ``_call``."""
+        from web3.exceptions import BadFunctionCallOutput, ContractLogicError, InsufficientData
+
+        try:
+            return fn.call(block_identifier="latest")
+        except (ContractLogicError, BadFunctionCallOutput, InsufficientData) as exc:
+            address = str(fn.address)
+            try:
+                has_code = bool(self.w3.eth.get_code(to_checksum(address)))
+            except node_errors() as err:
+                raise translate_web3_error(err, what) from exc
+            found = "the contract there does not answer it" if has_code else "no contract is at that address"
+            raise ConfigError(
+                f"[venue.params] {setting} = {address}: {what} failed on chain {self.chain_id}: {found} "
+                f"({type(exc).__name__}); {fix}"
+            ) from exc
+        except node_errors() as exc:
+            raise translate_web3_error(exc, what) from exc
+
+    def decimals(self, token: str, setting: str | None = None) -> int:
+        """The token's ``decimals()``. With ``setting`` (``tokens.USDC``, the key that configures ``token``), a token
+        that does not answer is a ``ConfigError`` naming that key; without it, a node error as in ``_call``."""
+        fn, what = self.erc20(token).functions.decimals(), f"read decimals of {token}"
+        if setting is None:
+            return int(self._call(fn, what))
+        fix = f"set {setting} to the ERC-20 token's address on chain {self.chain_id}"
+        return int(self._configured_call(fn, "decimals()", setting, fix))
 
     def balances(self, tokens: dict[str, str], owner: str, block: int | str = "pending") -> dict[str, int]:
         """``balanceOf(owner)`` for each symbol -> address at ``block``, in one batch: by default the pending state,
@@ -112,9 +140,11 @@ class UniswapClient:
         return int(self._call(fn, f"read allowance of {token}", "pending"))
 
     def find_pool(self, token_a: str, token_b: str, fee: int) -> str | None:
-        """The V3 pool of the pair at ``fee``, or None when the factory has none."""
+        """The V3 pool of the pair at ``fee``, or None when the factory has none. A ``factory`` that does not
+        answer is a ``ConfigError`` naming that key."""
         fn = self.factory.functions.getPool(to_checksum(token_a), to_checksum(token_b), fee)
-        address = str(self._call(fn, f"look up pool {token_a}/{token_b} {fee}"))
+        fix = f"set factory to the UniswapV3Factory address of chain {self.chain_id}"
+        address = str(self._configured_call(fn, f"getPool({token_a}, {token_b}, {fee})", "factory", fix))
         return None if int(address, 16) == 0 else address
 
     def pool_info(self, pool: str) -> PoolInfo:

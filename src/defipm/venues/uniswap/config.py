@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from defipm.config_schema import ConfigModel, Symbol
+from defipm.config_schema import Address, ConfigModel, Symbol
 from defipm.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -43,18 +43,18 @@ class UniswapConfig(ConfigModel):
     money."""
     base_token: Symbol = "WETH"
     """Symbol of the quote asset (the venue's cash): every trade is token <-> base."""
-    tokens: dict[Symbol, str]
+    tokens: dict[Symbol, Address]
     """Symbol -> ERC-20 address of every tradable token, the base token included."""
-    factory: str
+    factory: Address
     """UniswapV3Factory address."""
-    swap_router: str
+    swap_router: Address
     """Address of the router the swaps go through: Uniswap's SwapRouter (v1: Ethereum, Arbitrum, Optimism, Polygon)
     or SwapRouter02 (every chain, the only one on Base and most newer chains)."""
     swap_router_kind: Literal["auto", "SwapRouter", "SwapRouter02"] = "auto"
     """Which router ``swap_router`` is: "auto" (default) asks the contract on connect (only SwapRouter02 answers
     ``factoryV2()``). The swap call differs: SwapRouter's ``exactInputSingle`` carries the deadline; SwapRouter02's
     has none, so it is sent inside ``multicall(deadline, [exactInputSingle])``, which enforces the same deadline."""
-    quoter_v2: str | None = None
+    quoter_v2: Address | None = None
     """QuoterV2 address (optional: quotes are computed off chain; used only for checks)."""
     fee_tiers: tuple[int, ...] = (500, 3000, 10000)
     """Fee tiers (pips) searched for the best pool."""

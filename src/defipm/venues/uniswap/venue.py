@@ -150,7 +150,7 @@ class UniswapVenue(Venue):
                               f"{self.config.chain_id}")  # fmt: skip
         self._client = client
         self._finder = None
-        self._decimals = {s: client.decimals(a) for s, a in self.config.tokens.items()}
+        self._decimals = {s: client.decimals(a, f"tokens.{s}") for s, a in self.config.tokens.items()}
         self.refresh()
 
     @property
