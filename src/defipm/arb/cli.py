@@ -122,13 +122,7 @@ def scan(
 ) -> None:
     """Offline scan of a snapshot: best cycles with sizes and net profit."""
     console = CliConsole()
-    if max_len > MAX_SCAN_LEN:
-        raise fail(
-            f"--max-len {max_len}: above the limit of {MAX_SCAN_LEN} edges an exhaustive scan enumerates (every cycle "
-            f"is indexed up front; length 5 already takes seconds and a gigabyte on a mainnet snapshot); for longer "
-            f"cycles give --max-len {min(max_len - 1, MAX_SCAN_LEN)} --compound-len {max_len} (a beam search from "
-            "the --start tokens)"
-        )
+    _check_scan_len(max_len)
     try:
         load = load_snapshot(snapshot)
         starts = _snapshot_starts(load.tokens, start)
@@ -159,6 +153,17 @@ def scan(
         "[dim]Snapshot profits are only as real as the snapshot: rows from different blocks and rebasing "
         "tokens show cycles that never existed.[/dim]"
     )
+
+
+def _check_scan_len(max_len: int) -> None:
+    """Refuse a ``--max-len`` above what an exhaustive scan enumerates, naming the compound search instead."""
+    if max_len > MAX_SCAN_LEN:
+        raise fail(
+            f"--max-len {max_len}: above the limit of {MAX_SCAN_LEN} edges an exhaustive scan enumerates (every cycle "
+            f"is indexed up front; length 5 already takes seconds and a gigabyte on a mainnet snapshot); for longer "
+            f"cycles give --max-len {min(max_len - 1, MAX_SCAN_LEN)} --compound-len {max_len} (a beam search from "
+            "the --start tokens)"
+        )
 
 
 def _native_usd(load: SnapshotLoad, native: str, given: float | None) -> tuple[float | None, str]:
