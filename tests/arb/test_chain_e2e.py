@@ -165,3 +165,33 @@ def test_rpc_failures_skip_pools_and_never_crash_the_loop(arb: ArbLocalWorld) ->
     assert report.error is not None and report.execution is None
     dead = ArbRunner(ChainPoolReader(reader.w3, ring.pools), engine, native=arb.address("WETH"))
     assert dead.step().error is not None
+
+
+def test_a_cycle_sized_above_the_per_token_limit_trades_the_limit(arb: ArbLocalWorld) -> None:
+    """A cycle whose best size is above ``max_trade_per_token`` is re-quoted at the limit and traded there while
+    that still pays (it was refused, round after round: the runner only tries its best opportunity)."""
+    from defipm.arb.risk import ArbRiskConfig, ArbRiskManager
+
+    ring = arb.scenario("two-hop")
+    weth = arb.address("WETH")
+
+    def runner(config: ArbRiskConfig) -> ArbRunner:
+        engine = FlashLoanEngine(arb.sender, arb.executor)
+        return ArbRunner(ChainPoolReader(arb.world.w3, ring.pools), engine, native=weth, max_len=2,
+                         risk=ArbRiskManager(config))  # fmt: skip
+
+    looked = runner(ArbRiskConfig(min_profit_native=10**30)).step()  # detects, trades nothing
+    assert looked.execution is None and looked.opportunities
+    best = looked.opportunities[0].amount_in
+    cap = best // 2
+    weth_before = arb.balance("WETH")
+
+    report = runner(ArbRiskConfig(max_trade_per_token={Web3.to_checksum_address(weth): cap})).step()
+
+    decision = report.decision
+    assert decision is not None and decision.approved, decision
+    sized = decision.opportunity
+    assert sized is not None and cap * 0.99 < sized.amount_in <= cap < best  # at the limit, not the best size
+    execution = report.execution
+    assert execution is not None and execution.success, execution
+    assert arb.balance("WETH") - weth_before == execution.profit == sized.gross_profit > 0

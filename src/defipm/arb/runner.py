@@ -232,7 +232,9 @@ class ArbRunner:
         return {p.address: p for p in self.graph.pools}
 
     def requote(self, opportunity: Opportunity) -> Opportunity | Rejection:
-        """The same cycle sized and costed again on the latest block's state (the estimate executed)."""
+        """The same cycle sized and costed again on the latest block's state (the estimate executed), at most the
+        risk limit's size for its start token (``max_trade_per_token``): a cycle whose best size is above the limit
+        trades the limit, if that still pays, instead of being refused round after round."""
         assert self.scanner is not None and self.graph is not None
         try:
             refresh = self.reader.refresh()
@@ -245,12 +247,14 @@ class ArbRunner:
         for pool in changed:
             self.scanner.update_pool(pool)
         self.last_block = refresh.block
+        caps = [self.max_amount, self.risk.config.max_trade_per_token.get(opportunity.start_token.lower())]
+        limit = min((c for c in caps if c is not None), default=None)
         return evaluate_cycle(
             self.graph,
             opportunity.edges,
             self.scanner.costs,
             self.prices,
-            self.max_amount,
+            limit,
             log_rate=opportunity.log_rate,
         )
 
