@@ -6,7 +6,7 @@ fixed except its ``connectionId`` (the SDK's ``action_hash``), so the domain sep
 computed once here and only the struct hash and the ECDSA signature are per action. Signatures are
 deterministic (RFC 6979), so the result equals the SDK's exactly.
 
-The SDK's signing module (``hyperliquid.utils.signing``) imports ``eth_account``, about a quarter of a second of
+The SDK's signing module (``hyperliquid.utils.signing``) imports ``eth_account``, about 0.1 s of
 start-up that commands which only read never need: it is imported when something is first signed
 (``sdk_signing``), and the key's address comes from ``eth_keys``, as ``eth_account`` derives it.
 """
