@@ -21,7 +21,6 @@ executes it with a flash loan and prints the realised profit next to the estimat
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -41,6 +40,7 @@ from defipm.arb.scanner import Scanner
 from defipm.arb.settings import ArbRunSettings, check_mainnet_opt_in, load_arb_settings
 from defipm.arb.snapshot import SnapshotLoad, load_snapshot
 from defipm.cli_errors import CliConsole, err_console, fail
+from defipm.config_schema import is_address
 from defipm.core.errors import DefipmError
 from defipm.core.redaction import hide_in_logs, redact_text, redact_url
 
@@ -91,7 +91,6 @@ price); the gas price becomes an integer of wei, which an unbounded float (inf) 
 MAX_NATIVE_USD = 1e9
 """The highest ``arb scan --native-usd`` (dollars per native token), so that a net in dollars is a number."""
 
-_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 MAX_COMPOUND_LEN = 16
 """The longest ``--compound-len``: the float profit bound's error is checked for folds up to 16 hops."""
@@ -260,7 +259,7 @@ def _check_addresses(given: dict[str, list[str]]) -> None:
     an empty value is an option left out."""
     for option, values in given.items():
         for value in values:
-            if value and not _ADDRESS.fullmatch(value):
+            if value and not is_address(value):
                 raise DefipmError(f"{option} {value!r}: not an address (0x and 40 hex digits)")
 
 
